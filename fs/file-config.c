@@ -1,0 +1,164 @@
+/* file-config.c - a resource's config.json. Each open works on its own
+ * copy; the copy is validated and stored atomically when the file is
+ * flushed (close, fsync). A write that completes an invalid config fails
+ * at once with EINVAL and changes nothing. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhfs.h"
+
+/* Log a refusal so that its reason is readable in MOUNT/.log. */
+static int
+refuse(const struct rh_err *err, int r)
+{
+	rh_warn("refused: %s", err->msg);
+	return r;
+}
+
+int
+config_open(struct fs *fs, struct node *n, int flags, int created,
+            struct handle **out)
+{
+	struct handle *h;
+	char *path;
+	int r = 0;
+
+	if ((flags & O_ACCMODE) != O_RDONLY && n->store->readonly)
+		return -EROFS;
+	h = xcalloc(1, sizeof(*h));
+	h->node = n;
+	h->flags = flags;
+	h->created = created;
+	rh_buf_reserve(&h->buf, 0);
+	if (!created && !(flags & O_TRUNC)) {
+		path = node_path(n->parent);
+		r = n->store->ops->get(n->store, path, &h->buf, NULL);
+		free(path);
+		if (r < 0) {
+			rh_buf_free(&h->buf);
+			free(h);
+			return r == -EISDIR ? -ENOENT : r;
+		}
+	}
+	if (created || (flags & O_TRUNC))
+		h->dirty = 1;
+	if (created) {
+		pthread_mutex_lock(&fs->lock);
+		n->writers++;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	*out = h;
+	return 0;
+}
+
+static int
+check(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	char *path = node_path(h->node->parent), *addr, *canon;
+	size_t clen;
+	int r;
+
+	addr = rh_address(h->node->store->prefix, path);
+	r = rh_config_check(addr, h->buf.data, h->buf.len, &canon, &clen, err);
+	free(canon);
+	free(addr);
+	free(path);
+	return r;
+}
+
+int
+config_write(struct fs *fs, struct handle *h, const char *data, size_t len,
+             off_t off)
+{
+	struct rh_err err;
+	size_t old_len = h->buf.len, end;
+	char *saved = NULL;
+	int r;
+
+	if (h->flags & O_APPEND)
+		off = (off_t)h->buf.len;
+	end = (size_t)off + len;
+	if (off < 0 || end > RH_CONFIG_MAX) {
+		char *path = node_path(h->node->parent);
+		char *addr = rh_address(h->node->store->prefix, path);
+
+		rh_err_set(&err, EFBIG, "%s: config.json larger than %d bytes",
+		           addr, RH_CONFIG_MAX);
+		free(addr);
+		free(path);
+		return refuse(&err, -EFBIG);
+	}
+	/* keep what this write covers, to undo it if refused */
+	if (old_len > 0)
+		saved = xstrndup(h->buf.data, old_len);
+	rh_buf_pwrite(&h->buf, data, len, (size_t)off);
+	if (rh_config_complete(h->buf.data, h->buf.len) &&
+	    (r = check(fs, h, &err)) < 0) {
+		rh_buf_truncate(&h->buf, 0);
+		if (saved != NULL)
+			rh_buf_append(&h->buf, saved, old_len);
+		free(saved);
+		h->refused = 1;
+		return refuse(&err, r);
+	}
+	free(saved);
+	h->dirty = 1;
+	h->written = 1;
+	h->refused = 0;
+	return (int)len;
+}
+
+/* Store the handle's copy if it changed. */
+int
+config_commit(struct fs *fs, struct handle *h)
+{
+	struct node *n = h->node;
+	struct rh_err err;
+	char *path;
+	int r;
+
+	if (!h->dirty)
+		return 0;
+	if (h->refused) {
+		/* the writer already heard why; nothing changes */
+		h->dirty = 0;
+		return 0;
+	}
+	path = node_path(n->parent);
+	r = rh_store_put_config(n->store, path, h->buf.data, h->buf.len, 0,
+	                        &err);
+	free(path);
+	if (r < 0)
+		return refuse(&err, r);
+	h->dirty = 0;
+	rh_debug("stored %s config.json (%zu bytes)", n->store->prefix,
+	         h->buf.len);
+	notify_inode(fs, n->ino);
+	notify_inode(fs, n->parent->ino);
+	return 0;
+}
+
+/* truncate(2) by path: the shortened content must still be a config. */
+int
+config_truncate(struct fs *fs, struct node *n, off_t size)
+{
+	struct handle *h;
+	int r;
+
+	if ((r = config_open(fs, n, O_WRONLY, 0, &h)) < 0)
+		return r;
+	if ((size_t)size > RH_CONFIG_MAX) {
+		r = -EFBIG;
+	} else {
+		rh_buf_truncate(&h->buf, (size_t)size);
+		h->dirty = 1;
+		r = config_commit(fs, h);
+	}
+	rh_buf_free(&h->buf);
+	free(h);
+	return r;
+}

@@ -1,0 +1,1259 @@
+/* ops.c - the low-level FUSE operations: resolve the inode to a node,
+ * the node to (store, path, file), and dispatch. Every operation answers
+ * exactly once, errors as errno. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "rhfs.h"
+
+#define SCRATCH_MAX (16 * 1024 * 1024)
+#define CONFIG_NAME "config.json"
+/* d_ino for entries the kernel has not looked up: not 0, which some
+ * programs take for a deleted entry */
+#define FUSE_UNKNOWN_INO 0xffffffff
+
+static struct node *
+get_node(struct fs *fs, fuse_ino_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+static char *
+locked_path(struct fs *fs, const struct node *n)
+{
+	char *p;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_path(n);
+	pthread_mutex_unlock(&fs->lock);
+	return p;
+}
+
+static void
+base_attr(const struct fs *fs, const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	st->st_nlink = 1;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->started;
+}
+
+static void
+set_times(struct stat *st, const struct rh_stat *rs)
+{
+	st->st_mtim = rs->mtime;
+	st->st_atim = rs->mtime;
+	st->st_ctim = rs->ctime;
+}
+
+static int
+node_attr(struct fs *fs, struct node *n, struct stat *st)
+{
+	struct rh_stat rs;
+	struct rh_buf log = { 0 };
+	char *path;
+	int r, ro = n->store != NULL && n->store->readonly;
+
+	base_attr(fs, n, st);
+	switch (n->type) {
+	case N_ROOT:
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		return 0;
+	case N_AT:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return 0;
+	case N_LOG:
+		st->st_mode = S_IFREG | 0444;
+		rh_log_recent(&log);
+		st->st_size = (off_t)log.len;
+		rh_buf_free(&log);
+		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+		st->st_ctim = st->st_mtim;
+		return 0;
+	case N_DIR:
+		path = locked_path(fs, n);
+		r = n->store->ops->stat(n->store, path, &rs);
+		free(path);
+		if (r < 0)
+			return r;
+		if (rs.kind == RH_ABSENT)
+			return -ENOENT;
+		st->st_mode = S_IFDIR | (ro ? 0555 : 0755);
+		st->st_nlink = 2;
+		set_times(st, &rs);
+		return 0;
+	case N_CONFIG:
+		pthread_mutex_lock(&fs->lock);
+		path = node_path(n->parent);
+		pthread_mutex_unlock(&fs->lock);
+		r = n->store->ops->stat(n->store, path, &rs);
+		free(path);
+		if (r < 0)
+			return r;
+		st->st_mode = S_IFREG | (ro ? 0444 : 0644);
+		if (rs.kind == RH_RESOURCE) {
+			st->st_size = (off_t)rs.config_size;
+			set_times(st, &rs);
+		} else if (n->writers > 0) {
+			/* created, not stored until closed */
+			clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+			st->st_ctim = st->st_atim = st->st_mtim;
+		} else {
+			return -ENOENT;
+		}
+		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	case N_SCRATCH:
+		pthread_mutex_lock(&fs->lock);
+		st->st_mode = S_IFREG | n->scratch->mode;
+		st->st_size = (off_t)n->scratch->data.len;
+		st->st_mtim = st->st_atim = n->scratch->mtime;
+		st->st_ctim = n->scratch->ctime;
+		pthread_mutex_unlock(&fs->lock);
+		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	}
+	return -EIO;
+}
+
+static double
+timeout_of(const struct fs *fs, const struct node *n)
+{
+	return n->type == N_LOG ? 0.0 : fs->opts.timeout;
+}
+
+/* Reply with n's entry, counting the kernel's new reference. */
+static void
+reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+{
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if ((r = node_attr(fs, n, &e.attr)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	e.ino = n->ino;
+	e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
+	pthread_mutex_lock(&fs->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
+	if (fuse_reply_entry(req, &e) != 0) {
+		pthread_mutex_lock(&fs->lock);
+		node_forget(fs, n, 1);
+		pthread_mutex_unlock(&fs->lock);
+	}
+}
+
+/* The name check every creating operation makes: the reason is logged. */
+static int
+check_name(const struct node *parent, const char *name)
+{
+	struct rh_err err;
+	int r;
+
+	if ((r = rh_name_check(name, &err)) < 0)
+		rh_warn("refused: %s/%s: %s", parent->name, name, err.msg);
+	return r;
+}
+
+static void
+rhfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+/* What name means inside dir: a node type, or -ENOENT. */
+static int
+resolve(struct fs *fs, struct node *dir, const char *name,
+        enum node_type *type, struct scratch **sc)
+{
+	struct rh_stat rs;
+	char *path, *child;
+	int r;
+
+	*sc = NULL;
+	switch (dir->type) {
+	case N_ROOT:
+		if (strcmp(name, "~") == 0 || strcmp(name, "^") == 0)
+			*type = N_DIR;
+		else if (strcmp(name, "@") == 0)
+			*type = N_AT;
+		else if (strcmp(name, ".log") == 0)
+			*type = N_LOG;
+		else
+			return -ENOENT;
+		return 0;
+	case N_DIR:
+		break;
+	default:
+		return -ENOENT;
+	}
+	if (strlen(name) > RH_NAME_MAX)
+		return -ENAMETOOLONG;
+	path = locked_path(fs, dir);
+	if (strcmp(name, CONFIG_NAME) == 0) {
+		r = dir->store->ops->stat(dir->store, path, &rs);
+		free(path);
+		if (r < 0)
+			return r;
+		*type = N_CONFIG;
+		return rs.kind == RH_RESOURCE ? 0 : -ENOENT;
+	}
+	child = rh_path_join(path, name);
+	free(path);
+	pthread_mutex_lock(&fs->lock);
+	if ((*sc = scratch_find(fs, dir->store, child)) != NULL) {
+		(*sc)->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		free(child);
+		*type = N_SCRATCH;
+		return 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	r = rh_name_check(name, NULL) < 0 ? -ENOENT :
+	    dir->store->ops->stat(dir->store, child, &rs);
+	free(child);
+	if (r < 0)
+		return r;
+	if (rs.kind == RH_ABSENT)
+		return -ENOENT;
+	*type = N_DIR;
+	return 0;
+}
+
+static struct rh_store *
+store_for(struct fs *fs, struct node *dir, const char *name)
+{
+	if (dir->type == N_ROOT)
+		return strcmp(name, "~") == 0 ? fs->local :
+		       strcmp(name, "^") == 0 ? fs->builtin : NULL;
+	return dir->store;
+}
+
+/* Make (or find) the node for name in dir and attach its scratch. */
+static struct node *
+add_node(struct fs *fs, struct node *dir, const char *name,
+         enum node_type type, struct scratch *sc)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_add(fs, dir, name, type, store_for(fs, dir, name));
+	if (type == N_SCRATCH && n->scratch != sc) {
+		if (n->scratch != NULL)
+			scratch_put(n->scratch);
+		n->scratch = sc;
+	} else if (sc != NULL) {
+		scratch_put(sc);        /* the node holds it already */
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+static void
+rhfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct node *dir = get_node(fs, parent);
+	struct scratch *sc;
+	enum node_type type;
+	int r;
+
+	if (dir == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if ((r = resolve(fs, dir, name, &type, &sc)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	reply_entry(req, fs, add_node(fs, dir, name, type, sc));
+}
+
+static void
+rhfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((n = node_find(fs, ino)) != NULL)
+		node_forget(fs, n, nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void
+rhfs_forget_multi(fuse_req_t req, size_t count,
+                  struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n;
+	size_t i;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < count; i++)
+		if ((n = node_find(fs, forgets[i].ino)) != NULL)
+			node_forget(fs, n, forgets[i].nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void
+rhfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = get_node(fs, ino);
+	struct stat st;
+	int r;
+
+	if (n == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if ((r = node_attr(fs, n, &st)) < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, timeout_of(fs, n));
+}
+
+static int
+same_owner(const struct fs *fs, int to_set, const struct stat *attr)
+{
+	return (!(to_set & FUSE_SET_ATTR_UID) || attr->st_uid == fs->uid) &&
+	       (!(to_set & FUSE_SET_ATTR_GID) || attr->st_gid == fs->gid);
+}
+
+static void
+rhfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+             struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = get_node(fs, ino);
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	struct stat cur;
+	int r = 0;
+
+	if (n == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if ((r = node_attr(fs, n, &cur)) < 0)
+		goto out;
+	if (n->store != NULL && n->store->readonly) {
+		r = -EROFS;
+		goto out;
+	}
+	if (!same_owner(fs, to_set, attr)) {
+		r = -EPERM;
+		goto out;
+	}
+	if (n->type == N_SCRATCH) {
+		pthread_mutex_lock(&fs->lock);
+		if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size > SCRATCH_MAX)
+			r = -EFBIG;
+		else if (to_set & FUSE_SET_ATTR_SIZE)
+			rh_buf_truncate(&n->scratch->data, (size_t)attr->st_size);
+		if (to_set & FUSE_SET_ATTR_MODE)
+			n->scratch->mode = attr->st_mode & 07777;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			clock_gettime(CLOCK_REALTIME, &n->scratch->mtime);
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			n->scratch->mtime = attr->st_mtim;
+		pthread_mutex_unlock(&fs->lock);
+		goto out;
+	}
+	/* Store files keep the store's modes: asking for those is fine,
+	 * anything else is refused. Times are the store's and stay. */
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    (attr->st_mode & 07777) != (cur.st_mode & 07777)) {
+		r = -EPERM;
+		goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (n->type != N_CONFIG) {
+			r = n->type == N_LOG ? -EACCES : -EISDIR;
+		} else if (h != NULL) {
+			if (attr->st_size > RH_CONFIG_MAX) {
+				r = -EFBIG;
+			} else {
+				rh_buf_truncate(&h->buf, (size_t)attr->st_size);
+				h->dirty = 1;
+				h->refused = 0;
+			}
+		} else {
+			r = config_truncate(fs, n, attr->st_size);
+		}
+	}
+out:
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if ((r = node_attr(fs, n, &cur)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (h != NULL && n->type == N_CONFIG)
+		cur.st_size = (off_t)h->buf.len;
+	fuse_reply_attr(req, &cur, timeout_of(fs, n));
+}
+
+/* Directory listings are taken whole at opendir, so that offsets stay
+ * meaningful while the directory changes. */
+struct dirent_snap {
+	char *name;
+	mode_t type;
+	fuse_ino_t ino;
+};
+
+struct dirsnap {
+	struct dirent_snap *e;
+	size_t n;
+};
+
+static void
+snap_add(struct dirsnap *d, const char *name, mode_t type, fuse_ino_t ino)
+{
+	d->e = xrealloc(d->e, (d->n + 1) * sizeof(*d->e));
+	d->e[d->n].name = xstrdup(name);
+	d->e[d->n].type = type;
+	d->e[d->n].ino = ino;
+	d->n++;
+}
+
+struct snap_ctx {
+	struct fs *fs;
+	struct node *dir;
+	struct dirsnap *d;
+};
+
+static int
+snap_child(void *arg, const char *name, enum rh_kind kind)
+{
+	struct snap_ctx *c = arg;
+	struct node *n;
+	fuse_ino_t ino = FUSE_UNKNOWN_INO;
+
+	pthread_mutex_lock(&c->fs->lock);
+	if ((n = node_lookup(c->fs, c->dir, name)) != NULL)
+		ino = n->ino;
+	pthread_mutex_unlock(&c->fs->lock);
+	snap_add(c->d, name, kind == RH_ABSENT ? S_IFREG : S_IFDIR, ino);
+	return 0;
+}
+
+static int
+collect_name(void *arg, const char *name, enum rh_kind kind)
+{
+	snap_add(arg, name, S_IFREG, FUSE_UNKNOWN_INO);
+	return 0;
+}
+
+static void
+snap_free(struct dirsnap *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->e[i].name);
+	free(d->e);
+	free(d);
+}
+
+static void
+rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = get_node(fs, ino);
+	struct dirsnap *d;
+	struct snap_ctx c;
+	struct rh_stat rs;
+	char *path;
+	int r = 0;
+
+	if (n == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	snap_add(d, ".", S_IFDIR, n->ino);
+	snap_add(d, "..", S_IFDIR, n->parent ? n->parent->ino : n->ino);
+	c.fs = fs;
+	c.dir = n;
+	c.d = d;
+	switch (n->type) {
+	case N_ROOT:
+		snap_child(&c, "~", RH_FOLDER);
+		snap_child(&c, "^", RH_FOLDER);
+		snap_child(&c, "@", RH_FOLDER);
+		break;
+	case N_AT:
+		break;
+	case N_DIR:
+		path = locked_path(fs, n);
+		if ((r = n->store->ops->stat(n->store, path, &rs)) == 0 &&
+		    rs.kind == RH_ABSENT)
+			r = -ENOENT;
+		if (r == 0 && rs.kind == RH_RESOURCE)
+			snap_child(&c, CONFIG_NAME, RH_ABSENT);
+		if (r == 0)
+			r = n->store->ops->list(n->store, path, snap_child, &c);
+		if (r == 0) {
+			/* collected under the lock, added after it:
+			 * snap_child takes the lock itself */
+			struct dirsnap tmp = { NULL, 0 };
+			size_t i;
+
+			pthread_mutex_lock(&fs->lock);
+			scratch_list(fs, n->store, path, collect_name, &tmp);
+			pthread_mutex_unlock(&fs->lock);
+			for (i = 0; i < tmp.n; i++) {
+				snap_child(&c, tmp.e[i].name, RH_ABSENT);
+				free(tmp.e[i].name);
+			}
+			free(tmp.e);
+		}
+		free(path);
+		break;
+	default:
+		r = -ENOTDIR;
+	}
+	if (r < 0) {
+		snap_free(d);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		snap_free(d);
+}
+
+static void
+rhfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+             struct fuse_file_info *fi)
+{
+	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct stat st;
+	char *buf = xmalloc(size);
+	size_t used = 0, n;
+	off_t i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
+		st.st_ino = d->e[i].ino;
+		st.st_mode = d->e[i].type;
+		n = fuse_add_direntry(req, buf + used, size - used,
+		                      d->e[i].name, &st, i + 1);
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void
+rhfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	snap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* The directory a creating operation works in, with its store path. */
+static int
+store_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
+{
+	struct node *n = get_node(fs, ino);
+
+	*path = NULL;
+	if (n == NULL)
+		return -ESTALE;
+	*dir = n;
+	if (n->type == N_ROOT || n->type == N_AT)
+		return -EPERM;  /* the namespace's top level is fixed */
+	if (n->type != N_DIR)
+		return -ENOTDIR;
+	*path = locked_path(fs, n);
+	return 0;
+}
+
+static void
+rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	struct node *dir;
+	char *path, *child;
+	int r;
+
+	if ((r = store_dir(fs, parent, &dir, &path)) < 0 ||
+	    (r = check_name(dir, name)) < 0)
+		goto out;
+	if (dir->store->readonly) {
+		r = -EROFS;
+		goto out;
+	}
+	if (strcmp(name, CONFIG_NAME) == 0) {
+		rh_warn("refused: %s: '%s' is the name of a resource's config",
+		        path, name);
+		r = -EINVAL;
+		goto out;
+	}
+	child = rh_path_join(path, name);
+	r = dir->store->ops->mkdir(dir->store, child);
+	free(child);
+	if (r == 0) {
+		free(path);
+		notify_inode(fs, dir->ino);
+		reply_entry(req, fs, add_node(fs, dir, name, N_DIR, NULL));
+		return;
+	}
+out:
+	free(path);
+	fuse_reply_err(req, -r);
+}
+
+static int
+has_scratch(struct fs *fs, struct rh_store *s, const char *dir)
+{
+	struct dirsnap tmp = { NULL, 0 };
+	size_t i;
+
+	pthread_mutex_lock(&fs->lock);
+	scratch_list(fs, s, dir, collect_name, &tmp);
+	pthread_mutex_unlock(&fs->lock);
+	for (i = 0; i < tmp.n; i++)
+		free(tmp.e[i].name);
+	free(tmp.e);
+	return tmp.n > 0;
+}
+
+/* The kernel's dentry for name is gone: drop our (parent, name) link. */
+static void
+forget_name(struct fs *fs, struct node *dir, const char *name)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((n = node_lookup(fs, dir, name)) != NULL)
+		node_unhash(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void
+rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct node *dir;
+	char *path, *child = NULL;
+	int r;
+
+	if ((r = store_dir(fs, parent, &dir, &path)) < 0)
+		goto out;
+	if (dir->store->readonly) {
+		r = -EROFS;
+		goto out;
+	}
+	child = rh_path_join(path, name);
+	if (has_scratch(fs, dir->store, child))
+		r = -ENOTEMPTY;
+	else
+		r = dir->store->ops->rmdir(dir->store, child);
+	if (r == 0) {
+		forget_name(fs, dir, name);
+		notify_inode(fs, dir->ino);
+	}
+out:
+	free(child);
+	free(path);
+	fuse_reply_err(req, -r);
+}
+
+static void
+rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct rh_stat rs;
+	struct scratch *sc;
+	struct node *dir;
+	char *path, *child = NULL;
+	int r;
+
+	if ((r = store_dir(fs, parent, &dir, &path)) < 0)
+		goto out;
+	if (dir->store->readonly) {
+		r = -EROFS;
+		goto out;
+	}
+	if (strcmp(name, CONFIG_NAME) == 0) {
+		/* the resource becomes a plain folder */
+		r = dir->store->ops->remove(dir->store, path);
+		goto done;
+	}
+	child = rh_path_join(path, name);
+	pthread_mutex_lock(&fs->lock);
+	if ((sc = scratch_find(fs, dir->store, child)) != NULL)
+		scratch_unlink(fs, sc);
+	pthread_mutex_unlock(&fs->lock);
+	if (sc == NULL) {
+		r = dir->store->ops->stat(dir->store, child, &rs);
+		if (r == 0)
+			r = rs.kind == RH_ABSENT ? -ENOENT : -EISDIR;
+	}
+done:
+	if (r == 0) {
+		forget_name(fs, dir, name);
+		notify_inode(fs, dir->ino);
+	}
+out:
+	free(child);
+	free(path);
+	fuse_reply_err(req, -r);
+}
+
+static struct handle *
+handle_of(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static void
+handle_free(struct fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (h->created)
+		h->node->writers--;
+	if (h->scratch != NULL)
+		scratch_put(h->scratch);
+	pthread_mutex_unlock(&fs->lock);
+	rh_buf_free(&h->buf);
+	free(h);
+}
+
+/* Open n with a fresh handle in *out. */
+static int
+open_node(struct fs *fs, struct node *n, int flags, int created,
+          struct handle **out)
+{
+	struct handle *h;
+
+	switch (n->type) {
+	case N_CONFIG:
+		return config_open(fs, n, flags, created, out);
+	case N_LOG:
+		if ((flags & O_ACCMODE) != O_RDONLY)
+			return -EACCES;
+		h = xcalloc(1, sizeof(*h));
+		h->node = n;
+		h->flags = flags;
+		rh_log_recent(&h->buf);
+		rh_buf_reserve(&h->buf, 0);
+		*out = h;
+		return 0;
+	case N_SCRATCH:
+		h = xcalloc(1, sizeof(*h));
+		h->node = n;
+		h->flags = flags;
+		pthread_mutex_lock(&fs->lock);
+		h->scratch = n->scratch;
+		h->scratch->refs++;
+		if (flags & O_TRUNC)
+			rh_buf_truncate(&h->scratch->data, 0);
+		pthread_mutex_unlock(&fs->lock);
+		*out = h;
+		return 0;
+	default:
+		return -EISDIR;
+	}
+}
+
+static void
+rhfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = get_node(fs, ino);
+	struct handle *h;
+	int r;
+
+	if (n == NULL) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if ((r = open_node(fs, n, fi->flags, 0, &h)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	/* sizes and content come from the store at each open */
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(fs, h);
+}
+
+static void
+rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+            mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct scratch *sc = NULL;
+	struct rh_stat rs;
+	struct handle *h;
+	struct node *dir, *n;
+	char *path, *child = NULL;
+	enum node_type type = N_SCRATCH;
+	int r, created = 1;
+
+	if ((r = store_dir(fs, parent, &dir, &path)) < 0 ||
+	    (r = check_name(dir, name)) < 0)
+		goto fail;
+	if (dir->store->readonly) {
+		r = -EROFS;
+		goto fail;
+	}
+	if (strcmp(name, CONFIG_NAME) == 0) {
+		type = N_CONFIG;
+		if ((r = dir->store->ops->stat(dir->store, path, &rs)) < 0)
+			goto fail;
+		if (rs.kind == RH_RESOURCE && (fi->flags & O_EXCL)) {
+			r = -EEXIST;
+			goto fail;
+		}
+		created = rs.kind != RH_RESOURCE;
+	} else {
+		child = rh_path_join(path, name);
+		if ((r = dir->store->ops->stat(dir->store, child, &rs)) < 0)
+			goto fail;
+		if (rs.kind != RH_ABSENT) {
+			r = -EISDIR;
+			goto fail;
+		}
+		pthread_mutex_lock(&fs->lock);
+		if ((sc = scratch_find(fs, dir->store, child)) != NULL &&
+		    (fi->flags & O_EXCL)) {
+			pthread_mutex_unlock(&fs->lock);
+			r = -EEXIST;
+			goto fail;
+		}
+		if (sc == NULL)
+			sc = scratch_new(fs, dir->store, child, mode);
+		sc->refs++;     /* handed to the node */
+		pthread_mutex_unlock(&fs->lock);
+	}
+	n = add_node(fs, dir, name, type, sc);
+	if ((r = open_node(fs, n, fi->flags, created, &h)) < 0)
+		goto fail;
+	memset(&e, 0, sizeof(e));
+	if ((r = node_attr(fs, n, &e.attr)) < 0) {
+		handle_free(fs, h);
+		goto fail;
+	}
+	e.ino = n->ino;
+	e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	pthread_mutex_lock(&fs->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
+	notify_inode(fs, dir->ino);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		handle_free(fs, h);
+		pthread_mutex_lock(&fs->lock);
+		node_forget(fs, n, 1);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	free(child);
+	free(path);
+	return;
+fail:
+	free(child);
+	free(path);
+	fuse_reply_err(req, -r);
+}
+
+static void
+rhfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+          struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = handle_of(fi);
+	const struct rh_buf *b = &h->buf;
+	char *copy = NULL;
+	size_t len = 0;
+
+	if (h->scratch != NULL) {
+		pthread_mutex_lock(&fs->lock);
+		b = &h->scratch->data;
+	}
+	if (off >= 0 && (size_t)off < b->len) {
+		len = b->len - (size_t)off < size ? b->len - (size_t)off : size;
+		copy = xmalloc(len);
+		memcpy(copy, b->data + off, len);
+	}
+	if (h->scratch != NULL)
+		pthread_mutex_unlock(&fs->lock);
+	fuse_reply_buf(req, copy, len);
+	free(copy);
+}
+
+static void
+rhfs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
+           off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = handle_of(fi);
+	struct scratch *sc;
+	int r;
+
+	if (h->scratch != NULL) {
+		pthread_mutex_lock(&fs->lock);
+		sc = h->scratch;
+		if (h->flags & O_APPEND)
+			off = (off_t)sc->data.len;
+		if (off < 0 || (size_t)off + size > SCRATCH_MAX) {
+			r = -EFBIG;
+		} else {
+			rh_buf_pwrite(&sc->data, data, size, (size_t)off);
+			clock_gettime(CLOCK_REALTIME, &sc->mtime);
+			r = (int)size;
+		}
+		pthread_mutex_unlock(&fs->lock);
+	} else if (h->node->type == N_CONFIG) {
+		r = config_write(fs, h, data, size, off);
+	} else {
+		r = -EBADF;
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+static void
+rhfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	int r = 0;
+
+	/* A shell's `>` opens, dups and closes the first descriptor before
+	 * anything is written: only written content is judged at close. */
+	if (h->scratch == NULL && h->node->type == N_CONFIG && h->written)
+		r = config_commit(fs_of(req), h);
+	fuse_reply_err(req, -r);
+}
+
+static void
+rhfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+           struct fuse_file_info *fi)
+{
+	rhfs_flush(req, ino, fi);
+}
+
+static void
+rhfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = handle_of(fi);
+	struct node *n = h->node;
+	struct stat st;
+
+	/* truncated or created but never written: judged now, and a refusal
+	 * can only be logged */
+	if (h->scratch == NULL && n->type == N_CONFIG && h->dirty)
+		config_commit(fs, h);
+	if (n->type == N_CONFIG && h->created) {
+		handle_free(fs, h);
+		/* created but never stored: the kernel must forget it */
+		if (node_attr(fs, n, &st) == -ENOENT)
+			notify_entry(fs, n->parent->ino, CONFIG_NAME);
+	} else {
+		handle_free(fs, h);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void
+rhfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = sv.f_frsize = 4096;
+	sv.f_namemax = RH_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+enum what { W_NONE, W_DIR, W_CONFIG, W_SCRATCH };
+
+/* What name is in the store directory at path; *sc is held if scratch. */
+static int
+what_is(struct fs *fs, struct rh_store *s, const char *path,
+        const char *name, enum what *w, struct scratch **sc)
+{
+	struct rh_stat rs;
+	char *child;
+	int r;
+
+	*w = W_NONE;
+	*sc = NULL;
+	if (strcmp(name, CONFIG_NAME) == 0) {
+		if ((r = s->ops->stat(s, path, &rs)) < 0)
+			return r;
+		if (rs.kind == RH_RESOURCE)
+			*w = W_CONFIG;
+		return 0;
+	}
+	child = rh_path_join(path, name);
+	pthread_mutex_lock(&fs->lock);
+	if ((*sc = scratch_find(fs, s, child)) != NULL) {
+		(*sc)->refs++;
+		*w = W_SCRATCH;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	r = *sc ? 0 : s->ops->stat(s, child, &rs);
+	free(child);
+	if (r == 0 && *sc == NULL && rs.kind != RH_ABSENT)
+		*w = W_DIR;
+	return r;
+}
+
+/* config.json -> a temp file (vim's backup): the content goes along and
+ * the resource becomes a folder. */
+static int
+config_to_scratch(struct fs *fs, struct rh_store *s, const char *dir,
+                  const char *to, struct scratch *dst)
+{
+	struct rh_buf cfg = { 0 };
+	int r;
+
+	if ((r = s->ops->get(s, dir, &cfg, NULL)) < 0)
+		goto out;
+	pthread_mutex_lock(&fs->lock);
+	if (dst == NULL) {
+		dst = scratch_new(fs, s, to, 0644);
+	}
+	rh_buf_truncate(&dst->data, 0);
+	rh_buf_append(&dst->data, cfg.data, cfg.len);
+	clock_gettime(CLOCK_REALTIME, &dst->mtime);
+	pthread_mutex_unlock(&fs->lock);
+	if ((r = s->ops->remove(s, dir)) < 0) {
+		pthread_mutex_lock(&fs->lock);
+		scratch_unlink(fs, dst);
+		pthread_mutex_unlock(&fs->lock);
+	}
+out:
+	rh_buf_free(&cfg);
+	return r;
+}
+
+/* A temp file -> config.json (sed -i, editors): stored only if valid. */
+static int
+scratch_to_config(struct fs *fs, struct rh_store *s, const char *dir,
+                  struct scratch *sc)
+{
+	struct rh_buf copy = { 0 };
+	struct rh_err err;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	rh_buf_append(&copy, sc->data.data, sc->data.len);
+	pthread_mutex_unlock(&fs->lock);
+	rh_buf_reserve(&copy, 0);
+	r = rh_store_put_config(s, dir, copy.data, copy.len, 0, &err);
+	rh_buf_free(&copy);
+	if (r < 0) {
+		rh_warn("refused: %s", err.msg);
+		return r;
+	}
+	pthread_mutex_lock(&fs->lock);
+	scratch_unlink(fs, sc);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static void
+rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+            fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	struct node *sdir, *ddir, *n;
+	struct scratch *ssc = NULL, *dsc = NULL;
+	enum what sw, dw;
+	char *spath = NULL, *dpath = NULL, *from = NULL, *to = NULL;
+	struct rh_store *s;
+	struct rh_err err;
+	int r;
+
+	if (flags & RENAME_EXCHANGE) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((r = store_dir(fs, parent, &sdir, &spath)) < 0 ||
+	    (r = store_dir(fs, newparent, &ddir, &dpath)) < 0 ||
+	    (r = check_name(ddir, newname)) < 0)
+		goto out;
+	if (sdir->store != ddir->store) {
+		r = -EXDEV;
+		goto out;
+	}
+	s = sdir->store;
+	if (s->readonly) {
+		r = -EROFS;
+		goto out;
+	}
+	if ((r = what_is(fs, s, spath, name, &sw, &ssc)) < 0 ||
+	    (r = what_is(fs, s, dpath, newname, &dw, &dsc)) < 0)
+		goto out;
+	if (sw == W_NONE) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (dw != W_NONE && (flags & RENAME_NOREPLACE)) {
+		r = -EEXIST;
+		goto out;
+	}
+	from = rh_path_join(spath, name);
+	to = rh_path_join(dpath, newname);
+	if (sw == W_DIR) {
+		if (strcmp(newname, CONFIG_NAME) == 0 || dw == W_SCRATCH) {
+			r = -ENOTDIR;
+			goto out;
+		}
+		if ((r = s->ops->rename(s, from, to,
+		                        flags & RENAME_NOREPLACE)) == 0) {
+			pthread_mutex_lock(&fs->lock);
+			scratch_rename_dir(fs, s, from, to);
+			pthread_mutex_unlock(&fs->lock);
+		} else if (r == -EINVAL) {
+			rh_warn("refused: cannot move %s%s into itself",
+			        s->prefix, from);
+		}
+	} else if (dw == W_DIR) {
+		r = -EISDIR;
+	} else if (sw == W_CONFIG && strcmp(newname, CONFIG_NAME) == 0) {
+		if (strcmp(spath, dpath) == 0)
+			r = 0;
+		else if ((r = rh_store_move_config(s, spath, dpath, &err)) < 0)
+			rh_warn("refused: %s", err.msg);
+	} else if (sw == W_CONFIG) {
+		r = config_to_scratch(fs, s, spath, to, dsc);
+	} else if (strcmp(newname, CONFIG_NAME) == 0) {
+		r = scratch_to_config(fs, s, dpath, ssc);
+	} else {
+		pthread_mutex_lock(&fs->lock);
+		if (dsc != NULL && dsc != ssc)
+			scratch_unlink(fs, dsc);
+		free(ssc->path);
+		ssc->path = xstrdup(to);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (r < 0)
+		goto out;
+
+	/* the source's inode now has the new name */
+	pthread_mutex_lock(&fs->lock);
+	if ((n = node_lookup(fs, sdir, name)) != NULL) {
+		node_move(fs, n, ddir, newname);
+		if (n->type == N_SCRATCH && strcmp(newname, CONFIG_NAME) == 0) {
+			n->type = N_CONFIG;
+			if (n->scratch != NULL)
+				scratch_put(n->scratch);
+			n->scratch = NULL;
+		} else if (n->type == N_CONFIG &&
+		           strcmp(newname, CONFIG_NAME) != 0) {
+			n->type = N_SCRATCH;
+			n->scratch = scratch_find(fs, s, to);
+			if (n->scratch != NULL)
+				n->scratch->refs++;
+		}
+	} else if ((n = node_lookup(fs, ddir, newname)) != NULL) {
+		node_unhash(fs, n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	notify_inode(fs, sdir->ino);
+	if (ddir != sdir)
+		notify_inode(fs, ddir->ino);
+out:
+	pthread_mutex_lock(&fs->lock);
+	if (ssc != NULL)
+		scratch_put(ssc);
+	if (dsc != NULL)
+		scratch_put(dsc);
+	pthread_mutex_unlock(&fs->lock);
+	free(from);
+	free(to);
+	free(spath);
+	free(dpath);
+	fuse_reply_err(req, -r);
+}
+
+static void
+rhfs_refuse(fuse_req_t req, fuse_ino_t parent, const char *name,
+            mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void
+rhfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+             const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void
+rhfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+          const char *newname)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+const struct fuse_lowlevel_ops rhfs_ops = {
+	.init = rhfs_init,
+	.lookup = rhfs_lookup,
+	.forget = rhfs_forget,
+	.forget_multi = rhfs_forget_multi,
+	.getattr = rhfs_getattr,
+	.setattr = rhfs_setattr,
+	.opendir = rhfs_opendir,
+	.readdir = rhfs_readdir,
+	.releasedir = rhfs_releasedir,
+	.mkdir = rhfs_mkdir,
+	.rmdir = rhfs_rmdir,
+	.unlink = rhfs_unlink,
+	.rename = rhfs_rename,
+	.mknod = rhfs_refuse,
+	.symlink = rhfs_symlink,
+	.link = rhfs_link,
+	.create = rhfs_create,
+	.open = rhfs_open,
+	.read = rhfs_read,
+	.write = rhfs_write,
+	.flush = rhfs_flush,
+	.fsync = rhfs_fsync,
+	.release = rhfs_release,
+	.statfs = rhfs_statfs,
+};

@@ -1,0 +1,262 @@
+/* rhfs.c - mount the Runhouse resource namespace: option parsing, the
+ * stores, and the FUSE session. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rhfs.h"
+
+#define RHFS_OPT(t, p) { t, offsetof(struct fs_opts, p), 1 }
+
+static const struct fuse_opt rhfs_opts[] = {
+	RHFS_OPT("local=%s", local),
+	RHFS_OPT("config=%s", config),
+	RHFS_OPT("builtins=%s", builtins),
+	RHFS_OPT("timeout=%lf", timeout),
+	FUSE_OPT_END
+};
+
+struct positional {
+	char *arg[2];
+	int n;
+};
+
+/* Collect the positional arguments ourselves: the mount helper passes
+ * "SOURCE MOUNTPOINT", a person passes "MOUNTPOINT". */
+static int
+opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct positional *pos = data;
+
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (pos->n == 2) {
+		fprintf(stderr, "rhfs: unexpected argument '%s'\n", arg);
+		return -1;
+	}
+	pos->arg[pos->n++] = xstrdup(arg);
+	return 0;
+}
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s [options] MOUNTPOINT\n"
+	       "       mount -t fuse.rhfs rhfs MOUNTPOINT [-o options]\n\n"
+	       "rhfs options:\n"
+	       "    -o local=DIR           workdir whose rh/ is the local RNS ~\n"
+	       "                           (default: found from the current "
+	       "directory)\n"
+	       "    -o config=FILE         config file (default: $RH_CONFIG "
+	       "or ~/.rh/config.yaml)\n"
+	       "    -o builtins=DIR        builtin resources (default: %s)\n"
+	       "    -o timeout=SECS        attribute and entry cache time "
+	       "(default: 1)\n\n",
+	       prog, RHFS_BUILTINS_DIR);
+}
+
+/* Resolve a path given on the command line before the daemon leaves the
+ * directory it was started in. */
+static int
+absolute(char **path, const char *what)
+{
+	char *abs;
+
+	if (*path == NULL)
+		return 0;
+	if ((abs = realpath(*path, NULL)) == NULL) {
+		fprintf(stderr, "rhfs: %s %s: %s\n", what, *path,
+		        strerror(errno));
+		return -1;
+	}
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+/* A mountpoint whose rhfs was killed answers ENOTCONN. Detach it so it
+ * can be reused; if that fails, say how to fix it. */
+static int
+check_mountpoint(const char *mnt)
+{
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	if (stat(mnt, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		fprintf(stderr, "rhfs: %s: not a directory\n", mnt);
+		return -1;
+	}
+	if (errno != ENOTCONN) {
+		fprintf(stderr, "rhfs: %s: %s\n", mnt, strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", "-q", mnt,
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0 && stat(mnt, &st) == 0) {
+		fprintf(stderr, "rhfs: %s: reusing the mountpoint of an rhfs "
+		        "that ended without unmounting\n", mnt);
+		return 0;
+	}
+	fprintf(stderr, "rhfs: %s: stale mount left by an rhfs that ended "
+	        "without unmounting (%s); run: fusermount3 -u %s\n", mnt,
+	        strerror(ENOTCONN), mnt);
+	return -1;
+}
+
+static int
+open_stores(struct fs *fs)
+{
+	struct rh_err err;
+	char *path, cwd[PATH_MAX], *home;
+	int r;
+
+	path = fs->opts.config ? xstrdup(fs->opts.config) :
+	                         rh_config_default_path();
+	r = rh_config_load(path, &fs->config, &err);
+	free(path);
+	if (r < 0) {
+		fprintf(stderr, "rhfs: %s\n", err.msg);
+		return -1;
+	}
+	if (fs->opts.local == NULL) {
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			perror("rhfs: current directory");
+			return -1;
+		}
+		home = getenv("HOME") ? realpath(getenv("HOME"), NULL) : NULL;
+		fs->opts.local = rh_workdir_find(cwd, home);
+		free(home);
+	}
+	fs->local = rh_store_local_new(fs->opts.local);
+	if (fs->opts.builtins == NULL)
+		fs->opts.builtins = xstrdup(RHFS_BUILTINS_DIR);
+	if (access(fs->opts.builtins, R_OK | X_OK) < 0) {
+		fprintf(stderr, "rhfs: builtins %s: %s\n", fs->opts.builtins,
+		        strerror(errno));
+		return -1;
+	}
+	fs->builtin = rh_store_builtin_new(fs->opts.builtins);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct fuse_loop_config *loop;
+	struct positional pos = { { NULL, NULL }, 0 };
+	struct fs fs;
+	int ret = 1;
+
+	memset(&fs, 0, sizeof(fs));
+	memset(&opts, 0, sizeof(opts));
+	fs.opts.timeout = 1.0;
+	pthread_mutex_init(&fs.lock, NULL);
+
+	if (fuse_opt_parse(&args, &fs.opts, rhfs_opts, NULL) < 0 ||
+	    fuse_opt_parse(&args, &pos, NULL, opt_proc) < 0 ||
+	    fuse_parse_cmdline(&args, &opts) != 0)
+		goto err_args;
+	if (opts.show_help) {
+		usage(argv[0]);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto err_args;
+	}
+	if (opts.show_version) {
+		printf("rhfs %s\n", PACKAGE_VERSION);
+		fuse_lowlevel_version();
+		ret = 0;
+		goto err_args;
+	}
+	if (pos.n == 0) {
+		fprintf(stderr, "usage: %s [options] MOUNTPOINT "
+		        "(see %s --help)\n", argv[0], argv[0]);
+		goto err_args;
+	}
+	/* with two, the first is the mount helper's SOURCE */
+	opts.mountpoint = xstrdup(pos.arg[pos.n - 1]);
+	if (fs.opts.timeout < 0)
+		fs.opts.timeout = 0;
+
+	rh_log_init("rhfs", opts.foreground,
+	            opts.debug ? RH_LOG_DEBUG : RH_LOG_INFO);
+	if (absolute(&fs.opts.local, "local") < 0 ||
+	    absolute(&fs.opts.builtins, "builtins") < 0 ||
+	    open_stores(&fs) < 0 || check_mountpoint(opts.mountpoint) < 0)
+		goto err_stores;
+
+	fs.uid = getuid();
+	fs.gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs.started);
+	node_init(&fs);
+
+	/* The kernel checks modes; names in df and mount say what this is. */
+	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=rhfs,subtype=rhfs");
+	fs.se = fuse_session_new(&args, &rhfs_ops, sizeof(rhfs_ops), &fs);
+	if (fs.se == NULL)
+		goto err_nodes;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto err_session;
+	if (fuse_session_mount(fs.se, opts.mountpoint) != 0)
+		goto err_signals;
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto err_unmount;
+	if (notify_start(&fs) < 0)
+		goto err_unmount;
+	rh_info("mounted %s (local RNS %s)", opts.mountpoint,
+	        rh_store_local_root(fs.local));
+
+	if (opts.singlethread) {
+		ret = fuse_session_loop(fs.se);
+	} else {
+		loop = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(loop, (unsigned)opts.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+		ret = fuse_session_loop_mt(fs.se, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	ret = ret != 0;
+	notify_stop(&fs);
+err_unmount:
+	fuse_session_unmount(fs.se);
+err_signals:
+	fuse_remove_signal_handlers(fs.se);
+err_session:
+	fuse_session_destroy(fs.se);
+err_nodes:
+	node_destroy_all(&fs);
+	while (fs.scratches != NULL)
+		scratch_unlink(&fs, fs.scratches);
+err_stores:
+	rh_store_free(fs.local);
+	rh_store_free(fs.builtin);
+	rh_config_free(fs.config);
+err_args:
+	free(opts.mountpoint);
+	free(pos.arg[0]);
+	free(pos.arg[1]);
+	free(fs.opts.local);
+	free(fs.opts.config);
+	free(fs.opts.builtins);
+	fuse_opt_free_args(&args);
+	pthread_mutex_destroy(&fs.lock);
+	return ret;
+}

@@ -1,0 +1,300 @@
+/* config.c - ~/.rh/config.yaml with libyaml. Runhouse's keys (token,
+ * username, default_folder, default_provider, default_autostop, use_spot)
+ * and rhfs's own (rns_url, ...) are top-level scalars; every other key,
+ * whatever its value, is kept as loaded and written back unchanged. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "rh.h"
+
+struct entry {
+	char *key;
+	char *value;            /* scalar value; NULL when node is used */
+	int node;               /* index in the loaded document, or 0 */
+};
+
+struct rh_config {
+	char *path;
+	yaml_document_t doc;    /* as loaded, for values we do not interpret */
+	int have_doc;
+	struct entry *entries;
+	size_t n;
+};
+
+char *
+rh_config_default_path(void)
+{
+	const char *env = getenv("RH_CONFIG"), *home = getenv("HOME");
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	return xasprintf("%s/.rh/config.yaml", home ? home : "");
+}
+
+static int
+yaml_fail(const char *path, const yaml_parser_t *p, struct rh_err *err)
+{
+	return rh_err_set(err, EINVAL, "%s:%zu: %s%s%s", path,
+	                  (size_t)p->problem_mark.line + 1,
+	                  p->problem ? p->problem : "malformed YAML",
+	                  p->context ? " " : "", p->context ? p->context : "");
+}
+
+static void
+add_entry(struct rh_config *c, const char *key, char *value, int node)
+{
+	c->entries = xrealloc(c->entries, (c->n + 1) * sizeof(*c->entries));
+	c->entries[c->n].key = xstrdup(key);
+	c->entries[c->n].value = value;
+	c->entries[c->n].node = node;
+	c->n++;
+}
+
+static int
+is_null_scalar(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	        strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+}
+
+static int
+read_doc(struct rh_config *c, struct rh_err *err)
+{
+	yaml_node_t *root = yaml_document_get_root_node(&c->doc), *k, *v;
+	yaml_node_pair_t *pair;
+
+	if (root == NULL)
+		return 0;       /* empty file */
+	if (root->type == YAML_SCALAR_NODE && is_null_scalar(root))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE)
+		return rh_err_set(err, EINVAL, "%s:%zu: expected a mapping of "
+		                  "keys to values", c->path,
+		                  (size_t)root->start_mark.line + 1);
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(&c->doc, pair->key);
+		v = yaml_document_get_node(&c->doc, pair->value);
+		if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE)
+			return rh_err_set(err, EINVAL, "%s:%zu: keys must be "
+			                  "plain names", c->path,
+			                  k ? (size_t)k->start_mark.line + 1 : 1);
+		if (v->type == YAML_SCALAR_NODE)
+			add_entry(c, (const char *)k->data.scalar.value,
+			          is_null_scalar(v) ? NULL :
+			          xstrdup((const char *)v->data.scalar.value),
+			          pair->value);
+		else
+			add_entry(c, (const char *)k->data.scalar.value, NULL,
+			          pair->value);
+	}
+	return 0;
+}
+
+int
+rh_config_load(const char *path, struct rh_config **out,
+               struct rh_err *err)
+{
+	struct rh_config *c = xcalloc(1, sizeof(*c));
+	yaml_parser_t parser;
+	FILE *f;
+	int r = 0;
+
+	*out = NULL;
+	c->path = xstrdup(path);
+	if ((f = fopen(path, "rb")) == NULL) {
+		if (errno == ENOENT) {
+			*out = c;
+			return 0;
+		}
+		r = rh_err_set(err, errno, "%s: %s", path, strerror(errno));
+		rh_config_free(c);
+		return r;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &c->doc))
+		r = yaml_fail(path, &parser, err);
+	else
+		c->have_doc = 1;
+	yaml_parser_delete(&parser);
+	fclose(f);
+	if (r == 0)
+		r = read_doc(c, err);
+	if (r < 0) {
+		rh_config_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+static struct entry *
+find(const struct rh_config *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->entries[i].key, key) == 0)
+			return &c->entries[i];
+	return NULL;
+}
+
+const char *
+rh_config_get(const struct rh_config *c, const char *key)
+{
+	const struct entry *e = find(c, key);
+
+	return e ? e->value : NULL;
+}
+
+void
+rh_config_set(struct rh_config *c, const char *key, const char *value)
+{
+	struct entry *e = find(c, key);
+
+	if (e == NULL) {
+		add_entry(c, key, value ? xstrdup(value) : NULL, 0);
+		return;
+	}
+	free(e->value);
+	e->value = value ? xstrdup(value) : NULL;
+	e->node = 0;
+}
+
+/* Copy node idx of src into dst; returns the new index or 0. */
+static int
+copy_node(yaml_document_t *dst, yaml_document_t *src, int idx)
+{
+	yaml_node_t *n = yaml_document_get_node(src, idx);
+	yaml_node_item_t *it;
+	yaml_node_pair_t *p;
+	int out, k, v;
+
+	if (n == NULL)
+		return 0;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return yaml_document_add_scalar(dst, n->tag,
+		                                n->data.scalar.value,
+		                                (int)n->data.scalar.length,
+		                                n->data.scalar.style);
+	case YAML_SEQUENCE_NODE:
+		out = yaml_document_add_sequence(dst, n->tag,
+		                                 n->data.sequence.style);
+		for (it = n->data.sequence.items.start;
+		     out && it < n->data.sequence.items.top; it++) {
+			if (!(v = copy_node(dst, src, *it)) ||
+			    !yaml_document_append_sequence_item(dst, out, v))
+				return 0;
+		}
+		return out;
+	case YAML_MAPPING_NODE:
+		out = yaml_document_add_mapping(dst, n->tag,
+		                                n->data.mapping.style);
+		for (p = n->data.mapping.pairs.start;
+		     out && p < n->data.mapping.pairs.top; p++) {
+			if (!(k = copy_node(dst, src, p->key)) ||
+			    !(v = copy_node(dst, src, p->value)) ||
+			    !yaml_document_append_mapping_pair(dst, out, k, v))
+				return 0;
+		}
+		return out;
+	default:
+		return 0;
+	}
+}
+
+static int
+emit_out(void *data, unsigned char *buffer, size_t size)
+{
+	rh_buf_append(data, buffer, size);
+	return 1;
+}
+
+int
+rh_config_save(struct rh_config *c, struct rh_err *err)
+{
+	static char null[] = "null";
+	yaml_document_t doc;
+	yaml_emitter_t em;
+	struct rh_buf text = { 0 };
+	char *dir, *slash;
+	int root, k, v, r = 0;
+	size_t i;
+
+	yaml_document_initialize(&doc, NULL, NULL, NULL, 0, 1);
+	root = yaml_document_add_mapping(&doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+	for (i = 0; i < c->n; i++) {
+		const struct entry *e = &c->entries[i];
+
+		k = yaml_document_add_scalar(&doc, NULL,
+		                             (yaml_char_t *)e->key, -1,
+		                             YAML_ANY_SCALAR_STYLE);
+		if (e->node && c->have_doc)
+			v = copy_node(&doc, &c->doc, e->node);
+		else
+			v = yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)
+			                             (e->value ? e->value : null),
+			                             -1, YAML_ANY_SCALAR_STYLE);
+		if (!k || !v ||
+		    !yaml_document_append_mapping_pair(&doc, root, k, v)) {
+			yaml_document_delete(&doc);
+			return rh_err_set(err, ENOMEM, "%s: cannot build YAML",
+			                  c->path);
+		}
+	}
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, emit_out, &text);
+	yaml_emitter_set_unicode(&em, 1);
+	if (!yaml_emitter_open(&em) || !yaml_emitter_dump(&em, &doc) ||
+	    !yaml_emitter_close(&em))
+		r = rh_err_set(err, EIO, "%s: cannot write YAML: %s", c->path,
+		               em.problem ? em.problem : "emitter error");
+	yaml_emitter_delete(&em);
+	if (r < 0) {
+		rh_buf_free(&text);
+		return r;
+	}
+
+	/* Credentials live here: 0600, replaced atomically. */
+	dir = xstrdup(c->path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0700);
+	}
+	free(dir);
+	if ((r = rh_file_replace(c->path, text.data, text.len, 0600)) < 0)
+		rh_err_set(err, -r, "%s: %s", c->path, strerror(-r));
+	rh_buf_free(&text);
+	return r;
+}
+
+void
+rh_config_free(struct rh_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		free(c->entries[i].key);
+		free(c->entries[i].value);
+	}
+	free(c->entries);
+	if (c->have_doc)
+		yaml_document_delete(&c->doc);
+	free(c->path);
+	free(c);
+}

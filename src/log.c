@@ -1,0 +1,86 @@
+/* log.c - one logging entry point: stderr or syslog, plus a ring buffer of
+ * recent lines that rhfs serves as MOUNT/.log. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "rh.h"
+
+#define RING_LINES 256
+
+static struct {
+	pthread_mutex_t lock;
+	int to_stderr;
+	enum rh_log_level level;
+	const char *ident;
+	char *ring[RING_LINES];
+	unsigned next;
+} lg = { PTHREAD_MUTEX_INITIALIZER, 1, RH_LOG_INFO, "rhfs", { NULL }, 0 };
+
+static const char *const level_names[] = { "error", "warning", "info",
+                                           "debug" };
+
+void
+rh_log_init(const char *ident, int to_stderr, enum rh_log_level level)
+{
+	lg.ident = ident;
+	lg.to_stderr = to_stderr;
+	lg.level = level;
+	if (!to_stderr)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+void
+rh_log(enum rh_log_level level, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+	                            LOG_DEBUG };
+	char msg[1024], stamp[32];
+	struct tm tm;
+	time_t now;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+
+	pthread_mutex_lock(&lg.lock);
+	if (level <= RH_LOG_INFO || level <= lg.level) {
+		free(lg.ring[lg.next % RING_LINES]);
+		lg.ring[lg.next % RING_LINES] =
+			xasprintf("%s %s: %s\n", stamp, level_names[level], msg);
+		lg.next++;
+	}
+	if (level <= lg.level) {
+		if (lg.to_stderr)
+			fprintf(stderr, "%s: %s: %s\n", lg.ident,
+			        level_names[level], msg);
+		else
+			syslog(prio[level], "%s", msg);
+	}
+	pthread_mutex_unlock(&lg.lock);
+}
+
+void
+rh_log_recent(struct rh_buf *out)
+{
+	unsigned i, first;
+
+	pthread_mutex_lock(&lg.lock);
+	first = lg.next > RING_LINES ? lg.next - RING_LINES : 0;
+	for (i = first; i < lg.next; i++) {
+		const char *line = lg.ring[i % RING_LINES];
+		rh_buf_append(out, line, strlen(line));
+	}
+	pthread_mutex_unlock(&lg.lock);
+}

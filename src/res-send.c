@@ -1,0 +1,59 @@
+/* res-send.c - sends (Runhouse "function"): a Python function named by
+ * fn_pointers, or rhfs's own `command`, run on the cluster in hardware. */
+#include "config.h"
+
+#include <errno.h>
+
+#include "res.h"
+
+static const struct res_field fields[] = {
+	{ "hardware", F_STRING | F_OBJECT | F_NULL },
+	{ "system", F_STRING | F_OBJECT | F_NULL },
+	{ "fn_pointers", F_ARRAY | F_NULL },
+	{ "command", F_STRARRAY | F_NULL },
+	{ "reqs", F_ARRAY | F_NULL },
+	{ "setup_cmds", F_STRARRAY | F_NULL },
+	{ "env", F_STRING | F_OBJECT | F_NULL },
+	{ "secrets", F_STRARRAY | F_NULL },
+	{ NULL, 0 },
+};
+
+static int
+validate(const cJSON *cfg, const char *addr, struct rh_err *err)
+{
+	const cJSON *fp, *cmd;
+	int r;
+
+	if ((r = res_check_fields(cfg, addr, fields, err)) < 0)
+		return r;
+	if (res_get(cfg, "hardware") == NULL && res_get(cfg, "system") == NULL)
+		return rh_err_set(err, EINVAL, "%s: a send needs 'hardware' "
+		                  "(a cluster address or config)", addr);
+	fp = res_get(cfg, "fn_pointers");
+	cmd = res_get(cfg, "command");
+	if (fp == NULL && cmd == NULL)
+		return rh_err_set(err, EINVAL, "%s: a send needs 'fn_pointers' "
+		                  "[relative_path, module, function] or "
+		                  "'command' [argv...]", addr);
+	if (fp != NULL && cmd != NULL)
+		return rh_err_set(err, EINVAL, "%s: a send has either "
+		                  "'fn_pointers' or 'command', not both", addr);
+	if (fp != NULL &&
+	    (cJSON_GetArraySize(fp) != 3 ||
+	     !(cJSON_IsString(fp->child) || cJSON_IsNull(fp->child)) ||
+	     !cJSON_IsString(fp->child->next) ||
+	     !cJSON_IsString(fp->child->next->next) ||
+	     *fp->child->next->valuestring == '\0' ||
+	     *fp->child->next->next->valuestring == '\0'))
+		return rh_err_set(err, EINVAL, "%s: field 'fn_pointers' must be "
+		                  "[relative_path, module, function] (strings; "
+		                  "relative_path may be null)", addr);
+	if (cmd != NULL && cJSON_GetArraySize(cmd) == 0)
+		return rh_err_set(err, EINVAL, "%s: field 'command' must name a "
+		                  "program", addr);
+	return 0;
+}
+
+const struct rh_type res_send = { "send", "Send", validate };
+/* Runhouse 0.0.4 and later write sends as "function". */
+const struct rh_type res_function = { "function", "Function", validate };

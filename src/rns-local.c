@@ -1,0 +1,290 @@
+/* rns-local.c - the local RNS: <workdir>/rh/<path>/config.json on disk,
+ * exactly Runhouse's layout. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rh.h"
+
+struct local {
+	char *workdir;
+	char *root;             /* workdir/rh */
+};
+
+static char *
+dir_of(const struct local *l, const char *path)
+{
+	return *path ? xasprintf("%s/%s", l->root, path) : xstrdup(l->root);
+}
+
+static char *
+config_of(const struct local *l, const char *path)
+{
+	return *path ? xasprintf("%s/%s/config.json", l->root, path) :
+	               xasprintf("%s/config.json", l->root);
+}
+
+static uint64_t
+version_of(const struct stat *st)
+{
+	uint64_t v = (uint64_t)st->st_mtim.tv_sec * 1000000000u +
+	             (uint64_t)st->st_mtim.tv_nsec;
+
+	v ^= (uint64_t)st->st_ino << 32 ^ (uint64_t)st->st_size;
+	return v ? v : 1;
+}
+
+static int
+local_stat(struct rh_store *s, const char *path, struct rh_stat *out)
+{
+	struct local *l = s->priv;
+	struct stat st;
+	char *p = dir_of(l, path);
+	int r = stat(p, &st);
+
+	free(p);
+	memset(out, 0, sizeof(*out));
+	if (r < 0 && errno == ENOENT && *path == '\0')
+		r = stat(l->workdir, &st);      /* rh/ not made yet */
+	if (r < 0 || !S_ISDIR(st.st_mode)) {
+		out->kind = RH_ABSENT;
+		return r < 0 && errno != ENOENT && errno != ENOTDIR ? -errno : 0;
+	}
+	out->kind = RH_FOLDER;
+	out->mtime = st.st_mtim;
+	out->ctime = st.st_ctim;
+	p = config_of(l, path);
+	r = stat(p, &st);
+	free(p);
+	if (r == 0 && S_ISREG(st.st_mode)) {
+		out->kind = RH_RESOURCE;
+		out->config_size = (size_t)st.st_size;
+		out->mtime = st.st_mtim;
+		out->ctime = st.st_ctim;
+		out->version = version_of(&st);
+	}
+	return 0;
+}
+
+static int
+local_get(struct rh_store *s, const char *path, struct rh_buf *out,
+          uint64_t *version)
+{
+	struct stat st;
+	char *p = config_of(s->priv, path);
+	int r = rh_file_read(p, RH_CONFIG_MAX, out, &st);
+
+	free(p);
+	if (r == 0 && version != NULL)
+		*version = version_of(&st);
+	return r == -EISDIR ? -ENOENT : r;
+}
+
+static int
+local_put(struct rh_store *s, const char *path, const char *data, size_t len,
+          uint64_t expect)
+{
+	struct stat st;
+	char *p = config_of(s->priv, path);
+	int r;
+
+	if (expect != 0) {
+		if (stat(p, &st) < 0 || version_of(&st) != expect) {
+			free(p);
+			return -EAGAIN;
+		}
+	}
+	r = rh_file_replace(p, data, len, 0644);
+	free(p);
+	return r;
+}
+
+static int
+local_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
+{
+	struct local *l = s->priv;
+	struct dirent *de;
+	struct stat st;
+	char *p = dir_of(l, path);
+	DIR *d = opendir(p);
+	int dfd, r = 0;
+
+	free(p);
+	if (d == NULL)
+		return errno == ENOENT && *path == '\0' ? 0 : -errno;
+	dfd = dirfd(d);
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		char *cfg;
+
+		if (rh_name_check(de->d_name, NULL) < 0)
+			continue;
+		if (de->d_type != DT_DIR &&
+		    (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		cfg = xasprintf("%s/config.json", de->d_name);
+		r = cb(arg, de->d_name,
+		       fstatat(dfd, cfg, &st, 0) == 0 && S_ISREG(st.st_mode) ?
+		       RH_RESOURCE : RH_FOLDER);
+		free(cfg);
+	}
+	closedir(d);
+	return r;
+}
+
+static int
+local_mkdir(struct rh_store *s, const char *path)
+{
+	struct local *l = s->priv;
+	char *p;
+	int r = 0;
+
+	if (*path == '\0')
+		return -EEXIST;
+	if (mkdir(l->root, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	p = dir_of(l, path);
+	if (mkdir(p, 0755) < 0)
+		r = -errno;
+	free(p);
+	return r;
+}
+
+static int
+local_rmdir(struct rh_store *s, const char *path)
+{
+	char *p;
+	int r = 0;
+
+	if (*path == '\0')
+		return -EBUSY;
+	p = dir_of(s->priv, path);
+	if (rmdir(p) < 0)
+		r = errno == EEXIST ? -ENOTEMPTY : -errno;
+	free(p);
+	return r;
+}
+
+static int
+local_remove(struct rh_store *s, const char *path)
+{
+	char *p = config_of(s->priv, path);
+	int r = unlink(p) < 0 ? -errno : 0;
+
+	free(p);
+	return r;
+}
+
+/* After a move, point the name fields of every config below path at their
+ * new addresses. */
+static void
+readdress_tree(struct rh_store *s, const char *path)
+{
+	struct rh_buf cfg = { 0 };
+	struct local *l = s->priv;
+	struct dirent *de;
+	char *addr, *out, *p;
+	size_t outlen;
+	DIR *d;
+
+	if (local_get(s, path, &cfg, NULL) == 0) {
+		addr = rh_address(s->prefix, path);
+		if (rh_config_readdress(cfg.data, cfg.len, addr, &out,
+		                        &outlen) == 0 && out != NULL) {
+			if (local_put(s, path, out, outlen, 0) < 0)
+				rh_warn("%s: cannot rewrite its name after the "
+				        "move", addr);
+			free(out);
+		}
+		free(addr);
+	}
+	rh_buf_free(&cfg);
+	p = dir_of(l, path);
+	d = opendir(p);
+	free(p);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (rh_name_check(de->d_name, NULL) < 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		p = rh_path_join(path, de->d_name);
+		readdress_tree(s, p);
+		free(p);
+	}
+	closedir(d);
+}
+
+static int
+local_rename(struct rh_store *s, const char *from, const char *to,
+             int noreplace)
+{
+	struct local *l = s->priv;
+	char *a, *b;
+	int r;
+
+	if (*from == '\0' || *to == '\0')
+		return -EBUSY;
+	a = dir_of(l, from);
+	b = dir_of(l, to);
+	r = renameat2(AT_FDCWD, a, AT_FDCWD, b,
+	              noreplace ? RENAME_NOREPLACE : 0) < 0 ? -errno : 0;
+	free(a);
+	free(b);
+	if (r == 0)
+		readdress_tree(s, to);
+	return r;
+}
+
+static void
+local_destroy(struct rh_store *s)
+{
+	struct local *l = s->priv;
+
+	free(l->workdir);
+	free(l->root);
+	free(l);
+}
+
+static const struct rh_store_ops local_ops = {
+	.stat = local_stat,
+	.get = local_get,
+	.put = local_put,
+	.list = local_list,
+	.mkdir = local_mkdir,
+	.rmdir = local_rmdir,
+	.remove = local_remove,
+	.rename = local_rename,
+	.destroy = local_destroy,
+};
+
+struct rh_store *
+rh_store_local_new(const char *workdir)
+{
+	struct rh_store *s = xcalloc(1, sizeof(*s));
+	struct local *l = xcalloc(1, sizeof(*l));
+
+	l->workdir = xstrdup(workdir);
+	l->root = xasprintf("%s/rh", workdir);
+	s->ops = &local_ops;
+	s->prefix = "~";
+	s->priv = l;
+	return s;
+}
+
+const char *
+rh_store_local_root(const struct rh_store *s)
+{
+	return ((const struct local *)s->priv)->root;
+}
