@@ -206,16 +206,30 @@ set_names(cJSON *cfg, const char *addr, const char *old_addr)
 	return changed;
 }
 
+/* Print as Runhouse does (json.dump with indent=4). cJSON indents with
+ * tabs and escapes every tab inside strings, so each raw tab in its output
+ * is layout and can be widened safely. */
 static void
 print(const cJSON *cfg, char **out, size_t *outlen)
 {
+	struct rh_buf b = { 0 };
 	char *s = cJSON_Print(cfg);
+	const char *p;
 
 	if (s == NULL)
 		abort();
-	*out = xasprintf("%s\n", s);
-	*outlen = strlen(*out);
+	for (p = s; *p; p++) {
+		if (*p != '\t')
+			rh_buf_append(&b, p, 1);
+		else if (p > s && p[-1] == ':')
+			rh_buf_append(&b, " ", 1);
+		else
+			rh_buf_append(&b, "    ", 4);
+	}
+	rh_buf_append(&b, "\n", 1);
 	cJSON_free(s);
+	*out = b.data;
+	*outlen = b.len;
 }
 
 int

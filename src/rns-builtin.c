@@ -72,8 +72,13 @@ builtin_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 	DIR *d;
 	int r = 0;
 
-	if (*path != '\0')
-		return -ENOTDIR;
+	if (*path != '\0') {
+		/* a builtin resource has no children */
+		struct rh_stat st;
+		int r2 = builtin_stat(s, path, &st);
+
+		return r2 < 0 ? r2 : st.kind == RH_ABSENT ? -ENOENT : 0;
+	}
 	if ((d = opendir(s->priv)) == NULL)
 		return -errno;
 	while (r == 0 && (de = readdir(d)) != NULL) {

@@ -1,0 +1,149 @@
+# lib.sh - shared by the integration tests: a throwaway workdir and HOME,
+# a real rhfs mounted in a temp dir and always unmounted, and checks that
+# count what passed and failed.
+#
+# A test sources this file, calls mount_rhfs, runs its checks and ends
+# with `finish`.
+
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+: "${PYTHON3:=python3}"
+RHFS=$top_builddir/rhfs
+BUILTINS=$top_srcdir/src/builtins
+
+T=$(mktemp -d /tmp/rhfs-test.XXXXXX)
+WORK=$T/work
+MNT=$T/mnt
+HOME=$T/home
+export HOME
+unset RH_CONFIG
+mkdir -p "$WORK" "$MNT" "$HOME"
+PASSED=0
+FAILED=0
+RHFS_PID=
+
+unmount_rhfs() {
+	if grep -q " $MNT fuse" /proc/mounts; then
+		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT"
+	fi
+	if [ -n "$RHFS_PID" ]; then
+		# bounded wait for the daemon to leave
+		i=0
+		while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$RHFS_PID" 2>/dev/null
+		RHFS_PID=
+	fi
+}
+
+cleanup() {
+	unmount_rhfs
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Wait (at most 10 s) until the mount answers.
+wait_mounted() {
+	i=0
+	while ! grep -q " $1 fuse" /proc/mounts; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "FAIL: rhfs did not mount $1" >&2
+			cat "$T/rhfs.err" >&2 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# mount_rhfs [rhfs options...]: rhfs in the foreground, in the background.
+mount_rhfs() {
+	"$RHFS" -f -o "local=$WORK,builtins=$BUILTINS" "$@" "$MNT" \
+		2>>"$T/rhfs.err" &
+	RHFS_PID=$!
+	wait_mounted "$MNT" || { FAILED=$((FAILED + 1)); finish; }
+}
+
+pass() {
+	PASSED=$((PASSED + 1))
+	echo "ok - $1"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL - $1" >&2
+	echo "not ok - $1"
+}
+
+# check DESCRIPTION COMMAND...: the command must succeed.
+check() {
+	desc=$1
+	shift
+	if "$@" >"$T/out" 2>"$T/errout"; then
+		pass "$desc"
+	else
+		fail "$desc (exit $?: $(head -c 300 "$T/errout"))"
+	fi
+}
+
+# refuse DESCRIPTION MESSAGE COMMAND...: the command must fail and its
+# error output must contain MESSAGE (the strerror text of the errno).
+refuse() {
+	desc=$1
+	msg=$2
+	shift 2
+	if "$@" >"$T/out" 2>"$T/errout"; then
+		fail "$desc (succeeded, expected '$msg')"
+	elif [ -z "$msg" ] || grep -q -- "$msg" "$T/errout"; then
+		pass "$desc"
+	else
+		fail "$desc (expected '$msg', got: $(head -c 300 "$T/errout"))"
+	fi
+}
+
+# same DESCRIPTION FILE1 FILE2: byte-for-byte equal.
+same() {
+	if cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1 ($2 and $3 differ)"
+	fi
+}
+
+# has DESCRIPTION FILE TEXT: FILE contains TEXT.
+has() {
+	if grep -q -F -- "$3" "$2" 2>/dev/null; then
+		pass "$1"
+	else
+		fail "$1 ('$3' not in $2)"
+	fi
+}
+
+# lacks DESCRIPTION FILE TEXT: FILE does not contain TEXT.
+lacks() {
+	if grep -q -F -- "$3" "$2" 2>/dev/null; then
+		fail "$1 ('$3' found in $2)"
+	else
+		pass "$1"
+	fi
+}
+
+# jfield FILE KEY: the JSON value of KEY in FILE, as JSON text.
+jfield() {
+	"$PYTHON3" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])).get(sys.argv[2])))' "$1" "$2"
+}
+
+# pyrename FROM TO: rename(2) itself, without mv's own checks.
+pyrename() {
+	"$PYTHON3" -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$1" "$2"
+}
+
+finish() {
+	unmount_rhfs
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit
+}
