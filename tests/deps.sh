@@ -1,0 +1,22 @@
+#!/bin/sh
+# deps.sh - install what rhfs needs to build, run and be tested on
+# Debian 12, as root. Safe to run again.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+packages="
+	build-essential autoconf automake pkg-config
+	libfuse3-dev fuse3
+	libssh2-1-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
+	python3 procps util-linux
+	vim nano tmux
+"
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
