@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,15 +88,20 @@ absolute(char **path, const char *what)
 static int
 check_mountpoint(const char *mnt)
 {
+	struct statfs sfs;
 	struct stat st;
 	pid_t pid;
 	int status;
 
+	/* stat may be answered from the kernel's cache; statfs always asks
+	 * the file system, and a dead one answers ENOTCONN */
 	if (stat(mnt, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "rhfs: %s: not a directory\n", mnt);
+			return -1;
+		}
+		if (statfs(mnt, &sfs) == 0)
 			return 0;
-		fprintf(stderr, "rhfs: %s: not a directory\n", mnt);
-		return -1;
 	}
 	if (errno != ENOTCONN) {
 		fprintf(stderr, "rhfs: %s: %s\n", mnt, strerror(errno));

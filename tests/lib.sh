@@ -45,10 +45,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Wait (at most 10 s) until the mount answers.
+# Wait (at most 10 s) until a live rhfs answers at $1: statfs is never
+# answered from the kernel's caches, so a dead mount cannot pass.
 wait_mounted() {
 	i=0
-	while ! grep -q " $1 fuse" /proc/mounts; do
+	while ! grep -q " $1 fuse" /proc/mounts ||
+		! stat -f "$1" >/dev/null 2>&1 || ! test -d "$1/^"; do
 		i=$((i + 1))
 		if [ $i -gt 100 ]; then
 			echo "FAIL: rhfs did not mount $1" >&2
