@@ -601,6 +601,17 @@ store_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
 	return 0;
 }
 
+/* A namespace's root (~) holds folders and resources; it is not one. */
+static int
+root_config(const struct node *dir, const char *path)
+{
+	if (*path != '\0')
+		return 0;
+	rh_warn("refused: %s: the root of a namespace cannot be a resource",
+	        dir->name);
+	return -EINVAL;
+}
+
 static void
 rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
@@ -836,6 +847,8 @@ rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (strcmp(name, CONFIG_NAME) == 0) {
 		type = N_CONFIG;
+		if ((r = root_config(dir, path)) < 0)
+			goto fail;
 		if ((r = dir->store->ops->stat(dir->store, path, &rs)) < 0)
 			goto fail;
 		if (rs.kind == RH_RESOURCE && (fi->flags & O_EXCL)) {
@@ -1154,14 +1167,15 @@ rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else if (dw == W_DIR) {
 		r = -EISDIR;
 	} else if (sw == W_CONFIG && strcmp(newname, CONFIG_NAME) == 0) {
-		if (strcmp(spath, dpath) == 0)
-			r = 0;
-		else if ((r = rh_store_move_config(s, spath, dpath, &err)) < 0)
+		if (strcmp(spath, dpath) != 0 &&
+		    (r = root_config(ddir, dpath)) == 0 &&
+		    (r = rh_store_move_config(s, spath, dpath, &err)) < 0)
 			rh_warn("refused: %s", err.msg);
 	} else if (sw == W_CONFIG) {
 		r = config_to_scratch(fs, s, spath, to, dsc);
 	} else if (strcmp(newname, CONFIG_NAME) == 0) {
-		r = scratch_to_config(fs, s, dpath, ssc);
+		if ((r = root_config(ddir, dpath)) == 0)
+			r = scratch_to_config(fs, s, dpath, ssc);
 	} else {
 		pthread_mutex_lock(&fs->lock);
 		if (dsc != NULL && dsc != ssc)

@@ -29,6 +29,9 @@ refuse "rename: a directory onto config.json" "Not a directory" \
 	pyrename "$R/ok2" "$R/ok/config.json"
 check "the resource did not move" test -f "$WORK/rh/ok/config.json"
 refuse "lookup: over NAME_MAX" "File name too long" stat "$R/$long"
+refuse "config.json at the root of ~" "Invalid argument" \
+	bash -c "echo '{\"resource_type\": \"folder\", \"path\": \"/\"}' > '$R/config.json'"
+check "no config.json at the root of rh/" test ! -e "$WORK/rh/config.json"
 # '..' and '.' are resolved by the kernel; '/' separates; NUL ends the
 # string: none can reach rhfs as part of a name. On disk, nothing odd:
 ls "$WORK/rh" >"$T/ls"
