@@ -132,8 +132,11 @@ config_commit(struct fs *fs, struct handle *h)
 	r = rh_store_put_config(n->store, path, h->buf.data, h->buf.len, 0,
 	                        &err);
 	free(path);
-	if (r < 0)
+	if (r < 0) {
+		/* heard at close(); not again at release */
+		h->refused = 1;
 		return refuse(&err, r);
+	}
 	h->dirty = 0;
 	rh_debug("stored %s config.json (%zu bytes)", n->store->prefix,
 	         h->buf.len);

@@ -149,8 +149,11 @@ open_stores(struct fs *fs)
 		free(home);
 	}
 	fs->local = rh_store_local_new(fs->opts.local);
+	/* installed, else (running from the build tree) the sources' */
 	if (fs->opts.builtins == NULL)
-		fs->opts.builtins = xstrdup(RHFS_BUILTINS_DIR);
+		fs->opts.builtins = xstrdup(access(RHFS_BUILTINS_DIR, X_OK) == 0 ?
+		                            RHFS_BUILTINS_DIR :
+		                            RHFS_SOURCE_BUILTINS_DIR);
 	if (access(fs->opts.builtins, R_OK | X_OK) < 0) {
 		fprintf(stderr, "rhfs: builtins %s: %s\n", fs->opts.builtins,
 		        strerror(errno));
@@ -239,7 +242,8 @@ main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(fs.se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
-	ret = ret != 0;
+	/* a signal (SIGTERM, SIGINT, SIGHUP) is a requested stop */
+	ret = ret < 0;
 	notify_stop(&fs);
 err_unmount:
 	fuse_session_unmount(fs.se);

@@ -95,3 +95,20 @@ rh_address(const char *prefix, const char *path)
 		return xasprintf("^%s", path);
 	return xasprintf("%s/%s", prefix, path);
 }
+
+/* word for a POSIX shell: 'it'\''s' */
+char *
+rh_shell_quote(const char *s)
+{
+	struct rh_buf b = { 0 };
+
+	rh_buf_append(&b, "'", 1);
+	for (; *s; s++) {
+		if (*s == '\'')
+			rh_buf_append(&b, "'\\''", 4);
+		else
+			rh_buf_append(&b, s, 1);
+	}
+	rh_buf_append(&b, "'", 1);
+	return b.data;
+}

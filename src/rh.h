@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define RH_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -74,6 +75,8 @@ char *rh_path_join(const char *dir, const char *name);
 const char *rh_path_base(const char *path);
 char *rh_path_dir(const char *path);
 char *rh_address(const char *prefix, const char *path);
+/* s as one word for a POSIX shell. */
+char *rh_shell_quote(const char *s);
 
 /* resource.c: resource types and config validation. */
 struct cJSON;
@@ -173,5 +176,41 @@ int rh_store_put_config(struct rh_store *s, const char *path,
                         struct rh_err *err);
 int rh_store_move_config(struct rh_store *s, const char *from,
                          const char *to, struct rh_err *err);
+
+/* ssh.c: the SSH transport to a node (libssh2). Not thread-safe: one
+ * owner per session. Blocking calls are bounded by timeout_ms. */
+struct rh_ssh;
+struct rh_ssh_chan;
+struct rh_ssh_opts {
+	const char *host;
+	int port;
+	const char *user;
+	const char *private_key;        /* ed25519 or ecdsa */
+	const char *known_hosts;        /* checked; unknown hosts recorded */
+	int timeout_ms;
+};
+int rh_ssh_connect(const struct rh_ssh_opts *o, struct rh_ssh **out,
+                   struct rh_err *err);
+void rh_ssh_close(struct rh_ssh *s);
+int rh_ssh_fd(const struct rh_ssh *s);
+const char *rh_ssh_where(const struct rh_ssh *s);
+int rh_ssh_events(const struct rh_ssh *s);
+int rh_ssh_keepalive(struct rh_ssh *s);
+/* Run cmd to its end with in on its stdin; *status is its exit status. */
+int rh_ssh_exec(struct rh_ssh *s, const char *cmd, const void *in,
+                size_t inlen, struct rh_buf *out, struct rh_buf *errout,
+                int *status, struct rh_err *err);
+/* A command kept running, read and written without blocking. */
+int rh_ssh_chan_open(struct rh_ssh *s, const char *cmd,
+                     struct rh_ssh_chan **out, struct rh_err *err);
+ssize_t rh_ssh_chan_write(struct rh_ssh_chan *c, const void *buf,
+                          size_t len);
+ssize_t rh_ssh_chan_read(struct rh_ssh_chan *c, void *buf, size_t len);
+ssize_t rh_ssh_chan_read_stderr(struct rh_ssh_chan *c, void *buf,
+                                size_t len);
+int rh_ssh_chan_eof(struct rh_ssh_chan *c);
+void rh_ssh_chan_close(struct rh_ssh_chan *c);
+int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
+                  unsigned mode, struct rh_err *err);
 
 #endif

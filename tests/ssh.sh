@@ -1,0 +1,52 @@
+# ssh.sh - the SSH transport (src/ssh.c) against a real sshd: key auth,
+# known_hosts, commands, a persistent channel, SFTP upload, failures.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/sshd-lib.sh"
+CLIENT=$top_builddir/tests/ssh-client
+
+start_sshd || finish
+ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/wrong_key"
+# a peer that accepts connections and never says a word
+silent=$(free_port)
+"$PYTHON3" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' \
+	"$silent" &
+silent_pid=$!
+sleep 0.3
+
+if "$CLIENT" suite 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" \
+	"$KNOWN_HOSTS" "$SSH_DIR/wrong_key" "$silent"; then
+	pass "transport suite"
+else
+	fail "transport suite"
+fi
+kill "$silent_pid" 2>/dev/null
+
+has "the new host was recorded in known_hosts" "$KNOWN_HOSTS" \
+	"[127.0.0.1]:$SSH_PORT ssh-ed25519"
+check "a recorded host connects again" "$CLIENT" connect 127.0.0.1 \
+	"$SSH_PORT" "$SSH_USER" "$SSH_KEY" "$KNOWN_HOSTS"
+check "exec runs as the node's user" "$CLIENT" exec 127.0.0.1 "$SSH_PORT" \
+	"$SSH_USER" "$SSH_KEY" "$KNOWN_HOSTS" "id -un"
+has "as $SSH_USER" "$T/out" "$SSH_USER"
+
+# The node comes back with another host key: refused, clearly.
+stop_sshd
+ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/other_host_key"
+start_sshd "$SSH_DIR/other_host_key" || finish
+refuse "a changed host key is refused" "host key has changed" \
+	"$CLIENT" connect 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" \
+	"$KNOWN_HOSTS"
+if [ "$(grep -c "$SSH_PORT" "$KNOWN_HOSTS")" -eq 1 ]; then
+	pass "known_hosts keeps the old key only"
+else
+	fail "known_hosts keeps the old key only"
+fi
+
+# The node is gone: an error, quickly, never a hang.
+stop_sshd
+refuse "a stopped node answers with an error" "cannot connect" \
+	"$CLIENT" connect 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" \
+	"$KNOWN_HOSTS"
+finish

@@ -1,0 +1,84 @@
+# sshd-lib.sh - a real OpenSSH sshd on loopback for the tests, as a cluster
+# node: its own ed25519 host key, a dedicated unprivileged user (root's
+# shell start-up is slow), an ed25519 client key. Source after lib.sh
+# (which provides $T and the cleanup trap); call start_sshd.
+
+SSH_USER=rhfs-test
+SSH_DIR=$T/ssh
+SSH_KEY=$SSH_DIR/client_ed25519
+KNOWN_HOSTS=$SSH_DIR/known_hosts
+SSHD_PID=
+
+# A free TCP port on loopback.
+free_port() {
+	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ensure_ssh_user() {
+	# parallel tests may race to create the user: serialize
+	(
+		flock 9
+		if ! id -u "$SSH_USER" >/dev/null 2>&1; then
+			useradd -m -d "/home/$SSH_USER" -s /bin/sh "$SSH_USER"
+		fi
+		# a locked account ('!') may not log in even with a key
+		usermod -p '*' "$SSH_USER"
+	) 9>/tmp/rhfs-test-user.lock
+}
+
+# start_sshd [HOSTKEY]: (re)start sshd on $SSH_PORT with the given host
+# key (default: $SSH_DIR/host_ed25519, made on first use).
+start_sshd() {
+	hostkey=${1:-$SSH_DIR/host_ed25519}
+	mkdir -p "$SSH_DIR" /run/sshd
+	# sshd reads authorized_keys as the user: let it through $T
+	chmod 711 "$T"
+	chmod 755 "$SSH_DIR"
+	ensure_ssh_user
+	[ -f "$hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$hostkey"
+	[ -f "$SSH_KEY" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSH_KEY"
+	cp "$SSH_KEY.pub" "$SSH_DIR/authorized_keys"
+	chmod 644 "$SSH_DIR/authorized_keys"
+	: "${SSH_PORT:=$(free_port)}"
+	cat >"$SSH_DIR/sshd_config" <<CONF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $hostkey
+PidFile $SSH_DIR/sshd.pid
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AllowUsers $SSH_USER
+PermitRootLogin no
+Subsystem sftp internal-sftp
+MaxSessions 64
+MaxStartups 64
+LogLevel VERBOSE
+CONF
+	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config" \
+		2>>"$SSH_DIR/sshd.log" &
+	SSHD_PID=$!
+	i=0
+	until ssh-keyscan -T 1 -p "$SSH_PORT" 127.0.0.1 >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 "$SSHD_PID" 2>/dev/null; then
+			echo "FAIL: sshd did not start" >&2
+			cat "$SSH_DIR/sshd.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+stop_sshd() {
+	if [ -n "$SSHD_PID" ]; then
+		kill "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+		SSHD_PID=
+	fi
+}
+
+# run after lib.sh's cleanup
+trap 'stop_sshd; cleanup' EXIT
