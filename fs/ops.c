@@ -612,6 +612,15 @@ root_config(const struct node *dir, const char *path)
 	return -EINVAL;
 }
 
+/* store_dir, for an operation that changes the store. */
+static int
+writable_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
+{
+	int r = store_dir(fs, ino, dir, path);
+
+	return r == 0 && (*dir)->store->readonly ? -EROFS : r;
+}
+
 static void
 rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
@@ -620,13 +629,9 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	char *path, *child;
 	int r;
 
-	if ((r = store_dir(fs, parent, &dir, &path)) < 0 ||
+	if ((r = writable_dir(fs, parent, &dir, &path)) < 0 ||
 	    (r = check_name(dir, name)) < 0)
 		goto out;
-	if (dir->store->readonly) {
-		r = -EROFS;
-		goto out;
-	}
 	if (strcmp(name, CONFIG_NAME) == 0) {
 		rh_warn("refused: %s: '%s' is the name of a resource's config",
 		        path, name);
@@ -682,12 +687,8 @@ rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *path, *child = NULL;
 	int r;
 
-	if ((r = store_dir(fs, parent, &dir, &path)) < 0)
+	if ((r = writable_dir(fs, parent, &dir, &path)) < 0)
 		goto out;
-	if (dir->store->readonly) {
-		r = -EROFS;
-		goto out;
-	}
 	child = rh_path_join(path, name);
 	if (has_scratch(fs, dir->store, child))
 		r = -ENOTEMPTY;
@@ -713,12 +714,8 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *path, *child = NULL;
 	int r;
 
-	if ((r = store_dir(fs, parent, &dir, &path)) < 0)
+	if ((r = writable_dir(fs, parent, &dir, &path)) < 0)
 		goto out;
-	if (dir->store->readonly) {
-		r = -EROFS;
-		goto out;
-	}
 	if (strcmp(name, CONFIG_NAME) == 0) {
 		/* the resource becomes a plain folder */
 		r = dir->store->ops->remove(dir->store, path);
@@ -838,13 +835,9 @@ rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	enum node_type type = N_SCRATCH;
 	int r, created = 1;
 
-	if ((r = store_dir(fs, parent, &dir, &path)) < 0 ||
+	if ((r = writable_dir(fs, parent, &dir, &path)) < 0 ||
 	    (r = check_name(dir, name)) < 0)
 		goto fail;
-	if (dir->store->readonly) {
-		r = -EROFS;
-		goto fail;
-	}
 	if (strcmp(name, CONFIG_NAME) == 0) {
 		type = N_CONFIG;
 		if ((r = root_config(dir, path)) < 0)
