@@ -39,11 +39,21 @@ rh_config_default_path(void)
 	return xasprintf("%s/.rh/config.yaml", home ? home : "");
 }
 
+/* size: of the file, to know when libyaml failed at its end. */
 static int
-yaml_fail(const char *path, const yaml_parser_t *p, struct rh_err *err)
+yaml_fail(const char *path, const yaml_parser_t *p, off_t size,
+          struct rh_err *err)
 {
-	return rh_err_set(err, EINVAL, "%s:%zu: %s%s%s", path,
-	                  (size_t)p->problem_mark.line + 1,
+	size_t line = (size_t)p->problem_mark.line + 1;
+
+	/* At the end of the file libyaml's mark is on a line past the last
+	 * one; what was left open (a "[", a quote) started at the context
+	 * mark, else the last line is the one to look at. */
+	if (size > 0 && p->problem_mark.index >= (size_t)size &&
+	    p->problem_mark.line > 0)
+		line = p->context ? (size_t)p->context_mark.line + 1 :
+		                    (size_t)p->problem_mark.line;
+	return rh_err_set(err, EINVAL, "%s:%zu: %s%s%s", path, line,
 	                  p->problem ? p->problem : "malformed YAML",
 	                  p->context ? " " : "", p->context ? p->context : "");
 }
@@ -108,6 +118,7 @@ rh_config_load(const char *path, struct rh_config **out,
 {
 	struct rh_config *c = xcalloc(1, sizeof(*c));
 	yaml_parser_t parser;
+	struct stat st;
 	FILE *f;
 	int r = 0;
 
@@ -125,7 +136,8 @@ rh_config_load(const char *path, struct rh_config **out,
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &c->doc))
-		r = yaml_fail(path, &parser, err);
+		r = yaml_fail(path, &parser,
+		              fstat(fileno(f), &st) == 0 ? st.st_size : 0, err);
 	else
 		c->have_doc = 1;
 	yaml_parser_delete(&parser);

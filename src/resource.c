@@ -56,7 +56,10 @@ res_subtype(const cJSON *cfg)
 static int
 is_whole(const cJSON *v)
 {
-	return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+	/* range first: converting a larger double (1e300) is undefined */
+	return cJSON_IsNumber(v) && v->valuedouble > -9e18 &&
+	       v->valuedouble < 9e18 &&
+	       v->valuedouble == (double)(long long)v->valuedouble;
 }
 
 static int
@@ -168,9 +171,11 @@ parse(const char *addr, const char *data, size_t len, struct rh_err *err)
 }
 
 /* Point name (and rns_address, when present) at addr. A name that is the
- * address or its last component is left alone. Returns 1 if changed. */
+ * address or its last component is left alone; with keep_base, a name of
+ * the last-component style becomes addr's last component. Returns 1 if
+ * changed. */
 static int
-set_names(cJSON *cfg, const char *addr, const char *old_addr)
+set_names(cJSON *cfg, const char *addr, int keep_base)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(cfg, "name");
 	const cJSON *rns = cJSON_GetObjectItemCaseSensitive(cfg, "rns_address");
@@ -180,12 +185,10 @@ set_names(cJSON *cfg, const char *addr, const char *old_addr)
 
 	base = base ? base + 1 : addr + (addr[0] == '^');
 	if (cJSON_IsString(name)) {
-		const char *old_base = old_addr ? strrchr(old_addr, '/') : NULL;
-
 		if (strcmp(name->valuestring, addr) == 0 ||
 		    strcmp(name->valuestring, base) == 0)
 			want = NULL;
-		else if (old_base && strcmp(name->valuestring, old_base + 1) == 0)
+		else if (keep_base)
 			want = base;
 	}
 	if (want != NULL) {
@@ -267,7 +270,7 @@ rh_config_check(const char *addr, const char *data, size_t len, char **out,
 	}
 	if ((r = type->validate(cfg, addr, err)) < 0)
 		goto out;
-	if (set_names(cfg, addr, NULL))
+	if (set_names(cfg, addr, 0))
 		print(cfg, out, outlen);
 	r = 0;
 out:
@@ -280,7 +283,7 @@ rh_config_readdress(const char *data, size_t len, const char *addr,
                     char **out, size_t *outlen)
 {
 	const cJSON *name;
-	char *old_addr = NULL;
+	int keep_base;
 	cJSON *cfg;
 
 	*out = NULL;
@@ -290,12 +293,14 @@ rh_config_readdress(const char *data, size_t len, const char *addr,
 		cJSON_Delete(cfg);
 		return -EINVAL;
 	}
+	/* a name stored as the last component ("a", not "~/a" or "^a")
+	 * stays one: the stored config named its own directory */
 	name = cJSON_GetObjectItemCaseSensitive(cfg, "name");
-	if (cJSON_IsString(name) && strchr(name->valuestring, '/') != NULL)
-		old_addr = xstrdup(name->valuestring);
-	if (set_names(cfg, addr, old_addr))
+	keep_base = cJSON_IsString(name) &&
+	            strchr(name->valuestring, '/') == NULL &&
+	            name->valuestring[0] != '^';
+	if (set_names(cfg, addr, keep_base))
 		print(cfg, out, outlen);
-	free(old_addr);
 	cJSON_Delete(cfg);
 	return 0;
 }
@@ -306,7 +311,8 @@ rh_config_complete(const char *data, size_t len)
 	const char *p = data, *end = data + len;
 	int depth = 0, in_string = 0;
 
-	while (p < end && strchr(" \t\r\n", *p) != NULL)
+	/* (strchr would also match the NUL that ends its string) */
+	while (p < end && *p != '\0' && strchr(" \t\r\n", *p) != NULL)
 		p++;
 	if (p == end)
 		return 0;

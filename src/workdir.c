@@ -30,7 +30,9 @@ rh_workdir_find(const char *start, const char *home)
 			}
 			free(probe);
 		}
-		slash = strrchr(dir, '/');
+		/* a relative start ends at its first component */
+		if ((slash = strrchr(dir, '/')) == NULL)
+			break;
 		if (slash == dir)
 			slash[1] = '\0';
 		else

@@ -1,1 +1,789 @@
-int main(void){return 0;}
+/* unit-resource.c - config.json validation (resource.c, res-*.c): every
+ * type's fields, the name fields following the address, and when written
+ * bytes are complete enough to judge. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rh.h"
+#include "unit.h"
+
+#define ADDR "~/team/x"
+
+/*
+ * data (len bytes) at addr is refused with -errnum; err.msg names the
+ * address and, when given, the field (or another word that says why).
+ */
+static void
+refused(int line, const char *addr, const char *data, size_t len,
+        int errnum, const char *field)
+{
+	struct rh_err err = { "" };
+	static char unset[] = "unset";
+	char *out = unset;
+	size_t outlen = 99;
+	int r;
+
+	r = rh_config_check(addr, data, len, &out, &outlen, &err);
+	if (!unit_check_int(r, -errnum, __FILE__, line, "refused"))
+		fprintf(stderr, "     config: %.200s\n", data);
+	unit_check_has(err.msg, addr, __FILE__, line, "err.msg names addr");
+	if (field != NULL)
+		unit_check_has(err.msg, field, __FILE__, line,
+		               "err.msg names the field");
+	unit_check(out == NULL && outlen == 0, __FILE__, line,
+	           "nothing to store");
+	if (r == 0)
+		free(out);
+}
+
+#define REFUSED(json, field) \
+	refused(__LINE__, ADDR, (json), strlen(json), EINVAL, (field))
+
+/* data at addr is valid; returns what must be stored (NULL: as is). */
+static char *
+accepted(int line, const char *addr, const char *data)
+{
+	struct rh_err err = { "" };
+	char *out = NULL;
+	size_t outlen = 0;
+	int r;
+
+	r = rh_config_check(addr, data, strlen(data), &out, &outlen, &err);
+	if (!unit_check_int(r, 0, __FILE__, line, "accepted"))
+		fprintf(stderr, "     config: %.200s\n     err: %s\n", data,
+		        err.msg);
+	if (out != NULL)
+		unit_check_int((long long)outlen, (long long)strlen(out),
+		               __FILE__, line, "outlen == strlen(out)");
+	return out;
+}
+
+#define ACCEPTED(addr, json) accepted(__LINE__, (addr), (json))
+/* valid and stored byte-for-byte */
+#define AS_IS(addr, json) do {                                          \
+	char *o_ = ACCEPTED((addr), (json));                            \
+	CHECK(o_ == NULL);                                              \
+	free(o_);                                                       \
+} while (0)
+
+/* The string field key of a JSON text, or NULL. */
+static char *
+field_of(const char *json, const char *key)
+{
+	cJSON *c = cJSON_Parse(json);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
+	char *s = cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+
+	cJSON_Delete(c);
+	return s;
+}
+
+/* The first key of a JSON object text. */
+static char *
+first_key(const char *json)
+{
+	cJSON *c = cJSON_Parse(json);
+	char *s = c && c->child ? xstrdup(c->child->string) : NULL;
+
+	cJSON_Delete(c);
+	return s;
+}
+
+/* A config with name fixed for addr: valid, named addr first, every
+ * other field kept, and stored as is when checked again. */
+static void
+renamed(int line, const char *addr, const char *json, const char *want)
+{
+	char *out = accepted(line, addr, json), *s;
+	cJSON *a, *b;
+	const cJSON *f;
+
+	if (!unit_check(out != NULL, __FILE__, line, "name corrected"))
+		return;
+	unit_check_str(s = field_of(out, "name"), want, __FILE__, line,
+	               "new name");
+	free(s);
+	unit_check_str(s = first_key(out), "name", __FILE__, line,
+	               "name comes first");
+	free(s);
+	/* every field but the name fields is unchanged */
+	a = cJSON_Parse(json);
+	b = cJSON_Parse(out);
+	cJSON_ArrayForEach(f, a) {
+		if (strcmp(f->string, "name") == 0 ||
+		    strcmp(f->string, "rns_address") == 0)
+			continue;
+		unit_check(cJSON_Compare(f, cJSON_GetObjectItemCaseSensitive(
+		           b, f->string), 1), __FILE__, line, f->string);
+	}
+	unit_check_int(cJSON_GetArraySize(b), cJSON_GetArraySize(a) +
+	               (cJSON_GetObjectItemCaseSensitive(a, "name") == NULL),
+	               __FILE__, line, "no field lost or added");
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	/* Runhouse's layout: json.dump(indent=4), ending in a newline */
+	unit_check(strncmp(out, "{\n    \"name\": \"", 15) == 0 &&
+	           out[strlen(out) - 1] == '\n' && strchr(out, '\t') == NULL,
+	           __FILE__, line, "printed with 4-space indent");
+	s = accepted(line, addr, out);
+	unit_check(s == NULL, __FILE__, line, "corrected config is stable");
+	free(s);
+	free(out);
+}
+
+#define RENAMED(addr, json, want) renamed(__LINE__, (addr), (json), (want))
+
+static const char *const minimal[] = {
+	"{\"resource_type\": \"cluster\", \"resource_subtype\": \"Cluster\", "
+	"\"ips\": [\"10.0.0.1\"]}",
+	"{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	"\"OnDemandCluster\", \"instance_type\": \"CPU:2+\"}",
+	"{\"resource_type\": \"send\", \"hardware\": \"^rh-cpu\", "
+	"\"fn_pointers\": [\"proj/mod\", \"fns\", \"add\"]}",
+	"{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	"\"command\": [\"echo\", \"hi\"]}",
+	"{\"resource_type\": \"function\", \"system\": {\"name\": \"c\"}, "
+	"\"fn_pointers\": [null, \"m\", \"f\"]}",
+	"{\"resource_type\": \"folder\", \"path\": \"/data\"}",
+	"{\"resource_type\": \"blob\", \"path\": \"/data/b.bin\"}",
+	"{\"resource_type\": \"table\", \"path\": \"/data/t\"}",
+	"{\"resource_type\": \"secret\", \"provider\": \"aws\"}",
+};
+
+static void
+test_valid(void)
+{
+	const char *runhouse =
+		"{\"name\": \"~/my-cluster\", \"resource_type\": \"cluster\", "
+		"\"resource_subtype\": \"Cluster\", \"ips\": [\"127.0.0.1\"], "
+		"\"ssh_creds\": {\"ssh_user\": \"u\", \"ssh_private_key\": "
+		"\"/path/key\"}}";
+	size_t i;
+
+	for (i = 0; i < sizeof(minimal) / sizeof(minimal[0]); i++)
+		RENAMED(ADDR, minimal[i], ADDR);
+
+	/* the issue's example, byte-for-byte */
+	AS_IS("~/my-cluster", runhouse);
+
+	/* fuller configs of each type, as Runhouse writes them */
+	AS_IS("~/c", "{\n    \"name\": \"~/c\",\n    \"resource_type\": "
+	      "\"cluster\",\n    \"resource_subtype\": \"Cluster\",\n    "
+	      "\"ips\": [\"10.0.0.1\", \"10.0.0.2\"],\n    \"ssh_creds\": "
+	      "{\"ssh_user\": \"ubuntu\", \"ssh_private_key\": \"~/.ssh/k\", "
+	      "\"ssh_port\": 2222, \"ssh_proxy_command\": null},\n    "
+	      "\"ssh_port\": 22, \"server_port\": 32300, \"den_auth\": false, "
+	      "\"use_spot\": null, \"autostop_mins\": -1, \"visibility\": "
+	      "\"private\", \"dryrun\": false, \"provenance\": null\n}\n");
+	AS_IS("~/c", "{\"name\": \"c\", \"resource_type\": \"cluster\", "
+	      "\"resource_subtype\": \"OnDemandCluster\", \"instance_type\": "
+	      "\"A100:1\", \"num_instances\": 2, \"provider\": \"aws\", "
+	      "\"autostop_mins\": 60, \"use_spot\": true, \"region\": "
+	      "\"us-east-1\", \"image_id\": null}");
+	AS_IS("~/c", "{\"name\": \"c\", \"resource_type\": \"cluster\", "
+	      "\"ssh_creds\": \"~/s/ssh-secret\"}");
+	AS_IS("~/f", "{\"name\": \"~/f\", \"resource_type\": \"function\", "
+	      "\"resource_subtype\": \"Function\", \"system\": \"~/c\", "
+	      "\"fn_pointers\": [\"proj\", \"mod\", \"fn\"], \"reqs\": "
+	      "[\"./\", {\"name\": \"torch\"}], \"setup_cmds\": [\"true\"], "
+	      "\"env\": {\"reqs\": []}, \"secrets\": [\"aws\"]}");
+	AS_IS("~/t", "{\"name\": \"t\", \"resource_type\": \"table\", "
+	      "\"path\": \"/d\", \"fs\": \"file\", \"system\": null, "
+	      "\"partition_cols\": [\"year\"], \"data_config\": {}}");
+	AS_IS("~/s", "{\"name\": \"s\", \"resource_type\": \"secret\", "
+	      "\"provider\": \"ssh\", \"fields\": [\"id_ed25519\", "
+	      "\"id_ed25519.pub\"], \"env_vars\": {\"K\": \"V\"}}");
+	/* a send's hardware may be an inline cluster config */
+	AS_IS("~/s", "{\"name\": \"s\", \"resource_type\": \"send\", "
+	      "\"hardware\": {\"resource_type\": \"cluster\"}, "
+	      "\"command\": [\"wc\", \"-l\"]}");
+	/* trailing whitespace is not text after the object */
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"folder\", "
+	      "\"path\": \"/d\"} \r\n\t\n");
+	/* a config exactly RH_CONFIG_MAX bytes long is still accepted */
+	{
+		const char *head = "{\"name\": \"d\", \"resource_type\": "
+		                   "\"folder\", \"path\": \"/d\"}";
+		char *big = xmalloc(RH_CONFIG_MAX + 2), *out = NULL;
+		struct rh_err err;
+		size_t outlen;
+
+		memset(big, ' ', RH_CONFIG_MAX + 1);
+		memcpy(big, head, strlen(head));
+		big[RH_CONFIG_MAX + 1] = '\0';
+		CHECK_EQ_INT(rh_config_check("~/d", big, RH_CONFIG_MAX, &out,
+		                             &outlen, &err), 0);
+		CHECK(out == NULL);
+		refused(__LINE__, "~/d", big, RH_CONFIG_MAX + 1, EFBIG,
+		        "config.json");
+		free(big);
+	}
+}
+
+static void
+test_unknown_fields(void)
+{
+	const char *json =
+		"{\"resource_type\": \"folder\", \"path\": \"/d\", "
+		"\"my_extra\": {\"x\": [1, 2.5, null]}, \"tags\": [\"a\"], "
+		"\"note\": \"caf\xc3\xa9 \\\"q\\\" \\t\"}";
+	char *out;
+
+	/* kept when the config is stored as is ... */
+	AS_IS(ADDR, "{\"name\": \"x\", \"resource_type\": \"folder\", "
+	      "\"path\": \"/d\", \"my_extra\": {\"x\": [1]}}");
+	/* ... and when the name is corrected */
+	RENAMED(ADDR, json, ADDR);
+	out = ACCEPTED(ADDR, json);
+	CHECK_HAS(out, "caf\xc3\xa9");
+	free(out);
+	/* unknown fields are not held to any type */
+	AS_IS(ADDR, "{\"name\": \"x\", \"resource_type\": \"cluster\", "
+	      "\"ips\": [\"h\"], \"sky_state\": 5, \"launched_properties\": "
+	      "[{\"a\": null}]}");
+}
+
+static void
+test_names(void)
+{
+	const char *rest = "\"resource_type\": \"folder\", \"path\": \"/d\"}";
+	char json[512];
+
+	/* name absent: added first, as the address */
+	RENAMED("~/a/x", "{\"resource_type\": \"folder\", \"path\": \"/d\"}",
+	        "~/a/x");
+	/* name null: likewise */
+	snprintf(json, sizeof(json), "{\"name\": null, %s", rest);
+	RENAMED("~/a/x", json, "~/a/x");
+	/* name is the address or its last component: stored as is */
+	snprintf(json, sizeof(json), "{\"name\": \"~/a/x\", %s", rest);
+	AS_IS("~/a/x", json);
+	snprintf(json, sizeof(json), "{\"name\": \"x\", %s", rest);
+	AS_IS("~/a/x", json);
+	snprintf(json, sizeof(json), "{%s\n", "\"resource_type\": \"folder\", "
+	         "\"path\": \"/d\", \"name\": \"x\"}");
+	AS_IS("~/a/x", json);
+	/* another name: corrected */
+	snprintf(json, sizeof(json), "{\"name\": \"other\", %s", rest);
+	RENAMED("~/a/x", json, "~/a/x");
+	snprintf(json, sizeof(json), "{\"name\": \"~/b/x\", %s", rest);
+	RENAMED("~/a/x", json, "~/a/x");
+	snprintf(json, sizeof(json), "{\"name\": \"a\", %s", rest);
+	RENAMED("~/a/x", json, "~/a/x");
+	snprintf(json, sizeof(json), "{\"path\": \"/d\", \"name\": \"y\", "
+	         "\"resource_type\": \"folder\"}");
+	RENAMED("~/a/x", json, "~/a/x");
+	/* rns_address follows the address too */
+	snprintf(json, sizeof(json), "{\"name\": \"x\", \"rns_address\": "
+	         "\"~/old/x\", %s", rest);
+	RENAMED("~/a/x", json, "x");
+	{
+		char *out = ACCEPTED("~/a/x", json), *s;
+
+		CHECK_STR(s = field_of(out, "rns_address"), "~/a/x");
+		free(s);
+		free(out);
+	}
+	snprintf(json, sizeof(json), "{\"name\": \"~/a/x\", \"rns_address\": "
+	         "\"~/a/x\", %s", rest);
+	AS_IS("~/a/x", json);
+	snprintf(json, sizeof(json), "{\"name\": \"x\", \"rns_address\": "
+	         "null, %s", rest);
+	AS_IS("~/a/x", json);
+	/* builtins are written without a slash: ^rh-cpu, named rh-cpu */
+	snprintf(json, sizeof(json), "{\"name\": \"^rh-cpu\", %s", rest);
+	AS_IS("^rh-cpu", json);
+	snprintf(json, sizeof(json), "{\"name\": \"rh-cpu\", %s", rest);
+	AS_IS("^rh-cpu", json);
+	snprintf(json, sizeof(json), "{\"name\": \"^rh-gpu\", %s", rest);
+	RENAMED("^rh-cpu", json, "^rh-cpu");
+	/* remote addresses */
+	snprintf(json, sizeof(json), "{\"name\": \"/alice/x\", %s", rest);
+	AS_IS("/alice/x", json);
+	snprintf(json, sizeof(json), "{\"name\": \"x\", %s", rest);
+	AS_IS("/alice/x", json);
+	snprintf(json, sizeof(json), "{\"name\": \"~/x\", %s", rest);
+	RENAMED("/alice/x", json, "/alice/x");
+}
+
+static void
+test_refused_common(void)
+{
+	static const char *const not_object[] = {
+		"[]", "[{\"resource_type\": \"folder\"}]", "42", "-1.5",
+		"\"folder\"", "null", "true",
+	};
+	size_t i;
+
+	/* not JSON */
+	REFUSED("", "JSON");
+	REFUSED("   \n", "JSON");
+	REFUSED("{", "JSON");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": }", "JSON");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\",}", "JSON");
+	REFUSED("{'resource_type': 'folder'}", "JSON");
+	REFUSED("{\"resource_type\": \"folder\" \"path\": \"/d\"}", "JSON");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d", "JSON");
+	REFUSED("{\"a\": tru}", "JSON");
+	REFUSED("{\n\"resource_type\": \"folder\",\n\"path\": ?\n}", "line 3");
+	/* text after the object */
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\"} x", "after");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\"}{}", "after");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\"}\n,",
+	        "after");
+	/* JSON, but not an object */
+	for (i = 0; i < sizeof(not_object) / sizeof(not_object[0]); i++)
+		REFUSED(not_object[i], "object");
+
+	/* resource_type */
+	REFUSED("{}", "resource_type");
+	REFUSED("{\"name\": \"x\", \"path\": \"/d\"}", "resource_type");
+	REFUSED("{\"resource_type\": null, \"path\": \"/d\"}",
+	        "resource_type");
+	REFUSED("{\"resource_type\": 5, \"path\": \"/d\"}", "resource_type");
+	REFUSED("{\"resource_type\": [\"folder\"], \"path\": \"/d\"}",
+	        "resource_type");
+	REFUSED("{\"resource_type\": \"dataset\", \"path\": \"/d\"}",
+	        "dataset");
+	REFUSED("{\"resource_type\": \"\", \"path\": \"/d\"}",
+	        "resource_type");
+	REFUSED("{\"resource_type\": \"Folder\", \"path\": \"/d\"}",
+	        "Folder");
+	REFUSED("{\"Resource_Type\": \"folder\", \"path\": \"/d\"}",
+	        "resource_type");
+
+	/* the fields every resource shares */
+	REFUSED("{\"name\": 5, \"resource_type\": \"folder\", \"path\": "
+	        "\"/d\"}", "'name'");
+	REFUSED("{\"name\": [\"x\"], \"resource_type\": \"folder\", "
+	        "\"path\": \"/d\"}", "'name'");
+	REFUSED("{\"resource_type\": \"folder\", \"resource_subtype\": 1, "
+	        "\"path\": \"/d\"}", "resource_subtype");
+	REFUSED("{\"resource_type\": \"folder\", \"rns_address\": {}, "
+	        "\"path\": \"/d\"}", "rns_address");
+	REFUSED("{\"resource_type\": \"folder\", \"visibility\": true, "
+	        "\"path\": \"/d\"}", "visibility");
+	REFUSED("{\"resource_type\": \"folder\", \"provenance\": \"p\", "
+	        "\"path\": \"/d\"}", "provenance");
+	REFUSED("{\"resource_type\": \"folder\", \"dryrun\": \"no\", "
+	        "\"path\": \"/d\"}", "dryrun");
+
+	/* a NUL byte, anywhere */
+	{
+		static const char end[] = "{\"resource_type\": \"folder\", "
+		                          "\"path\": \"/d\"}";
+		static const char mid[] = "{\"resource_type\": \"fol\0der\", "
+		                          "\"path\": \"/d\"}";
+
+		/* sizeof: the terminating NUL is part of the bytes */
+		refused(__LINE__, ADDR, end, sizeof(end), EINVAL, "NUL");
+		refused(__LINE__, ADDR, mid, sizeof(mid) - 1, EINVAL, "NUL");
+		refused(__LINE__, ADDR, "\0", 1, EINVAL, "NUL");
+		/* the bytes before it are valid */
+		free(ACCEPTED(ADDR, end));
+	}
+	/* bytes past len are not read: a prefix is judged on its own */
+	refused(__LINE__, ADDR, "{\"resource_type\": \"folder\", \"path\": "
+	        "\"/d\"}", 20, EINVAL, "JSON");
+}
+
+static void
+test_refused_cluster(void)
+{
+	/* wrong types */
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": 3}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": \"10.0.0.1\"}",
+	        "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [1]}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"a\", null]}",
+	        "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"\"]}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": 70000}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": 65536}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": 0}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": -22}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": \"22\"}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": 22.5}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"server_port\": 1e9}", "'server_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"use_spot\": \"yes\"}",
+	        "'use_spot'");
+	REFUSED("{\"resource_type\": \"cluster\", \"use_spot\": 1}",
+	        "'use_spot'");
+	REFUSED("{\"resource_type\": \"cluster\", \"den_auth\": \"false\"}",
+	        "'den_auth'");
+	REFUSED("{\"resource_type\": \"cluster\", \"instance_type\": 4}",
+	        "'instance_type'");
+	REFUSED("{\"resource_type\": \"cluster\", \"provider\": [\"aws\"]}",
+	        "'provider'");
+	REFUSED("{\"resource_type\": \"cluster\", \"autostop_mins\": 1.5}",
+	        "'autostop_mins'");
+	REFUSED("{\"resource_type\": \"cluster\", \"autostop_mins\": \"60\"}",
+	        "'autostop_mins'");
+	REFUSED("{\"resource_type\": \"cluster\", \"num_instances\": \"2\"}",
+	        "'num_instances'");
+	/* numbers too large for any integer type are still just refused */
+	REFUSED("{\"resource_type\": \"cluster\", \"num_instances\": 1e300}",
+	        "'num_instances'");
+	REFUSED("{\"resource_type\": \"cluster\", \"num_instances\": 1e999}",
+	        "'num_instances'");
+	REFUSED("{\"resource_type\": \"cluster\", \"autostop_mins\": -1e30}",
+	        "'autostop_mins'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_port\": 1e300}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"region\": false}",
+	        "'region'");
+	REFUSED("{\"resource_type\": \"cluster\", \"image_id\": 7}",
+	        "'image_id'");
+	REFUSED("{\"resource_type\": \"cluster\", \"domain\": {}}",
+	        "'domain'");
+	/* ssh_creds and its fields */
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": 5}", "'ssh_creds'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": [\"u\"]}", "'ssh_creds'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": {\"ssh_user\": 5}}", "'ssh_user'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": {\"ssh_user\": 5}}", "ssh_creds");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": {\"ssh_private_key\": true}}",
+	        "'ssh_private_key'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": {\"ssh_port\": 70000}}", "'ssh_port'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"ssh_creds\": {\"ssh_port\": \"22\"}}", "'ssh_port'");
+	/* a BYO cluster needs its ips */
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"Cluster\"}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"Cluster\", \"ips\": []}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"Cluster\", \"ips\": null}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"Cluster\", \"ssh_creds\": {\"ssh_user\": \"u\"}}", "'ips'");
+}
+
+static void
+test_refused_send(void)
+{
+	/* hardware */
+	REFUSED("{\"resource_type\": \"send\", \"command\": [\"ls\"]}",
+	        "'hardware'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": null, "
+	        "\"command\": [\"ls\"]}", "'hardware'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": 5, "
+	        "\"command\": [\"ls\"]}", "'hardware'");
+	REFUSED("{\"resource_type\": \"function\", \"system\": [\"c\"], "
+	        "\"command\": [\"ls\"]}", "'system'");
+	/* what it runs: exactly one of fn_pointers and command */
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\"}",
+	        "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": null, \"command\": null}", "'command'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", \"m\", \"f\"], \"command\": "
+	        "[\"ls\"]}", "not both");
+	REFUSED("{\"resource_type\": \"function\", \"hardware\": \"~/c\"}",
+	        "'fn_pointers'");
+	/* fn_pointers of the wrong shape */
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": \"m.f\"}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": {\"m\": \"f\"}}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": []}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"m\", \"f\"]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", \"m\", \"f\", \"x\"]}",
+	        "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [1, \"m\", \"f\"]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", 1, \"f\"]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", \"m\", null]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", null, \"f\"]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", \"\", \"f\"]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [\"p\", \"m\", \"\"]}", "'fn_pointers'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"fn_pointers\": [[\"p\"], \"m\", \"f\"]}", "'fn_pointers'");
+	/* command */
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": []}", "'command'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": \"ls -l\"}", "'command'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\", 1]}", "'command'");
+	/* the other fields */
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"setup_cmds\": \"true\"}",
+	        "'setup_cmds'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"setup_cmds\": [1]}", "'setup_cmds'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"reqs\": \"./\"}", "'reqs'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"env\": 1}", "'env'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"secrets\": [{}]}", "'secrets'");
+}
+
+static void
+test_refused_data(void)
+{
+	static const char *const types[] = { "folder", "blob", "table" };
+	char json[256];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\"}",
+		         types[i]);
+		REFUSED(json, "'path'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"fs\": \"file\"}", types[i]);
+		REFUSED(json, "'path'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"path\": null}", types[i]);
+		REFUSED(json, "'path'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"path\": 5}", types[i]);
+		REFUSED(json, "'path'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"path\": [\"/d\"]}", types[i]);
+		REFUSED(json, "'path'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"path\": \"/d\", \"fs\": 5}", types[i]);
+		REFUSED(json, "'fs'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"path\": \"/d\", \"system\": true}", types[i]);
+		REFUSED(json, "'system'");
+		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
+		         "\"path\": \"/d\", \"data_config\": []}", types[i]);
+		REFUSED(json, "'data_config'");
+	}
+	REFUSED("{\"resource_type\": \"table\", \"path\": \"/d\", "
+	        "\"partition_cols\": \"year\"}", "'partition_cols'");
+	REFUSED("{\"resource_type\": \"table\", \"path\": \"/d\", "
+	        "\"partition_cols\": [2024]}", "'partition_cols'");
+	/* the message says which type needs it */
+	REFUSED("{\"resource_type\": \"blob\"}", "blob");
+}
+
+static void
+test_refused_secret(void)
+{
+	static const char *const bad_fields[] = {
+		"config.json", "a/b", "", ".", "..", "k\n", "k\x01",
+	};
+	char json[256];
+	size_t i;
+
+	REFUSED("{\"resource_type\": \"secret\", \"values\": {\"k\": \"v\"}}",
+	        "'values'");
+	REFUSED("{\"resource_type\": \"secret\", \"values\": null}",
+	        "'values'");
+	REFUSED("{\"resource_type\": \"secret\", \"values\": {}}", "'values'");
+	REFUSED("{\"resource_type\": \"secret\", \"provider\": 1}",
+	        "'provider'");
+	REFUSED("{\"resource_type\": \"secret\", \"fields\": \"k\"}",
+	        "'fields'");
+	REFUSED("{\"resource_type\": \"secret\", \"fields\": [1]}",
+	        "'fields'");
+	REFUSED("{\"resource_type\": \"secret\", \"env_vars\": [\"K\"]}",
+	        "'env_vars'");
+	REFUSED("{\"resource_type\": \"secret\", \"path\": 5}", "'path'");
+	for (i = 0; i < sizeof(bad_fields) / sizeof(bad_fields[0]); i++) {
+		/* the field name, JSON-escaped */
+		cJSON *s = cJSON_CreateString(bad_fields[i]);
+		char *k = cJSON_PrintUnformatted(s);
+
+		snprintf(json, sizeof(json), "{\"resource_type\": \"secret\", "
+		         "\"fields\": [\"ok\", %s]}", k);
+		REFUSED(json, "secret field");
+		cJSON_free(k);
+		cJSON_Delete(s);
+	}
+	/* the message names the bad field */
+	REFUSED("{\"resource_type\": \"secret\", \"fields\": [\"a/b\"]}",
+	        "'a/b'");
+	REFUSED("{\"resource_type\": \"secret\", \"fields\": "
+	        "[\"config.json\"]}", "'config.json'");
+}
+
+static void
+readdressed(int line, const char *json, const char *addr, const char *name,
+            const char *rns)
+{
+	static char unset[] = "unset";
+	char *out = unset, *s;
+	size_t outlen = 99;
+	int r = rh_config_readdress(json, strlen(json), addr, &out, &outlen);
+
+	unit_check_int(r, 0, __FILE__, line, "readdressed");
+	if (name == NULL) {
+		unit_check(out == NULL && outlen == 0, __FILE__, line,
+		           "unchanged");
+		return;
+	}
+	if (!unit_check(out != NULL && outlen == strlen(out), __FILE__, line,
+	                "rewritten"))
+		return;
+	unit_check_str(s = field_of(out, "name"), name, __FILE__, line,
+	               "name");
+	free(s);
+	unit_check_str(s = first_key(out), "name", __FILE__, line,
+	               "name first");
+	free(s);
+	unit_check_str(s = field_of(out, "rns_address"), rns, __FILE__, line,
+	               "rns_address");
+	free(s);
+	unit_check_has(out, "\"path\": \"/d\"", __FILE__, line,
+	               "other fields kept");
+	/* and it is what rh_config_check stores as is at addr */
+	s = accepted(line, addr, out);
+	unit_check(s == NULL, __FILE__, line, "valid at the new address");
+	free(s);
+	free(out);
+}
+
+#define READDRESSED(json, addr, name, rns) \
+	readdressed(__LINE__, (json), (addr), (name), (rns))
+
+static void
+test_readdress(void)
+{
+	static char unset[] = "unset";
+	char *out;
+	size_t outlen;
+
+	READDRESSED("{\"name\": \"~/a\", \"resource_type\": \"folder\", "
+	            "\"path\": \"/d\"}", "~/b", "~/b", NULL);
+	READDRESSED("{\"name\": \"~/a\", \"resource_type\": \"folder\", "
+	            "\"path\": \"/d\"}", "~/dir/sub/b", "~/dir/sub/b", NULL);
+	READDRESSED("{\"name\": \"~/old/a\", \"rns_address\": \"~/old/a\", "
+	            "\"resource_type\": \"folder\", \"path\": \"/d\"}",
+	            "~/new/a", "~/new/a", "~/new/a");
+	/* a basename-style name stays basename-style */
+	READDRESSED("{\"name\": \"a\", \"resource_type\": \"folder\", "
+	            "\"path\": \"/d\"}", "~/b", "b", NULL);
+	READDRESSED("{\"name\": \"a\", \"resource_type\": \"folder\", "
+	            "\"path\": \"/d\"}", "~/x/y/b", "b", NULL);
+	READDRESSED("{\"name\": \"a\", \"rns_address\": \"~/a\", "
+	            "\"resource_type\": \"folder\", \"path\": \"/d\"}",
+	            "~/x/b", "b", "~/x/b");
+	/* a move that keeps the last component: a basename needs nothing */
+	READDRESSED("{\"name\": \"a\", \"resource_type\": \"folder\", "
+	            "\"path\": \"/d\"}", "~/x/a", NULL, NULL);
+	READDRESSED("{\"name\": \"~/x/a\", \"resource_type\": \"folder\", "
+	            "\"path\": \"/d\"}", "~/x/a", NULL, NULL);
+	/* no name: the address */
+	READDRESSED("{\"resource_type\": \"folder\", \"path\": \"/d\"}",
+	            "~/b", "~/b", NULL);
+	/* not an object: refused, nothing made */
+	out = unset;
+	CHECK_EQ_INT(rh_config_readdress("[1]", 3, "~/b", &out, &outlen),
+	             -EINVAL);
+	CHECK(out == NULL);
+	CHECK_EQ_INT(rh_config_readdress("{", 1, "~/b", &out, &outlen),
+	             -EINVAL);
+	CHECK(out == NULL);
+	CHECK_EQ_INT(rh_config_readdress("", 0, "~/b", &out, &outlen),
+	             -EINVAL);
+}
+
+static void
+test_complete(void)
+{
+	/* more may follow */
+	CHECK_EQ_INT(rh_config_complete("", 0), 0);
+	CHECK_EQ_INT(rh_config_complete("  ", 2), 0);
+	CHECK_EQ_INT(rh_config_complete(" \n\t\r", 4), 0);
+	CHECK_EQ_INT(rh_config_complete("{", 1), 0);
+	CHECK_EQ_INT(rh_config_complete("  {\n", 4), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"}\"", 9), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": [1,", 9), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": {\"b\": 1}", 14), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"\\\"}\"", 11), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"\\\\\"", 10), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"x\\", 9), 0);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"[{\"", 10), 0);
+	/* complete: judge it now */
+	CHECK_EQ_INT(rh_config_complete("{}", 2), 1);
+	CHECK_EQ_INT(rh_config_complete("{\"a\":1}\n", 8), 1);
+	CHECK_EQ_INT(rh_config_complete("  {\"a\": [1, {}]}", 16), 1);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"}\"}", 10), 1);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"\\\"}\"}", 12), 1);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": \"\\\\\"}", 11), 1);
+	CHECK_EQ_INT(rh_config_complete("{\"a\": {\"b\": 1}}", 15), 1);
+	CHECK_EQ_INT(rh_config_complete("{} trailing", 11), 1);
+	/* only len bytes count */
+	CHECK_EQ_INT(rh_config_complete("{}", 1), 0);
+	/* never an object: judged at once */
+	CHECK_EQ_INT(rh_config_complete("[1]", 3), 1);
+	CHECK_EQ_INT(rh_config_complete("[", 1), 1);
+	CHECK_EQ_INT(rh_config_complete("bad", 3), 1);
+	CHECK_EQ_INT(rh_config_complete("42", 2), 1);
+	CHECK_EQ_INT(rh_config_complete("\"s", 2), 1);
+	CHECK_EQ_INT(rh_config_complete("  x", 3), 1);
+	CHECK_EQ_INT(rh_config_complete("\0", 1), 1);
+	CHECK_EQ_INT(rh_config_complete(" \0{", 3), 1);
+}
+
+static void
+test_types(void)
+{
+	static const char *const names[] = {
+		"cluster", "send", "function", "folder", "blob", "table",
+		"secret",
+	};
+	static const char *const subtypes[] = {
+		"Cluster", "Send", "Function", "Folder", "Blob", "Table",
+		"Secret",
+	};
+	const struct rh_type *t;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		t = rh_type_find(names[i]);
+		if (CHECK(t != NULL)) {
+			CHECK_STR(t->name, names[i]);
+			CHECK_STR(t->subtype, subtypes[i]);
+			CHECK(t->validate != NULL);
+		}
+	}
+	CHECK(rh_type_find("") == NULL);
+	CHECK(rh_type_find("Cluster") == NULL);
+	CHECK(rh_type_find("dataset") == NULL);
+}
+
+int
+main(void)
+{
+	test_types();
+	test_valid();
+	test_unknown_fields();
+	test_names();
+	test_refused_common();
+	test_refused_cluster();
+	test_refused_send();
+	test_refused_data();
+	test_refused_secret();
+	test_readdress();
+	test_complete();
+	return unit_done();
+}
