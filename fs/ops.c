@@ -64,6 +64,33 @@ set_times(struct stat *st, const struct rh_stat *rs)
 }
 
 static int
+ignore_name(void *arg, const char *name, enum rh_kind kind)
+{
+	return 0;
+}
+
+/* calls/latest: the newest call's id, or -ENOENT when there is none. */
+static int
+latest_target(struct fs *fs, struct node *n, char **target)
+{
+	int r = calls_list(fs, n->parent, ignore_name, NULL, target);
+
+	return r < 0 ? r : *target == NULL ? -ENOENT : 0;
+}
+
+static int
+latest_size(struct fs *fs, struct node *n, struct stat *st)
+{
+	char *target;
+	int r = latest_target(fs, n, &target);
+
+	if (r == 0)
+		st->st_size = (off_t)strlen(target);
+	free(target);
+	return r;
+}
+
+static int
 node_attr(struct fs *fs, struct node *n, struct stat *st)
 {
 	struct rh_stat rs;
@@ -122,6 +149,19 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 		}
 		st->st_blocks = (st->st_size + 511) / 512;
 		return 0;
+	case N_FILE:
+		/* content comes from the agent at each open: direct_io */
+		st->st_mode = S_IFREG | n->file->mode;
+		return 0;
+	case N_CALLS:
+	case N_CALL:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return 0;
+	case N_LATEST:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = (off_t)strlen(n->parent->name); /* refined below */
+		return latest_size(fs, n, st);
 	case N_SCRATCH:
 		pthread_mutex_lock(&fs->lock);
 		st->st_mode = S_IFREG | n->scratch->mode;
@@ -185,27 +225,69 @@ rhfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
-/* What name means inside dir: a node type, or -ENOENT. */
+/* What a name means inside a directory. */
+struct found {
+	enum node_type type;
+	struct scratch *sc;             /* N_SCRATCH: held */
+	const struct fs_file *file;     /* N_FILE */
+};
+
+/* A name a resource's type shows beside config.json. */
 static int
-resolve(struct fs *fs, struct node *dir, const char *name,
-        enum node_type *type, struct scratch **sc)
+resolve_typed(struct fs *fs, struct node *dir, const char *name,
+              struct found *f)
+{
+	char *type = res_type(fs, dir);
+	int r = -ENOENT;
+
+	if ((f->file = types_file(type, name)) != NULL) {
+		f->type = N_FILE;
+		r = 0;
+	} else if (types_is_dir(type, name)) {
+		f->type = N_CALLS;
+		r = 0;
+	}
+	free(type);
+	return r;
+}
+
+static int
+is_typed_name(struct fs *fs, struct node *dir, const char *name)
+{
+	struct found f;
+
+	return resolve_typed(fs, dir, name, &f) == 0;
+}
+
+static int
+resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 {
 	struct rh_stat rs;
 	char *path, *child;
 	int r;
 
-	*sc = NULL;
+	memset(f, 0, sizeof(*f));
 	switch (dir->type) {
 	case N_ROOT:
 		if (strcmp(name, "~") == 0 || strcmp(name, "^") == 0)
-			*type = N_DIR;
+			f->type = N_DIR;
 		else if (strcmp(name, "@") == 0)
-			*type = N_AT;
+			f->type = N_AT;
 		else if (strcmp(name, ".log") == 0)
-			*type = N_LOG;
+			f->type = N_LOG;
 		else
 			return -ENOENT;
 		return 0;
+	case N_CALLS:
+		if (strcmp(name, "latest") == 0) {
+			f->type = N_LATEST;
+			return 0;
+		}
+		f->type = N_CALL;
+		return calls_exists(fs, dir, name);
+	case N_CALL:
+		f->type = N_FILE;
+		return (f->file = calls_file(name)) != NULL ? 0 : -ENOENT;
 	case N_DIR:
 		break;
 	default:
@@ -214,22 +296,25 @@ resolve(struct fs *fs, struct node *dir, const char *name,
 	if (strlen(name) > RH_NAME_MAX)
 		return -ENAMETOOLONG;
 	path = locked_path(fs, dir);
-	if (strcmp(name, CONFIG_NAME) == 0) {
-		r = dir->store->ops->stat(dir->store, path, &rs);
+	r = dir->store->ops->stat(dir->store, path, &rs);
+	if (r == 0 && strcmp(name, CONFIG_NAME) == 0) {
 		free(path);
-		if (r < 0)
-			return r;
-		*type = N_CONFIG;
+		f->type = N_CONFIG;
 		return rs.kind == RH_RESOURCE ? 0 : -ENOENT;
+	}
+	if (r == 0 && rs.kind == RH_RESOURCE &&
+	    resolve_typed(fs, dir, name, f) == 0) {
+		free(path);
+		return 0;
 	}
 	child = rh_path_join(path, name);
 	free(path);
 	pthread_mutex_lock(&fs->lock);
-	if ((*sc = scratch_find(fs, dir->store, child)) != NULL) {
-		(*sc)->refs++;
+	if ((f->sc = scratch_find(fs, dir->store, child)) != NULL) {
+		f->sc->refs++;
 		pthread_mutex_unlock(&fs->lock);
 		free(child);
-		*type = N_SCRATCH;
+		f->type = N_SCRATCH;
 		return 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -240,7 +325,7 @@ resolve(struct fs *fs, struct node *dir, const char *name,
 		return r;
 	if (rs.kind == RH_ABSENT)
 		return -ENOENT;
-	*type = N_DIR;
+	f->type = N_DIR;
 	return 0;
 }
 
@@ -255,13 +340,16 @@ store_for(struct fs *fs, struct node *dir, const char *name)
 
 /* Make (or find) the node for name in dir and attach its scratch. */
 static struct node *
-add_node(struct fs *fs, struct node *dir, const char *name,
-         enum node_type type, struct scratch *sc)
+add_found(struct fs *fs, struct node *dir, const char *name,
+          const struct found *f)
 {
+	struct scratch *sc = f->sc;
+	enum node_type type = f->type;
 	struct node *n;
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_add(fs, dir, name, type, store_for(fs, dir, name));
+	n->file = f->file;
 	if (type == N_SCRATCH && n->scratch != sc) {
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);
@@ -273,24 +361,32 @@ add_node(struct fs *fs, struct node *dir, const char *name,
 	return n;
 }
 
+static struct node *
+add_node(struct fs *fs, struct node *dir, const char *name,
+         enum node_type type, struct scratch *sc)
+{
+	struct found f = { type, sc, NULL };
+
+	return add_found(fs, dir, name, &f);
+}
+
 static void
 rhfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct node *dir = get_node(fs, parent);
-	struct scratch *sc;
-	enum node_type type;
+	struct found f;
 	int r;
 
 	if (dir == NULL) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if ((r = resolve(fs, dir, name, &type, &sc)) < 0) {
+	if ((r = resolve(fs, dir, name, &f)) < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	reply_entry(req, fs, add_node(fs, dir, name, type, sc));
+	reply_entry(req, fs, add_found(fs, dir, name, &f));
 }
 
 static void
@@ -513,13 +609,38 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		break;
 	case N_AT:
 		break;
+	case N_CALLS: {
+		char *latest = NULL;
+
+		if ((r = calls_list(fs, n, snap_child, &c, &latest)) == 0 &&
+		    latest != NULL)
+			snap_add(d, "latest", S_IFLNK, FUSE_UNKNOWN_INO);
+		free(latest);
+		break;
+	}
+	case N_CALL: {
+		const char *const *names;
+
+		for (names = call_file_names; *names != NULL; names++)
+			snap_child(&c, *names, RH_ABSENT);
+		break;
+	}
 	case N_DIR:
 		path = locked_path(fs, n);
 		if ((r = n->store->ops->stat(n->store, path, &rs)) == 0 &&
 		    rs.kind == RH_ABSENT)
 			r = -ENOENT;
-		if (r == 0 && rs.kind == RH_RESOURCE)
+		if (r == 0 && rs.kind == RH_RESOURCE) {
+			char *type = res_type(fs, n);
+			const char *const *names = types_names(type);
+
 			snap_child(&c, CONFIG_NAME, RH_ABSENT);
+			for (; *names != NULL; names++)
+				snap_child(&c, *names,
+				           types_is_dir(type, *names) ?
+				           RH_FOLDER : RH_ABSENT);
+			free(type);
+		}
 		if (r == 0)
 			r = n->store->ops->list(n->store, path, snap_child, &c);
 		if (r == 0) {
@@ -721,6 +842,10 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = dir->store->ops->remove(dir->store, path);
 		goto done;
 	}
+	if (is_typed_name(fs, dir, name)) {
+		r = -EPERM;     /* invoke, status...: part of the resource */
+		goto out;
+	}
 	child = rh_path_join(path, name);
 	pthread_mutex_lock(&fs->lock);
 	if ((sc = scratch_find(fs, dir->store, child)) != NULL)
@@ -751,6 +876,8 @@ handle_of(struct fuse_file_info *fi)
 static void
 handle_free(struct fs *fs, struct handle *h)
 {
+	if (h->node->type == N_FILE && h->node->file->release != NULL)
+		h->node->file->release(h);
 	pthread_mutex_lock(&fs->lock);
 	if (h->created)
 		h->node->writers--;
@@ -767,6 +894,8 @@ open_node(struct fs *fs, struct node *n, int flags, int created,
           struct handle **out)
 {
 	struct handle *h;
+	struct rh_err err;
+	int r;
 
 	switch (n->type) {
 	case N_CONFIG:
@@ -793,6 +922,23 @@ open_node(struct fs *fs, struct node *n, int flags, int created,
 		pthread_mutex_unlock(&fs->lock);
 		*out = h;
 		return 0;
+	case N_FILE:
+		if ((flags & O_ACCMODE) != O_RDONLY && n->file->write == NULL)
+			return -EACCES;
+		if ((flags & O_ACCMODE) != O_WRONLY && n->file->read == NULL)
+			return -EACCES;
+		h = xcalloc(1, sizeof(*h));
+		h->node = n;
+		h->flags = flags;
+		h->fs = fs;
+		if (n->file->open != NULL &&
+		    (r = n->file->open(fs, h, &err)) < 0) {
+			rh_warn("%s", err.msg);
+			free(h);
+			return r;
+		}
+		*out = h;
+		return 0;
 	default:
 		return -EISDIR;
 	}
@@ -815,8 +961,10 @@ rhfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	/* sizes and content come from the store at each open */
+	/* sizes and content come from the store or agent at each open */
 	fi->direct_io = 1;
+	if (n->type == N_FILE && n->file->nonseekable)
+		fi->nonseekable = 1;
 	if (fuse_reply_open(req, fi) != 0)
 		handle_free(fs, h);
 }
@@ -910,6 +1058,10 @@ rhfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *copy = NULL;
 	size_t len = 0;
 
+	if (h->node->type == N_FILE) {
+		h->node->file->read(req, h, size, off);
+		return;
+	}
 	if (h->scratch != NULL) {
 		pthread_mutex_lock(&fs->lock);
 		b = &h->scratch->data;
@@ -934,6 +1086,10 @@ rhfs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 	struct scratch *sc;
 	int r;
 
+	if (h->node->type == N_FILE) {
+		h->node->file->write(req, h, data, size, off);
+		return;
+	}
 	if (h->scratch != NULL) {
 		pthread_mutex_lock(&fs->lock);
 		sc = h->scratch;
@@ -1218,6 +1374,26 @@ out:
 }
 
 static void
+rhfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = get_node(fs, ino);
+	char *target;
+	int r;
+
+	if (n == NULL || n->type != N_LATEST) {
+		fuse_reply_err(req, n == NULL ? ESTALE : EINVAL);
+		return;
+	}
+	if ((r = latest_target(fs, n, &target)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fuse_reply_readlink(req, target);
+	free(target);
+}
+
+static void
 rhfs_refuse(fuse_req_t req, fuse_ino_t parent, const char *name,
             mode_t mode, dev_t rdev)
 {
@@ -1254,6 +1430,7 @@ const struct fuse_lowlevel_ops rhfs_ops = {
 	.rename = rhfs_rename,
 	.mknod = rhfs_refuse,
 	.symlink = rhfs_symlink,
+	.readlink = rhfs_readlink,
 	.link = rhfs_link,
 	.create = rhfs_create,
 	.open = rhfs_open,

@@ -22,6 +22,9 @@ static const struct fuse_opt rhfs_opts[] = {
 	RHFS_OPT("config=%s", config),
 	RHFS_OPT("builtins=%s", builtins),
 	RHFS_OPT("timeout=%lf", timeout),
+	RHFS_OPT("rhagent=%s", rhagent),
+	RHFS_OPT("known_hosts=%s", known_hosts),
+	RHFS_OPT("connect_timeout=%lf", connect_timeout),
 	FUSE_OPT_END
 };
 
@@ -60,8 +63,14 @@ usage(const char *prog)
 	       "or ~/.rh/config.yaml)\n"
 	       "    -o builtins=DIR        builtin resources (default: %s)\n"
 	       "    -o timeout=SECS        attribute and entry cache time "
-	       "(default: 1)\n\n",
-	       prog, RHFS_BUILTINS_DIR);
+	       "(default: 1)\n"
+	       "    -o rhagent=FILE        the node agent to run and install "
+	       "(default: %s)\n"
+	       "    -o known_hosts=FILE    SSH host keys (default: "
+	       "~/.ssh/known_hosts)\n"
+	       "    -o connect_timeout=SECS  bound on reaching a cluster "
+	       "(default: 10)\n\n",
+	       prog, RHFS_BUILTINS_DIR, RHFS_RHAGENT);
 }
 
 /* Resolve a path given on the command line before the daemon leaves the
@@ -160,6 +169,14 @@ open_stores(struct fs *fs)
 		return -1;
 	}
 	fs->builtin = rh_store_builtin_new(fs->opts.builtins);
+	/* installed, else the build tree's; checked when first needed */
+	if (fs->opts.rhagent == NULL)
+		fs->opts.rhagent = xstrdup(access(RHFS_RHAGENT, X_OK) == 0 ?
+		                           RHFS_RHAGENT : RHFS_BUILD_RHAGENT);
+	if (fs->opts.known_hosts == NULL)
+		fs->opts.known_hosts = xasprintf("%s/.ssh/known_hosts",
+		                                 getenv("HOME") ?
+		                                 getenv("HOME") : "");
 	return 0;
 }
 
@@ -176,7 +193,9 @@ main(int argc, char *argv[])
 	memset(&fs, 0, sizeof(fs));
 	memset(&opts, 0, sizeof(opts));
 	fs.opts.timeout = 1.0;
+	fs.opts.connect_timeout = 10.0;
 	pthread_mutex_init(&fs.lock, NULL);
+	pthread_mutex_init(&fs.links_lock, NULL);
 
 	if (fuse_opt_parse(&args, &fs.opts, rhfs_opts, NULL) < 0 ||
 	    fuse_opt_parse(&args, &pos, NULL, opt_proc) < 0 ||
@@ -204,11 +223,14 @@ main(int argc, char *argv[])
 	opts.mountpoint = xstrdup(pos.arg[pos.n - 1]);
 	if (fs.opts.timeout < 0)
 		fs.opts.timeout = 0;
+	if (fs.opts.connect_timeout <= 0)
+		fs.opts.connect_timeout = 10.0;
 
 	rh_log_init("rhfs", opts.foreground,
 	            opts.debug ? RH_LOG_DEBUG : RH_LOG_INFO);
 	if (absolute(&fs.opts.local, "local") < 0 ||
 	    absolute(&fs.opts.builtins, "builtins") < 0 ||
+	    absolute(&fs.opts.rhagent, "rhagent") < 0 ||
 	    open_stores(&fs) < 0 || check_mountpoint(opts.mountpoint) < 0)
 		goto err_stores;
 
@@ -245,6 +267,10 @@ main(int argc, char *argv[])
 	/* a signal (SIGTERM, SIGINT, SIGHUP) is a requested stop */
 	ret = ret < 0;
 	notify_stop(&fs);
+	/* the agents' threads answer requests: stop them while the session
+	 * still exists */
+	rh_links_free(fs.links);
+	fs.links = NULL;
 err_unmount:
 	fuse_session_unmount(fs.se);
 err_signals:
@@ -266,7 +292,10 @@ err_args:
 	free(fs.opts.local);
 	free(fs.opts.config);
 	free(fs.opts.builtins);
+	free(fs.opts.rhagent);
+	free(fs.opts.known_hosts);
 	fuse_opt_free_args(&args);
 	pthread_mutex_destroy(&fs.lock);
+	pthread_mutex_destroy(&fs.links_lock);
 	return ret;
 }

@@ -21,9 +21,28 @@ enum node_type {
 	N_DIR,          /* a store directory: an RNS folder or a resource */
 	N_CONFIG,       /* a resource's config.json */
 	N_SCRATCH,      /* an editor's temporary file, kept in memory */
+	N_FILE,         /* a file its resource type shows (invoke, status) */
+	N_CALLS,        /* a send's calls/ */
+	N_CALL,         /* calls/ID/ */
+	N_LATEST,       /* calls/latest, a symlink to the newest call */
 };
 
 struct scratch;
+struct handle;
+struct fs;
+
+/* A file a resource type shows beside config.json, or one of a call's.
+ * read and write answer the request themselves, now or later. */
+struct fs_file {
+	const char *name;
+	unsigned mode;          /* permission bits */
+	int nonseekable;        /* a stream: offsets mean nothing */
+	int (*open)(struct fs *fs, struct handle *h, struct rh_err *err);
+	void (*read)(fuse_req_t req, struct handle *h, size_t size, off_t off);
+	void (*write)(fuse_req_t req, struct handle *h, const char *data,
+	              size_t size, off_t off);
+	void (*release)(struct handle *h);
+};
 
 struct node {
 	fuse_ino_t ino;
@@ -35,6 +54,7 @@ struct node {
 	enum node_type type;
 	struct rh_store *store; /* N_DIR, N_CONFIG, N_SCRATCH */
 	struct scratch *scratch;/* N_SCRATCH */
+	const struct fs_file *file; /* N_FILE */
 	unsigned writers;       /* open handles of a config.json not yet stored */
 	struct node *ino_next, *name_next;
 };
@@ -55,7 +75,10 @@ struct fs_opts {
 	char *local;            /* -o local=DIR: the workdir */
 	char *config;           /* -o config=FILE: config.yaml */
 	char *builtins;         /* -o builtins=DIR */
+	char *rhagent;          /* -o rhagent=FILE: the agent to run */
+	char *known_hosts;      /* -o known_hosts=FILE */
 	double timeout;         /* -o timeout=SECS: attribute/entry cache */
+	double connect_timeout; /* -o connect_timeout=SECS */
 };
 
 struct fs {
@@ -73,6 +96,8 @@ struct fs {
 	fuse_ino_t next_ino;
 	struct scratch *scratches;
 	struct notifier *notifier;
+	pthread_mutex_t links_lock;
+	struct rh_links *links; /* made on first use */
 };
 
 /* An open file. */
@@ -85,6 +110,8 @@ struct handle {
 	int written;            /* write() has been called on it */
 	int refused;            /* the last write was refused */
 	int created;            /* this open created the config */
+	struct fs *fs;
+	void *priv;             /* the file's own state */
 };
 
 static inline struct fs *
@@ -134,6 +161,35 @@ int config_write(struct fs *fs, struct handle *h, const char *data,
                  size_t len, off_t off);
 int config_commit(struct fs *fs, struct handle *h);
 int config_truncate(struct fs *fs, struct node *n, off_t size);
+
+/* types.c: the files each resource type shows, and what they act on. */
+const struct fs_file *types_file(const char *resource_type,
+                                 const char *name);
+/* Names of a type's files and directories, for listings (NULL-ended). */
+const char *const *types_names(const char *resource_type);
+int types_is_dir(const char *resource_type, const char *name);
+/* The resource at dir: its address and parsed config (or -ENOENT). */
+int res_load(struct fs *fs, struct node *dir, char **addr,
+             struct cJSON **cfg, struct rh_err *err);
+/* The resource_type of the resource at dir, or NULL. */
+char *res_type(struct fs *fs, struct node *dir);
+/* The agent that serves the resource at addr (a cluster, or a send's
+ * hardware). */
+int res_agent(struct fs *fs, const char *addr, const struct cJSON *cfg,
+              struct rh_rpc **rpc, struct rh_err *err);
+/* Reply to a parked request at most once (interrupts race replies). */
+struct parked {
+	fuse_req_t req;
+	int answered;
+};
+
+/* file-invoke.c, calls.c */
+extern const struct fs_file file_invoke;
+const struct fs_file *calls_file(const char *name);
+extern const char *const call_file_names[];
+int calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
+               char **latest);
+int calls_exists(struct fs *fs, struct node *calls, const char *id);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops rhfs_ops;

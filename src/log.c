@@ -9,6 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rh.h"
 
@@ -17,11 +18,12 @@
 static struct {
 	pthread_mutex_t lock;
 	int to_stderr;
+	int stamps;             /* stderr lines start with the time */
 	enum rh_log_level level;
 	const char *ident;
 	char *ring[RING_LINES];
 	unsigned next;
-} lg = { PTHREAD_MUTEX_INITIALIZER, 1, RH_LOG_INFO, "rhfs", { NULL }, 0 };
+} lg = { PTHREAD_MUTEX_INITIALIZER, 1, 0, RH_LOG_INFO, "rhfs", { NULL }, 0 };
 
 static const char *const level_names[] = { "error", "warning", "info",
                                            "debug" };
@@ -34,6 +36,13 @@ rh_log_init(const char *ident, int to_stderr, enum rh_log_level level)
 	lg.level = level;
 	if (!to_stderr)
 		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+/* For a daemon whose stderr is its log file. */
+void
+rh_log_timestamps(int on)
+{
+	lg.stamps = on;
 }
 
 void
@@ -62,7 +71,10 @@ rh_log(enum rh_log_level level, const char *fmt, ...)
 		lg.next++;
 	}
 	if (level <= lg.level) {
-		if (lg.to_stderr)
+		if (lg.to_stderr && lg.stamps)
+			fprintf(stderr, "%s %s[%ld]: %s: %s\n", stamp, lg.ident,
+			        (long)getpid(), level_names[level], msg);
+		else if (lg.to_stderr)
 			fprintf(stderr, "%s: %s: %s\n", lg.ident,
 			        level_names[level], msg);
 		else

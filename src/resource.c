@@ -209,14 +209,14 @@ set_names(cJSON *cfg, const char *addr, int keep_base)
 	return changed;
 }
 
-/* Print as Runhouse does (json.dump with indent=4). cJSON indents with
- * tabs and escapes every tab inside strings, so each raw tab in its output
- * is layout and can be widened safely. */
-static void
-print(const cJSON *cfg, char **out, size_t *outlen)
+/* JSON as Runhouse writes it (json.dump with indent=4), newline-ended.
+ * cJSON indents with tabs and escapes every tab inside strings, so each
+ * raw tab in its output is layout and can be widened safely. */
+char *
+rh_json_pretty(const cJSON *v)
 {
 	struct rh_buf b = { 0 };
-	char *s = cJSON_Print(cfg);
+	char *s = cJSON_Print(v);
 	const char *p;
 
 	if (s == NULL)
@@ -231,8 +231,14 @@ print(const cJSON *cfg, char **out, size_t *outlen)
 	}
 	rh_buf_append(&b, "\n", 1);
 	cJSON_free(s);
-	*out = b.data;
-	*outlen = b.len;
+	return b.data;
+}
+
+static void
+print(const cJSON *cfg, char **out, size_t *outlen)
+{
+	*out = rh_json_pretty(cfg);
+	*outlen = strlen(*out);
 }
 
 int

@@ -57,6 +57,8 @@ int rh_err_set(struct rh_err *err, int errnum, const char *fmt, ...)
  * rhfs shows as MOUNT/.log, so refusals are readable by the user. */
 enum rh_log_level { RH_LOG_ERR, RH_LOG_WARN, RH_LOG_INFO, RH_LOG_DEBUG };
 void rh_log_init(const char *ident, int to_stderr, enum rh_log_level level);
+/* Start each stderr line with the date and time (for a log file). */
+void rh_log_timestamps(int on);
 void rh_log(enum rh_log_level level, const char *fmt, ...) RH_PRINTF(2, 3);
 #define rh_error(...) rh_log(RH_LOG_ERR, __VA_ARGS__)
 #define rh_warn(...) rh_log(RH_LOG_WARN, __VA_ARGS__)
@@ -97,6 +99,8 @@ const struct rh_type *rh_type_find(const char *name);
  */
 int rh_config_check(const char *addr, const char *data, size_t len,
                     char **out, size_t *outlen, struct rh_err *err);
+/* JSON printed as Runhouse prints it (4-space indent), newline-ended. */
+char *rh_json_pretty(const struct cJSON *v);
 /* Rewrite the name fields of a stored config for a new address. */
 int rh_config_readdress(const char *data, size_t len, const char *addr,
                         char **out, size_t *outlen);
@@ -212,5 +216,362 @@ int rh_ssh_chan_eof(struct rh_ssh_chan *c);
 void rh_ssh_chan_close(struct rh_ssh_chan *c);
 int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
                   unsigned mode, struct rh_err *err);
+
+/* b64.c: base64 (OpenSSL), and bytes in JSON: a string when they are
+ * text, else base64 under "<key>_b64". */
+char *rh_b64_encode(const void *data, size_t len);
+int rh_b64_decode(const char *s, struct rh_buf *out);
+void rh_json_add_bytes(struct cJSON *o, const char *key, const void *data,
+                       size_t len);
+int rh_json_get_bytes(const struct cJSON *o, const char *key,
+                      struct rh_buf *out);
+
+/* transport.c: byte streams to an agent, non-blocking (-EAGAIN). */
+struct pollfd;
+struct rh_transport {
+	int (*pollfds)(struct rh_transport *t, struct pollfd *p, int max,
+	               int want_out);
+	ssize_t (*read)(struct rh_transport *t, void *buf, size_t len);
+	ssize_t (*write)(struct rh_transport *t, const void *buf, size_t len);
+	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */
+	void (*close)(struct rh_transport *t);
+};
+int rh_transport_spawn(char *const argv[], struct rh_transport **out,
+                       struct rh_err *err);
+struct rh_transport *rh_transport_ssh(struct rh_ssh *ssh,
+                                      struct rh_ssh_chan *chan);
+
+/* rpc.c: requests multiplexed by id over one transport, answered through
+ * callbacks from its I/O thread. The callback sees every frame carrying
+ * its request's id; the last (final = 1) is the reply, or err < 0 with
+ * msg NULL when the stream is lost. Frames for no request are events. */
+struct rh_rpc;
+typedef void (*rh_rpc_cb)(void *arg, int err, const struct cJSON *msg,
+                          int final);
+typedef void (*rh_rpc_event_cb)(void *arg, const struct cJSON *msg);
+int rh_rpc_start(struct rh_transport *t, const char *name,
+                 rh_rpc_event_cb on_event, void *event_arg,
+                 struct rh_rpc **out);
+/* Send req (its id is set here); cb runs once with the reply. */
+int rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg);
+/* Wait for the reply at most timeout_ms (<= 0: no limit); *reply is the
+ * caller's to cJSON_Delete. A refused request gives its -errno. */
+int rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
+                     struct cJSON **reply);
+int rh_rpc_alive(struct rh_rpc *r);
+void rh_rpc_stop(struct rh_rpc *r);
+
+/* link.c: the agents of clusters, connected on first use and again after
+ * a broken stream: ^local directly, others over SSH (bootstrapping the
+ * node's rhagent). */
+struct rh_links;
+struct rh_link_opts {
+	const char *rhagent;            /* this build's rhagent */
+	const char *known_hosts;
+	int timeout_ms;
+};
+int rh_links_new(const struct rh_link_opts *o, struct rh_links **out,
+                 struct rh_err *err);
+int rh_links_get(struct rh_links *ls, const char *addr,
+                 const struct cJSON *cfg, struct rh_rpc **out,
+                 struct rh_err *err);
+void rh_links_free(struct rh_links *ls);
+
+/*
+ * proto.c: the agent wire protocol (docs/protocol.md). A frame is a 4-byte
+ * big-endian length, then that many bytes of one JSON object carrying at
+ * least "id" (an integer, 0 to 10^15-1) and "op" (a non-empty string).
+ */
+#define RH_PROTO_VERSION 1              /* highest version spoken */
+#define RH_PROTO_VERSION_MIN 1          /* lowest version still accepted */
+#define RH_PROTO_HDR 4
+#define RH_PROTO_FRAME_MAX (16u * 1024 * 1024)
+/* Ids are integers that survive a double and cJSON's printing of it,
+ * which keeps 15 significant digits. */
+#define RH_PROTO_ID_MAX 999999999999999ULL
+
+/* One decoded frame; op points into json. */
+struct rh_proto_msg {
+	struct cJSON *json;
+	uint64_t id;
+	const char *op;
+};
+
+/* An incremental decoder for a byte stream: feed it whatever arrived, take
+ * out whole frames. After an error the stream is lost and every further
+ * rh_proto_dec_next gives that error again. */
+struct rh_proto_dec {
+	struct rh_buf in;
+	size_t off;             /* first byte not yet consumed */
+	size_t max;             /* largest frame body accepted */
+	int failed;             /* sticky -errno */
+};
+void rh_proto_dec_init(struct rh_proto_dec *d, size_t max);
+void rh_proto_dec_free(struct rh_proto_dec *d);
+void rh_proto_dec_feed(struct rh_proto_dec *d, const void *data, size_t len);
+/* Room for at least want more bytes, to read(2) into directly; then
+ * rh_proto_dec_commit the bytes read. */
+void *rh_proto_dec_space(struct rh_proto_dec *d, size_t want, size_t *avail);
+void rh_proto_dec_commit(struct rh_proto_dec *d, size_t len);
+/*
+ * 1 and *m filled (free with rh_proto_msg_free) when a whole frame is in;
+ * 0 when more bytes are needed; -EMSGSIZE for a length over the maximum
+ * (known from the header alone), -EBADMSG for a body that is not a JSON
+ * object with a valid id and op. err says which and why.
+ */
+int rh_proto_dec_next(struct rh_proto_dec *d, struct rh_proto_msg *m,
+                      struct rh_err *err);
+/* The stream ended: 0 on a frame boundary, -EPROTO inside a frame. */
+int rh_proto_dec_end(const struct rh_proto_dec *d, struct rh_err *err);
+void rh_proto_msg_free(struct rh_proto_msg *m);
+
+/* Check that a message has a valid id and op. */
+int rh_proto_check(const struct cJSON *json, uint64_t *id, const char **op,
+                   struct rh_err *err);
+/* Append msg as one frame to out; -EMSGSIZE when its body is over max
+ * (0: RH_PROTO_FRAME_MAX), -EINVAL when it is not a valid message. */
+int rh_proto_encode(const struct cJSON *msg, size_t max, struct rh_buf *out);
+/* {"id": id, "op": op} */
+struct cJSON *rh_proto_new(uint64_t id, const char *op);
+/* A successful reply: {"id": id, "op": "reply", "ok": true}. */
+struct cJSON *rh_proto_reply(uint64_t id);
+/* A refused request: {"id", "op": "reply", "ok": false, "error": "ENOENT",
+ * "message": ...}. */
+struct cJSON *rh_proto_error(uint64_t id, int errnum, const char *fmt, ...)
+	RH_PRINTF(3, 4);
+/* Errors travel by name ("ENOENT"): errno numbers differ between systems.
+ * Unknown numbers are sent as "EIO", unknown names read as EIO. */
+const char *rh_proto_errname(int errnum);
+int rh_proto_errnum(const char *name);
+/* end of proto.c */
+
+/* ---- etcd.c: etcd v3 client (issue 4) ---------------------------------- */
+/*
+ * etcd.c: a client of etcd's v3 JSON gateway (etcd 3.4), over libcurl.
+ *
+ * Keys and values are bytes (pointer and length), never assumed to be
+ * strings. A client keeps one connection alive and serialises its
+ * requests (it may be shared by threads; use more clients for parallel
+ * requests). Every call gives up within the timeout: an unreachable etcd
+ * is -EHOSTUNREACH, -ETIMEDOUT or -EIO; "permission denied" is -EACCES; a
+ * token etcd no longer accepts is renewed with the stored user and
+ * password and the call retried once.
+ */
+struct rh_etcd;
+
+struct rh_etcd_opts {
+	const char *url;        /* http://HOST:PORT or https://HOST:PORT */
+	const char *cafile;     /* https: CA bundle to trust; NULL: system's */
+	const char *certfile;   /* https: client certificate, or NULL */
+	const char *keyfile;    /* its private key */
+	long connect_timeout_ms;        /* 0: 10 s */
+	long timeout_ms;        /* a whole request; 0: 10 s */
+};
+
+struct rh_etcd_kv {
+	char *key;              /* NUL-terminated after key_len bytes */
+	size_t key_len;
+	char *value;            /* likewise; NULL for keys only */
+	size_t value_len;
+	int64_t create_revision;
+	int64_t mod_revision;
+	int64_t version;        /* puts since created */
+};
+
+struct rh_etcd_kvs {
+	struct rh_etcd_kv *kv;
+	size_t n;
+	int64_t count;          /* keys in the range, beyond a limit too */
+	int more;               /* a limit cut the range short */
+	int64_t revision;       /* of the store when it was read */
+};
+
+enum rh_etcd_op_type { RH_ETCD_RANGE, RH_ETCD_PUT, RH_ETCD_DELETE };
+#define RH_ETCD_PREFIX          0x1     /* every key that starts with key */
+#define RH_ETCD_KEYS_ONLY       0x2     /* range: no values */
+#define RH_ETCD_COUNT_ONLY      0x4     /* range: only count */
+
+/* One request: a range (sorted by key), a put or a delete. The range is
+ * key alone, [key, end) when end is set, or everything below key with
+ * RH_ETCD_PREFIX. */
+struct rh_etcd_op {
+	enum rh_etcd_op_type type;
+	const char *key;
+	size_t key_len;
+	const char *end;
+	size_t end_len;
+	const char *value;      /* put */
+	size_t value_len;
+	int flags;
+	int64_t limit;          /* range: 0 for none */
+	int64_t revision;       /* range: read at this revision; 0 latest */
+};
+
+enum rh_etcd_target {
+	RH_ETCD_VERSION, RH_ETCD_CREATE, RH_ETCD_MOD, RH_ETCD_VALUE
+};
+enum rh_etcd_cmp_result {
+	RH_ETCD_EQUAL, RH_ETCD_NOT_EQUAL, RH_ETCD_GREATER, RH_ETCD_LESS
+};
+
+/* key's target compared with number (or value): "create_revision EQUAL 0"
+ * is "key does not exist". */
+struct rh_etcd_cmp {
+	const char *key;
+	size_t key_len;
+	enum rh_etcd_target target;
+	enum rh_etcd_cmp_result result;
+	int64_t number;
+	const char *value;
+	size_t value_len;
+};
+
+struct rh_etcd_txn {
+	const struct rh_etcd_cmp *cmp;
+	size_t ncmp;
+	const struct rh_etcd_op *success;
+	size_t nsuccess;
+	const struct rh_etcd_op *failure;
+	size_t nfailure;
+};
+
+struct rh_etcd_result {
+	enum rh_etcd_op_type type;
+	struct rh_etcd_kvs range;       /* RH_ETCD_RANGE */
+	int64_t deleted;                /* RH_ETCD_DELETE */
+};
+
+struct rh_etcd_txn_result {
+	int succeeded;          /* every compare held: success ops ran */
+	int64_t revision;       /* of the store after the txn */
+	struct rh_etcd_result *results;  /* one per op of the branch run */
+	size_t n;
+};
+
+struct rh_etcd_stats {
+	uint64_t requests;
+	uint64_t connects;      /* new connections: keep-alive misses */
+	uint64_t reauths;       /* tokens renewed */
+};
+
+int rh_etcd_new(const struct rh_etcd_opts *opts, struct rh_etcd **out,
+                struct rh_err *err);
+void rh_etcd_free(struct rh_etcd *c);
+const char *rh_etcd_url(const struct rh_etcd *c);
+void rh_etcd_stats(struct rh_etcd *c, struct rh_etcd_stats *st);
+
+/* Log in: keeps the token (sent with every request) and the user and
+ * password (to renew it). A wrong password is -EACCES. */
+int rh_etcd_auth(struct rh_etcd *c, const char *user, const char *password,
+                 struct rh_err *err);
+/* The token in use (a copy to free; NULL when none), or a token saved
+ * earlier. */
+char *rh_etcd_token(struct rh_etcd *c);
+void rh_etcd_set_token(struct rh_etcd *c, const char *token);
+
+/* One key: -ENOENT when absent. Free out with rh_etcd_kv_free. */
+int rh_etcd_get(struct rh_etcd *c, const char *key, size_t key_len,
+                struct rh_etcd_kv *out, struct rh_err *err);
+int rh_etcd_range(struct rh_etcd *c, const struct rh_etcd_op *op,
+                  struct rh_etcd_kvs *out, struct rh_err *err);
+int rh_etcd_put(struct rh_etcd *c, const char *key, size_t key_len,
+                const char *value, size_t value_len, int64_t *revision,
+                struct rh_err *err);
+/* Compare-and-swap: put only if key's mod_revision is still expect (0:
+ * only if key does not exist); -EAGAIN if it is not. */
+int rh_etcd_put_if(struct rh_etcd *c, const char *key, size_t key_len,
+                   const char *value, size_t value_len, int64_t expect,
+                   int64_t *revision, struct rh_err *err);
+/* flags: RH_ETCD_PREFIX. deleted may be NULL. */
+int rh_etcd_delete(struct rh_etcd *c, const char *key, size_t key_len,
+                   int flags, int64_t *deleted, struct rh_err *err);
+/* Returns 0 whichever branch ran (out->succeeded says which). */
+int rh_etcd_txn(struct rh_etcd *c, const struct rh_etcd_txn *txn,
+                struct rh_etcd_txn_result *out, struct rh_err *err);
+/* Forget history before revision; -ESTALE if already compacted past it,
+ * -ERANGE if it is in the future. */
+int rh_etcd_compact(struct rh_etcd *c, int64_t revision, int physical,
+                    struct rh_err *err);
+void rh_etcd_kv_free(struct rh_etcd_kv *kv);
+void rh_etcd_kvs_free(struct rh_etcd_kvs *kvs);
+void rh_etcd_txn_result_free(struct rh_etcd_txn_result *r);
+
+/* Users, roles and permissions (as root, or a user with the root role).
+ * Existing names are -EEXIST, missing ones -ENOENT. */
+enum rh_etcd_perm { RH_ETCD_READ, RH_ETCD_WRITE, RH_ETCD_READWRITE };
+struct rh_etcd_perm_range {
+	enum rh_etcd_perm perm;
+	char *key;
+	size_t key_len;
+	char *end;              /* NULL: key alone; "\0": all keys from key */
+	size_t end_len;
+};
+int rh_etcd_auth_enable(struct rh_etcd *c, struct rh_err *err);
+int rh_etcd_auth_disable(struct rh_etcd *c, struct rh_err *err);
+int rh_etcd_user_add(struct rh_etcd *c, const char *user,
+                     const char *password, struct rh_err *err);
+int rh_etcd_user_delete(struct rh_etcd *c, const char *user,
+                        struct rh_err *err);
+int rh_etcd_user_passwd(struct rh_etcd *c, const char *user,
+                        const char *password, struct rh_err *err);
+int rh_etcd_role_add(struct rh_etcd *c, const char *role, struct rh_err *err);
+int rh_etcd_role_delete(struct rh_etcd *c, const char *role,
+                        struct rh_err *err);
+/* Allow role perm on key (or [key, end), or with RH_ETCD_PREFIX below
+ * key); revoke takes the same range back. */
+int rh_etcd_role_grant(struct rh_etcd *c, const char *role,
+                       enum rh_etcd_perm perm, const char *key,
+                       size_t key_len, const char *end, size_t end_len,
+                       int flags, struct rh_err *err);
+int rh_etcd_role_revoke(struct rh_etcd *c, const char *role,
+                        const char *key, size_t key_len, const char *end,
+                        size_t end_len, int flags, struct rh_err *err);
+int rh_etcd_user_grant(struct rh_etcd *c, const char *user, const char *role,
+                       struct rh_err *err);
+int rh_etcd_user_revoke(struct rh_etcd *c, const char *user,
+                        const char *role, struct rh_err *err);
+/* A user may ask these about itself and its own roles. Free the roles
+ * with rh_etcd_strv_free, the ranges with rh_etcd_perms_free. */
+int rh_etcd_user_roles(struct rh_etcd *c, const char *user, char ***roles,
+                       size_t *n, struct rh_err *err);
+int rh_etcd_role_perms(struct rh_etcd *c, const char *role,
+                       struct rh_etcd_perm_range **perms, size_t *n,
+                       struct rh_err *err);
+void rh_etcd_strv_free(char **v, size_t n);
+void rh_etcd_perms_free(struct rh_etcd_perm_range *p, size_t n);
+
+/*
+ * A watch on a prefix, on its own thread and connection, with the
+ * client's settings and credentials as they are when it starts. It
+ * reconnects by itself and resumes after the last event it delivered,
+ * so no change is missed; when history it needed was compacted away it
+ * says RH_ETCD_EV_RESYNC (reload everything) and goes on from there.
+ * RH_ETCD_EV_DOWN says the connection was lost (events may be late),
+ * RH_ETCD_EV_UP that it is back (missed events follow at once).
+ * The callback runs on the watch's thread and must not stop the watch.
+ */
+enum rh_etcd_event_type {
+	RH_ETCD_EV_PUT, RH_ETCD_EV_DELETE, RH_ETCD_EV_RESYNC,
+	RH_ETCD_EV_DOWN, RH_ETCD_EV_UP
+};
+struct rh_etcd_event {
+	enum rh_etcd_event_type type;
+	const char *key;        /* PUT, DELETE */
+	size_t key_len;
+	const char *value;      /* PUT */
+	size_t value_len;
+	int64_t mod_revision;   /* RESYNC: where history now starts */
+};
+typedef void (*rh_etcd_watch_cb)(void *arg, const struct rh_etcd_event *ev);
+struct rh_etcd_watch;
+/* Watch every key below prefix from start_revision (0: from now). Waits
+ * (within the timeout) for the first answer: a refusal is an error
+ * (-EACCES), an unreachable etcd is not (the watch keeps trying). */
+int rh_etcd_watch_start(struct rh_etcd *c, const char *prefix,
+                        size_t prefix_len, int64_t start_revision,
+                        rh_etcd_watch_cb cb, void *arg,
+                        struct rh_etcd_watch **out, struct rh_err *err);
+void rh_etcd_watch_stop(struct rh_etcd_watch *w);
+/* ---- end of etcd.c ---- */
 
 #endif

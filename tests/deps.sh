@@ -8,6 +8,7 @@ packages="
 	libfuse3-dev fuse3
 	libssh2-1-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
 	python3 procps util-linux
+	etcd-server etcd-client openssl
 	vim nano tmux
 "
 missing=

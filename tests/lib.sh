@@ -40,6 +40,10 @@ unmount_rhfs() {
 
 cleanup() {
 	unmount_rhfs
+	# the ^local agent a test started runs in its HOME
+	if [ -S "$HOME/.rh/agent/sock" ]; then
+		"$top_builddir/rhagent" stop >/dev/null 2>&1
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT

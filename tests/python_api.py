@@ -59,8 +59,9 @@ check("its name is its address", back["name"] == "~/proj/fns/add")
 check("it is on disk in rh/",
       os.path.isfile(os.path.join(work, "rh", "proj", "fns", "add",
                                   "config.json")))
-check("listdir shows config.json",
-      os.listdir(os.path.join(root, "proj", "fns", "add")) == ["config.json"])
+check("listdir shows config.json and a send's files",
+      sorted(os.listdir(os.path.join(root, "proj", "fns", "add"))) ==
+      ["calls", "config.json", "invoke"])
 check("isdir on a resource", os.path.isdir(os.path.join(root, "proj", "fns",
                                                        "add")))
 check("exists on a missing one",

@@ -26,9 +26,20 @@ ensure_ssh_user() {
 	) 9>/tmp/rhfs-test-user.lock
 }
 
+# The test user's node (its home, its agent) is one per machine: tests
+# that use it take turns, holding the lock until they exit.
+take_node() {
+	if [ -z "${NODE_LOCKED:-}" ]; then
+		exec 8>/tmp/rhfs-test-node.lock
+		flock 8
+		NODE_LOCKED=1
+	fi
+}
+
 # start_sshd [HOSTKEY]: (re)start sshd on $SSH_PORT with the given host
 # key (default: $SSH_DIR/host_ed25519, made on first use).
 start_sshd() {
+	take_node
 	hostkey=${1:-$SSH_DIR/host_ed25519}
 	mkdir -p "$SSH_DIR" /run/sshd
 	# sshd reads authorized_keys as the user: let it through $T

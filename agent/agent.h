@@ -1,0 +1,177 @@
+/*
+ * agent.h - rhagent, the node agent: the event loop and its connections
+ * (serve.c), the requests they carry (op.c), calls (call.c) and their
+ * records (record.c), and the stdio bridge that rhfs runs over SSH
+ * (bridge.c).
+ * Everything it shares with rhfs comes from src/ (rh.h).
+ */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "rh.h"
+
+struct cJSON;
+
+/* Names inside the agent's directory, ~/.rh/agent (which is our cwd). */
+#define AGENT_SOCK "sock"
+#define AGENT_PID "pid"
+#define AGENT_LOG "log"
+#define AGENT_CALLS "calls"     /* calls/ID/: one per call (record.c) */
+#define AGENT_ACTIVE "active"   /* active/ID: calls not yet ended */
+
+/* Most clients served at once; more are closed at accept. */
+#define AGENT_MAX_CONNS 1024
+/* Stop reading a client's requests while this much output waits for it. */
+#define AGENT_OUT_HIGH (8u * 1024 * 1024)
+/* Largest stdout sent inside a call's reply; beyond it, use "output".
+ * Both limits stay under the frame maximum even if every byte is a
+ * control character that JSON spells in six. */
+#define AGENT_RESULT_INLINE (1024u * 1024)
+/* Largest chunk one "output" request returns. */
+#define AGENT_OUTPUT_MAX (2u * 1024 * 1024)
+/* From cancel's SIGTERM to SIGKILL. */
+#define AGENT_KILL_GRACE_MS 5000
+
+/* A client connection (serve.c). */
+struct conn {
+	int fd;
+	uint64_t serial;        /* names the client in the log */
+	struct rh_proto_dec dec;
+	struct rh_buf out;      /* encoded frames not yet written */
+	size_t out_off;
+	int proto;              /* version agreed by hello; 0 before */
+	int eof;                /* the client sends no more */
+	unsigned waiting;       /* calls that will answer it */
+	int dead;               /* closed; freed at the end of the turn */
+	struct conn *next;
+};
+
+struct call;
+struct call_list {
+	struct call *head, *tail;
+	unsigned n;
+};
+
+/* A call that has not ended (call.c); ended calls live only on disk. */
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE, CALL_FAILED,
+                  CALL_CANCELLED };
+
+struct waiter {
+	struct conn *conn;
+	uint64_t id;            /* the request to answer */
+	struct waiter *next;
+};
+
+struct call {
+	char id[32];
+	enum call_state state;
+	char **argv;
+	char **envp;            /* NULL: the agent's own */
+	char *cwd;
+	char *queue;            /* runs after earlier calls of this queue */
+	char *send;             /* the send it belongs to, for "list" */
+	pid_t pid;
+	unsigned long long start_ticks; /* tells our pid from a reused one */
+	struct timespec queued_at, started_at, ended_at; /* CLOCK_REALTIME */
+	int exit_code;          /* -1: none */
+	int signo;              /* 0: none */
+	char reason[256];
+	int cancelled;
+	struct timespec kill_at;        /* CLOCK_MONOTONIC; 0: none */
+	struct waiter *waiters;
+	struct call_list *list;         /* queued or running */
+	struct call *prev, *next;
+};
+
+
+/* All of the agent's state. */
+struct agent {
+	char *home;             /* where calls run unless they say */
+	char *dir;              /* ~/.rh/agent */
+	int foreground;
+	int lfd;                /* the listening socket */
+	int sigfd;
+	unsigned jobs;          /* most calls running at once */
+	struct conn *conns;
+	unsigned nconns;
+	uint64_t next_serial;
+	struct call_list queued, running;
+	uint64_t last_id;       /* microseconds of the newest call id */
+	uint64_t ncalls;        /* accepted since start */
+	struct timespec started;        /* CLOCK_MONOTONIC */
+	struct timespec started_wall;
+	int stopping;
+};
+
+/* rhagent.c */
+int agent_dir(char **dir, char **home, struct rh_err *err);
+/* (Re)open the log file as stderr. */
+int agent_log_open(void);
+
+/* serve.c */
+int serve_setup(struct agent *a, struct rh_err *err);
+int serve_loop(struct agent *a);
+/* Queue msg (consumed) for c; it goes out at the end of the turn. */
+void conn_send(struct agent *a, struct conn *c, struct cJSON *msg);
+
+/* op.c */
+void op_handle(struct agent *a, struct conn *c, struct rh_proto_msg *m);
+
+/* call.c: calls from request to end */
+int call_init(struct agent *a, struct rh_err *err);
+/* Validate a call request, record it on disk and queue it. */
+int call_submit(struct agent *a, const struct cJSON *req, struct call **out,
+                struct rh_err *err);
+void call_schedule(struct agent *a);
+void call_reap(struct agent *a);
+/* Deal with expired deadlines; return ms until the next one, or -1. */
+int call_tick(struct agent *a);
+int call_cancel(struct agent *a, const char *id, int *was_active,
+                struct rh_err *err);
+void call_stop_all(struct agent *a);
+/* A call not yet ended, or NULL. */
+struct call *call_find(struct agent *a, const char *id);
+/* Answer request id on c when the call ends. */
+void call_wait(struct call *call, struct conn *c, uint64_t id);
+void call_forget_conn(struct agent *a, struct conn *c);
+const char *call_state_name(enum call_state s);
+
+/* record.c: call records on disk, and what clients read of them */
+int call_id_valid(const char *id);
+uint64_t record_id_time(const char *id);
+char *record_path(const char *id, const char *name);
+/* Give c its id and write its spec; then record_save its status. */
+int record_create(struct agent *a, struct call *c, const struct cJSON *req,
+                  struct rh_err *err);
+void record_save(const struct call *c);
+void record_end(const struct call *c);
+void record_clear_active(const char *id);
+int record_exists(const char *id);
+struct cJSON *record_read(const char *id, const char *name);
+int record_write(const char *id, const char *name, const struct cJSON *json);
+/* The valid call ids in a directory, sorted. */
+char **record_ids(const char *dir, size_t *count);
+void record_ids_free(char **ids, size_t count);
+/* Add a call's record (and its result, once ended) to a reply; from c
+ * when given, else from memory or disk. */
+int record_describe(struct agent *a, const char *id, const struct call *c,
+                    struct cJSON *into, int with_result, struct rh_err *err);
+int record_output(struct agent *a, const char *id, const char *stream,
+                  uint64_t off, size_t len, struct cJSON *into,
+                  struct rh_err *err);
+/* The newest calls first, those of send only when it is not NULL, those
+ * before id before only when it is not NULL. */
+void record_history(struct agent *a, const char *send, const char *before,
+                    size_t limit, struct cJSON *into);
+/* key: the time as "2024-05-01T12:00:00.123456Z" (UTC), or null for 0. */
+void json_add_time(struct cJSON *o, const char *key,
+                   const struct timespec *ts);
+
+/* bridge.c */
+int bridge_main(const char *dir, int verbose);
+
+#endif

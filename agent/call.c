@@ -1,0 +1,697 @@
+/*
+ * call.c - calls of command sends, from request to end. Each call is a
+ * process in its own process group, with its stdout and stderr written
+ * straight to files and its record kept on disk (record.c), so that it
+ * outlives the client that asked for it and the agent that ran it. Calls
+ * not yet ended are in the agent's queued or running list.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "agent.h"
+
+extern char **environ;
+
+static const char *const state_names[] = {
+	"queued", "running", "done", "failed", "cancelled"
+};
+
+const char *
+call_state_name(enum call_state s)
+{
+	return state_names[s];
+}
+
+static void
+list_append(struct call_list *l, struct call *c)
+{
+	c->list = l;
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
+static void
+list_remove(struct call *c)
+{
+	struct call_list *l = c->list;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	c->list = NULL;
+	l->n--;
+}
+
+static void
+strv_free(char **v)
+{
+	char **p;
+
+	for (p = v; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+static void
+call_free(struct call *c)
+{
+	struct waiter *w;
+
+	while ((w = c->waiters) != NULL) {
+		c->waiters = w->next;
+		free(w);
+	}
+	strv_free(c->argv);
+	strv_free(c->envp);
+	free(c->cwd);
+	free(c->queue);
+	free(c->send);
+	free(c);
+}
+
+/* The start time of a process in clock ticks since boot, field 22 of
+ * /proc/PID/stat: with the pid it names one process for good. */
+static unsigned long long
+proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip past the
+	 * last ')', then field 3 onwards. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		ticks = strtoull(p + 1, NULL, 10);
+	return ticks;
+}
+
+static char *
+json_text(const cJSON *v)
+{
+	char *s, *t;
+
+	if (cJSON_IsString(v))
+		return xstrdup(v->valuestring);
+	if ((s = cJSON_PrintUnformatted(v)) == NULL)
+		return xstrdup("null");
+	t = xstrdup(s);
+	free(s);
+	return t;
+}
+
+/* What a call request may hold ("wait" is op.c's). */
+static const char *const spec_fields[] = {
+	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
+	"send", "wait", NULL
+};
+
+/*
+ * Turn a call spec into argv, environment and directory, as DESIGN §4
+ * says: the command's argv, then the args (strings as they are, other
+ * values as JSON text), then each kwarg as --key=value.
+ */
+static int
+spec_parse(struct agent *a, const cJSON *spec, struct call *c,
+           struct rh_err *err)
+{
+	const cJSON *cmd, *args, *kwargs, *env, *cwd, *queue, *send, *v;
+	size_t n = 0, i, nenv;
+	char **p;
+
+	cJSON_ArrayForEach(v, spec) {
+		for (i = 0; spec_fields[i] != NULL; i++)
+			if (strcmp(v->string, spec_fields[i]) == 0)
+				break;
+		if (spec_fields[i] == NULL)
+			return rh_err_set(err, EINVAL, "unknown field '%s'",
+			                  v->string);
+	}
+	cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
+	args = cJSON_GetObjectItemCaseSensitive(spec, "args");
+	kwargs = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");
+	env = cJSON_GetObjectItemCaseSensitive(spec, "env");
+	cwd = cJSON_GetObjectItemCaseSensitive(spec, "cwd");
+	queue = cJSON_GetObjectItemCaseSensitive(spec, "queue");
+	send = cJSON_GetObjectItemCaseSensitive(spec, "send");
+
+	if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
+		return rh_err_set(err, EINVAL, "'command' must be an array "
+		                  "naming a program: [\"prog\", \"arg\", ...]");
+	cJSON_ArrayForEach(v, cmd)
+		if (!cJSON_IsString(v))
+			return rh_err_set(err, EINVAL, "'command' must hold "
+			                  "only strings");
+	if (*cmd->child->valuestring == '\0')
+		return rh_err_set(err, EINVAL, "'command' names an empty "
+		                  "program");
+	if (args != NULL && !cJSON_IsNull(args) && !cJSON_IsArray(args))
+		return rh_err_set(err, EINVAL, "'args' must be an array");
+	if (kwargs != NULL && !cJSON_IsNull(kwargs) && !cJSON_IsObject(kwargs))
+		return rh_err_set(err, EINVAL, "'kwargs' must be an object");
+	cJSON_ArrayForEach(v, kwargs)
+		if (*v->string == '\0' || strchr(v->string, '=') != NULL)
+			return rh_err_set(err, EINVAL, "kwarg name '%s' is "
+			                  "empty or holds '='", v->string);
+	if (env != NULL && !cJSON_IsNull(env) && !cJSON_IsObject(env))
+		return rh_err_set(err, EINVAL, "'env' must be an object of "
+		                  "strings");
+	cJSON_ArrayForEach(v, env)
+		if (!cJSON_IsString(v) || *v->string == '\0' ||
+		    strchr(v->string, '=') != NULL)
+			return rh_err_set(err, EINVAL, "'env' entry '%s' must "
+			                  "be a string with a name without '='",
+			                  v->string);
+	if (cwd != NULL && !cJSON_IsNull(cwd) &&
+	    (!cJSON_IsString(cwd) || *cwd->valuestring == '\0'))
+		return rh_err_set(err, EINVAL, "'cwd' must be a non-empty "
+		                  "string");
+	if (queue != NULL && !cJSON_IsNull(queue) &&
+	    (!cJSON_IsString(queue) || *queue->valuestring == '\0'))
+		return rh_err_set(err, EINVAL, "'queue' must be a non-empty "
+		                  "string");
+	if (send != NULL && !cJSON_IsNull(send) && !cJSON_IsString(send))
+		return rh_err_set(err, EINVAL, "'send' must be a string");
+
+	n = (size_t)cJSON_GetArraySize(cmd) +
+	    (size_t)(cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0) +
+	    (size_t)(cJSON_IsObject(kwargs) ? cJSON_GetArraySize(kwargs) : 0);
+	p = c->argv = xcalloc(n + 1, sizeof(char *));
+	cJSON_ArrayForEach(v, cmd)
+		*p++ = xstrdup(v->valuestring);
+	cJSON_ArrayForEach(v, args)
+		*p++ = json_text(v);
+	cJSON_ArrayForEach(v, kwargs) {
+		char *t = json_text(v);
+
+		*p++ = xasprintf("--%s=%s", v->string, t);
+		free(t);
+	}
+
+	if (cJSON_IsObject(env)) {
+		/* The agent's environment, with the call's names replaced. */
+		for (nenv = 0; environ[nenv] != NULL; nenv++)
+			;
+		p = c->envp = xcalloc(nenv + (size_t)cJSON_GetArraySize(env) + 1,
+		                      sizeof(char *));
+		for (i = 0; i < nenv; i++) {
+			const char *eq = strchr(environ[i], '=');
+			size_t klen = eq ? (size_t)(eq - environ[i]) :
+			              strlen(environ[i]);
+			int replaced = 0;
+
+			cJSON_ArrayForEach(v, env)
+				if (strlen(v->string) == klen &&
+				    strncmp(v->string, environ[i], klen) == 0)
+					replaced = 1;
+			if (!replaced)
+				*p++ = xstrdup(environ[i]);
+		}
+		cJSON_ArrayForEach(v, env)
+			*p++ = xasprintf("%s=%s", v->string, v->valuestring);
+	}
+	if (cJSON_IsString(cwd))
+		c->cwd = *cwd->valuestring == '/' ?
+		         xstrdup(cwd->valuestring) :
+		         xasprintf("%s/%s", a->home, cwd->valuestring);
+	else
+		c->cwd = xstrdup(a->home);
+	if (cJSON_IsString(queue))
+		c->queue = xstrdup(queue->valuestring);
+	if (cJSON_IsString(send))
+		c->send = xstrdup(send->valuestring);
+	return 0;
+}
+
+static struct call *
+call_new(void)
+{
+	struct call *c = xcalloc(1, sizeof(*c));
+
+	c->exit_code = -1;
+	return c;
+}
+
+static void
+answer_waiters(struct agent *a, struct call *c)
+{
+	struct waiter *w;
+	cJSON *m;
+
+	while ((w = c->waiters) != NULL) {
+		c->waiters = w->next;
+		m = rh_proto_reply(w->id);
+		record_describe(a, c->id, c, m, 1, NULL);
+		w->conn->waiting--;
+		conn_send(a, w->conn, m);
+		free(w);
+	}
+}
+
+/* A call has ended: record it, answer who waits, forget it. */
+static void
+call_end(struct agent *a, struct call *c, enum call_state state,
+         const char *fmt, ...) RH_PRINTF(4, 5);
+
+static void
+call_end(struct agent *a, struct call *c, enum call_state state,
+         const char *fmt, ...)
+{
+	va_list ap;
+
+	c->state = state;
+	clock_gettime(CLOCK_REALTIME, &c->ended_at);
+	c->reason[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+		va_end(ap);
+	}
+	record_end(c);
+	rh_debug("call %s: %s%s%s", c->id, call_state_name(state),
+	         *c->reason ? ": " : "", c->reason);
+	list_remove(c);
+	answer_waiters(a, c);
+	call_free(c);
+}
+
+int
+call_submit(struct agent *a, const cJSON *req, struct call **out,
+            struct rh_err *err)
+{
+	struct call *c = call_new();
+	int r;
+
+	if ((r = spec_parse(a, req, c, err)) < 0 ||
+	    (r = record_create(a, c, req, err)) < 0) {
+		call_free(c);
+		return r;
+	}
+	c->state = CALL_QUEUED;
+	record_save(c);
+	list_append(&a->queued, c);
+	a->ncalls++;
+	rh_debug("call %s: queued: %s", c->id, c->argv[0]);
+	*out = c;
+	return 0;
+}
+
+static int
+open_output(const char *id, const char *name)
+{
+	char *path = record_path(id, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	free(path);
+	return fd;
+}
+
+/* Start a queued call (already out of the queue). */
+static void
+call_start(struct agent *a, struct call *c)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	struct stat st;
+	int out = -1, errfd = -1, r;
+	pid_t pid;
+
+	list_append(&a->running, c);
+	r = stat(c->cwd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (r != 0) {
+		call_end(a, c, CALL_FAILED, "working directory %s: %s", c->cwd,
+		         strerror(r));
+		return;
+	}
+	if ((out = open_output(c->id, "stdout")) < 0 ||
+	    (errfd = open_output(c->id, "stderr")) < 0) {
+		r = errno;
+		if (out >= 0)
+			close(out);
+		call_end(a, c, CALL_FAILED, "cannot create its output files: "
+		         "%s", strerror(r));
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
+	posix_spawnattr_init(&at);
+	/* Its own process group, so that cancel reaches what it starts; the
+	 * signals the agent blocks or ignores back to normal. */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+	                         POSIX_SPAWN_SETSIGMASK |
+	                         POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawnp(&pid, c->argv[0], &fa, &at, c->argv,
+	                 c->envp != NULL ? c->envp : environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out);
+	close(errfd);
+	if (r != 0) {
+		call_end(a, c, CALL_FAILED, "cannot run '%s': %s", c->argv[0],
+		         strerror(r));
+		return;
+	}
+	c->pid = pid;
+	c->start_ticks = proc_start(pid);
+	c->state = CALL_RUNNING;
+	clock_gettime(CLOCK_REALTIME, &c->started_at);
+	record_save(c);
+	rh_debug("call %s: running as pid %ld", c->id, (long)pid);
+}
+
+/* Whether an earlier call of c's queue is running or waiting. */
+static int
+queue_busy(struct agent *a, const struct call *c)
+{
+	const struct call *o;
+
+	for (o = a->running.head; o != NULL; o = o->next)
+		if (o->queue != NULL && strcmp(o->queue, c->queue) == 0)
+			return 1;
+	for (o = a->queued.head; o != c; o = o->next)
+		if (o->queue != NULL && strcmp(o->queue, c->queue) == 0)
+			return 1;
+	return 0;
+}
+
+void
+call_schedule(struct agent *a)
+{
+	struct call *c, *next;
+
+	if (a->stopping)
+		return;
+	for (c = a->queued.head; c != NULL && a->running.n < a->jobs;
+	     c = next) {
+		next = c->next;
+		if (c->queue != NULL && queue_busy(a, c))
+			continue;
+		list_remove(c);
+		call_start(a, c);
+	}
+}
+
+void
+call_reap(struct agent *a)
+{
+	struct call *c;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (c = a->running.head; c != NULL; c = c->next)
+			if (c->pid == pid)
+				break;
+		if (c == NULL)
+			continue;
+		if (WIFEXITED(st))
+			c->exit_code = WEXITSTATUS(st);
+		else if (WIFSIGNALED(st))
+			c->signo = WTERMSIG(st);
+		if (c->cancelled) {
+			/* What the call started goes with it. */
+			kill(-pid, SIGKILL);
+			call_end(a, c, CALL_CANCELLED, "cancelled");
+		} else if (WIFEXITED(st) && c->exit_code == 0)
+			call_end(a, c, CALL_DONE, NULL);
+		else if (WIFEXITED(st))
+			call_end(a, c, CALL_FAILED, "exited with status %d",
+			         c->exit_code);
+		else
+			call_end(a, c, CALL_FAILED, "killed by signal %d (%s)",
+			         c->signo, strsignal(c->signo));
+	}
+	call_schedule(a);
+}
+
+static long
+ms_until(const struct timespec *when, const struct timespec *now)
+{
+	return (long)(when->tv_sec - now->tv_sec) * 1000 +
+	       (when->tv_nsec - now->tv_nsec) / 1000000;
+}
+
+int
+call_tick(struct agent *a)
+{
+	struct timespec now;
+	struct call *c;
+	long ms, next = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (c = a->running.head; c != NULL; c = c->next) {
+		if (c->kill_at.tv_sec == 0)
+			continue;
+		if ((ms = ms_until(&c->kill_at, &now)) <= 0) {
+			rh_info("call %s: still running %d ms after SIGTERM, "
+			        "killing it", c->id, AGENT_KILL_GRACE_MS);
+			kill(-c->pid, SIGKILL);
+			c->kill_at.tv_sec = c->kill_at.tv_nsec = 0;
+			continue;
+		}
+		if (next < 0 || ms < next)
+			next = ms;
+	}
+	return next < 0 ? -1 : (int)(next + 1);
+}
+
+struct call *
+call_find(struct agent *a, const char *id)
+{
+	struct call *c;
+
+	for (c = a->running.head; c != NULL; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	for (c = a->queued.head; c != NULL; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+int
+call_cancel(struct agent *a, const char *id, int *was_active,
+            struct rh_err *err)
+{
+	struct call *c = call_find(a, id);
+
+	*was_active = c != NULL;
+	if (c == NULL)
+		return record_exists(id) ? 0 :
+		       rh_err_set(err, ENOENT, "no call %s", id);
+	if (c->state == CALL_QUEUED) {
+		call_end(a, c, CALL_CANCELLED, "cancelled before it started");
+		return 0;
+	}
+	if (!c->cancelled) {
+		c->cancelled = 1;
+		rh_info("call %s: cancelling pid %ld", id, (long)c->pid);
+		kill(-c->pid, SIGTERM);
+		clock_gettime(CLOCK_MONOTONIC, &c->kill_at);
+		c->kill_at.tv_sec += AGENT_KILL_GRACE_MS / 1000;
+		c->kill_at.tv_nsec += (AGENT_KILL_GRACE_MS % 1000) * 1000000L;
+		if (c->kill_at.tv_nsec >= 1000000000L) {
+			c->kill_at.tv_sec++;
+			c->kill_at.tv_nsec -= 1000000000L;
+		}
+	}
+	return 0;
+}
+
+/* The agent is going away: what runs is killed and fails; what waits
+ * stays queued on disk and runs when the agent is back. */
+void
+call_stop_all(struct agent *a)
+{
+	struct call *c;
+
+	while ((c = a->running.head) != NULL) {
+		kill(-c->pid, SIGKILL);
+		call_end(a, c, CALL_FAILED, "the agent stopped while the call "
+		         "ran");
+	}
+	while ((c = a->queued.head) != NULL) {
+		list_remove(c);
+		call_free(c);
+	}
+}
+
+void
+call_wait(struct call *call, struct conn *c, uint64_t id)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w)), **pw;
+
+	w->conn = c;
+	w->id = id;
+	c->waiting++;
+	/* Keep the order requests came in. */
+	for (pw = &call->waiters; *pw != NULL; pw = &(*pw)->next)
+		;
+	*pw = w;
+}
+
+void
+call_forget_conn(struct agent *a, struct conn *c)
+{
+	struct call_list *lists[] = { &a->queued, &a->running };
+	struct waiter **pw, *w;
+	struct call *call;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		for (call = lists[i]->head; call != NULL; call = call->next) {
+			for (pw = &call->waiters; (w = *pw) != NULL;) {
+				if (w->conn == c) {
+					*pw = w->next;
+					free(w);
+				} else
+					pw = &w->next;
+			}
+		}
+	}
+}
+
+/* A call found active after a restart: run it again if it never started,
+ * else fail it (killing what is left of it: we cannot know its end). */
+static void
+recover(struct agent *a, const char *id)
+{
+	cJSON *rec = record_read(id, "status.json"), *spec = NULL, *v;
+	const char *state = NULL;
+	struct timespec now;
+	struct rh_err err;
+	const char *why;
+	struct call *c;
+	uint64_t us;
+	pid_t pid = 0;
+
+	if (rec != NULL && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(
+	                                   rec, "state")))
+		state = v->valuestring;
+	if (state != NULL && strcmp(state, "queued") == 0 &&
+	    (spec = record_read(id, "spec.json")) != NULL) {
+		c = call_new();
+		if (spec_parse(a, spec, c, &err) == 0) {
+			snprintf(c->id, sizeof(c->id), "%s", id);
+			us = record_id_time(id);
+			c->queued_at.tv_sec = (time_t)(us / 1000000);
+			c->queued_at.tv_nsec = (long)(us % 1000000) * 1000;
+			c->state = CALL_QUEUED;
+			list_append(&a->queued, c);
+			rh_info("call %s: queued again after a restart", id);
+			goto out;
+		}
+		call_free(c);
+		rh_warn("call %s: its spec no longer parses: %s", id, err.msg);
+	}
+	if (state == NULL || strcmp(state, "queued") == 0 ||
+	    strcmp(state, "running") == 0) {
+		if (rec == NULL)
+			rec = cJSON_CreateObject();
+		v = cJSON_GetObjectItemCaseSensitive(rec, "pid");
+		if (cJSON_IsNumber(v) && v->valuedouble > 1) {
+			pid = (pid_t)v->valuedouble;
+			v = cJSON_GetObjectItemCaseSensitive(rec, "pid_start");
+			if (!cJSON_IsNumber(v) || v->valuedouble == 0 ||
+			    proc_start(pid) != (unsigned long long)v->valuedouble)
+				pid = 0;
+		}
+		if (pid > 0)
+			kill(-pid, SIGKILL);
+		why = state == NULL ? "its record was lost when the agent died" :
+		      strcmp(state, "running") == 0 ?
+		      "the agent died while the call ran" :
+		      "its spec could not be read after the agent died";
+		clock_gettime(CLOCK_REALTIME, &now);
+		/* state points into rec: why is chosen before it goes. */
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "call");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "state");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "reason");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "ended_at");
+		cJSON_AddStringToObject(rec, "call", id);
+		cJSON_AddStringToObject(rec, "state", "failed");
+		cJSON_AddStringToObject(rec, "reason", why);
+		json_add_time(rec, "ended_at", &now);
+		record_write(id, "status.json", rec);
+		rh_info("call %s: failed: %s%s", id, why,
+		        pid > 0 ? " (its processes killed)" : "");
+	}
+	record_clear_active(id);
+out:
+	cJSON_Delete(rec);
+	cJSON_Delete(spec);
+}
+
+int
+call_init(struct agent *a, struct rh_err *err)
+{
+	char **ids;
+	size_t n, i;
+	uint64_t us;
+
+	if ((mkdir(AGENT_CALLS, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(AGENT_ACTIVE, 0700) < 0 && errno != EEXIST))
+		return rh_err_set(err, errno, "%s: cannot make its calls "
+		                  "directories: %s", a->dir, strerror(errno));
+	/* New ids must sort after every id on disk, whatever the clock. */
+	ids = record_ids(AGENT_CALLS, &n);
+	if (n > 0 && (us = record_id_time(ids[n - 1])) > a->last_id)
+		a->last_id = us;
+	record_ids_free(ids, n);
+	ids = record_ids(AGENT_ACTIVE, &n);
+	for (i = 0; i < n; i++)
+		recover(a, ids[i]);
+	record_ids_free(ids, n);
+	return 0;
+}

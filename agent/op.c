@@ -1,0 +1,340 @@
+/*
+ * op.c - the requests a client sends, one handler each; docs/protocol.md
+ * is their reference. A handler returns 0 once it has answered (or will
+ * answer later), or -errno with err for a refusal, which the dispatcher
+ * turns into an error reply. A refused request never closes the
+ * connection: only a broken frame does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "agent.h"
+
+typedef int (*op_fn)(struct agent *, struct conn *,
+                     const struct rh_proto_msg *, struct rh_err *);
+
+static const cJSON *
+field(const struct rh_proto_msg *m, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->json, key);
+
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+/* An optional non-negative integer field no larger than max. */
+static int
+uint_field(const struct rh_proto_msg *m, const char *key, uint64_t dflt,
+           uint64_t max, uint64_t *out, struct rh_err *err)
+{
+	const cJSON *v = field(m, key);
+	double d;
+
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	d = v->valuedouble;
+	if (!cJSON_IsNumber(v) || d < 0 || d > (double)max ||
+	    (double)(uint64_t)d != d)
+		return rh_err_set(err, EINVAL, "'%s' must be an integer from 0 "
+		                  "to %llu", key, (unsigned long long)max);
+	*out = (uint64_t)d;
+	return 0;
+}
+
+static int
+bool_field(const struct rh_proto_msg *m, const char *key, int dflt,
+           int *out, struct rh_err *err)
+{
+	const cJSON *v = field(m, key);
+
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return rh_err_set(err, EINVAL, "'%s' must be true or false",
+		                  key);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int
+string_field(const struct rh_proto_msg *m, const char *key,
+             const char **out, struct rh_err *err)
+{
+	const cJSON *v = field(m, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v))
+		return rh_err_set(err, EINVAL, "'%s' must be a string", key);
+	*out = v->valuestring;
+	return 0;
+}
+
+/* The call a request names, required. */
+static int
+call_field(const struct rh_proto_msg *m, const char **out,
+           struct rh_err *err)
+{
+	int r;
+
+	if ((r = string_field(m, "call", out, err)) < 0)
+		return r;
+	if (*out == NULL)
+		return rh_err_set(err, EINVAL, "'call' (a call id) is missing");
+	if (!call_id_valid(*out))
+		return rh_err_set(err, EINVAL, "'%s' is not a call id", *out);
+	return 0;
+}
+
+static int
+op_hello(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+         struct rh_err *err)
+{
+	uint64_t max, min;
+	cJSON *r;
+	int v, rr;
+
+	if ((rr = uint_field(m, "proto", 0, 65535, &max, err)) < 0)
+		return rr;
+	if (max == 0)
+		return rh_err_set(err, EINVAL, "'proto' (the highest protocol "
+		                  "version the client speaks) is missing");
+	if ((rr = uint_field(m, "proto_min", max, max, &min, err)) < 0)
+		return rr;
+	v = max < RH_PROTO_VERSION ? (int)max : RH_PROTO_VERSION;
+	if (v < RH_PROTO_VERSION_MIN || (uint64_t)v < min)
+		return rh_err_set(err, EPROTONOSUPPORT, "the client speaks "
+		                  "protocol %llu to %llu, this agent %d to %d",
+		                  (unsigned long long)min,
+		                  (unsigned long long)max, RH_PROTO_VERSION_MIN,
+		                  RH_PROTO_VERSION);
+	c->proto = v;
+	rh_debug("client %llu: hello from %s, protocol %d",
+	         (unsigned long long)c->serial,
+	         cJSON_IsString(field(m, "client")) ?
+	         field(m, "client")->valuestring : "(unnamed)", v);
+	r = rh_proto_reply(m->id);
+	cJSON_AddNumberToObject(r, "proto", v);
+	cJSON_AddStringToObject(r, "agent", "rhagent");
+	cJSON_AddStringToObject(r, "version", VERSION);
+	cJSON_AddNumberToObject(r, "pid", getpid());
+	cJSON_AddNumberToObject(r, "frame_max", RH_PROTO_FRAME_MAX);
+	conn_send(a, c, r);
+	return 0;
+}
+
+static int
+op_ping(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+        struct rh_err *err)
+{
+	conn_send(a, c, rh_proto_reply(m->id));
+	return 0;
+}
+
+static int
+op_status(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+          struct rh_err *err)
+{
+	struct timespec now;
+	struct call *call;
+	cJSON *r, *arr;
+	double load[3];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int i, n;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	r = rh_proto_reply(m->id);
+	cJSON_AddStringToObject(r, "agent", "rhagent");
+	cJSON_AddStringToObject(r, "version", VERSION);
+	cJSON_AddNumberToObject(r, "proto", RH_PROTO_VERSION);
+	cJSON_AddNumberToObject(r, "pid", getpid());
+	cJSON_AddNumberToObject(r, "uptime",
+	                        (double)(now.tv_sec - a->started.tv_sec) +
+	                        (now.tv_nsec - a->started.tv_nsec) / 1e9);
+	json_add_time(r, "started_at", &a->started_wall);
+	cJSON_AddNumberToObject(r, "running", a->running.n);
+	cJSON_AddNumberToObject(r, "queued", a->queued.n);
+	cJSON_AddNumberToObject(r, "jobs", a->jobs);
+	cJSON_AddNumberToObject(r, "calls", (double)a->ncalls);
+	cJSON_AddNumberToObject(r, "clients", a->nconns);
+	cJSON_AddNumberToObject(r, "cpus", cpus > 0 ? (double)cpus : 1);
+	arr = cJSON_AddArrayToObject(r, "load");
+	n = getloadavg(load, 3);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(load[i]));
+	arr = cJSON_AddArrayToObject(r, "running_calls");
+	for (call = a->running.head; call != NULL; call = call->next)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(call->id));
+	conn_send(a, c, r);
+	return 0;
+}
+
+static int
+op_call(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+        struct rh_err *err)
+{
+	struct call *call;
+	cJSON *r;
+	int wait, rr;
+
+	if ((rr = bool_field(m, "wait", 1, &wait, err)) < 0)
+		return rr;
+	if ((rr = call_submit(a, m->json, &call, err)) < 0)
+		return rr;
+	if (!wait) {
+		r = rh_proto_reply(m->id);
+		cJSON_AddStringToObject(r, "call", call->id);
+		conn_send(a, c, r);
+		call_schedule(a);
+		return 0;
+	}
+	/* The id now, so that the client can find the call again if the
+	 * connection drops; the reply when it ends. Starting it may end it
+	 * at once (a program that does not exist): accepted goes first. */
+	r = rh_proto_new(m->id, "accepted");
+	cJSON_AddStringToObject(r, "call", call->id);
+	conn_send(a, c, r);
+	call_wait(call, c, m->id);
+	call_schedule(a);
+	return 0;
+}
+
+static int
+op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+       struct rh_err *err)
+{
+	struct call *call;
+	const char *id;
+	int wait, result, rr;
+	cJSON *r;
+
+	if ((rr = call_field(m, &id, err)) < 0 ||
+	    (rr = bool_field(m, "wait", 0, &wait, err)) < 0 ||
+	    (rr = bool_field(m, "result", 1, &result, err)) < 0)
+		return rr;
+	if (wait && (call = call_find(a, id)) != NULL) {
+		call_wait(call, c, m->id);
+		return 0;
+	}
+	r = rh_proto_reply(m->id);
+	if ((rr = record_describe(a, id, NULL, r, result, err)) < 0) {
+		cJSON_Delete(r);
+		return rr;
+	}
+	conn_send(a, c, r);
+	return 0;
+}
+
+static int
+op_cancel(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+          struct rh_err *err)
+{
+	const char *id;
+	int active, rr;
+	cJSON *r;
+
+	if ((rr = call_field(m, &id, err)) < 0 ||
+	    (rr = call_cancel(a, id, &active, err)) < 0)
+		return rr;
+	r = rh_proto_reply(m->id);
+	record_describe(a, id, NULL, r, 0, NULL);
+	cJSON_AddBoolToObject(r, "cancelled", active);
+	conn_send(a, c, r);
+	return 0;
+}
+
+static int
+op_output(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+          struct rh_err *err)
+{
+	const char *id, *stream;
+	uint64_t off, len;
+	cJSON *r;
+	int rr;
+
+	if ((rr = call_field(m, &id, err)) < 0 ||
+	    (rr = string_field(m, "stream", &stream, err)) < 0 ||
+	    (rr = uint_field(m, "offset", 0, RH_PROTO_ID_MAX, &off, err)) < 0 ||
+	    (rr = uint_field(m, "length", AGENT_RESULT_INLINE,
+	                     RH_PROTO_ID_MAX, &len, err)) < 0)
+		return rr;
+	if (len > AGENT_OUTPUT_MAX)     /* asking for more is fine */
+		len = AGENT_OUTPUT_MAX;
+	r = rh_proto_reply(m->id);
+	if ((rr = record_output(a, id, stream != NULL ? stream : "stdout", off,
+	                      (size_t)len, r, err)) < 0) {
+		cJSON_Delete(r);
+		return rr;
+	}
+	conn_send(a, c, r);
+	return 0;
+}
+
+static int
+op_list(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+        struct rh_err *err)
+{
+	const char *send, *before;
+	uint64_t limit;
+	cJSON *r;
+	int rr;
+
+	if ((rr = string_field(m, "send", &send, err)) < 0 ||
+	    (rr = string_field(m, "before", &before, err)) < 0 ||
+	    (rr = uint_field(m, "limit", 100, 1000, &limit, err)) < 0)
+		return rr;
+	if (before != NULL && !call_id_valid(before))
+		return rh_err_set(err, EINVAL, "'%s' is not a call id", before);
+	r = rh_proto_reply(m->id);
+	record_history(a, send, before, (size_t)limit, r);
+	conn_send(a, c, r);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	op_fn fn;
+	int before_hello;       /* allowed before hello */
+} ops[] = {
+	{ "hello", op_hello, 1 },
+	{ "ping", op_ping, 1 },
+	{ "status", op_status, 0 },
+	{ "call", op_call, 0 },
+	{ "get", op_get, 0 },
+	{ "cancel", op_cancel, 0 },
+	{ "output", op_output, 0 },
+	{ "list", op_list, 0 },
+};
+
+void
+op_handle(struct agent *a, struct conn *c, struct rh_proto_msg *m)
+{
+	struct rh_err err;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(ops[i].name, m->op) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		r = rh_err_set(&err, ENOSYS, "unknown op '%s'", m->op);
+	else if (c->proto == 0 && !ops[i].before_hello)
+		r = rh_err_set(&err, EPROTO, "'%s' before 'hello': say hello "
+		               "first, with the protocol version", m->op);
+	else
+		r = ops[i].fn(a, c, m, &err);
+	if (r < 0) {
+		rh_debug("client %llu: %s #%llu refused: %s",
+		         (unsigned long long)c->serial, m->op,
+		         (unsigned long long)m->id, err.msg);
+		conn_send(a, c, rh_proto_error(m->id, -r, "%s", err.msg));
+	}
+}

@@ -1,0 +1,516 @@
+/*
+ * record.c - call records on disk, under the agent's directory:
+ *
+ *   calls/ID/spec.json    the request as received (without id and op)
+ *   calls/ID/status.json  state, exit, signal, reason, times
+ *   calls/ID/stdout, calls/ID/stderr   written by the call's process
+ *   active/ID             present until the call ends: what a restarted
+ *                         agent must look at, without reading every record
+ *
+ * and what clients read of them: records, results and output, as JSON.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "agent.h"
+
+/*
+ * Ids are the UTC time of acceptance in microseconds, as
+ * YYYYMMDD-HHMMSS-uuuuuu: fixed width, so that sorting names sorts calls,
+ * and never reused because each is above the newest one seen on disk.
+ */
+#define ID_LEN 22
+
+static void
+id_format(uint64_t us, char *out, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(out, len, "%Y%m%d-%H%M%S", &tm);
+	snprintf(out + n, len - n, "-%06u", (unsigned)(us % 1000000));
+}
+
+int
+call_id_valid(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != ID_LEN)
+		return 0;
+	for (i = 0; i < ID_LEN; i++) {
+		if (i == 8 || i == 15) {
+			if (id[i] != '-')
+				return 0;
+		} else if (id[i] < '0' || id[i] > '9')
+			return 0;
+	}
+	return 1;
+}
+
+uint64_t
+record_id_time(const char *id)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(id, "%4d%2d%2d-%2d%2d%2d", &tm.tm_year, &tm.tm_mon,
+	           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (uint64_t)timegm(&tm) * 1000000 + strtoull(id + 16, NULL, 10);
+}
+
+static void
+new_id(struct agent *a, struct call *c)
+{
+	uint64_t us;
+
+	clock_gettime(CLOCK_REALTIME, &c->queued_at);
+	us = (uint64_t)c->queued_at.tv_sec * 1000000 +
+	     (uint64_t)c->queued_at.tv_nsec / 1000;
+	if (us <= a->last_id)
+		us = a->last_id + 1;
+	a->last_id = us;
+	id_format(us, c->id, sizeof(c->id));
+}
+
+char *
+record_path(const char *id, const char *name)
+{
+	return xasprintf(AGENT_CALLS "/%s/%s", id, name);
+}
+
+static char *
+active_path(const char *id)
+{
+	return xasprintf(AGENT_ACTIVE "/%s", id);
+}
+
+/* Write a whole file under a temporary name and rename it over the old
+ * one: a reader (or a restarted agent) sees one record or the other. No
+ * fsync: records must survive the agent, not the machine, and a call
+ * costs three of these. */
+static int
+write_atomic(const char *path, const char *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	size_t off = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	               0600)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (off < len) {
+		if ((n = write(fd, data + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+out:
+	free(tmp);
+	return r;
+}
+
+static int
+write_json(const char *path, const cJSON *json)
+{
+	char *text = cJSON_PrintUnformatted(json);
+	int r;
+
+	if (text == NULL)
+		return -ENOMEM;
+	r = write_atomic(path, text, strlen(text));
+	free(text);
+	return r;
+}
+
+static cJSON *
+read_json(const char *path)
+{
+	struct rh_buf b = { 0 };
+	cJSON *json = NULL;
+
+	if (rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL) == 0)
+		json = cJSON_ParseWithLength(b.data, b.len);
+	rh_buf_free(&b);
+	if (json != NULL && !cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
+	return json;
+}
+
+void
+json_add_time(cJSON *o, const char *key, const struct timespec *ts)
+{
+	char s[64];
+	struct tm tm;
+	size_t n;
+
+	if (ts->tv_sec == 0 && ts->tv_nsec == 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	gmtime_r(&ts->tv_sec, &tm);
+	n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(s + n, sizeof(s) - n, ".%06ldZ", ts->tv_nsec / 1000);
+	cJSON_AddStringToObject(o, key, s);
+}
+
+static void
+add_string_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s != NULL && *s != '\0')
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* The record of status.json, for a call held in memory. */
+static cJSON *
+record_json(const struct call *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "call", c->id);
+	cJSON_AddStringToObject(o, "state", call_state_name(c->state));
+	add_string_or_null(o, "send", c->send);
+	add_string_or_null(o, "queue", c->queue);
+	if (c->pid > 0) {
+		cJSON_AddNumberToObject(o, "pid", c->pid);
+		cJSON_AddNumberToObject(o, "pid_start", (double)c->start_ticks);
+	} else {
+		cJSON_AddNullToObject(o, "pid");
+		cJSON_AddNullToObject(o, "pid_start");
+	}
+	if (c->exit_code >= 0)
+		cJSON_AddNumberToObject(o, "exit", c->exit_code);
+	else
+		cJSON_AddNullToObject(o, "exit");
+	if (c->signo > 0)
+		cJSON_AddNumberToObject(o, "signal", c->signo);
+	else
+		cJSON_AddNullToObject(o, "signal");
+	add_string_or_null(o, "reason", c->reason);
+	json_add_time(o, "queued_at", &c->queued_at);
+	json_add_time(o, "started_at", &c->started_at);
+	json_add_time(o, "ended_at", &c->ended_at);
+	return o;
+}
+
+void
+record_save(const struct call *c)
+{
+	char *path = record_path(c->id, "status.json");
+	cJSON *o = record_json(c);
+	int r;
+
+	if ((r = write_json(path, o)) < 0)
+		rh_error("call %s: cannot write %s: %s", c->id, path,
+		         strerror(-r));
+	cJSON_Delete(o);
+	free(path);
+}
+
+/* Record a new call: give it its id, write its spec and mark it active.
+ * Its status follows with record_save. */
+int
+record_create(struct agent *a, struct call *c, const cJSON *req,
+              struct rh_err *err)
+{
+	cJSON *spec;
+	char *path;
+	int r, fd;
+
+	for (;;) {
+		new_id(a, c);
+		path = xasprintf(AGENT_CALLS "/%s", c->id);
+		r = mkdir(path, 0700) < 0 ? -errno : 0;
+		free(path);
+		if (r != -EEXIST)       /* the clock went back: take the next */
+			break;
+	}
+	if (r == 0) {
+		spec = cJSON_Duplicate(req, 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "id");
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "op");
+		r = record_write(c->id, "spec.json", spec);
+		cJSON_Delete(spec);
+	}
+	if (r == 0) {
+		path = active_path(c->id);
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC,
+		               0600)) < 0)
+			r = -errno;
+		else
+			close(fd);
+		free(path);
+	}
+	if (r < 0) {
+		rh_error("call %s: cannot write its record: %s", c->id,
+		         strerror(-r));
+		return rh_err_set(err, -r, "cannot write the call's record: "
+		                  "%s", strerror(-r));
+	}
+	return 0;
+}
+
+/* The call has ended: its last status, and no longer active. */
+void
+record_end(const struct call *c)
+{
+	record_save(c);
+	record_clear_active(c->id);
+}
+
+void
+record_clear_active(const char *id)
+{
+	char *path = active_path(id);
+
+	unlink(path);
+	free(path);
+}
+
+int
+record_exists(const char *id)
+{
+	char *path = record_path(id, "status.json");
+	int r = access(path, F_OK);
+
+	free(path);
+	return r == 0;
+}
+
+cJSON *
+record_read(const char *id, const char *name)
+{
+	char *path = record_path(id, name);
+	cJSON *json = read_json(path);
+
+	free(path);
+	return json;
+}
+
+int
+record_write(const char *id, const char *name, const cJSON *json)
+{
+	char *path = record_path(id, name);
+	int r = write_json(path, json);
+
+	free(path);
+	return r;
+}
+
+static long long
+file_size(const char *id, const char *name)
+{
+	char *path = record_path(id, name);
+	struct stat st;
+	int r = stat(path, &st);
+
+	free(path);
+	return r == 0 ? (long long)st.st_size : 0;
+}
+
+static void
+add_result(const char *id, cJSON *into)
+{
+	char *path = record_path(id, "stdout");
+	struct rh_buf b = { 0 };
+	int r;
+
+	r = rh_file_read(path, AGENT_RESULT_INLINE, &b, NULL);
+	if (r == 0)
+		rh_json_add_bytes(into, "result", b.data, b.len);
+	else if (r == -EFBIG)
+		cJSON_AddTrueToObject(into, "result_truncated");
+	else if (r == -ENOENT)  /* it never started */
+		cJSON_AddStringToObject(into, "result", "");
+	else
+		rh_warn("call %s: cannot read %s: %s", id, path, strerror(-r));
+	rh_buf_free(&b);
+	free(path);
+}
+
+/* Move every member of from into into, replacing what is there. */
+static void
+merge(cJSON *into, cJSON *from)
+{
+	cJSON *v;
+
+	while ((v = from->child) != NULL) {
+		cJSON_DetachItemViaPointer(from, v);
+		cJSON_DeleteItemFromObjectCaseSensitive(into, v->string);
+		cJSON_AddItemToObject(into, v->string, v);
+	}
+}
+
+int
+record_describe(struct agent *a, const char *id, const struct call *c,
+                cJSON *into, int with_result, struct rh_err *err)
+{
+	cJSON *rec, *state;
+	int ended;
+
+	if (!call_id_valid(id))
+		return rh_err_set(err, EINVAL, "'%s' is not a call id", id);
+	if (c != NULL || (c = call_find(a, id)) != NULL) {
+		rec = record_json(c);
+		ended = c->state >= CALL_DONE;
+	} else {
+		if ((rec = record_read(id, "status.json")) == NULL)
+			return rh_err_set(err, ENOENT, "no call %s", id);
+		state = cJSON_GetObjectItemCaseSensitive(rec, "state");
+		ended = cJSON_IsString(state) &&
+		        strcmp(state->valuestring, "queued") != 0 &&
+		        strcmp(state->valuestring, "running") != 0;
+	}
+	/* pid_start is only for the agent's own recovery. */
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "pid_start");
+	merge(into, rec);
+	cJSON_Delete(rec);
+	cJSON_AddNumberToObject(into, "stdout_size",
+	                        (double)file_size(id, "stdout"));
+	cJSON_AddNumberToObject(into, "stderr_size",
+	                        (double)file_size(id, "stderr"));
+	if (ended && with_result)
+		add_result(id, into);
+	return 0;
+}
+
+int
+record_output(struct agent *a, const char *id, const char *stream,
+              uint64_t off, size_t len, cJSON *into, struct rh_err *err)
+{
+	struct stat st;
+	char *path, *data;
+	ssize_t n = 0;
+	int fd, active;
+
+	if (!call_id_valid(id))
+		return rh_err_set(err, EINVAL, "'%s' is not a call id", id);
+	if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0)
+		return rh_err_set(err, EINVAL, "'stream' must be \"stdout\" "
+		                  "or \"stderr\"");
+	active = call_find(a, id) != NULL;
+	if (!active && !record_exists(id))
+		return rh_err_set(err, ENOENT, "no call %s", id);
+	path = record_path(id, stream);
+	data = xmalloc(len + 1);
+	st.st_size = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > off)
+			n = pread(fd, data, len, (off_t)off);
+		close(fd);
+	}
+	free(path);
+	if (n < 0) {
+		free(data);
+		return rh_err_set(err, EIO, "cannot read the call's %s: %s",
+		                  stream, strerror(errno));
+	}
+	rh_json_add_bytes(into, "data", data, (size_t)n);
+	free(data);
+	cJSON_AddNumberToObject(into, "offset", (double)off);
+	cJSON_AddNumberToObject(into, "size", (double)st.st_size);
+	cJSON_AddBoolToObject(into, "eof", !active &&
+	                      off + (uint64_t)n >= (uint64_t)st.st_size);
+	return 0;
+}
+
+static int
+cmp_names(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The valid call ids in a directory, sorted. */
+char **
+record_ids(const char *dir, size_t *count)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d;
+
+	*count = 0;
+	if ((d = opendir(dir)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (!call_id_valid(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_names);
+	*count = n;
+	return v;
+}
+
+void
+record_ids_free(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+void
+record_history(struct agent *a, const char *send, const char *before,
+               size_t limit, cJSON *into)
+{
+	cJSON *arr = cJSON_AddArrayToObject(into, "calls"), *rec, *s;
+	size_t n, i, got = 0;
+	char **ids = record_ids(AGENT_CALLS, &n);
+
+	for (i = n; i > 0 && got < limit; i--) {
+		if (before != NULL && strcmp(ids[i - 1], before) >= 0)
+			continue;
+		rec = cJSON_CreateObject();
+		if (record_describe(a, ids[i - 1], NULL, rec, 0, NULL) < 0) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		s = cJSON_GetObjectItemCaseSensitive(rec, "send");
+		if (send != NULL && (!cJSON_IsString(s) ||
+		                     strcmp(s->valuestring, send) != 0)) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		cJSON_AddItemToArray(arr, rec);
+		got++;
+	}
+	record_ids_free(ids, n);
+}

@@ -1,0 +1,387 @@
+/*
+ * serve.c - the agent's event loop: one poll() over the listening unix
+ * socket, a signalfd (children ending, stop requests) and every client,
+ * all non-blocking. A client that breaks the protocol loses its own
+ * connection and nothing else.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "agent.h"
+
+/* Reads per client per turn, so that one busy client cannot starve the
+ * others. */
+#define READS_PER_TURN 8
+#define READ_CHUNK 65536
+
+static size_t
+pending(const struct conn *c)
+{
+	return c->out.len - c->out_off;
+}
+
+static void
+conn_close(struct agent *a, struct conn *c)
+{
+	if (c->dead)
+		return;
+	call_forget_conn(a, c);
+	close(c->fd);
+	c->fd = -1;
+	c->dead = 1;
+	a->nconns--;
+}
+
+/* Write what is pending without blocking; a client that went away is
+ * closed. */
+static void
+conn_flush(struct agent *a, struct conn *c)
+{
+	ssize_t n;
+
+	while (!c->dead && pending(c) > 0) {
+		n = send(c->fd, c->out.data + c->out_off, pending(c),
+		         MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			rh_debug("client %llu: write: %s",
+			         (unsigned long long)c->serial, strerror(errno));
+			conn_close(a, c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	/* Drained: give back what a burst of large replies took. */
+	if (c->out.cap > 4 * READ_CHUNK)
+		rh_buf_free(&c->out);
+	c->out.len = c->out_off = 0;
+}
+
+void
+conn_send(struct agent *a, struct conn *c, cJSON *msg)
+{
+	uint64_t id;
+	int r;
+
+	if (!c->dead) {
+		r = rh_proto_encode(msg, 0, &c->out);
+		if (r == -EMSGSIZE) {
+			/* Inline data is bounded well below the maximum, so
+			 * this is a bug; the client still hears about it. */
+			rh_proto_check(msg, &id, NULL, NULL);
+			cJSON_Delete(msg);
+			msg = rh_proto_error(id, EMSGSIZE, "the reply would "
+			                     "exceed the frame maximum");
+			r = rh_proto_encode(msg, 0, &c->out);
+		}
+		if (r < 0)
+			rh_error("client %llu: cannot encode a reply: %s",
+			         (unsigned long long)c->serial, strerror(-r));
+	}
+	cJSON_Delete(msg);
+}
+
+/* Tell the client why, as the last frame it gets, and close. */
+static void
+conn_bye(struct agent *a, struct conn *c, int errnum, const char *why)
+{
+	cJSON *m = rh_proto_new(0, "bye");
+
+	if (errnum != 0)
+		cJSON_AddStringToObject(m, "error", rh_proto_errname(errnum));
+	cJSON_AddStringToObject(m, "message", why);
+	conn_send(a, c, m);
+	conn_flush(a, c);
+	conn_close(a, c);
+}
+
+static void
+conn_read(struct agent *a, struct conn *c)
+{
+	struct rh_proto_msg m;
+	struct rh_err err;
+	ssize_t n;
+	size_t avail;
+	void *p;
+	int i, r;
+
+	for (i = 0; i < READS_PER_TURN && !c->dead; i++) {
+		p = rh_proto_dec_space(&c->dec, READ_CHUNK, &avail);
+		n = read(c->fd, p, avail);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				rh_info("client %llu: read: %s",
+				        (unsigned long long)c->serial,
+				        strerror(errno));
+				conn_close(a, c);
+			}
+			return;
+		}
+		if (n == 0) {
+			if (rh_proto_dec_end(&c->dec, &err) < 0) {
+				rh_warn("client %llu: closing: %s",
+				        (unsigned long long)c->serial, err.msg);
+				conn_close(a, c);
+				return;
+			}
+			/* A half-close: the client may still read. It is
+			 * closed once its calls have answered. */
+			rh_debug("client %llu: end of requests",
+			         (unsigned long long)c->serial);
+			c->eof = 1;
+			return;
+		}
+		rh_proto_dec_commit(&c->dec, (size_t)n);
+		while ((r = rh_proto_dec_next(&c->dec, &m, &err)) == 1) {
+			op_handle(a, c, &m);
+			rh_proto_msg_free(&m);
+			if (c->dead)
+				return;
+		}
+		if (r < 0) {
+			rh_warn("client %llu: closing: %s",
+			        (unsigned long long)c->serial, err.msg);
+			conn_bye(a, c, -r, err.msg);
+			return;
+		}
+		if ((size_t)n < avail)
+			return;
+	}
+}
+
+static void
+accept_all(struct agent *a)
+{
+	struct ucred cred;
+	socklen_t len;
+	struct conn *c;
+	int fd;
+
+	for (;;) {
+		fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				rh_warn("accept: %s", strerror(errno));
+			return;
+		}
+		/* The directory is 0700; this also holds if it is not. */
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    (cred.uid != getuid() && cred.uid != 0)) {
+			rh_warn("refusing a client of another user");
+			close(fd);
+			continue;
+		}
+		if (a->nconns >= AGENT_MAX_CONNS) {
+			rh_warn("refusing a client: %u already connected",
+			        a->nconns);
+			close(fd);
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		c->serial = ++a->next_serial;
+		rh_proto_dec_init(&c->dec, RH_PROTO_FRAME_MAX);
+		c->next = a->conns;
+		a->conns = c;
+		a->nconns++;
+		rh_debug("client %llu: connected (pid %ld)",
+		         (unsigned long long)c->serial, (long)cred.pid);
+	}
+}
+
+static void
+sweep(struct agent *a)
+{
+	struct conn **pc, *c;
+
+	for (pc = &a->conns; (c = *pc) != NULL;) {
+		if (c->dead) {
+			*pc = c->next;
+			rh_proto_dec_free(&c->dec);
+			rh_buf_free(&c->out);
+			free(c);
+		} else
+			pc = &c->next;
+	}
+}
+
+static void
+read_signals(struct agent *a)
+{
+	struct signalfd_siginfo si;
+	int reap = 0;
+
+	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap = 1;
+			break;
+		case SIGHUP:
+			if (!a->foreground && agent_log_open() < 0)
+				rh_warn("cannot reopen the log: %s",
+				        strerror(errno));
+			break;
+		default:
+			rh_info("stopping on signal %u", si.ssi_signo);
+			a->stopping = 1;
+			break;
+		}
+	}
+	if (reap)
+		call_reap(a);
+}
+
+int
+serve_setup(struct agent *a, struct rh_err *err)
+{
+	struct sockaddr_un sun;
+	struct rlimit rl;
+	sigset_t set;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return rh_err_set(err, errno, "signalfd: %s", strerror(errno));
+	/* Every client is a descriptor: take all we are allowed. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if ((r = call_init(a, err)) < 0)
+		return r;
+
+	a->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                0);
+	if (a->lfd < 0)
+		return rh_err_set(err, errno, "socket: %s", strerror(errno));
+	/* We hold the pid file's lock: a socket file left here is stale. A
+	 * relative name, as our cwd is the directory: a long $HOME must not
+	 * overflow sun_path. */
+	unlink(AGENT_SOCK);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, AGENT_SOCK, sizeof(AGENT_SOCK));
+	if (bind(a->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(AGENT_SOCK, 0600) < 0 || listen(a->lfd, 128) < 0)
+		return rh_err_set(err, errno, "%s/%s: %s", a->dir, AGENT_SOCK,
+		                  strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &a->started);
+	clock_gettime(CLOCK_REALTIME, &a->started_wall);
+	rh_info("rhagent %s (protocol %d) serving %s as pid %ld, %u jobs",
+	        VERSION, RH_PROTO_VERSION, a->dir, (long)getpid(), a->jobs);
+	/* Calls queued before a restart go first. */
+	call_schedule(a);
+	return 0;
+}
+
+static void
+serve_stop(struct agent *a)
+{
+	struct conn *c;
+
+	call_stop_all(a);
+	for (c = a->conns; c != NULL; c = c->next)
+		conn_bye(a, c, ESHUTDOWN, "the agent is stopping");
+	sweep(a);
+	close(a->lfd);
+	unlink(AGENT_SOCK);
+	rh_info("stopped");
+}
+
+int
+serve_loop(struct agent *a)
+{
+	struct pollfd *pfd = NULL;
+	struct conn **pc = NULL, *c;
+	size_t cap = 0, n, i;
+	int timeout;
+
+	while (!a->stopping) {
+		n = 2 + a->nconns;
+		if (n > cap) {
+			cap = n * 2;
+			pfd = xrealloc(pfd, cap * sizeof(*pfd));
+			pc = xrealloc(pc, cap * sizeof(*pc));
+		}
+		pfd[0].fd = a->sigfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = a->lfd;
+		pfd[1].events = POLLIN;
+		for (i = 2, c = a->conns; c != NULL; c = c->next, i++) {
+			pc[i] = c;
+			pfd[i].fd = c->fd;
+			pfd[i].events = 0;
+			/* A client that does not read its replies is not
+			 * read from either. */
+			if (!c->eof && pending(c) < AGENT_OUT_HIGH)
+				pfd[i].events |= POLLIN;
+			if (pending(c) > 0)
+				pfd[i].events |= POLLOUT;
+		}
+		timeout = call_tick(a);
+		if (poll(pfd, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			rh_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			read_signals(a);
+		for (i = 2; i < n; i++) {
+			c = pc[i];
+			if (c->dead || pfd[i].revents == 0)
+				continue;
+			if (pfd[i].revents & POLLIN)
+				conn_read(a, c);
+			else if (pfd[i].revents & (POLLHUP | POLLERR)) {
+				rh_debug("client %llu: hung up",
+				         (unsigned long long)c->serial);
+				conn_close(a, c);
+			}
+		}
+		if (pfd[1].revents)
+			accept_all(a);
+		/* Replies of this turn go out together. */
+		for (c = a->conns; c != NULL; c = c->next) {
+			if (!c->dead && pending(c) > 0)
+				conn_flush(a, c);
+			if (!c->dead && c->eof && c->waiting == 0 &&
+			    pending(c) == 0)
+				conn_close(a, c);
+		}
+		sweep(a);
+	}
+	free(pfd);
+	free(pc);
+	serve_stop(a);
+	return 0;
+}

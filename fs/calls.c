@@ -1,0 +1,397 @@
+/* calls.c - a send's calls/: one directory per call the agent keeps for
+ * it, `latest` a symlink to the newest, and in each call's directory its
+ * status, result (blocks until the call ends), stdout and stderr (follow
+ * the output while the call runs) and ctl (write "cancel"). */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rhfs.h"
+
+#define FOLLOW_POLL_MS 50       /* the agent has no waiting output read */
+
+/* The agent and the send's address for a node below calls/. */
+static int
+calls_agent(struct fs *fs, struct node *calls, char **addr,
+            struct rh_rpc **rpc, struct rh_err *err)
+{
+	cJSON *cfg;
+	int r;
+
+	if ((r = res_load(fs, calls->parent, addr, &cfg, err)) < 0)
+		return r;
+	r = res_agent(fs, *addr, cfg, rpc, err);
+	cJSON_Delete(cfg);
+	if (r < 0) {
+		free(*addr);
+		*addr = NULL;
+	}
+	return r;
+}
+
+static int
+ask(struct rh_rpc *rpc, cJSON *req, int timeout_ms, cJSON **reply)
+{
+	int r = rh_rpc_call_wait(rpc, req, timeout_ms, reply);
+
+	cJSON_Delete(req);
+	return r;
+}
+
+int
+calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
+           char **latest)
+{
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	const cJSON *arr, *rec, *id;
+	cJSON *req, *reply;
+	char *addr;
+	int r;
+
+	*latest = NULL;
+	if ((r = calls_agent(fs, calls, &addr, &rpc, &err)) < 0) {
+		rh_warn("%s", err.msg);
+		return r;
+	}
+	req = rh_proto_new(0, "list");
+	cJSON_AddStringToObject(req, "send", addr);
+	cJSON_AddNumberToObject(req, "limit", 1000);
+	free(addr);
+	if ((r = ask(rpc, req, 10000, &reply)) < 0)
+		return r;
+	arr = cJSON_GetObjectItemCaseSensitive(reply, "calls");
+	cJSON_ArrayForEach(rec, arr) {
+		id = cJSON_GetObjectItemCaseSensitive(rec, "call");
+		if (!cJSON_IsString(id))
+			continue;
+		/* ids sort by time: the greatest is the newest */
+		if (*latest == NULL || strcmp(id->valuestring, *latest) > 0) {
+			free(*latest);
+			*latest = xstrdup(id->valuestring);
+		}
+		cb(arg, id->valuestring, RH_FOLDER);
+	}
+	cJSON_Delete(reply);
+	return 0;
+}
+
+/* The record of one call (without its result), or -ENOENT. */
+static int
+call_get(struct fs *fs, struct node *calls, const char *id, int wait,
+         int result, cJSON **reply)
+{
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	cJSON *req;
+	char *addr;
+	int r;
+
+	*reply = NULL;
+	if (rh_name_check(id, NULL) < 0)
+		return -ENOENT;
+	if ((r = calls_agent(fs, calls, &addr, &rpc, &err)) < 0) {
+		rh_warn("%s", err.msg);
+		return r;
+	}
+	free(addr);
+	req = rh_proto_new(0, "get");
+	cJSON_AddStringToObject(req, "call", id);
+	cJSON_AddBoolToObject(req, "wait", wait);
+	cJSON_AddBoolToObject(req, "result", result);
+	r = ask(rpc, req, wait ? 0 : 10000, reply);
+	return r == -EINVAL ? -ENOENT : r;
+}
+
+int
+calls_exists(struct fs *fs, struct node *calls, const char *id)
+{
+	cJSON *reply;
+	int r = call_get(fs, calls, id, 0, 0, &reply);
+
+	cJSON_Delete(reply);
+	return r;
+}
+
+/* Files of a call: the call is the handle's node's parent's name. */
+static const char *
+call_id(const struct handle *h)
+{
+	return h->node->parent->name;
+}
+
+static struct node *
+calls_dir(const struct handle *h)
+{
+	return h->node->parent->parent;
+}
+
+static void
+reply_from_buf(fuse_req_t req, const struct rh_buf *b, size_t size,
+               off_t off)
+{
+	size_t len = 0;
+
+	if (off >= 0 && (size_t)off < b->len)
+		len = b->len - (size_t)off < size ? b->len - (size_t)off : size;
+	fuse_reply_buf(req, len ? b->data + off : NULL, len);
+}
+
+static int
+status_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	cJSON *rec;
+	char *s;
+	int r;
+
+	if ((r = call_get(fs, calls_dir(h), call_id(h), 0, 0, &rec)) < 0)
+		return rh_err_set(err, -r, "call %s: %s", call_id(h),
+		                  strerror(-r));
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "id");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "op");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "ok");
+	s = rh_json_pretty(rec);
+	rh_buf_append(&h->buf, s, strlen(s));
+	free(s);
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static void
+buf_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	reply_from_buf(req, &h->buf, size, off);
+}
+
+/* result: fetched once per open, waiting for the call to end unless the
+ * file was opened O_NONBLOCK. The read is parked, holding no thread, until
+ * the agent answers; Ctrl-C ends it with EINTR. */
+struct result_wait {
+	pthread_mutex_t lock;
+	int answered;
+	fuse_req_t req;
+	struct handle *h;       /* valid only while req is unanswered */
+	size_t size;
+	off_t off;
+};
+
+/* First to come answers: the agent's reply or the interrupt. */
+static int
+claim(struct result_wait *w)
+{
+	int mine;
+
+	pthread_mutex_lock(&w->lock);
+	mine = !w->answered;
+	w->answered = 1;
+	pthread_mutex_unlock(&w->lock);
+	return mine;
+}
+
+static void
+wait_free(struct result_wait *w)
+{
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+static void
+result_interrupted(fuse_req_t req, void *arg)
+{
+	if (claim(arg))
+		fuse_reply_err(req, EINTR);
+}
+
+static int
+ended(const cJSON *rec)
+{
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
+
+	return cJSON_IsString(state) &&
+	       strcmp(state->valuestring, "queued") != 0 &&
+	       strcmp(state->valuestring, "running") != 0;
+}
+
+/* The agent answered (or the stream broke): w is ours alone to free. */
+static void
+result_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct result_wait *w = arg;
+	struct handle *h = w->h;
+
+	if (!final)
+		return;
+	if (claim(w)) {
+		/* no interrupt may run with w after this */
+		fuse_req_interrupt_func(w->req, NULL, NULL);
+		if (err < 0) {
+			fuse_reply_err(w->req, -err);
+		} else if (!ended(msg)) {
+			fuse_reply_err(w->req, EAGAIN);
+		} else {
+			h->buf.len = 0;
+			rh_json_get_bytes(msg, "result", &h->buf);
+			h->priv = h;    /* fetched */
+			reply_from_buf(w->req, &h->buf, w->size, w->off);
+		}
+	}
+	wait_free(w);
+}
+
+static void
+result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	struct result_wait *w;
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	cJSON *creq;
+	char *addr;
+	int r, nonblock = (h->flags & O_NONBLOCK) != 0;
+
+	if (h->priv != NULL) {
+		reply_from_buf(req, &h->buf, size, off);
+		return;
+	}
+	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	free(addr);
+	w = xcalloc(1, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	w->req = req;
+	w->h = h;
+	w->size = size;
+	w->off = off;
+	creq = rh_proto_new(0, "get");
+	cJSON_AddStringToObject(creq, "call", call_id(h));
+	cJSON_AddBoolToObject(creq, "wait", !nonblock);
+	cJSON_AddBoolToObject(creq, "result", 1);
+	fuse_req_interrupt_func(req, result_interrupted, w);
+	r = rh_rpc_call(rpc, creq, result_cb, w);
+	cJSON_Delete(creq);
+	if (r < 0) {
+		if (claim(w)) {
+			fuse_req_interrupt_func(req, NULL, NULL);
+			fuse_reply_err(req, -r);
+		}
+		wait_free(w);
+	}
+}
+
+/* stdout, stderr: bytes at off; when there are none yet and the call
+ * still runs, wait for more (Ctrl-C ends the wait with EINTR). */
+static void
+output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	const char *stream = h->node->name;
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	struct rh_buf data = { 0 };
+	const cJSON *eof;
+	cJSON *req_j, *reply;
+	char *addr;
+	int r;
+
+	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	free(addr);
+	for (;;) {
+		req_j = rh_proto_new(0, "output");
+		cJSON_AddStringToObject(req_j, "call", call_id(h));
+		cJSON_AddStringToObject(req_j, "stream", stream);
+		cJSON_AddNumberToObject(req_j, "offset", (double)off);
+		cJSON_AddNumberToObject(req_j, "length", (double)size);
+		if ((r = ask(rpc, req_j, 10000, &reply)) < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+		data.len = 0;
+		rh_json_get_bytes(reply, "data", &data);
+		eof = cJSON_GetObjectItemCaseSensitive(reply, "eof");
+		r = data.len > 0 || cJSON_IsTrue(eof) ||
+		    (h->flags & O_NONBLOCK);
+		cJSON_Delete(reply);
+		if (r)
+			break;
+		if (fuse_req_interrupted(req)) {
+			rh_buf_free(&data);
+			fuse_reply_err(req, EINTR);
+			return;
+		}
+		usleep(FOLLOW_POLL_MS * 1000);
+	}
+	if (data.len == 0 && (h->flags & O_NONBLOCK) && !cJSON_IsTrue(eof))
+		fuse_reply_err(req, EAGAIN);
+	else
+		fuse_reply_buf(req, data.data, data.len);
+	rh_buf_free(&data);
+}
+
+static void
+ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
+          off_t off)
+{
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	cJSON *creq, *reply;
+	char *addr, *cmd = xstrndup(data, size);
+	size_t n;
+	int r;
+
+	n = strlen(cmd);
+	while (n > 0 && strchr(" \t\r\n", cmd[n - 1]))
+		cmd[--n] = '\0';
+	if (strcmp(cmd, "cancel") != 0) {
+		rh_warn("refused: call %s: ctl takes 'cancel', not '%s'",
+		        call_id(h), cmd);
+		free(cmd);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	free(cmd);
+	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	free(addr);
+	creq = rh_proto_new(0, "cancel");
+	cJSON_AddStringToObject(creq, "call", call_id(h));
+	r = ask(rpc, creq, 10000, &reply);
+	cJSON_Delete(reply);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+}
+
+static const struct fs_file call_files[] = {
+	{ "status", 0444, 0, status_open, buf_read, NULL, NULL },
+	{ "result", 0444, 0, NULL, result_read, NULL, NULL },
+	{ "stdout", 0444, 1, NULL, output_read, NULL, NULL },
+	{ "stderr", 0444, 1, NULL, output_read, NULL, NULL },
+	{ "ctl", 0200, 1, NULL, NULL, ctl_write, NULL },
+};
+
+const char *const call_file_names[] = {
+	"status", "result", "stdout", "stderr", "ctl", NULL,
+};
+
+const struct fs_file *
+calls_file(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(call_files) / sizeof(call_files[0]); i++)
+		if (strcmp(call_files[i].name, name) == 0)
+			return &call_files[i];
+	return NULL;
+}

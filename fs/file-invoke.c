@@ -1,0 +1,434 @@
+/* file-invoke.c - a send's invoke file. Each line written is one call
+ * spec (an object {"args", "kwargs", "queue"}, or an array of positional
+ * args); write() returns once the agent has accepted every call of it. A
+ * malformed line fails that write() with EINVAL and submits nothing.
+ * Reading the same open file gives each call's result as one line, in
+ * the order submitted, blocking until it is there: a stream. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhfs.h"
+
+struct slot {
+	struct invoke *inv;
+	int accepted, done;
+	struct rh_buf line;     /* the result line, once done */
+};
+
+struct invoke {
+	pthread_mutex_t lock;
+	int refs;               /* the handle, and each call in flight */
+	int nonblock;
+	char *addr;             /* the send */
+	cJSON *cfg;
+	struct rh_rpc *rpc;
+	struct slot **slots;
+	size_t nslots, next, off;       /* next line to read, and where */
+	fuse_req_t read_req;    /* a parked read */
+	size_t read_size;
+	fuse_req_t write_req;   /* a write waiting for "accepted" */
+	size_t write_size;
+	int write_left, write_err;
+};
+
+static void
+inv_put(struct invoke *inv)
+{
+	size_t i;
+	int left;
+
+	pthread_mutex_lock(&inv->lock);
+	left = --inv->refs;
+	pthread_mutex_unlock(&inv->lock);
+	if (left > 0)
+		return;
+	for (i = 0; i < inv->nslots; i++) {
+		rh_buf_free(&inv->slots[i]->line);
+		free(inv->slots[i]);
+	}
+	free(inv->slots);
+	cJSON_Delete(inv->cfg);
+	free(inv->addr);
+	pthread_mutex_destroy(&inv->lock);
+	free(inv);
+}
+
+static int
+invoke_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	struct invoke *inv = xcalloc(1, sizeof(*inv));
+	int r;
+
+	if ((r = res_load(fs, h->node->parent, &inv->addr, &inv->cfg,
+	                  err)) < 0) {
+		free(inv);
+		return r;
+	}
+	pthread_mutex_init(&inv->lock, NULL);
+	inv->refs = 1;
+	inv->nonblock = (h->flags & O_NONBLOCK) != 0;
+	h->priv = inv;
+	return 0;
+}
+
+/* Contiguous finished lines from the read position, at most size bytes.
+ * Called with inv->lock held. */
+static size_t
+take(struct invoke *inv, char *out, size_t size)
+{
+	size_t n = 0, k;
+	struct slot *s;
+
+	while (n < size && inv->next < inv->nslots &&
+	       (s = inv->slots[inv->next])->done) {
+		k = s->line.len - inv->off;
+		if (k > size - n)
+			k = size - n;
+		memcpy(out + n, s->line.data + inv->off, k);
+		n += k;
+		inv->off += k;
+		if (inv->off == s->line.len) {
+			inv->next++;
+			inv->off = 0;
+		}
+	}
+	return n;
+}
+
+/* Answer the parked read if its data is there. Called with the lock;
+ * returns the request to answer after unlocking (or NULL). */
+static fuse_req_t
+ready_read(struct invoke *inv, char **data, size_t *len)
+{
+	fuse_req_t req = inv->read_req;
+
+	*data = NULL;
+	*len = 0;
+	if (req == NULL)
+		return NULL;
+	*data = xmalloc(inv->read_size);
+	*len = take(inv, *data, inv->read_size);
+	if (*len == 0 && inv->next < inv->nslots) {
+		free(*data);
+		*data = NULL;
+		return NULL;    /* still waiting */
+	}
+	inv->read_req = NULL;
+	return req;
+}
+
+static void
+read_interrupted(fuse_req_t req, void *arg)
+{
+	struct invoke *inv = arg;
+	int mine;
+
+	pthread_mutex_lock(&inv->lock);
+	mine = inv->read_req == req;
+	if (mine)
+		inv->read_req = NULL;
+	pthread_mutex_unlock(&inv->lock);
+	if (mine)
+		fuse_reply_err(req, EINTR);
+}
+
+static void
+invoke_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	struct invoke *inv = h->priv;
+	char *data = xmalloc(size ? size : 1);
+	size_t n;
+
+	fuse_req_interrupt_func(req, read_interrupted, inv);
+	pthread_mutex_lock(&inv->lock);
+	n = take(inv, data, size);
+	if (n > 0 || inv->next >= inv->nslots) {
+		pthread_mutex_unlock(&inv->lock);
+		fuse_reply_buf(req, data, n);   /* n == 0: all read */
+		free(data);
+		return;
+	}
+	free(data);
+	if (inv->nonblock || inv->read_req != NULL) {
+		pthread_mutex_unlock(&inv->lock);
+		fuse_reply_err(req, inv->nonblock ? EAGAIN : EBUSY);
+		return;
+	}
+	/* An interrupt that came before the interrupt function was set is
+	 * seen here; one that comes later waits for the lock and finds the
+	 * read parked. Once parked, req may be answered (and freed) by
+	 * another thread at any moment: it is not touched again here. */
+	if (fuse_req_interrupted(req)) {
+		pthread_mutex_unlock(&inv->lock);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
+	inv->read_req = req;
+	inv->read_size = size;
+	pthread_mutex_unlock(&inv->lock);
+}
+
+/* One line for a finished call: its result without the final newline,
+ * as a JSON string if it spans lines; a failure as a JSON object. */
+static void
+result_line(struct rh_buf *line, int err, const cJSON *msg)
+{
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
+	const cJSON *call = cJSON_GetObjectItemCaseSensitive(msg, "call");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(msg, "reason");
+	const cJSON *exitc = cJSON_GetObjectItemCaseSensitive(msg, "exit");
+	struct rh_buf res = { 0 };
+	cJSON *o;
+	char *s;
+
+	if (err == 0 && cJSON_IsString(state) &&
+	    strcmp(state->valuestring, "done") == 0 &&
+	    rh_json_get_bytes(msg, "result", &res) == 0) {
+		if (res.len > 0 && res.data[res.len - 1] == '\n')
+			res.len--;
+		if (memchr(res.data, '\n', res.len) == NULL) {
+			rh_buf_append(line, res.data, res.len);
+		} else {
+			char *text = xstrndup(res.data, res.len);
+
+			o = cJSON_CreateString(text);
+			s = cJSON_PrintUnformatted(o);
+			rh_buf_append(line, s, strlen(s));
+			cJSON_free(s);
+			cJSON_Delete(o);
+			free(text);
+		}
+	} else {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "error",
+		                        err < 0 ? strerror(-err) :
+		                        cJSON_IsString(reason) ?
+		                        reason->valuestring :
+		                        cJSON_IsString(state) ?
+		                        state->valuestring : "failed");
+		if (cJSON_IsString(state))
+			cJSON_AddStringToObject(o, "state", state->valuestring);
+		if (cJSON_IsNumber(exitc))
+			cJSON_AddNumberToObject(o, "exit", exitc->valuedouble);
+		if (cJSON_IsString(call))
+			cJSON_AddStringToObject(o, "call", call->valuestring);
+		s = cJSON_PrintUnformatted(o);
+		rh_buf_append(line, s, strlen(s));
+		cJSON_free(s);
+		cJSON_Delete(o);
+	}
+	rh_buf_append(line, "\n", 1);
+	rh_buf_free(&res);
+}
+
+static void
+call_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct slot *s = arg;
+	struct invoke *inv = s->inv;
+	fuse_req_t wreq = NULL, rreq;
+	size_t wsize = 0, rlen = 0;
+	char *rdata = NULL;
+	int werr = 0;
+
+	pthread_mutex_lock(&inv->lock);
+	if (!s->accepted) {
+		s->accepted = 1;
+		if (final && err < 0 && inv->write_err == 0)
+			inv->write_err = err;
+		if (--inv->write_left == 0 && inv->write_req != NULL) {
+			wreq = inv->write_req;
+			wsize = inv->write_size;
+			werr = inv->write_err;
+			inv->write_req = NULL;
+		}
+	}
+	if (final) {
+		result_line(&s->line, err, msg);
+		s->done = 1;
+	}
+	rreq = ready_read(inv, &rdata, &rlen);
+	pthread_mutex_unlock(&inv->lock);
+	if (wreq != NULL) {
+		if (werr < 0)
+			fuse_reply_err(wreq, -werr);
+		else
+			fuse_reply_write(wreq, wsize);
+	}
+	if (rreq != NULL) {
+		fuse_req_interrupt_func(rreq, NULL, NULL);
+		fuse_reply_buf(rreq, rdata, rlen);
+	}
+	free(rdata);
+	if (final)
+		inv_put(inv);
+}
+
+/* Parse the lines of one write() into call specs; all or nothing. */
+static int
+parse_lines(const char *addr, const char *data, size_t size, cJSON **out,
+            struct rh_err *err)
+{
+	static const char *const keys[] = { "args", "kwargs", "queue", NULL };
+	const char *p = data, *end = data + size, *nl;
+	const cJSON *item;
+	cJSON *specs = cJSON_CreateArray(), *v, *spec;
+	size_t lineno = 0, i;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		lineno++;
+		while (p < nl && strchr(" \t\r", *p))
+			p++;
+		if (p == nl)
+			continue;
+		v = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		if (cJSON_IsArray(v)) {
+			spec = cJSON_CreateObject();
+			cJSON_AddItemToObject(spec, "args", v);
+		} else if (cJSON_IsObject(v)) {
+			spec = v;
+			cJSON_ArrayForEach(item, spec) {
+				for (i = 0; keys[i] && strcmp(keys[i], item->string);
+				     i++)
+					;
+				if (keys[i] == NULL) {
+					rh_err_set(err, EINVAL, "%s/invoke: line %zu: "
+					           "unknown field '%s' (known: args, "
+					           "kwargs, queue)", addr, lineno,
+					           item->string);
+					goto bad;
+				}
+			}
+			if (((item = cJSON_GetObjectItemCaseSensitive(spec,
+			                                              "args")) &&
+			     !cJSON_IsArray(item)) ||
+			    ((item = cJSON_GetObjectItemCaseSensitive(spec,
+			                                              "kwargs")) &&
+			     !cJSON_IsObject(item)) ||
+			    ((item = cJSON_GetObjectItemCaseSensitive(spec,
+			                                              "queue")) &&
+			     !cJSON_IsBool(item))) {
+				rh_err_set(err, EINVAL, "%s/invoke: line %zu: args "
+				           "must be an array, kwargs an object, "
+				           "queue true or false", addr, lineno);
+				goto bad;
+			}
+		} else {
+			cJSON_Delete(v);
+			rh_err_set(err, EINVAL, "%s/invoke: line %zu: not a call "
+			           "spec (a JSON object or array)", addr, lineno);
+			goto bad_specs;
+		}
+		cJSON_AddItemToArray(specs, spec);
+	}
+	*out = specs;
+	return 0;
+bad:
+	cJSON_Delete(spec);
+bad_specs:
+	cJSON_Delete(specs);
+	return -EINVAL;
+}
+
+/* The agent's request for one spec of a command send. */
+static cJSON *
+call_request(struct invoke *inv, const cJSON *spec)
+{
+	const cJSON *command = cJSON_GetObjectItemCaseSensitive(inv->cfg,
+	                                                        "command");
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(spec, "queue");
+	const cJSON *v;
+	cJSON *req = rh_proto_new(0, "call");
+
+	cJSON_AddItemToObject(req, "command", cJSON_Duplicate(command, 1));
+	if ((v = cJSON_GetObjectItemCaseSensitive(spec, "args")) != NULL)
+		cJSON_AddItemToObject(req, "args", cJSON_Duplicate(v, 1));
+	if ((v = cJSON_GetObjectItemCaseSensitive(spec, "kwargs")) != NULL)
+		cJSON_AddItemToObject(req, "kwargs", cJSON_Duplicate(v, 1));
+	cJSON_AddStringToObject(req, "send", inv->addr);
+	if (cJSON_IsTrue(q))
+		cJSON_AddStringToObject(req, "queue", inv->addr);
+	cJSON_AddBoolToObject(req, "wait", 1);
+	return req;
+}
+
+static void
+invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
+             off_t off)
+{
+	struct invoke *inv = h->priv;
+	struct rh_err err;
+	struct slot *s;
+	cJSON *specs = NULL, *spec, *creq;
+	int r, n;
+
+	if ((r = parse_lines(inv->addr, data, size, &specs, &err)) < 0)
+		goto refuse;
+	if ((n = cJSON_GetArraySize(specs)) == 0) {
+		cJSON_Delete(specs);
+		fuse_reply_write(req, size);
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(inv->cfg, "command") == NULL) {
+		r = rh_err_set(&err, EOPNOTSUPP, "%s: Python sends "
+		               "(fn_pointers) cannot be invoked by this rhfs "
+		               "yet; use a command send", inv->addr);
+		goto refuse;
+	}
+	if (inv->rpc == NULL || !rh_rpc_alive(inv->rpc)) {
+		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
+		                   &err)) < 0)
+			goto refuse;
+	}
+	pthread_mutex_lock(&inv->lock);
+	inv->write_req = req;
+	inv->write_size = size;
+	inv->write_left = n;
+	inv->write_err = 0;
+	pthread_mutex_unlock(&inv->lock);
+	cJSON_ArrayForEach(spec, specs) {
+		s = xcalloc(1, sizeof(*s));
+		s->inv = inv;
+		pthread_mutex_lock(&inv->lock);
+		inv->slots = xrealloc(inv->slots, (inv->nslots + 1) *
+		                      sizeof(*inv->slots));
+		inv->slots[inv->nslots++] = s;
+		inv->refs++;
+		pthread_mutex_unlock(&inv->lock);
+		creq = call_request(inv, spec);
+		r = rh_rpc_call(inv->rpc, creq, call_cb, s);
+		cJSON_Delete(creq);
+		if (r < 0)
+			call_cb(s, r, NULL, 1); /* answers as the stream would */
+	}
+	cJSON_Delete(specs);
+	return;
+refuse:
+	cJSON_Delete(specs);
+	rh_warn("refused: %s", err.msg);
+	fuse_reply_err(req, -r);
+}
+
+static void
+invoke_release(struct handle *h)
+{
+	inv_put(h->priv);
+}
+
+const struct fs_file file_invoke = {
+	.name = "invoke",
+	.mode = 0644,
+	.nonseekable = 1,
+	.open = invoke_open,
+	.read = invoke_read,
+	.write = invoke_write,
+	.release = invoke_release,
+};

@@ -1,0 +1,170 @@
+/* types.c - what each resource type shows beside its config.json, and the
+ * resource and agent those files act on. Adding a type's files is a row
+ * here and a file of its own. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhfs.h"
+
+static const char *const send_names[] = { "invoke", "calls", NULL };
+static const char *const no_names[] = { NULL };
+
+static int
+is_send(const char *type)
+{
+	return type != NULL &&
+	       (strcmp(type, "send") == 0 || strcmp(type, "function") == 0);
+}
+
+const struct fs_file *
+types_file(const char *type, const char *name)
+{
+	if (is_send(type) && strcmp(name, "invoke") == 0)
+		return &file_invoke;
+	return NULL;
+}
+
+int
+types_is_dir(const char *type, const char *name)
+{
+	return is_send(type) && strcmp(name, "calls") == 0;
+}
+
+const char *const *
+types_names(const char *type)
+{
+	return is_send(type) ? send_names : no_names;
+}
+
+int
+res_load(struct fs *fs, struct node *dir, char **addr, cJSON **cfg,
+         struct rh_err *err)
+{
+	struct rh_buf b = { 0 };
+	char *path;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	path = node_path(dir);
+	pthread_mutex_unlock(&fs->lock);
+	*addr = rh_address(dir->store->prefix, path);
+	*cfg = NULL;
+	r = dir->store->ops->get(dir->store, path, &b, NULL);
+	free(path);
+	if (r == 0 && (*cfg = cJSON_ParseWithLength(b.data, b.len)) == NULL)
+		r = -EIO;
+	rh_buf_free(&b);
+	if (r < 0) {
+		rh_err_set(err, -r, "%s: cannot read its config: %s", *addr,
+		           strerror(-r));
+		free(*addr);
+		*addr = NULL;
+	}
+	return r;
+}
+
+char *
+res_type(struct fs *fs, struct node *dir)
+{
+	const cJSON *t;
+	struct rh_err err;
+	char *addr, *type = NULL;
+	cJSON *cfg;
+
+	if (dir->type != N_DIR || res_load(fs, dir, &addr, &cfg, &err) < 0)
+		return NULL;
+	t = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
+	if (cJSON_IsString(t))
+		type = xstrdup(t->valuestring);
+	cJSON_Delete(cfg);
+	free(addr);
+	return type;
+}
+
+/* A cluster named by address: its config from the store holding it. */
+static int
+cluster_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
+{
+	struct rh_store *s;
+	struct rh_buf b = { 0 };
+	const char *path;
+	int r;
+
+	if (addr[0] == '^') {
+		s = fs->builtin;
+		path = addr + 1;
+	} else if (addr[0] == '~' && (addr[1] == '/' || addr[1] == '\0')) {
+		s = fs->local;
+		path = addr[1] ? addr + 2 : "";
+	} else {
+		return rh_err_set(err, EHOSTUNREACH, "%s: the shared namespace "
+		                  "is not available in this mount", addr);
+	}
+	if ((r = rh_path_check(path, err)) < 0 ||
+	    (r = s->ops->get(s, path, &b, NULL)) < 0) {
+		rh_buf_free(&b);
+		return rh_err_set(err, r == -EISDIR ? ENOENT : -r,
+		                  "%s: no such cluster", addr);
+	}
+	*cfg = cJSON_ParseWithLength(b.data, b.len);
+	rh_buf_free(&b);
+	return *cfg ? 0 : rh_err_set(err, EIO, "%s: unreadable config", addr);
+}
+
+static int
+links(struct fs *fs, struct rh_links **out, struct rh_err *err)
+{
+	struct rh_link_opts o;
+	int r = 0;
+
+	pthread_mutex_lock(&fs->links_lock);
+	if (fs->links == NULL) {
+		o.rhagent = fs->opts.rhagent;
+		o.known_hosts = fs->opts.known_hosts;
+		o.timeout_ms = (int)(fs->opts.connect_timeout * 1000);
+		r = rh_links_new(&o, &fs->links, err);
+	}
+	*out = fs->links;
+	pthread_mutex_unlock(&fs->links_lock);
+	return r;
+}
+
+int
+res_agent(struct fs *fs, const char *addr, const cJSON *cfg,
+          struct rh_rpc **rpc, struct rh_err *err)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(cfg,
+	                                                     "resource_type");
+	const cJSON *hw;
+	struct rh_links *ls;
+	cJSON *cluster = NULL;
+	char *key;
+	int r;
+
+	if ((r = links(fs, &ls, err)) < 0)
+		return r;
+	if (cJSON_IsString(type) && strcmp(type->valuestring, "cluster") == 0)
+		return rh_links_get(ls, addr, cfg, rpc, err);
+	hw = cJSON_GetObjectItemCaseSensitive(cfg, "hardware");
+	if (hw == NULL || cJSON_IsNull(hw))
+		hw = cJSON_GetObjectItemCaseSensitive(cfg, "system");
+	if (cJSON_IsString(hw)) {
+		if ((r = cluster_at(fs, hw->valuestring, &cluster, err)) < 0)
+			return r;
+		r = rh_links_get(ls, hw->valuestring, cluster, rpc, err);
+		cJSON_Delete(cluster);
+		return r;
+	}
+	if (cJSON_IsObject(hw)) {
+		/* an inline cluster belongs to this send alone */
+		key = xasprintf("%s#hardware", addr);
+		r = rh_links_get(ls, key, hw, rpc, err);
+		free(key);
+		return r;
+	}
+	return rh_err_set(err, EINVAL, "%s: no hardware to run on", addr);
+}

@@ -1,0 +1,301 @@
+/* link.c - reaching a cluster's agent. ^local (and any cluster whose head
+ * is this machine with server_connection_type "none") spawns `rhagent
+ * bridge` directly; any other cluster is reached over SSH: the agent on
+ * the node is checked with `rhagent --version`, this build's rhagent is
+ * uploaded when it is missing or differs, and one persistent exec channel
+ * runs its bridge. Requests are then multiplexed over that one stream. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rh.h"
+
+#define NODE_AGENT ".rh/bin/rhagent"    /* relative to the node's home */
+
+struct link {
+	char *addr;             /* the cluster's RNS address */
+	struct rh_rpc *rpc;
+	struct link *next;
+};
+
+struct rh_links {
+	pthread_mutex_t lock;
+	struct rh_link_opts opts;       /* pointing at the copies below */
+	char *rhagent, *known_hosts;
+	char *version;          /* our rhagent --version, for the node's */
+	struct link *live;
+	struct link *dead;      /* replaced; freed at the end */
+};
+
+static const char *
+str_field(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int
+int_field(const cJSON *o, const char *key, int dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valueint : dflt;
+}
+
+/* The head node: the first of ips. */
+static const char *
+head_of(const cJSON *cfg)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+
+	return cJSON_IsArray(ips) && cJSON_IsString(ips->child) ?
+	       ips->child->valuestring : NULL;
+}
+
+static int
+is_local(const char *addr, const cJSON *cfg)
+{
+	const char *head = head_of(cfg), *ct;
+
+	if (strcmp(addr, "^local") == 0)
+		return 1;
+	ct = str_field(cfg, "server_connection_type");
+	return ct != NULL && strcmp(ct, "none") == 0 && head != NULL &&
+	       (strcmp(head, "localhost") == 0 ||
+	        strcmp(head, "127.0.0.1") == 0 || strcmp(head, "::1") == 0);
+}
+
+/* "~/x" in a config means the home of the user running rhfs. */
+static char *
+expand_home(const char *path)
+{
+	const char *home = getenv("HOME");
+
+	if (path[0] == '~' && path[1] == '/' && home != NULL)
+		return xasprintf("%s%s", home, path + 1);
+	return xstrdup(path);
+}
+
+static int
+hello(struct rh_rpc *rpc, const char *addr, int timeout_ms,
+      struct rh_err *err)
+{
+	cJSON *req = rh_proto_new(0, "hello"), *reply = NULL;
+	int r;
+
+	cJSON_AddNumberToObject(req, "proto", RH_PROTO_VERSION);
+	cJSON_AddNumberToObject(req, "proto_min", RH_PROTO_VERSION_MIN);
+	r = rh_rpc_call_wait(rpc, req, timeout_ms, &reply);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	if (r < 0)
+		return rh_err_set(err, -r, "%s: the agent did not answer: %s",
+		                  addr, strerror(-r));
+	return 0;
+}
+
+static int
+open_local(struct rh_links *ls, const char *addr, struct rh_rpc **out,
+           struct rh_err *err)
+{
+	char bridge[] = "bridge", *argv[] = { ls->rhagent, bridge, NULL };
+	struct rh_transport *t;
+	int r;
+
+	if ((r = rh_transport_spawn(argv, &t, err)) < 0)
+		return r;
+	return rh_rpc_start(t, addr, NULL, NULL, out) < 0 ?
+	       rh_err_set(err, EIO, "%s: cannot start", addr) : 0;
+}
+
+/* The node runs our rhagent, or gets it now. */
+static int
+bootstrap(struct rh_links *ls, struct rh_ssh *ssh, const char *addr,
+          struct rh_err *err)
+{
+	struct rh_buf out = { 0 };
+	int r, status = -1;
+
+	r = rh_ssh_exec(ssh, NODE_AGENT " --version", NULL, 0, &out, NULL,
+	                &status, err);
+	if (r < 0)
+		goto done;
+	if (status == 0 && out.len > 0 && strcmp(out.data, ls->version) == 0)
+		goto done;
+	rh_info("%s: installing rhagent on %s", addr, rh_ssh_where(ssh));
+	if ((r = rh_ssh_exec(ssh, "mkdir -p .rh/bin", NULL, 0, NULL, NULL,
+	                     &status, err)) < 0)
+		goto done;
+	if ((r = rh_ssh_upload(ssh, ls->opts.rhagent, NODE_AGENT, 0755,
+	                       err)) < 0)
+		goto done;
+	/* an agent of another version may still run: the bridge starts
+	 * ours once it is gone */
+	r = rh_ssh_exec(ssh, NODE_AGENT " stop", NULL, 0, NULL, NULL, &status,
+	                err);
+done:
+	rh_buf_free(&out);
+	return r;
+}
+
+static int
+open_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
+         struct rh_rpc **out, struct rh_err *err)
+{
+	const cJSON *creds = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_creds");
+	struct rh_ssh_opts o;
+	struct rh_ssh *ssh;
+	struct rh_ssh_chan *chan;
+	const char *key;
+	char *keypath, *user = NULL;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.host = head_of(cfg);
+	if (o.host == NULL)
+		return rh_err_set(err, EINVAL, "%s: the cluster has no ips to "
+		                  "reach", addr);
+	o.port = int_field(creds, "ssh_port", int_field(cfg, "ssh_port", 22));
+	o.user = str_field(creds, "ssh_user");
+	if (o.user == NULL)
+		o.user = user = xstrdup(getenv("USER") ? getenv("USER") : "root");
+	key = str_field(creds, "ssh_private_key");
+	keypath = expand_home(key ? key : "~/.ssh/id_ed25519");
+	o.private_key = keypath;
+	o.known_hosts = ls->opts.known_hosts;
+	o.timeout_ms = ls->opts.timeout_ms;
+	if ((r = rh_ssh_connect(&o, &ssh, err)) < 0)
+		goto out;
+	if ((r = bootstrap(ls, ssh, addr, err)) < 0 ||
+	    (r = rh_ssh_chan_open(ssh, "exec " NODE_AGENT " bridge", &chan,
+	                          err)) < 0) {
+		rh_ssh_close(ssh);
+		goto out;
+	}
+	if (rh_rpc_start(rh_transport_ssh(ssh, chan), addr, NULL, NULL,
+	                 out) < 0)
+		r = rh_err_set(err, EIO, "%s: cannot start", addr);
+out:
+	free(keypath);
+	free(user);
+	return r;
+}
+
+static char *
+local_version(const char *rhagent)
+{
+	char buf[256], *cmd = rh_shell_quote(rhagent), *line;
+	size_t n;
+	FILE *p;
+
+	line = xasprintf("%s --version", cmd);
+	free(cmd);
+	p = popen(line, "r");
+	free(line);
+	if (p == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	if (pclose(p) != 0 || n == 0)
+		return NULL;
+	return xstrdup(buf);
+}
+
+int
+rh_links_new(const struct rh_link_opts *o, struct rh_links **out,
+             struct rh_err *err)
+{
+	struct rh_links *ls;
+	char *version = local_version(o->rhagent);
+
+	if (version == NULL)
+		return rh_err_set(err, ENOENT, "%s: not a working rhagent",
+		                  o->rhagent);
+	ls = xcalloc(1, sizeof(*ls));
+	pthread_mutex_init(&ls->lock, NULL);
+	ls->opts.rhagent = ls->rhagent = xstrdup(o->rhagent);
+	ls->opts.known_hosts = ls->known_hosts = xstrdup(o->known_hosts);
+	ls->opts.timeout_ms = o->timeout_ms;
+	ls->version = version;
+	*out = ls;
+	return 0;
+}
+
+/*
+ * The connection to the cluster at addr (config cfg), made or remade as
+ * needed. Serialized: one connect per cluster at a time. The rpc stays
+ * valid until rh_links_free; when its stream breaks, its calls fail and
+ * the next get reconnects.
+ */
+int
+rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
+             struct rh_rpc **out, struct rh_err *err)
+{
+	struct link *l, **pp;
+	struct rh_rpc *rpc;
+	int r;
+
+	pthread_mutex_lock(&ls->lock);
+	for (pp = &ls->live; (l = *pp) != NULL; pp = &l->next) {
+		if (strcmp(l->addr, addr) != 0)
+			continue;
+		if (rh_rpc_alive(l->rpc)) {
+			*out = l->rpc;
+			pthread_mutex_unlock(&ls->lock);
+			return 0;
+		}
+		*pp = l->next;
+		l->next = ls->dead;
+		ls->dead = l;
+		break;
+	}
+	r = is_local(addr, cfg) ? open_local(ls, addr, &rpc, err) :
+	                          open_ssh(ls, addr, cfg, &rpc, err);
+	if (r == 0 && (r = hello(rpc, addr, ls->opts.timeout_ms, err)) < 0)
+		rh_rpc_stop(rpc);
+	if (r == 0) {
+		l = xcalloc(1, sizeof(*l));
+		l->addr = xstrdup(addr);
+		l->rpc = rpc;
+		l->next = ls->live;
+		ls->live = l;
+		*out = rpc;
+	}
+	pthread_mutex_unlock(&ls->lock);
+	return r;
+}
+
+static void
+free_list(struct link *l)
+{
+	struct link *next;
+
+	for (; l != NULL; l = next) {
+		next = l->next;
+		rh_rpc_stop(l->rpc);
+		free(l->addr);
+		free(l);
+	}
+}
+
+void
+rh_links_free(struct rh_links *ls)
+{
+	if (ls == NULL)
+		return;
+	free_list(ls->live);
+	free_list(ls->dead);
+	free(ls->rhagent);
+	free(ls->known_hosts);
+	free(ls->version);
+	pthread_mutex_destroy(&ls->lock);
+	free(ls);
+}

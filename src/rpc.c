@@ -1,0 +1,371 @@
+/* rpc.c - requests to an agent over one byte stream, multiplexed by id.
+ * One I/O thread per connection owns the stream (a libssh2 session is not
+ * thread-safe); callers queue frames and are answered through callbacks.
+ * A lost stream fails every pending request with -ENOTCONN at once. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rh.h"
+
+struct pending {
+	uint64_t id;
+	rh_rpc_cb cb;
+	void *arg;
+	struct pending *next;
+};
+
+struct rh_rpc {
+	struct rh_transport *t;
+	char *name;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int wake;               /* eventfd: frames queued or stop asked */
+	struct rh_buf out;      /* frames not yet written */
+	size_t out_off;
+	struct pending *pending;
+	uint64_t next_id;
+	int dead;               /* -errno once the stream is gone */
+	int stop;
+	rh_rpc_event_cb on_event;
+	void *event_arg;
+};
+
+static void
+fail_all(struct rh_rpc *r, int err)
+{
+	struct pending *p, *next;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->dead == 0)
+		r->dead = err;
+	p = r->pending;
+	r->pending = NULL;
+	pthread_mutex_unlock(&r->lock);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		p->cb(p->arg, err, NULL, 1);
+		free(p);
+	}
+}
+
+/* A frame for request m->id: a reply ends it; any other op (an agent's
+ * "accepted") is passed on and the request stays pending. Frames for no
+ * request are events. */
+static void
+deliver(struct rh_rpc *r, struct rh_proto_msg *m)
+{
+	struct pending **pp, *p = NULL;
+	int final = strcmp(m->op, "reply") == 0, err = 0;
+	const cJSON *ok, *e;
+
+	pthread_mutex_lock(&r->lock);
+	for (pp = &r->pending; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->id == m->id) {
+			p = *pp;
+			if (final)
+				*pp = p->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (p == NULL) {
+		if (!final && r->on_event != NULL)
+			r->on_event(r->event_arg, m->json);
+		else
+			rh_debug("%s: reply to unknown request %llu", r->name,
+			         (unsigned long long)m->id);
+		return;
+	}
+	if (!final) {
+		p->cb(p->arg, 0, m->json, 0);
+		return;
+	}
+	ok = cJSON_GetObjectItemCaseSensitive(m->json, "ok");
+	if (!cJSON_IsTrue(ok)) {
+		e = cJSON_GetObjectItemCaseSensitive(m->json, "error");
+		err = -(cJSON_IsString(e) ? rh_proto_errnum(e->valuestring) : EIO);
+	}
+	p->cb(p->arg, err, m->json, 1);
+	free(p);
+}
+
+static void *
+io_thread(void *arg)
+{
+	struct rh_rpc *r = arg;
+	struct rh_proto_dec dec;
+	struct rh_proto_msg m;
+	struct pollfd pfd[8];
+	struct rh_err err;
+	char *space;
+	size_t avail;
+	ssize_t n;
+	int np, rc, want_out, fatal = 0;
+	uint64_t junk;
+
+	rh_proto_dec_init(&dec, 0);
+	while (!fatal) {
+		pthread_mutex_lock(&r->lock);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->lock);
+			fatal = -ECONNABORTED;
+			break;
+		}
+		want_out = r->out.len > r->out_off;
+		pthread_mutex_unlock(&r->lock);
+
+		/* write what is queued */
+		while (want_out) {
+			pthread_mutex_lock(&r->lock);
+			n = r->t->write(r->t, r->out.data + r->out_off,
+			                r->out.len - r->out_off);
+			if (n > 0) {
+				r->out_off += (size_t)n;
+				if (r->out_off == r->out.len)
+					r->out_off = r->out.len = 0;
+			}
+			want_out = r->out.len > r->out_off;
+			pthread_mutex_unlock(&r->lock);
+			if (n == -EAGAIN || n == 0)
+				break;
+			if (n < 0) {
+				fatal = (int)n;
+				break;
+			}
+		}
+		/* read what arrived */
+		for (;;) {
+			space = rh_proto_dec_space(&dec, 65536, &avail);
+			n = r->t->read(r->t, space, avail);
+			if (n == -EAGAIN)
+				break;
+			if (n <= 0) {
+				fatal = n == 0 ? -ENOTCONN : (int)n;
+				if (n == 0 && rh_proto_dec_end(&dec, &err) < 0)
+					rh_warn("%s: %s", r->name, err.msg);
+				break;
+			}
+			rh_proto_dec_commit(&dec, (size_t)n);
+			while ((rc = rh_proto_dec_next(&dec, &m, &err)) == 1) {
+				deliver(r, &m);
+				rh_proto_msg_free(&m);
+			}
+			if (rc < 0) {
+				rh_warn("%s: %s", r->name, err.msg);
+				fatal = -EPROTO;
+				break;
+			}
+		}
+		if (fatal)
+			break;
+		np = r->t->pollfds(r->t, pfd + 1, 7, want_out);
+		pfd[0].fd = r->wake;
+		pfd[0].events = POLLIN;
+		rc = poll(pfd, (nfds_t)np + 1, r->t->keepalive ?
+		          r->t->keepalive(r->t) * 1000 : -1);
+		if (rc < 0 && errno != EINTR) {
+			fatal = -errno;
+			break;
+		}
+		if (rc > 0 && (pfd[0].revents & POLLIN))
+			(void)!read(r->wake, &junk, sizeof(junk));
+	}
+	rh_proto_dec_free(&dec);
+	rh_debug("%s: connection ended: %s", r->name, strerror(-fatal));
+	fail_all(r, fatal == -ECONNABORTED ? -ECONNABORTED : -ENOTCONN);
+	return NULL;
+}
+
+int
+rh_rpc_start(struct rh_transport *t, const char *name,
+             rh_rpc_event_cb on_event, void *event_arg, struct rh_rpc **out)
+{
+	struct rh_rpc *r = xcalloc(1, sizeof(*r));
+	int e;
+
+	r->t = t;
+	r->name = xstrdup(name);
+	r->next_id = 1;
+	r->on_event = on_event;
+	r->event_arg = event_arg;
+	pthread_mutex_init(&r->lock, NULL);
+	if ((r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		e = -errno;
+		goto fail;
+	}
+	if ((e = pthread_create(&r->thread, NULL, io_thread, r)) != 0) {
+		close(r->wake);
+		e = -e;
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	pthread_mutex_destroy(&r->lock);
+	free(r->name);
+	free(r);
+	return e;
+}
+
+static void
+wake(struct rh_rpc *r)
+{
+	uint64_t one = 1;
+
+	(void)!write(r->wake, &one, sizeof(one));
+}
+
+int
+rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
+{
+	struct pending *p;
+	uint64_t id;
+	int e;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->dead) {
+		e = r->dead;
+		pthread_mutex_unlock(&r->lock);
+		return e;
+	}
+	id = r->next_id++;
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
+	cJSON_AddNumberToObject(req, "id", (double)id);
+	if ((e = rh_proto_encode(req, 0, &r->out)) < 0) {
+		pthread_mutex_unlock(&r->lock);
+		return e;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->id = id;
+	p->cb = cb;
+	p->arg = arg;
+	p->next = r->pending;
+	r->pending = p;
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	return 0;
+}
+
+int
+rh_rpc_alive(struct rh_rpc *r)
+{
+	int dead;
+
+	pthread_mutex_lock(&r->lock);
+	dead = r->dead;
+	pthread_mutex_unlock(&r->lock);
+	return dead == 0;
+}
+
+/* A blocking call, for callers that may wait. The waiter is shared by
+ * the caller and the callback; whoever lets go last frees it, so a caller
+ * that gave up leaves nothing dangling. */
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, err, refs;
+	cJSON *reply;
+};
+
+static void
+waiter_put(struct waiter *w)
+{
+	int left;
+
+	pthread_mutex_lock(&w->lock);
+	left = --w->refs;
+	pthread_mutex_unlock(&w->lock);
+	if (left > 0)
+		return;
+	cJSON_Delete(w->reply);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+static void
+sync_cb(void *arg, int err, const cJSON *reply, int final)
+{
+	struct waiter *w = arg;
+
+	if (!final)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->err = err;
+	w->reply = reply ? cJSON_Duplicate(reply, 1) : NULL;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	waiter_put(w);
+}
+
+int
+rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
+                 struct cJSON **reply)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	struct timespec until;
+	int e;
+
+	*reply = NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->refs = 2;
+	if ((e = rh_rpc_call(r, req, sync_cb, w)) < 0) {
+		w->refs = 1;
+		waiter_put(w);
+		return e;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		if (timeout_ms <= 0)
+			pthread_cond_wait(&w->cond, &w->lock);
+		else if (pthread_cond_timedwait(&w->cond, &w->lock, &until) ==
+		         ETIMEDOUT)
+			break;
+	}
+	if (w->done) {
+		e = w->err;
+		*reply = w->reply;
+		w->reply = NULL;
+	} else {
+		e = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&w->lock);
+	waiter_put(w);
+	return e;
+}
+
+void
+rh_rpc_stop(struct rh_rpc *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	pthread_join(r->thread, NULL);
+	r->t->close(r->t);
+	close(r->wake);
+	rh_buf_free(&r->out);
+	pthread_mutex_destroy(&r->lock);
+	free(r->name);
+	free(r);
+}

@@ -1,0 +1,186 @@
+# agent.sh - rhagent as rhfs uses it: `rhagent bridge` on stdin/stdout,
+# starting the agent when needed, in a throwaway HOME. The protocol checks
+# are driven by tests/agent_client.py; this file reads like the session of
+# a person managing the agent. The agent started here is always stopped.
+
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+: "${PYTHON3:=python3}"
+RHAGENT=$top_builddir/rhagent
+CLIENT=$top_srcdir/tests/agent_client.py
+
+T=$(mktemp -d /tmp/rhagent-test.XXXXXX)
+HOME=$T/home
+export HOME
+mkdir -p "$HOME"
+AGENT=$HOME/.rh/agent
+PASSED=0
+FAILED=0
+sleep_pid=
+
+# Whatever happens, no agent and no call of ours outlives the test.
+cleanup() {
+	if ! "$RHAGENT" stop >/dev/null 2>&1; then
+		pid=$(cat "$AGENT/pid" 2>/dev/null)
+		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	fi
+	# the sleep of a killed agent, if its recovery failed
+	if [ -n "$sleep_pid" ] &&
+	   [ "$(tr '\0' ' ' 2>/dev/null <"/proc/$sleep_pid/cmdline")" = \
+	     "sleep 300 " ]; then
+		kill -9 "$sleep_pid"
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() {
+	PASSED=$((PASSED + 1))
+	echo "ok - $1"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL - $1" >&2
+	echo "not ok - $1"
+}
+
+# check DESCRIPTION COMMAND...: the command must succeed. Each command
+# used here is bounded: client by timeout, rhagent stop by itself.
+check() {
+	desc=$1
+	shift
+	if "$@" >"$T/out" 2>"$T/err"; then
+		pass "$desc"
+	else
+		fail "$desc (exit $?: $(head -c 600 "$T/err"))"
+	fi
+}
+
+# client CHECK ARGS...: one check of agent_client.py.
+client() {
+	timeout 120 "$PYTHON3" "$CLIENT" "$RHAGENT" "$@"
+}
+
+# has DESCRIPTION FILE TEXT
+has() {
+	if grep -q -F -- "$3" "$2" 2>/dev/null; then
+		pass "$1"
+	else
+		fail "$1 ('$3' not in $2)"
+	fi
+}
+
+# jfield FILE KEY: the value of KEY in the JSON object in FILE.
+jfield() {
+	"$PYTHON3" -c 'import json, sys
+print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" 2>/dev/null
+}
+
+agent_pid() {
+	cat "$AGENT/pid" 2>/dev/null
+}
+
+alive() {
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null
+}
+
+# --version names the build and the protocol.
+version=$(sed -n 's/^AC_INIT(\[rhfs\], \[\([^]]*\)\].*/\1/p' \
+	"$top_srcdir/configure.ac")
+check "--version" "$RHAGENT" --version
+if [ "$(sed -n 1p "$T/out")" = "rhagent $version" ] &&
+   [ "$(sed -n 2p "$T/out")" = "protocol 1" ]; then
+	pass "--version says 'rhagent $version' and 'protocol 1'"
+else
+	fail "--version printed: $(cat "$T/out")"
+fi
+
+# The first bridge starts the agent; the protocol checks follow.
+check "hello, version negotiation, refusals" client hello "$version"
+if [ -d "$AGENT" ] && [ "$(stat -c %a "$AGENT")" = 700 ] &&
+   [ -S "$AGENT/sock" ] && [ -f "$AGENT/log" ] && alive "$(agent_pid)"; then
+	pass "the bridge started a detached agent owning ~/.rh/agent (0700)"
+else
+	fail "no agent in ~/.rh/agent: $(ls -la "$AGENT" 2>&1)"
+fi
+first=$(agent_pid)
+check "command call: args, kwargs, env, cwd, binary output" client echo
+check "failing calls, captured stderr, refused requests" client fail
+check "output over 1 MiB: read back in pieces" client big
+check "list a send's calls, newest first, in pages" client list
+check "200 calls at once, each answered exactly once" client map 200
+check "8 calls that can only end together" client parallel 8
+check "status" client status
+check "cancel a running sleep 30 and a queued call" client cancel
+check "bad frames close only their own connection" client badframes
+check "after its requests end, a client still gets every reply" \
+	client halfclose
+for why in "frame is not JSON" "exceeds the maximum" "has no 'id'" \
+	"is not a JSON object" "truncated frame"; do
+	has "the log gives the reason: $why" "$AGENT/log" "$why"
+done
+if [ "$(agent_pid)" = "$first" ] && alive "$first"; then
+	pass "one agent served every connection and is still up"
+else
+	fail "the agent changed or died (was $first, now $(agent_pid))"
+fi
+
+# One agent per user.
+if timeout 30 "$RHAGENT" serve >"$T/out" 2>"$T/err"; then
+	fail "a second 'rhagent serve' started"
+else
+	has "a second 'rhagent serve' refuses to start" "$T/err" \
+		"already running (pid $first)"
+fi
+
+# A finished call's record survives a stop and a restart.
+if id=$(client run echo persisted) && [ -n "$id" ]; then
+	pass "a call ran: $id"
+else
+	fail "a call to keep across a restart"
+fi
+check "rhagent stop" "$RHAGENT" stop
+check "the agent is gone" "$PYTHON3" "$CLIENT" pid-gone "$first"
+if ! [ -e "$AGENT/sock" ]; then
+	pass "... with its socket"
+else
+	fail "after stop the socket is left"
+fi
+check "rhagent stop again is fine" "$RHAGENT" stop
+has "... and says so" "$T/err" "not running"
+check "after a restart, the call is still done with its result" \
+	client get --wait "$id" 'state="done"' 'result="persisted\n"' 'exit=0'
+if alive "$(agent_pid)" && [ "$(agent_pid)" != "$first" ]; then
+	pass "the bridge restarted the agent"
+else
+	fail "no new agent after stop"
+fi
+
+# An agent killed mid-call: the call fails with the reason and its
+# process goes; a call that was still waiting runs when the agent is back.
+# (long enough that it cannot end by itself while the test waits)
+sleeper=$(client submit --queue=q sleep 300)
+waiter=$(client submit --queue=q echo after)
+if [ -n "$sleeper" ] && [ -n "$waiter" ] &&
+   client get "$sleeper" 'state="running"' >"$T/rec" 2>"$T/err"; then
+	pass "a sleep runs and a call waits behind it"
+else
+	fail "sleep and waiter: $sleeper $waiter $(cat "$T/err")"
+fi
+sleep_pid=$(jfield "$T/rec" pid)
+killed=$(agent_pid)
+kill -9 "$killed"
+check "the killed agent is gone" "$PYTHON3" "$CLIENT" pid-gone "$killed"
+check "the killed agent's running call failed with the reason" \
+	client get "$sleeper" 'state="failed"' \
+	'reason="the agent died while the call ran"'
+check "... and its process was killed" "$PYTHON3" "$CLIENT" pid-gone \
+	"${sleep_pid:-1}"
+check "the waiting call ran after the restart" \
+	client get --wait "$waiter" 'state="done"' 'result="after\n"'
+
+check "rhagent stop" "$RHAGENT" stop
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

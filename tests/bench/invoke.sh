@@ -1,0 +1,59 @@
+#!/bin/sh
+# invoke.sh - benchmark: a warm call through a send's invoke file on a
+# loopback SSH cluster (rhfs -> sshd -> rhagent), against
+# `ssh -o ControlMaster=auto -o ControlPersist=60` running the same command,
+# both measured in this run; and map throughput (many lines to one
+# invoke). Prints figures; asserts nothing. Run as root from the build
+# tree after make: sh tests/bench/invoke.sh [N] [MAP]
+top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+N=${1:-1000}
+MAP=${2:-20000}
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/sshd-lib.sh"
+trap 'su -s /bin/sh "$SSH_USER" -c "~/.rh/bin/rhagent stop" >/dev/null 2>&1; stop_sshd; cleanup' EXIT
+
+start_sshd || exit 1
+mount_rhfs -o "known_hosts=$T/known_hosts"
+R=$MNT/~
+mkdir "$R/node" "$R/echo"
+printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}}' \
+	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" >"$R/node/config.json"
+printf '{"resource_type": "send", "hardware": "~/node", "command": ["echo", "hi"]}' \
+	>"$R/echo/config.json"
+
+echo "rhfs invoke, command send, $N sequential warm calls, map of $MAP:"
+"$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/echo/invoke" \
+	"$N" "$MAP" | tee "$T/rhfs.txt"
+
+echo "ssh -o ControlMaster=auto -o ControlPersist=60, same command:"
+"$PYTHON3" - "$SSH_KEY" "$SSH_PORT" "$SSH_USER" "$T" <<'PY' | tee "$T/ssh.txt"
+import subprocess, sys, time
+key, port, user, t = sys.argv[1:5]
+cmd = ["ssh", "-o", "ControlMaster=auto", "-o", "ControlPath=%s/cm-%%r@%%h:%%p" % t,
+       "-o", "ControlPersist=60", "-o", "StrictHostKeyChecking=no",
+       "-o", "UserKnownHostsFile=%s/ssh_known_hosts" % t, "-o", "BatchMode=yes",
+       "-i", key, "-p", port, "%s@127.0.0.1" % user, "echo", "hi", "1"]
+for _ in range(5):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+lat = []
+for _ in range(200):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    lat.append((time.perf_counter() - t0) * 1000)
+lat.sort()
+print("ssh_p50_ms %.3f" % lat[len(lat) // 2])
+print("ssh_p99_ms %.3f" % lat[min(len(lat) - 1, len(lat) * 99 // 100)])
+PY
+"$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" <<'PY'
+import sys
+v = {}
+for f in sys.argv[1:]:
+    for line in open(f):
+        k, x = line.split()
+        v[k] = float(x)
+print("ratio ssh_p50 / invoke_p50: %.1fx" % (v["ssh_p50_ms"] / v["invoke_p50_ms"]))
+PY
+ssh -o ControlPath="$T/cm-%r@%h:%p" -O exit -p "$SSH_PORT" "$SSH_USER@127.0.0.1" >/dev/null 2>&1
+echo "Python sends: not measured (not yet invocable)"

@@ -1,0 +1,179 @@
+# etcd-lib.sh - a real etcd for the tests (Debian's etcd-server, 3.4): on
+# loopback, on free ports, its data in a temp dir, always killed at exit,
+# every wait bounded.
+#
+# Source it after lib.sh when a test uses both: its exit trap also runs
+# lib.sh's cleanup.
+#
+#   etcd_start [ETCD OPTION...]     a fresh etcd (in place of the one
+#                                   running); sets ETCD_URL, ETCD_PID
+#   etcd_tls_start [ETCD OPTION...] the same on https; also sets ETCD_CA,
+#                                   the CA file that signed its certificate
+#   etcd_stop                       kill it (its data stays)
+#   etcd_restart                    the same etcd again: ports, data, options
+#
+# Options are split on blanks. ETCDCTL runs etcdctl against it.
+
+: "${PYTHON3:=python3}"
+ETCD_BIN=${ETCD_BIN:-etcd}
+ETCDCTL_BIN=${ETCDCTL_BIN:-etcdctl}
+ETCD_TMP=$(mktemp -d /tmp/rhfs-etcd.XXXXXX)
+ETCD_PID=
+ETCD_URL=
+ETCD_CA=
+ETCD_N=0
+
+etcd_have() {
+	command -v "$ETCD_BIN" >/dev/null 2>&1 &&
+		command -v "$ETCDCTL_BIN" >/dev/null 2>&1
+}
+
+# Two ports free on loopback, asked of the kernel at the same time so
+# that they differ; a test running in parallel gets others.
+etcd_ports() {
+	"$PYTHON3" -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s:
+    x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))'
+}
+
+ETCDCTL() {
+	# shellcheck disable=SC2086
+	ETCDCTL_API=3 "$ETCDCTL_BIN" --endpoints "$ETCD_URL" \
+		${ETCD_CA:+--cacert "$ETCD_CA"} "$@"
+}
+
+# "endpoint status" needs no user when auth is on ("endpoint health"
+# does in 3.4).
+etcd_ready() {
+	ETCDCTL --dial-timeout 1s --command-timeout 2s endpoint status \
+		>/dev/null 2>&1
+}
+
+etcd_log() {
+	echo "--- etcd log $ETCD_DATA.log:" >&2
+	tail -n 20 "$ETCD_DATA.log" >&2 2>/dev/null
+}
+
+# Start etcd as set up in ETCD_*; wait (at most 30 s) for it to answer.
+# 0 ready, 1 it did not come up, 2 it died at once (port taken?).
+etcd_launch() {
+	peer=http://127.0.0.1:$ETCD_PEER_PORT
+	# The test's own descriptors (fifos) are not etcd's business.
+	# shellcheck disable=SC2086
+	"$ETCD_BIN" --name rhfs-test --data-dir "$ETCD_DATA" \
+		--listen-client-urls "$ETCD_URL" \
+		--advertise-client-urls "$ETCD_URL" \
+		--listen-peer-urls "$peer" \
+		--initial-advertise-peer-urls "$peer" \
+		--initial-cluster "rhfs-test=$peer" \
+		--logger zap --log-outputs stderr $ETCD_ARGS \
+		</dev/null >>"$ETCD_DATA.log" 2>&1 \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	ETCD_PID=$!
+	deadline=$(($(date +%s) + 30))
+	while ! etcd_ready; do
+		if ! kill -0 "$ETCD_PID" 2>/dev/null; then
+			wait "$ETCD_PID" 2>/dev/null
+			ETCD_PID=
+			return 2
+		fi
+		if [ "$(date +%s)" -gt $deadline ]; then
+			echo "etcd at $ETCD_URL did not come up" >&2
+			etcd_log
+			etcd_stop
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# etcd_fresh SCHEME [OPTION...]: a new data dir, new ports (again if the
+# ones picked were taken in the meantime).
+etcd_fresh() {
+	etcd_stop       # one at a time
+	scheme=$1
+	shift
+	ETCD_ARGS="$*"
+	tries=0
+	while :; do
+		ETCD_N=$((ETCD_N + 1))
+		ETCD_DATA=$ETCD_TMP/data.$ETCD_N
+		# shellcheck disable=SC2046
+		set -- $(etcd_ports)
+		ETCD_CLIENT_PORT=$1
+		ETCD_PEER_PORT=$2
+		ETCD_URL=$scheme://127.0.0.1:$ETCD_CLIENT_PORT
+		etcd_launch
+		r=$?
+		[ $r -ne 2 ] && return $r
+		tries=$((tries + 1))
+		if [ $tries -ge 5 ]; then
+			echo "etcd would not start" >&2
+			etcd_log
+			return 1
+		fi
+	done
+}
+
+etcd_start() {
+	ETCD_CA=
+	etcd_fresh http "$@"
+}
+
+# A throwaway CA and a certificate for 127.0.0.1 signed by it.
+etcd_certs() {
+	d=$ETCD_TMP/tls
+	[ -f "$d/server.pem" ] && return 0
+	mkdir -p "$d"
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
+		>"$d/ext"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -days 2 -subj /CN=rhfs-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=127.0.0.1 -keyout "$d/server.key" \
+		-out "$d/server.csr" 2>/dev/null &&
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" \
+		-CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
+}
+
+etcd_tls_start() {
+	command -v openssl >/dev/null 2>&1 || return 1
+	etcd_certs || return 1
+	ETCD_CA=$ETCD_TMP/tls/ca.pem
+	etcd_fresh https --cert-file "$ETCD_TMP/tls/server.pem" \
+		--key-file "$ETCD_TMP/tls/server.key" "$@"
+}
+
+etcd_restart() {
+	etcd_stop
+	etcd_launch || { etcd_log; return 1; }
+}
+
+# Ask it to go, wait (at most 5 s), then make it.
+etcd_stop() {
+	[ -n "$ETCD_PID" ] || return 0
+	kill "$ETCD_PID" 2>/dev/null
+	i=0
+	while kill -0 "$ETCD_PID" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$ETCD_PID" 2>/dev/null
+	wait "$ETCD_PID" 2>/dev/null
+	ETCD_PID=
+}
+
+etcd_exit() {
+	etcd_stop
+	rm -rf "$ETCD_TMP"
+	if command -v cleanup >/dev/null 2>&1; then
+		cleanup
+	fi
+}
+trap etcd_exit EXIT
+trap 'exit 130' INT TERM

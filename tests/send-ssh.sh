@@ -1,0 +1,99 @@
+# send-ssh.sh - a command send on a cluster reached over SSH (a real sshd
+# on loopback): the agent installed on first use, calls through one
+# channel, the node going away (an error within the timeout, never a
+# hang) and coming back (recovery without remount), rhfs killed mid-call
+# (the call's result still readable after remount), and the agent killed
+# mid-call (the call fails with a reason; the next call brings it back).
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/sshd-lib.sh"
+
+stop_all() {
+	if id -u "$SSH_USER" >/dev/null 2>&1; then
+		su -s /bin/sh "$SSH_USER" -c \
+			'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' \
+			>/dev/null 2>&1
+	fi
+	kill_node
+}
+# sshd and every session it forked
+kill_node() {
+	if [ -n "$SSHD_PID" ]; then
+		for p in $(pgrep -P "$SSHD_PID"); do
+			kill "$p" 2>/dev/null
+		done
+	fi
+	stop_sshd
+}
+trap 'stop_all; cleanup' EXIT
+
+start_sshd || finish
+su -s /bin/sh "$SSH_USER" -c \
+	'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' >/dev/null 2>&1
+rm -rf "/home/$SSH_USER/.rh"
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=3"
+R=$MNT/~
+mkdir "$R/node" "$R/who" "$R/nap"
+printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}}' \
+	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" >"$R/node/config.json"
+printf '{"resource_type": "send", "hardware": "~/node", "command": ["sh", "-c", "echo $(id -un) $0"]}' \
+	>"$R/who/config.json"
+printf '{"resource_type": "send", "hardware": "~/node", "command": ["sh", "-c", "sleep $0; echo woke after $0"]}' \
+	>"$R/nap/config.json"
+
+check "invoke on the node" sh -c "echo '[\"there\"]' > '$R/who/invoke'"
+check "result" cat "$R/who/calls/latest/result"
+has "ran as the node's user" "$T/out" "$SSH_USER there"
+check "rhagent was installed on the node" \
+	test -x "/home/$SSH_USER/.rh/bin/rhagent"
+has "the host key was recorded" "$T/known_hosts" "[127.0.0.1]:$SSH_PORT"
+
+# The node goes away: a clear error within the timeout, never a hang.
+kill_node
+start=$(date +%s)
+refuse "node gone: invoke fails" "" timeout 30 \
+	bash -c "echo '[1]' > '$R/who/invoke'"
+took=$(( $(date +%s) - start ))
+if [ "$took" -lt 25 ]; then
+	pass "node gone: the error came within the timeout (${took}s)"
+else
+	fail "node gone: took ${took}s"
+fi
+check "the mount stays up" ls "$R"
+# The node is back: the next call reconnects, no remount.
+start_sshd || finish
+check "node back: invoke works again" \
+	sh -c "echo '[\"again\"]' > '$R/who/invoke'"
+check "its result" cat "$R/who/calls/latest/result"
+has "from the node" "$T/out" "$SSH_USER again"
+
+# rhfs killed while a call runs: the call lives on the node.
+echo '[2]' >"$R/nap/invoke"
+id=$(readlink "$R/nap/calls/latest")
+kill -9 "$RHFS_PID"
+wait "$RHFS_PID" 2>/dev/null
+RHFS_PID=
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=3"
+check "after remount the call is listed" test -d "$R/nap/calls/$id"
+check "its result is readable" timeout 20 cat "$R/nap/calls/$id/result"
+has "and complete" "$T/out" "woke after 2"
+check "its status" cat "$R/nap/calls/$id/status"
+has "done" "$T/out" '"state": "done"'
+
+# The agent killed mid-call: the call fails with a reason.
+echo '[30]' >"$R/nap/invoke"
+id=$(readlink "$R/nap/calls/latest")
+sleep 0.5
+pid=$(cat "/home/$SSH_USER/.rh/agent/pid" 2>/dev/null)
+if [ -n "$pid" ] && kill -9 "$pid"; then
+	pass "agent killed"
+else
+	fail "agent killed (no pid)"
+fi
+check "the next call brings the agent back" \
+	sh -c "echo '[\"back\"]' > '$R/who/invoke'"
+check "and runs" timeout 20 cat "$R/who/calls/latest/result"
+has "on the node" "$T/out" "$SSH_USER back"
+check "the killed call's status" timeout 20 cat "$R/nap/calls/$id/status"
+has "is failed" "$T/out" '"state": "failed"'
+lacks "with a reason" "$T/out" '"reason": null'
+finish

@@ -1,0 +1,208 @@
+# send.sh - running a command send on ^local through its files: invoke
+# (a line is a call, results read back in order on the same open file),
+# a map of many lines, queue order, calls/ID/{status,result,stdout,
+# stderr,ctl}, calls/latest, cancel, following output, bad specs.
+. "$top_srcdir/tests/lib.sh"
+mount_rhfs
+R=$MNT/~
+S=$R/tools
+
+mkdir -p "$S/echo" "$S/slow" "$S/fails" "$S/py"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["echo", "hi"]}' \
+	>"$S/echo/config.json"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done; echo $0 done"]}' \
+	>"$S/slow/config.json"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo bad >&2; exit 3"]}' \
+	>"$S/fails/config.json"
+printf '{"resource_type": "function", "system": "^local", "fn_pointers": ["proj", "mod", "f"]}' \
+	>"$S/py/config.json"
+
+ls "$S/echo" >"$T/ls"
+has "a send shows invoke" "$T/ls" "invoke"
+has "a send shows calls" "$T/ls" "calls"
+check "echo > invoke submits a call" sh -c "echo '[\"there\"]' > '$S/echo/invoke'"
+check "calls/latest points at it" readlink "$S/echo/calls/latest"
+check "its result" cat "$S/echo/calls/latest/result"
+has "the result is the command's stdout" "$T/out" "hi there"
+check "its status" cat "$S/echo/calls/latest/status"
+has "status says done" "$T/out" '"state": "done"'
+has "status has the exit code" "$T/out" '"exit": 0'
+
+# Write calls and read their results on one open file, as in DESIGN.
+cat >"$T/rw.sh" <<SH
+exec 3<>'$S/echo/invoke'
+echo '[1, 2]' >&3
+echo '{"args": ["x"], "kwargs": {"key": "v"}}' >&3
+read -r a <&3
+read -r b <&3
+echo "\$a|\$b"
+SH
+check "write calls, read results on the same fd" bash "$T/rw.sh"
+has "results in order, args and kwargs" "$T/out" "hi 1 2|hi x --key=v"
+
+# A map: many lines in one write, run in parallel, answered in order.
+"$PYTHON3" - "$S/echo/invoke" >"$T/map" 2>"$T/map.err" <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+lines = "".join(json.dumps([i]) + "\n" for i in range(200))
+os.write(fd, lines.encode())
+f = os.fdopen(fd, "r")
+out = [f.readline().rstrip("\n") for _ in range(200)]
+bad = [i for i, l in enumerate(out) if l != "hi %d" % i]
+print("map ok" if not bad else "map bad at %s: %r" % (bad[:3], out[:3]))
+PY
+has "a map of 200 lines: every result, in order" "$T/map" "map ok"
+
+# Failures: the call fails; its line says so; stderr and exit are kept.
+check "a failing call" sh -c "echo '[]' > '$S/fails/invoke'"
+check "its status" cat "$S/fails/calls/latest/status"
+has "state failed" "$T/out" '"state": "failed"'
+has "exit 3" "$T/out" '"exit": 3'
+check "its stderr" cat "$S/fails/calls/latest/stderr"
+has "stderr kept" "$T/out" "bad"
+cat >"$T/fail.sh" <<SH
+exec 3<>'$S/fails/invoke'
+echo '[]' >&3
+read -r a <&3
+echo "\$a"
+SH
+check "a failed call's line" bash "$T/fail.sh"
+has "is an error object" "$T/out" '"error":'
+
+# Queue: queued calls run one after another, in order.
+mkdir "$S/q"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "sleep 0.$((5 - $0)); echo $0 >> %s/order"]}' "$T" \
+	>"$S/q/config.json"
+"$PYTHON3" - "$S/q/invoke" <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, "".join(json.dumps({"args": [i], "queue": True}) + "\n"
+                     for i in range(1, 5)).encode())
+f = os.fdopen(fd, "r")
+for _ in range(4):
+    f.readline()
+PY
+printf '1\n2\n3\n4\n' >"$T/want"
+same "queued calls ran in submission order" "$T/order" "$T/want"
+
+# stdout follows a running call; result blocks until it ends.
+echo '["slow"]' >"$S/slow/invoke"
+id=$(readlink "$S/slow/calls/latest")
+timeout 10 cat "$S/slow/calls/$id/stdout" >"$T/follow" 2>&1
+has "stdout followed to the end" "$T/follow" "slow done"
+has "with every line" "$T/follow" "tick 3"
+check "result after the end" cat "$S/slow/calls/$id/result"
+echo '["again"]' >"$S/slow/invoke"
+id=$(readlink "$S/slow/calls/latest")
+"$PYTHON3" - "$S/slow/calls/$id/result" >"$T/nb" 2>&1 <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+try:
+    os.read(fd, 100)
+    print("no EAGAIN")
+except OSError as e:
+    print("EAGAIN" if e.errno == errno.EAGAIN else "errno %d" % e.errno)
+PY
+has "result under O_NONBLOCK while running: EAGAIN" "$T/nb" "EAGAIN"
+check "result blocks until the end" timeout 10 cat "$S/slow/calls/$id/result"
+has "and then gives it" "$T/out" "again done"
+
+# Cancel a running call.
+echo '["c"]' >"$S/slow/invoke"
+id=$(readlink "$S/slow/calls/latest")
+check "ctl takes cancel" sh -c "echo cancel > '$S/slow/calls/$id/ctl'"
+timeout 10 cat "$S/slow/calls/$id/result" >/dev/null 2>&1
+check "status after cancel" cat "$S/slow/calls/$id/status"
+has "state cancelled" "$T/out" '"state": "cancelled"'
+refuse "ctl refuses other words" "Invalid argument" \
+	bash -c "echo stop > '$S/slow/calls/$id/ctl'"
+
+# A read blocked on result ends at once on a signal (FUSE interrupt ->
+# EINTR): without that, the read would stay blocked until the call ends.
+mkdir "$S/long"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["sleep", "30"]}' \
+	>"$S/long/config.json"
+echo '[]' >"$S/long/invoke"
+id=$(readlink "$S/long/calls/latest")
+timeout 10 "$PYTHON3" - "$S/long/calls/$id/result" >"$T/intr" 2>&1 <<'PY'
+import os, signal, sys
+class Alarm(Exception):
+    pass
+def ring(*a):
+    raise Alarm()
+signal.signal(signal.SIGALRM, ring)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    os.read(fd, 100)
+    print("read returned")
+except Alarm:
+    print("interrupted")
+PY
+has "a blocked result read ends on a signal" "$T/intr" "interrupted"
+echo cancel >"$S/long/calls/$id/ctl"
+
+# Bad input: nothing is submitted.
+n0=$(ls "$S/echo/calls" | grep -vc latest)
+cat >"$T/onewrite.py" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+try:
+    os.write(fd, sys.argv[2].encode())
+except OSError as e:
+    print(e.strerror, file=sys.stderr)
+    sys.exit(1)
+PY
+refuse "malformed spec (second line of one write)" "Invalid argument" \
+	"$PYTHON3" "$T/onewrite.py" "$S/echo/invoke" '[1]
+{bad
+'
+refuse "a spec that is not an object or array" "Invalid argument" \
+	bash -c "echo 42 > '$S/echo/invoke'"
+refuse "unknown field" "Invalid argument" \
+	bash -c "echo '{\"argz\": [1]}' > '$S/echo/invoke'"
+refuse "args not an array" "Invalid argument" \
+	bash -c "echo '{\"args\": 1}' > '$S/echo/invoke'"
+n1=$(ls "$S/echo/calls" | grep -vc latest)
+if [ "$n0" -eq "$n1" ]; then
+	pass "a refused write submitted nothing"
+else
+	fail "a refused write submitted nothing ($n0 -> $n1)"
+fi
+has "the reason is in .log" "$MNT/.log" "~/tools/echo/invoke: line 2"
+refuse "Python sends are refused clearly" "Operation not supported" \
+	bash -c "echo '[1]' > '$S/py/invoke'"
+has ".log says why" "$MNT/.log" "Python sends"
+mkdir "$S/nohw"
+printf '{"resource_type": "send", "hardware": "~/no-such-cluster", "command": ["true"]}' \
+	>"$S/nohw/config.json"
+refuse "a send whose cluster does not exist" "No such file" \
+	bash -c "echo '[]' > '$S/nohw/invoke'"
+has ".log names it" "$MNT/.log" "~/no-such-cluster: no such cluster"
+refuse "invoke cannot be removed" "Operation not permitted" rm "$S/echo/invoke"
+
+# Many writers at once: every call answered exactly once.
+writers=
+for w in $(seq 1 16); do
+	"$PYTHON3" - "$S/echo/invoke" "$w" >"$T/w$w" 2>&1 <<'PY' &
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+w = sys.argv[2]
+for i in range(50):
+    os.write(fd, (json.dumps(["w%s-%d" % (w, i)]) + "\n").encode())
+f = os.fdopen(fd, "r")
+got = [f.readline().rstrip("\n") for _ in range(50)]
+want = ["hi w%s-%d" % (w, i) for i in range(50)]
+print("writer ok" if got == want else "writer bad %r" % got[:2])
+PY
+	writers="$writers $!"
+done
+# shellcheck disable=SC2086
+wait $writers
+cat "$T"/w[0-9]* >"$T/writers"
+if [ "$(grep -c 'writer ok' "$T/writers")" -eq 16 ]; then
+	pass "16 writers x 50 calls: each result once, in order"
+else
+	fail "16 writers x 50 calls: $(grep -v 'writer ok' "$T/writers" | head -3)"
+fi
+finish
