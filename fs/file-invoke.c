@@ -1,9 +1,13 @@
-/* file-invoke.c - a send's invoke file. Each line written is one call
- * spec (an object {"args", "kwargs", "queue"}, or an array of positional
- * args); write() returns once the agent has accepted every call of it. A
- * malformed line fails that write() with EINVAL and submits nothing.
- * Reading the same open file gives each call's result as one line, in
- * the order submitted, blocking until it is there: a stream. */
+/* file-invoke.c - files that run calls: a send's invoke and a cluster's
+ * run. Writing submits calls; write() returns once the agent has accepted
+ * every call of it, and bad input fails that write() with EINVAL and
+ * submits nothing. Reading the same open file gives each call's answer,
+ * in the order submitted, blocking until it is there: a stream.
+ *   invoke: each line is a call spec (an object {"args", "kwargs",
+ *           "queue"}, or an array of positional args); the answer is one
+ *           line per call.
+ *   run:    each write is one shell command; the answer is its output
+ *           (stdout and stderr, as they came) and a last line "exit N". */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -20,7 +24,19 @@ struct slot {
 	struct rh_buf line;     /* the result line, once done */
 };
 
+struct invoke;
+
+/* What differs between invoke and run. */
+struct kind {
+	int (*parse)(const char *addr, const char *data, size_t size,
+	             cJSON **specs, struct rh_err *err);
+	int (*check)(struct invoke *inv, struct rh_err *err);
+	cJSON *(*request)(struct invoke *inv, const cJSON *spec);
+	void (*answer)(struct rh_buf *out, int err, const cJSON *msg);
+};
+
 struct invoke {
+	const struct kind *kind;
 	pthread_mutex_t lock;
 	int refs;               /* the handle, and each call in flight */
 	int nonblock;
@@ -58,12 +74,16 @@ inv_put(struct invoke *inv)
 	free(inv);
 }
 
+static const struct kind send_kind, run_kind;
+
 static int
-invoke_open(struct fs *fs, struct handle *h, struct rh_err *err)
+open_kind(struct fs *fs, struct handle *h, const struct kind *kind,
+          struct rh_err *err)
 {
 	struct invoke *inv = xcalloc(1, sizeof(*inv));
 	int r;
 
+	inv->kind = kind;
 	if ((r = res_load(fs, h->node->parent, &inv->addr, &inv->cfg,
 	                  err)) < 0) {
 		free(inv);
@@ -74,6 +94,18 @@ invoke_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	inv->nonblock = (h->flags & O_NONBLOCK) != 0;
 	h->priv = inv;
 	return 0;
+}
+
+static int
+invoke_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	return open_kind(fs, h, &send_kind, err);
+}
+
+static int
+run_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	return open_kind(fs, h, &run_kind, err);
 }
 
 /* Contiguous finished lines from the read position, at most size bytes.
@@ -249,7 +281,7 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 		}
 	}
 	if (final) {
-		result_line(&s->line, err, msg);
+		inv->kind->answer(&s->line, err, msg);
 		s->done = 1;
 	}
 	rreq = ready_read(inv, &rdata, &rlen);
@@ -370,19 +402,15 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	cJSON *specs = NULL, *spec, *creq;
 	int r, n;
 
-	if ((r = parse_lines(inv->addr, data, size, &specs, &err)) < 0)
+	if ((r = inv->kind->parse(inv->addr, data, size, &specs, &err)) < 0)
 		goto refuse;
 	if ((n = cJSON_GetArraySize(specs)) == 0) {
 		cJSON_Delete(specs);
 		fuse_reply_write(req, size);
 		return;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(inv->cfg, "command") == NULL) {
-		r = rh_err_set(&err, EOPNOTSUPP, "%s: Python sends "
-		               "(fn_pointers) cannot be invoked by this rhfs "
-		               "yet; use a command send", inv->addr);
+	if (inv->kind->check && (r = inv->kind->check(inv, &err)) < 0)
 		goto refuse;
-	}
 	if (inv->rpc == NULL || !rh_rpc_alive(inv->rpc)) {
 		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
 		                   &err)) < 0)
@@ -403,7 +431,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		inv->slots[inv->nslots++] = s;
 		inv->refs++;
 		pthread_mutex_unlock(&inv->lock);
-		creq = call_request(inv, spec);
+		creq = inv->kind->request(inv, spec);
 		r = rh_rpc_call(inv->rpc, creq, call_cb, s);
 		cJSON_Delete(creq);
 		if (r < 0)
@@ -417,11 +445,102 @@ refuse:
 	fuse_reply_err(req, -r);
 }
 
+static int
+send_check(struct invoke *inv, struct rh_err *err)
+{
+	if (cJSON_GetObjectItemCaseSensitive(inv->cfg, "command") == NULL)
+		return rh_err_set(err, EOPNOTSUPP, "%s: Python sends "
+		                  "(fn_pointers) cannot be invoked by this rhfs "
+		                  "yet; use a command send", inv->addr);
+	return 0;
+}
+
+/* run: the whole write is one command. */
+static int
+parse_command(const char *addr, const char *data, size_t size,
+              cJSON **out, struct rh_err *err)
+{
+	char *cmd;
+
+	while (size > 0 && strchr(" \t\r\n", data[size - 1]) &&
+	       data[size - 1] != '\0')
+		size--;
+	*out = cJSON_CreateArray();
+	if (size == 0)
+		return 0;
+	if (memchr(data, '\0', size) != NULL) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return rh_err_set(err, EINVAL, "%s/run: a command cannot hold "
+		                  "a NUL byte", addr);
+	}
+	cmd = xstrndup(data, size);
+	cJSON_AddItemToArray(*out, cJSON_CreateString(cmd));
+	free(cmd);
+	return 0;
+}
+
+static cJSON *
+run_request(struct invoke *inv, const cJSON *spec)
+{
+	cJSON *req = rh_proto_new(0, "call"), *argv;
+	char *script = xasprintf("exec 2>&1\n%s", spec->valuestring);
+
+	/* stderr joins stdout: the output reads as it came */
+	argv = cJSON_AddArrayToObject(req, "command");
+	cJSON_AddItemToArray(argv, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
+	cJSON_AddStringToObject(req, "send", inv->addr);
+	cJSON_AddBoolToObject(req, "wait", 1);
+	free(script);
+	return req;
+}
+
+/* run's answer: the output, then "exit N" on a line of its own. */
+static void
+run_answer(struct rh_buf *out, int err, const cJSON *msg)
+{
+	const cJSON *exitc = cJSON_GetObjectItemCaseSensitive(msg, "exit");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(msg, "reason");
+
+	if (err < 0) {
+		rh_buf_printf(out, "rhfs: %s\nexit -1\n", strerror(-err));
+		return;
+	}
+	rh_json_get_bytes(msg, "result", out);
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		rh_buf_append(out, "\n", 1);
+	if (cJSON_IsNumber(exitc))
+		rh_buf_printf(out, "exit %d\n", exitc->valueint);
+	else
+		rh_buf_printf(out, "exit -1 (%s)\n", cJSON_IsString(reason) ?
+		              reason->valuestring : "no exit status");
+}
+
 static void
 invoke_release(struct handle *h)
 {
 	inv_put(h->priv);
 }
+
+static const struct kind send_kind = {
+	parse_lines, send_check, call_request, result_line,
+};
+
+static const struct kind run_kind = {
+	parse_command, NULL, run_request, run_answer,
+};
+
+const struct fs_file file_run = {
+	.name = "run",
+	.mode = 0644,
+	.nonseekable = 1,
+	.open = run_open,
+	.read = invoke_read,
+	.write = invoke_write,
+	.release = invoke_release,
+};
 
 const struct fs_file file_invoke = {
 	.name = "invoke",

@@ -183,8 +183,10 @@ struct parked {
 	int answered;
 };
 
-/* file-invoke.c, calls.c */
+/* file-invoke.c, cluster.c, calls.c */
 extern const struct fs_file file_invoke;
+extern const struct fs_file file_run;
+extern const struct fs_file file_status;
 const struct fs_file *calls_file(const char *name);
 extern const char *const call_file_names[];
 int calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,

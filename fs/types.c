@@ -11,6 +11,7 @@
 #include "rhfs.h"
 
 static const char *const send_names[] = { "invoke", "calls", NULL };
+static const char *const cluster_names[] = { "status", "run", NULL };
 static const char *const no_names[] = { NULL };
 
 static int
@@ -20,11 +21,21 @@ is_send(const char *type)
 	       (strcmp(type, "send") == 0 || strcmp(type, "function") == 0);
 }
 
+static int
+is_cluster(const char *type)
+{
+	return type != NULL && strcmp(type, "cluster") == 0;
+}
+
 const struct fs_file *
 types_file(const char *type, const char *name)
 {
 	if (is_send(type) && strcmp(name, "invoke") == 0)
 		return &file_invoke;
+	if (is_cluster(type) && strcmp(name, "status") == 0)
+		return &file_status;
+	if (is_cluster(type) && strcmp(name, "run") == 0)
+		return &file_run;
 	return NULL;
 }
 
@@ -37,7 +48,8 @@ types_is_dir(const char *type, const char *name)
 const char *const *
 types_names(const char *type)
 {
-	return is_send(type) ? send_names : no_names;
+	return is_send(type) ? send_names :
+	       is_cluster(type) ? cluster_names : no_names;
 }
 
 int

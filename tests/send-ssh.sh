@@ -47,8 +47,22 @@ check "rhagent was installed on the node" \
 	test -x "/home/$SSH_USER/.rh/bin/rhagent"
 has "the host key was recorded" "$T/known_hosts" "[127.0.0.1]:$SSH_PORT"
 
+check "the cluster's status" cat "$R/node/status"
+has "is up" "$T/out" '"state": "up"'
+cat >"$T/run.sh" <<SH
+exec 3<>'$R/node/run'
+echo 'id -un; exit 4' >&3
+cat <&3
+SH
+check "run on the node" bash "$T/run.sh"
+printf '%s\nexit 4\n' "$SSH_USER" >"$T/want"
+same "run: its output and exit status" "$T/out" "$T/want"
+
 # The node goes away: a clear error within the timeout, never a hang.
 kill_node
+check "node gone: status still answers" timeout 30 cat "$R/node/status"
+has "node gone: status says down" "$T/out" '"state": "down"'
+
 start=$(date +%s)
 refuse "node gone: invoke fails" "" timeout 30 \
 	bash -c "echo '[1]' > '$R/who/invoke'"
@@ -61,6 +75,8 @@ fi
 check "the mount stays up" ls "$R"
 # The node is back: the next call reconnects, no remount.
 start_sshd || finish
+check "node back: status" cat "$R/node/status"
+has "node back: up again" "$T/out" '"state": "up"'
 check "node back: invoke works again" \
 	sh -c "echo '[\"again\"]' > '$R/who/invoke'"
 check "its result" cat "$R/who/calls/latest/result"

@@ -1,0 +1,106 @@
+/* cluster.c - a cluster's status: a fresh probe at each open, as JSON,
+ * bounded by the connect timeout. state is "up" (the agent answered),
+ * "down" (nothing listens, or an on-demand cluster not provisioned) or
+ * "unreachable" (no answer in time, or the node refused us). */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhfs.h"
+
+static const char *const agent_fields[] = {
+	"version", "proto", "pid", "uptime", "started_at", "running", "queued",
+	"jobs", "calls", "clients", "cpus", "load", "running_calls", NULL,
+};
+
+static int
+has_ips(const cJSON *cfg)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+
+	return cJSON_IsArray(ips) && cJSON_GetArraySize(ips) > 0;
+}
+
+static void
+probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+{
+	const char *const *f;
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	cJSON *req, *reply = NULL, *agent;
+	int r;
+
+	if (!has_ips(cfg)) {
+		cJSON_AddStringToObject(out, "state", "down");
+		cJSON_AddStringToObject(out, "error", "an on-demand cluster; "
+		                        "rhfs cannot provision it");
+		return;
+	}
+	if ((r = res_agent(fs, addr, cfg, &rpc, &err)) == 0) {
+		req = rh_proto_new(0, "status");
+		r = rh_rpc_call_wait(rpc, req,
+		                     (int)(fs->opts.connect_timeout * 1000),
+		                     &reply);
+		cJSON_Delete(req);
+		if (r < 0)
+			rh_err_set(&err, -r, "%s: the agent did not answer: %s",
+			           addr, strerror(-r));
+	}
+	if (r < 0) {
+		cJSON_AddStringToObject(out, "state", r == -ECONNREFUSED ?
+		                        "down" : "unreachable");
+		cJSON_AddStringToObject(out, "error", err.msg);
+		return;
+	}
+	cJSON_AddStringToObject(out, "state", "up");
+	agent = cJSON_AddObjectToObject(out, "agent");
+	for (f = agent_fields; *f != NULL; f++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, *f);
+
+		if (v != NULL)
+			cJSON_AddItemToObject(agent, *f, cJSON_Duplicate(v, 1));
+	}
+	cJSON_Delete(reply);
+}
+
+static int
+status_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	cJSON *cfg, *out;
+	char *addr, *s;
+	int r;
+
+	if ((r = res_load(fs, h->node->parent, &addr, &cfg, err)) < 0)
+		return r;
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "cluster", addr);
+	probe(fs, addr, cfg, out);
+	s = rh_json_pretty(out);
+	rh_buf_append(&h->buf, s, strlen(s));
+	free(s);
+	cJSON_Delete(out);
+	cJSON_Delete(cfg);
+	free(addr);
+	return 0;
+}
+
+static void
+status_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	size_t len = 0;
+
+	if (off >= 0 && (size_t)off < h->buf.len)
+		len = h->buf.len - (size_t)off < size ?
+		      h->buf.len - (size_t)off : size;
+	fuse_reply_buf(req, len ? h->buf.data + off : NULL, len);
+}
+
+const struct fs_file file_status = {
+	.name = "status",
+	.mode = 0444,
+	.open = status_open,
+	.read = status_read,
+};
