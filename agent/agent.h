@@ -87,7 +87,6 @@ struct call {
 	struct call *prev, *next;
 };
 
-
 /* All of the agent's state. */
 struct agent {
 	char *home;             /* where calls run unless they say */
