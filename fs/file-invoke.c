@@ -15,12 +15,15 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rhfs.h"
 
 struct slot {
 	struct invoke *inv;
+	cJSON *req;             /* kept until accepted, to send again */
 	int accepted, done;
+	int lost, resent;       /* the stream broke before it was accepted */
 	struct rh_buf line;     /* the result line, once done */
 };
 
@@ -38,6 +41,7 @@ struct kind {
 struct invoke {
 	const struct kind *kind;
 	pthread_mutex_t lock;
+	pthread_cond_t accepted;        /* write_left went down */
 	int refs;               /* the handle, and each call in flight */
 	int nonblock;
 	char *addr;             /* the send */
@@ -47,9 +51,7 @@ struct invoke {
 	size_t nslots, next, off;       /* next line to read, and where */
 	fuse_req_t read_req;    /* a parked read */
 	size_t read_size;
-	fuse_req_t write_req;   /* a write waiting for "accepted" */
-	size_t write_size;
-	int write_left, write_err;
+	int write_left, write_err;      /* of the write being accepted */
 };
 
 static void
@@ -65,12 +67,14 @@ inv_put(struct invoke *inv)
 		return;
 	for (i = 0; i < inv->nslots; i++) {
 		rh_buf_free(&inv->slots[i]->line);
+		cJSON_Delete(inv->slots[i]->req);
 		free(inv->slots[i]);
 	}
 	free(inv->slots);
 	cJSON_Delete(inv->cfg);
 	free(inv->addr);
 	pthread_mutex_destroy(&inv->lock);
+	pthread_cond_destroy(&inv->accepted);
 	free(inv);
 }
 
@@ -90,6 +94,7 @@ open_kind(struct fs *fs, struct handle *h, const struct kind *kind,
 		return r;
 	}
 	pthread_mutex_init(&inv->lock, NULL);
+	pthread_cond_init(&inv->accepted, NULL);
 	inv->refs = 1;
 	inv->nonblock = (h->flags & O_NONBLOCK) != 0;
 	h->priv = inv;
@@ -263,22 +268,27 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct slot *s = arg;
 	struct invoke *inv = s->inv;
-	fuse_req_t wreq = NULL, rreq;
-	size_t wsize = 0, rlen = 0;
+	fuse_req_t rreq;
+	size_t rlen = 0;
 	char *rdata = NULL;
-	int werr = 0;
 
 	pthread_mutex_lock(&inv->lock);
 	if (!s->accepted) {
+		if (final && err == -ENOTCONN && !s->resent) {
+			/* the stream broke under it: the writer sends it
+			 * again on a new connection */
+			s->lost = 1;
+			inv->write_left--;
+			pthread_cond_signal(&inv->accepted);
+			pthread_mutex_unlock(&inv->lock);
+			inv_put(inv);
+			return;
+		}
 		s->accepted = 1;
 		if (final && err < 0 && inv->write_err == 0)
 			inv->write_err = err;
-		if (--inv->write_left == 0 && inv->write_req != NULL) {
-			wreq = inv->write_req;
-			wsize = inv->write_size;
-			werr = inv->write_err;
-			inv->write_req = NULL;
-		}
+		inv->write_left--;
+		pthread_cond_signal(&inv->accepted);
 	}
 	if (final) {
 		inv->kind->answer(&s->line, err, msg);
@@ -286,12 +296,6 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 	}
 	rreq = ready_read(inv, &rdata, &rlen);
 	pthread_mutex_unlock(&inv->lock);
-	if (wreq != NULL) {
-		if (werr < 0)
-			fuse_reply_err(wreq, -werr);
-		else
-			fuse_reply_write(wreq, wsize);
-	}
 	if (rreq != NULL) {
 		fuse_req_interrupt_func(rreq, NULL, NULL);
 		fuse_reply_buf(rreq, rdata, rlen);
@@ -392,15 +396,47 @@ call_request(struct invoke *inv, const cJSON *spec)
 	return req;
 }
 
+/* Send one slot's request; the slot holds a reference on inv. */
+static void
+submit(struct invoke *inv, struct slot *s)
+{
+	int r;
+
+	pthread_mutex_lock(&inv->lock);
+	inv->refs++;
+	inv->write_left++;
+	pthread_mutex_unlock(&inv->lock);
+	if ((r = rh_rpc_call(inv->rpc, s->req, call_cb, s)) < 0)
+		call_cb(s, r, NULL, 1);     /* answers as the stream would */
+}
+
+/* Wait until every call sent is accepted (or failed), at most until
+ * deadline: a node that stops answering must not hang the writer. */
+static int
+wait_accepted(struct invoke *inv, const struct timespec *deadline)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&inv->lock);
+	while (inv->write_left > 0 && r == 0)
+		if (pthread_cond_timedwait(&inv->accepted, &inv->lock,
+		                           deadline) == ETIMEDOUT)
+			r = -ETIMEDOUT;
+	pthread_mutex_unlock(&inv->lock);
+	return r;
+}
+
 static void
 invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
              off_t off)
 {
 	struct invoke *inv = h->priv;
+	struct timespec deadline;
 	struct rh_err err;
 	struct slot *s;
-	cJSON *specs = NULL, *spec, *creq;
-	int r, n;
+	cJSON *specs = NULL, *spec;
+	size_t first, i;
+	int r, n, lost;
 
 	if ((r = inv->kind->parse(inv->addr, data, size, &specs, &err)) < 0)
 		goto refuse;
@@ -416,28 +452,63 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		                   &err)) < 0)
 			goto refuse;
 	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)h->fs->opts.connect_timeout;
 	pthread_mutex_lock(&inv->lock);
-	inv->write_req = req;
-	inv->write_size = size;
-	inv->write_left = n;
 	inv->write_err = 0;
+	first = inv->nslots;
 	pthread_mutex_unlock(&inv->lock);
 	cJSON_ArrayForEach(spec, specs) {
 		s = xcalloc(1, sizeof(*s));
 		s->inv = inv;
+		s->req = inv->kind->request(inv, spec);
 		pthread_mutex_lock(&inv->lock);
 		inv->slots = xrealloc(inv->slots, (inv->nslots + 1) *
 		                      sizeof(*inv->slots));
 		inv->slots[inv->nslots++] = s;
-		inv->refs++;
 		pthread_mutex_unlock(&inv->lock);
-		creq = inv->kind->request(inv, spec);
-		r = rh_rpc_call(inv->rpc, creq, call_cb, s);
-		cJSON_Delete(creq);
-		if (r < 0)
-			call_cb(s, r, NULL, 1); /* answers as the stream would */
+		submit(inv, s);
 	}
 	cJSON_Delete(specs);
+	specs = NULL;
+	r = wait_accepted(inv, &deadline);
+
+	/* Calls lost with a broken stream go once more, on a new one. */
+	pthread_mutex_lock(&inv->lock);
+	for (lost = 0, i = first; i < inv->nslots; i++)
+		lost += inv->slots[i]->lost;
+	pthread_mutex_unlock(&inv->lock);
+	if (r == 0 && lost > 0) {
+		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
+		                   &err)) < 0)
+			rh_warn("%s", err.msg);
+		for (i = first; i < inv->nslots; i++) {
+			s = inv->slots[i];
+			if (!s->lost)
+				continue;
+			s->lost = 0;
+			s->resent = 1;
+			if (r < 0) {
+				pthread_mutex_lock(&inv->lock);
+				inv->refs++;
+				inv->write_left++;
+				pthread_mutex_unlock(&inv->lock);
+				call_cb(s, r, NULL, 1);
+			} else {
+				submit(inv, s);
+			}
+		}
+		r = wait_accepted(inv, &deadline);
+	}
+	if (r == 0) {
+		pthread_mutex_lock(&inv->lock);
+		r = inv->write_err;
+		pthread_mutex_unlock(&inv->lock);
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
 	return;
 refuse:
 	cJSON_Delete(specs);

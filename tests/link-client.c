@@ -37,9 +37,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "bad cluster JSON\n");
 		return 2;
 	}
-	if (rh_links_new(&o, &ls, &err) < 0 ||
-	    rh_links_get(ls, argv[3], cfg, &rpc, &err) < 0) {
+	if (rh_links_new(&o, &ls, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
+		cJSON_Delete(cfg);
+		return 2;
+	}
+	if (rh_links_get(ls, argv[3], cfg, &rpc, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		rh_links_free(ls);
+		cJSON_Delete(cfg);
 		return 2;
 	}
 	for (i = 0; i < n; i++) {
