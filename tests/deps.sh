@@ -7,7 +7,8 @@ packages="
 	build-essential autoconf automake pkg-config
 	libfuse3-dev fuse3
 	libssh2-1-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
-	python3 procps util-linux
+	python3 procps util-linux passwd
+	openssh-server openssh-client
 	etcd-server etcd-client openssl
 	vim nano tmux
 "
