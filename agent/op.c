@@ -213,12 +213,13 @@ op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 {
 	struct call *call;
 	const char *id;
-	int wait, result, rr;
-	cJSON *r;
+	int wait, result, spec, rr;
+	cJSON *r, *sp;
 
 	if ((rr = call_field(m, &id, err)) < 0 ||
 	    (rr = bool_field(m, "wait", 0, &wait, err)) < 0 ||
-	    (rr = bool_field(m, "result", 1, &result, err)) < 0)
+	    (rr = bool_field(m, "result", 1, &result, err)) < 0 ||
+	    (rr = bool_field(m, "spec", 0, &spec, err)) < 0)
 		return rr;
 	if (wait && (call = call_find(a, id)) != NULL) {
 		call_wait(call, c, m->id);
@@ -229,6 +230,9 @@ op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 		cJSON_Delete(r);
 		return rr;
 	}
+	/* the request as the agent received it */
+	if (spec && (sp = record_read(id, "spec.json")) != NULL)
+		cJSON_AddItemToObject(r, "spec", sp);
 	conn_send(a, c, r);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* calls.c - a send's calls/: one directory per call the agent keeps for
  * it, `latest` a symlink to the newest, and in each call's directory its
- * status, result (blocks until the call ends), stdout and stderr (follow
+ * spec (the request as the agent got it), status, result (blocks until the call ends), stdout and stderr (follow
  * the output while the call runs) and ctl (write "cancel"). */
 #include "config.h"
 
@@ -85,7 +85,7 @@ calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
 /* The record of one call (without its result), or -ENOENT. */
 static int
 call_get(struct fs *fs, struct node *calls, const char *id, int wait,
-         int result, cJSON **reply)
+         int result, int spec, cJSON **reply)
 {
 	struct rh_rpc *rpc;
 	struct rh_err err;
@@ -105,6 +105,8 @@ call_get(struct fs *fs, struct node *calls, const char *id, int wait,
 	cJSON_AddStringToObject(req, "call", id);
 	cJSON_AddBoolToObject(req, "wait", wait);
 	cJSON_AddBoolToObject(req, "result", result);
+	if (spec)
+		cJSON_AddBoolToObject(req, "spec", 1);
 	r = ask(rpc, req, wait ? 0 : 10000, reply);
 	return r == -EINVAL ? -ENOENT : r;
 }
@@ -113,7 +115,7 @@ int
 calls_exists(struct fs *fs, struct node *calls, const char *id)
 {
 	cJSON *reply;
-	int r = call_get(fs, calls, id, 0, 0, &reply);
+	int r = call_get(fs, calls, id, 0, 0, 0, &reply);
 
 	cJSON_Delete(reply);
 	return r;
@@ -143,24 +145,44 @@ reply_from_buf(fuse_req_t req, const struct rh_buf *b, size_t size,
 	fuse_reply_buf(req, len ? b->data + off : NULL, len);
 }
 
+/* status (the record) or spec (the request), fetched at open. */
 static int
-status_open(struct fs *fs, struct handle *h, struct rh_err *err)
+record_open(struct fs *fs, struct handle *h, int spec, struct rh_err *err)
 {
+	const cJSON *part;
 	cJSON *rec;
 	char *s;
 	int r;
 
-	if ((r = call_get(fs, calls_dir(h), call_id(h), 0, 0, &rec)) < 0)
+	if ((r = call_get(fs, calls_dir(h), call_id(h), 0, 0, spec, &rec)) < 0)
 		return rh_err_set(err, -r, "call %s: %s", call_id(h),
 		                  strerror(-r));
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "id");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "op");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "ok");
-	s = rh_json_pretty(rec);
+	part = spec ? cJSON_GetObjectItemCaseSensitive(rec, "spec") : rec;
+	if (part == NULL) {
+		cJSON_Delete(rec);
+		return rh_err_set(err, EIO, "call %s: the agent kept no spec",
+		                  call_id(h));
+	}
+	s = rh_json_pretty(part);
 	rh_buf_append(&h->buf, s, strlen(s));
 	free(s);
 	cJSON_Delete(rec);
 	return 0;
+}
+
+static int
+status_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	return record_open(fs, h, 0, err);
+}
+
+static int
+spec_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	return record_open(fs, h, 1, err);
 }
 
 static void
@@ -374,6 +396,7 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 }
 
 static const struct fs_file call_files[] = {
+	{ "spec", 0444, 0, spec_open, buf_read, NULL, NULL },
 	{ "status", 0444, 0, status_open, buf_read, NULL, NULL },
 	{ "result", 0444, 0, NULL, result_read, NULL, NULL },
 	{ "stdout", 0444, 1, NULL, output_read, NULL, NULL },
@@ -382,7 +405,7 @@ static const struct fs_file call_files[] = {
 };
 
 const char *const call_file_names[] = {
-	"status", "result", "stdout", "stderr", "ctl", NULL,
+	"spec", "status", "result", "stdout", "stderr", "ctl", NULL,
 };
 
 const struct fs_file *

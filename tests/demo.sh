@@ -17,7 +17,7 @@ run() {
 	bash -c "$*" 2>&1
 }
 
-"$RHFS" -o "local=$T/work,builtins=$top/src/builtins" "$M" || exit 1
+"$RHFS" -o "local=$T/work,builtins=$top/src/builtins,rhagent=$top/rhagent" "$M" || exit 1
 cd "$M" || exit 1
 echo "rhfs mounted at $M (local RNS: $T/work/rh)"
 run 'ls -la'

@@ -67,7 +67,8 @@ wait_mounted() {
 
 # mount_rhfs [rhfs options...]: rhfs in the foreground, in the background.
 mount_rhfs() {
-	"$RHFS" -f -o "local=$WORK,builtins=$BUILTINS" "$@" "$MNT" \
+	"$RHFS" -f -o "local=$WORK,builtins=$BUILTINS" \
+		-o "rhagent=$top_builddir/rhagent" "$@" "$MNT" \
 		2>>"$T/rhfs.err" &
 	RHFS_PID=$!
 	wait_mounted "$MNT" || { FAILED=$((FAILED + 1)); finish; }

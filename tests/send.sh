@@ -27,6 +27,9 @@ has "the result is the command's stdout" "$T/out" "hi there"
 check "its status" cat "$S/echo/calls/latest/status"
 has "status says done" "$T/out" '"state": "done"'
 has "status has the exit code" "$T/out" '"exit": 0'
+check "its spec" cat "$S/echo/calls/latest/spec"
+has "spec holds the args" "$T/out" '"there"'
+has "spec holds the command" "$T/out" '"echo"'
 
 # Write calls and read their results on one open file, as in DESIGN.
 cat >"$T/rw.sh" <<SH
