@@ -13,7 +13,13 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' \
 	"$silent" &
 silent_pid=$!
-sleep 0.3
+# bounded wait until it listens
+i=0
+until "$PYTHON3" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$silent" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.1
+done
 
 if "$CLIENT" suite 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" \
 	"$KNOWN_HOSTS" "$SSH_DIR/wrong_key" "$silent"; then
