@@ -3,23 +3,14 @@
 # are driven by tests/agent_client.py; this file reads like the session of
 # a person managing the agent. The agent started here is always stopped.
 
-: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_srcdir:=$top_builddir}"
-: "${PYTHON3:=python3}"
+. "$top_srcdir/tests/lib.sh"
 RHAGENT=$top_builddir/rhagent
 CLIENT=$top_srcdir/tests/agent_client.py
-
-T=$(mktemp -d /tmp/rhagent-test.XXXXXX)
-HOME=$T/home
-export HOME
-mkdir -p "$HOME"
 AGENT=$HOME/.rh/agent
-PASSED=0
-FAILED=0
 sleep_pid=
 
 # Whatever happens, no agent and no call of ours outlives the test.
-cleanup() {
+agent_cleanup() {
 	if ! "$RHAGENT" stop >/dev/null 2>&1; then
 		pid=$(cat "$AGENT/pid" 2>/dev/null)
 		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
@@ -30,50 +21,17 @@ cleanup() {
 	     "sleep 300 " ]; then
 		kill -9 "$sleep_pid"
 	fi
-	rm -rf "$T"
+	cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $1"
-}
-
-fail() {
-	FAILED=$((FAILED + 1))
-	echo "FAIL - $1" >&2
-	echo "not ok - $1"
-}
-
-# check DESCRIPTION COMMAND...: the command must succeed. Each command
-# used here is bounded: client by timeout, rhagent stop by itself.
-check() {
-	desc=$1
-	shift
-	if "$@" >"$T/out" 2>"$T/err"; then
-		pass "$desc"
-	else
-		fail "$desc (exit $?: $(head -c 600 "$T/err"))"
-	fi
-}
+trap agent_cleanup EXIT
 
 # client CHECK ARGS...: one check of agent_client.py.
 client() {
 	timeout 120 "$PYTHON3" "$CLIENT" "$RHAGENT" "$@"
 }
 
-# has DESCRIPTION FILE TEXT
-has() {
-	if grep -q -F -- "$3" "$2" 2>/dev/null; then
-		pass "$1"
-	else
-		fail "$1 ('$3' not in $2)"
-	fi
-}
-
-# jfield FILE KEY: the value of KEY in the JSON object in FILE.
-jfield() {
+# jvalue FILE KEY: the value of KEY in the JSON object in FILE.
+jvalue() {
 	"$PYTHON3" -c 'import json, sys
 print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" 2>/dev/null
 }
@@ -149,7 +107,7 @@ else
 	fail "after stop the socket is left"
 fi
 check "rhagent stop again is fine" "$RHAGENT" stop
-has "... and says so" "$T/err" "not running"
+has "... and says so" "$T/errout" "not running"
 check "after a restart, the call is still done with its result" \
 	client get --wait "$id" 'state="done"' 'result="persisted\n"' 'exit=0'
 if alive "$(agent_pid)" && [ "$(agent_pid)" != "$first" ]; then
@@ -169,7 +127,7 @@ if [ -n "$sleeper" ] && [ -n "$waiter" ] &&
 else
 	fail "sleep and waiter: $sleeper $waiter $(cat "$T/err")"
 fi
-sleep_pid=$(jfield "$T/rec" pid)
+sleep_pid=$(jvalue "$T/rec" pid)
 killed=$(agent_pid)
 kill -9 "$killed"
 check "the killed agent is gone" "$PYTHON3" "$CLIENT" pid-gone "$killed"
@@ -182,5 +140,4 @@ check "the waiting call ran after the restart" \
 	client get --wait "$waiter" 'state="done"' 'result="after\n"'
 
 check "rhagent stop" "$RHAGENT" stop
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish
