@@ -100,43 +100,6 @@ active_path(const char *id)
 	return xasprintf(AGENT_ACTIVE "/%s", id);
 }
 
-/* Write a whole file under a temporary name and rename it over the old
- * one: a reader (or a restarted agent) sees one record or the other. No
- * fsync: records must survive the agent, not the machine, and a call
- * costs three of these. */
-static int
-write_atomic(const char *path, const char *data, size_t len)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	size_t off = 0;
-	ssize_t n;
-	int fd, r = 0;
-
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	               0600)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-out:
-	free(tmp);
-	return r;
-}
-
 static int
 write_json(const char *path, const cJSON *json)
 {
@@ -145,7 +108,9 @@ write_json(const char *path, const cJSON *json)
 
 	if (text == NULL)
 		return -ENOMEM;
-	r = write_atomic(path, text, strlen(text));
+	/* No fsync: records must survive the agent, not the machine, and a
+	 * call costs three of these. */
+	r = rh_file_replace(path, text, strlen(text), 0600, 0);
 	free(text);
 	return r;
 }

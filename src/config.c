@@ -287,7 +287,7 @@ rh_config_save(struct rh_config *c, struct rh_err *err)
 		mkdir(dir, 0700);
 	}
 	free(dir);
-	if ((r = rh_file_replace(c->path, text.data, text.len, 0600)) < 0)
+	if ((r = rh_file_replace(c->path, text.data, text.len, 0600, 1)) < 0)
 		rh_err_set(err, -r, "%s: %s", c->path, strerror(-r));
 	rh_buf_free(&text);
 	return r;

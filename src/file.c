@@ -55,10 +55,11 @@ out:
 	return r;
 }
 
-/* Write to a temp file beside path, fsync, then rename over path, so a
- * reader sees the old content or the new, never a mix. */
+/* Write to a temp file beside path (fsync'd with sync), then rename over
+ * path, so a reader sees the old content or the new, never a mix. */
 int
-rh_file_replace(const char *path, const char *data, size_t len, unsigned mode)
+rh_file_replace(const char *path, const char *data, size_t len, unsigned mode,
+                int sync)
 {
 	const char *base = strrchr(path, '/');
 	char *tmp, *dir;
@@ -85,7 +86,7 @@ rh_file_replace(const char *path, const char *data, size_t len, unsigned mode)
 	}
 	if (r == 0 && fchmod(fd, (mode_t)mode) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -95,7 +96,8 @@ rh_file_replace(const char *path, const char *data, size_t len, unsigned mode)
 		unlink(tmp);
 		goto out;
 	}
-	if ((dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	if (sync && (dfd = open(*dir ? dir : "/",
+	                        O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}

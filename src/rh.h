@@ -39,12 +39,14 @@ void rh_buf_truncate(struct rh_buf *b, size_t len);
 void rh_buf_free(struct rh_buf *b);
 
 /* file.c: local files. rh_file_read fails with -EFBIG past max bytes;
- * rh_file_replace is atomic (temp file, fsync, rename). */
+ * rh_file_replace is atomic (temp file, rename): a reader sees the old
+ * content or the new. With sync, the new content is also on disk (fsync
+ * of file and directory) when it returns. */
 struct stat;
 int rh_file_read(const char *path, size_t max, struct rh_buf *out,
                  struct stat *st);
 int rh_file_replace(const char *path, const char *data, size_t len,
-                    unsigned mode);
+                    unsigned mode, int sync);
 
 /* err.c: one line for the person who sees the failure. */
 struct rh_err {

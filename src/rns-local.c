@@ -101,7 +101,7 @@ local_put(struct rh_store *s, const char *path, const char *data, size_t len,
 			return -EAGAIN;
 		}
 	}
-	r = rh_file_replace(p, data, len, 0644);
+	r = rh_file_replace(p, data, len, 0644, 1);
 	free(p);
 	return r;
 }
