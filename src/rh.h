@@ -576,4 +576,16 @@ int rh_etcd_watch_start(struct rh_etcd *c, const char *prefix,
 void rh_etcd_watch_stop(struct rh_etcd_watch *w);
 /* ---- end of etcd.c ---- */
 
+/* ---- login.c: ~/.rh/login.json (written by rh login, read by rhfs) ---- */
+/* Mode 0600; the password is kept to renew expired etcd tokens. */
+struct rh_login {
+	char *url, *user, *password, *ca_file, *prefix;
+};
+/* -ENOENT: not logged in. prefix defaults to "/rh". */
+int rh_login_load(struct rh_login *out, struct rh_err *err);
+int rh_login_save(const struct rh_login *l, struct rh_err *err); /* atomic, 0600 */
+int rh_login_remove(struct rh_err *err);
+void rh_login_free(struct rh_login *l);
+/* ---- end of login.c ---- */
+
 #endif
