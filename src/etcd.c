@@ -17,7 +17,6 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "rh.h"
 
@@ -118,46 +117,26 @@ show_key(const char *key, size_t len, char *buf, size_t size)
 	return buf;
 }
 
-static char *
-b64_encode(const void *data, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-/* EVP_DecodeBlock counts the padding as zero bytes: take them off. */
+/* Bytes from base64 (src/b64.c); the caller frees *out. */
 static int
 b64_decode(const char *s, char **out, size_t *outlen)
 {
-	size_t n = strlen(s);
-	char *buf;
-	int r;
+	struct rh_buf b = { 0 };
 
-	if (n % 4 != 0 || n > DATUM_MAX * 2)
-		return -EIO;
-	buf = xmalloc(n / 4 * 3 + 1);
-	r = EVP_DecodeBlock((unsigned char *)buf, (const unsigned char *)s,
-	                    (int)n);
-	if (r < 0) {
-		free(buf);
+	if (strlen(s) > DATUM_MAX * 2 || rh_b64_decode(s, &b) < 0) {
+		rh_buf_free(&b);
 		return -EIO;
 	}
-	if (n > 0 && s[n - 1] == '=')
-		r--;
-	if (n > 1 && s[n - 2] == '=')
-		r--;
-	buf[r] = '\0';
-	*out = buf;
-	*outlen = (size_t)r;
+	rh_buf_reserve(&b, 0);
+	*out = b.data;
+	*outlen = b.len;
 	return 0;
 }
 
 static void
 json_add_b64(cJSON *o, const char *name, const void *data, size_t len)
 {
-	char *s = b64_encode(data, len);
+	char *s = rh_b64_encode(data, len);
 
 	cJSON_AddStringToObject(o, name, s);
 	free(s);
