@@ -185,6 +185,22 @@ rh_config_set(struct rh_config *c, const char *key, const char *value)
 	e->node = 0;
 }
 
+/* Drop key: it is not written back (rh logout). */
+void
+rh_config_unset(struct rh_config *c, const char *key)
+{
+	struct entry *e = find(c, key);
+	size_t i;
+
+	if (e == NULL)
+		return;
+	i = (size_t)(e - c->entries);
+	free(e->key);
+	free(e->value);
+	memmove(e, e + 1, (c->n - i - 1) * sizeof(*e));
+	c->n--;
+}
+
 /* Copy node idx of src into dst; returns the new index or 0. */
 static int
 copy_node(yaml_document_t *dst, yaml_document_t *src, int idx)

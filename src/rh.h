@@ -120,6 +120,7 @@ int rh_config_load(const char *path, struct rh_config **out,
                    struct rh_err *err);
 const char *rh_config_get(const struct rh_config *c, const char *key);
 void rh_config_set(struct rh_config *c, const char *key, const char *value);
+void rh_config_unset(struct rh_config *c, const char *key);
 int rh_config_save(struct rh_config *c, struct rh_err *err);
 void rh_config_free(struct rh_config *c);
 

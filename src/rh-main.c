@@ -1,0 +1,69 @@
+/* rh-main.c - the rh command: a table of subcommands (see cmd.h to add
+ * one) and the dispatch to them. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct rh_cmd commands[] = {
+	{ "login", cmd_login, "login [--url URL] [--user NAME] [--ca-file FILE] "
+	  "[--prefix P] [--password-stdin]" },
+	{ "logout", cmd_logout, "logout" },
+	{ "config", cmd_config, "config set KEY VALUE | get KEY | upload | "
+	  "download" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage_all(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  rh %s\n", commands[i].usage);
+	fprintf(f, "  rh --version\nSee rh(1).\n");
+}
+
+int
+cmd_usage(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, cmd) == 0) {
+			fprintf(stderr, "usage: rh %s\n", commands[i].usage);
+			return 2;
+		}
+	usage_all(stderr);
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+
+	rh_log_init("rh", 1, RH_LOG_WARN);
+	if (argc < 2) {
+		usage_all(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage_all(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("rh %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, argv[1]) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "rh: '%s' is not a command (rh --help lists them)\n",
+	        argv[1]);
+	return 2;
+}
