@@ -11,6 +11,13 @@ static const struct rh_cmd commands[] = {
 	{ "login", cmd_login, "login [--url URL] [--user NAME] [--ca-file FILE] "
 	  "[--prefix P] [--password-stdin]" },
 	{ "logout", cmd_logout, "logout" },
+	{ "admin", cmd_admin, "admin [--url URL] [--ca-file FILE] "
+	  "[--prefix P] [--password-stdin] init | useradd NAME | "
+	  "orgadd ORG USER..." },
+	{ "share", cmd_share, "share [--url URL] [--ca-file FILE] [--admin NAME] "
+	  "[--password-stdin] PATH USER read|write" },
+	{ "unshare", cmd_unshare, "unshare [--url URL] [--ca-file FILE] "
+	  "[--admin NAME] [--password-stdin] PATH USER" },
 	{ "config", cmd_config, "config set KEY VALUE | get KEY | upload | "
 	  "download" },
 };

@@ -96,6 +96,32 @@ check "set after foreign keys" "$RH" config set use_spot false
 has "a foreign scalar is kept" "$CFG" "disable_data_collection: true"
 has "a foreign mapping is kept" "$CFG" "aws: x"
 
+# bad inputs of the other commands, before any network
+refuse "share without login or URL" "no etcd URL" sh -c \
+	"HOME=$T/empty '$RH' share /alice/x bob read </dev/null"
+refuse "share of a local path" "not in the remote RNS" \
+	"$RH" share --url http://127.0.0.1:9 '~/x' bob read
+refuse "share to a bad user name" "a name is" \
+	"$RH" share --url http://127.0.0.1:9 /alice/x 'b b' read
+refuse "share with a bad mode" "read or write" \
+	"$RH" share --url http://127.0.0.1:9 --password-stdin /alice/x bob admin
+status 2 "unshare with a missing user" "$RH" unshare /alice/x
+refuse "@ without a login" "not logged in" sh -c \
+	"HOME=$T/empty '$RH' share @/x bob read"
+refuse "admin init without a URL" "no etcd URL" sh -c \
+	"HOME=$T/empty '$RH' admin init </dev/null"
+status 2 "admin useradd without a name" "$RH" admin --url http://x useradd
+refuse "admin useradd root" "administrator" sh -c \
+	"echo pw | '$RH' admin --url http://127.0.0.1:9 --password-stdin useradd root"
+refuse "a password is never taken without a terminal" "no terminal" sh -c \
+	"'$RH' login --url http://127.0.0.1:9 --user alice </dev/null"
+refuse "an empty password" "empty password" sh -c \
+	"echo | '$RH' login --url http://127.0.0.1:9 --user alice --password-stdin"
+refuse "an unreachable etcd is an error, quickly" "127.0.0.1:9" sh -c \
+	"echo pw | timeout 20 '$RH' login --url http://127.0.0.1:9 --user alice --password-stdin"
+one_line "one line for it"
+check "nothing was written by failed logins" test ! -e "$HOME/.rh/login.json"
+
 # login and logout against a real etcd with auth on
 if ! etcd_have; then
 	echo "SKIP: etcd is not installed: no login tests (tests/deps.sh)"

@@ -1,0 +1,337 @@
+/* cmd-admin.c - rh admin init|useradd|orgadd: etcd's root user, the users
+ * and organisations of the remote RNS and their roles, as laid out in
+ * docs/architecture.md. Everything is checked before anything changes. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+struct admin {
+	struct cmd_remote rem;
+	const char *name;       /* etcd's administrator: root */
+	int from_stdin;
+	struct rh_etcd *c;
+	struct rh_err err;
+};
+
+/* Existing is fine: init, useradd and orgadd may be run again. */
+static int
+ok_exists(int r)
+{
+	return r == -EEXIST ? 0 : r;
+}
+
+static int
+grant(struct admin *a, const char *role, enum rh_etcd_perm perm,
+      const char *kind, const char *rest, int prefix)
+{
+	char *key = cmd_key(a->rem.prefix, kind, rest);
+	int r;
+
+	r = rh_etcd_role_grant(a->c, role, perm, key, strlen(key), NULL, 0,
+	                       prefix ? RH_ETCD_PREFIX : 0, &a->err);
+	free(key);
+	return r;
+}
+
+/* Read/write on a top folder's resources, history and secrets. */
+static int
+grant_top(struct admin *a, const char *role, const char *top)
+{
+	static const char *const kinds[] = { "n", "h", "s" };
+	char *rest = xasprintf("%s/", top);
+	int i, r = 0;
+
+	for (i = 0; i < 3 && r == 0; i++)
+		r = grant(a, role, RH_ETCD_READWRITE, kinds[i], rest, 1);
+	free(rest);
+	return r;
+}
+
+/* Log in as root with the first password. */
+static int
+admin_login(struct admin *a, char **pw)
+{
+	int r;
+
+	if ((r = cmd_password("etcd root password", a->from_stdin, 0, pw,
+	                      &a->err)) < 0)
+		return r;
+	if ((r = cmd_etcd_connect(a->rem.url, a->rem.ca_file, &a->c,
+	                          &a->err)) < 0)
+		return r;
+	return rh_etcd_auth(a->c, a->name, *pw, &a->err);
+}
+
+/* P/t/<name>: the top folder's record, or -ENOENT. */
+static int
+top_get(struct admin *a, const char *name, cJSON **rec, int64_t *rev)
+{
+	char *key = cmd_key(a->rem.prefix, "t", name);
+	struct rh_etcd_kv kv;
+	int r;
+
+	*rec = NULL;
+	*rev = 0;
+	r = rh_etcd_get(a->c, key, strlen(key), &kv, &a->err);
+	if (r == 0) {
+		*rec = cJSON_ParseWithLength(kv.value ? kv.value : "",
+		                             kv.value_len);
+		*rev = kv.mod_revision;
+		rh_etcd_kv_free(&kv);
+		if (!cJSON_IsObject(*rec))
+			r = rh_err_set(&a->err, EINVAL, "%s: not a JSON object",
+			               key);
+	}
+	free(key);
+	return r;
+}
+
+static int
+top_put(struct admin *a, const char *name, const cJSON *rec, int64_t rev)
+{
+	char *key = cmd_key(a->rem.prefix, "t", name), *text;
+	int r;
+
+	text = cJSON_PrintUnformatted(rec);
+	r = rh_etcd_put_if(a->c, key, strlen(key), text, strlen(text), rev,
+	                   NULL, &a->err);
+	if (r == -EAGAIN)
+		r = rh_err_set(&a->err, EAGAIN, "%s: changed meanwhile; run "
+		               "again", key);
+	cJSON_free(text);
+	free(key);
+	return r;
+}
+
+static int
+user_exists(struct admin *a, const char *user)
+{
+	char **roles;
+	size_t n;
+	int r;
+
+	r = rh_etcd_user_roles(a->c, user, &roles, &n, &a->err);
+	if (r == 0)
+		rh_etcd_strv_free(roles, n);
+	else if (r == -ENOENT)
+		rh_err_set(&a->err, ENOENT, "%s: no such user (rh admin "
+		           "useradd %s makes it)", user, user);
+	return r;
+}
+
+static int
+admin_init(struct admin *a)
+{
+	char *pw = NULL;
+	int r;
+
+	if ((r = cmd_password("etcd root password", a->from_stdin, 1, &pw,
+	                      &a->err)) < 0 ||
+	    (r = cmd_etcd_connect(a->rem.url, a->rem.ca_file, &a->c,
+	                          &a->err)) < 0)
+		goto out;
+	r = rh_etcd_auth(a->c, a->name, pw, &a->err);
+	if (r == 0) {
+		printf("etcd %s: auth is already enabled, %s logs in\n",
+		       a->rem.url, a->name);
+		goto out;
+	}
+	if (strstr(a->err.msg, "not enabled") == NULL)
+		goto out;       /* wrong password, unreachable... */
+	/* Auth is off: anyone may still do this. */
+	if ((r = ok_exists(rh_etcd_user_add(a->c, a->name, pw,
+	                                    &a->err))) < 0 ||
+	    (r = ok_exists(rh_etcd_role_add(a->c, "root", &a->err))) < 0 ||
+	    (r = rh_etcd_user_grant(a->c, a->name, "root", &a->err)) < 0 ||
+	    (r = rh_etcd_auth_enable(a->c, &a->err)) < 0)
+		goto out;
+	if ((r = rh_etcd_auth(a->c, a->name, pw, &a->err)) < 0) {
+		rh_err_set(&a->err, -r, "auth is enabled, but %s does not log "
+		           "in with this password (was it made earlier with "
+		           "another?): %s", a->name, a->err.msg);
+		goto out;
+	}
+	printf("etcd %s: auth enabled; %s is its administrator\n",
+	       a->rem.url, a->name);
+out:
+	cmd_password_free(pw);
+	return r;
+}
+
+static int
+admin_useradd(struct admin *a, const char *user)
+{
+	char *pw = NULL, *upw = NULL, *role = NULL, *prompt, *rest;
+	cJSON *rec = NULL;
+	int64_t rev;
+	int r;
+
+	if ((r = cmd_check_user(user, &a->err)) < 0)
+		return r;
+	if ((r = admin_login(a, &pw)) < 0)
+		goto out;
+	prompt = xasprintf("password of %s", user);
+	r = cmd_password(prompt, a->from_stdin, 1, &upw, &a->err);
+	free(prompt);
+	if (r < 0)
+		goto out;
+	if ((r = top_get(a, user, &rec, &rev)) != -ENOENT) {
+		if (r == 0)
+			r = rh_err_set(&a->err, EEXIST, "%s: a user or "
+			               "organisation of that name exists", user);
+		goto out;
+	}
+	if ((r = rh_etcd_user_add(a->c, user, upw, &a->err)) < 0) {
+		if (r == -EEXIST)
+			rh_err_set(&a->err, EEXIST, "%s: etcd already has this "
+			           "user", user);
+		goto out;
+	}
+	role = xasprintf("rh-u-%s", user);
+	rest = xasprintf("%s", user);
+	if ((r = ok_exists(rh_etcd_role_add(a->c, role, &a->err))) < 0 ||
+	    (r = grant_top(a, role, user)) < 0 ||
+	    (r = grant(a, role, RH_ETCD_READWRITE, "k", rest, 0)) < 0 ||
+	    (r = grant(a, role, RH_ETCD_READWRITE, "c", rest, 0)) < 0 ||
+	    (r = grant(a, role, RH_ETCD_READ, "t", "", 1)) < 0 ||
+	    (r = rh_etcd_user_grant(a->c, user, role, &a->err)) < 0) {
+		free(rest);
+		goto out;
+	}
+	free(rest);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "kind", "user");
+	if ((r = top_put(a, user, rec, 0)) < 0)
+		goto out;
+	printf("user %s added, with the folder /%s\n", user, user);
+out:
+	cJSON_Delete(rec);
+	free(role);
+	cmd_password_free(pw);
+	cmd_password_free(upw);
+	return r;
+}
+
+static int
+has_member(const cJSON *members, const char *user)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, members)
+		if (cJSON_IsString(m) && strcmp(m->valuestring, user) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+admin_orgadd(struct admin *a, const char *org, int nusers, char **users)
+{
+	const cJSON *kind;
+	cJSON *rec = NULL, *members;
+	char *pw = NULL, *role = NULL;
+	int64_t rev;
+	int i, r;
+
+	if ((r = cmd_check_user(org, &a->err)) < 0)
+		return r;
+	for (i = 0; i < nusers; i++)
+		if ((r = cmd_check_user(users[i], &a->err)) < 0)
+			return r;
+	if ((r = admin_login(a, &pw)) < 0)
+		goto out;
+	for (i = 0; i < nusers; i++)
+		if ((r = user_exists(a, users[i])) < 0)
+			goto out;
+	r = top_get(a, org, &rec, &rev);
+	if (r == -ENOENT) {
+		rec = cJSON_CreateObject();
+		cJSON_AddStringToObject(rec, "kind", "org");
+		cJSON_AddArrayToObject(rec, "members");
+	} else if (r < 0) {
+		goto out;
+	}
+	kind = cJSON_GetObjectItemCaseSensitive(rec, "kind");
+	members = cJSON_GetObjectItemCaseSensitive(rec, "members");
+	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "org") != 0 ||
+	    !cJSON_IsArray(members)) {
+		r = rh_err_set(&a->err, EEXIST, "%s: a user of that name "
+		               "exists", org);
+		goto out;
+	}
+	role = xasprintf("rh-o-%s", org);
+	if ((r = ok_exists(rh_etcd_role_add(a->c, role, &a->err))) < 0 ||
+	    (r = grant_top(a, role, org)) < 0)
+		goto out;
+	for (i = 0; i < nusers; i++) {
+		if ((r = rh_etcd_user_grant(a->c, users[i], role,
+		                            &a->err)) < 0)
+			goto out;
+		if (!has_member(members, users[i]))
+			cJSON_AddItemToArray(members,
+			                     cJSON_CreateString(users[i]));
+	}
+	if ((r = top_put(a, org, rec, rev)) < 0)
+		goto out;
+	printf("organisation %s: %d member%s\n", org,
+	       cJSON_GetArraySize(members),
+	       cJSON_GetArraySize(members) == 1 ? "" : "s");
+out:
+	cJSON_Delete(rec);
+	free(role);
+	cmd_password_free(pw);
+	return r;
+}
+
+int
+cmd_admin(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "ca-file", required_argument, NULL, 'c' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "password-stdin", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *url = NULL, *ca = NULL, *prefix = NULL, *sub;
+	struct admin a;
+	int o, r;
+
+	memset(&a, 0, sizeof(a));
+	a.name = "root";
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'u': url = optarg; break;
+		case 'c': ca = optarg; break;
+		case 'p': prefix = optarg; break;
+		case 's': a.from_stdin = 1; break;
+		default: return cmd_usage("admin");
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage("admin");
+	sub = argv[optind];
+	if (!((strcmp(sub, "init") == 0 && argc - optind == 1) ||
+	      (strcmp(sub, "useradd") == 0 && argc - optind == 2) ||
+	      (strcmp(sub, "orgadd") == 0 && argc - optind >= 3)))
+		return cmd_usage("admin");
+	if (cmd_remote_find(url, ca, prefix, &a.rem, &a.err) < 0)
+		return cmd_fail("admin", "%s", a.err.msg);
+	if (strcmp(sub, "init") == 0)
+		r = admin_init(&a);
+	else if (strcmp(sub, "useradd") == 0)
+		r = admin_useradd(&a, argv[optind + 1]);
+	else
+		r = admin_orgadd(&a, argv[optind + 1], argc - optind - 2,
+		                 argv + optind + 2);
+	if (r < 0)
+		cmd_fail("admin", "%s: %s", sub, a.err.msg);
+	rh_etcd_free(a.c);
+	cmd_remote_free(&a.rem);
+	return r < 0 ? 1 : 0;
+}
