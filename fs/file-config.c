@@ -19,6 +19,18 @@ refuse(const struct rh_err *err, int r)
 	return r;
 }
 
+/* The stored config's version: what a commit expects to replace. */
+static uint64_t
+config_version(struct node *n)
+{
+	struct rh_stat rs;
+	char *path = node_path(n->parent);
+	int r = n->store->ops->stat(n->store, path, &rs);
+
+	free(path);
+	return r == 0 && rs.kind == RH_RESOURCE ? rs.version : 0;
+}
+
 int
 config_open(struct fs *fs, struct node *n, int flags, int created,
             struct handle **out)
@@ -36,7 +48,7 @@ config_open(struct fs *fs, struct node *n, int flags, int created,
 	rh_buf_reserve(&h->buf, 0);
 	if (!created && !(flags & O_TRUNC)) {
 		path = node_path(n->parent);
-		r = n->store->ops->get(n->store, path, &h->buf, NULL);
+		r = n->store->ops->get(n->store, path, &h->buf, &h->version);
 		free(path);
 		if (r < 0) {
 			rh_buf_free(&h->buf);
@@ -44,6 +56,8 @@ config_open(struct fs *fs, struct node *n, int flags, int created,
 			return r == -EISDIR ? -ENOENT : r;
 		}
 	}
+	if (!created && (flags & O_TRUNC))
+		h->version = config_version(n);
 	if (created || (flags & O_TRUNC))
 		h->dirty = 1;
 	if (created) {
@@ -129,14 +143,17 @@ config_commit(struct fs *fs, struct handle *h)
 		return 0;
 	}
 	path = node_path(n->parent);
-	r = rh_store_put_config(n->store, path, h->buf.data, h->buf.len, 0,
-	                        &err);
+	/* compare-and-swap: a config changed since this open read it (in
+	 * another mount, say) is not overwritten */
+	r = rh_store_put_config(n->store, path, h->buf.data, h->buf.len,
+	                        h->version, &err);
 	free(path);
 	if (r < 0) {
 		/* heard at close(); not again at release */
 		h->refused = 1;
-		return refuse(&err, r);
+		return refuse(&err, r == -EAGAIN ? -EBUSY : r);
 	}
+	h->version = config_version(n);
 	h->dirty = 0;
 	rh_debug("stored %s config.json (%zu bytes)", n->store->prefix,
 	         h->buf.len);

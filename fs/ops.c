@@ -90,6 +90,15 @@ latest_size(struct fs *fs, struct node *n, struct stat *st)
 	return r;
 }
 
+/* @ when logged in: a symlink to the user's top folder. */
+static int
+at_link_attr(struct fs *fs, struct stat *st)
+{
+	st->st_mode = S_IFLNK | 0777;
+	st->st_size = (off_t)strlen(remote_user(fs));
+	return 0;
+}
+
 static int
 node_attr(struct fs *fs, struct node *n, struct stat *st)
 {
@@ -105,6 +114,8 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 		st->st_nlink = 2;
 		return 0;
 	case N_AT:
+		if (remote_user(fs) != NULL)
+			return at_link_attr(fs, st);
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		return 0;
@@ -125,6 +136,8 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 		if (rs.kind == RH_ABSENT)
 			return -ENOENT;
 		st->st_mode = S_IFDIR | (ro ? 0555 : 0755);
+		if (rs.denied)
+			st->st_mode = S_IFDIR | 0111;   /* reach, not list */
 		st->st_nlink = 2;
 		set_times(st, &rs);
 		return 0;
@@ -158,6 +171,12 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		return 0;
+	case N_VERSIONS:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return 0;
+	case N_VERSION:
+		return versions_attr(fs, n, st);
 	case N_LATEST:
 		st->st_mode = S_IFLNK | 0777;
 		st->st_size = (off_t)strlen(n->parent->name); /* refined below */
@@ -259,6 +278,18 @@ is_typed_name(struct fs *fs, struct node *dir, const char *name)
 	return resolve_typed(fs, dir, name, &f) == 0;
 }
 
+/* A top folder of the shared namespace, beside ~ and ^. */
+static int
+resolve_top(struct fs *fs, const char *name, struct found *f)
+{
+	int r;
+
+	if (remote_top(fs, name, &r) == NULL)
+		return r;
+	f->type = N_DIR;
+	return 0;
+}
+
 static int
 resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 {
@@ -276,8 +307,11 @@ resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 		else if (strcmp(name, ".log") == 0)
 			f->type = N_LOG;
 		else
-			return -ENOENT;
+			return resolve_top(fs, name, f);
 		return 0;
+	case N_VERSIONS:
+		f->type = N_VERSION;
+		return versions_exists(fs, dir, name);
 	case N_CALLS:
 		if (strcmp(name, "latest") == 0) {
 			f->type = N_LATEST;
@@ -301,6 +335,12 @@ resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 		free(path);
 		f->type = N_CONFIG;
 		return rs.kind == RH_RESOURCE ? 0 : -ENOENT;
+	}
+	if (r == 0 && rs.kind == RH_RESOURCE &&
+	    rh_store_is_remote(dir->store) && strcmp(name, "versions") == 0) {
+		free(path);
+		f->type = N_VERSIONS;   /* not listed: rm -r never meets it */
+		return 0;
 	}
 	if (r == 0 && rs.kind == RH_RESOURCE &&
 	    resolve_typed(fs, dir, name, f) == 0) {
@@ -334,7 +374,8 @@ store_for(struct fs *fs, struct node *dir, const char *name)
 {
 	if (dir->type == N_ROOT)
 		return strcmp(name, "~") == 0 ? fs->local :
-		       strcmp(name, "^") == 0 ? fs->builtin : NULL;
+		       strcmp(name, "^") == 0 ? fs->builtin :
+		       remote_top(fs, name, NULL);
 	return dir->store;
 }
 
@@ -606,6 +647,10 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		snap_child(&c, "~", RH_FOLDER);
 		snap_child(&c, "^", RH_FOLDER);
 		snap_child(&c, "@", RH_FOLDER);
+		remote_list_tops(fs, snap_child, &c);
+		break;
+	case N_VERSIONS:
+		r = versions_list(fs, n, snap_child, &c);
 		break;
 	case N_AT:
 		break;
@@ -888,6 +933,28 @@ handle_free(struct fs *fs, struct handle *h)
 	free(h);
 }
 
+/* versions/N: that version's config, read-only. */
+static int
+open_version(struct fs *fs, struct node *n, int flags, struct handle **out)
+{
+	struct rh_version v;
+	struct handle *h;
+	int r;
+
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return -EROFS;
+	if ((r = versions_get(fs, n, &v)) < 0)
+		return r;
+	h = xcalloc(1, sizeof(*h));
+	h->node = n;
+	h->flags = flags;
+	rh_buf_append(&h->buf, v.config, v.config_len);
+	free(v.config);
+	free(v.author);
+	*out = h;
+	return 0;
+}
+
 /* Open n with a fresh handle in *out. */
 static int
 open_node(struct fs *fs, struct node *n, int flags, int created,
@@ -922,6 +989,8 @@ open_node(struct fs *fs, struct node *n, int flags, int created,
 		pthread_mutex_unlock(&fs->lock);
 		*out = h;
 		return 0;
+	case N_VERSION:
+		return open_version(fs, n, flags, out);
 	case N_FILE:
 		if ((flags & O_ACCMODE) != O_RDONLY && n->file->write == NULL)
 			return -EACCES;
@@ -1381,6 +1450,10 @@ rhfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	char *target;
 	int r;
 
+	if (n != NULL && n->type == N_AT && remote_user(fs) != NULL) {
+		fuse_reply_readlink(req, remote_user(fs));
+		return;
+	}
 	if (n == NULL || n->type != N_LATEST) {
 		fuse_reply_err(req, n == NULL ? ESTALE : EINVAL);
 		return;
@@ -1391,6 +1464,43 @@ rhfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	fuse_reply_readlink(req, target);
 	free(target);
+}
+
+/* Extended attributes: only versions/N has them (author, time). */
+static void
+rhfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = get_node(fs, ino);
+	struct rh_buf b = { 0 };
+	int r = n == NULL ? -ESTALE : n->type != N_VERSION ? -ENODATA :
+	        versions_xattr(fs, n, name, &b);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (size == 0)
+		fuse_reply_xattr(req, b.len);
+	else if (size < b.len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b.data, b.len);
+	rh_buf_free(&b);
+}
+
+static void
+rhfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char names[] = "user.rh.author\0user.rh.time\0"
+	                            "user.rh.revision";
+	struct node *n = get_node(fs_of(req), ino);
+	size_t len = n != NULL && n->type == N_VERSION ? sizeof(names) : 0;
+
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, names, len);
 }
 
 static void
@@ -1440,4 +1550,6 @@ const struct fuse_lowlevel_ops rhfs_ops = {
 	.fsync = rhfs_fsync,
 	.release = rhfs_release,
 	.statfs = rhfs_statfs,
+	.getxattr = rhfs_getxattr,
+	.listxattr = rhfs_listxattr,
 };

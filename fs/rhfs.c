@@ -177,7 +177,7 @@ open_stores(struct fs *fs)
 		fs->opts.known_hosts = xasprintf("%s/.ssh/known_hosts",
 		                                 getenv("HOME") ?
 		                                 getenv("HOME") : "");
-	return 0;
+	return remote_open(fs);
 }
 
 int
@@ -266,6 +266,7 @@ main(int argc, char *argv[])
 	}
 	/* a signal (SIGTERM, SIGINT, SIGHUP) is a requested stop */
 	ret = ret < 0;
+	remote_close(&fs);      /* its watches notify: stopped first */
 	notify_stop(&fs);
 	/* the agents' threads answer requests: stop them while the session
 	 * still exists */
@@ -282,6 +283,7 @@ err_nodes:
 	while (fs.scratches != NULL)
 		scratch_unlink(&fs, fs.scratches);
 err_stores:
+	remote_close(&fs);
 	rh_store_free(fs.local);
 	rh_store_free(fs.builtin);
 	rh_config_free(fs.config);

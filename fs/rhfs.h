@@ -25,6 +25,8 @@ enum node_type {
 	N_CALLS,        /* a send's calls/ */
 	N_CALL,         /* calls/ID/ */
 	N_LATEST,       /* calls/latest, a symlink to the newest call */
+	N_VERSIONS,     /* a shared resource's versions/ (remote.c) */
+	N_VERSION,      /* versions/N: that version's config, read-only */
 };
 
 struct scratch;
@@ -87,6 +89,7 @@ struct fs {
 	struct fs_opts opts;
 	struct rh_config *config;
 	struct rh_store *local, *builtin;
+	struct rh_remote *remote;       /* the shared namespace, logged in */
 	uid_t uid;
 	gid_t gid;
 	struct timespec started;
@@ -110,6 +113,8 @@ struct handle {
 	int written;            /* write() has been called on it */
 	int refused;            /* the last write was refused */
 	int created;            /* this open created the config */
+	uint64_t version;       /* config.json: the store's version it was
+	                         * read at, which a store must still have */
 	struct fs *fs;
 	void *priv;             /* the file's own state */
 };
@@ -153,6 +158,21 @@ int notify_start(struct fs *fs);
 void notify_stop(struct fs *fs);
 void notify_inode(struct fs *fs, fuse_ino_t ino);
 void notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
+
+/* remote.c: the shared namespace (tops beside ~ and ^, @, versions/). */
+int remote_open(struct fs *fs);
+void remote_close(struct fs *fs);
+const char *remote_user(const struct fs *fs);
+/* The store of the top folder name, or NULL (*err why; err may be NULL). */
+struct rh_store *remote_top(struct fs *fs, const char *name, int *err);
+void remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg);
+struct rh_version;
+int versions_get(struct fs *fs, struct node *n, struct rh_version *v);
+int versions_exists(struct fs *fs, struct node *dir, const char *name);
+int versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
+int versions_attr(struct fs *fs, struct node *n, struct stat *st);
+int versions_xattr(struct fs *fs, struct node *n, const char *name,
+                   struct rh_buf *out);
 
 /* file-config.c: config.json, validated when stored. */
 int config_open(struct fs *fs, struct node *n, int flags, int created,

@@ -136,6 +136,8 @@ struct rh_stat {
 	struct timespec mtime;  /* of config.json, or of the folder */
 	struct timespec ctime;
 	uint64_t version;       /* changes whenever the config changes */
+	int denied;             /* a folder that exists but may not be
+	                         * listed: what is shared below is reachable */
 };
 
 struct rh_store;
@@ -638,5 +640,54 @@ int rh_secret_local_move(const char *from, const char *to,
 /* Drop every value at and below path (its folder is gone). */
 int rh_secret_local_purge(const char *path);
 /* ---- end of crypt.c, secret-local.c ---- */
+
+
+/* ---- rns-etcd.c: the shared namespace on etcd (issue 4) ------------- */
+/*
+ * The remote RNS: one store per top folder (address "/<top>"), mirrored
+ * from etcd and kept current by a watch; each change one transaction
+ * (docs/architecture.md has the keys). An unreachable etcd is not an
+ * error at rh_remote_new: stores answer -EHOSTUNREACH (or what etcd.c
+ * says) until it is back, and what was loaded stays readable.
+ */
+struct rh_remote;
+struct rh_login;
+struct rh_remote_opts {
+	const struct rh_login *login;
+	long connect_timeout_ms;
+	long timeout_ms;
+};
+int rh_remote_new(const struct rh_remote_opts *o, struct rh_remote **out,
+                  struct rh_err *err);
+void rh_remote_free(struct rh_remote *rm);
+const char *rh_remote_user(const struct rh_remote *rm);
+/* Called from the watch's thread after a change made elsewhere: path
+ * below the top ("" the top itself), or NULL for everything in it. */
+typedef void (*rh_remote_change_cb)(void *arg, const char *top,
+                                    const char *path);
+void rh_remote_on_change(struct rh_remote *rm, rh_remote_change_cb cb,
+                         void *arg);
+/* The top folders the user may read, as RH_FOLDER entries. */
+int rh_remote_tops(struct rh_remote *rm, rh_list_cb cb, void *arg,
+                   struct rh_err *err);
+/* The store of a top folder, owned by rm; -ENOENT when there is none. */
+int rh_remote_store(struct rh_remote *rm, const char *top,
+                    struct rh_store **out);
+int rh_store_is_remote(const struct rh_store *s);
+/* Every version written of a resource's config, oldest first. */
+struct rh_version {
+	uint64_t seq;           /* 1, 2, ... */
+	char *config;           /* that config.json */
+	size_t config_len;
+	struct timespec time;   /* when it was written */
+	char *author;           /* who wrote it */
+	int64_t revision;       /* etcd revision of the record */
+};
+int rh_store_versions(struct rh_store *s, const char *path,
+                      struct rh_version **v, size_t *n);
+int rh_store_version_get(struct rh_store *s, const char *path, uint64_t seq,
+                         struct rh_version *v);
+void rh_versions_free(struct rh_version *v, size_t n);
+/* ---- end of rns-etcd.c ---- */
 
 #endif

@@ -1,0 +1,273 @@
+/* remote.c - the shared namespace in the mount: `@` a symlink to the
+ * user's top folder, the top folders the user may read beside ~ and ^,
+ * a resource's versions/, and the kernel's caches dropped when the watch
+ * sees a change made elsewhere. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rhfs.h"
+
+/* The watch saw path (below top) change: the kernel forgets what it
+ * cached of it, of its config.json and of its parent's listing. NULL:
+ * everything of that top. Runs on the watch's thread. */
+static void
+on_change(void *arg, const char *top, const char *path)
+{
+	struct fs *fs = arg;
+	struct node *n, *parent, *cfg;
+	fuse_ino_t *inos = NULL;
+	size_t ninos = 0, i;
+	char *copy, *comp, *save = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_lookup(fs, fs->root, top);
+	if (n == NULL) {
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	if (path == NULL) {
+		/* every node below the top */
+		for (i = 0; i < fs->nbuckets; i++) {
+			struct node *m;
+
+			for (m = fs->by_ino[i]; m; m = m->ino_next) {
+				if (m->store != n->store)
+					continue;
+				inos = xrealloc(inos, (ninos + 1) *
+				                sizeof(*inos));
+				inos[ninos++] = m->ino;
+			}
+		}
+		pthread_mutex_unlock(&fs->lock);
+		for (i = 0; i < ninos; i++)
+			notify_inode(fs, inos[i]);
+		free(inos);
+		return;
+	}
+	copy = xstrdup(path);
+	parent = fs->root;
+	for (comp = strtok_r(copy, "/", &save); comp && n;
+	     comp = strtok_r(NULL, "/", &save)) {
+		parent = n;
+		n = node_lookup(fs, n, comp);
+	}
+	if (n == NULL) {
+		/* not looked up here: only the listing that may show it */
+		if (comp == NULL || strtok_r(NULL, "/", &save) == NULL)
+			notify_inode(fs, parent->ino);
+		pthread_mutex_unlock(&fs->lock);
+		free(copy);
+		return;
+	}
+	cfg = node_lookup(fs, n, "config.json");
+	pthread_mutex_unlock(&fs->lock);
+	notify_inode(fs, n->ino);
+	if (cfg != NULL)
+		notify_inode(fs, cfg->ino);
+	if (n->parent != NULL && *path != '\0') {
+		notify_entry(fs, n->parent->ino, n->name);
+		notify_inode(fs, n->parent->ino);
+	}
+	free(copy);
+}
+
+int
+remote_open(struct fs *fs)
+{
+	struct rh_remote_opts o;
+	struct rh_login login;
+	struct rh_err err;
+	int r;
+
+	if ((r = rh_login_load(&login, &err)) < 0) {
+		if (r != -ENOENT)
+			rh_warn("@ not available: %s", err.msg);
+		return 0;       /* not logged in: ~ and ^ only */
+	}
+	memset(&o, 0, sizeof(o));
+	o.login = &login;
+	o.connect_timeout_ms = (long)(fs->opts.connect_timeout * 1000);
+	o.timeout_ms = (long)(fs->opts.connect_timeout * 1000);
+	r = rh_remote_new(&o, &fs->remote, &err);
+	rh_login_free(&login);
+	if (r < 0) {
+		rh_warn("@ not available: %s", err.msg);
+		return 0;
+	}
+	rh_remote_on_change(fs->remote, on_change, fs);
+	return 0;
+}
+
+void
+remote_close(struct fs *fs)
+{
+	rh_remote_free(fs->remote);
+	fs->remote = NULL;
+}
+
+const char *
+remote_user(const struct fs *fs)
+{
+	return fs->remote ? rh_remote_user(fs->remote) : NULL;
+}
+
+struct rh_store *
+remote_top(struct fs *fs, const char *name, int *err)
+{
+	struct rh_store *s = NULL;
+	int r = -ENOENT;
+
+	if (fs->remote != NULL && strcmp(name, "~") != 0 &&
+	    strcmp(name, "^") != 0 && strcmp(name, "@") != 0 &&
+	    strcmp(name, ".log") != 0)
+		r = rh_remote_store(fs->remote, name, &s);
+	if (r < 0 && r != -ENOENT)
+		rh_warn("/%s: %s", name, strerror(-r));
+	if (err != NULL)
+		*err = r;
+	return r == 0 ? s : NULL;
+}
+
+void
+remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg)
+{
+	struct rh_err err;
+
+	if (fs->remote != NULL &&
+	    rh_remote_tops(fs->remote, cb, arg, &err) < 0)
+		rh_warn("listing the shared namespace: %s", err.msg);
+}
+
+/* ---- RESOURCE/versions/N ---- */
+
+/* The store path of the resource whose versions/ holds n (n the
+ * versions directory or one of its files). */
+static char *
+res_path(struct fs *fs, const struct node *n)
+{
+	char *p;
+
+	pthread_mutex_lock(&fs->lock);
+	while (n != NULL && n->type != N_DIR)
+		n = n->parent;
+	p = n ? node_path(n) : xstrdup("");
+	pthread_mutex_unlock(&fs->lock);
+	return p;
+}
+
+static int
+seq_of(const char *name, uint64_t *seq)
+{
+	char *end;
+
+	if (*name < '1' || *name > '9')
+		return -ENOENT;
+	*seq = strtoull(name, &end, 10);
+	return *end == '\0' ? 0 : -ENOENT;
+}
+
+int
+versions_get(struct fs *fs, struct node *n, struct rh_version *v)
+{
+	uint64_t seq;
+	char *path;
+	int r;
+
+	if ((r = seq_of(n->name, &seq)) < 0)
+		return r;
+	path = res_path(fs, n);
+	r = rh_store_version_get(n->store, path, seq, v);
+	free(path);
+	return r;
+}
+
+int
+versions_exists(struct fs *fs, struct node *dir, const char *name)
+{
+	struct rh_version v;
+	uint64_t seq;
+	char *path;
+	int r;
+
+	if ((r = seq_of(name, &seq)) < 0)
+		return r;
+	path = res_path(fs, dir);
+	r = rh_store_version_get(dir->store, path, seq, &v);
+	free(path);
+	if (r == 0) {
+		free(v.config);
+		free(v.author);
+	}
+	return r;
+}
+
+int
+versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
+{
+	struct rh_version *v;
+	char *path = res_path(fs, dir), name[32];
+	size_t n, i;
+	int r = rh_store_versions(dir->store, path, &v, &n);
+
+	free(path);
+	for (i = 0; r == 0 && i < n; i++) {
+		snprintf(name, sizeof(name), "%llu",
+		         (unsigned long long)v[i].seq);
+		r = cb(arg, name, RH_ABSENT);
+	}
+	rh_versions_free(v, n);
+	return r;
+}
+
+int
+versions_attr(struct fs *fs, struct node *n, struct stat *st)
+{
+	struct rh_version v;
+	int r = versions_get(fs, n, &v);
+
+	if (r < 0)
+		return r;
+	st->st_mode = S_IFREG | 0444;
+	st->st_size = (off_t)v.config_len;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_mtim = st->st_atim = st->st_ctim = v.time;
+	free(v.config);
+	free(v.author);
+	return 0;
+}
+
+/* user.rh.author, user.rh.time, user.rh.revision of versions/N. */
+int
+versions_xattr(struct fs *fs, struct node *n, const char *name,
+               struct rh_buf *out)
+{
+	struct rh_version v;
+	char buf[64];
+	struct tm tm;
+	int r;
+
+	if (strcmp(name, "user.rh.author") != 0 &&
+	    strcmp(name, "user.rh.time") != 0 &&
+	    strcmp(name, "user.rh.revision") != 0)
+		return -ENODATA;
+	if ((r = versions_get(fs, n, &v)) < 0)
+		return r;
+	if (strcmp(name, "user.rh.author") == 0) {
+		rh_buf_append(out, v.author, strlen(v.author));
+	} else if (strcmp(name, "user.rh.time") == 0) {
+		gmtime_r(&v.time.tv_sec, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rh_buf_append(out, buf, strlen(buf));
+	} else {
+		snprintf(buf, sizeof(buf), "%lld", (long long)v.revision);
+		rh_buf_append(out, buf, strlen(buf));
+	}
+	free(v.config);
+	free(v.author);
+	return 0;
+}
