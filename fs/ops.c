@@ -165,7 +165,7 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 	case N_FILE:
 		/* content comes from the agent at each open: direct_io */
 		st->st_mode = S_IFREG | n->file->mode;
-		return 0;
+		return n->file == &file_secret ? secret_getattr(fs, n, st) : 0;
 	case N_CALLS:
 	case N_CALL:
 		st->st_mode = S_IFDIR | 0555;
@@ -264,6 +264,10 @@ resolve_typed(struct fs *fs, struct node *dir, const char *name,
 		r = 0;
 	} else if (types_is_dir(type, name)) {
 		f->type = N_CALLS;
+		r = 0;
+	} else if (secret_is_field(fs, dir, name)) {
+		f->type = N_FILE;
+		f->file = &file_secret;
 		r = 0;
 	}
 	free(type);
@@ -531,7 +535,9 @@ rhfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		goto out;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (n->type != N_CONFIG) {
+		if (n->type == N_FILE && n->file == &file_secret) {
+			r = secret_truncate(fs, n, h, attr->st_size);
+		} else if (n->type != N_CONFIG) {
 			r = n->type == N_LOG ? -EACCES : -EISDIR;
 		} else if (h != NULL) {
 			if (attr->st_size > RH_CONFIG_MAX) {
@@ -679,6 +685,9 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			char *type = res_type(fs, n);
 			const char *const *names = types_names(type);
 
+			/* a secret's fields first: rm -r removes them while
+			 * config.json still makes them fields */
+			secret_list(fs, n, snap_child, &c);
 			snap_child(&c, CONFIG_NAME, RH_ABSENT);
 			for (; *names != NULL; names++)
 				snap_child(&c, *names,
@@ -861,6 +870,7 @@ rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	else
 		r = dir->store->ops->rmdir(dir->store, child);
 	if (r == 0) {
+		secret_removed(fs, dir->store, child);
 		forget_name(fs, dir, name);
 		notify_inode(fs, dir->ino);
 	}
@@ -887,6 +897,9 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = dir->store->ops->remove(dir->store, path);
 		goto done;
 	}
+	if ((r = secret_unlink(fs, dir, name)) <= 0)
+		goto done;      /* a secret's field */
+	r = 0;
 	if (is_typed_name(fs, dir, name)) {
 		r = -EPERM;     /* invoke, status...: part of the resource */
 		goto out;
@@ -1066,6 +1079,10 @@ rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto fail;
 		}
 		created = rs.kind != RH_RESOURCE;
+	} else if ((r = secret_create(fs, dir, name, fi->flags)) <= 0) {
+		if (r < 0)
+			goto fail;
+		type = N_FILE;  /* a new field of a secret */
 	} else {
 		child = rh_path_join(path, name);
 		if ((r = dir->store->ops->stat(dir->store, child, &rs)) < 0)
@@ -1087,6 +1104,11 @@ rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		pthread_mutex_unlock(&fs->lock);
 	}
 	n = add_node(fs, dir, name, type, sc);
+	if (type == N_FILE) {
+		pthread_mutex_lock(&fs->lock);
+		n->file = &file_secret;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if ((r = open_node(fs, n, fi->flags, created, &h)) < 0)
 		goto fail;
 	memset(&e, 0, sizeof(e));
@@ -1193,6 +1215,8 @@ rhfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * anything is written: only written content is judged at close. */
 	if (h->scratch == NULL && h->node->type == N_CONFIG && h->written)
 		r = config_commit(fs_of(req), h);
+	else if (h->node->type == N_FILE && h->node->file == &file_secret)
+		r = secret_flush(h);
 	fuse_reply_err(req, -r);
 }
 
@@ -1355,6 +1379,14 @@ rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = -EROFS;
 		goto out;
 	}
+	if ((r = secret_rename(fs, sdir, spath, name, ddir, dpath, newname,
+	                       flags)) <= 0) {
+		if (r == 0) {
+			notify_inode(fs, sdir->ino);
+			notify_inode(fs, ddir->ino);
+		}
+		goto out;       /* a secret's field */
+	}
 	if ((r = what_is(fs, s, spath, name, &sw, &ssc)) < 0 ||
 	    (r = what_is(fs, s, dpath, newname, &dw, &dsc)) < 0)
 		goto out;
@@ -1378,6 +1410,7 @@ rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			pthread_mutex_lock(&fs->lock);
 			scratch_rename_dir(fs, s, from, to);
 			pthread_mutex_unlock(&fs->lock);
+			secret_moved(fs, s, from, to);
 		} else if (r == -EINVAL) {
 			rh_warn("refused: cannot move %s%s into itself",
 			        s->prefix, from);

@@ -213,6 +213,27 @@ int calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
                char **latest);
 int calls_exists(struct fs *fs, struct node *calls, const char *id);
 
+/* secret.c: a secret's fields as files (fields listed in its config).
+ * The hooks return 1 when the name is no field's business. */
+extern const struct fs_file file_secret;
+int secret_is_field(struct fs *fs, struct node *dir, const char *name);
+int secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
+int secret_create(struct fs *fs, struct node *dir, const char *name,
+                  int flags);
+int secret_unlink(struct fs *fs, struct node *dir, const char *name);
+int secret_rename(struct fs *fs, struct node *sdir, const char *spath,
+                  const char *name, struct node *ddir, const char *dpath,
+                  const char *newname, unsigned flags);
+void secret_moved(struct fs *fs, struct rh_store *s, const char *from,
+                  const char *to);
+void secret_removed(struct fs *fs, struct rh_store *s, const char *path);
+/* a field's size and times; its value stored at close(2) with the error
+ * for the caller; truncate(2) (h NULL) or ftruncate */
+int secret_getattr(struct fs *fs, struct node *n, struct stat *st);
+int secret_flush(struct handle *h);
+int secret_truncate(struct fs *fs, struct node *n, struct handle *h,
+                    off_t size);
+
 /* ops.c */
 extern const struct fuse_lowlevel_ops rhfs_ops;
 

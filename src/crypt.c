@@ -247,6 +247,19 @@ rh_unseal(const unsigned char *key, const char *addr, const char *field,
 	return 0;
 }
 
+/* The plaintext's length, read from the sealed form without the key. */
+ssize_t
+rh_sealed_len(const char *data, size_t len)
+{
+	cJSON *o = parse_sealed(data, len);
+	struct rh_buf ct = { 0 };
+	ssize_t n = get_b64(o, "ct", 0, &ct) < 0 ? -EIO : (ssize_t)ct.len;
+
+	rh_buf_free(&ct);
+	cJSON_Delete(o);
+	return n;
+}
+
 /* Key wrapping. */
 
 static const char wrap_tag[] = "rhfs-key-1";

@@ -608,6 +608,8 @@ int rh_seal(const unsigned char *key, const char *addr, const char *field,
 int rh_unseal(const unsigned char *key, const char *addr, const char *field,
               const char *data, size_t len, struct rh_buf *out,
               struct rh_err *err);
+/* The length of the value sealed in data (no key needed), or -EIO. */
+ssize_t rh_sealed_len(const char *data, size_t len);
 /* A secrets key wrapped for user under a key derived from password
  * (scrypt, random salt; the parameters are stored with it). A wrong
  * password is -EACCES. */
@@ -628,6 +630,7 @@ struct stat;
 int rh_secret_local_get(const char *path, const char *field,
                         struct rh_buf *out, struct stat *st,
                         struct rh_err *err);
+/* st of the stored value, st_size the value's length. */
 int rh_secret_local_stat(const char *path, const char *field,
                          struct stat *st);
 int rh_secret_local_put(const char *path, const char *field,

@@ -187,9 +187,16 @@ out:
 int
 rh_secret_local_stat(const char *path, const char *field, struct stat *st)
 {
+	struct rh_buf sealed = { 0 };
 	char *file = value_file(path, field);
-	int r = stat(file, st) < 0 ? -errno : 0;
+	ssize_t n;
+	int r;
 
+	if ((r = rh_file_read(file, SEALED_MAX, &sealed, st)) == 0) {
+		n = rh_sealed_len(sealed.data, sealed.len);
+		st->st_size = n < 0 ? 0 : (off_t)n;
+	}
+	rh_buf_free(&sealed);
 	free(file);
 	return r;
 }
@@ -242,7 +249,8 @@ static int
 move_tree(const char *from, const char *to, const char *rel,
           struct rh_err *err)
 {
-	char *sfrom = rh_path_join(from, rel), *sto = rh_path_join(to, rel);
+	char *sfrom = *rel ? rh_path_join(from, rel) : xstrdup(from);
+	char *sto = *rel ? rh_path_join(to, rel) : xstrdup(to);
 	char *dir = value_dir(sfrom), *sub;
 	struct rh_buf pt = { 0 };
 	struct dirent *e;

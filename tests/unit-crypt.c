@@ -198,6 +198,9 @@ test_local(void)
 	             0);
 	CHECK(pt.len == 6 && memcmp(pt.data, "s3cr3t", 6) == 0);
 	rh_buf_cleanse(&pt);
+	/* the value's length, not the sealed form's */
+	CHECK_EQ_INT(rh_secret_local_stat("secrets/aws", "k", &st), 0);
+	CHECK_EQ_INT(st.st_size, 6);
 
 	/* moved: re-sealed for the new address, gone from the old */
 	CHECK_EQ_INT(rh_secret_local_move("secrets", "moved", &err), 0);

@@ -1,0 +1,627 @@
+/* secret.c - a secret resource's fields as files. Each name in the
+ * config's "fields" is a file (0600, the mounter's): reading it decrypts
+ * the stored value, writing it stores the new value sealed (src/crypt.c).
+ * Creating a file in a secret adds a field, removing one drops it.
+ * Names an editor uses for its own files (starting with '.' or ending in
+ * '~') stay scratch files in memory and are never fields.
+ *
+ * Values never reach a log, an error message or the store's config: only
+ * field names and addresses are ever printed. Buffers that held a value
+ * are cleansed before they are freed. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rhfs.h"
+
+/* values are credentials: a key, a token, a key pair */
+#define SECRET_MAX (1024 * 1024)
+#define CONFIG_NAME "config.json"
+
+/* An open field. */
+struct sec {
+	struct rh_store *store;
+	char *path;             /* the secret's store path */
+	char *field;
+};
+
+static int
+is_local(const struct rh_store *s)
+{
+	return strcmp(s->prefix, "~") == 0;
+}
+
+/* The config of the secret at path, or NULL when it is none. */
+static cJSON *
+secret_cfg(struct rh_store *s, const char *path, uint64_t *version)
+{
+	struct rh_buf b = { 0 };
+	const cJSON *t;
+	cJSON *cfg = NULL;
+
+	if (s->ops->get(s, path, &b, version) == 0)
+		cfg = cJSON_ParseWithLength(b.data, b.len);
+	rh_buf_free(&b);
+	t = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "secret") != 0) {
+		cJSON_Delete(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static int
+has_field(const cJSON *cfg, const char *name)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(cfg, "fields"))
+		if (cJSON_IsString(f) && strcmp(f->valuestring, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* A name that becomes a field when it is created in a secret. */
+static int
+field_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && name[0] != '.' && name[n - 1] != '~' &&
+	       strcmp(name, CONFIG_NAME) != 0 && rh_name_check(name, NULL) == 0;
+}
+
+static char *
+dir_path(struct fs *fs, struct node *dir)
+{
+	char *p;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_path(dir);
+	pthread_mutex_unlock(&fs->lock);
+	return p;
+}
+
+/* Is dir a secret listing name? 1 or 0. */
+static int
+dir_has_field(struct fs *fs, struct node *dir, const char *name)
+{
+	char *path;
+	cJSON *cfg;
+	int r;
+
+	if (dir->type != N_DIR)
+		return 0;
+	path = dir_path(fs, dir);
+	cfg = secret_cfg(dir->store, path, NULL);
+	r = cfg != NULL && has_field(cfg, name);
+	cJSON_Delete(cfg);
+	free(path);
+	return r;
+}
+
+int
+secret_is_field(struct fs *fs, struct node *dir, const char *name)
+{
+	return dir_has_field(fs, dir, name);
+}
+
+int
+secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
+{
+	const cJSON *f;
+	char *path = dir_path(fs, dir);
+	cJSON *cfg = secret_cfg(dir->store, path, NULL);
+
+	free(path);
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(cfg, "fields"))
+		if (cJSON_IsString(f))
+			cb(arg, f->valuestring, RH_ABSENT);
+	cJSON_Delete(cfg);
+	return 0;
+}
+
+/* Values, by store: ~ keeps them under ~/.rh/ (src/secret-local.c). */
+
+static int
+no_store(struct rh_store *s, const char *path, struct rh_err *err)
+{
+	char *addr = rh_address(s->prefix, path);
+	int r = rh_err_set(err, EOPNOTSUPP, "%s: secret values are kept only "
+	                   "in ~ by this version", addr);
+
+	free(addr);
+	return r;
+}
+
+static int
+value_get(struct rh_store *s, const char *path, const char *field,
+          struct rh_buf *out, struct rh_err *err)
+{
+	if (!is_local(s))
+		return no_store(s, path, err);
+	return rh_secret_local_get(path, field, out, NULL, err);
+}
+
+static int
+value_put(struct rh_store *s, const char *path, const char *field,
+          const void *data, size_t len, struct rh_err *err)
+{
+	if (!is_local(s))
+		return no_store(s, path, err);
+	return rh_secret_local_put(path, field, data, len, err);
+}
+
+static int
+value_remove(struct rh_store *s, const char *path, const char *field)
+{
+	return is_local(s) ? rh_secret_local_remove(path, field) : 0;
+}
+
+/* Add and/or drop a name in the secret's "fields", compare-and-put so
+ * that a concurrent edit of config.json is not lost. */
+static int
+fields_edit(struct rh_store *s, const char *path, const char *add,
+            const char *drop, struct rh_err *err)
+{
+	cJSON *cfg, *fields, *f, *next;
+	uint64_t version;
+	char *text;
+	int r = -EAGAIN, tries;
+
+	for (tries = 0; tries < 5 && r == -EAGAIN; tries++) {
+		if ((cfg = secret_cfg(s, path, &version)) == NULL) {
+			char *addr = rh_address(s->prefix, path);
+
+			r = rh_err_set(err, ENOENT, "%s: no longer a secret",
+			               addr);
+			free(addr);
+			break;
+		}
+		fields = cJSON_GetObjectItemCaseSensitive(cfg, "fields");
+		if (!cJSON_IsArray(fields)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(cfg, "fields");
+			fields = cJSON_AddArrayToObject(cfg, "fields");
+		}
+		for (f = fields->child; drop != NULL && f != NULL; f = next) {
+			next = f->next;
+			if (cJSON_IsString(f) &&
+			    strcmp(f->valuestring, drop) == 0)
+				cJSON_Delete(cJSON_DetachItemViaPointer(fields,
+				                                        f));
+		}
+		if (add != NULL && !has_field(cfg, add))
+			cJSON_AddItemToArray(fields, cJSON_CreateString(add));
+		text = rh_json_pretty(cfg);
+		r = rh_store_put_config(s, path, text, strlen(text), version,
+		                        err);
+		free(text);
+		cJSON_Delete(cfg);
+	}
+	return r;
+}
+
+/* Buffers holding a value grow by copying, so that no plaintext is left
+ * in memory given back by realloc. */
+static void
+secure_reserve(struct rh_buf *b, size_t need)
+{
+	char *p;
+	size_t cap;
+
+	if (b->data != NULL && need + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need + 1)
+		cap *= 2;
+	p = xcalloc(1, cap);
+	if (b->data != NULL)
+		memcpy(p, b->data, b->len);
+	rh_buf_cleanse(b);
+	b->data = p;
+	b->cap = cap;
+}
+
+static void
+secure_truncate(struct rh_buf *b, size_t len)
+{
+	secure_reserve(b, len);
+	if (len < b->len)
+		OPENSSL_cleanse(b->data + len, b->len - len);
+	else
+		memset(b->data + b->len, 0, len - b->len);
+	b->len = len;
+	b->data[len] = '\0';
+}
+
+static void
+sec_free(struct sec *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->path);
+	free(sc->field);
+	free(sc);
+}
+
+static struct sec *
+sec_of(struct fs *fs, struct node *n)
+{
+	struct sec *sc = xcalloc(1, sizeof(*sc));
+
+	pthread_mutex_lock(&fs->lock);
+	sc->store = n->parent->store;
+	sc->path = node_path(n->parent);
+	sc->field = xstrdup(n->name);
+	pthread_mutex_unlock(&fs->lock);
+	return sc;
+}
+
+static int
+secret_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	struct sec *sc = sec_of(fs, h->node);
+	cJSON *cfg = secret_cfg(sc->store, sc->path, NULL);
+	int r = 0;
+
+	if (cfg == NULL || !has_field(cfg, sc->field)) {
+		char *addr = rh_address(sc->store->prefix, sc->path);
+
+		r = rh_err_set(err, ENOENT, "%s: no field '%s'", addr,
+		               sc->field);
+		free(addr);
+	} else if ((h->flags & O_ACCMODE) != O_RDONLY &&
+	           sc->store->readonly) {
+		r = rh_err_set(err, EROFS, "%s: read-only", sc->path);
+	} else if ((h->flags & O_TRUNC) &&
+	           (h->flags & O_ACCMODE) != O_RDONLY) {
+		h->dirty = 1;   /* stored empty at close if nothing follows */
+		secure_reserve(&h->buf, 0);
+	} else {
+		r = value_get(sc->store, sc->path, sc->field, &h->buf, err);
+		if (r == -ENOENT) {     /* listed, no value yet: empty */
+			r = 0;
+			secure_reserve(&h->buf, 0);
+		}
+	}
+	cJSON_Delete(cfg);
+	if (r < 0) {
+		rh_buf_cleanse(&h->buf);
+		sec_free(sc);
+		return r;
+	}
+	h->priv = sc;
+	return 0;
+}
+
+static void
+secret_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	size_t len = 0;
+
+	if (off >= 0 && (size_t)off < h->buf.len)
+		len = h->buf.len - (size_t)off < size ?
+		      h->buf.len - (size_t)off : size;
+	fuse_reply_buf(req, len ? h->buf.data + off : NULL, len);
+}
+
+static void
+secret_write(fuse_req_t req, struct handle *h, const char *data,
+             size_t size, off_t off)
+{
+	if (h->flags & O_APPEND)
+		off = (off_t)h->buf.len;
+	if (off < 0 || (size_t)off + size > SECRET_MAX) {
+		fuse_reply_err(req, EFBIG);
+		return;
+	}
+	if ((size_t)off > h->buf.len)
+		secure_truncate(&h->buf, (size_t)off);
+	secure_reserve(&h->buf, (size_t)off + size);
+	memcpy(h->buf.data + off, data, size);
+	if ((size_t)off + size > h->buf.len) {
+		h->buf.len = (size_t)off + size;
+		h->buf.data[h->buf.len] = '\0';
+	}
+	h->dirty = 1;
+	fuse_reply_write(req, size);
+}
+
+static int
+commit(struct handle *h)
+{
+	struct sec *sc = h->priv;
+	struct rh_err err;
+	int r;
+
+	if (!h->dirty)
+		return 0;
+	r = value_put(sc->store, sc->path, sc->field, h->buf.data ?
+	              h->buf.data : "", h->buf.len, &err);
+	if (r < 0) {
+		rh_warn("refused: %s", err.msg);
+		return r;
+	}
+	h->dirty = 0;
+	notify_inode(h->fs, h->node->ino);
+	return 0;
+}
+
+int
+secret_flush(struct handle *h)
+{
+	return commit(h);
+}
+
+static void
+secret_release(struct handle *h)
+{
+	commit(h);
+	rh_buf_cleanse(&h->buf);
+	sec_free(h->priv);
+	h->priv = NULL;
+}
+
+/* truncate(2), or ftruncate on an open field. */
+int
+secret_truncate(struct fs *fs, struct node *n, struct handle *h, off_t size)
+{
+	struct handle tmp;
+	struct rh_err err;
+	int r;
+
+	if (size < 0 || size > SECRET_MAX)
+		return -EFBIG;
+	if (h != NULL) {
+		secure_truncate(&h->buf, (size_t)size);
+		h->dirty = 1;
+		return 0;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.node = n;
+	tmp.fs = fs;
+	tmp.flags = size == 0 ? O_WRONLY | O_TRUNC : O_RDWR;
+	if ((r = secret_open(fs, &tmp, &err)) < 0) {
+		rh_warn("%s", err.msg);
+		return r;
+	}
+	secure_truncate(&tmp.buf, (size_t)size);
+	tmp.dirty = 1;
+	r = commit(&tmp);
+	rh_buf_cleanse(&tmp.buf);
+	sec_free(tmp.priv);
+	return r;
+}
+
+/* Size (of the value, not of its sealed form) and time of a field. */
+int
+secret_getattr(struct fs *fs, struct node *n, struct stat *st)
+{
+	struct sec *sc = sec_of(fs, n);
+	struct stat vs;
+
+	if (is_local(sc->store) &&
+	    rh_secret_local_stat(sc->path, sc->field, &vs) == 0) {
+		st->st_size = vs.st_size;
+		st->st_mtim = st->st_atim = vs.st_mtim;
+		st->st_ctim = vs.st_ctim;
+		st->st_blocks = (st->st_size + 511) / 512;
+	}
+	sec_free(sc);
+	return 0;
+}
+
+const struct fs_file file_secret = {
+	.name = "(secret field)",
+	.mode = 0600,
+	.open = secret_open,
+	.read = secret_read,
+	.write = secret_write,
+	.release = secret_release,
+};
+
+/* Creating name in dir: 1 when it is not a field's business (go on as
+ * usual), 0 when name is now a field of the secret at dir. */
+int
+secret_create(struct fs *fs, struct node *dir, const char *name, int flags)
+{
+	struct rh_err err;
+	char *path;
+	cJSON *cfg;
+	int r, exists;
+
+	if (dir->type != N_DIR || !field_name(name))
+		return 1;
+	path = dir_path(fs, dir);
+	if ((cfg = secret_cfg(dir->store, path, NULL)) == NULL) {
+		free(path);
+		return 1;
+	}
+	exists = has_field(cfg, name);
+	cJSON_Delete(cfg);
+	if (exists && (flags & O_EXCL))
+		r = -EEXIST;
+	else if (exists)
+		r = 0;
+	else if ((r = fields_edit(dir->store, path, name, NULL, &err)) < 0)
+		rh_warn("refused: %s", err.msg);
+	free(path);
+	return r;
+}
+
+/* Unlinking name in dir: 1 when it is no field, else 0 or -errno. */
+int
+secret_unlink(struct fs *fs, struct node *dir, const char *name)
+{
+	struct rh_err err;
+	char *path;
+	int r;
+
+	if (!dir_has_field(fs, dir, name))
+		return 1;
+	path = dir_path(fs, dir);
+	if ((r = fields_edit(dir->store, path, NULL, name, &err)) < 0)
+		rh_warn("refused: %s", err.msg);
+	else
+		value_remove(dir->store, path, name);
+	free(path);
+	return r;
+}
+
+/* The node that had (sdir, name) is now the field (ddir, newname). */
+static void
+became_field(struct fs *fs, struct node *sdir, const char *name,
+             struct node *ddir, const char *newname)
+{
+	struct node *n, *victim;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((n = node_lookup(fs, sdir, name)) != NULL) {
+		node_move(fs, n, ddir, newname);
+		n->type = N_FILE;
+		n->file = &file_secret;
+		if (n->scratch != NULL)
+			scratch_put(n->scratch);
+		n->scratch = NULL;
+	} else if ((victim = node_lookup(fs, ddir, newname)) != NULL) {
+		node_unhash(fs, victim);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* A field's value, or a temp file's content, stored as the field
+ * (dpath, newname). */
+static int
+move_value(struct fs *fs, struct rh_store *s, const char *spath,
+           const char *name, int from_field, const char *dpath,
+           const char *newname, struct rh_err *err)
+{
+	struct rh_buf v = { 0 };
+	struct scratch *sc;
+	char *child;
+	int r;
+
+	if (from_field) {
+		r = value_get(s, spath, name, &v, err);
+		if (r == -ENOENT)
+			r = 0;
+	} else {
+		child = rh_path_join(spath, name);
+		pthread_mutex_lock(&fs->lock);
+		if ((sc = scratch_find(fs, s, child)) != NULL) {
+			secure_reserve(&v, sc->data.len);
+			memcpy(v.data, sc->data.data, sc->data.len);
+			v.len = sc->data.len;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		free(child);
+		r = sc != NULL ? 0 : 1;
+	}
+	if (r == 0)
+		r = value_put(s, dpath, newname, v.data ? v.data : "", v.len,
+		              err);
+	rh_buf_cleanse(&v);
+	return r;
+}
+
+/*
+ * rename(2) where a secret's field is the source or the target: 1 when
+ * neither is (go on as usual), else 0 or -errno. A field moves to a field
+ * of the same or another secret (its value re-sealed for its new name);
+ * an editor's temp file renamed onto a field stores its content as the
+ * field's value. A field cannot become anything else (EXDEV: mv copies).
+ */
+int
+secret_rename(struct fs *fs, struct node *sdir, const char *spath,
+              const char *name, struct node *ddir, const char *dpath,
+              const char *newname, unsigned flags)
+{
+	struct rh_store *s = sdir->store;
+	struct rh_err err;
+	struct scratch *sc;
+	cJSON *dcfg;
+	char *child;
+	int sfield, dsecret, dexists, r;
+
+	if (strcmp(name, CONFIG_NAME) == 0 || strcmp(newname, CONFIG_NAME) == 0)
+		return 1;
+	sfield = dir_has_field(fs, sdir, name);
+	dcfg = secret_cfg(s, dpath, NULL);
+	dsecret = dcfg != NULL && field_name(newname);
+	dexists = dcfg != NULL && has_field(dcfg, newname);
+	cJSON_Delete(dcfg);
+	if (!sfield && !dsecret)
+		return 1;
+	if (sfield && !dsecret)
+		return -EXDEV;
+	if (!sfield) {
+		/* only a temp file becomes a field this way */
+		child = rh_path_join(spath, name);
+		pthread_mutex_lock(&fs->lock);
+		sc = scratch_find(fs, s, child);
+		pthread_mutex_unlock(&fs->lock);
+		free(child);
+		if (sc == NULL)
+			return 1;
+	}
+	if (dexists && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (sfield && sdir == ddir && strcmp(name, newname) == 0)
+		return 0;
+	err.msg[0] = '\0';
+	if ((r = move_value(fs, s, spath, name, sfield, dpath, newname,
+	                    &err)) != 0)
+		goto out;
+	if (sfield && strcmp(spath, dpath) == 0) {
+		r = fields_edit(s, dpath, newname, name, &err);
+	} else {
+		r = fields_edit(s, dpath, newname, NULL, &err);
+		if (r == 0 && sfield)
+			r = fields_edit(s, spath, NULL, name, &err);
+	}
+	if (r < 0)
+		goto out;
+	if (sfield) {
+		value_remove(s, spath, name);
+	} else {
+		child = rh_path_join(spath, name);
+		pthread_mutex_lock(&fs->lock);
+		if ((sc = scratch_find(fs, s, child)) != NULL)
+			scratch_unlink(fs, sc);
+		pthread_mutex_unlock(&fs->lock);
+		free(child);
+	}
+	became_field(fs, sdir, name, ddir, newname);
+out:
+	if (r < 0 && err.msg[0] != '\0')
+		rh_warn("refused: %s", err.msg);
+	return r;
+}
+
+/* A folder or resource moved (from -> to): its secrets' values follow,
+ * re-sealed for their new addresses. */
+void
+secret_moved(struct fs *fs, struct rh_store *s, const char *from,
+             const char *to)
+{
+	struct rh_err err;
+
+	if (is_local(s) && rh_secret_local_move(from, to, &err) < 0)
+		rh_warn("%s%s moved, but its secret values could not follow: "
+		        "%s", s->prefix, from, err.msg);
+}
+
+/* A folder is gone: values left for it (its secrets' config.json were
+ * removed first) go too. */
+void
+secret_removed(struct fs *fs, struct rh_store *s, const char *path)
+{
+	if (is_local(s) && *path)
+		rh_secret_local_purge(path);
+}
