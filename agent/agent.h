@@ -149,6 +149,14 @@ int record_create(struct agent *a, struct call *c, const struct cJSON *req,
 void record_save(const struct call *c);
 void record_end(const struct call *c);
 void record_clear_active(const char *id);
+/* The journal of calls not ended: what it holds (the last record of each
+ * active call, read at start), then open it anew for appending; keep it
+ * small (each turn of the loop). */
+struct cJSON *record_journal_load(void);
+int record_journal_open(struct agent *a, struct rh_err *err);
+void record_journal_tidy(struct agent *a);
+/* Whether a record is of a call not yet ended. */
+int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);
 struct cJSON *record_read(const char *id, const char *name);
 int record_write(const char *id, const char *name, const struct cJSON *json);

@@ -489,6 +489,7 @@ call_tick(struct agent *a)
 	struct call *c;
 	long ms, next = -1;
 
+	record_journal_tidy(a);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (c = a->running.head; c != NULL; c = c->next) {
 		if (c->kill_at.tv_sec == 0)
@@ -605,7 +606,7 @@ call_forget_conn(struct agent *a, struct conn *c)
 /* A call found active after a restart: run it again if it never started,
  * else fail it (killing what is left of it: we cannot know its end). */
 static void
-recover(struct agent *a, const char *id)
+recover(struct agent *a, const char *id, const cJSON *jrec)
 {
 	cJSON *rec = record_read(id, "status.json"), *spec = NULL, *v;
 	const char *state = NULL;
@@ -616,6 +617,12 @@ recover(struct agent *a, const char *id)
 	uint64_t us;
 	pid_t pid = 0;
 
+	/* The journal's record, unless status.json says the call ended (it
+	 * is written before the journal hears of the end). */
+	if (jrec != NULL && (rec == NULL || record_is_active(rec))) {
+		cJSON_Delete(rec);
+		rec = cJSON_Duplicate(jrec, 1);
+	}
 	if (rec != NULL && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(
 	                                   rec, "state")))
 		state = v->valuestring;
@@ -676,6 +683,7 @@ out:
 int
 call_init(struct agent *a, struct rh_err *err)
 {
+	cJSON *jrecs, *jrec;
 	char **ids;
 	size_t n, i;
 	uint64_t us;
@@ -689,9 +697,19 @@ call_init(struct agent *a, struct rh_err *err)
 	if (n > 0 && (us = record_id_time(ids[n - 1])) > a->last_id)
 		a->last_id = us;
 	record_ids_free(ids, n);
+	/* Active calls as agents before the journal marked them; the
+	 * journal now holds those queued again. */
 	ids = record_ids(AGENT_ACTIVE, &n);
-	for (i = 0; i < n; i++)
-		recover(a, ids[i]);
+	for (i = 0; i < n; i++) {
+		recover(a, ids[i], NULL);
+		record_clear_active(ids[i]);
+	}
 	record_ids_free(ids, n);
-	return 0;
+	jrecs = record_journal_load();
+	cJSON_ArrayForEach(jrec, jrecs)
+		recover(a, cJSON_GetObjectItemCaseSensitive(jrec,
+		                                            "call")->valuestring,
+		        jrec);
+	cJSON_Delete(jrecs);
+	return record_journal_open(a, err);
 }

@@ -4,10 +4,18 @@
  *   calls/ID/spec.json    the request as received (without id and op)
  *   calls/ID/status.json  state, exit, signal, reason, times
  *   calls/ID/stdout, calls/ID/stderr   written by the call's process
- *   active/ID             present until the call ends: what a restarted
- *                         agent must look at, without reading every record
+ *   journal               one line per change of a call not yet ended
+ *                         (its record as JSON; an id's last line wins):
+ *                         what a restarted agent must look at, without
+ *                         reading every record
+ *   active/ID             the same, left by agents before the journal
  *
  * and what clients read of them: records, results and output, as JSON.
+ * status.json is written once, when the call ends; until then the record
+ * is in memory and in the journal. A call so costs the files it must
+ * have plus appends: no rename, no delete, no fsync. Records survive the
+ * agent and rhfs, not the machine. (On ext4, creating a file where many
+ * were deleted is what costs most.)
  */
 #include "config.h"
 
@@ -23,6 +31,13 @@
 #include <cJSON.h>
 
 #include "agent.h"
+
+/* The journal: its descriptor (O_APPEND), its size, and the size it had
+ * when last rewritten, so that rewriting costs O(1) per line written. */
+#define JOURNAL "journal"
+#define JOURNAL_MIN_REWRITE (4u * 1024 * 1024)
+static int jfd = -1;
+static off_t jsize, jbase;
 
 /*
  * Ids are the UTC time of acceptance in microseconds, as
@@ -115,6 +130,65 @@ write_json(const char *path, const cJSON *json)
 	return r;
 }
 
+/* A file written once, in a directory of its own call: no temporary and
+ * rename. One torn by the agent's death reads as no record, which the
+ * journal answers for (call_init). */
+static int
+write_new(const char *path, const cJSON *json)
+{
+	char *text = cJSON_PrintUnformatted(json);
+	size_t len, off = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (text == NULL)
+		return -ENOMEM;
+	len = strlen(text);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	               0600)) < 0) {
+		free(text);
+		return -errno;
+	}
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	free(text);
+	return r;
+}
+
+/* One line to the journal, whole: a single write, so that a dying agent
+ * leaves lines or none. */
+static void
+journal_append(const cJSON *rec)
+{
+	char *text;
+	size_t len;
+	ssize_t n;
+
+	if (jfd < 0)
+		return;
+	if ((text = cJSON_PrintUnformatted(rec)) == NULL)
+		return;
+	len = strlen(text);
+	text[len++] = '\n';    /* over the NUL: cJSON's buffer holds it */
+	while ((n = write(jfd, text, len)) < 0 && errno == EINTR)
+		;
+	if (n < 0 || (size_t)n != len)
+		rh_error("%s: cannot append: %s", JOURNAL,
+		         n < 0 ? strerror(errno) : "short write");
+	else
+		jsize += (off_t)n;
+	free(text);
+}
+
 static cJSON *
 read_json(const char *path)
 {
@@ -189,29 +263,35 @@ record_json(const struct call *c)
 	return o;
 }
 
+/* A call not ended goes to the journal; an ended one to its status.json,
+ * then to the journal, which so forgets it. */
 void
 record_save(const struct call *c)
 {
-	char *path = record_path(c->id, "status.json");
+	char *path;
 	cJSON *o = record_json(c);
 	int r;
 
-	if ((r = write_json(path, o)) < 0)
-		rh_error("call %s: cannot write %s: %s", c->id, path,
-		         strerror(-r));
+	if (c->state >= CALL_DONE) {
+		path = record_path(c->id, "status.json");
+		if ((r = write_new(path, o)) < 0)
+			rh_error("call %s: cannot write %s: %s", c->id, path,
+			         strerror(-r));
+		free(path);
+	}
+	journal_append(o);
 	cJSON_Delete(o);
-	free(path);
 }
 
-/* Record a new call: give it its id, write its spec and mark it active.
- * Its status follows with record_save. */
+/* Record a new call: give it its id and write its spec. Its status
+ * follows with record_save, which puts it in the journal. */
 int
 record_create(struct agent *a, struct call *c, const cJSON *req,
               struct rh_err *err)
 {
 	cJSON *spec;
 	char *path;
-	int r, fd;
+	int r;
 
 	for (;;) {
 		new_id(a, c);
@@ -225,17 +305,10 @@ record_create(struct agent *a, struct call *c, const cJSON *req,
 		spec = cJSON_Duplicate(req, 1);
 		cJSON_DeleteItemFromObjectCaseSensitive(spec, "id");
 		cJSON_DeleteItemFromObjectCaseSensitive(spec, "op");
-		r = record_write(c->id, "spec.json", spec);
-		cJSON_Delete(spec);
-	}
-	if (r == 0) {
-		path = active_path(c->id);
-		if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC,
-		               0600)) < 0)
-			r = -errno;
-		else
-			close(fd);
+		path = record_path(c->id, "spec.json");
+		r = write_new(path, spec);
 		free(path);
+		cJSON_Delete(spec);
 	}
 	if (r < 0) {
 		rh_error("call %s: cannot write its record: %s", c->id,
@@ -251,16 +324,174 @@ void
 record_end(const struct call *c)
 {
 	record_save(c);
-	record_clear_active(c->id);
 }
 
+/* A call is no longer active (found so after a restart). */
 void
 record_clear_active(const char *id)
 {
 	char *path = active_path(id);
+	cJSON *o = cJSON_CreateObject();
 
 	unlink(path);
 	free(path);
+	cJSON_AddStringToObject(o, "call", id);
+	cJSON_AddBoolToObject(o, "active", 0);
+	journal_append(o);
+	cJSON_Delete(o);
+}
+
+/* Whether a record (a journal line, a status.json) is of a call that has
+ * not ended. */
+int
+record_is_active(const cJSON *rec)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(rec, "state");
+
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "active")))
+		return 0;
+	return cJSON_IsString(st) && (strcmp(st->valuestring, "queued") == 0 ||
+	                              strcmp(st->valuestring, "running") == 0);
+}
+
+struct jline {
+	const char *id;
+	size_t seq;
+	cJSON *rec;
+};
+
+static int
+cmp_jline(const void *x, const void *y)
+{
+	const struct jline *a = x, *b = y;
+	int c = strcmp(a->id, b->id);
+
+	return c != 0 ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * The last record of each call the journal holds as not ended, in id
+ * order: an array of the records. A line that does not parse (the end of
+ * one torn by the machine going down) is skipped. Sorting, not a lookup
+ * per line, keeps it O(n log n) in lines.
+ */
+cJSON *
+record_journal_load(void)
+{
+	struct rh_buf b = { 0 };
+	struct jline *v = NULL;
+	const char *p, *end, *nl;
+	const cJSON *id;
+	size_t n = 0, cap = 0, i;
+	cJSON *out = cJSON_CreateArray(), *rec;
+	int r;
+
+	if ((r = rh_file_read(JOURNAL, (size_t)1 << 34, &b, NULL)) < 0) {
+		if (r != -ENOENT)
+			rh_error("%s: cannot read: %s", JOURNAL, strerror(-r));
+		return out;
+	}
+	for (p = b.data, end = b.data + b.len; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		rec = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		id = cJSON_GetObjectItemCaseSensitive(rec, "call");
+		if (!cJSON_IsObject(rec) || !cJSON_IsString(id) ||
+		    !call_id_valid(id->valuestring)) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].id = id->valuestring;
+		v[n].seq = n;
+		v[n].rec = rec;
+		n++;
+	}
+	rh_buf_free(&b);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_jline);
+	for (i = 0; i < n; i++) {
+		if ((i + 1 == n || strcmp(v[i].id, v[i + 1].id) != 0) &&
+		    record_is_active(v[i].rec))
+			cJSON_AddItemToArray(out, v[i].rec);
+		else
+			cJSON_Delete(v[i].rec);
+	}
+	free(v);
+	return out;
+}
+
+/* Write the journal anew with the records of the calls not ended (the
+ * old one was read), and keep it open for appending. */
+static int
+journal_rewrite(struct agent *a)
+{
+	const struct call_list *lists[] = { &a->running, &a->queued };
+	const struct call *c;
+	struct rh_buf b = { 0 };
+	cJSON *o;
+	char *text;
+	size_t i;
+	int r, fd;
+
+	for (i = 0; i < 2; i++) {
+		for (c = lists[i]->head; c != NULL; c = c->next) {
+			o = record_json(c);
+			text = cJSON_PrintUnformatted(o);
+			cJSON_Delete(o);
+			if (text == NULL)
+				continue;
+			rh_buf_append(&b, text, strlen(text));
+			rh_buf_append(&b, "\n", 1);
+			free(text);
+		}
+	}
+	r = rh_file_replace(JOURNAL, b.data ? b.data : "", b.len, 0600, 0);
+	if (r == 0 && (fd = open(JOURNAL, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+		r = -errno;
+	if (r == 0) {
+		if (jfd >= 0)
+			close(jfd);
+		jfd = fd;
+		jsize = jbase = (off_t)b.len;
+	}
+	rh_buf_free(&b);
+	return r;
+}
+
+int
+record_journal_open(struct agent *a, struct rh_err *err)
+{
+	int r;
+
+	if ((r = journal_rewrite(a)) < 0)
+		return rh_err_set(err, -r, "%s/%s: %s", a->dir, JOURNAL,
+		                  strerror(-r));
+	return 0;
+}
+
+/* Keep the journal small: empty when no call is active, rewritten when it
+ * has grown well past what it held at its last rewrite. Cheap enough for
+ * every turn of the loop. */
+void
+record_journal_tidy(struct agent *a)
+{
+	off_t limit = jbase * 4;
+
+	if (jfd < 0 || jsize == 0)
+		return;
+	if (a->running.n == 0 && a->queued.n == 0) {
+		if (ftruncate(jfd, 0) == 0)
+			jsize = jbase = 0;
+		return;
+	}
+	if (limit < (off_t)JOURNAL_MIN_REWRITE)
+		limit = JOURNAL_MIN_REWRITE;
+	if (jsize > limit && journal_rewrite(a) < 0)
+		rh_error("%s/%s: cannot rewrite", a->dir, JOURNAL);
 }
 
 int

@@ -139,5 +139,34 @@ check "... and its process was killed" "$PYTHON3" "$CLIENT" pid-gone \
 check "the waiting call ran after the restart" \
 	client get --wait "$waiter" 'state="done"' 'result="after\n"'
 
+# Calls not ended are kept in a journal, emptied once none is active.
+i=0
+while [ -s "$AGENT/journal" ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+if [ -f "$AGENT/journal" ] && ! [ -s "$AGENT/journal" ]; then
+	pass "with no call active, the journal is empty"
+else
+	fail "idle, the journal holds: $(head -c 300 "$AGENT/journal" 2>&1)"
+fi
+
+# A call that an agent from before the journal left queued (marked by
+# active/ID) runs after the restart.
+check "rhagent stop" "$RHAGENT" stop
+old=20200101-000000-000001
+mkdir "$AGENT/calls/$old"
+printf '{"command": ["echo", "legacy"]}' >"$AGENT/calls/$old/spec.json"
+printf '{"call": "%s", "state": "queued"}' "$old" \
+	>"$AGENT/calls/$old/status.json"
+: >"$AGENT/active/$old"
+check "a call queued by an older agent runs after the restart" \
+	client get --wait "$old" 'state="done"' 'result="legacy\n"'
+if ! [ -e "$AGENT/active/$old" ]; then
+	pass "... and its active/ mark is gone"
+else
+	fail "active/$old is left"
+fi
+
 check "rhagent stop" "$RHAGENT" stop
 finish
