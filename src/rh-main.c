@@ -20,6 +20,8 @@ static const struct rh_cmd commands[] = {
 	  "[--admin NAME] [--password-stdin] PATH USER" },
 	{ "config", cmd_config, "config set KEY VALUE | get KEY | upload | "
 	  "download" },
+	{ "secrets", cmd_secrets, "secrets [--local | --workdir DIR] "
+	  "extract|download [PROVIDER...]" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
