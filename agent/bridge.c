@@ -115,7 +115,7 @@ static int
 connect_agent(const char *dir, int verbose, int *fd)
 {
 	struct timespec ts = { 0, 20 * 1000000L };
-	int r, i;
+	int r, i, started;
 
 	/* Relative to the directory: a long $HOME must not overflow
 	 * sun_path. */
@@ -124,11 +124,16 @@ connect_agent(const char *dir, int verbose, int *fd)
 	/* A serve that failed may have lost the race to another bridge's,
 	 * which is as good; if no agent runs at all, give up now (serve has
 	 * said why on stderr). */
-	if (start_agent(verbose) < 0 && (chdir(dir) < 0 || !agent_running()))
+	if (!(started = start_agent(verbose) == 0) &&
+	    (chdir(dir) < 0 || !agent_running()))
 		return -ECONNREFUSED;
 	for (i = 0; i < CONNECT_WAIT_MS / 20; i++) {
 		if (chdir(dir) == 0 && (r = try_connect(fd)) == 0)
 			return 0;
+		/* the agent that held the lock was stopping (ctl down, then
+		 * up): now that it is gone, ours can start */
+		if (!started && !agent_running())
+			started = start_agent(verbose) == 0;
 		nanosleep(&ts, NULL);
 	}
 	return chdir(dir) < 0 ? -errno : try_connect(fd);

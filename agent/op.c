@@ -117,6 +117,7 @@ op_hello(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 		                  (unsigned long long)max, RH_PROTO_VERSION_MIN,
 		                  RH_PROTO_VERSION);
 	c->proto = v;
+	autostop_touch(a);      /* a new client is activity */
 	rh_debug("client %llu: hello from %s, protocol %d",
 	         (unsigned long long)c->serial,
 	         cJSON_IsString(field(m, "client")) ?
@@ -189,6 +190,7 @@ op_call(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 		return rr;
 	if ((rr = call_submit(a, m->json, &call, err)) < 0)
 		return rr;
+	autostop_touch(a);
 	if (!wait) {
 		r = rh_proto_reply(m->id);
 		cJSON_AddStringToObject(r, "call", call->id);
@@ -303,6 +305,146 @@ op_list(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	return 0;
 }
 
+/* The agent's log from offset; at its end, wait up to wait_ms for more. */
+static int
+op_log(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+       struct rh_err *err)
+{
+	uint64_t off, len, wait;
+	int rr;
+
+	if ((rr = uint_field(m, "offset", 0, RH_PROTO_ID_MAX, &off, err)) < 0 ||
+	    (rr = uint_field(m, "length", 65536, RH_PROTO_ID_MAX, &len,
+	                     err)) < 0 ||
+	    (rr = uint_field(m, "wait_ms", 0, LOGWAIT_MAX_MS, &wait, err)) < 0)
+		return rr;
+	if (len > AGENT_OUTPUT_MAX)
+		len = AGENT_OUTPUT_MAX;
+	return logwait_read(a, c, m->id, off, (size_t)len, (unsigned)wait);
+}
+
+/* A line for the log from a client: what it did on this node (syncing,
+ * setup), for whoever follows the log. */
+static int
+op_note(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+        struct rh_err *err)
+{
+	const char *msg;
+	char *line, *p;
+	int rr;
+
+	if ((rr = string_field(m, "message", &msg, err)) < 0)
+		return rr;
+	if (msg == NULL || *msg == '\0' || strlen(msg) > 4096)
+		return rh_err_set(err, EINVAL, "'message' must be a string "
+		                  "of 1 to 4096 bytes");
+	/* one line each: a newline must not forge another entry */
+	line = xstrdup(msg);
+	for (p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	rh_info("%s", line);
+	free(line);
+	conn_send(a, c, rh_proto_reply(m->id));
+	return 0;
+}
+
+/* Stop: the reply goes out, then the agent stops as on SIGTERM. */
+static int
+op_stop(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+        struct rh_err *err)
+{
+	rh_info("stopping: asked by client %llu",
+	        (unsigned long long)c->serial);
+	a->stopping = 1;
+	conn_send(a, c, rh_proto_reply(m->id));
+	return 0;
+}
+
+static int
+op_autostop(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+            struct rh_err *err)
+{
+	const cJSON *v = field(m, "minutes");
+	cJSON *r;
+	int rr;
+
+	if (v == NULL) {
+		r = rh_proto_reply(m->id);
+		cJSON_AddNumberToObject(r, "minutes", a->autostop_mins);
+		conn_send(a, c, r);
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < -1 ||
+	    v->valuedouble > AUTOSTOP_MAX ||
+	    (double)(int)v->valuedouble != v->valuedouble)
+		return rh_err_set(err, EINVAL, "'minutes' must be an integer "
+		                  "from -1 (never) to %d", AUTOSTOP_MAX);
+	if ((rr = autostop_set(a, (int)v->valuedouble, err)) < 0)
+		return rr;
+	r = rh_proto_reply(m->id);
+	cJSON_AddNumberToObject(r, "minutes", a->autostop_mins);
+	conn_send(a, c, r);
+	return 0;
+}
+
+/* setup_cmds done on this node: keys (hashes of command lists) kept one a
+ * line, so that they run once per node however many clients come. */
+#define SETUP_DONE "setup-done"
+
+static int
+setup_key_valid(const char *k)
+{
+	size_t n = strspn(k, "0123456789abcdef");
+
+	return n >= 16 && n <= 128 && k[n] == '\0';
+}
+
+static int
+op_setup_done(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+              struct rh_err *err)
+{
+	struct rh_buf b = { 0 };
+	const char *key, *p, *nl;
+	size_t klen;
+	int set, done = 0, rr;
+	cJSON *r;
+
+	if ((rr = string_field(m, "key", &key, err)) < 0 ||
+	    (rr = bool_field(m, "set", 0, &set, err)) < 0)
+		return rr;
+	if (key == NULL || !setup_key_valid(key))
+		return rh_err_set(err, EINVAL, "'key' must be a hex digest");
+	klen = strlen(key);
+	rr = rh_file_read(SETUP_DONE, 16u * 1024 * 1024, &b, NULL);
+	if (rr < 0 && rr != -ENOENT) {
+		rh_buf_free(&b);
+		return rh_err_set(err, -rr, "%s/%s: %s", a->dir, SETUP_DONE,
+		                  strerror(-rr));
+	}
+	for (p = b.data; p != NULL && p < b.data + b.len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(b.data + b.len - p))) == NULL)
+			nl = b.data + b.len;
+		if ((size_t)(nl - p) == klen && memcmp(p, key, klen) == 0)
+			done = 1;
+	}
+	if (set && !done) {
+		rh_buf_printf(&b, "%s\n", key);
+		if ((rr = rh_file_replace(SETUP_DONE, b.data, b.len, 0600,
+		                          1)) < 0) {
+			rh_buf_free(&b);
+			return rh_err_set(err, -rr, "%s/%s: %s", a->dir,
+			                  SETUP_DONE, strerror(-rr));
+		}
+		done = 1;
+	}
+	rh_buf_free(&b);
+	r = rh_proto_reply(m->id);
+	cJSON_AddBoolToObject(r, "done", done);
+	conn_send(a, c, r);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	op_fn fn;
@@ -316,6 +458,11 @@ static const struct {
 	{ "cancel", op_cancel, 0 },
 	{ "output", op_output, 0 },
 	{ "list", op_list, 0 },
+	{ "log", op_log, 0 },
+	{ "note", op_note, 0 },
+	{ "stop", op_stop, 0 },
+	{ "autostop", op_autostop, 0 },
+	{ "setup_done", op_setup_done, 0 },
 };
 
 void

@@ -41,6 +41,7 @@ conn_close(struct agent *a, struct conn *c)
 	if (c->dead)
 		return;
 	call_forget_conn(a, c);
+	logwait_forget_conn(a, c);
 	close(c->fd);
 	c->fd = -1;
 	c->dead = 1;
@@ -149,6 +150,7 @@ conn_read(struct agent *a, struct conn *c)
 			rh_debug("client %llu: end of requests",
 			         (unsigned long long)c->serial);
 			c->eof = 1;
+			logwait_forget_conn(a, c);
 			return;
 		}
 		rh_proto_dec_commit(&c->dec, (size_t)n);
@@ -278,6 +280,7 @@ serve_setup(struct agent *a, struct rh_err *err)
 	}
 	if ((r = call_init(a, err)) < 0)
 		return r;
+	autostop_init(a);
 
 	a->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	                0);
@@ -323,9 +326,15 @@ serve_loop(struct agent *a)
 	struct pollfd *pfd = NULL;
 	struct conn **pc = NULL, *c;
 	size_t cap = 0, n, i;
-	int timeout;
+	int timeout, ticks, t;
 
 	while (!a->stopping) {
+		/* before the poll set is made: replies they queue go out */
+		ticks = autostop_tick(a);
+		if (a->stopping)
+			break;
+		if ((t = logwait_tick(a)) >= 0 && (ticks < 0 || t < ticks))
+			ticks = t;
 		n = 2 + a->nconns;
 		if (n > cap) {
 			cap = n * 2;
@@ -348,6 +357,10 @@ serve_loop(struct agent *a)
 				pfd[i].events |= POLLOUT;
 		}
 		timeout = call_tick(a);
+		/* the soonest of the calls', autostop's and log waiters'
+		 * deadlines (-1: none) */
+		if (ticks >= 0 && (timeout < 0 || ticks < timeout))
+			timeout = ticks;
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -370,7 +383,9 @@ serve_loop(struct agent *a)
 		}
 		if (pfd[1].revents)
 			accept_all(a);
-		/* Replies of this turn go out together. */
+		/* Log lines of this turn reach the readers waiting for
+		 * them; then the replies of this turn go out together. */
+		logwait_tick(a);
 		for (c = a->conns; c != NULL; c = c->next) {
 			if (!c->dead && pending(c) > 0)
 				conn_flush(a, c);

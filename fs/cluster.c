@@ -24,6 +24,12 @@ has_ips(const cJSON *cfg)
 	return cJSON_IsArray(ips) && cJSON_GetArraySize(ips) > 0;
 }
 
+int
+cluster_has_ips(const cJSON *cfg)
+{
+	return has_ips(cfg);
+}
+
 static void
 probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {

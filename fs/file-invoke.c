@@ -410,6 +410,23 @@ submit(struct invoke *inv, struct slot *s)
 		call_cb(s, r, NULL, 1);     /* answers as the stream would */
 }
 
+/* A call that cannot reach the agent (its send's setup failed): its
+ * answer is the reason, as a failed call's. */
+static void
+fail_unsent(struct invoke *inv, struct slot *s, const char *reason)
+{
+	cJSON *msg = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(msg, "state", "failed");
+	cJSON_AddStringToObject(msg, "reason", reason);
+	pthread_mutex_lock(&inv->lock);
+	inv->refs++;
+	inv->write_left++;
+	pthread_mutex_unlock(&inv->lock);
+	call_cb(s, 0, msg, 1);
+	cJSON_Delete(msg);
+}
+
 /* Wait until every call sent is accepted (or failed), at most until
  * deadline: a node that stops answering must not hang the writer. */
 static int
@@ -436,7 +453,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	struct slot *s;
 	cJSON *specs = NULL, *spec;
 	size_t first, i;
-	int r, n, lost;
+	int r, n, lost, prep;
 
 	if ((r = inv->kind->parse(inv->addr, data, size, &specs, &err)) < 0)
 		goto refuse;
@@ -452,6 +469,10 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		                   &err)) < 0)
 			goto refuse;
 	}
+	/* before a send's first call: its reqs synced, its setup_cmds run;
+	 * if that fails, so do its calls, with the reason */
+	prep = inv->kind == &send_kind ?
+	       send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, &err) : 0;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += (time_t)h->fs->opts.connect_timeout;
 	pthread_mutex_lock(&inv->lock);
@@ -467,7 +488,10 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		                      sizeof(*inv->slots));
 		inv->slots[inv->nslots++] = s;
 		pthread_mutex_unlock(&inv->lock);
-		submit(inv, s);
+		if (prep < 0)
+			fail_unsent(inv, s, err.msg);
+		else
+			submit(inv, s);
 	}
 	cJSON_Delete(specs);
 	specs = NULL;

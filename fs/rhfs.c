@@ -196,6 +196,7 @@ main(int argc, char *argv[])
 	fs.opts.connect_timeout = 10.0;
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.links_lock, NULL);
+	pthread_mutex_init(&fs.prep_lock, NULL);
 
 	if (fuse_opt_parse(&args, &fs.opts, rhfs_opts, NULL) < 0 ||
 	    fuse_opt_parse(&args, &pos, NULL, opt_proc) < 0 ||
@@ -271,6 +272,7 @@ main(int argc, char *argv[])
 	/* the agents' threads answer requests: stop them while the session
 	 * still exists */
 	rh_links_free(fs.links);
+	send_prepared_free(&fs);
 	fs.links = NULL;
 err_unmount:
 	fuse_session_unmount(fs.se);
@@ -299,5 +301,6 @@ err_args:
 	fuse_opt_free_args(&args);
 	pthread_mutex_destroy(&fs.lock);
 	pthread_mutex_destroy(&fs.links_lock);
+	pthread_mutex_destroy(&fs.prep_lock);
 	return ret;
 }

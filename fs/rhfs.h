@@ -101,6 +101,9 @@ struct fs {
 	struct notifier *notifier;
 	pthread_mutex_t links_lock;
 	struct rh_links *links; /* made on first use */
+	pthread_mutex_t prep_lock;      /* send-setup.c: one send prepared at
+	                                 * a time */
+	struct send_prepared *prepared; /* what was done, per connection */
 };
 
 /* An open file. */
@@ -171,8 +174,12 @@ int versions_get(struct fs *fs, struct node *n, struct rh_version *v);
 int versions_exists(struct fs *fs, struct node *dir, const char *name);
 int versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
 int versions_attr(struct fs *fs, struct node *n, struct stat *st);
-int versions_xattr(struct fs *fs, struct node *n, const char *name,
-                   struct rh_buf *out);
+/* versions/N's content (that config) or versions/.index's, and time. */
+int versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
+                     struct timespec *mtime);
+/* Attribute and entry cache time of the shared namespace's nodes: long,
+ * since the watch drops what changed. */
+#define REMOTE_CACHE_SECS 30.0
 
 /* file-config.c: config.json, validated when stored. */
 int config_open(struct fs *fs, struct node *n, int flags, int created,
@@ -197,6 +204,13 @@ char *res_type(struct fs *fs, struct node *dir);
  * hardware). */
 int res_agent(struct fs *fs, const char *addr, const struct cJSON *cfg,
               struct rh_rpc **rpc, struct rh_err *err);
+/* The cluster a resource runs on (itself, or a send's hardware): its
+ * address and config. */
+int res_cluster_of(struct fs *fs, const char *addr,
+                   const struct cJSON *cfg, char **caddr,
+                   struct cJSON **ccfg, struct rh_err *err);
+/* The mount's links to agents, made on first use. */
+int res_links(struct fs *fs, struct rh_links **out, struct rh_err *err);
 /* Reply to a parked request at most once (interrupts race replies). */
 struct parked {
 	fuse_req_t req;
@@ -207,6 +221,18 @@ struct parked {
 extern const struct fs_file file_invoke;
 extern const struct fs_file file_run;
 extern const struct fs_file file_status;
+/* cluster-ctl.c, cluster-log.c: a cluster's ctl (up, down, restart,
+ * autostop) and log (its agent's, followed) */
+extern const struct fs_file file_cluster_ctl;
+extern const struct fs_file file_cluster_log;
+/* A BYO cluster: ips to reach (an on-demand one has none until
+ * provisioned). */
+int cluster_has_ips(const struct cJSON *cfg);
+/* send-setup.c: before a send's first call on a connection, its reqs
+ * synced to the node and its setup_cmds run once. */
+int send_prepare(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                 struct rh_rpc *rpc, struct rh_err *err);
+void send_prepared_free(struct fs *fs);
 const struct fs_file *calls_file(const char *name);
 extern const char *const call_file_names[];
 int calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,

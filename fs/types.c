@@ -11,7 +11,8 @@
 #include "rhfs.h"
 
 static const char *const send_names[] = { "invoke", "calls", NULL };
-static const char *const cluster_names[] = { "status", "run", NULL };
+static const char *const cluster_names[] = { "status", "ctl", "run", "log",
+                                             NULL };
 static const char *const no_names[] = { NULL };
 
 static int
@@ -36,6 +37,10 @@ types_file(const char *type, const char *name)
 		return &file_status;
 	if (is_cluster(type) && strcmp(name, "run") == 0)
 		return &file_run;
+	if (is_cluster(type) && strcmp(name, "ctl") == 0)
+		return &file_cluster_ctl;
+	if (is_cluster(type) && strcmp(name, "log") == 0)
+		return &file_cluster_log;
 	return NULL;
 }
 
@@ -127,8 +132,8 @@ cluster_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 	return *cfg ? 0 : rh_err_set(err, EIO, "%s: unreadable config", addr);
 }
 
-static int
-links(struct fs *fs, struct rh_links **out, struct rh_err *err)
+int
+res_links(struct fs *fs, struct rh_links **out, struct rh_err *err)
 {
 	struct rh_link_opts o;
 	int r = 0;
@@ -146,6 +151,39 @@ links(struct fs *fs, struct rh_links **out, struct rh_err *err)
 }
 
 int
+res_cluster_of(struct fs *fs, const char *addr, const cJSON *cfg,
+               char **caddr, cJSON **ccfg, struct rh_err *err)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(cfg,
+	                                                     "resource_type");
+	const cJSON *hw;
+	int r;
+
+	*caddr = NULL;
+	*ccfg = NULL;
+	if (cJSON_IsString(type) && strcmp(type->valuestring, "cluster") == 0) {
+		*caddr = xstrdup(addr);
+		*ccfg = cJSON_Duplicate(cfg, 1);
+		return 0;
+	}
+	hw = cJSON_GetObjectItemCaseSensitive(cfg, "hardware");
+	if (hw == NULL || cJSON_IsNull(hw))
+		hw = cJSON_GetObjectItemCaseSensitive(cfg, "system");
+	if (cJSON_IsString(hw)) {
+		if ((r = cluster_at(fs, hw->valuestring, ccfg, err)) < 0)
+			return r;
+		*caddr = xstrdup(hw->valuestring);
+		return 0;
+	}
+	if (cJSON_IsObject(hw)) {
+		*caddr = xasprintf("%s#hardware", addr);
+		*ccfg = cJSON_Duplicate(hw, 1);
+		return 0;
+	}
+	return rh_err_set(err, EINVAL, "%s: no hardware to run on", addr);
+}
+
+int
 res_agent(struct fs *fs, const char *addr, const cJSON *cfg,
           struct rh_rpc **rpc, struct rh_err *err)
 {
@@ -157,7 +195,7 @@ res_agent(struct fs *fs, const char *addr, const cJSON *cfg,
 	char *key;
 	int r;
 
-	if ((r = links(fs, &ls, err)) < 0)
+	if ((r = res_links(fs, &ls, err)) < 0)
 		return r;
 	if (cJSON_IsString(type) && strcmp(type->valuestring, "cluster") == 0)
 		return rh_links_get(ls, addr, cfg, rpc, err);

@@ -146,14 +146,13 @@ done:
 	return r;
 }
 
+/* An SSH session to the cluster's head node. */
 static int
-open_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
-         struct rh_rpc **out, struct rh_err *err)
+connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
+            struct rh_ssh **ssh, struct rh_err *err)
 {
 	const cJSON *creds = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_creds");
 	struct rh_ssh_opts o;
-	struct rh_ssh *ssh;
-	struct rh_ssh_chan *chan;
 	const char *key;
 	char *keypath, *user = NULL;
 	int r;
@@ -172,20 +171,44 @@ open_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	o.private_key = keypath;
 	o.known_hosts = ls->opts.known_hosts;
 	o.timeout_ms = ls->opts.timeout_ms;
-	if ((r = rh_ssh_connect(&o, &ssh, err)) < 0)
-		goto out;
+	r = rh_ssh_connect(&o, ssh, err);
+	free(keypath);
+	free(user);
+	return r;
+}
+
+int
+rh_links_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
+             struct rh_ssh **ssh, struct rh_err *err)
+{
+	return connect_ssh(ls, addr, cfg, ssh, err);
+}
+
+int
+rh_links_is_local(const char *addr, const cJSON *cfg)
+{
+	return is_local(addr, cfg);
+}
+
+static int
+open_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
+         struct rh_rpc **out, struct rh_err *err)
+{
+	struct rh_ssh *ssh;
+	struct rh_ssh_chan *chan;
+	int r;
+
+	if ((r = connect_ssh(ls, addr, cfg, &ssh, err)) < 0)
+		return r;
 	if ((r = bootstrap(ls, ssh, addr, err)) < 0 ||
 	    (r = rh_ssh_chan_open(ssh, "exec " NODE_AGENT " bridge", &chan,
 	                          err)) < 0) {
 		rh_ssh_close(ssh);
-		goto out;
+		return r;
 	}
 	if (rh_rpc_start(rh_transport_ssh(ssh, chan), addr, NULL, NULL,
 	                 out) < 0)
 		r = rh_err_set(err, EIO, "%s: cannot start", addr);
-out:
-	free(keypath);
-	free(user);
 	return r;
 }
 

@@ -221,6 +221,18 @@ int rh_ssh_chan_eof(struct rh_ssh_chan *c);
 void rh_ssh_chan_close(struct rh_ssh_chan *c);
 int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
                   unsigned mode, struct rh_err *err);
+/* SFTP for many files over one session (sync.c); paths relative to the
+ * node's home. */
+struct rh_sftp;
+int rh_sftp_open(struct rh_ssh *s, struct rh_sftp **out, struct rh_err *err);
+void rh_sftp_close(struct rh_sftp *f);
+int rh_sftp_mkdir(struct rh_sftp *f, const char *path, struct rh_err *err);
+int rh_sftp_get(struct rh_sftp *f, const char *path, size_t max,
+                struct rh_buf *out, struct rh_err *err);
+int rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
+                size_t len, unsigned mode, struct rh_err *err);
+int rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
+                     unsigned mode, struct rh_err *err);
 
 /* b64.c: base64 (OpenSSL), and bytes in JSON: a string when they are
  * text, else base64 under "<key>_b64". */
@@ -281,6 +293,24 @@ int rh_links_get(struct rh_links *ls, const char *addr,
                  const struct cJSON *cfg, struct rh_rpc **out,
                  struct rh_err *err);
 void rh_links_free(struct rh_links *ls);
+/* sync.c: the local directory dir copied to ~/name on a node (over sftp,
+ * or, when sftp is NULL, into the directory home of this machine), only
+ * the files that changed since the last sync. */
+struct rh_sync_stats {
+	size_t files;           /* in the directory */
+	size_t changed;         /* copied now */
+};
+int rh_sync_dir(struct rh_sftp *sftp, const char *home, const char *dir,
+                const char *name, struct rh_sync_stats *st,
+                struct rh_err *err);
+
+/* Whether the cluster's agent runs on this machine (no SSH). */
+int rh_links_is_local(const char *addr, const struct cJSON *cfg);
+/* A fresh SSH session to the cluster's head, for work beside the agent's
+ * stream (file sync), which keeps its own session. */
+int rh_links_ssh(struct rh_links *ls, const char *addr,
+                 const struct cJSON *cfg, struct rh_ssh **ssh,
+                 struct rh_err *err);
 
 /*
  * proto.c: the agent wire protocol (docs/protocol.md). A frame is a 4-byte

@@ -602,3 +602,226 @@ out:
 	free(tmp);
 	return rc;
 }
+
+/* ---- SFTP sessions for many files (sync) ---------------------------- */
+
+struct rh_sftp {
+	struct rh_ssh *ssh;
+	LIBSSH2_SFTP *sftp;
+};
+
+/* An SFTP status as errno; other failures through ssh_fail. */
+static int
+sftp_fail(struct rh_sftp *f, int rc, const char *what, const char *path,
+          struct rh_err *err)
+{
+	int e;
+
+	if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return ssh_fail(f->ssh, rc, what, err);
+	switch (libssh2_sftp_last_error(f->sftp)) {
+	case LIBSSH2_FX_NO_SUCH_FILE:
+	case LIBSSH2_FX_NO_SUCH_PATH:
+		e = ENOENT;
+		break;
+	case LIBSSH2_FX_PERMISSION_DENIED:
+	case LIBSSH2_FX_WRITE_PROTECT:
+		e = EACCES;
+		break;
+	case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+		e = EEXIST;
+		break;
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+	case LIBSSH2_FX_QUOTA_EXCEEDED:
+		e = ENOSPC;
+		break;
+	default:
+		e = EIO;
+	}
+	return rh_err_set(err, e, "%s: %s %s: %s", f->ssh->where, what, path,
+	                  strerror(e));
+}
+
+int
+rh_sftp_open(struct rh_ssh *s, struct rh_sftp **out, struct rh_err *err)
+{
+	int64_t deadline = now_ms() + s->timeout_ms;
+	LIBSSH2_SFTP *sftp;
+	int rc;
+
+	*out = NULL;
+	while ((sftp = libssh2_sftp_init(s->session)) == NULL) {
+		rc = libssh2_session_last_errno(s->session);
+		if (rc != LIBSSH2_ERROR_EAGAIN || (rc = wait_io(s, deadline)) < 0)
+			return ssh_fail(s, rc, "starting SFTP", err);
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->ssh = s;
+	(*out)->sftp = sftp;
+	return 0;
+}
+
+void
+rh_sftp_close(struct rh_sftp *f)
+{
+	int64_t deadline;
+	int rc;
+
+	if (f == NULL)
+		return;
+	deadline = now_ms() + f->ssh->timeout_ms;
+	UNTIL_DONE(f->ssh, deadline, rc, libssh2_sftp_shutdown(f->sftp));
+	free(f);
+}
+
+/* One directory; an existing one is fine. */
+int
+rh_sftp_mkdir(struct rh_sftp *f, const char *path, struct rh_err *err)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	UNTIL_DONE(f->ssh, deadline, rc,
+	           libssh2_sftp_mkdir_ex(f->sftp, path, (unsigned)strlen(path),
+	                                 0755));
+	if (rc == 0)
+		return 0;
+	if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return ssh_fail(f->ssh, rc, "SFTP mkdir", err);
+	/* OpenSSH answers a plain failure for an existing directory */
+	UNTIL_DONE(f->ssh, deadline, rc,
+	           libssh2_sftp_stat_ex(f->sftp, path, (unsigned)strlen(path),
+	                                LIBSSH2_SFTP_STAT, &a));
+	if (rc == 0 && LIBSSH2_SFTP_S_ISDIR(a.permissions))
+		return 0;
+	return rh_err_set(err, rc == 0 ? ENOTDIR : EACCES, "%s: cannot make "
+	                  "the directory %s", f->ssh->where, path);
+}
+
+static int
+sftp_open_file(struct rh_sftp *f, const char *path, unsigned long flags,
+               unsigned mode, LIBSSH2_SFTP_HANDLE **out, struct rh_err *err)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int rc;
+
+	for (;;) {
+		*out = libssh2_sftp_open_ex(f->sftp, path, (unsigned)strlen(path),
+		                            flags, (long)mode,
+		                            LIBSSH2_SFTP_OPENFILE);
+		if (*out != NULL)
+			return 0;
+		rc = libssh2_session_last_errno(f->ssh->session);
+		if (rc != LIBSSH2_ERROR_EAGAIN || (rc = wait_io(f->ssh,
+		                                                deadline)) < 0)
+			return sftp_fail(f, rc, "SFTP open", path, err);
+	}
+}
+
+static void
+sftp_close_file(struct rh_sftp *f, LIBSSH2_SFTP_HANDLE *h)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int rc;
+
+	UNTIL_DONE(f->ssh, deadline, rc, libssh2_sftp_close_handle(h));
+}
+
+/* A small file of the node, whole: -ENOENT when there is none, -EFBIG
+ * past max bytes. */
+int
+rh_sftp_get(struct rh_sftp *f, const char *path, size_t max,
+            struct rh_buf *out, struct rh_err *err)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	char buf[32768];
+	int64_t deadline;
+	ssize_t n;
+	int r = 0;
+
+	if ((r = sftp_open_file(f, path, LIBSSH2_FXF_READ, 0, &h, err)) < 0)
+		return r;
+	for (;;) {
+		deadline = now_ms() + f->ssh->timeout_ms;
+		UNTIL_DONE(f->ssh, deadline, n,
+		           libssh2_sftp_read(h, buf, sizeof(buf)));
+		if (n < 0) {
+			r = sftp_fail(f, (int)n, "SFTP read", path, err);
+			break;
+		}
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > max) {
+			r = rh_err_set(err, EFBIG, "%s: %s: over %zu bytes",
+			               f->ssh->where, path, max);
+			break;
+		}
+		rh_buf_append(out, buf, (size_t)n);
+	}
+	sftp_close_file(f, h);
+	return r;
+}
+
+/* Write all of data, or fail. */
+static int
+sftp_write_all(struct rh_sftp *f, LIBSSH2_SFTP_HANDLE *h, const char *path,
+               const char *data, size_t len, struct rh_err *err)
+{
+	int64_t deadline;
+	size_t off;
+	ssize_t w;
+
+	for (off = 0; off < len; off += (size_t)w) {
+		/* a long transfer moves its deadline on while it moves */
+		deadline = now_ms() + f->ssh->timeout_ms;
+		UNTIL_DONE(f->ssh, deadline, w,
+		           libssh2_sftp_write(h, data + off, len - off));
+		if (w < 0)
+			return sftp_fail(f, (int)w, "SFTP write", path, err);
+	}
+	return 0;
+}
+
+/* path on the node gets data (created with mode, or truncated). */
+int
+rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
+            size_t len, unsigned mode, struct rh_err *err)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	int r;
+
+	if ((r = sftp_open_file(f, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+	                        LIBSSH2_FXF_TRUNC, mode, &h, err)) < 0)
+		return r;
+	r = sftp_write_all(f, h, path, data, len, err);
+	sftp_close_file(f, h);
+	return r;
+}
+
+/* path on the node gets the local file's content. */
+int
+rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
+                 unsigned mode, struct rh_err *err)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	char buf[128 * 1024];
+	ssize_t n;
+	int fd, r;
+
+	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
+		return rh_err_set(err, errno, "%s: %s", local, strerror(errno));
+	if ((r = sftp_open_file(f, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+	                        LIBSSH2_FXF_TRUNC, mode, &h, err)) < 0) {
+		close(fd);
+		return r;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if ((r = sftp_write_all(f, h, path, buf, (size_t)n, err)) < 0)
+			break;
+	if (n < 0)
+		r = rh_err_set(err, errno, "%s: %s", local, strerror(errno));
+	sftp_close_file(f, h);
+	close(fd);
+	return r;
+}

@@ -90,6 +90,12 @@ rh_transport_spawn(char *const argv[], struct rh_transport **out,
 		                  strerror(errno));
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		/* not the mask of the thread that forked (rhfs's threads
+		 * block SIGTERM): close's SIGTERM must reach it */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(sv[1], 0);
 		dup2(sv[1], 1);
 		execv(argv[0], argv);

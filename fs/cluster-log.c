@@ -1,0 +1,203 @@
+/* cluster-log.c - a cluster's log: its agent's log file on the node
+ * (~/.rh/agent/log), read at the file's offset and followed while open,
+ * as `tail -f`: a read at the end waits for more. The wait is the agent's
+ * (a "log" request that it answers once the log grows, or empty after a
+ * while, when it is asked again), so no thread here holds or spins. Ctrl-C
+ * ends the wait with EINTR; O_NONBLOCK gives EAGAIN at the end. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhfs.h"
+
+/* Each long poll; the agent caps it at a minute. */
+#define LOG_WAIT_MS 30000
+
+struct log_file {
+	char *addr;
+	cJSON *cfg;
+};
+
+/* One read in flight. Freed by whoever comes last of the agent's final
+ * answer and the request's answer. */
+struct log_read {
+	pthread_mutex_t lock;
+	int answered;           /* the request has its reply */
+	int refs;
+	fuse_req_t req;
+	struct rh_rpc *rpc;
+	uint64_t off;
+	size_t size;
+	int nonblock;
+};
+
+static int
+log_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	struct log_file *lf = xcalloc(1, sizeof(*lf));
+	int r;
+
+	if ((r = res_load(fs, h->node->parent, &lf->addr, &lf->cfg,
+	                  err)) < 0) {
+		free(lf);
+		return r;
+	}
+	if (!cluster_has_ips(lf->cfg)) {
+		r = rh_err_set(err, EOPNOTSUPP, "%s/log: an on-demand cluster "
+		               "(no ips) has no agent yet", lf->addr);
+		cJSON_Delete(lf->cfg);
+		free(lf->addr);
+		free(lf);
+		return r;
+	}
+	h->priv = lf;
+	return 0;
+}
+
+static void
+log_release(struct handle *h)
+{
+	struct log_file *lf = h->priv;
+
+	cJSON_Delete(lf->cfg);
+	free(lf->addr);
+	free(lf);
+}
+
+static void
+read_put(struct log_read *w)
+{
+	int left;
+
+	pthread_mutex_lock(&w->lock);
+	left = --w->refs;
+	pthread_mutex_unlock(&w->lock);
+	if (left > 0)
+		return;
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+/* First to come answers: the agent or the interrupt. */
+static int
+claim(struct log_read *w)
+{
+	int mine;
+
+	pthread_mutex_lock(&w->lock);
+	mine = !w->answered;
+	w->answered = 1;
+	pthread_mutex_unlock(&w->lock);
+	return mine;
+}
+
+static void
+log_interrupted(fuse_req_t req, void *arg)
+{
+	if (claim(arg))
+		fuse_reply_err(req, EINTR);
+}
+
+static void log_cb(void *arg, int err, const cJSON *msg, int final);
+
+static int
+ask(struct log_read *w)
+{
+	cJSON *req = rh_proto_new(0, "log");
+	int r;
+
+	cJSON_AddNumberToObject(req, "offset", (double)w->off);
+	cJSON_AddNumberToObject(req, "length", (double)w->size);
+	cJSON_AddNumberToObject(req, "wait_ms", w->nonblock ? 0 : LOG_WAIT_MS);
+	pthread_mutex_lock(&w->lock);
+	w->refs++;              /* the agent's answer holds one */
+	pthread_mutex_unlock(&w->lock);
+	r = rh_rpc_call(w->rpc, req, log_cb, w);
+	cJSON_Delete(req);
+	if (r < 0)
+		read_put(w);
+	return r;
+}
+
+static void
+log_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct log_read *w = arg;
+	struct rh_buf data = { 0 };
+	int answered, r;
+
+	if (!final)
+		return;
+	if (err == 0)
+		rh_json_get_bytes(msg, "data", &data);
+	pthread_mutex_lock(&w->lock);
+	answered = w->answered;
+	pthread_mutex_unlock(&w->lock);
+	/* nothing yet, and still wanted: ask again (a long poll) */
+	if (err == 0 && data.len == 0 && !w->nonblock && !answered) {
+		if ((r = ask(w)) == 0) {
+			rh_buf_free(&data);
+			read_put(w);
+			return;
+		}
+		err = r;
+	}
+	if (claim(w)) {
+		fuse_req_interrupt_func(w->req, NULL, NULL);
+		if (err < 0)
+			fuse_reply_err(w->req, -err);
+		else if (data.len == 0)
+			fuse_reply_err(w->req, EAGAIN);
+		else
+			fuse_reply_buf(w->req, data.data, data.len);
+	}
+	rh_buf_free(&data);
+	read_put(w);
+}
+
+static void
+log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	struct log_file *lf = h->priv;
+	struct log_read *w;
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	int r;
+
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if ((r = res_agent(h->fs, lf->addr, lf->cfg, &rpc, &err)) < 0) {
+		rh_warn("%s/log: %s", lf->addr, err.msg);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	w->refs = 1;            /* this function's */
+	w->req = req;
+	w->rpc = rpc;
+	w->off = (uint64_t)off;
+	w->size = size ? size : 1;
+	w->nonblock = (h->flags & O_NONBLOCK) != 0;
+	fuse_req_interrupt_func(req, log_interrupted, w);
+	if ((r = ask(w)) < 0 && claim(w)) {
+		fuse_req_interrupt_func(req, NULL, NULL);
+		fuse_reply_err(req, -r);
+	}
+	read_put(w);
+}
+
+const struct fs_file file_cluster_log = {
+	.name = "log",
+	.mode = 0444,
+	.nonseekable = 1,
+	.open = log_open,
+	.read = log_read,
+	.release = log_release,
+};

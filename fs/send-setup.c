@@ -1,0 +1,319 @@
+/* send-setup.c - what a send needs on its node before its first call:
+ *   reqs        "./" syncs the workdir to ~/<its name>, "local:PATH" the
+ *               directory PATH to ~/<its base name>, only changed files
+ *               (src/sync.c). Other entries name pip packages, which rhfs
+ *               cannot install (no package index): logged and skipped.
+ *   setup_cmds  run once per node, in order, in the node's home; the
+ *               node's agent remembers a digest of the list.
+ * Done once per send and connection (a new connection looks again, as
+ * the node may have been reset); progress lines go to rhfs's log and to
+ * the agent's, which the cluster's log file shows. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhfs.h"
+
+/* setup_cmds may install things: give them long, but not forever. */
+#define SETUP_TIMEOUT_MS (30 * 60 * 1000)
+
+struct send_prepared {
+	char *addr;
+	struct rh_rpc *rpc;     /* the connection it was done on */
+	char key[2 * EVP_MAX_MD_SIZE + 1];      /* of reqs and setup_cmds */
+	struct send_prepared *next;
+};
+
+static void
+digest(const cJSON *v, char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+	char *s = cJSON_PrintUnformatted(v);
+
+	EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL);
+	cJSON_free(s);
+	for (i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	hex[2 * len] = '\0';
+}
+
+/* A progress line, in rhfs's log and the agent's. */
+static void RH_PRINTF(3, 4)
+note(struct fs *fs, struct rh_rpc *rpc, const char *fmt, ...)
+{
+	cJSON *req, *reply = NULL;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (msg == NULL)
+		return;
+	rh_info("%s", msg);
+	req = rh_proto_new(0, "note");
+	cJSON_AddStringToObject(req, "message", msg);
+	rh_rpc_call_wait(rpc, req, (int)(fs->opts.connect_timeout * 1000),
+	                 &reply);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	free(msg);
+}
+
+/* "~/x" and relative paths (to the workdir) made absolute. */
+static char *
+local_path(struct fs *fs, const char *p)
+{
+	const char *home = getenv("HOME");
+
+	if (p[0] == '~' && (p[1] == '/' || p[1] == '\0') && home != NULL)
+		return xasprintf("%s%s", home, p + 1);
+	if (p[0] == '/')
+		return xstrdup(p);
+	return xasprintf("%s/%s", fs->opts.local, p);
+}
+
+static char *
+base_name(const char *path)
+{
+	char *s = xstrdup(path), *b;
+	size_t n = strlen(s);
+
+	while (n > 1 && s[n - 1] == '/')
+		s[--n] = '\0';
+	b = strrchr(s, '/');
+	b = xstrdup(b ? b + 1 : s);
+	free(s);
+	return b;
+}
+
+static int
+sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
+          const cJSON *reqs, struct rh_rpc *rpc, struct rh_err *err)
+{
+	struct rh_sync_stats st;
+	struct rh_links *ls;
+	struct rh_ssh *ssh = NULL;
+	struct rh_sftp *sftp = NULL;
+	const cJSON *req;
+	cJSON *ccfg = NULL;
+	char *caddr = NULL, *dir, *name;
+	const char *what;
+	int r = 0, local;
+
+	cJSON_ArrayForEach(req, reqs) {
+		if (!cJSON_IsString(req)) {
+			note(fs, rpc, "%s: reqs: an entry that is not a string "
+			     "is skipped", addr);
+			continue;
+		}
+		what = req->valuestring;
+		if (strcmp(what, "./") == 0 || strcmp(what, ".") == 0) {
+			dir = xstrdup(fs->opts.local);
+		} else if (strncmp(what, "local:", 6) == 0 && what[6] != '\0') {
+			dir = local_path(fs, what + 6);
+		} else {
+			note(fs, rpc, "%s: reqs: '%s' is a package; rhfs does "
+			     "not install packages (no package index), skipped",
+			     addr, what);
+			continue;
+		}
+		/* the node is reached once, for every directory */
+		if (caddr == NULL &&
+		    ((r = res_cluster_of(fs, addr, cfg, &caddr, &ccfg, err)) < 0 ||
+		     (r = res_links(fs, &ls, err)) < 0)) {
+			free(dir);
+			break;
+		}
+		local = rh_links_is_local(caddr, ccfg);
+		if (!local && ssh == NULL &&
+		    ((r = rh_links_ssh(ls, caddr, ccfg, &ssh, err)) < 0 ||
+		     (r = rh_sftp_open(ssh, &sftp, err)) < 0)) {
+			free(dir);
+			break;
+		}
+		name = base_name(dir);
+		r = rh_sync_dir(sftp, getenv("HOME"), dir, name, &st, err);
+		if (r == 0)
+			note(fs, rpc, "%s: syncing %s to ~/%s: %zu changed "
+			     "files (%zu in all)", addr, what, name, st.changed,
+			     st.files);
+		free(name);
+		free(dir);
+		if (r < 0) {
+			struct rh_err why = *err;
+
+			rh_err_set(err, -r, "%s: reqs: cannot sync %s: %s",
+			           addr, what, why.msg);
+			break;
+		}
+	}
+	rh_sftp_close(sftp);
+	if (ssh != NULL)
+		rh_ssh_close(ssh);
+	cJSON_Delete(ccfg);
+	free(caddr);
+	return r;
+}
+
+static int
+setup_done(struct fs *fs, struct rh_rpc *rpc, const char *key, int set,
+           int *done)
+{
+	cJSON *req = rh_proto_new(0, "setup_done"), *reply = NULL;
+	int r;
+
+	cJSON_AddStringToObject(req, "key", key);
+	cJSON_AddBoolToObject(req, "set", set);
+	r = rh_rpc_call_wait(rpc, req, (int)(fs->opts.connect_timeout * 1000),
+	                     &reply);
+	*done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "done"));
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
+}
+
+/* One command, to its end: 0, or the reason it failed in err. */
+static int
+run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *cmd,
+        struct rh_err *err)
+{
+	const cJSON *state, *exitc, *reason;
+	struct rh_buf out = { 0 };
+	cJSON *req = rh_proto_new(0, "call"), *argv, *reply = NULL;
+	char *script = xasprintf("exec 2>&1\n%s", cmd);
+	const char *last, *nl;
+	int r;
+
+	argv = cJSON_AddArrayToObject(req, "command");
+	cJSON_AddItemToArray(argv, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
+	cJSON_AddBoolToObject(req, "wait", 1);
+	free(script);
+	r = rh_rpc_call_wait(rpc, req, SETUP_TIMEOUT_MS, &reply);
+	cJSON_Delete(req);
+	if (r < 0)
+		return rh_err_set(err, -r, "%s: setup_cmds: '%s': %s", addr,
+		                  cmd, strerror(-r));
+	state = cJSON_GetObjectItemCaseSensitive(reply, "state");
+	exitc = cJSON_GetObjectItemCaseSensitive(reply, "exit");
+	reason = cJSON_GetObjectItemCaseSensitive(reply, "reason");
+	if (cJSON_IsString(state) && strcmp(state->valuestring, "done") == 0 &&
+	    cJSON_IsNumber(exitc) && exitc->valueint == 0) {
+		cJSON_Delete(reply);
+		return 0;
+	}
+	/* the last line it printed is usually the why */
+	rh_json_get_bytes(reply, "result", &out);
+	while (out.len > 0 && out.data[out.len - 1] == '\n')
+		out.data[--out.len] = '\0';
+	last = out.data ? out.data : "";
+	if ((nl = strrchr(last, '\n')) != NULL)
+		last = nl + 1;
+	if (cJSON_IsNumber(exitc))
+		r = rh_err_set(err, EIO, "%s: setup_cmds: '%s' failed with exit "
+		               "%d%s%.200s", addr, cmd, exitc->valueint,
+		               *last ? ": " : "", last);
+	else
+		r = rh_err_set(err, EIO, "%s: setup_cmds: '%s' failed: %s",
+		               addr, cmd, cJSON_IsString(reason) ?
+		               reason->valuestring : "no exit status");
+	rh_buf_free(&out);
+	cJSON_Delete(reply);
+	return r;
+}
+
+static int
+run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
+          struct rh_rpc *rpc, struct rh_err *err)
+{
+	char key[2 * EVP_MAX_MD_SIZE + 1];
+	const cJSON *cmd;
+	int done = 0, n = 0, r;
+
+	digest(cmds, key);
+	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
+		return rh_err_set(err, -r, "%s: setup_cmds: the agent did not "
+		                  "answer: %s", addr, strerror(-r));
+	if (done) {
+		rh_debug("%s: setup_cmds already ran on the node", addr);
+		return 0;
+	}
+	cJSON_ArrayForEach(cmd, cmds) {
+		note(fs, rpc, "%s: setup: running %s", addr, cmd->valuestring);
+		if ((r = run_cmd(fs, addr, rpc, cmd->valuestring, err)) < 0) {
+			note(fs, rpc, "%s", err->msg);
+			return r;
+		}
+		n++;
+	}
+	if ((r = setup_done(fs, rpc, key, 1, &done)) < 0)
+		return rh_err_set(err, -r, "%s: setup_cmds ran, but the agent "
+		                  "did not record it: %s", addr, strerror(-r));
+	note(fs, rpc, "%s: setup: done (%d commands)", addr, n);
+	return 0;
+}
+
+int
+send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
+             struct rh_rpc *rpc, struct rh_err *err)
+{
+	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(cfg, "reqs");
+	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(cfg,
+	                                                     "setup_cmds");
+	struct send_prepared *p;
+	char key[2 * EVP_MAX_MD_SIZE + 1];
+	cJSON *both;
+	int r = 0;
+
+	if (cJSON_GetArraySize(reqs) == 0 && cJSON_GetArraySize(cmds) == 0)
+		return 0;
+	both = cJSON_CreateArray();
+	cJSON_AddItemToArray(both, cJSON_Duplicate(reqs, 1));
+	cJSON_AddItemToArray(both, cJSON_Duplicate(cmds, 1));
+	digest(both, key);
+	cJSON_Delete(both);
+	/* one at a time: the second writer of a send waits for the first's
+	 * sync instead of doing it again */
+	pthread_mutex_lock(&fs->prep_lock);
+	for (p = fs->prepared; p != NULL; p = p->next)
+		if (p->rpc == rpc && strcmp(p->addr, addr) == 0 &&
+		    strcmp(p->key, key) == 0)
+			break;
+	if (p == NULL) {
+		if (cJSON_GetArraySize(reqs) > 0)
+			r = sync_reqs(fs, addr, cfg, reqs, rpc, err);
+		if (r == 0 && cJSON_GetArraySize(cmds) > 0)
+			r = run_setup(fs, addr, cmds, rpc, err);
+		if (r == 0) {
+			p = xcalloc(1, sizeof(*p));
+			p->addr = xstrdup(addr);
+			p->rpc = rpc;
+			strcpy(p->key, key);
+			p->next = fs->prepared;
+			fs->prepared = p;
+		}
+	}
+	pthread_mutex_unlock(&fs->prep_lock);
+	return r;
+}
+
+void
+send_prepared_free(struct fs *fs)
+{
+	struct send_prepared *p, *next;
+
+	for (p = fs->prepared; p != NULL; p = next) {
+		next = p->next;
+		free(p->addr);
+		free(p);
+	}
+	fs->prepared = NULL;
+}
