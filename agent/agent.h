@@ -104,6 +104,11 @@ struct agent {
 	struct timespec started;        /* CLOCK_MONOTONIC */
 	struct timespec started_wall;
 	int stopping;
+	/* autostop.c: stop after this many idle minutes; -1: never */
+	int autostop_mins;
+	struct timespec last_active;    /* CLOCK_MONOTONIC */
+	/* logwait.c: "log" requests waiting for the log to grow */
+	struct log_waiter *log_waiters;
 };
 
 /* rhagent.c */
@@ -177,6 +182,26 @@ void record_history(struct agent *a, const char *send, const char *before,
 /* key: the time as "2024-05-01T12:00:00.123456Z" (UTC), or null for 0. */
 void json_add_time(struct cJSON *o, const char *key,
                    const struct timespec *ts);
+
+/* autostop.c: stop when idle for autostop_mins (kept in the agent's
+ * directory across restarts) */
+#define AUTOSTOP_MAX (60 * 24 * 365)    /* minutes */
+void autostop_init(struct agent *a);
+int autostop_set(struct agent *a, int mins, struct rh_err *err);
+void autostop_touch(struct agent *a);
+/* Set stopping when idle long enough; ms until the next look, or -1. */
+int autostop_tick(struct agent *a);
+
+/* logwait.c: the agent's log read from an offset; at its end, the
+ * request waits (at most wait_ms) until the log grows */
+#define LOGWAIT_MAX_MS 60000
+struct log_waiter;
+int logwait_read(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
+                 size_t len, unsigned wait_ms);
+/* Answer waiters whose log grew or whose wait ended; ms until the next
+ * deadline, or -1. Call at the end of each turn. */
+int logwait_tick(struct agent *a);
+void logwait_forget_conn(struct agent *a, struct conn *c);
 
 /* bridge.c */
 int bridge_main(const char *dir, int verbose);

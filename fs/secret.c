@@ -300,15 +300,24 @@ secret_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return 0;
 }
 
+/* The reply is sent from a copy: once the reader has its bytes it may
+ * close, and the release free the handle, before fuse_reply_buf is
+ * back. */
 static void
 secret_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
+	struct rh_buf copy = { 0 };
 	size_t len = 0;
 
 	if (off >= 0 && (size_t)off < h->buf.len)
 		len = h->buf.len - (size_t)off < size ?
 		      h->buf.len - (size_t)off : size;
-	fuse_reply_buf(req, len ? h->buf.data + off : NULL, len);
+	if (len > 0) {
+		secure_reserve(&copy, len);
+		memcpy(copy.data, h->buf.data + off, len);
+	}
+	fuse_reply_buf(req, copy.data, len);
+	rh_buf_cleanse(&copy);
 }
 
 static void

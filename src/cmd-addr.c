@@ -118,7 +118,8 @@ logged_in(void)
 }
 
 int
-cmd_address(const char *arg, char **addr, struct rh_err *err)
+cmd_address(const char *arg, char **addr, char **mount_path,
+            struct rh_err *err)
 {
 	struct rh_config *cfg;
 	const char *folder = NULL;
@@ -126,15 +127,22 @@ cmd_address(const char *arg, char **addr, struct rh_err *err)
 	int r;
 
 	*addr = NULL;
+	if (mount_path != NULL)
+		*mount_path = NULL;
 	if (*arg == '\0')
 		return rh_err_set(err, EINVAL, "empty address");
 	/* A path inside a mount, however it is spelt. */
 	if ((path = canonical(arg)) != NULL &&
 	    (rest = below_mount(path)) != NULL) {
-		free(path);
 		r = mount_address(rest, addr, err);
 		free(rest);
-		return r < 0 ? r : check_address(*addr, err);
+		if (r == 0 && (r = check_address(*addr, err)) == 0 &&
+		    mount_path != NULL) {
+			*mount_path = path;
+			path = NULL;
+		}
+		free(path);
+		return r;
 	}
 	free(path);
 	if (strcmp(arg, "@") == 0 || strncmp(arg, "@/", 2) == 0)
@@ -232,12 +240,33 @@ etcd_get(const char *addr, struct rh_buf *out, struct rh_err *err)
 	return r;
 }
 
+static int
+mount_get(const char *addr, const char *dir, struct rh_buf *out,
+          struct rh_err *err)
+{
+	char *path = xasprintf("%s/config.json", dir);
+	int r = rh_file_read(path, RH_CONFIG_MAX, out, NULL);
+
+	free(path);
+	if (r == -ENOENT && access(dir, F_OK) == 0)
+		return rh_err_set(err, EISDIR, "%s: a folder, not a resource",
+		                  addr);
+	if (r < 0)
+		return rh_err_set(err, -r, "%s: %s", addr, r == -ENOENT ?
+		                  "no such resource" : strerror(-r));
+	return 0;
+}
+
 int
-cmd_resource_get(const char *addr, struct rh_buf *out, struct rh_err *err)
+cmd_resource_get(const char *addr, const char *mount_path,
+                 struct rh_buf *out, struct rh_err *err)
 {
 	char cwd[PATH_MAX], *home, *work;
 	const char *dir;
 	struct rh_store *s;
+
+	if (mount_path != NULL)
+		return mount_get(addr, mount_path, out, err);
 
 	if (addr[0] == '~') {
 		if (getcwd(cwd, sizeof(cwd)) == NULL)

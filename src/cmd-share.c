@@ -74,7 +74,7 @@ parse(struct share *s, const char *cmd, int argc, char *argv[], int nargs)
 	if (argc - optind != nargs)
 		return cmd_usage(cmd);
 	s->user = argv[optind + 1];
-	if (cmd_address(argv[optind], &s->addr, &s->err) < 0 ||
+	if (cmd_address(argv[optind], &s->addr, NULL, &s->err) < 0 ||
 	    cmd_address_split(s->addr, &s->top, &s->rel, &s->err) < 0 ||
 	    cmd_check_user(s->user, &s->err) < 0 ||
 	    cmd_remote_find(url, ca, prefix, &s->rem, &s->err) < 0)

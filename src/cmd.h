@@ -84,14 +84,18 @@ int cmd_config_load(struct rh_config **out, struct rh_err *err);
  * What the user typed as the address of a resource: a path inside an
  * rhfs mount (MOUNT/~/x, MOUNT/alice/x, MOUNT/@/x), an address (~/x,
  * ^name, @/x, /alice/x), or a bare name in the default folder. *addr is
- * "~/x", "^name" or "/top/x" (@ replaced by the login's user).
+ * "~/x", "^name" or "/top/x" (@ replaced by the login's user). When
+ * arg is inside a mount and mount_path is not NULL, *mount_path is its
+ * canonical path (else NULL): the mount knows its own ~ best.
  */
-int cmd_address(const char *arg, char **addr, struct rh_err *err);
+int cmd_address(const char *arg, char **addr, char **mount_path,
+                struct rh_err *err);
 /* A remote address "/top/rel" split; rel is "" for the top itself. */
 int cmd_address_split(const char *addr, char **top, char **rel,
                       struct rh_err *err);
-/* The config.json of the resource at addr, from its store. */
-int cmd_resource_get(const char *addr, struct rh_buf *out,
-                     struct rh_err *err);
+/* The config.json of the resource at addr, read through the mount at
+ * mount_path if given, else from its store. */
+int cmd_resource_get(const char *addr, const char *mount_path,
+                     struct rh_buf *out, struct rh_err *err);
 
 #endif

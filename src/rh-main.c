@@ -22,6 +22,10 @@ static const struct rh_cmd commands[] = {
 	  "download" },
 	{ "secrets", cmd_secrets, "secrets [--local | --workdir DIR] "
 	  "extract|download [PROVIDER...]" },
+	{ "ssh", cmd_ssh, "ssh [--known-hosts FILE] [--dry-run] CLUSTER "
+	  "[-- COMMAND...]" },
+	{ "tunnel", cmd_tunnel, "tunnel [--known-hosts FILE] [--dry-run] "
+	  "CLUSTER LOCAL_PORT:REMOTE_PORT" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -146,6 +146,51 @@ refuse "share in a folder nobody has" "no user or organisation nobody" \
 refuse "share with oneself" "alice's own folder" share @/x alice read
 refuse "share of a local path" "not in the remote RNS" share '~/x' bob read
 
+# the same through mounts: alice shares a path of her mount; bob's mount
+# refuses it before and after
+HOME_B=$T/home-b
+MNT_B=$T/mnt-b
+RHFS_B_PID=
+mkdir -p "$HOME_B" "$MNT_B"
+unmount_b() {
+	if grep -q " $MNT_B fuse" /proc/mounts; then
+		fusermount3 -u "$MNT_B" 2>/dev/null || fusermount3 -u -z "$MNT_B"
+	fi
+	if [ -n "$RHFS_B_PID" ]; then
+		i=0
+		while kill -0 "$RHFS_B_PID" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$RHFS_B_PID" 2>/dev/null
+		RHFS_B_PID=
+	fi
+}
+trap 'unmount_b; etcd_exit' EXIT
+check "bob logs in" sh -c "echo bobpw | HOME='$HOME_B' '$RH' login --url '$U' --user bob --password-stdin"
+mount_rhfs -o connect_timeout=3
+HOME=$HOME_B "$RHFS" -f -o "local=$T/work-b,builtins=$BUILTINS" \
+	-o "rhagent=$top_builddir/rhagent,connect_timeout=3" "$MNT_B" \
+	2>>"$T/rhfs-b.err" &
+RHFS_B_PID=$!
+mkdir -p "$T/work-b"
+wait_mounted "$MNT_B" || { fail "bob's mount"; finish; }
+check "alice makes @/m in her mount" mkdir "$MNT/@/m"
+printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["10.0.0.9"]}' >"$T/m.json"
+check "with a config" cp "$T/m.json" "$MNT/@/m/config.json"
+refuse "before the share bob's mount refuses /alice/m" "Permission denied" \
+	cat "$MNT_B/alice/m/config.json"
+check "alice shares it by its path in her mount" share "$MNT/@/m" bob read
+has "as /alice/m" "$T/out" "/alice/m shared with bob (read)"
+can "which gives bob's credentials /alice/m" bob:bobpw get /rh/n/alice/m
+has "its config as alice wrote it" "$T/out" "10.0.0.9"
+check "unshare by the path" unshare "$MNT/@/m" bob
+cannot "bob's credentials are refused again" bob:bobpw get /rh/n/alice/m
+refuse "and so is bob's mount" "Permission denied" \
+	cat "$MNT_B/alice/m/config.json"
+unmount_b
+unmount_rhfs
+
 # config upload and download
 check "set defaults" "$RH" config set default_autostop 30
 check "set use_spot" "$RH" config set use_spot true

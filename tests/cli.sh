@@ -106,6 +106,17 @@ refuse "share to a bad user name" "a name is" \
 refuse "share with a bad mode" "read or write" \
 	"$RH" share --url http://127.0.0.1:9 --password-stdin /alice/x bob admin
 status 2 "unshare with a missing user" "$RH" unshare /alice/x
+refuse "ssh to a resource that does not exist" "no such resource" \
+	"$RH" ssh '~/nothing'
+refuse "tunnel with a bad port" "LOCAL_PORT:REMOTE_PORT" \
+	"$RH" tunnel '^local' 8080:99999
+refuse "tunnel with no colon" "LOCAL_PORT:REMOTE_PORT" \
+	"$RH" tunnel '^local' 8080
+refuse "ssh to a builtin that is not up" "no ips" "$RH" ssh '^rh-cpu'
+one_line "one line for it"
+refuse "tunnel to ^local" "this machine" "$RH" tunnel '^local' 8080:80
+check "ssh to ^local runs here" "$RH" ssh '^local' -- echo here '$HOME'
+has "the command's output" "$T/out" "here $HOME"
 refuse "@ without a login" "not logged in" sh -c \
 	"HOME=$T/empty '$RH' share @/x bob read"
 refuse "admin init without a URL" "no etcd URL" sh -c \
