@@ -197,6 +197,9 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 static double
 timeout_of(const struct fs *fs, const struct node *n)
 {
+	if (n->type != N_LOG && rh_store_is_remote(n->store) &&
+	    fs->opts.timeout > 0)
+		return REMOTE_CACHE_SECS;
 	return n->type == N_LOG ? 0.0 : fs->opts.timeout;
 }
 
@@ -950,20 +953,20 @@ handle_free(struct fs *fs, struct handle *h)
 static int
 open_version(struct fs *fs, struct node *n, int flags, struct handle **out)
 {
-	struct rh_version v;
+	struct timespec t;
 	struct handle *h;
 	int r;
 
 	if ((flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
-	if ((r = versions_get(fs, n, &v)) < 0)
-		return r;
 	h = xcalloc(1, sizeof(*h));
+	if ((r = versions_content(fs, n, &h->buf, &t)) < 0) {
+		rh_buf_free(&h->buf);
+		free(h);
+		return r;
+	}
 	h->node = n;
 	h->flags = flags;
-	rh_buf_append(&h->buf, v.config, v.config_len);
-	free(v.config);
-	free(v.author);
 	*out = h;
 	return 0;
 }
@@ -1499,43 +1502,6 @@ rhfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(target);
 }
 
-/* Extended attributes: only versions/N has them (author, time). */
-static void
-rhfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	struct fs *fs = fs_of(req);
-	struct node *n = get_node(fs, ino);
-	struct rh_buf b = { 0 };
-	int r = n == NULL ? -ESTALE : n->type != N_VERSION ? -ENODATA :
-	        versions_xattr(fs, n, name, &b);
-
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else if (size == 0)
-		fuse_reply_xattr(req, b.len);
-	else if (size < b.len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, b.data, b.len);
-	rh_buf_free(&b);
-}
-
-static void
-rhfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	static const char names[] = "user.rh.author\0user.rh.time\0"
-	                            "user.rh.revision";
-	struct node *n = get_node(fs_of(req), ino);
-	size_t len = n != NULL && n->type == N_VERSION ? sizeof(names) : 0;
-
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, names, len);
-}
-
 static void
 rhfs_refuse(fuse_req_t req, fuse_ino_t parent, const char *name,
             mode_t mode, dev_t rdev)
@@ -1583,6 +1549,4 @@ const struct fuse_lowlevel_ops rhfs_ops = {
 	.fsync = rhfs_fsync,
 	.release = rhfs_release,
 	.statfs = rhfs_statfs,
-	.getxattr = rhfs_getxattr,
-	.listxattr = rhfs_listxattr,
 };

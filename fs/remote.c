@@ -12,6 +12,8 @@
 
 #include "rhfs.h"
 
+#define INDEX_NAME ".index"
+
 /* The watch saw path (below top) change: the kernel forgets what it
  * cached of it, of its config.json and of its parent's listing. NULL:
  * everything of that top. Runs on the watch's thread. */
@@ -194,6 +196,8 @@ versions_exists(struct fs *fs, struct node *dir, const char *name)
 	char *path;
 	int r;
 
+	if (strcmp(name, INDEX_NAME) == 0)
+		return 0;
 	if ((r = seq_of(name, &seq)) < 0)
 		return r;
 	path = res_path(fs, dir);
@@ -215,6 +219,8 @@ versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 	int r = rh_store_versions(dir->store, path, &v, &n);
 
 	free(path);
+	if (r == 0)
+		r = cb(arg, INDEX_NAME, RH_ABSENT);
 	for (i = 0; r == 0 && i < n; i++) {
 		snprintf(name, sizeof(name), "%llu",
 		         (unsigned long long)v[i].seq);
@@ -227,46 +233,62 @@ versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 int
 versions_attr(struct fs *fs, struct node *n, struct stat *st)
 {
-	struct rh_version v;
-	int r = versions_get(fs, n, &v);
+	struct rh_buf b = { 0 };
+	struct timespec t;
+	int r = versions_content(fs, n, &b, &t);
 
 	if (r < 0)
 		return r;
 	st->st_mode = S_IFREG | 0444;
-	st->st_size = (off_t)v.config_len;
+	st->st_size = (off_t)b.len;
 	st->st_blocks = (st->st_size + 511) / 512;
-	st->st_mtim = st->st_atim = st->st_ctim = v.time;
-	free(v.config);
-	free(v.author);
+	st->st_mtim = st->st_atim = st->st_ctim = t;
+	rh_buf_free(&b);
 	return 0;
 }
 
-/* user.rh.author, user.rh.time, user.rh.revision of versions/N. */
+/* versions/.index: one line per version, "N TIME AUTHOR REVISION". Not
+ * an xattr: answering getxattr would cost ls -l a round trip per file. */
+static int
+versions_index(struct fs *fs, struct node *dir, struct rh_buf *out,
+               struct timespec *latest)
+{
+	struct rh_version *v;
+	char *path = res_path(fs, dir), tbuf[32];
+	struct tm tm;
+	size_t n, i;
+	int r = rh_store_versions(dir->store, path, &v, &n);
+
+	free(path);
+	if (r < 0)
+		return r;
+	memset(latest, 0, sizeof(*latest));
+	for (i = 0; i < n; i++) {
+		gmtime_r(&v[i].time.tv_sec, &tm);
+		strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rh_buf_printf(out, "%llu %s %s %lld\n",
+		              (unsigned long long)v[i].seq, tbuf, v[i].author,
+		              (long long)v[i].revision);
+		*latest = v[i].time;
+	}
+	rh_buf_reserve(out, 0);
+	rh_versions_free(v, n);
+	return 0;
+}
+
 int
-versions_xattr(struct fs *fs, struct node *n, const char *name,
-               struct rh_buf *out)
+versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
+                 struct timespec *mtime)
 {
 	struct rh_version v;
-	char buf[64];
-	struct tm tm;
 	int r;
 
-	if (strcmp(name, "user.rh.author") != 0 &&
-	    strcmp(name, "user.rh.time") != 0 &&
-	    strcmp(name, "user.rh.revision") != 0)
-		return -ENODATA;
+	if (strcmp(n->name, INDEX_NAME) == 0)
+		return versions_index(fs, n->parent, out, mtime);
 	if ((r = versions_get(fs, n, &v)) < 0)
 		return r;
-	if (strcmp(name, "user.rh.author") == 0) {
-		rh_buf_append(out, v.author, strlen(v.author));
-	} else if (strcmp(name, "user.rh.time") == 0) {
-		gmtime_r(&v.time.tv_sec, &tm);
-		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		rh_buf_append(out, buf, strlen(buf));
-	} else {
-		snprintf(buf, sizeof(buf), "%lld", (long long)v.revision);
-		rh_buf_append(out, buf, strlen(buf));
-	}
+	rh_buf_append(out, v.config, v.config_len);
+	*mtime = v.time;
 	free(v.config);
 	free(v.author);
 	return 0;

@@ -174,8 +174,12 @@ int versions_get(struct fs *fs, struct node *n, struct rh_version *v);
 int versions_exists(struct fs *fs, struct node *dir, const char *name);
 int versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
 int versions_attr(struct fs *fs, struct node *n, struct stat *st);
-int versions_xattr(struct fs *fs, struct node *n, const char *name,
-                   struct rh_buf *out);
+/* versions/N's content (that config) or versions/.index's, and time. */
+int versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
+                     struct timespec *mtime);
+/* Attribute and entry cache time of the shared namespace's nodes: long,
+ * since the watch drops what changed. */
+#define REMOTE_CACHE_SECS 30.0
 
 /* file-config.c: config.json, validated when stored. */
 int config_open(struct fs *fs, struct node *n, int flags, int created,

@@ -1322,6 +1322,32 @@ rh_remote_store(struct rh_remote *rm, const char *name, struct rh_store **out)
 	return 0;
 }
 
+/* etcd unreachable: the top folders already loaded, as last seen. */
+static int
+cached_tops(struct rh_remote *rm, rh_list_cb cb, void *arg, int why)
+{
+	struct top *t;
+	char **names = NULL;
+	size_t n = 0, i;
+	int r = 0;
+
+	pthread_mutex_lock(&rm->lock);
+	for (t = rm->tops; t; t = t->next) {
+		if (!t->loaded || t->denied)
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = xstrdup(t->name);
+	}
+	pthread_mutex_unlock(&rm->lock);
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = cb(arg, names[i], RH_FOLDER);
+		free(names[i]);
+	}
+	free(names);
+	return n > 0 ? r : why;
+}
+
 int
 rh_remote_tops(struct rh_remote *rm, rh_list_cb cb, void *arg,
                struct rh_err *err)
@@ -1333,7 +1359,7 @@ rh_remote_tops(struct rh_remote *rm, rh_list_cb cb, void *arg,
 	int r;
 
 	if ((r = known_tops(rm, &kvs, err)) < 0)
-		return r;
+		return cached_tops(rm, cb, arg, r);
 	for (i = 0; r == 0 && i < kvs.n; i++) {
 		char *name = xstrndup(kvs.kv[i].key + plen,
 		                      kvs.kv[i].key_len - plen);

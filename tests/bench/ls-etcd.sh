@@ -1,0 +1,74 @@
+#!/bin/sh
+# ls-etcd.sh - benchmark: `ls -l` of a folder of N (10,000) resources in
+# the shared namespace on a real etcd (loopback, auth on): cold (a fresh
+# mount, nothing loaded) and warm (the same again), against the targets
+# 1 s and 0.1 s. Prints figures; asserts nothing. Run from the build tree
+# after make: sh tests/bench/ls-etcd.sh [N]
+top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+N=${1:-10000}
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/etcd-lib.sh"
+
+etcd_have || { echo "etcd and etcdctl are needed (tests/deps.sh)"; exit 1; }
+etcd_start || exit 1
+P=/rh
+
+# N resources put through the JSON gateway, 100 keys per transaction,
+# before auth is on.
+"$PYTHON3" - "$ETCD_URL" "$P" "$N" <<'PY' || exit 1
+import base64, json, sys, urllib.request
+url, p, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = lambda s: base64.b64encode(s.encode()).decode()
+def txn(puts):
+    body = {"success": [{"request_put": {"key": b(k), "value": b(v)}}
+                        for k, v in puts]}
+    req = urllib.request.Request(url + "/v3/kv/txn",
+                                 json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+puts = [(p + "/t/alice", '{"kind":"user"}'), (p + "/n/alice/big/", "")]
+for i in range(n):
+    addr = "/alice/big/r%05d" % i
+    cfg = {"name": addr, "rns_address": addr, "resource_type": "blob",
+           "resource_subtype": "Blob", "path": "/data/%d" % i}
+    puts.append((p + "/n/alice/big/r%05d" % i, json.dumps(cfg, indent=4)))
+    puts.append((p + "/n/alice/big/r%05d/" % i, ""))
+    if len(puts) >= 100:
+        txn(puts)
+        puts = []
+if puts:
+    txn(puts)
+PY
+{
+	ETCDCTL user add root --new-user-password=rootpw &&
+	ETCDCTL user grant-role root root &&
+	ETCDCTL user add alice --new-user-password=pw &&
+	ETCDCTL role add rh-u-alice &&
+	ETCDCTL role grant-permission rh-u-alice --prefix=true readwrite \
+		$P/n/alice/ &&
+	ETCDCTL role grant-permission rh-u-alice --prefix=true read $P/t/ &&
+	ETCDCTL user grant-role alice rh-u-alice &&
+	ETCDCTL auth enable
+} >"$T/setup.log" 2>&1 || { cat "$T/setup.log"; exit 1; }
+mkdir -p "$HOME/.rh"
+printf '{"url": "%s", "user": "alice", "password": "pw", "prefix": "%s"}\n' \
+	"$ETCD_URL" "$P" >"$HOME/.rh/login.json"
+chmod 600 "$HOME/.rh/login.json"
+
+mount_rhfs
+timed() {
+	"$PYTHON3" -c '
+import subprocess, sys, time
+t = time.monotonic()
+out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=True).stdout
+print("%.3f %d" % (time.monotonic() - t, out.count(b"\n")))' "$@"
+}
+set -- $(timed ls -l "$MNT/alice/big")
+echo "ls -l of $N resources on etcd, cold: $1 s ($2 lines; target 1 s)"
+set -- $(timed ls -l "$MNT/alice/big")
+echo "ls -l of $N resources on etcd, warm: $1 s ($2 lines; target 0.1 s)"
+set -- $(timed ls -l "$MNT/alice/big")
+echo "ls -l of $N resources on etcd, warm again: $1 s (target 0.1 s)"
+finish
