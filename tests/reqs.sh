@@ -65,7 +65,7 @@ check "a manifest on the node" test -s "$NODE/.rh/sync/work.json"
 check "setup ran" cat "$NODE/setup.log"
 printf 'ran\n' >"$T/want"
 same "setup ran once" "$T/out" "$T/want"
-check "the cluster's log" timeout 10 "$PYTHON3" -c '
+check "the cluster's log" timeout 30 "$PYTHON3" -c '
 import os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
 out = b""
