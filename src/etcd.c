@@ -59,6 +59,7 @@ struct rh_etcd_watch {
 	struct conn conn;       /* its own connection and copy of credentials */
 	char *key;
 	size_t key_len;
+	int flags;              /* RH_ETCD_PREFIX, or 0: the key alone */
 	rh_etcd_watch_cb cb;
 	void *arg;
 	int64_t next_rev;       /* where a new stream starts; 0: now */
@@ -1538,7 +1539,7 @@ watch_stream(struct rh_etcd_watch *w)
 	int left;
 
 	req = cJSON_AddObjectToObject(body, "create_request");
-	json_add_range(req, w->key, w->key_len, NULL, 0, RH_ETCD_PREFIX);
+	json_add_range(req, w->key, w->key_len, NULL, 0, w->flags);
 	if (w->next_rev > 0)
 		json_add_i64(req, "start_revision", w->next_rev);
 	cJSON_AddTrueToObject(req, "progress_notify");
@@ -1677,10 +1678,33 @@ watch_free(struct rh_etcd_watch *w)
 	free(w);
 }
 
+static int watch_start(struct rh_etcd *c, const char *prefix,
+                       size_t prefix_len, int flags, int64_t start_revision,
+                       rh_etcd_watch_cb cb, void *arg,
+                       struct rh_etcd_watch **out, struct rh_err *err);
+
 int
 rh_etcd_watch_start(struct rh_etcd *c, const char *prefix, size_t prefix_len,
                     int64_t start_revision, rh_etcd_watch_cb cb, void *arg,
                     struct rh_etcd_watch **out, struct rh_err *err)
+{
+	return watch_start(c, prefix, prefix_len, RH_ETCD_PREFIX,
+	                   start_revision, cb, arg, out, err);
+}
+
+int
+rh_etcd_watch_key(struct rh_etcd *c, const char *key, size_t key_len,
+                  int64_t start_revision, rh_etcd_watch_cb cb, void *arg,
+                  struct rh_etcd_watch **out, struct rh_err *err)
+{
+	return watch_start(c, key, key_len, 0, start_revision, cb, arg, out,
+	                   err);
+}
+
+static int
+watch_start(struct rh_etcd *c, const char *prefix, size_t prefix_len,
+            int flags, int64_t start_revision, rh_etcd_watch_cb cb,
+            void *arg, struct rh_etcd_watch **out, struct rh_err *err)
 {
 	struct rh_etcd_watch *w;
 	pthread_condattr_t attr;
@@ -1694,6 +1718,7 @@ rh_etcd_watch_start(struct rh_etcd *c, const char *prefix, size_t prefix_len,
 	w->key = xmalloc(prefix_len + 1);
 	memcpy(w->key, prefix, prefix_len);
 	w->key_len = prefix_len;
+	w->flags = flags;
 	w->cb = cb;
 	w->arg = arg;
 	w->next_rev = start_revision > 0 ? start_revision : 0;

@@ -606,6 +606,10 @@ int rh_etcd_watch_start(struct rh_etcd *c, const char *prefix,
                         size_t prefix_len, int64_t start_revision,
                         rh_etcd_watch_cb cb, void *arg,
                         struct rh_etcd_watch **out, struct rh_err *err);
+/* The same for one key alone. */
+int rh_etcd_watch_key(struct rh_etcd *c, const char *key, size_t key_len,
+                      int64_t start_revision, rh_etcd_watch_cb cb, void *arg,
+                      struct rh_etcd_watch **out, struct rh_err *err);
 void rh_etcd_watch_stop(struct rh_etcd_watch *w);
 /* ---- end of etcd.c ---- */
 

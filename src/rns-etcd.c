@@ -25,6 +25,7 @@
 
 #define PAGE            5000    /* keys per range request when loading */
 #define RETRY_NS        1000000000LL    /* a failed load is retried after */
+#define DENIED_NS       5000000000LL    /* and a refused one */
 #define HIST_DIGITS     10
 
 struct mnode {
@@ -38,6 +39,17 @@ struct mnode {
 	struct timespec mtime;  /* from the marker; 0: unknown */
 };
 
+/* In a top folder the user may not list, a first-level path someone
+ * shared (rh share): its key and what is below, loaded and watched on
+ * their own. */
+struct unit {
+	char *name;
+	int loaded, denied;
+	int64_t failed_at, denied_at;
+	struct rh_etcd_watch *wdir, *wkey;
+	struct unit *next;
+};
+
 struct top {
 	struct rh_remote *rm;
 	char *name;
@@ -48,11 +60,13 @@ struct top {
 	struct rh_store store;
 	int loaded, denied;
 	int64_t failed_at;      /* CLOCK_MONOTONIC ns of the last failed load */
+	int64_t denied_at;      /* of the last refusal, asked again later */
 	int down;               /* the watch lost etcd: the mirror may lag */
 	struct mnode *root;
 	struct mnode **hash;
 	size_t nbuckets, nnodes;
 	struct rh_etcd_watch *watch;
+	struct unit *units;     /* denied: what is reachable below */
 	struct top *next;
 };
 
@@ -290,6 +304,7 @@ on_event(void *arg, const struct rh_etcd_event *ev)
 {
 	struct top *t = arg;
 	struct rh_remote *rm = t->rm;
+	struct unit *u;
 	size_t plen = strlen(t->nkey);
 	char *path = NULL;
 	int changed = 0;
@@ -317,6 +332,8 @@ on_event(void *arg, const struct rh_etcd_event *ev)
 		rh_info("%s: reloading from etcd (history compacted)", t->addr);
 		pthread_mutex_lock(&rm->lock);
 		t->loaded = 0;
+		for (u = t->units; u; u = u->next)
+			u->loaded = 0;
 		pthread_mutex_unlock(&rm->lock);
 		notify(rm, t, NULL);
 		return;
@@ -355,16 +372,19 @@ ensure_auth(struct rh_remote *rm, struct rh_err *err)
 
 /* Everything below P/n/<top>/ at one revision, page by page. */
 static int
-load_range(struct top *t, struct rh_etcd_kvs *all, struct rh_err *err)
+load_range(struct top *t, const char *prefix, struct rh_etcd_kvs *all,
+           struct rh_err *err)
 {
 	struct rh_etcd_op op;
 	struct rh_etcd_kvs page;
-	char *from = xstrdup(t->nkey), *end;
-	size_t plen = strlen(t->nkey), i;
+	char *from = xstrdup(prefix), *end;
+	size_t plen = strlen(prefix), i;
+	int64_t rev = all->revision;
 	int r = 0;
 
 	memset(all, 0, sizeof(*all));
-	end = xstrdup(t->nkey);
+	all->revision = rev;
+	end = xstrdup(prefix);
 	end[plen - 1]++;        /* '/' + 1: the end of the prefix */
 	for (;;) {
 		memset(&op, 0, sizeof(op));
@@ -375,8 +395,10 @@ load_range(struct top *t, struct rh_etcd_kvs *all, struct rh_err *err)
 		op.end_len = plen;
 		op.limit = PAGE;
 		op.revision = all->revision;
-		if ((r = rh_etcd_range(t->rm->etcd, &op, &page, err)) < 0)
+		if ((r = rh_etcd_range(t->rm->etcd, &op, &page, err)) < 0) {
+			rh_etcd_kvs_free(all);
 			break;
+		}
 		if (all->revision == 0)
 			all->revision = page.revision;
 		all->kv = xrealloc(all->kv, (all->n + page.n + 1) *
@@ -410,6 +432,8 @@ load(struct top *t, struct rh_err *err)
 	int r;
 
 	pthread_mutex_lock(&rm->lock);
+	if (t->denied && now_ns() - t->denied_at >= DENIED_NS)
+		t->denied = 0;  /* shared or granted since? asked again */
 	if (t->loaded || t->denied) {
 		pthread_mutex_unlock(&rm->lock);
 		return 0;
@@ -420,12 +444,14 @@ load(struct top *t, struct rh_err *err)
 		                  "reachable", t->addr, rm->url);
 	}
 	pthread_mutex_unlock(&rm->lock);
+	all.revision = 0;
 	if ((r = ensure_auth(rm, err)) < 0 ||
-	    (r = load_range(t, &all, err)) < 0) {
+	    (r = load_range(t, t->nkey, &all, err)) < 0) {
 		pthread_mutex_lock(&rm->lock);
-		if (r == -EACCES && rm->authed)
+		if (r == -EACCES && rm->authed) {
 			t->denied = 1;
-		else
+			t->denied_at = now_ns();
+		} else
 			t->failed_at = now_ns();
 		pthread_mutex_unlock(&rm->lock);
 		if (r != -EACCES)
@@ -477,6 +503,121 @@ lock_loaded(struct top *t)
 	return 0;
 }
 
+/* Load the shared path name of a top folder the user may not list. */
+static int
+load_unit(struct top *t, const char *name)
+{
+	struct rh_remote *rm = t->rm;
+	struct rh_etcd_kvs all, one;
+	struct rh_etcd_watch *w1 = NULL, *w2 = NULL;
+	struct rh_etcd_op op;
+	struct rh_err err;
+	struct unit *u;
+	char *key, *pfx;
+	size_t plen = strlen(t->nkey), i;
+	int r;
+
+	pthread_mutex_lock(&rm->lock);
+	for (u = t->units; u && strcmp(u->name, name) != 0; u = u->next)
+		;
+	if (u == NULL) {
+		u = xcalloc(1, sizeof(*u));
+		u->name = xstrdup(name);
+		u->next = t->units;
+		t->units = u;
+	}
+	if (u->denied && now_ns() - u->denied_at >= DENIED_NS)
+		u->denied = 0;
+	r = u->denied ? -EACCES : u->loaded ? 1 :
+	    u->failed_at && now_ns() - u->failed_at < RETRY_NS ?
+	    -EHOSTUNREACH : 0;
+	pthread_mutex_unlock(&rm->lock);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	key = xasprintf("%s%s", t->nkey, name);
+	pfx = xasprintf("%s%s/", t->nkey, name);
+	memset(&op, 0, sizeof(op));
+	op.type = RH_ETCD_RANGE;
+	op.key = key;
+	op.key_len = strlen(key);
+	all.revision = 0;
+	if ((r = ensure_auth(rm, &err)) == 0 &&
+	    (r = rh_etcd_range(rm->etcd, &op, &one, &err)) == 0) {
+		all.revision = one.revision;
+		if ((r = load_range(t, pfx, &all, &err)) < 0)
+			rh_etcd_kvs_free(&one);
+	}
+	if (r == 0 && u->wdir == NULL &&
+	    (rh_etcd_watch_start(rm->etcd, pfx, strlen(pfx), all.revision + 1,
+	                         on_event, t, &w1, &err) < 0 ||
+	     rh_etcd_watch_key(rm->etcd, key, strlen(key), all.revision + 1,
+	                       on_event, t, &w2, &err) < 0))
+		rh_warn("%s/%s: no watch, changes from elsewhere are seen "
+		        "late: %s", t->addr, name, err.msg);
+	pthread_mutex_lock(&rm->lock);
+	if (r < 0) {
+		if (r == -EACCES) {
+			u->denied = 1;
+			u->denied_at = now_ns();
+		} else {
+			u->failed_at = now_ns();
+		}
+	} else {
+		if (t->hash == NULL) {
+			mgrow(t);
+			mget(t, "");
+		}
+		for (i = 0; i < one.n; i++)
+			mapply(t, one.kv[i].key + plen, one.kv[i].key_len - plen,
+			       1, one.kv[i].value, one.kv[i].value_len,
+			       one.kv[i].mod_revision);
+		for (i = 0; i < all.n; i++)
+			mapply(t, all.kv[i].key + plen, all.kv[i].key_len - plen,
+			       1, all.kv[i].value, all.kv[i].value_len,
+			       all.kv[i].mod_revision);
+		u->loaded = 1;
+		u->failed_at = 0;
+		if (w1 != NULL && w2 != NULL) {
+			u->wdir = w1;
+			u->wkey = w2;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+	if (r == 0) {
+		rh_etcd_kvs_free(&one);
+		rh_etcd_kvs_free(&all);
+	} else if (r != -EACCES) {
+		rh_warn("%s/%s: %s", t->addr, name, err.msg);
+	}
+	if (w1 != NULL && (r < 0 || w2 == NULL))
+		rh_etcd_watch_stop(w1);
+	if (w2 != NULL && r < 0)
+		rh_etcd_watch_stop(w2);
+	free(key);
+	free(pfx);
+	return r;
+}
+
+/* lock_loaded, for path: in a top folder the user may not list, what is
+ * shared below it. */
+static int
+lock_path(struct top *t, const char *path)
+{
+	const char *slash;
+	char *name;
+	int r = lock_loaded(t);
+
+	if (r != -EACCES || !t->denied || *path == '\0')
+		return r;
+	slash = strchr(path, '/');
+	name = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(path);
+	r = load_unit(t, name);
+	free(name);
+	if (r == 0)
+		pthread_mutex_lock(&t->rm->lock);
+	return r;
+}
+
 /* ---- reads ---- */
 
 static struct top *
@@ -493,7 +634,7 @@ etcd_stat(struct rh_store *s, const char *path, struct rh_stat *st)
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	if ((r = lock_loaded(t)) < 0) {
+	if ((r = lock_path(t, path)) < 0) {
 		if (r == -EACCES && *path == '\0') {
 			/* reachable, not listable: what is shared below */
 			st->kind = RH_FOLDER;
@@ -523,7 +664,7 @@ etcd_get(struct rh_store *s, const char *path, struct rh_buf *out,
 	struct mnode *n;
 	int r;
 
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, path)) < 0)
 		return r;
 	n = mfind(t, path);
 	if (n == NULL || !n->has_res) {
@@ -552,7 +693,7 @@ etcd_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 	size_t nv = 0, i;
 	int r;
 
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, path)) < 0)
 		return r;
 	n = mfind(t, path);
 	if (n == NULL || (!mlive(n) && *path != '\0')) {
@@ -691,7 +832,7 @@ tx_run(struct top *t, struct txn *x, const char *what, const char *path)
 		return -EAGAIN;
 	}
 	pthread_mutex_lock(&rm->lock);
-	for (i = 0; i < x->nops && t->loaded; i++) {
+	for (i = 0; i < x->nops && t->hash != NULL; i++) {
 		const struct rh_etcd_op *o = &x->ops[i];
 
 		if (o->key_len < plen || memcmp(o->key, t->nkey, plen) != 0)
@@ -780,7 +921,7 @@ etcd_put(struct rh_store *s, const char *path, const char *data, size_t len,
 
 	if (*path == '\0')
 		return -EINVAL;
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, path)) < 0)
 		return r;
 	n = mfind(t, path);
 	if (n == NULL || !mlive(n)) {
@@ -821,7 +962,7 @@ etcd_mkdir(struct rh_store *s, const char *path)
 
 	if (*path == '\0')
 		return -EEXIST;
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, path)) < 0)
 		return r;
 	n = mfind(t, path);
 	if (n != NULL && mlive(n))
@@ -852,7 +993,7 @@ etcd_rmdir(struct rh_store *s, const char *path)
 
 	if (*path == '\0')
 		return -EBUSY;
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, path)) < 0)
 		return r;
 	n = mfind(t, path);
 	if (n == NULL || !mlive(n))
@@ -882,7 +1023,7 @@ etcd_remove(struct rh_store *s, const char *path)
 	char *marker;
 	int r = 0;
 
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, path)) < 0)
 		return r;
 	n = mfind(t, path);
 	if (n == NULL || !n->has_res) {
@@ -1007,7 +1148,7 @@ etcd_rename(struct rh_store *s, const char *from, const char *to,
 	if (strncmp(to, from, flen) == 0 && (to[flen] == '/' ||
 	                                     to[flen] == '\0'))
 		return strcmp(from, to) == 0 ? 0 : -EINVAL;
-	if ((r = lock_loaded(t)) < 0)
+	if ((r = lock_path(t, from)) < 0)
 		return r;
 	n = mfind(t, from);
 	d = mfind(t, to);
@@ -1214,9 +1355,21 @@ rh_remote_free(struct rh_remote *rm)
 
 	if (rm == NULL)
 		return;
-	for (t = rm->tops; t; t = t->next)
+	for (t = rm->tops; t; t = t->next) {
+		struct unit *u, *unext;
+
 		if (t->watch != NULL)
 			rh_etcd_watch_stop(t->watch);
+		for (u = t->units; u; u = unext) {
+			unext = u->next;
+			if (u->wdir != NULL)
+				rh_etcd_watch_stop(u->wdir);
+			if (u->wkey != NULL)
+				rh_etcd_watch_stop(u->wkey);
+			free(u->name);
+			free(u);
+		}
+	}
 	for (t = rm->tops; t; t = next) {
 		next = t->next;
 		mclear(t);

@@ -177,6 +177,36 @@ refuse "nor read in it" "Permission denied" \
 refuse "nor write in it" "Permission denied" \
 	timeout 10 mkdir "$A/bob/y"
 
+# --- a share: /alice/shared, read and write for bob (a role as rh share
+# makes it) ---
+check "alice makes a resource" sh -c "mkdir '$A/alice/shared' &&
+	printf '%s' '$CFG' >'$A/alice/shared/config.json'"
+refuse "bob cannot read it before it is shared" "Permission denied" \
+	timeout 10 cat "$B/alice/shared/config.json"
+share() {
+	RCTL role add rh-share-test &&
+	RCTL role grant-permission rh-share-test readwrite $P/n/alice/shared &&
+	for k in n h s; do
+		RCTL role grant-permission rh-share-test --prefix=true \
+			readwrite $P/$k/alice/shared/ || return 1
+	done &&
+	RCTL user grant-role bob rh-share-test
+}
+check "shared with bob" share
+check "bob reads it (asked again after a refusal)" wait_for 10 \
+	grep -q /data/x "$B/alice/shared/config.json"
+refuse "but still cannot list alice's folder" "Permission denied" \
+	timeout 10 ls "$B/alice"
+refuse "nor read what was not shared" "Permission denied" \
+	timeout 10 cat "$B/alice/proj/config.json"
+check "bob edits it" sh -c "sed 's|/data/x|/data/bob|' '$B/alice/shared/config.json' >'$T/s' && cat '$T/s' >'$B/alice/shared/config.json'"
+check "alice sees bob's edit" wait_for 5 \
+	grep -q /data/bob "$A/alice/shared/config.json"
+check "alice's next edit reaches bob" sh -c "sed 's|/data/bob|/data/al|' '$A/alice/shared/config.json' >'$T/s2' && cat '$T/s2' >'$A/alice/shared/config.json'"
+check "... seen" wait_for 5 grep -q /data/al "$B/alice/shared/config.json"
+check "bob reads its versions" test -f "$B/alice/shared/versions/3"
+has "with bob as an author" "$B/alice/shared/versions/.index" " bob "
+
 # --- changes from the other mount ---
 check "alice writes in the organisation's folder" sh -c \
 	"mkdir '$A/acme/m' && printf '%s' '$CFG' >'$A/acme/m/config.json'"
