@@ -8,7 +8,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,15 +105,59 @@ hello(struct rh_rpc *rpc, const char *addr, int timeout_ms,
 	return 0;
 }
 
+extern char **environ;
+
+/* Start the agent as the bridge would: `rhagent serve` returns once the
+ * agent listens, or once it found another one listening. */
+static void
+start_local(struct rh_links *ls)
+{
+	char serve[] = "serve", *argv[] = { ls->rhagent, serve, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
+	pid_t pid;
+	int r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawnattr_init(&at);
+	/* not the mask of this thread (rhfs's threads block SIGTERM) */
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	r = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r == 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
 static int
 open_local(struct rh_links *ls, const char *addr, struct rh_rpc **out,
            struct rh_err *err)
 {
 	char bridge[] = "bridge", *argv[] = { ls->rhagent, bridge, NULL };
+	const char *home = getenv("HOME");
 	struct rh_transport *t;
-	int r;
+	char *sock;
+	int r = -ENOENT;
 
-	if ((r = rh_transport_spawn(argv, &t, err)) < 0)
+	/* The agent is reached on its socket, as the bridge would, started
+	 * first if none answers: no bridge process between, one hop less
+	 * for each message. The bridge remains for a socket path too long
+	 * for sun_path, or an agent that does not start this way. */
+	if (home != NULL && *home == '/') {
+		sock = xasprintf("%s/.rh/agent/sock", home);
+		if ((r = rh_transport_unix(sock, &t)) < 0 &&
+		    r != -ENAMETOOLONG) {
+			start_local(ls);
+			r = rh_transport_unix(sock, &t);
+		}
+		free(sock);
+	}
+	if (r < 0 && (r = rh_transport_spawn(argv, &t, err)) < 0)
 		return r;
 	return rh_rpc_start(t, addr, NULL, NULL, out) < 0 ?
 	       rh_err_set(err, EIO, "%s: cannot start", addr) : 0;

@@ -253,6 +253,8 @@ struct rh_transport {
 	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */
 	void (*close)(struct rh_transport *t);
 };
+/* A running agent's unix socket, reached directly (^local). */
+int rh_transport_unix(const char *path, struct rh_transport **out);
 int rh_transport_spawn(char *const argv[], struct rh_transport **out,
                        struct rh_err *err);
 struct rh_transport *rh_transport_ssh(struct rh_ssh *ssh,
