@@ -31,7 +31,10 @@ struct rh_rpc {
 	int wake;               /* eventfd: frames queued or stop asked */
 	struct rh_buf out;      /* frames not yet written */
 	size_t out_off;
-	struct pending *pending;
+	/* Requests waiting for their reply, by id: a hash table, so that a
+	 * map of thousands of calls finds each reply in O(1). */
+	struct pending **pending;
+	size_t nbuckets, npending;
 	uint64_t next_id;
 	int dead;               /* -errno once the stream is gone */
 	int stop;
@@ -39,22 +42,74 @@ struct rh_rpc {
 	void *event_arg;
 };
 
+/* The bucket of id. Called with r->lock held. */
+static struct pending **
+bucket(struct rh_rpc *r, uint64_t id)
+{
+	return &r->pending[id & (r->nbuckets - 1)];
+}
+
+/* Add p, growing the table past one request a bucket. With the lock. */
+static void
+pending_add(struct rh_rpc *r, struct pending *p)
+{
+	struct pending **old = r->pending, *q, *next, **b;
+	size_t n = r->nbuckets, i;
+
+	if (r->npending >= r->nbuckets) {
+		r->nbuckets = n ? n * 2 : 16;
+		r->pending = xcalloc(r->nbuckets, sizeof(*r->pending));
+		for (i = 0; i < n; i++) {
+			for (q = old[i]; q != NULL; q = next) {
+				next = q->next;
+				b = bucket(r, q->id);
+				q->next = *b;
+				*b = q;
+			}
+		}
+		free(old);
+	}
+	b = bucket(r, p->id);
+	p->next = *b;
+	*b = p;
+	r->npending++;
+}
+
+/* Fail every pending request, oldest first, as their callers sent them. */
+static int
+cmp_pending(const void *x, const void *y)
+{
+	const struct pending *a = *(struct pending *const *)x;
+	const struct pending *b = *(struct pending *const *)y;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
 static void
 fail_all(struct rh_rpc *r, int err)
 {
-	struct pending *p, *next;
+	struct pending **v, *p, *next;
+	size_t n = 0, i;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->dead == 0)
 		r->dead = err;
-	p = r->pending;
-	r->pending = NULL;
+	v = xcalloc(r->npending + 1, sizeof(*v));
+	for (i = 0; i < r->nbuckets; i++)
+		for (p = r->pending[i]; p != NULL; p = next) {
+			next = p->next;
+			v[n++] = p;
+		}
+	if (r->nbuckets > 0)
+		memset(r->pending, 0, r->nbuckets * sizeof(*r->pending));
+	r->npending = 0;
 	pthread_mutex_unlock(&r->lock);
-	for (; p != NULL; p = next) {
-		next = p->next;
-		p->cb(p->arg, err, NULL, 1);
-		free(p);
+	qsort(v, n, sizeof(*v), cmp_pending);
+	for (i = 0; i < n; i++) {
+		v[i]->cb(v[i]->arg, err, NULL, 1);
+		free(v[i]);
 	}
+	free(v);
 }
 
 /* A frame for request m->id: a reply ends it; any other op (an agent's
@@ -68,11 +123,14 @@ deliver(struct rh_rpc *r, struct rh_proto_msg *m)
 	const cJSON *ok, *e;
 
 	pthread_mutex_lock(&r->lock);
-	for (pp = &r->pending; *pp != NULL; pp = &(*pp)->next) {
+	for (pp = r->nbuckets ? bucket(r, m->id) : NULL;
+	     pp != NULL && *pp != NULL; pp = &(*pp)->next) {
 		if ((*pp)->id == m->id) {
 			p = *pp;
-			if (final)
+			if (final) {
 				*pp = p->next;
+				r->npending--;
+			}
 			break;
 		}
 	}
@@ -248,8 +306,7 @@ rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 	p->id = id;
 	p->cb = cb;
 	p->arg = arg;
-	p->next = r->pending;
-	r->pending = p;
+	pending_add(r, p);
 	pthread_mutex_unlock(&r->lock);
 	wake(r);
 	return 0;
@@ -365,6 +422,7 @@ rh_rpc_stop(struct rh_rpc *r)
 	r->t->close(r->t);
 	close(r->wake);
 	rh_buf_free(&r->out);
+	free(r->pending);
 	pthread_mutex_destroy(&r->lock);
 	free(r->name);
 	free(r);
