@@ -428,17 +428,38 @@ fail_unsent(struct invoke *inv, struct slot *s, const char *reason)
 }
 
 /* Wait until every call sent is accepted (or failed), at most until
- * deadline: a node that stops answering must not hang the writer. */
+ * deadline: a node that stops answering must not hang the writer. A node
+ * that goes on accepting gets the same time again from each acceptance,
+ * so that a map of many thousand lines is not cut short. */
 static int
 wait_accepted(struct invoke *inv, const struct timespec *deadline)
 {
-	int r = 0;
+	struct timespec until = *deadline, now;
+	long long span;
+	int r = 0, left;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	span = (long long)(until.tv_sec - now.tv_sec) * 1000000000LL +
+	       (until.tv_nsec - now.tv_nsec);
 	pthread_mutex_lock(&inv->lock);
-	while (inv->write_left > 0 && r == 0)
+	left = inv->write_left;
+	while (inv->write_left > 0 && r == 0) {
 		if (pthread_cond_timedwait(&inv->accepted, &inv->lock,
-		                           deadline) == ETIMEDOUT)
+		                           &until) != ETIMEDOUT)
+			continue;
+		if (inv->write_left == left || span <= 0) {
 			r = -ETIMEDOUT;
+			break;
+		}
+		left = inv->write_left;
+		clock_gettime(CLOCK_REALTIME, &now);
+		until.tv_sec = now.tv_sec + (time_t)(span / 1000000000LL);
+		until.tv_nsec = now.tv_nsec + (long)(span % 1000000000LL);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+	}
 	pthread_mutex_unlock(&inv->lock);
 	return r;
 }
