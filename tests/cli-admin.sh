@@ -37,6 +37,43 @@ admin() {
 	"$RH" admin --url "$U" --password-stdin "$@"
 }
 
+# on_tty ANSWER... -- COMMAND...: COMMAND on a terminal of its own, each
+# prompt answered with the next ANSWER; prints what the terminal showed.
+cat >"$T/tty_answer.py" <<'PY'
+import os, pty, sys, time
+# pty.py ANSWERS... -- COMMAND...: run COMMAND on a terminal, answer each
+# prompt (a line ending in ": ") with the next answer, print what the
+# terminal showed.
+i = sys.argv.index("--")
+answers, cmd = sys.argv[1:i], sys.argv[i + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(cmd[0], cmd)
+seen = b""
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        data = os.read(fd, 1024)
+    except OSError:
+        break
+    if not data:
+        break
+    seen += data
+    if answers and seen.rstrip(b" ").endswith(b":"):
+        time.sleep(0.1)
+        os.write(fd, answers.pop(0).encode() + b"\n")
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace").replace("\r", ""))
+sys.exit(os.waitstatus_to_exitcode(st))
+PY
+on_tty() {
+	"$PYTHON3" "$T/tty_answer.py" "$@"
+}
+
+refuse "login before auth is enabled says how to enable it" \
+	"rh admin init enables it" sh -c \
+	"echo pw | '$RH' login --url '$U' --user alice --password-stdin"
+
 # init
 refuse "init needs the root password on stdin" "empty password" sh -c \
 	"echo | '$RH' admin --url '$U' --password-stdin init"
@@ -66,6 +103,20 @@ refuse "useradd without the user's password" "no line on stdin" sh -c \
 check "and erin was not made" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$U' --user root:rootpw user get erin >/dev/null 2>&1"
 refuse "a bad user name" "a name is" sh -c \
 	"printf 'rootpw\nx\n' | '$RH' admin --url '$U' --password-stdin useradd 'a/b'"
+check "useradd on a terminal asks the new password twice" \
+	on_tty rootpw davepw davepw -- "$RH" admin --url "$U" useradd dave
+has "the second time" "$T/out" "password of dave (again):"
+lacks "no password is echoed" "$T/out" "davepw"
+can "dave logs in" dave:davepw get /rh/t/dave
+if on_tty rootpw one two -- "$RH" admin --url "$U" useradd frank \
+	>"$T/tty" 2>&1; then
+	fail "two different answers are refused (succeeded)"
+else
+	has "two different answers are refused" "$T/tty" \
+		"the two answers differ"
+fi
+refuse "and frank was not made" "authentication failed" \
+	as frank:one get x
 can "the folder record of alice" root:rootpw get /rh/t/alice --print-value-only
 has "is a user" "$T/out" '{"kind":"user"}'
 check "role rh-u-alice" as root:rootpw role get rh-u-alice
@@ -101,6 +152,13 @@ refuse "orgadd on a user's name" "a user of that name exists" sh -c \
 	"echo rootpw | '$RH' admin --url '$U' --password-stdin orgadd alice bob"
 
 # login
+check "login on a terminal asks for URL, user and password" \
+	on_tty "$U" alice alicepw -- "$RH" login
+has "asks for the URL" "$T/out" "etcd URL:"
+has "asks for the password" "$T/out" "Password:"
+has "logs in" "$T/out" "logged in to $U as alice"
+lacks "the password is not echoed" "$T/out" "alicepw"
+check "logout" "$RH" logout
 refuse "login with a wrong password" "authentication failed" sh -c \
 	"echo nope | '$RH' login --url '$U' --user alice --password-stdin"
 check "nothing written by it" test ! -e "$HOME/.rh/login.json"
