@@ -234,13 +234,23 @@ RHFS_B_PID=$!
 mkdir -p "$T/work-b"
 wait_mounted "$MNT_B" || { fail "bob's mount"; finish; }
 check "alice makes @/m in her mount" mkdir "$MNT/@/m"
-printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["10.0.0.9"]}' >"$T/m.json"
+: >"$T/key"
+printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["10.0.0.9"], "ssh_creds": {"ssh_user": "u9", "ssh_private_key": "%s", "ssh_port": 2222}}' \
+	"$T/key" >"$T/m.json"
 check "with a config" cp "$T/m.json" "$MNT/@/m/config.json"
+check "rh ssh finds @/m in etcd" "$RH" ssh --dry-run @/m -- true
+has "its head node" "$T/out" " 10.0.0.9 true"
+has "its port and user" "$T/out" "-p 2222 -l u9"
+refuse "bob's rh ssh is refused /alice/m" "/alice/m: not shared with bob" \
+	env HOME="$HOME_B" "$RH" ssh --dry-run /alice/m
 refuse "before the share bob's mount refuses /alice/m" "Permission denied" \
 	cat "$MNT_B/alice/m/config.json"
 check "alice shares it by its path in her mount" share "$MNT/@/m" bob read
 has "as /alice/m" "$T/out" "/alice/m shared with bob (read)"
 can "which gives bob's credentials /alice/m" bob:bobpw get /rh/n/alice/m
+check "and bob's rh ssh finds it" env HOME="$HOME_B" "$RH" ssh --dry-run \
+	/alice/m -- true
+has "the same node" "$T/out" "-p 2222 -l u9"
 has "its config as alice wrote it" "$T/out" "10.0.0.9"
 check "unshare by the path" unshare "$MNT/@/m" bob
 cannot "bob's credentials are refused again" bob:bobpw get /rh/n/alice/m
