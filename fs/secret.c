@@ -127,16 +127,33 @@ secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 	return 0;
 }
 
-/* Values, by store: ~ keeps them under ~/.rh/ (src/secret-local.c). */
+/* Values, by store: ~ keeps them under ~/.rh/ (src/secret-local.c), the
+ * shared namespace in etcd (src/secret-remote.c), through one client
+ * made from the login on first use. */
+
+static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rh_secret_remote *remote_values;
 
 static int
-no_store(struct rh_store *s, const char *path, struct rh_err *err)
+remote(struct rh_store *s, const char *path, struct rh_secret_remote **sr,
+       char **addr, struct rh_err *err)
 {
-	char *addr = rh_address(s->prefix, path);
-	int r = rh_err_set(err, EOPNOTSUPP, "%s: secret values are kept only "
-	                   "in ~ by this version", addr);
+	struct rh_login l;
+	int r = 0;
 
-	free(addr);
+	*addr = rh_address(s->prefix, path);
+	if (!rh_store_is_remote(s))
+		return rh_err_set(err, EOPNOTSUPP, "%s: this namespace keeps "
+		                  "no secret values", *addr);
+	pthread_mutex_lock(&remote_lock);
+	if (remote_values == NULL) {
+		if ((r = rh_login_load(&l, err)) == 0) {
+			r = rh_secret_remote_new(&l, &remote_values, err);
+			rh_login_free(&l);
+		}
+	}
+	*sr = remote_values;
+	pthread_mutex_unlock(&remote_lock);
 	return r;
 }
 
@@ -144,24 +161,49 @@ static int
 value_get(struct rh_store *s, const char *path, const char *field,
           struct rh_buf *out, struct rh_err *err)
 {
-	if (!is_local(s))
-		return no_store(s, path, err);
-	return rh_secret_local_get(path, field, out, NULL, err);
+	struct rh_secret_remote *sr;
+	char *addr;
+	int r;
+
+	if (is_local(s))
+		return rh_secret_local_get(path, field, out, NULL, err);
+	if ((r = remote(s, path, &sr, &addr, err)) == 0)
+		r = rh_secret_remote_get(sr, addr, field, out, err);
+	free(addr);
+	return r;
 }
 
 static int
 value_put(struct rh_store *s, const char *path, const char *field,
           const void *data, size_t len, struct rh_err *err)
 {
-	if (!is_local(s))
-		return no_store(s, path, err);
-	return rh_secret_local_put(path, field, data, len, err);
+	struct rh_secret_remote *sr;
+	char *addr;
+	int r;
+
+	if (is_local(s))
+		return rh_secret_local_put(path, field, data, len, err);
+	err->msg[0] = '\0';
+	if ((r = remote(s, path, &sr, &addr, err)) == 0)
+		r = rh_secret_remote_put(sr, addr, field, data, len, err);
+	free(addr);
+	return r;
 }
 
 static int
 value_remove(struct rh_store *s, const char *path, const char *field)
 {
-	return is_local(s) ? rh_secret_local_remove(path, field) : 0;
+	struct rh_secret_remote *sr;
+	struct rh_err err;
+	char *addr;
+	int r;
+
+	if (is_local(s))
+		return rh_secret_local_remove(path, field);
+	if ((r = remote(s, path, &sr, &addr, &err)) == 0)
+		r = rh_secret_remote_remove(sr, addr, field);
+	free(addr);
+	return r == -ENOENT ? 0 : r;
 }
 
 /* Add and/or drop a name in the secret's "fields", compare-and-put so
@@ -415,13 +457,24 @@ secret_getattr(struct fs *fs, struct node *n, struct stat *st)
 	struct sec *sc = sec_of(fs, n);
 	struct stat vs;
 
-	if (is_local(sc->store) &&
-	    rh_secret_local_stat(sc->path, sc->field, &vs) == 0) {
-		st->st_size = vs.st_size;
-		st->st_mtim = st->st_atim = vs.st_mtim;
-		st->st_ctim = vs.st_ctim;
-		st->st_blocks = (st->st_size + 511) / 512;
+	struct rh_secret_remote *sr;
+	struct rh_err err;
+	size_t size;
+	char *addr;
+
+	if (is_local(sc->store)) {
+		if (rh_secret_local_stat(sc->path, sc->field, &vs) == 0) {
+			st->st_size = vs.st_size;
+			st->st_mtim = st->st_atim = vs.st_mtim;
+			st->st_ctim = vs.st_ctim;
+		}
+	} else {
+		if (remote(sc->store, sc->path, &sr, &addr, &err) == 0 &&
+		    rh_secret_remote_size(sr, addr, sc->field, &size) == 0)
+			st->st_size = (off_t)size;
+		free(addr);
 	}
+	st->st_blocks = (st->st_size + 511) / 512;
 	sec_free(sc);
 	return 0;
 }
@@ -619,11 +672,25 @@ void
 secret_moved(struct fs *fs, struct rh_store *s, const char *from,
              const char *to)
 {
+	struct rh_secret_remote *sr;
 	struct rh_err err;
+	char *afrom, *ato;
+	int r;
 
-	if (is_local(s) && rh_secret_local_move(from, to, &err) < 0)
-		rh_warn("%s%s moved, but its secret values could not follow: "
-		        "%s", s->prefix, from, err.msg);
+	err.msg[0] = '\0';
+	if (is_local(s)) {
+		r = rh_secret_local_move(from, to, &err);
+	} else if ((r = remote(s, from, &sr, &afrom, &err)) == 0) {
+		ato = rh_address(s->prefix, to);
+		r = rh_secret_remote_moved(sr, afrom, ato, &err);
+		free(ato);
+		free(afrom);
+	} else {
+		free(afrom);
+	}
+	if (r < 0 && r != -EOPNOTSUPP)
+		rh_warn("%s moved, but its secret values could not follow: %s",
+		        from, err.msg);
 }
 
 /* A folder is gone: values left for it (its secrets' config.json were
@@ -631,6 +698,17 @@ secret_moved(struct fs *fs, struct rh_store *s, const char *from,
 void
 secret_removed(struct fs *fs, struct rh_store *s, const char *path)
 {
-	if (is_local(s) && *path)
+	struct rh_secret_remote *sr;
+	struct rh_err err;
+	char *addr;
+
+	if (*path == '\0')
+		return;
+	if (is_local(s)) {
 		rh_secret_local_purge(path);
+	} else {
+		if (remote(s, path, &sr, &addr, &err) == 0)
+			rh_secret_remote_purge(sr, addr);
+		free(addr);
+	}
 }

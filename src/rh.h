@@ -678,6 +678,34 @@ int rh_secret_local_move(const char *from, const char *to,
                          struct rh_err *err);
 /* Drop every value at and below path (its folder is gone). */
 int rh_secret_local_purge(const char *path);
+/* secret-remote.c: values of secrets in the shared namespace, sealed
+ * under the user's secrets key and kept in etcd at P/s/<top>/<rel>/FIELD.
+ * The key is random, made on the first put, and kept at P/k/<user>
+ * wrapped under the login password (rh_key_wrap). Addresses are "/top/rel".
+ * get gives -ENOENT when the field has no value yet. */
+struct rh_secret_remote;
+int rh_secret_remote_new(const struct rh_login *l,
+                         struct rh_secret_remote **out, struct rh_err *err);
+void rh_secret_remote_free(struct rh_secret_remote *sr);
+int rh_secret_remote_get(struct rh_secret_remote *sr, const char *addr,
+                         const char *field, struct rh_buf *out,
+                         struct rh_err *err);
+/* The length of a field's value (no key needed). */
+int rh_secret_remote_size(struct rh_secret_remote *sr, const char *addr,
+                          const char *field, size_t *size);
+int rh_secret_remote_put(struct rh_secret_remote *sr, const char *addr,
+                         const char *field, const void *data, size_t len,
+                         struct rh_err *err);
+int rh_secret_remote_remove(struct rh_secret_remote *sr, const char *addr,
+                            const char *field);
+int rh_secret_remote_purge(struct rh_secret_remote *sr, const char *addr);
+/* After the store moved a folder (values moved as they are): re-seal. */
+int rh_secret_remote_moved(struct rh_secret_remote *sr, const char *from,
+                           const char *to, struct rh_err *err);
+/* rh passwd: P/k/<user> unwrapped with oldpw, wrapped under newpw. */
+int rh_secret_remote_rewrap(struct rh_etcd *etcd, const char *prefix,
+                            const char *user, const char *oldpw,
+                            const char *newpw, struct rh_err *err);
 /* ---- end of crypt.c, secret-local.c ---- */
 
 
