@@ -22,9 +22,9 @@ on_change(void *arg, const char *top, const char *path)
 {
 	struct fs *fs = arg;
 	struct node *n, *parent, *cfg;
-	fuse_ino_t *inos = NULL;
+	fuse_ino_t *inos = NULL, ino, cfg_ino, parent_ino;
 	size_t ninos = 0, i;
-	char *copy, *comp, *save = NULL;
+	char *copy, *comp, *save = NULL, *name;
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_lookup(fs, fs->root, top);
@@ -60,21 +60,29 @@ on_change(void *arg, const char *top, const char *path)
 	}
 	if (n == NULL) {
 		/* not looked up here: only the listing that may show it */
-		if (comp == NULL || strtok_r(NULL, "/", &save) == NULL)
-			notify_inode(fs, parent->ino);
+		parent_ino = comp == NULL || strtok_r(NULL, "/", &save) == NULL ?
+		             parent->ino : 0;
 		pthread_mutex_unlock(&fs->lock);
+		if (parent_ino != 0)
+			notify_inode(fs, parent_ino);
 		free(copy);
 		return;
 	}
+	/* copied under the lock: the kernel may forget n meanwhile */
 	cfg = node_lookup(fs, n, "config.json");
+	ino = n->ino;
+	cfg_ino = cfg ? cfg->ino : 0;
+	parent_ino = n->parent && *path != '\0' ? n->parent->ino : 0;
+	name = xstrdup(n->name);
 	pthread_mutex_unlock(&fs->lock);
-	notify_inode(fs, n->ino);
-	if (cfg != NULL)
-		notify_inode(fs, cfg->ino);
-	if (n->parent != NULL && *path != '\0') {
-		notify_entry(fs, n->parent->ino, n->name);
-		notify_inode(fs, n->parent->ino);
+	notify_inode(fs, ino);
+	if (cfg_ino != 0)
+		notify_inode(fs, cfg_ino);
+	if (parent_ino != 0) {
+		notify_entry(fs, parent_ino, name);
+		notify_inode(fs, parent_ino);
 	}
+	free(name);
 	free(copy);
 }
 

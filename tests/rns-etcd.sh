@@ -260,5 +260,22 @@ check "writes work again without remounting" wait_for 10 sh -c \
 check "and the other mount sees them" wait_for 10 \
 	grep -q /data/down "$B/acme/m/config.json"
 
+# --- a mount made while etcd is down ---
+unmount_b
+etcd_stop
+login_file "$HOME_B" alice
+start=$(date +%s)
+HOME=$HOME_B "$RHFS" -f -o "local=$WORK_B,builtins=$BUILTINS" \
+	-o "rhagent=$top_builddir/rhagent,connect_timeout=2" "$MNT_B" \
+	2>>"$T/rhfs-b.err" &
+RHFS_B_PID=$!
+check "mounts with etcd down" wait_mounted "$MNT_B"
+check "promptly" test $(($(date +%s) - start)) -le 8
+refuse "the shared namespace says etcd cannot be reached" \
+	"No route to host" timeout 10 ls "$B/alice"
+check "etcd restarted again" etcd_restart
+check "the mount made while it was down now reads it" wait_for 10 \
+	grep -q /data/down "$B/acme/m/config.json"
+
 unmount_b
 finish
