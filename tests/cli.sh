@@ -179,6 +179,21 @@ lacks "username removed from config.yaml" "$CFG" "username"
 lacks "rns_url removed from config.yaml" "$CFG" "rns_url"
 check "logout again is fine" "$RH" logout
 
+# a damaged login is named, never used
+mkdir -p "$HOME/.rh"
+printf '{"url": "%s", "user": ' "$ETCD_URL" >"$L"
+refuse "a truncated login.json" "login.json: not a JSON object" \
+	"$RH" config upload
+one_line "one line for it"
+printf '{"url": "%s", "password": "x"}' "$ETCD_URL" >"$L"
+refuse "a login.json without a user" 'login.json: no "user" string' \
+	"$RH" config download
+printf '{"url": "%s", "user": "alice", "password": 5}' "$ETCD_URL" >"$L"
+refuse "a password that is not a string" '"password" is not a string' \
+	"$RH" config download
+check "logout removes a damaged login" "$RH" logout
+check "and it is gone" test ! -e "$L"
+
 # https with the CA file
 if etcd_tls_start; then
 	ETCDCTL user add root --new-user-password=rootpw >/dev/null &&
