@@ -23,6 +23,15 @@ printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127
 printf '{"resource_type": "send", "hardware": "~/node", "command": ["echo", "hi"]}' \
 	>"$R/echo/config.json"
 
+# The same command send on ^local: rhfs -> rhagent, no SSH.
+mkdir "$R/lecho"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["echo", "hi"]}' \
+	>"$R/lecho/config.json"
+echo "rhfs invoke on ^local, command send, $N sequential warm calls, map of $MAP:"
+"$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/lecho/invoke" \
+	"$N" "$MAP" | sed 's/^invoke_/local_/; s/^map_/local_map_/' |
+	tee "$T/local.txt"
+
 echo "rhfs invoke, command send, $N sequential warm calls, map of $MAP:"
 "$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/echo/invoke" \
 	"$N" "$MAP" | tee "$T/rhfs.txt"
@@ -46,14 +55,15 @@ lat.sort()
 print("ssh_p50_ms %.3f" % lat[len(lat) // 2])
 print("ssh_p99_ms %.3f" % lat[min(len(lat) - 1, len(lat) * 99 // 100)])
 PY
-"$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" <<'PY'
+"$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" "$T/local.txt" <<'PY'
 import sys
 v = {}
 for f in sys.argv[1:]:
     for line in open(f):
         k, x = line.split()
         v[k] = float(x)
-print("ratio ssh_p50 / invoke_p50: %.1fx" % (v["ssh_p50_ms"] / v["invoke_p50_ms"]))
+print("ratio ssh_p50 / invoke_p50: %.1fx (target >= 15x)" % (v["ssh_p50_ms"] / v["invoke_p50_ms"]))
+print("ratio ssh_p50 / local_p50: %.1fx" % (v["ssh_p50_ms"] / v["local_p50_ms"]))
 PY
 ssh -o ControlPath="$T/cm-%r@%h:%p" -O exit -p "$SSH_PORT" "$SSH_USER@127.0.0.1" >/dev/null 2>&1
 echo "Python sends: not measured (not yet invocable)"

@@ -41,12 +41,12 @@ fd = os.open(path, os.O_RDWR)
 buf = [b""]
 lines = b"".join(b"[%d]\n" % i for i in range(m))
 t0 = time.perf_counter()
-for off in range(0, len(lines), 60000):
-    chunk = lines[off:off + 60000]
-    cut = chunk.rfind(b"\n") + 1
-    os.write(fd, lines[off:off + cut] if cut else chunk)
-    if cut and cut < len(chunk):
-        lines = lines[:off + cut] + lines[off + cut:]
+off = 0
+while off < len(lines):     # whole lines, under FUSE's 128 KiB max_write
+    end = lines.rfind(b"\n", off, off + 60000) + 1
+    if end <= off:
+        end = len(lines)
+    off += os.write(fd, lines[off:end])
 got = 0
 while got < m:
     readline(fd, buf)
