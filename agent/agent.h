@@ -15,6 +15,7 @@
 #include "rh.h"
 
 struct cJSON;
+struct pollfd;
 
 /* Names inside the agent's directory, ~/.rh/agent (which is our cwd). */
 #define AGENT_SOCK "sock"
@@ -83,6 +84,8 @@ struct call {
 	int cancelled;
 	struct timespec kill_at;        /* CLOCK_MONOTONIC; 0: none */
 	struct waiter *waiters;
+	struct cJSON *py;       /* a Python call: what its worker needs
+	                         * (pool.c); NULL: a command */
 	struct call_list *list;         /* queued or running */
 	struct call *prev, *next;
 };
@@ -202,6 +205,36 @@ int logwait_read(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
  * deadline, or -1. Call at the end of each turn. */
 int logwait_tick(struct agent *a);
 void logwait_forget_conn(struct agent *a, struct conn *c);
+
+/* pool.c: Python calls, run by warm worker processes per module */
+int pool_init(struct agent *a, struct rh_err *err);
+/* A checksum of the runner built in: --version shows it, so that a node
+ * whose agent has another runner gets this one. */
+unsigned long pool_runner_sum(void);
+/* Check a call's fn_pointers and keep what its worker needs in c->py. */
+int pool_spec(const struct cJSON *spec, struct call *c, struct rh_err *err);
+/* Whether a worker can take the Python call c now. */
+int pool_ready(struct agent *a, const struct call *c);
+/* Hand a Python call to a worker; it is running, or ended if none can
+ * start. */
+void pool_start(struct agent *a, struct call *c);
+/* A child ended: 1 if it was a worker (its call, if any, is ended). */
+int pool_reaped(struct agent *a, pid_t pid, int status);
+/* The workers' descriptors for poll: at most pool_nfds of them, filled
+ * in by pool_pollfds (which says how many), handled by pool_events after
+ * the poll. */
+size_t pool_nfds(void);
+size_t pool_pollfds(struct pollfd *pfd);
+void pool_events(struct agent *a, const struct pollfd *pfd);
+/* Let idle workers go; ms until the next one is due, or -1. */
+int pool_tick(struct agent *a);
+void pool_stop_all(struct agent *a);
+/* call.c, for pool.c: end a running call; reason may be NULL. */
+void call_finish(struct agent *a, struct call *c, enum call_state state,
+                 const char *reason);
+/* The start time of a process (ticks since boot): pid and it name one
+ * process for good. */
+unsigned long long proc_start(pid_t pid);
 
 /* bridge.c */
 int bridge_main(const char *dir, int verbose);

@@ -88,6 +88,7 @@ call_free(struct call *c)
 	}
 	strv_free(c->argv);
 	strv_free(c->envp);
+	cJSON_Delete(c->py);
 	free(c->cwd);
 	free(c->queue);
 	free(c->send);
@@ -96,7 +97,7 @@ call_free(struct call *c)
 
 /* The start time of a process in clock ticks since boot, field 22 of
  * /proc/PID/stat: with the pid it names one process for good. */
-static unsigned long long
+unsigned long long
 proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -140,7 +141,7 @@ json_text(const cJSON *v)
 /* What a call request may hold ("wait" is op.c's). */
 static const char *const spec_fields[] = {
 	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
-	"send", "wait", NULL
+	"send", "wait", "fn_pointers", NULL
 };
 
 /*
@@ -155,6 +156,7 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	const cJSON *cmd, *args, *kwargs, *env, *cwd, *queue, *send, *v;
 	size_t n = 0, i, nenv;
 	char **p;
+	int r;
 
 	cJSON_ArrayForEach(v, spec) {
 		for (i = 0; spec_fields[i] != NULL; i++)
@@ -172,14 +174,18 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	queue = cJSON_GetObjectItemCaseSensitive(spec, "queue");
 	send = cJSON_GetObjectItemCaseSensitive(spec, "send");
 
-	if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
+	/* A Python call names its function instead (pool.c). */
+	if (cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers") != NULL) {
+		if ((r = pool_spec(spec, c, err)) < 0)
+			return r;
+	} else if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
 		return rh_err_set(err, EINVAL, "'command' must be an array "
 		                  "naming a program: [\"prog\", \"arg\", ...]");
 	cJSON_ArrayForEach(v, cmd)
 		if (!cJSON_IsString(v))
 			return rh_err_set(err, EINVAL, "'command' must hold "
 			                  "only strings");
-	if (*cmd->child->valuestring == '\0')
+	if (c->py == NULL && *cmd->child->valuestring == '\0')
 		return rh_err_set(err, EINVAL, "'command' names an empty "
 		                  "program");
 	if (args != NULL && !cJSON_IsNull(args) && !cJSON_IsArray(args))
@@ -210,19 +216,23 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	if (send != NULL && !cJSON_IsNull(send) && !cJSON_IsString(send))
 		return rh_err_set(err, EINVAL, "'send' must be a string");
 
-	n = (size_t)cJSON_GetArraySize(cmd) +
-	    (size_t)(cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0) +
-	    (size_t)(cJSON_IsObject(kwargs) ? cJSON_GetArraySize(kwargs) : 0);
-	p = c->argv = xcalloc(n + 1, sizeof(char *));
-	cJSON_ArrayForEach(v, cmd)
-		*p++ = xstrdup(v->valuestring);
-	cJSON_ArrayForEach(v, args)
-		*p++ = json_text(v);
-	cJSON_ArrayForEach(v, kwargs) {
-		char *t = json_text(v);
+	/* A Python call's args go to its worker as JSON (c->py). */
+	if (c->py == NULL) {
+		n = (size_t)cJSON_GetArraySize(cmd) +
+		    (size_t)(cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0) +
+		    (size_t)(cJSON_IsObject(kwargs) ?
+		             cJSON_GetArraySize(kwargs) : 0);
+		p = c->argv = xcalloc(n + 1, sizeof(char *));
+		cJSON_ArrayForEach(v, cmd)
+			*p++ = xstrdup(v->valuestring);
+		cJSON_ArrayForEach(v, args)
+			*p++ = json_text(v);
+		cJSON_ArrayForEach(v, kwargs) {
+			char *t = json_text(v);
 
-		*p++ = xasprintf("--%s=%s", v->string, t);
-		free(t);
+			*p++ = xasprintf("--%s=%s", v->string, t);
+			free(t);
+		}
 	}
 
 	if (cJSON_IsObject(env)) {
@@ -312,6 +322,17 @@ call_end(struct agent *a, struct call *c, enum call_state state,
 	call_free(c);
 }
 
+void
+call_finish(struct agent *a, struct call *c, enum call_state state,
+            const char *reason)
+{
+	if (reason != NULL)
+		call_end(a, c, state, "%s", reason);
+	else
+		call_end(a, c, state, NULL);
+}
+
+
 int
 call_submit(struct agent *a, const cJSON *req, struct call **out,
             struct rh_err *err)
@@ -328,7 +349,8 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 	record_save(c);
 	list_append(&a->queued, c);
 	a->ncalls++;
-	rh_debug("call %s: queued: %s", c->id, c->argv[0]);
+	rh_debug("call %s: queued: %s", c->id,
+	         c->argv != NULL ? c->argv[0] : "a Python function");
 	*out = c;
 	return 0;
 }
@@ -359,6 +381,10 @@ call_start(struct agent *a, struct call *c)
 	if (r != 0) {
 		call_end(a, c, CALL_FAILED, "working directory %s: %s", c->cwd,
 		         strerror(r));
+		return;
+	}
+	if (c->py != NULL) {
+		pool_start(a, c);
 		return;
 	}
 	if ((out = open_output(c->id, "stdout")) < 0 ||
@@ -437,6 +463,8 @@ call_schedule(struct agent *a)
 		next = c->next;
 		if (c->queue != NULL && queue_busy(a, c))
 			continue;
+		if (c->py != NULL && !pool_ready(a, c))
+			continue;       /* its module's workers are all busy */
 		list_remove(c);
 		call_start(a, c);
 	}
@@ -450,6 +478,8 @@ call_reap(struct agent *a)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pool_reaped(a, pid, st))
+			continue;
 		for (c = a->running.head; c != NULL; c = c->next)
 			if (c->pid == pid)
 				break;

@@ -4,6 +4,7 @@
  *   calls/ID/spec.json    the request as received (without id and op)
  *   calls/ID/status.json  state, exit, signal, reason, times
  *   calls/ID/stdout, calls/ID/stderr   written by the call's process
+ *   calls/ID/result       a Python call's return value as JSON (pool.c)
  *   journal               one line per change of a call not yet ended
  *                         (its record as JSON; an id's last line wins):
  *                         what a restarted agent must look at, without
@@ -538,11 +539,18 @@ file_size(const char *id, const char *name)
 static void
 add_result(const char *id, cJSON *into)
 {
-	char *path = record_path(id, "stdout");
+	/* A Python call's result is the JSON its worker wrote to "result"
+	 * (pool.c); a command's is its stdout. */
+	char *path = record_path(id, "result");
 	struct rh_buf b = { 0 };
 	int r;
 
 	r = rh_file_read(path, AGENT_RESULT_INLINE, &b, NULL);
+	if (r == -ENOENT) {
+		free(path);
+		path = record_path(id, "stdout");
+		r = rh_file_read(path, AGENT_RESULT_INLINE, &b, NULL);
+	}
 	if (r == 0)
 		rh_json_add_bytes(into, "result", b.data, b.len);
 	else if (r == -EFBIG)

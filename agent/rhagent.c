@@ -413,7 +413,8 @@ main(int argc, char **argv)
 
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 ||
 	                  strcmp(argv[1], "-V") == 0)) {
-		printf("rhagent %s\nprotocol %d\n", VERSION, RH_PROTO_VERSION);
+		printf("rhagent %s\nprotocol %d\nrunner %08lx\n", VERSION,
+		       RH_PROTO_VERSION, pool_runner_sum());
 		return 0;
 	}
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||

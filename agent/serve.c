@@ -278,7 +278,7 @@ serve_setup(struct agent *a, struct rh_err *err)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if ((r = call_init(a, err)) < 0)
+	if ((r = pool_init(a, err)) < 0 || (r = call_init(a, err)) < 0)
 		return r;
 	autostop_init(a);
 
@@ -311,6 +311,7 @@ serve_stop(struct agent *a)
 {
 	struct conn *c;
 
+	pool_stop_all(a);
 	call_stop_all(a);
 	for (c = a->conns; c != NULL; c = c->next)
 		conn_bye(a, c, ESHUTDOWN, "the agent is stopping");
@@ -325,7 +326,7 @@ serve_loop(struct agent *a)
 {
 	struct pollfd *pfd = NULL;
 	struct conn **pc = NULL, *c;
-	size_t cap = 0, n, i;
+	size_t cap = 0, n, i, np;
 	int timeout, ticks, t;
 
 	while (!a->stopping) {
@@ -335,9 +336,12 @@ serve_loop(struct agent *a)
 			break;
 		if ((t = logwait_tick(a)) >= 0 && (ticks < 0 || t < ticks))
 			ticks = t;
+		if ((t = pool_tick(a)) >= 0 && (ticks < 0 || t < ticks))
+			ticks = t;
 		n = 2 + a->nconns;
-		if (n > cap) {
-			cap = n * 2;
+		np = pool_nfds();       /* Python workers, after the clients */
+		if (n + np > cap) {
+			cap = (n + np) * 2;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
 			pc = xrealloc(pc, cap * sizeof(*pc));
 		}
@@ -356,12 +360,13 @@ serve_loop(struct agent *a)
 			if (pending(c) > 0)
 				pfd[i].events |= POLLOUT;
 		}
+		np = pool_pollfds(pfd + n);
 		timeout = call_tick(a);
 		/* the soonest of the calls', autostop's and log waiters'
 		 * deadlines (-1: none) */
 		if (ticks >= 0 && (timeout < 0 || ticks < timeout))
 			timeout = ticks;
-		if (poll(pfd, n, timeout) < 0) {
+		if (poll(pfd, n + np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rh_error("poll: %s", strerror(errno));
@@ -383,6 +388,7 @@ serve_loop(struct agent *a)
 		}
 		if (pfd[1].revents)
 			accept_all(a);
+		pool_events(a, pfd + n);
 		/* Log lines of this turn reach the readers waiting for
 		 * them; then the replies of this turn go out together. */
 		logwait_tick(a);

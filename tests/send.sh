@@ -7,15 +7,13 @@ mount_rhfs
 R=$MNT/~
 S=$R/tools
 
-mkdir -p "$S/echo" "$S/slow" "$S/fails" "$S/py"
+mkdir -p "$S/echo" "$S/slow" "$S/fails"
 printf '{"resource_type": "send", "hardware": "^local", "command": ["echo", "hi"]}' \
 	>"$S/echo/config.json"
 printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done; echo $0 done"]}' \
 	>"$S/slow/config.json"
 printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo bad >&2; exit 3"]}' \
 	>"$S/fails/config.json"
-printf '{"resource_type": "function", "system": "^local", "fn_pointers": ["proj", "mod", "f"]}' \
-	>"$S/py/config.json"
 
 ls "$S/echo" >"$T/ls"
 has "a send shows invoke" "$T/ls" "invoke"
@@ -173,9 +171,6 @@ else
 	fail "a refused write submitted nothing ($n0 -> $n1)"
 fi
 has "the reason is in .log" "$MNT/.log" "~/tools/echo/invoke: line 2"
-refuse "Python sends are refused clearly" "Operation not supported" \
-	bash -c "echo '[1]' > '$S/py/invoke'"
-has ".log says why" "$MNT/.log" "Python sends"
 mkdir "$S/nohw"
 printf '{"resource_type": "send", "hardware": "~/no-such-cluster", "command": ["true"]}' \
 	>"$S/nohw/config.json"

@@ -1,0 +1,666 @@
+/*
+ * pool.c - calls of Python sends, served by warm worker processes: a pool
+ * per (relative_path, module) of at most one worker per CPU, each running
+ * agent/runner.py (built into rhagent, written to ~/.rh/agent/runner.py at
+ * start, so that uploading the binary is enough). A worker imports its
+ * module once and then runs one call at a time, so a call starts no
+ * interpreter.
+ *
+ * The agent talks to a worker over a socketpair (fd 3 in the worker), one
+ * JSON object a line (runner.py says which); its stdout and stderr are the
+ * call's files, so nothing the user's code prints can break the protocol.
+ * A worker that dies fails the call it ran and is replaced by the next
+ * call; cancel kills it; one whose module file changed on disk, or that
+ * idled for POOL_IDLE_MS, is let go.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "agent.h"
+#include "agent/runner-py.h"    /* RUNNER_PY, made from agent/runner.py */
+
+extern char **environ;
+
+#define RUNNER_FILE "runner.py"
+/* An idle worker is let go after this long. */
+#define POOL_IDLE_MS (5 * 60 * 1000)
+/* The longest line a worker may send (its lines are short). */
+#define FRAME_MAX (64u * 1024)
+
+struct pool;
+
+struct worker {
+	struct pool *pool;
+	pid_t pid;
+	unsigned long long start_ticks;
+	int fd;                 /* -1 once closed */
+	struct rh_buf in;       /* received, not yet a whole line */
+	struct rh_buf out;      /* to send */
+	size_t out_off;
+	struct call *call;      /* the call it runs, or NULL: idle */
+	struct timespec mtime;  /* of the module's file when it imported */
+	int has_mtime;
+	int retiring;           /* takes no more calls; exits */
+	int dead;               /* reaped; freed at the next pool_nfds */
+	struct timespec idle_since;     /* CLOCK_MONOTONIC */
+	struct worker *next;
+};
+
+struct pool {
+	char *path;             /* relative_path, "" for null */
+	char *module;
+	char *file;             /* the module's file, as a worker found it */
+	struct worker *workers;
+	struct pool *next;
+};
+
+static struct pool *pools;
+static unsigned max_workers;
+static char *runner_path;
+/* The workers of the last pool_pollfds, in the order of their pollfds. */
+static struct worker **polled;
+static size_t npolled, polled_cap;
+
+unsigned long
+pool_runner_sum(void)
+{
+	const unsigned char *p = (const unsigned char *)RUNNER_PY;
+	uint32_t h = 2166136261u;       /* FNV-1a */
+
+	while (*p != '\0')
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+int
+pool_init(struct agent *a, struct rh_err *err)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int r;
+
+	max_workers = cpus > 0 ? (unsigned)cpus : 1;
+	if (max_workers > a->jobs)
+		max_workers = a->jobs;
+	free(runner_path);
+	runner_path = xasprintf("%s/" RUNNER_FILE, a->dir);
+	/* Every start: the runner must match this agent. */
+	if ((r = rh_file_replace(RUNNER_FILE, RUNNER_PY, strlen(RUNNER_PY),
+	                         0600, 0)) < 0)
+		return rh_err_set(err, -r, "%s: cannot write it: %s",
+		                  runner_path, strerror(-r));
+	return 0;
+}
+
+int
+pool_spec(const cJSON *spec, struct call *c, struct rh_err *err)
+{
+	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers");
+	const cJSON *rel, *mod, *fn, *v;
+	cJSON *py;
+
+	if (!cJSON_IsArray(fp) || cJSON_GetArraySize(fp) != 3 ||
+	    (rel = fp->child, mod = rel->next, fn = mod->next,
+	     !(cJSON_IsString(rel) || cJSON_IsNull(rel))) ||
+	    !cJSON_IsString(mod) || *mod->valuestring == '\0' ||
+	    !cJSON_IsString(fn) || *fn->valuestring == '\0')
+		return rh_err_set(err, EINVAL, "'fn_pointers' must be "
+		                  "[relative_path, module, function]: strings, "
+		                  "relative_path may be null");
+	if (cJSON_GetObjectItemCaseSensitive(spec, "command") != NULL)
+		return rh_err_set(err, EINVAL, "a call has either 'command' or "
+		                  "'fn_pointers', not both");
+	py = cJSON_CreateObject();
+	cJSON_AddStringToObject(py, "path", cJSON_IsString(rel) ?
+	                        rel->valuestring : "");
+	cJSON_AddStringToObject(py, "module", mod->valuestring);
+	cJSON_AddStringToObject(py, "function", fn->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(spec, "args");
+	cJSON_AddItemToObject(py, "args", cJSON_IsArray(v) ?
+	                      cJSON_Duplicate(v, 1) : cJSON_CreateArray());
+	v = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");
+	cJSON_AddItemToObject(py, "kwargs", cJSON_IsObject(v) ?
+	                      cJSON_Duplicate(v, 1) : cJSON_CreateObject());
+	v = cJSON_GetObjectItemCaseSensitive(spec, "env");
+	if (cJSON_IsObject(v))
+		cJSON_AddItemToObject(py, "env", cJSON_Duplicate(v, 1));
+	c->py = py;
+	return 0;
+}
+
+static const char *
+py_str(const struct call *c, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(c->py, key)->valuestring;
+}
+
+static struct pool *
+pool_find(const struct call *c, int create)
+{
+	const char *path = py_str(c, "path"), *module = py_str(c, "module");
+	struct pool *p;
+
+	for (p = pools; p != NULL; p = p->next)
+		if (strcmp(p->path, path) == 0 && strcmp(p->module, module) == 0)
+			return p;
+	if (!create)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	p->path = xstrdup(path);
+	p->module = xstrdup(module);
+	p->next = pools;
+	pools = p;
+	return p;
+}
+
+/* Workers that take calls: neither dead nor leaving. */
+static unsigned
+live_workers(const struct pool *p)
+{
+	const struct worker *w;
+	unsigned n = 0;
+
+	for (w = p->workers; w != NULL; w = w->next)
+		n += !w->dead && !w->retiring;
+	return n;
+}
+
+static struct worker *
+idle_worker(struct pool *p)
+{
+	struct worker *w;
+
+	for (w = p->workers; w != NULL; w = w->next)
+		if (!w->dead && !w->retiring && w->call == NULL && w->fd >= 0)
+			return w;
+	return NULL;
+}
+
+int
+pool_ready(struct agent *a, const struct call *c)
+{
+	struct pool *p = pool_find(c, 0);
+
+	return p == NULL || idle_worker(p) != NULL ||
+	       live_workers(p) < max_workers;
+}
+
+/* Let a worker go: no more calls; an idle one sees the end of its
+ * requests and exits, and SIGTERM sees to it if it does not. */
+static void
+retire(struct worker *w, const char *why)
+{
+	if (w->retiring || w->dead)
+		return;
+	rh_debug("python worker %ld (%s%s%s): %s", (long)w->pid,
+	         w->pool->path, *w->pool->path ? "/" : "", w->pool->module, why);
+	w->retiring = 1;
+	if (w->call == NULL) {
+		if (w->fd >= 0) {
+			close(w->fd);
+			w->fd = -1;
+		}
+		kill(w->pid, SIGTERM);
+	}
+}
+
+/* Whether the module's file changed since w imported it. */
+static int
+stale(const struct worker *w)
+{
+	struct stat st;
+
+	if (!w->has_mtime || w->pool->file == NULL)
+		return 0;
+	if (stat(w->pool->file, &st) < 0)
+		return 1;
+	return st.st_mtim.tv_sec != w->mtime.tv_sec ||
+	       st.st_mtim.tv_nsec != w->mtime.tv_nsec;
+}
+
+static int
+spawn(struct agent *a, struct pool *p, struct worker **out,
+      struct rh_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	struct worker *w;
+	char python[] = "python3", three[] = "3", *argv[6];
+	int sv[2], r, fd;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return rh_err_set(err, errno, "cannot start a Python worker: "
+		                  "socketpair: %s", strerror(errno));
+	/* dup2 onto itself would keep close-on-exec. */
+	if (sv[1] == 3) {
+		fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 4);
+		close(sv[1]);
+		sv[1] = fd;
+	}
+	argv[0] = python;
+	argv[1] = runner_path;
+	argv[2] = three;
+	argv[3] = p->path;
+	argv[4] = p->module;
+	argv[5] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	/* stderr stays the agent's log: the runner's own trouble shows. */
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	posix_spawn_file_actions_addchdir_np(&fa, a->home);
+	posix_spawnattr_init(&at);
+	/* Its own process group, so that cancel reaches what it starts. */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+	                         POSIX_SPAWN_SETSIGMASK |
+	                         POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	close(sv[1]);
+	if (r != 0) {
+		close(sv[0]);
+		return rh_err_set(err, r, "cannot run python3 for a Python "
+		                  "worker: %s", strerror(r));
+	}
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	w = xcalloc(1, sizeof(*w));
+	w->pool = p;
+	w->pid = pid;
+	w->start_ticks = proc_start(pid);
+	w->fd = sv[0];
+	w->next = p->workers;
+	p->workers = w;
+	rh_debug("python worker %ld started for %s%s%s", (long)pid, p->path,
+	         *p->path ? "/" : "", p->module);
+	*out = w;
+	return 0;
+}
+
+/* Write what w has to send, without blocking. */
+static void
+flush(struct worker *w)
+{
+	ssize_t n;
+
+	while (w->fd >= 0 && w->out_off < w->out.len) {
+		n = send(w->fd, w->out.data + w->out_off,
+		         w->out.len - w->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				/* It is dying: SIGCHLD tells the rest. */
+				rh_debug("python worker %ld: write: %s",
+				         (long)w->pid, strerror(errno));
+				close(w->fd);
+				w->fd = -1;
+			}
+			return;
+		}
+		w->out_off += (size_t)n;
+	}
+	w->out.len = w->out_off = 0;
+}
+
+void
+pool_start(struct agent *a, struct call *c)
+{
+	struct pool *p = pool_find(c, 1);
+	struct worker *w;
+	struct rh_err err;
+	cJSON *frame;
+	char *dir, *text;
+
+	while ((w = idle_worker(p)) != NULL && stale(w))
+		retire(w, "its module changed on disk");
+	if (w == NULL && spawn(a, p, &w, &err) < 0) {
+		call_finish(a, c, CALL_FAILED, err.msg);
+		return;
+	}
+	w->call = c;
+	c->pid = w->pid;
+	c->start_ticks = w->start_ticks;
+	c->state = CALL_RUNNING;
+	clock_gettime(CLOCK_REALTIME, &c->started_at);
+	record_save(c);
+
+	/* References: the call keeps its arguments. */
+	dir = xasprintf("%s/" AGENT_CALLS "/%s", a->dir, c->id);
+	frame = cJSON_CreateObject();
+	cJSON_AddStringToObject(frame, "call", c->id);
+	cJSON_AddStringToObject(frame, "function", py_str(c, "function"));
+	cJSON_AddItemReferenceToObject(frame, "args", cJSON_GetObjectItem(
+	                               c->py, "args"));
+	cJSON_AddItemReferenceToObject(frame, "kwargs", cJSON_GetObjectItem(
+	                               c->py, "kwargs"));
+	if (cJSON_GetObjectItem(c->py, "env") != NULL)
+		cJSON_AddItemReferenceToObject(frame, "env",
+		                               cJSON_GetObjectItem(c->py, "env"));
+	cJSON_AddStringToObject(frame, "cwd", c->cwd);
+	cJSON_AddStringToObject(frame, "dir", dir);
+	text = cJSON_PrintUnformatted(frame);
+	cJSON_Delete(frame);
+	free(dir);
+	rh_buf_append(&w->out, text, strlen(text));
+	rh_buf_append(&w->out, "\n", 1);
+	cJSON_free(text);
+	flush(w);
+	rh_debug("call %s: running on python worker %ld", c->id, (long)w->pid);
+}
+
+static void
+set_idle(struct worker *w)
+{
+	w->call = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &w->idle_since);
+	if (w->retiring) {
+		w->retiring = 0;        /* so that retire acts now */
+		retire(w, "let go after its call");
+	}
+}
+
+/* One line from w; -1: it broke the protocol. */
+static int
+frame(struct agent *a, struct worker *w, const char *line, size_t len)
+{
+	cJSON *m = cJSON_ParseWithLength(line, len), *v, *mt;
+	struct call *c = w->call;
+	int ok;
+
+	if (!cJSON_IsObject(m)) {
+		cJSON_Delete(m);
+		return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(m, "ready")) != NULL) {
+		v = cJSON_GetObjectItemCaseSensitive(m, "file");
+		mt = cJSON_GetObjectItemCaseSensitive(m, "mtime");
+		if (cJSON_IsString(v) && cJSON_GetArraySize(mt) == 2) {
+			free(w->pool->file);
+			w->pool->file = xstrdup(v->valuestring);
+			w->mtime.tv_sec = (time_t)cJSON_GetArrayItem(mt, 0)->
+			                  valuedouble;
+			w->mtime.tv_nsec = (long)cJSON_GetArrayItem(mt, 1)->
+			                   valuedouble;
+			w->has_mtime = 1;
+		}
+		cJSON_Delete(m);
+		return 0;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(m, "call");
+	if (c == NULL || !cJSON_IsString(v) || strcmp(v->valuestring, c->id)) {
+		cJSON_Delete(m);
+		return -1;
+	}
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ok"));
+	/* A cancelled call's worker has a SIGTERM on its way. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "retire")) ||
+	    c->cancelled)
+		w->retiring = 1;
+	v = cJSON_GetObjectItemCaseSensitive(m, "reason");
+	set_idle(w);
+	if (c->cancelled)       /* it ended before the signal did */
+		call_finish(a, c, CALL_CANCELLED, "cancelled");
+	else if (ok)
+		call_finish(a, c, CALL_DONE, NULL);
+	else
+		call_finish(a, c, CALL_FAILED, cJSON_IsString(v) ?
+		            v->valuestring : "the function failed");
+	cJSON_Delete(m);
+	return 0;
+}
+
+/* Read what w sent and act on each whole line. */
+static void
+drain(struct agent *a, struct worker *w)
+{
+	char *nl, *p;
+	ssize_t n;
+	size_t used;
+
+	while (w->fd >= 0) {
+		rh_buf_reserve(&w->in, w->in.len + 4096);
+		n = read(w->fd, w->in.data + w->in.len,
+		         w->in.cap - w->in.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+				/* It is leaving: SIGCHLD tells the rest. */
+				close(w->fd);
+				w->fd = -1;
+			}
+			break;
+		}
+		w->in.len += (size_t)n;
+	}
+	p = w->in.data;
+	used = 0;
+	while (used < w->in.len &&
+	       (nl = memchr(p + used, '\n', w->in.len - used)) != NULL) {
+		if (frame(a, w, p + used, (size_t)(nl - (p + used))) < 0) {
+			rh_warn("python worker %ld broke the protocol; killing "
+			        "it", (long)w->pid);
+			kill(-w->pid, SIGKILL);
+			w->in.len = 0;
+			return;
+		}
+		used = (size_t)(nl - p) + 1;
+	}
+	if (used > 0) {
+		memmove(w->in.data, w->in.data + used, w->in.len - used);
+		w->in.len -= used;
+	}
+	if (w->in.len > FRAME_MAX) {
+		rh_warn("python worker %ld sent an overlong line; killing it",
+		        (long)w->pid);
+		kill(-w->pid, SIGKILL);
+		w->in.len = 0;
+	}
+}
+
+int
+pool_reaped(struct agent *a, pid_t pid, int status)
+{
+	struct worker *w = NULL;
+	struct pool *p;
+	struct call *c;
+	char why[160], reason[256];
+
+	for (p = pools; p != NULL && w == NULL; p = p->next)
+		for (w = p->workers; w != NULL; w = w->next)
+			if (w->pid == pid && !w->dead)
+				break;
+	if (w == NULL)
+		return 0;
+	/* What it said before it went still counts. */
+	drain(a, w);
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	w->dead = 1;
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof(why), "was killed by signal %d (%s)",
+		         WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(why, sizeof(why), "exited with status %d",
+		         WEXITSTATUS(status));
+	if ((c = w->call) == NULL) {
+		rh_debug("python worker %ld %s", (long)pid, why);
+		return 1;
+	}
+	w->call = NULL;
+	/* What it started goes with it. */
+	kill(-pid, SIGKILL);
+	if (c->cancelled) {
+		call_finish(a, c, CALL_CANCELLED, "cancelled");
+		return 1;
+	}
+	if (WIFSIGNALED(status))
+		c->signo = WTERMSIG(status);
+	rh_info("call %s: its python worker %ld %s", c->id, (long)pid, why);
+	snprintf(reason, sizeof(reason), "its Python worker (pid %ld) %s "
+	         "while the call ran", (long)pid, why);
+	call_finish(a, c, CALL_FAILED, reason);
+	return 1;
+}
+
+size_t
+pool_nfds(void)
+{
+	struct worker **pw, *w;
+	struct pool *p;
+	size_t n = 0;
+
+	for (p = pools; p != NULL; p = p->next) {
+		for (pw = &p->workers; (w = *pw) != NULL;) {
+			if (w->dead) {
+				*pw = w->next;
+				rh_buf_free(&w->in);
+				rh_buf_free(&w->out);
+				free(w);
+				continue;
+			}
+			n += w->fd >= 0;
+			pw = &w->next;
+		}
+	}
+	return n;
+}
+
+size_t
+pool_pollfds(struct pollfd *pfd)
+{
+	struct worker *w;
+	struct pool *p;
+
+	npolled = 0;
+	for (p = pools; p != NULL; p = p->next) {
+		for (w = p->workers; w != NULL; w = w->next) {
+			if (w->fd < 0)
+				continue;
+			if (npolled == polled_cap) {
+				polled_cap = polled_cap ? polled_cap * 2 : 16;
+				polled = xrealloc(polled, polled_cap *
+				                  sizeof(*polled));
+			}
+			pfd[npolled].fd = w->fd;
+			pfd[npolled].events = POLLIN;
+			if (w->out_off < w->out.len)
+				pfd[npolled].events |= POLLOUT;
+			pfd[npolled].revents = 0;
+			polled[npolled++] = w;
+		}
+	}
+	return npolled;
+}
+
+void
+pool_events(struct agent *a, const struct pollfd *pfd)
+{
+	struct worker *w;
+	size_t i;
+	int ended = 0;
+
+	for (i = 0; i < npolled; i++) {
+		w = polled[i];
+		/* Reaped, or closed, earlier in this turn. */
+		if (w->dead || w->fd != pfd[i].fd || pfd[i].revents == 0)
+			continue;
+		if (pfd[i].revents & POLLOUT)
+			flush(w);
+		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+			drain(a, w);
+			ended = 1;
+		}
+	}
+	if (ended)
+		call_schedule(a);
+}
+
+static long
+ms_since(const struct timespec *then, const struct timespec *now)
+{
+	return (long)(now->tv_sec - then->tv_sec) * 1000 +
+	       (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
+int
+pool_tick(struct agent *a)
+{
+	struct timespec now;
+	struct worker *w;
+	struct pool *p;
+	long left, next = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (p = pools; p != NULL; p = p->next) {
+		for (w = p->workers; w != NULL; w = w->next) {
+			if (w->dead || w->retiring || w->call != NULL)
+				continue;
+			left = POOL_IDLE_MS - ms_since(&w->idle_since, &now);
+			if (left <= 0) {
+				retire(w, "idle");
+				continue;
+			}
+			if (next < 0 || left < next)
+				next = left;
+		}
+	}
+	return next < 0 ? -1 : (int)(next + 1);
+}
+
+void
+pool_stop_all(struct agent *a)
+{
+	struct worker *w;
+	struct pool *p;
+
+	while ((p = pools) != NULL) {
+		while ((w = p->workers) != NULL) {
+			p->workers = w->next;
+			if (!w->dead)
+				kill(-w->pid, SIGKILL);
+			if (w->fd >= 0)
+				close(w->fd);
+			rh_buf_free(&w->in);
+			rh_buf_free(&w->out);
+			free(w);
+		}
+		pools = p->next;
+		free(p->path);
+		free(p->module);
+		free(p->file);
+		free(p);
+	}
+	free(polled);
+	polled = NULL;
+	npolled = polled_cap = 0;
+	free(runner_path);
+	runner_path = NULL;
+}

@@ -1,0 +1,149 @@
+# runner.py - a warm Python worker of rhagent (agent/pool.c).
+#
+# usage: python3 runner.py FD RELATIVE_PATH MODULE
+#
+# Imports MODULE once, with ~/RELATIVE_PATH first on sys.path, and runs
+# one call at a time for as long as the agent keeps it. The agent talks
+# to it over the socket FD, one JSON object a line, never over stdout:
+#   agent -> worker  {"call": ID, "function": NAME, "args": [...],
+#                     "kwargs": {...}, "cwd": DIR, "env": {...},
+#                     "dir": CALL_DIR}
+#   worker -> agent  {"ready": BOOL, "pid": N, "file": PATH, "mtime": [S, NS]}
+#                    once it tried the import, on the first call (file
+#                    null when the module has none or did not import);
+#                    {"call": ID, "ok": true} when CALL_DIR/result holds the
+#                    JSON of the return value, or {"call": ID, "ok": false,
+#                    "reason": TEXT, "retire": BOOL} with the traceback in
+#                    CALL_DIR/stderr. retire: the module did not import, so
+#                    this worker exits and the next call tries again.
+# During a call fd 1 and 2 are CALL_DIR/stdout and CALL_DIR/stderr, so
+# print() and the output of child processes land there; between calls they
+# are /dev/null. Standard library only: the node has nothing else.
+import importlib
+import json
+import os
+import sys
+import traceback
+
+
+def send(sock, obj):
+    data = (json.dumps(obj) + "\n").encode()
+    while data:
+        n = os.write(sock, data)
+        data = data[n:]
+
+
+def redirect(stdout, stderr):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+
+
+def describe(exc):
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text.splitlines()[-1] if text else type(exc).__name__
+
+
+def main():
+    sock = int(sys.argv[1])
+    rel, modname = sys.argv[2], sys.argv[3]
+    os.set_inheritable(sock, False)
+    home = os.path.expanduser("~")
+    where = os.path.join(home, rel) if rel else home
+    # Not the runner's own directory: the user's code comes first.
+    sys.path[0] = where
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    shown = "~/" + rel if rel else "~"
+
+    # The module is imported on the first call, so that what the import
+    # prints, or its traceback, lands in that call's output.
+    mod, import_error = None, None
+    inbox = os.fdopen(sock, "rb", closefd=False)
+    for line in inbox:
+        req = json.loads(line)
+        d = req["dir"]
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        out = os.open(os.path.join(d, "stdout"), flags, 0o600)
+        err = os.open(os.path.join(d, "stderr"), flags, 0o600)
+        redirect(out, err)
+        os.close(out)
+        os.close(err)
+        if mod is None and import_error is None:
+            mod, import_error = load(sock, modname, shown)
+        reply = {"call": req["call"], "ok": False}
+        if mod is None:
+            sys.stderr.write(import_error[0])
+            reply["reason"] = import_error[1]
+            reply["retire"] = True
+        else:
+            run(mod, modname, shown, req, reply, home)
+        redirect(devnull, devnull)
+        send(sock, reply)
+        if reply.get("retire"):
+            return
+
+
+def load(sock, modname, shown):
+    """The module, or None and (traceback, reason); tells the agent."""
+    mod, error, file, mtime = None, None, None, None
+    try:
+        mod = importlib.import_module(modname)
+        file = getattr(mod, "__file__", None)
+        if file:
+            st = os.stat(file)
+            mtime = [st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9]
+    except BaseException as e:
+        mod = None
+        error = ("".join(traceback.format_exception(
+                    type(e), e, e.__traceback__.tb_next)),
+                 "cannot import module '%s' from %s: %s" % (
+                     modname, shown, describe(sys.exc_info()[1])))
+    send(sock, {"ready": mod is not None, "pid": os.getpid(),
+                "file": file, "mtime": mtime})
+    return mod, error
+
+
+def run(mod, modname, shown, req, reply, home):
+    name = req["function"]
+    fn = getattr(mod, name, None)
+    if not callable(fn):
+        reply["reason"] = "module '%s' (from %s) has no function '%s'" % (
+            modname, shown, name)
+        print("rhagent: " + reply["reason"], file=sys.stderr)
+        return
+    env = req.get("env") or {}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        os.chdir(req.get("cwd") or home)
+        value = fn(*(req.get("args") or []), **(req.get("kwargs") or {}))
+    except BaseException as e:
+        # From the user's code on: the runner's own frame says nothing.
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next)
+        reply["reason"] = "%s raised %s" % (name, describe(e))
+        return
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        os.chdir(home)
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        print("rhagent: the result of %s is not JSON: %s" % (name, e),
+              file=sys.stderr)
+        reply["reason"] = "the result of %s is not JSON: %s" % (name, e)
+        return
+    path = os.path.join(req["dir"], "result")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    reply["ok"] = True
+
+
+if __name__ == "__main__":
+    main()

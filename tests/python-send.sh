@@ -1,0 +1,220 @@
+# python-send.sh - Python sends (fn_pointers) on ^local through a real
+# mount: args and kwargs in, the JSON of the return value out; an
+# exception fails the call with its traceback in stderr; print() lands in
+# stdout; a map; the agent's warm worker pool (one interpreter serves many
+# calls, module state persists); cancel; a killed worker is replaced; a
+# changed module is picked up; bad fn_pointers fail clearly.
+. "$top_srcdir/tests/lib.sh"
+mount_rhfs
+S=$MNT/~/py
+
+mkdir -p "$HOME/proj/mod" "$S"
+cat >"$HOME/proj/mod/fns.py" <<'PY'
+import os
+import sys
+import time
+
+calls = 0
+
+
+def add(a, b=0):
+    print("adding", a, b)
+    return a + b
+
+
+def echo(x):
+    return x
+
+
+def info():
+    global calls
+    calls += 1
+    return {"pid": os.getpid(), "calls": calls}
+
+
+def boom():
+    print("about to fail", file=sys.stderr)
+    raise ValueError("bad value %d" % 42)
+
+
+def nap(s):
+    print("napping", flush=True)
+    time.sleep(s)
+    return s
+
+
+def version():
+    return 1
+
+
+def notjson():
+    return {1, 2}
+PY
+send() {
+	mkdir "$S/$1"
+	printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": %s}' \
+		"$2" >"$S/$1/config.json"
+}
+for f in add echo info boom nap version notjson; do
+	send "$f" "[\"proj/mod\", \"fns\", \"$f\"]"
+done
+send nomod '["proj/mod", "nosuchmod", "f"]'
+send nofn '["proj/mod", "fns", "nosuchfn"]'
+
+check "echo '[2, 3]' > invoke submits a Python call" \
+	sh -c "echo '[2, 3]' > '$S/add/invoke'"
+check "its result" cat "$S/add/calls/latest/result"
+echo 5 >"$T/want"
+same "the result is the JSON of the return value" "$T/out" "$T/want"
+check "its status" cat "$S/add/calls/latest/status"
+has "status says done" "$T/out" '"state": "done"'
+check "its stdout" cat "$S/add/calls/latest/stdout"
+has "print() went to the call's stdout" "$T/out" "adding 2 3"
+check "its spec" cat "$S/add/calls/latest/spec"
+has "spec holds fn_pointers" "$T/out" '"fns"'
+
+# args and kwargs, and JSON types, on one open file.
+cat >"$T/rw.sh" <<SH
+exec 3<>'$S/add/invoke'
+echo '[1, 2]' >&3
+echo '{"args": [1], "kwargs": {"b": 10}}' >&3
+echo '{"kwargs": {"a": "x", "b": "y"}}' >&3
+echo '[[1, 2], [3]]' >&3
+read -r a <&3
+read -r b <&3
+read -r c <&3
+read -r d <&3
+echo "\$a|\$b|\$c|\$d"
+SH
+check "args and kwargs, results read on the same fd" bash "$T/rw.sh"
+has "results in order" "$T/out" '3|11|"xy"|[1, 2, 3]'
+"$PYTHON3" - "$S/echo/invoke" >"$T/types" 2>&1 <<'PY'
+import json, os, sys
+vals = [None, True, False, 0, -7, 2.5, 1e300, "text", "two\nlines",
+        "ünïcode", [], [1, [2, None]], {}, {"a": {"b": [1.5, "c"]}}]
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, "".join(json.dumps([v]) + "\n" for v in vals).encode())
+f = os.fdopen(fd, "r", encoding="utf-8")
+got = [json.loads(f.readline()) for _ in vals]
+print("types ok" if got == vals else "types bad: %r" % got)
+PY
+has "every JSON type comes back as it went" "$T/types" "types ok"
+
+# An exception fails the call; the traceback is in its stderr.
+cat >"$T/fail.sh" <<SH
+exec 3<>'$S/boom/invoke'
+echo '[]' >&3
+read -r a <&3
+echo "\$a"
+SH
+check "a call that raises" bash "$T/fail.sh"
+has "its line is an error object" "$T/out" '"error":'
+has "naming the exception" "$T/out" "ValueError: bad value 42"
+check "its status" cat "$S/boom/calls/latest/status"
+has "state failed" "$T/out" '"state": "failed"'
+has "the reason names the exception" "$T/out" "boom raised ValueError: bad value 42"
+check "its stderr" cat "$S/boom/calls/latest/stderr"
+has "stderr holds the traceback" "$T/out" "Traceback (most recent call last)"
+has "pointing into the module" "$T/out" "fns.py"
+has "and what the function wrote to stderr" "$T/out" "about to fail"
+echo '[]' >"$S/notjson/invoke"
+check "a result that is not JSON" timeout 10 cat "$S/notjson/calls/latest/status"
+has "fails the call and says why" "$T/out" "is not JSON"
+
+# A map of 100 lines: every result, in order.
+"$PYTHON3" - "$S/add/invoke" >"$T/map" 2>&1 <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, "".join(json.dumps([i, 1000]) + "\n" for i in range(100)).encode())
+f = os.fdopen(fd, "r")
+out = [f.readline().rstrip("\n") for _ in range(100)]
+bad = [i for i, l in enumerate(out) if l != str(i + 1000)]
+print("map ok" if not bad else "map bad at %s: %r" % (bad[:3], out[:3]))
+PY
+has "a map of 100 lines" "$T/map" "map ok"
+
+# Warm: the same interpreter serves call after call, and module state
+# persists between them.
+"$PYTHON3" - "$S/info/invoke" >"$T/warm" 2>&1 <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+got, buf = [], b""
+for _ in range(5):
+    os.write(fd, b"[]\n")
+    while b"\n" not in buf:
+        buf += os.read(fd, 4096)
+    line, buf = buf.split(b"\n", 1)
+    got.append(json.loads(line))
+pids = {g["pid"] for g in got}
+counts = [g["calls"] for g in got]
+print("warm ok" if len(pids) == 1 and counts == sorted(counts) and
+      counts[-1] - counts[0] == 4 else "warm bad: %r" % got)
+print("pid %d" % got[0]["pid"])
+PY
+has "5 sequential calls: one worker, its state kept" "$T/warm" "warm ok"
+wpid=$(sed -n 's/^pid //p' "$T/warm")
+if [ -n "$wpid" ] && kill -0 "$wpid" 2>/dev/null &&
+	grep -q runner.py "/proc/$wpid/cmdline"; then
+	pass "the worker is a live runner process between calls"
+else
+	fail "the worker is a live runner process between calls (pid '$wpid')"
+fi
+
+# Cancel: the worker running the call is killed and replaced.
+echo '[30]' >"$S/nap/invoke"
+id=$(readlink "$S/nap/calls/latest")
+timeout 10 sh -c "until grep -q napping '$S/nap/calls/$id/stdout'; do sleep 0.1; done"
+check "ctl takes cancel" sh -c "echo cancel > '$S/nap/calls/$id/ctl'"
+check "result returns once cancelled" timeout 10 cat "$S/nap/calls/$id/result"
+check "status after cancel" cat "$S/nap/calls/$id/status"
+has "state cancelled" "$T/out" '"state": "cancelled"'
+check "the module serves the next call" sh -c "echo '[0]' > '$S/nap/invoke'"
+check "its result" timeout 10 cat "$S/nap/calls/latest/result"
+has "is right" "$T/out" "0"
+
+# A worker killed under a call: that call fails with the reason; the next
+# one gets a new worker.
+echo '[30]' >"$S/nap/invoke"
+id=$(readlink "$S/nap/calls/latest")
+timeout 10 sh -c "until grep -q napping '$S/nap/calls/$id/stdout'; do sleep 0.1; done"
+kpid=$(jfield "$S/nap/calls/$id/status" pid)
+kill -9 "$kpid"
+check "result returns when its worker dies" timeout 10 cat "$S/nap/calls/$id/result"
+check "status" cat "$S/nap/calls/$id/status"
+has "the call failed" "$T/out" '"state": "failed"'
+has "the reason says its worker was killed" "$T/out" "Python worker (pid $kpid) was killed by signal 9"
+check "the next call" sh -c "echo '[]' > '$S/info/invoke'"
+check "runs on a new worker" timeout 10 cat "$S/info/calls/latest/result"
+has "and succeeds" "$T/out" '"pid":'
+
+# A changed module is picked up by the next call.
+cat >"$T/v.sh" <<SH
+exec 3<>'$S/version/invoke'
+echo '[]' >&3
+read -r a <&3
+echo "\$a"
+SH
+check "version before the change" bash "$T/v.sh"
+has "is 1" "$T/out" "1"
+sed -i 's/return 1$/return "two, changed"/' "$HOME/proj/mod/fns.py"
+check "version after the change" bash "$T/v.sh"
+has "comes from the changed file" "$T/out" '"two, changed"'
+
+# Bad fn_pointers: clear reasons, in status and in the invoke line.
+cat >"$T/bad.sh" <<SH
+exec 3<>"$S/\$1/invoke"
+echo '[]' >&3
+read -r a <&3
+echo "\$a"
+SH
+check "a missing module" bash "$T/bad.sh" nomod
+has "fails: cannot import" "$T/out" "cannot import module 'nosuchmod' from ~/proj/mod"
+check "its stderr" cat "$S/nomod/calls/latest/stderr"
+has "holds the import error" "$T/out" "ModuleNotFoundError"
+check "a missing function" bash "$T/bad.sh" nofn
+has "fails: no such function" "$T/out" "module 'fns' (from ~/proj/mod) has no function 'nosuchfn'"
+mkdir "$S/badfp"
+refuse "fn_pointers of two strings is refused" "Invalid argument" \
+	bash -c "printf '%s' '{\"resource_type\": \"send\", \"hardware\": \"^local\", \"fn_pointers\": [\"a\", \"b\"]}' >'$S/badfp/config.json'"
+has ".log says why" "$MNT/.log" "field 'fn_pointers' must be [relative_path, module, function]"
+finish
