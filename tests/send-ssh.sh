@@ -12,6 +12,7 @@ stop_all() {
 		su -s /bin/sh "$SSH_USER" -c \
 			'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' \
 			>/dev/null 2>&1
+		rm -rf "/home/$SSH_USER/rhpy"
 	fi
 	kill_node
 }
@@ -57,6 +58,43 @@ SH
 check "run on the node" bash "$T/run.sh"
 printf '%s\nexit 4\n' "$SSH_USER" >"$T/want"
 same "run: its output and exit status" "$T/out" "$T/want"
+
+# A Python send on the node: its module in the node user's home, run by
+# the node agent's warm workers (the runner came with the agent).
+mkdir -p "/home/$SSH_USER/rhpy"
+cat >"/home/$SSH_USER/rhpy/sshfns.py" <<'PY'
+import getpass
+
+
+def who(x, times=1):
+    print("printed on the node")
+    return {"user": getpass.getuser(), "x": x * times}
+PY
+chown -R "$SSH_USER" "/home/$SSH_USER/rhpy"
+mkdir "$R/pywho"
+printf '{"resource_type": "send", "hardware": "~/node", "fn_pointers": ["rhpy", "sshfns", "who"]}' \
+	>"$R/pywho/config.json"
+cat >"$T/py.sh" <<SH
+exec 3<>'$R/pywho/invoke'
+echo '[2]' >&3
+echo '{"args": [3], "kwargs": {"times": 2}}' >&3
+read -r a <&3
+read -r b <&3
+echo "\$a"
+echo "\$b"
+SH
+check "a Python send on the node" bash "$T/py.sh"
+"$PYTHON3" - "$T/out" "$SSH_USER" >"$T/pyres" 2>&1 <<'PY'
+import json, sys
+a, b = [json.loads(l) for l in open(sys.argv[1])]
+ok = (a["user"] == b["user"] == sys.argv[2] and a["x"] == 2 and
+      b["x"] == 6)
+print("python ok" if ok else "python bad: %r %r" % (a, b))
+PY
+has "ran as the node's user, with args and kwargs" \
+	"$T/pyres" "python ok"
+check "its stdout" cat "$R/pywho/calls/latest/stdout"
+has "print() reached the call's stdout" "$T/out" "printed on the node"
 
 # The node goes away: a clear error within the timeout, never a hang.
 kill_node

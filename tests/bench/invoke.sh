@@ -1,18 +1,20 @@
 #!/bin/sh
 # invoke.sh - benchmark: a warm call through a send's invoke file on a
-# loopback SSH cluster (rhfs -> sshd -> rhagent), against
+# loopback SSH cluster (rhfs -> sshd -> rhagent), of a command send and of
+# a Python send (warm worker), against
 # `ssh -o ControlMaster=auto -o ControlPersist=60` running the same command,
 # both measured in this run; and map throughput (many lines to one
 # invoke). Prints figures; asserts nothing. Run as root from the build
-# tree after make: sh tests/bench/invoke.sh [N] [MAP]
+# tree after make: sh tests/bench/invoke.sh [N] [MAP] [PYTHON_MAP]
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
 N=${1:-1000}
 MAP=${2:-20000}
+PYMAP=${3:-5000}
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
-trap 'su -s /bin/sh "$SSH_USER" -c "~/.rh/bin/rhagent stop" >/dev/null 2>&1; stop_sshd; cleanup' EXIT
+trap 'su -s /bin/sh "$SSH_USER" -c "~/.rh/bin/rhagent stop" >/dev/null 2>&1; rm -rf "/home/$SSH_USER/rhbench"; stop_sshd; cleanup' EXIT
 
 start_sshd || exit 1
 mount_rhfs -o "known_hosts=$T/known_hosts"
@@ -66,4 +68,23 @@ print("ratio ssh_p50 / invoke_p50: %.1fx (target >= 15x)" % (v["ssh_p50_ms"] / v
 print("ratio ssh_p50 / local_p50: %.1fx" % (v["ssh_p50_ms"] / v["local_p50_ms"]))
 PY
 ssh -o ControlPath="$T/cm-%r@%h:%p" -O exit -p "$SSH_PORT" "$SSH_USER@127.0.0.1" >/dev/null 2>&1
-echo "Python sends: not measured (not yet invocable)"
+
+# A Python send whose module the node's warm workers hold.
+mkdir -p "/home/$SSH_USER/rhbench"
+printf 'def echo(x):\n    return x\n' >"/home/$SSH_USER/rhbench/benchfns.py"
+chown -R "$SSH_USER" "/home/$SSH_USER/rhbench"
+mkdir "$R/pyecho"
+printf '{"resource_type": "send", "hardware": "~/node", "fn_pointers": ["rhbench", "benchfns", "echo"]}' \
+	>"$R/pyecho/config.json"
+echo "rhfs invoke, Python send, $N sequential warm calls, map of $PYMAP:"
+"$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/pyecho/invoke" \
+	"$N" "$PYMAP" python | tee "$T/py.txt"
+"$PYTHON3" - "$T/py.txt" "$T/ssh.txt" <<'PY'
+import sys
+v = {}
+for f in sys.argv[1:]:
+    for line in open(f):
+        k, x = line.split()
+        v[k] = float(x)
+print("ratio ssh_p50 / python_p50: %.1fx" % (v["ssh_p50_ms"] / v["python_p50_ms"]))
+PY

@@ -1,6 +1,7 @@
 """Latency of warm calls through a send's invoke file, and map throughput.
 Uses only os.open/os.write/os.read, as a user's script would.
-usage: invoke_bench.py INVOKE N_SEQUENTIAL N_MAP"""
+usage: invoke_bench.py INVOKE N_SEQUENTIAL N_MAP [NAME]
+NAME prefixes the figures (default "invoke")."""
 import os
 import sys
 import time
@@ -22,6 +23,7 @@ def pct(xs, p):
 
 
 path, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+name = sys.argv[4] if len(sys.argv) > 4 else "invoke"
 fd = os.open(path, os.O_RDWR)
 buf = [b""]
 for i in range(20):     # warm: connection, agent, caches
@@ -33,8 +35,8 @@ for i in range(n):
     os.write(fd, b"[%d]\n" % i)
     readline(fd, buf)
     lat.append((time.perf_counter() - t0) * 1000)
-print("invoke_p50_ms %.3f" % pct(lat, 50))
-print("invoke_p99_ms %.3f" % pct(lat, 99))
+print("%s_p50_ms %.3f" % (name, pct(lat, 50)))
+print("%s_p99_ms %.3f" % (name, pct(lat, 99)))
 os.close(fd)
 
 fd = os.open(path, os.O_RDWR)
@@ -52,5 +54,6 @@ while got < m:
     readline(fd, buf)
     got += 1
 dt = time.perf_counter() - t0
-print("map_calls %d" % m)
-print("map_calls_per_s %.0f" % (m / dt))
+mapname = "map" if name == "invoke" else name + "_map"
+print("%s_calls %d" % (mapname, m))
+print("%s_calls_per_s %.0f" % (mapname, m / dt))
