@@ -31,6 +31,7 @@ int cmd_share(int argc, char *argv[]);
 int cmd_unshare(int argc, char *argv[]);
 int cmd_config(int argc, char *argv[]);
 int cmd_secrets(int argc, char *argv[]);
+int cmd_passwd(int argc, char *argv[]);
 int cmd_ssh(int argc, char *argv[]);
 int cmd_tunnel(int argc, char *argv[]);
 

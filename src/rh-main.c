@@ -22,6 +22,7 @@ static const struct rh_cmd commands[] = {
 	  "download" },
 	{ "secrets", cmd_secrets, "secrets [--local | --workdir DIR] "
 	  "extract|download [PROVIDER...]" },
+	{ "passwd", cmd_passwd, "passwd [--admin NAME] [--password-stdin]" },
 	{ "ssh", cmd_ssh, "ssh [--known-hosts FILE] [--dry-run] CLUSTER "
 	  "[-- COMMAND...]" },
 	{ "tunnel", cmd_tunnel, "tunnel [--known-hosts FILE] [--dry-run] "

@@ -143,6 +143,26 @@ cat "$MNT/.log" >>"$T/log"
 RCTL put $P/k/alice -- "$(cat "$T/wrapped")" >/dev/null
 unmount_rhfs
 
+# rh passwd: a new password (etcd 3.4: set by root), the key wrapped
+# again under it; a wrong administrator password changes nothing.
+RH=$top_builddir/rh
+RCTL get $P/k/alice --print-value-only >"$T/k-before"
+refuse "rh passwd with a wrong admin password" "" sh -c \
+	"printf 'pw-new\nwrong\n' | '$RH' passwd --password-stdin"
+RCTL get $P/k/alice --print-value-only >"$T/k-after"
+same "... changes nothing" "$T/k-before" "$T/k-after"
+check "rh passwd" sh -c "printf 'pw-new\nrootpw\n' | '$RH' passwd --password-stdin"
+has "the login keeps the new password" "$HOME/.rh/login.json" pw-new
+check "etcd takes the new password" ETCDCTL --user alice:pw-new get $P/t/alice
+refuse "and not the old" "" ETCDCTL --user alice:pw-alice get $P/t/alice
+RCTL get $P/k/alice --print-value-only >"$T/k-new"
+check "the key is wrapped again" sh -c "! cmp -s '$T/k-before' '$T/k-new'"
+mount_rhfs -o connect_timeout=2
+check "a mount with the new password reads the secret" \
+	test "$(cat "$MNT/@/s2/k")" = "$VALUE"
+cat "$MNT/.log" >>"$T/log"
+unmount_rhfs
+
 RCTL get --prefix $P/ >"$T/all"
 for f in "$T/all" "$T/rhfs.err" "$T/rhfs-2.err" "$T/log"; do
 	lacks "no value in $(basename "$f")" "$f" "$VALUE"
