@@ -160,6 +160,21 @@ else
 	fail "the worker is a live runner process between calls (pid '$wpid')"
 fi
 
+# A map is spread over at most one worker per CPU.
+"$PYTHON3" - "$S/info/invoke" >"$T/bound" 2>&1 <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, b"[]\n" * 60)
+buf = b""
+while buf.count(b"\n") < 60:
+    buf += os.read(fd, 65536)
+pids = {json.loads(l)["pid"] for l in buf.splitlines()}
+n = os.cpu_count()
+print("bound ok" if 1 <= len(pids) <= n else
+      "bound bad: %d workers for %d CPUs" % (len(pids), n))
+PY
+has "a map of 60 uses at most one worker per CPU" "$T/bound" "bound ok"
+
 # Cancel: the worker running the call is killed and replaced.
 echo '[30]' >"$S/nap/invoke"
 id=$(readlink "$S/nap/calls/latest")
