@@ -45,7 +45,7 @@ struct mnode {
 struct unit {
 	char *name;
 	int loaded, denied;
-	int64_t failed_at, denied_at;
+	int64_t failed_at, denied_at, checked_at;
 	struct rh_etcd_watch *wdir, *wkey;
 	struct unit *next;
 };
@@ -61,6 +61,7 @@ struct top {
 	int loaded, denied;
 	int64_t failed_at;      /* CLOCK_MONOTONIC ns of the last failed load */
 	int64_t denied_at;      /* of the last refusal, asked again later */
+	int64_t checked_at;     /* when the right to read it was last seen */
 	int down;               /* the watch lost etcd: the mirror may lag */
 	struct mnode *root;
 	struct mnode **hash;
@@ -473,11 +474,75 @@ load(struct top *t, struct rh_err *err)
 		       all.kv[i].mod_revision);
 	t->loaded = 1;
 	t->failed_at = 0;
+	t->checked_at = now_ns();
 	if (w != NULL)
 		t->watch = w;
 	pthread_mutex_unlock(&rm->lock);
 	rh_etcd_kvs_free(&all);
 	return 0;
+}
+
+/* May this user still read key (with RH_ETCD_PREFIX, what is below)?
+ * etcd does not end a watch whose permission was revoked, so what is in
+ * use is asked again every DENIED_NS. Unreachable: keep what was seen. */
+static int
+still_allowed(struct top *t, const char *key, int flags)
+{
+	struct rh_etcd_op op;
+	struct rh_etcd_kvs kvs;
+	struct rh_err err;
+	int r;
+
+	memset(&op, 0, sizeof(op));
+	op.type = RH_ETCD_RANGE;
+	op.key = key;
+	op.key_len = strlen(key);
+	op.flags = flags | RH_ETCD_COUNT_ONLY;
+	if ((r = rh_etcd_range(t->rm->etcd, &op, &kvs, &err)) == 0)
+		rh_etcd_kvs_free(&kvs);
+	return r == -EACCES ? r : 0;
+}
+
+/* Access was revoked: nothing of n stays readable. */
+static void
+mforget(struct mnode *n)
+{
+	struct mnode *c;
+
+	n->has_res = n->has_dir = 0;
+	free(n->cfg);
+	n->cfg = NULL;
+	n->len = 0;
+	for (c = n->child; c; c = c->sibling)
+		mforget(c);
+}
+
+/* The whole top folder, when the user lost the right to read it. */
+static int
+recheck_top(struct top *t)
+{
+	struct rh_remote *rm = t->rm;
+	struct rh_etcd_watch *w;
+
+	if (still_allowed(t, t->nkey, RH_ETCD_PREFIX) == 0) {
+		pthread_mutex_lock(&rm->lock);
+		t->checked_at = now_ns();
+		return 0;
+	}
+	rh_warn("%s: no longer readable by %s", t->addr, rm->user);
+	pthread_mutex_lock(&rm->lock);
+	t->loaded = 0;
+	t->denied = 1;
+	t->denied_at = now_ns();
+	if (t->root != NULL)
+		mforget(t->root);
+	w = t->watch;
+	t->watch = NULL;
+	pthread_mutex_unlock(&rm->lock);
+	if (w != NULL)
+		rh_etcd_watch_stop(w);
+	notify(rm, t, NULL);
+	return -EACCES;
 }
 
 /* The mirror, loaded; the lock held on success. */
@@ -494,6 +559,11 @@ lock_loaded(struct top *t)
 		pthread_mutex_unlock(&t->rm->lock);
 		return -EACCES;
 	}
+	if (t->loaded && now_ns() - t->checked_at >= DENIED_NS) {
+		pthread_mutex_unlock(&t->rm->lock);
+		if ((r = recheck_top(t)) < 0)
+			return r;
+	}
 	if (!t->loaded) {       /* a resync dropped it meanwhile */
 		pthread_mutex_unlock(&t->rm->lock);
 		if ((r = load(t, &err)) < 0)
@@ -501,6 +571,41 @@ lock_loaded(struct top *t)
 		pthread_mutex_lock(&t->rm->lock);
 	}
 	return 0;
+}
+
+/* A shared path, when the share was revoked. */
+static int
+recheck_unit(struct top *t, struct unit *u)
+{
+	struct rh_remote *rm = t->rm;
+	struct rh_etcd_watch *w1, *w2;
+	struct mnode *n;
+	char *key = xasprintf("%s%s", t->nkey, u->name);
+	int r = still_allowed(t, key, 0);
+
+	free(key);
+	pthread_mutex_lock(&rm->lock);
+	if (r == 0) {
+		u->checked_at = now_ns();
+		pthread_mutex_unlock(&rm->lock);
+		return 0;
+	}
+	u->loaded = 0;
+	u->denied = 1;
+	u->denied_at = now_ns();
+	if ((n = mfind(t, u->name)) != NULL)
+		mforget(n);
+	w1 = u->wdir;
+	w2 = u->wkey;
+	u->wdir = u->wkey = NULL;
+	pthread_mutex_unlock(&rm->lock);
+	rh_warn("%s/%s: no longer shared with %s", t->addr, u->name, rm->user);
+	if (w1 != NULL)
+		rh_etcd_watch_stop(w1);
+	if (w2 != NULL)
+		rh_etcd_watch_stop(w2);
+	notify(rm, t, u->name);
+	return -EACCES;
 }
 
 /* Load the shared path name of a top folder the user may not list. */
@@ -531,7 +636,11 @@ load_unit(struct top *t, const char *name)
 	r = u->denied ? -EACCES : u->loaded ? 1 :
 	    u->failed_at && now_ns() - u->failed_at < RETRY_NS ?
 	    -EHOSTUNREACH : 0;
+	if (r == 1 && now_ns() - u->checked_at < DENIED_NS)
+		r = 2;
 	pthread_mutex_unlock(&rm->lock);
+	if (r == 1)
+		return recheck_unit(t, u);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	key = xasprintf("%s%s", t->nkey, name);
@@ -577,6 +686,7 @@ load_unit(struct top *t, const char *name)
 			       all.kv[i].mod_revision);
 		u->loaded = 1;
 		u->failed_at = 0;
+		u->checked_at = now_ns();
 		if (w1 != NULL && w2 != NULL) {
 			u->wdir = w1;
 			u->wkey = w2;

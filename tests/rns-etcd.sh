@@ -206,6 +206,9 @@ check "alice's next edit reaches bob" sh -c "sed 's|/data/bob|/data/al|' '$A/ali
 check "... seen" wait_for 5 grep -q /data/al "$B/alice/shared/config.json"
 check "bob reads its versions" test -f "$B/alice/shared/versions/3"
 has "with bob as an author" "$B/alice/shared/versions/.index" " bob "
+check "unshared (the role deleted)" RCTL role delete rh-share-test
+check "bob's mount refuses it within seconds, cached or not" wait_for 15 \
+	sh -c "cat '$B/alice/shared/config.json' 2>&1 | grep -q 'Permission denied'"
 
 # --- changes from the other mount ---
 check "alice writes in the organisation's folder" sh -c \
