@@ -86,6 +86,8 @@ struct call {
 	struct waiter *waiters;
 	struct cJSON *py;       /* a Python call: what its worker needs
 	                         * (pool.c); NULL: a command */
+	struct cJSON *refspec;  /* its spec while $refs in it wait to be
+	                         * resolved (call.c); else NULL */
 	struct call_list *list;         /* queued or running */
 	struct call *prev, *next;
 };

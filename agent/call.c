@@ -89,6 +89,7 @@ call_free(struct call *c)
 	strv_free(c->argv);
 	strv_free(c->envp);
 	cJSON_Delete(c->py);
+	cJSON_Delete(c->refspec);
 	free(c->cwd);
 	free(c->queue);
 	free(c->send);
@@ -332,6 +333,209 @@ call_finish(struct agent *a, struct call *c, enum call_state state,
 		call_end(a, c, state, NULL);
 }
 
+/*
+ * $refs: {"$ref": "<send>/calls/ID"} among a call's args and kwargs, at
+ * any depth, is that call's result. A call holding some waits (queued)
+ * until every call it names has ended, then gets the results put in its
+ * spec and starts; a call named that failed, was cancelled, does not
+ * exist or belongs to another send fails it, with the $ref in the reason.
+ */
+struct refs_walk {
+	struct agent *a;
+	struct call *c;
+	int found;              /* refs seen */
+	int pending;            /* of calls not yet ended */
+	char why[200];          /* the failure */
+};
+
+/* The call id and the send of a $ref object, or NULL. */
+static const char *
+ref_target(const cJSON *o, char **send)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "$ref");
+	const char *s, *q, *cut = NULL;
+
+	if (cJSON_GetArraySize(o) != 1 || !cJSON_IsString(ref))
+		return NULL;
+	s = ref->valuestring;
+	for (q = s; (q = strstr(q, "/calls/")) != NULL; q++)
+		cut = q;
+	if (cut == NULL || cut == s || !call_id_valid(cut + 7))
+		return NULL;
+	*send = xstrndup(s, (size_t)(cut - s));
+	return cut + 7;
+}
+
+/* What a done call's result is as a value: a Python call's JSON, else
+ * its stdout as text, one last newline off. NULL, with why, if none. */
+static cJSON *
+ref_value(const char *id, char *why, size_t len)
+{
+	struct rh_buf b = { 0 };
+	char *path = record_path(id, "result");
+	cJSON *v = NULL;
+	int r;
+
+	if ((r = rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL)) == 0) {
+		if ((v = cJSON_ParseWithLength(b.data, b.len)) == NULL)
+			snprintf(why, len, "its result is not JSON");
+	} else if (r == -ENOENT) {
+		free(path);
+		path = record_path(id, "stdout");
+		b.len = 0;
+		r = rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL);
+		if (r == -ENOENT) {
+			r = 0;          /* it printed nothing */
+			b.len = 0;
+		}
+		if (r == 0 && b.len > 0 && b.data[b.len - 1] == '\n')
+			b.len--;
+		if (r == 0 && memchr(b.data, '\0', b.len) != NULL)
+			snprintf(why, len, "its result holds a NUL byte");
+		else if (r == 0) {
+			rh_buf_append(&b, "", 1);
+			v = cJSON_CreateString(b.data);
+		}
+	}
+	if (r < 0)
+		snprintf(why, len, "cannot read its result: %s",
+		         r == -EFBIG ? "over 16 MiB" : strerror(-r));
+	rh_buf_free(&b);
+	free(path);
+	return v;
+}
+
+/* Look at (put != 0: replace) every $ref below v. */
+static int
+refs_each(cJSON *v, struct refs_walk *w, int put)
+{
+	const cJSON *state, *rsend, *reason;
+	cJSON *ch, *next, *rec, *val;
+	const char *id;
+	char *send;
+
+	for (ch = v != NULL ? v->child : NULL; ch != NULL; ch = next) {
+		next = ch->next;
+		if (!cJSON_IsObject(ch) ||
+		    cJSON_GetObjectItemCaseSensitive(ch, "$ref") == NULL) {
+			if (refs_each(ch, w, put) < 0)
+				return -1;
+			continue;
+		}
+		if ((id = ref_target(ch, &send)) == NULL) {
+			snprintf(w->why, sizeof(w->why), "a $ref is "
+			         "{\"$ref\": \"<send>/calls/<call id>\"}");
+			return -1;
+		}
+		w->found++;
+		if (!put) {
+			if (w->a != NULL && call_find(w->a, id) != NULL)
+				w->pending++;
+			free(send);
+			continue;
+		}
+		rec = record_read(id, "status.json");
+		state = cJSON_GetObjectItemCaseSensitive(rec, "state");
+		rsend = cJSON_GetObjectItemCaseSensitive(rec, "send");
+		reason = cJSON_GetObjectItemCaseSensitive(rec, "reason");
+		val = NULL;
+		if (rec == NULL)
+			snprintf(w->why, sizeof(w->why), "no such call on "
+			         "this cluster");
+		else if (!cJSON_IsString(rsend) ||
+		         strcmp(rsend->valuestring, send) != 0)
+			snprintf(w->why, sizeof(w->why), "that call belongs "
+			         "to %s", cJSON_IsString(rsend) ?
+			         rsend->valuestring : "no send");
+		else if (!cJSON_IsString(state) ||
+		         strcmp(state->valuestring, "done") != 0)
+			snprintf(w->why, sizeof(w->why), "that call %s%s%s",
+			         cJSON_IsString(state) ? state->valuestring :
+			         "has no state", cJSON_IsString(reason) ?
+			         ": " : "", cJSON_IsString(reason) ?
+			         reason->valuestring : "");
+		else
+			val = ref_value(id, w->why, sizeof(w->why));
+		cJSON_Delete(rec);
+		free(send);
+		if (val == NULL) {
+			char *what = xstrdup(w->why);
+
+			snprintf(w->why, sizeof(w->why), "$ref %s: %s",
+			         cJSON_GetObjectItemCaseSensitive(ch,
+			         "$ref")->valuestring, what);
+			free(what);
+			return -1;
+		}
+		if (cJSON_IsObject(v))  /* a kwarg keeps its name */
+			cJSON_ReplaceItemInObjectCaseSensitive(v, ch->string,
+			                                       val);
+		else
+			cJSON_ReplaceItemViaPointer(v, ch, val);
+	}
+	return 0;
+}
+
+/* Keep the spec of a call that holds $refs; refuse malformed ones. */
+static int
+refs_scan(const cJSON *spec, struct call *c, struct rh_err *err)
+{
+	struct refs_walk w = { NULL, c, 0, 0, "" };
+	cJSON *copy = cJSON_Duplicate(spec, 1);
+	int r;
+
+	/* with no agent, nothing is looked up: only the form is checked */
+	r = refs_each(cJSON_GetObjectItemCaseSensitive(copy, "args"), &w, 0);
+	if (r == 0)
+		r = refs_each(cJSON_GetObjectItemCaseSensitive(copy, "kwargs"),
+		              &w, 0);
+	if (r < 0 || w.found == 0) {
+		cJSON_Delete(copy);
+		return r < 0 ? rh_err_set(err, EINVAL, "%s", w.why) : 0;
+	}
+	c->refspec = copy;
+	return 0;
+}
+
+/* 1: a call it names has not ended; 0: resolved, ready to start; -1:
+ * failed (and c is gone). */
+static int
+refs_resolve(struct agent *a, struct call *c)
+{
+	struct refs_walk w = { a, c, 0, 0, "" };
+	cJSON *spec = c->refspec, *args, *kwargs;
+	struct call *tmp;
+	struct rh_err err;
+	char **argv;
+
+	args = cJSON_GetObjectItemCaseSensitive(spec, "args");
+	kwargs = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");
+	refs_each(args, &w, 0);
+	refs_each(kwargs, &w, 0);
+	if (w.pending > 0)
+		return 1;
+	if (refs_each(args, &w, 1) < 0 || refs_each(kwargs, &w, 1) < 0) {
+		call_end(a, c, CALL_FAILED, "%s", w.why);
+		return -1;
+	}
+	/* the argv (or the Python worker's request) again, with the values */
+	tmp = call_new();
+	if (spec_parse(a, spec, tmp, &err) < 0) {
+		call_free(tmp);
+		call_end(a, c, CALL_FAILED, "its $refs resolved: %s", err.msg);
+		return -1;
+	}
+	argv = c->argv;
+	c->argv = tmp->argv;
+	tmp->argv = argv;
+	spec = c->py;
+	c->py = tmp->py;
+	tmp->py = spec;
+	call_free(tmp);
+	cJSON_Delete(c->refspec);
+	c->refspec = NULL;
+	return 0;
+}
 
 int
 call_submit(struct agent *a, const cJSON *req, struct call **out,
@@ -341,6 +545,7 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 	int r;
 
 	if ((r = spec_parse(a, req, c, err)) < 0 ||
+	    (r = refs_scan(req, c, err)) < 0 ||
 	    (r = record_create(a, c, req, err)) < 0) {
 		call_free(c);
 		return r;
@@ -463,6 +668,8 @@ call_schedule(struct agent *a)
 		next = c->next;
 		if (c->queue != NULL && queue_busy(a, c))
 			continue;
+		if (c->refspec != NULL && refs_resolve(a, c) != 0)
+			continue;       /* waits for a $ref, or failed */
 		if (c->py != NULL && !pool_ready(a, c))
 			continue;       /* its module's workers are all busy */
 		list_remove(c);
@@ -563,6 +770,7 @@ call_cancel(struct agent *a, const char *id, int *was_active,
 		       rh_err_set(err, ENOENT, "no call %s", id);
 	if (c->state == CALL_QUEUED) {
 		call_end(a, c, CALL_CANCELLED, "cancelled before it started");
+		call_schedule(a);       /* a call waiting on its result fails */
 		return 0;
 	}
 	if (!c->cancelled) {
@@ -659,7 +867,8 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 	if (state != NULL && strcmp(state, "queued") == 0 &&
 	    (spec = record_read(id, "spec.json")) != NULL) {
 		c = call_new();
-		if (spec_parse(a, spec, c, &err) == 0) {
+		if (spec_parse(a, spec, c, &err) == 0 &&
+		    refs_scan(spec, c, &err) == 0) {
 			snprintf(c->id, sizeof(c->id), "%s", id);
 			us = record_id_time(id);
 			c->queued_at.tv_sec = (time_t)(us / 1000000);

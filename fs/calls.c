@@ -1,7 +1,9 @@
 /* calls.c - a send's calls/: one directory per call the agent keeps for
  * it, `latest` a symlink to the newest, and in each call's directory its
- * spec (the request as the agent got it), status, result (blocks until the call ends), stdout and stderr (follow
- * the output while the call runs) and ctl (write "cancel"). */
+ * spec (the request as the agent got it), status, result (blocks until
+ * the call ends), stdout and stderr (follow the output while the call
+ * runs) and ctl (write "cancel"). A result too large for the agent's
+ * reply (over 1 MiB) is read from its stdout by parts. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -15,6 +17,10 @@
 #include "rhfs.h"
 
 #define FOLLOW_POLL_MS 50       /* the agent has no waiting output read */
+#define FETCH_PART (2u * 1024 * 1024)   /* the agent's most per "output" */
+
+/* h->priv of a result file whose result is read from stdout by parts */
+static char big_result;
 
 /* The agent and the send's address for a node below calls/. */
 static int
@@ -80,6 +86,80 @@ calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
 	}
 	cJSON_Delete(reply);
 	return 0;
+}
+
+/* calls_fetch: "output" requests one after another, from the I/O
+ * thread's callbacks, until the end of the call's stdout. */
+struct fetch {
+	struct rh_rpc *rpc;
+	char *id;
+	size_t max;
+	struct rh_buf *into;
+	void (*done)(void *arg, int err);
+	void *arg;
+};
+
+static int fetch_next(struct fetch *f);
+
+static void
+fetch_end(struct fetch *f, int err)
+{
+	f->done(f->arg, err);
+	free(f->id);
+	free(f);
+}
+
+static void
+fetch_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct fetch *f = arg;
+	size_t before = f->into->len;
+
+	if (!final)
+		return;
+	if (err == 0 && rh_json_get_bytes(msg, "data", f->into) < 0)
+		err = -EIO;
+	if (err < 0)
+		fetch_end(f, err);
+	else if (f->into->len > f->max)
+		fetch_end(f, -EFBIG);
+	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "eof")) ||
+	         f->into->len == before)
+		fetch_end(f, 0);
+	else if ((err = fetch_next(f)) < 0)
+		fetch_end(f, err);
+}
+
+static int
+fetch_next(struct fetch *f)
+{
+	cJSON *req = rh_proto_new(0, "output");
+	int r;
+
+	cJSON_AddStringToObject(req, "call", f->id);
+	cJSON_AddStringToObject(req, "stream", "stdout");
+	cJSON_AddNumberToObject(req, "offset", (double)f->into->len);
+	cJSON_AddNumberToObject(req, "length", FETCH_PART);
+	r = rh_rpc_call(f->rpc, req, fetch_cb, f);
+	cJSON_Delete(req);
+	return r;
+}
+
+void
+calls_fetch(struct rh_rpc *rpc, const char *id, size_t max,
+            struct rh_buf *into, void (*done)(void *arg, int err), void *arg)
+{
+	struct fetch *f = xcalloc(1, sizeof(*f));
+	int r;
+
+	f->rpc = rpc;
+	f->id = xstrdup(id);
+	f->max = max;
+	f->into = into;
+	f->done = done;
+	f->arg = arg;
+	if ((r = fetch_next(f)) < 0)
+		fetch_end(f, r);
 }
 
 /* The record of one call (without its result), or -ENOENT. */
@@ -197,6 +277,7 @@ buf_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 struct result_wait {
 	pthread_mutex_t lock;
 	int answered;
+	int part;               /* the reply is a part of stdout */
 	fuse_req_t req;
 	struct handle *h;       /* valid only while req is unanswered */
 	size_t size;
@@ -240,20 +321,61 @@ ended(const cJSON *rec)
 	       strcmp(state->valuestring, "running") != 0;
 }
 
+static cJSON *
+part_request(const char *id, size_t size, off_t off)
+{
+	cJSON *req = rh_proto_new(0, "output");
+
+	cJSON_AddStringToObject(req, "call", id);
+	cJSON_AddStringToObject(req, "stream", "stdout");
+	cJSON_AddNumberToObject(req, "offset", (double)off);
+	cJSON_AddNumberToObject(req, "length", (double)size);
+	return req;
+}
+
 /* The agent answered (or the stream broke): w is ours alone to free. */
 static void
 result_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct result_wait *w = arg;
 	struct handle *h = w->h;
+	struct rh_rpc *rpc;
+	struct rh_err e;
+	cJSON *req;
+	char *addr;
+	int r;
 
 	if (!final)
 		return;
+	if (!w->part && err == 0 && ended(msg) &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
+	                                                  "result_truncated"))) {
+		/* too large for a reply: this read and the next ones ask
+		 * for the part of stdout they want. h is still ours: the
+		 * read is not answered. */
+		h->priv = &big_result;
+		w->part = 1;
+		if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc,
+		                     &e)) == 0) {
+			free(addr);
+			req = part_request(call_id(h), w->size, w->off);
+			r = rh_rpc_call(rpc, req, result_cb, w);
+			cJSON_Delete(req);
+		}
+		if (r == 0)
+			return;         /* w goes on */
+		err = r;
+	}
 	if (claim(w)) {
 		/* no interrupt may run with w after this */
 		fuse_req_interrupt_func(w->req, NULL, NULL);
 		if (err < 0) {
 			fuse_reply_err(w->req, -err);
+		} else if (w->part) {
+			h->buf.len = 0;
+			rh_json_get_bytes(msg, "data", &h->buf);
+			fuse_reply_buf(w->req, h->buf.data, h->buf.len);
+			h->buf.len = 0;
 		} else if (!ended(msg)) {
 			fuse_reply_err(w->req, EAGAIN);
 		} else {
@@ -274,8 +396,27 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	struct rh_err err;
 	cJSON *creq;
 	char *addr;
+	struct rh_buf part = { 0 };
+	cJSON *reply;
 	int r, nonblock = (h->flags & O_NONBLOCK) != 0;
 
+	if (h->priv == &big_result) {
+		if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc,
+		                     &err)) == 0) {
+			free(addr);
+			r = ask(rpc, part_request(call_id(h), size, off), 10000,
+			        &reply);
+		}
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+		rh_json_get_bytes(reply, "data", &part);
+		cJSON_Delete(reply);
+		fuse_reply_buf(req, part.data, part.len);
+		rh_buf_free(&part);
+		return;
+	}
 	if (h->priv != NULL) {
 		reply_from_buf(req, &h->buf, size, off);
 		return;

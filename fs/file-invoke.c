@@ -5,7 +5,11 @@
  * in the order submitted, blocking until it is there: a stream.
  *   invoke: each line is a call spec (an object {"args", "kwargs",
  *           "queue"}, or an array of positional args); the answer is one
- *           line per call.
+ *           line per call. A last line without its newline waits for the
+ *           rest in the next write (the kernel cuts long writes), unless
+ *           it already is a whole JSON object or array.
+ *           {"$ref": "<send>/calls/ID"} as a value passes that call's
+ *           result; the agent puts it in when the call starts.
  *   run:    each write is one shell command; the answer is its output
  *           (stdout and stderr, as they came) and a last line "exit N". */
 #include "config.h"
@@ -25,7 +29,15 @@ struct slot {
 	int accepted, done;
 	int lost, resent;       /* the stream broke before it was accepted */
 	struct rh_buf line;     /* the result line, once done */
+	cJSON *big;             /* the reply of a result fetched by parts */
+	struct rh_buf result;   /* the parts */
 };
+
+/* Most of a result an invoke line holds; read a larger one from
+ * calls/ID/result. */
+#define INVOKE_RESULT_MAX (64u * 1024 * 1024)
+/* Longest line (a call spec) buffered across writes. */
+#define INVOKE_LINE_MAX RH_PROTO_FRAME_MAX
 
 struct invoke;
 
@@ -36,6 +48,9 @@ struct kind {
 	int (*check)(struct invoke *inv, struct rh_err *err);
 	cJSON *(*request)(struct invoke *inv, const cJSON *spec);
 	void (*answer)(struct rh_buf *out, int err, const cJSON *msg);
+	/* the $refs of parsed specs (may be NULL) */
+	int (*refs)(struct invoke *inv, const cJSON *specs, struct rh_err *err);
+	int lines;              /* a write may end inside a line */
 };
 
 struct invoke {
@@ -52,6 +67,9 @@ struct invoke {
 	fuse_req_t read_req;    /* a parked read */
 	size_t read_size;
 	int write_left, write_err;      /* of the write being accepted */
+	struct fs *fs;
+	struct rh_buf partial;  /* a line not yet ended by its newline */
+	char *link;             /* res_link_key of the send, for $refs */
 };
 
 static void
@@ -67,10 +85,14 @@ inv_put(struct invoke *inv)
 		return;
 	for (i = 0; i < inv->nslots; i++) {
 		rh_buf_free(&inv->slots[i]->line);
+		rh_buf_free(&inv->slots[i]->result);
+		cJSON_Delete(inv->slots[i]->big);
 		cJSON_Delete(inv->slots[i]->req);
 		free(inv->slots[i]);
 	}
 	free(inv->slots);
+	rh_buf_free(&inv->partial);
+	free(inv->link);
 	cJSON_Delete(inv->cfg);
 	free(inv->addr);
 	pthread_mutex_destroy(&inv->lock);
@@ -96,6 +118,7 @@ open_kind(struct fs *fs, struct handle *h, const struct kind *kind,
 	pthread_mutex_init(&inv->lock, NULL);
 	pthread_cond_init(&inv->accepted, NULL);
 	inv->refs = 1;
+	inv->fs = fs;
 	inv->nonblock = (h->flags & O_NONBLOCK) != 0;
 	h->priv = inv;
 	return 0;
@@ -263,14 +286,41 @@ result_line(struct rh_buf *line, int err, const cJSON *msg)
 	rh_buf_free(&res);
 }
 
+static void slot_answer(struct slot *s, int err, const cJSON *msg);
+
+/* The whole of a result too large for the call's reply has come (or
+ * not): answer with it, or say where to read it. */
+static void
+big_fetched(void *arg, int err)
+{
+	struct slot *s = arg;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(s->big, "call");
+	char *why;
+
+	if (err == 0) {
+		rh_json_add_bytes(s->big, "result", s->result.data,
+		                  s->result.len);
+	} else {
+		why = err == -EFBIG ?
+		      xasprintf("the result is over %u MiB, the most an invoke "
+		                "line holds: read calls/%s/result",
+		                INVOKE_RESULT_MAX >> 20, cJSON_IsString(id) ?
+		                id->valuestring : "ID") :
+		      xasprintf("cannot fetch the result: %s", strerror(-err));
+		cJSON_DeleteItemFromObjectCaseSensitive(s->big, "reason");
+		cJSON_AddStringToObject(s->big, "reason", why);
+		free(why);
+	}
+	rh_buf_free(&s->result);
+	slot_answer(s, 0, s->big);
+}
+
 static void
 call_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct slot *s = arg;
 	struct invoke *inv = s->inv;
-	fuse_req_t rreq;
-	size_t rlen = 0;
-	char *rdata = NULL;
+	const cJSON *id;
 
 	pthread_mutex_lock(&inv->lock);
 	if (!s->accepted) {
@@ -290,10 +340,34 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 		inv->write_left--;
 		pthread_cond_signal(&inv->accepted);
 	}
-	if (final) {
-		inv->kind->answer(&s->line, err, msg);
-		s->done = 1;
+	pthread_mutex_unlock(&inv->lock);
+	if (!final)
+		return;
+	id = cJSON_GetObjectItemCaseSensitive(msg, "call");
+	if (err == 0 && cJSON_IsString(id) &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
+	                                                  "result_truncated"))) {
+		/* over what a reply holds: fetch it by parts */
+		s->big = cJSON_Duplicate(msg, 1);
+		calls_fetch(inv->rpc, id->valuestring, INVOKE_RESULT_MAX,
+		            &s->result, big_fetched, s);
+		return;
 	}
+	slot_answer(s, err, msg);
+}
+
+/* A call has ended: its line, and a parked read may go on. */
+static void
+slot_answer(struct slot *s, int err, const cJSON *msg)
+{
+	struct invoke *inv = s->inv;
+	fuse_req_t rreq;
+	size_t rlen = 0;
+	char *rdata = NULL;
+
+	pthread_mutex_lock(&inv->lock);
+	inv->kind->answer(&s->line, err, msg);
+	s->done = 1;
 	rreq = ready_read(inv, &rdata, &rlen);
 	pthread_mutex_unlock(&inv->lock);
 	if (rreq != NULL) {
@@ -301,8 +375,146 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 		fuse_reply_buf(rreq, rdata, rlen);
 	}
 	free(rdata);
-	if (final)
-		inv_put(inv);
+	inv_put(inv);
+}
+
+/* A call id as the agent makes them: YYYYMMDD-HHMMSS-uuuuuu. */
+static int
+call_id_ok(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != 22)
+		return 0;
+	for (i = 0; i < 22; i++)
+		if ((i == 8 || i == 15) ? id[i] != '-' :
+		    (id[i] < '0' || id[i] > '9'))
+			return 0;
+	return 1;
+}
+
+/* Call fn on every {"$ref": ...} object among the values below v. */
+static int
+refs_walk(cJSON *v, int (*fn)(cJSON *ref, void *arg), void *arg)
+{
+	cJSON *c;
+	int r;
+
+	cJSON_ArrayForEach(c, v) {
+		if (cJSON_IsObject(c) &&
+		    cJSON_GetObjectItemCaseSensitive(c, "$ref") != NULL)
+			r = fn(c, arg);
+		else
+			r = refs_walk(c, fn, arg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct ref_ctx {
+	const char *addr;
+	size_t lineno;
+	struct rh_err *err;
+	struct invoke *inv;
+};
+
+/* A $ref's form: {"$ref": "<send address>/calls/<ID>"} and nothing else;
+ * "^/x" (the mount's path) becomes the address "^x". */
+static int
+ref_parse(cJSON *o, void *arg)
+{
+	struct ref_ctx *x = arg;
+	cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "$ref");
+	const char *s, *cut, *q;
+	char *canon;
+
+	if (cJSON_GetArraySize(o) != 1 || !cJSON_IsString(ref))
+		return rh_err_set(x->err, EINVAL, "%s/invoke: line %zu: a $ref "
+		                  "is {\"$ref\": \"<send>/calls/<ID>\"} alone",
+		                  x->addr, x->lineno);
+	s = ref->valuestring;
+	for (cut = NULL, q = s; (q = strstr(q, "/calls/")) != NULL; q++)
+		cut = q;
+	if (cut == NULL || cut == s || !call_id_ok(cut + 7) ||
+	    (s[0] != '~' && s[0] != '^' && s[0] != '@'))
+		return rh_err_set(x->err, EINVAL, "%s/invoke: line %zu: $ref "
+		                  "'%s' is not <send address>/calls/<call id> "
+		                  "(e.g. ~/add/calls/20240501-120000-000001)",
+		                  x->addr, x->lineno, s);
+	if (s[0] == '^' && s[1] == '/') {
+		canon = xasprintf("^%s", s + 2);
+		cJSON_SetValuestring(ref, canon);
+		free(canon);
+	}
+	return 0;
+}
+
+/* A $ref must name a send that runs where this one does: the agent
+ * finds the result among its own calls. */
+static int
+ref_check(cJSON *o, void *arg)
+{
+	struct ref_ctx *x = arg;
+	const char *s = cJSON_GetObjectItemCaseSensitive(o, "$ref")->valuestring;
+	const char *cut, *q;
+	const cJSON *type;
+	struct rh_err why;
+	char *send, *key;
+	cJSON *cfg;
+	int r;
+
+	for (cut = NULL, q = s; (q = strstr(q, "/calls/")) != NULL; q++)
+		cut = q;
+	send = xstrndup(s, (size_t)(cut - s));
+	if (strcmp(send, x->inv->addr) == 0) {
+		free(send);
+		return 0;
+	}
+	if ((r = res_at(x->inv->fs, send, &cfg, &why)) < 0) {
+		free(send);
+		return rh_err_set(x->err, EINVAL, "%s/invoke: $ref '%s': %s",
+		                  x->inv->addr, s, why.msg);
+	}
+	type = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
+	key = res_link_key(send, cfg);
+	if (!cJSON_IsString(type) || (strcmp(type->valuestring, "send") != 0 &&
+	                              strcmp(type->valuestring,
+	                                     "function") != 0))
+		r = rh_err_set(x->err, EINVAL, "%s/invoke: $ref '%s': %s is "
+		               "not a send", x->inv->addr, s, send);
+	else if (key == NULL || x->inv->link == NULL ||
+	         strcmp(key, x->inv->link) != 0)
+		r = rh_err_set(x->err, EINVAL, "%s/invoke: $ref '%s': %s runs "
+		               "on %s, not on %s like this send: a result is "
+		               "passed only on its own cluster", x->inv->addr, s,
+		               send, key ? key : "no cluster",
+		               x->inv->link ? x->inv->link : "no cluster");
+	free(key);
+	free(send);
+	cJSON_Delete(cfg);
+	return r;
+}
+
+static int
+send_refs(struct invoke *inv, const cJSON *specs, struct rh_err *err)
+{
+	struct ref_ctx x = { inv->addr, 0, err, inv };
+	const cJSON *spec;
+	cJSON *v;
+	int r;
+
+	if (inv->link == NULL)
+		inv->link = res_link_key(inv->addr, inv->cfg);
+	cJSON_ArrayForEach(spec, specs) {
+		if ((v = cJSON_GetObjectItemCaseSensitive(spec, "args")) &&
+		    (r = refs_walk(v, ref_check, &x)) < 0)
+			return r;
+		if ((v = cJSON_GetObjectItemCaseSensitive(spec, "kwargs")) &&
+		    (r = refs_walk(v, ref_check, &x)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Parse the lines of one write() into call specs; all or nothing. */
@@ -311,9 +523,9 @@ parse_lines(const char *addr, const char *data, size_t size, cJSON **out,
             struct rh_err *err)
 {
 	static const char *const keys[] = { "args", "kwargs", "queue", NULL };
-	const char *p = data, *end = data + size, *nl;
-	const cJSON *item;
-	cJSON *specs = cJSON_CreateArray(), *v, *spec;
+	const char *p = data, *end = data + size, *nl, *after;
+	struct ref_ctx x = { addr, 0, err, NULL };
+	cJSON *specs = cJSON_CreateArray(), *v, *spec, *item;
 	size_t lineno = 0, i;
 
 	for (; p < end; p = nl + 1) {
@@ -325,10 +537,23 @@ parse_lines(const char *addr, const char *data, size_t size, cJSON **out,
 			p++;
 		if (p == nl)
 			continue;
-		v = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		v = cJSON_ParseWithLengthOpts(p, (size_t)(nl - p), &after, 0);
+		while (v != NULL && after < nl && strchr(" \t\r", *after))
+			after++;
+		if (v != NULL && after < nl) {
+			cJSON_Delete(v);
+			rh_err_set(err, EINVAL, "%s/invoke: line %zu: text after "
+			           "the call spec: '%.*s' (one spec a line)",
+			           addr, lineno, nl - after > 20 ? 20 :
+			           (int)(nl - after), after);
+			goto bad_specs;
+		}
 		if (cJSON_IsArray(v)) {
 			spec = cJSON_CreateObject();
 			cJSON_AddItemToObject(spec, "args", v);
+			x.lineno = lineno;
+			if (refs_walk(v, ref_parse, &x) < 0)
+				goto bad;
 		} else if (cJSON_IsObject(v)) {
 			spec = v;
 			cJSON_ArrayForEach(item, spec) {
@@ -357,6 +582,14 @@ parse_lines(const char *addr, const char *data, size_t size, cJSON **out,
 				           "queue true or false", addr, lineno);
 				goto bad;
 			}
+			x.lineno = lineno;
+			if (((item = cJSON_GetObjectItemCaseSensitive(spec,
+			                                              "args")) &&
+			     refs_walk(item, ref_parse, &x) < 0) ||
+			    ((item = cJSON_GetObjectItemCaseSensitive(spec,
+			                                              "kwargs")) &&
+			     refs_walk(item, ref_parse, &x) < 0))
+				goto bad;
 		} else {
 			cJSON_Delete(v);
 			rh_err_set(err, EINVAL, "%s/invoke: line %zu: not a call "
@@ -471,6 +704,44 @@ wait_accepted(struct invoke *inv, const struct timespec *deadline)
 	return r;
 }
 
+/* Whether text ends like a whole call spec (an array or object), so
+ * that a last line without its newline is a line and not a beginning. */
+static int
+ends_whole(const char *p, size_t len)
+{
+	while (len > 0 && strchr(" \t\r", p[len - 1]) && p[len - 1] != '\0')
+		len--;
+	return len > 0 && (p[len - 1] == ']' || p[len - 1] == '}');
+}
+
+/* The lines a write completes, the unfinished line before it included;
+ * *rest is what stays for the next write. With the lock held. */
+static char *
+complete_lines(struct invoke *inv, const char *data, size_t size,
+               size_t *len, size_t *rest)
+{
+	struct rh_buf all = { 0 };
+	const char *nl;
+	size_t tail;
+
+	rh_buf_append(&all, inv->partial.data, inv->partial.len);
+	rh_buf_append(&all, data, size);
+	for (nl = all.data + all.len; nl > all.data && nl[-1] != '\n'; nl--)
+		;
+	tail = all.len - (size_t)(nl - all.data);
+	if (tail > 0 && ends_whole(nl, tail)) {
+		/* judged now: a complete spec, or a malformed one */
+		cJSON *v = cJSON_ParseWithLength(nl, tail);
+
+		if (v != NULL)
+			tail = 0;
+		cJSON_Delete(v);
+	}
+	*len = all.len - tail;
+	*rest = tail;
+	return all.data;
+}
+
 static void
 invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
              off_t off)
@@ -480,18 +751,43 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	struct rh_err err;
 	struct slot *s;
 	cJSON *specs = NULL, *spec;
-	size_t first, i;
+	size_t first, i, len = size, rest = 0;
+	char *all = NULL;
+	long ms;
 	int r, n, lost, prep;
 
-	if ((r = inv->kind->parse(inv->addr, data, size, &specs, &err)) < 0)
+	if (inv->kind->lines) {
+		pthread_mutex_lock(&inv->lock);
+		all = complete_lines(inv, data, size, &len, &rest);
+		pthread_mutex_unlock(&inv->lock);
+		data = all;
+		if (rest > INVOKE_LINE_MAX) {
+			r = rh_err_set(&err, EINVAL, "%s/invoke: a line longer "
+			               "than %u MiB", inv->addr,
+			               INVOKE_LINE_MAX >> 20);
+			goto refuse;
+		}
+	}
+	if ((r = inv->kind->parse(inv->addr, data, len, &specs, &err)) < 0)
 		goto refuse;
-	if ((n = cJSON_GetArraySize(specs)) == 0) {
+	if ((n = cJSON_GetArraySize(specs)) > 0 &&
+	    ((inv->kind->check && (r = inv->kind->check(inv, &err)) < 0) ||
+	     (inv->kind->refs && (r = inv->kind->refs(inv, specs, &err)) < 0)))
+		goto refuse;
+	if (inv->kind->lines) {
+		/* accepted: the unfinished line waits for the rest */
+		pthread_mutex_lock(&inv->lock);
+		inv->partial.len = 0;
+		rh_buf_append(&inv->partial, data + len, rest);
+		pthread_mutex_unlock(&inv->lock);
+		free(all);
+		all = NULL;
+	}
+	if (n == 0) {
 		cJSON_Delete(specs);
 		fuse_reply_write(req, size);
 		return;
 	}
-	if (inv->kind->check && (r = inv->kind->check(inv, &err)) < 0)
-		goto refuse;
 	if (inv->rpc == NULL || !rh_rpc_alive(inv->rpc)) {
 		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
 		                   &err)) < 0)
@@ -502,7 +798,13 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	prep = inv->kind == &send_kind ?
 	       send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, &err) : 0;
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += (time_t)h->fs->opts.connect_timeout;
+	ms = (long)(h->fs->opts.connect_timeout * 1000);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&inv->lock);
 	inv->write_err = 0;
 	first = inv->nslots;
@@ -564,6 +866,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	return;
 refuse:
 	cJSON_Delete(specs);
+	free(all);
 	rh_warn("refused: %s", err.msg);
 	fuse_reply_err(req, -r);
 }
@@ -648,15 +951,26 @@ run_answer(struct rh_buf *out, int err, const cJSON *msg)
 static void
 invoke_release(struct handle *h)
 {
-	inv_put(h->priv);
+	struct invoke *inv = h->priv;
+	size_t i = 0;
+
+	/* only a line that cannot be a spec waits for more (ends_whole) */
+	while (i < inv->partial.len && strchr(" \t\r", inv->partial.data[i]) &&
+	       inv->partial.data[i] != '\0')
+		i++;
+	if (i < inv->partial.len)
+		rh_warn("%s/invoke: closed inside a line (%zu bytes without "
+		        "its newline, not a whole call spec): not submitted",
+		        inv->addr, inv->partial.len);
+	inv_put(inv);
 }
 
 static const struct kind send_kind = {
-	parse_lines, send_check, call_request, result_line,
+	parse_lines, send_check, call_request, result_line, send_refs, 1,
 };
 
 static const struct kind run_kind = {
-	parse_command, NULL, run_request, run_answer,
+	parse_command, NULL, run_request, run_answer, NULL, 0,
 };
 
 const struct fs_file file_run = {

@@ -155,6 +155,7 @@ maybe_free(struct fs *fs, struct node *n)
 		node_unhash(fs, n);
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);
+		free(n->gone_type);
 		free(n->name);
 		free(n);
 		fs->nnodes--;
@@ -240,6 +241,7 @@ node_destroy_all(struct fs *fs)
 			next = n->ino_next;
 			if (n->scratch != NULL)
 				scratch_put(n->scratch);
+			free(n->gone_type);
 			free(n->name);
 			free(n);
 		}

@@ -277,6 +277,69 @@ resolve_typed(struct fs *fs, struct node *dir, const char *name,
 	return r;
 }
 
+/*
+ * rm -r lists a resource, removes its config.json first, then the names
+ * its type showed (invoke, calls, status...): those names stay "gone"
+ * in the folder (found, removable, empty) until removed, the folder is
+ * listed again or is a resource again, so that rm -r goes through.
+ */
+static void
+gone_set(struct fs *fs, struct node *dir, char *type)
+{
+	const char *const *names = types_names(type);
+	unsigned bits = 0, i;
+
+	for (i = 0; names[i] != NULL && i < 32; i++)
+		bits |= 1u << i;
+	pthread_mutex_lock(&fs->lock);
+	free(dir->gone_type);
+	dir->gone_type = bits ? type : NULL;
+	dir->gone = bits;
+	pthread_mutex_unlock(&fs->lock);
+	if (!bits)
+		free(type);
+}
+
+/* Whether name is gone in dir (take: and now removed); *f what it was. */
+static int
+gone_find(struct fs *fs, struct node *dir, const char *name, int take,
+          struct found *f)
+{
+	const char *const *names;
+	unsigned i;
+	int r = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (dir->gone_type != NULL) {
+		names = types_names(dir->gone_type);
+		for (i = 0; names[i] != NULL && i < 32; i++)
+			if (strcmp(names[i], name) == 0 &&
+			    (dir->gone & (1u << i)))
+				break;
+		if (names[i] != NULL && i < 32) {
+			r = 1;
+			if (f != NULL) {
+				f->file = types_file(dir->gone_type, name);
+				f->type = f->file ? N_FILE : N_CALLS;
+			}
+			if (take)
+				dir->gone &= ~(1u << i);
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+static void
+gone_clear(struct fs *fs, struct node *dir)
+{
+	pthread_mutex_lock(&fs->lock);
+	free(dir->gone_type);
+	dir->gone_type = NULL;
+	dir->gone = 0;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static int
 is_typed_name(struct fs *fs, struct node *dir, const char *name)
 {
@@ -351,6 +414,11 @@ resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 	}
 	if (r == 0 && rs.kind == RH_RESOURCE &&
 	    resolve_typed(fs, dir, name, f) == 0) {
+		free(path);
+		return 0;
+	}
+	if (r == 0 && rs.kind != RH_RESOURCE &&
+	    gone_find(fs, dir, name, 0, f)) {
 		free(path);
 		return 0;
 	}
@@ -670,6 +738,8 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		    latest != NULL)
 			snap_add(d, "latest", S_IFLNK, FUSE_UNKNOWN_INO);
 		free(latest);
+		if (r < 0 && gone_find(fs, n->parent, n->name, 0, NULL))
+			r = 0;  /* its send is gone: empty, for rm -r */
 		break;
 	}
 	case N_CALL: {
@@ -680,6 +750,7 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		break;
 	}
 	case N_DIR:
+		gone_clear(fs, n);
 		path = locked_path(fs, n);
 		if ((r = n->store->ops->stat(n->store, path, &rs)) == 0 &&
 		    rs.kind == RH_ABSENT)
@@ -868,7 +939,9 @@ rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if ((r = writable_dir(fs, parent, &dir, &path)) < 0)
 		goto out;
 	child = rh_path_join(path, name);
-	if (has_scratch(fs, dir->store, child))
+	if (gone_find(fs, dir, name, 1, NULL))
+		r = 0;          /* a send's calls/, gone with it */
+	else if (has_scratch(fs, dir->store, child))
 		r = -ENOTEMPTY;
 	else
 		r = dir->store->ops->rmdir(dir->store, child);
@@ -897,7 +970,12 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	if (strcmp(name, CONFIG_NAME) == 0) {
 		/* the resource becomes a plain folder */
-		r = dir->store->ops->remove(dir->store, path);
+		char *type = res_type(fs, dir);
+
+		if ((r = dir->store->ops->remove(dir->store, path)) == 0)
+			gone_set(fs, dir, type);
+		else
+			free(type);
 		goto done;
 	}
 	if ((r = secret_unlink(fs, dir, name)) <= 0)
@@ -907,6 +985,8 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = -EPERM;     /* invoke, status...: part of the resource */
 		goto out;
 	}
+	if (gone_find(fs, dir, name, 1, NULL))
+		goto done;      /* gone with its config.json */
 	child = rh_path_join(path, name);
 	pthread_mutex_lock(&fs->lock);
 	if ((sc = scratch_find(fs, dir->store, child)) != NULL)

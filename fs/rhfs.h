@@ -58,6 +58,8 @@ struct node {
 	struct scratch *scratch;/* N_SCRATCH */
 	const struct fs_file *file; /* N_FILE */
 	unsigned writers;       /* open handles of a config.json not yet stored */
+	char *gone_type;        /* N_DIR: the type its config.json had, just */
+	unsigned gone;          /* removed; bits: its names not yet unlinked */
 	struct node *ino_next, *name_next;
 };
 
@@ -200,6 +202,11 @@ int res_load(struct fs *fs, struct node *dir, char **addr,
              struct cJSON **cfg, struct rh_err *err);
 /* The resource_type of the resource at dir, or NULL. */
 char *res_type(struct fs *fs, struct node *dir);
+/* The config of the resource at an address (~/..., ^...). */
+int res_at(struct fs *fs, const char *addr, struct cJSON **cfg,
+           struct rh_err *err);
+/* Which link res_agent uses for it: equal keys, same node (NULL: none). */
+char *res_link_key(const char *addr, const struct cJSON *cfg);
 /* The agent that serves the resource at addr (a cluster, or a send's
  * hardware). */
 int res_agent(struct fs *fs, const char *addr, const struct cJSON *cfg,
@@ -238,6 +245,11 @@ extern const char *const call_file_names[];
 int calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
                char **latest);
 int calls_exists(struct fs *fs, struct node *calls, const char *id);
+/* Fetch a call's whole stdout into `into` by parts, asynchronously; then
+ * done(arg, 0), or -EFBIG past max bytes, or -errno. */
+void calls_fetch(struct rh_rpc *rpc, const char *id, size_t max,
+                 struct rh_buf *into, void (*done)(void *arg, int err),
+                 void *arg);
 
 /* secret.c: a secret's fields as files (fields listed in its config).
  * The hooks return 1 when the name is no field's business. */

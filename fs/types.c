@@ -102,9 +102,9 @@ res_type(struct fs *fs, struct node *dir)
 	return type;
 }
 
-/* A cluster named by address: its config from the store holding it. */
-static int
-cluster_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
+/* A resource named by address: its config from the store holding it. */
+int
+res_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 {
 	struct rh_store *s;
 	struct rh_buf b = { 0 };
@@ -125,11 +125,42 @@ cluster_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 	    (r = s->ops->get(s, path, &b, NULL)) < 0) {
 		rh_buf_free(&b);
 		return rh_err_set(err, r == -EISDIR ? ENOENT : -r,
-		                  "%s: no such cluster", addr);
+		                  "%s: no such resource", addr);
 	}
 	*cfg = cJSON_ParseWithLength(b.data, b.len);
 	rh_buf_free(&b);
 	return *cfg ? 0 : rh_err_set(err, EIO, "%s: unreadable config", addr);
+}
+
+static int
+cluster_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
+{
+	int r = res_at(fs, addr, cfg, err);
+
+	if (r == -ENOENT)
+		rh_err_set(err, ENOENT, "%s: no such cluster", addr);
+	return r;
+}
+
+/* The key res_agent gives the link of a send or cluster: calls under the
+ * same key run on the same node. NULL: no hardware. */
+char *
+res_link_key(const char *addr, const cJSON *cfg)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(cfg,
+	                                                     "resource_type");
+	const cJSON *hw;
+
+	if (cJSON_IsString(type) && strcmp(type->valuestring, "cluster") == 0)
+		return xstrdup(addr);
+	hw = cJSON_GetObjectItemCaseSensitive(cfg, "hardware");
+	if (hw == NULL || cJSON_IsNull(hw))
+		hw = cJSON_GetObjectItemCaseSensitive(cfg, "system");
+	if (cJSON_IsString(hw))
+		return xstrdup(hw->valuestring);
+	if (cJSON_IsObject(hw))
+		return xasprintf("%s#hardware", addr);
+	return NULL;
 }
 
 int

@@ -1,0 +1,149 @@
+# send-stress.sh - a send under load and over time, on ^local: queued
+# calls that never overlap and run in order (an append-only log of their
+# starts and ends), calls that are not queued overlapping, output read
+# while the call still runs, a queued call cancelled before it started,
+# and 16 shells writing 50 calls each to one send (every call in calls/
+# exactly once, every result read back exactly once, in order).
+. "$top_srcdir/tests/lib.sh"
+mount_rhfs
+R=$MNT/~
+
+mkdir "$R/q" "$R/tick" "$R/w"
+# logs "start N", sleeps, logs "end N"
+cat >"$R/q/config.json" <<JSON
+{"resource_type": "send", "hardware": "^local",
+ "command": ["sh", "-c", "echo start \$0 >>$T/qlog; sleep 0.2; echo end \$0 >>$T/qlog; echo \$0"]}
+JSON
+printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo first; sleep 3; echo second"]}' \
+	>"$R/tick/config.json"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["echo"]}' \
+	>"$R/w/config.json"
+
+# Queued calls run one at a time, in the order written, even when
+# written from several opens; their log is start/end pairs in order.
+"$PYTHON3" - "$R/q/invoke" <<'PY'
+import json, os, sys
+fds = [os.open(sys.argv[1], os.O_RDWR) for _ in range(2)]
+for i in range(1, 7):
+    os.write(fds[i % 2], (json.dumps({"args": [i], "queue": True}) +
+                          "\n").encode())
+for fd in fds:
+    f = os.fdopen(fd, "r")
+    for _ in range(3):
+        f.readline()
+PY
+for i in 1 2 3 4 5 6; do
+	printf 'start %s\nend %s\n' "$i" "$i"
+done >"$T/want"
+same "queued calls ran one after another, in the order written" \
+	"$T/qlog" "$T/want"
+check "a queued call's status names its queue" cat "$R/q/calls/latest/status"
+has "the send's address" "$T/out" '"queue": "~/q"'
+
+# Without queue they overlap: every start before the first end.
+: >"$T/qlog"
+"$PYTHON3" - "$R/q/invoke" <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, "".join(json.dumps([i]) + "\n" for i in range(1, 5)).encode())
+f = os.fdopen(fd, "r")
+for _ in range(4):
+    f.readline()
+PY
+if [ "$(head -4 "$T/qlog" | grep -c '^start')" -eq 4 ]; then
+	pass "calls not queued run at the same time"
+else
+	fail "calls not queued run at the same time: $(tr '\n' ' ' <"$T/qlog")"
+fi
+
+# A queued call waiting behind another, cancelled before it starts.
+"$PYTHON3" - "$R/q/invoke" >"$T/cq" 2>&1 <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, (json.dumps({"args": ["a"], "queue": True}) + "\n" +
+              json.dumps({"args": ["b"], "queue": True}) + "\n").encode())
+calls = sorted(n for n in os.listdir(os.path.dirname(sys.argv[1]) + "/calls")
+               if n != "latest")
+with open(os.path.dirname(sys.argv[1]) + "/calls/%s/ctl" % calls[-1], "w") as c:
+    c.write("cancel\n")
+f = os.fdopen(fd, "r")
+print("first=" + f.readline().rstrip("\n"))
+print("second=" + f.readline().rstrip("\n"))
+PY
+has "the call before it ran" "$T/cq" "first=a"
+has "the waiting one was cancelled" "$T/cq" '"state":"cancelled"'
+check "its status" cat "$R/q/calls/latest/status"
+has "cancelled before it started" "$T/out" "cancelled before it started"
+has "never started" "$T/out" '"started_at": null'
+
+# stdout read while the call runs: the first line comes before the end.
+echo '[]' >"$R/tick/invoke"
+id=$(readlink "$R/tick/calls/latest")
+timeout 20 "$PYTHON3" - "$R/tick/calls/$id" >"$T/stream" 2>&1 <<'PY'
+import json, os, sys, time
+d = sys.argv[1]
+t0 = time.time()
+fd = os.open(d + "/stdout", os.O_RDONLY)
+first = os.read(fd, 100).decode()
+t1 = time.time()
+state = json.load(open(d + "/status"))["state"]
+rest = b""
+while True:
+    b = os.read(fd, 100)
+    if not b:
+        break
+    rest += b
+t2 = time.time()
+print("first=%r state=%s early=%s rest=%r" % (first, state, t1 - t0 < 2.5,
+                                                 rest.decode()))
+PY
+if grep -q -F "first='first\\n' state=running early=True rest='second\\n'" \
+	"$T/stream"; then
+	pass "the first line is read while the call runs, the rest after"
+else
+	fail "streaming: $(cat "$T/stream")"
+fi
+
+# 16 shells x 50 calls on one send: every call once in calls/, every
+# result once, in order, to the shell that wrote it.
+writers=
+for w in $(seq 1 16); do
+	"$PYTHON3" - "$R/w/invoke" "$w" >"$T/w$w" 2>&1 <<'PY' &
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+w = sys.argv[2]
+for i in range(50):
+    os.write(fd, (json.dumps(["w%s-%d" % (w, i)]) + "\n").encode())
+f = os.fdopen(fd, "r")
+got = [f.readline().rstrip("\n") for _ in range(50)]
+want = ["w%s-%d" % (w, i) for i in range(50)]
+print("writer ok" if got == want else "writer bad %r" % got[:2])
+PY
+	writers="$writers $!"
+done
+# shellcheck disable=SC2086
+wait $writers
+cat "$T"/w[0-9]* >"$T/writers"
+if [ "$(grep -c 'writer ok' "$T/writers")" -eq 16 ]; then
+	pass "16 writers x 50 calls: each read its 50 results, in order"
+else
+	fail "16 writers x 50 calls: $(grep -v 'writer ok' "$T/writers" | head -3)"
+fi
+"$PYTHON3" - "$R/w/calls" >"$T/calls" 2>&1 <<'PY'
+import collections, json, os, sys
+d = sys.argv[1]
+ids = [n for n in os.listdir(d) if n != "latest"]
+seen = collections.Counter()
+states = collections.Counter()
+for i in ids:
+    seen[tuple(json.load(open("%s/%s/spec" % (d, i)))["args"])] += 1
+    states[json.load(open("%s/%s/status" % (d, i)))["state"]] += 1
+want = {("w%d-%d" % (w, i),) for w in range(1, 17) for i in range(50)}
+dups = [k for k, n in seen.items() if n > 1]
+print("calls=%d lost=%d dup=%d extra=%d done=%d" % (
+    len(ids), len(want - set(seen)), len(dups), len(set(seen) - want),
+    states["done"]))
+PY
+has "calls/ holds each of the 800 calls exactly once" "$T/calls" \
+	"calls=800 lost=0 dup=0 extra=0 done=800"
+finish
