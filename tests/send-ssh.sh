@@ -2,8 +2,10 @@
 # on loopback): the agent installed on first use, calls through one
 # channel, the node going away (an error within the timeout, never a
 # hang) and coming back (recovery without remount), rhfs killed mid-call
-# (the call's result still readable after remount), and the agent killed
-# mid-call (the call fails with a reason; the next call brings it back).
+# (the call's result still readable after remount), the agent killed
+# mid-call (the call fails with a reason; the next call brings it back),
+# a map of 200 lines and a result passed by $ref on the node, and the
+# node back with another host key (refused, EACCES, a clear .log line).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 
@@ -47,6 +49,35 @@ has "ran as the node's user" "$T/out" "$SSH_USER there"
 check "rhagent was installed on the node" \
 	test -x "/home/$SSH_USER/.rh/bin/rhagent"
 has "the host key was recorded" "$T/known_hosts" "[127.0.0.1]:$SSH_PORT"
+
+# A map of 200 lines on the node: every result, in order.
+"$PYTHON3" - "$R/who/invoke" "$SSH_USER" >"$T/map" 2>"$T/map.err" <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, "".join(json.dumps([i]) + "\n" for i in range(200)).encode())
+f = os.fdopen(fd, "r")
+out = [f.readline().rstrip("\n") for _ in range(200)]
+bad = [i for i, l in enumerate(out) if l != "%s %d" % (sys.argv[2], i)]
+print("map ok" if not bad else "map bad at %s: %r" % (bad[:3], out[:3]))
+PY
+has "a map of 200 lines on the node: every result, in order" "$T/map" "map ok"
+
+# A result passed by reference on the node, the data never in the mount.
+mkdir "$R/say"
+printf '{"resource_type": "send", "hardware": "~/node", "command": ["echo", "said:"]}' \
+	>"$R/say/config.json"
+echo '["by ref"]' >"$R/who/invoke"
+id=$(readlink "$R/who/calls/latest")
+cat >"$T/ref.sh" <<SH
+exec 3<>'$R/say/invoke'
+echo '[{"\$ref": "~/who/calls/$id"}]' >&3
+read -r a <&3
+echo "\$a"
+SH
+check "a \$ref to a call of another send on the node" bash "$T/ref.sh"
+has "gets its result" "$T/out" "said: $SSH_USER by ref"
+check "the call that named it" cat "$R/say/calls/latest/spec"
+has "keeps the reference" "$T/out" "~/who/calls/$id"
 
 check "the cluster's status" cat "$R/node/status"
 has "is up" "$T/out" '"state": "up"'
@@ -150,4 +181,18 @@ has "on the node" "$T/out" "$SSH_USER back"
 check "the killed call's status" timeout 20 cat "$R/nap/calls/$id/status"
 has "is failed" "$T/out" '"state": "failed"'
 lacks "with a reason" "$T/out" '"reason": null'
+
+# The node comes back with another host key: refused, with a clear .log
+# line, and the known key kept.
+kill_node
+ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/other_host_key"
+start_sshd "$SSH_DIR/other_host_key" || finish
+refuse "a changed host key is refused" "Permission denied" timeout 30 \
+	bash -c "echo '[\"x\"]' > '$R/who/invoke'"
+has ".log says the host key changed" "$MNT/.log" "the host key has changed"
+if [ "$(grep -c "$SSH_PORT" "$T/known_hosts")" -eq 1 ]; then
+	pass "known_hosts keeps the old key only"
+else
+	fail "known_hosts keeps the old key only"
+fi
 finish
