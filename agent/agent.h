@@ -165,6 +165,9 @@ void record_clear_active(const char *id);
 struct cJSON *record_journal_load(void);
 int record_journal_open(struct agent *a, struct rh_err *err);
 void record_journal_tidy(struct agent *a);
+/* Make a little more of the spare call directories that new calls take
+ * (no inode made while a client waits): 1 when there is more to make. */
+int record_spare_step(void);
 /* Whether a record is of a call not yet ended. */
 int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);

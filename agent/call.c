@@ -725,8 +725,10 @@ call_tick(struct agent *a)
 	struct timespec now;
 	struct call *c;
 	long ms, next = -1;
+	int spare;
 
 	record_journal_tidy(a);
+	spare = record_spare_step();
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (c = a->running.head; c != NULL; c = c->next) {
 		if (c->kill_at.tv_sec == 0)
@@ -741,6 +743,8 @@ call_tick(struct agent *a)
 		if (next < 0 || ms < next)
 			next = ms;
 	}
+	if (spare)
+		return 0;       /* a look at the sockets, then the next step */
 	return next < 0 ? -1 : (int)(next + 1);
 }
 

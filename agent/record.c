@@ -40,6 +40,23 @@
 static int jfd = -1;
 static off_t jsize, jbase;
 
+/* Spare call directories, calls/.spare-N, each with the empty files of a
+ * call, made one file per turn of the loop while the agent has nothing
+ * else to do: a new call renames one to calls/ID and so allocates no
+ * inode while its client waits. */
+#define SPARES 2
+static const char *const spare_files[] = {
+	"spec.json", "status.json", "stdout", "stderr", NULL
+};
+static int spare_made[SPARES];  /* 0: none; 1: the directory; 1 + k: and
+                                 * the first k files */
+
+static int
+spare_complete(int i)
+{
+	return spare_made[i] > 0 && spare_files[spare_made[i] - 1] == NULL;
+}
+
 /*
  * Ids are the UTC time of acceptance in microseconds, as
  * YYYYMMDD-HHMMSS-uuuuuu: fixed width, so that sorting names sorts calls,
@@ -284,6 +301,71 @@ record_save(const struct call *c)
 	cJSON_Delete(o);
 }
 
+static char *
+spare_path(int i, const char *file)
+{
+	return file != NULL ?
+	       xasprintf(AGENT_CALLS "/.spare-%d/%s", i, file) :
+	       xasprintf(AGENT_CALLS "/.spare-%d", i);
+}
+
+/* A whole spare renamed to path: 0, -ENOENT when none is ready, -EEXIST
+ * when path exists. */
+static int
+spare_take(const char *path)
+{
+	char *from;
+	int i, r;
+
+	for (i = 0; i < SPARES; i++) {
+		if (!spare_complete(i))
+			continue;
+		from = spare_path(i, NULL);
+		r = rename(from, path) < 0 ? -errno : 0;
+		free(from);
+		if (r == -ENOTEMPTY)
+			r = -EEXIST;
+		if (r == 0 || r == -EEXIST) {
+			if (r == 0)
+				spare_made[i] = 0;
+			return r;
+		}
+		spare_made[i] = 0;      /* gone or broken: made again */
+	}
+	return -ENOENT;
+}
+
+/* One step towards the spares: 1 when more remain to make. */
+int
+record_spare_step(void)
+{
+	char *path;
+	int i, fd, r = 0;
+
+	for (i = 0; i < SPARES; i++) {
+		if (spare_complete(i))
+			continue;
+		if (spare_made[i] == 0) {
+			path = spare_path(i, NULL);
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+				r = -errno;
+		} else {
+			path = spare_path(i, spare_files[spare_made[i] - 1]);
+			if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+			               O_CLOEXEC, 0600)) < 0)
+				r = -errno;
+			else
+				close(fd);
+		}
+		free(path);
+		if (r < 0)
+			return 0;       /* tried again on a later turn */
+		spare_made[i]++;
+		return 1;
+	}
+	return 0;
+}
+
 /* Record a new call: give it its id and write its spec. Its status
  * follows with record_save, which puts it in the journal. */
 int
@@ -297,7 +379,9 @@ record_create(struct agent *a, struct call *c, const cJSON *req,
 	for (;;) {
 		new_id(a, c);
 		path = xasprintf(AGENT_CALLS "/%s", c->id);
-		r = mkdir(path, 0700) < 0 ? -errno : 0;
+		r = spare_take(path);
+		if (r == -ENOENT)
+			r = mkdir(path, 0700) < 0 ? -errno : 0;
 		free(path);
 		if (r != -EEXIST)       /* the clock went back: take the next */
 			break;
