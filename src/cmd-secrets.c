@@ -1,12 +1,13 @@
 /* cmd-secrets.c - rh secrets extract|download [PROVIDER...]: the
  * credential files of cloud tools, kept as secrets (Runhouse's
  * providers). extract reads each provider's standard file into the secret
- * DEFAULT_FOLDER/secrets/PROVIDER; download writes the values back into
- * the standard file, changing only the entries the secret holds.
+ * DEFAULT_FOLDER/secrets/PROVIDER (@ when logged in, else ~); download
+ * writes the values back into the standard file, changing only the
+ * entries the secret holds.
  *
- * The secrets are written through the core library (the local store for
- * config.json, src/secret-local.c for the sealed values): no mount is
- * needed, and what a mount shows is the same. Values are never printed
+ * The secrets are written through the core library (the store for
+ * config.json; src/secret-local.c or src/secret-remote.c for the sealed
+ * values): no mount is needed, and what a mount shows is the same. Values are never printed
  * and every buffer that held one is cleansed. */
 #include "config.h"
 
@@ -717,11 +718,61 @@ provider_find(const char *name)
 	return NULL;
 }
 
-/* Where the secrets go: the local RNS (~) of the workdir. */
+/* Where the secrets go: the user's folder in the shared namespace when
+ * logged in, else (or with --local) the local RNS (~) of the workdir. */
 struct where {
 	struct rh_store *store;
 	char *workdir;
+	struct rh_remote *rm;           /* owns store when set */
+	struct rh_secret_remote *sr;
 };
+
+static int
+remote_open(struct rh_login *l, struct where *w, struct rh_err *err)
+{
+	struct rh_remote_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.login = l;
+	if ((r = rh_remote_new(&o, &w->rm, err)) < 0)
+		return r;
+	if ((r = rh_remote_store(w->rm, l->user, &w->store)) < 0)
+		return rh_err_set(err, -r, "/%s: cannot reach the user's "
+		                  "folder in etcd: %s", l->user, strerror(-r));
+	return rh_secret_remote_new(l, &w->sr, err);
+}
+
+static int
+value_put(struct where *w, const char *path, const char *field,
+          const struct rh_buf *v, struct rh_err *err)
+{
+	char *addr;
+	int r;
+
+	if (w->sr == NULL)
+		return rh_secret_local_put(path, field, v->data, v->len, err);
+	addr = rh_address(w->store->prefix, path);
+	err->msg[0] = '\0';
+	r = rh_secret_remote_put(w->sr, addr, field, v->data, v->len, err);
+	free(addr);
+	return r;
+}
+
+static int
+value_get(struct where *w, const char *path, const char *field,
+          struct rh_buf *out, struct rh_err *err)
+{
+	char *addr;
+	int r;
+
+	if (w->sr == NULL)
+		return rh_secret_local_get(path, field, out, NULL, err);
+	addr = rh_address(w->store->prefix, path);
+	r = rh_secret_remote_get(w->sr, addr, field, out, err);
+	free(addr);
+	return r;
+}
 
 static int
 where_open(const char *workdir, struct where *w, struct rh_err *err)
@@ -730,13 +781,13 @@ where_open(const char *workdir, struct where *w, struct rh_err *err)
 	struct rh_login l;
 	struct rh_err e;
 
+	int r;
+
 	memset(w, 0, sizeof(*w));
 	if (workdir == NULL && rh_login_load(&l, &e) == 0) {
-		rh_err_set(err, EOPNOTSUPP, "logged in as %s, so secrets go to "
-		           "@/%s, which this version cannot keep yet; give "
-		           "--local to keep them in ~", l.user, FOLDER);
+		r = remote_open(&l, w, err);
 		rh_login_free(&l);
-		return -EOPNOTSUPP;
+		return r;
 	}
 	if (workdir != NULL && strcmp(workdir, "") != 0) {
 		w->workdir = xstrdup(workdir);
@@ -758,7 +809,12 @@ where_open(const char *workdir, struct where *w, struct rh_err *err)
 static void
 where_close(struct where *w)
 {
-	rh_store_free(w->store);
+	if (w->rm != NULL) {
+		rh_secret_remote_free(w->sr);
+		rh_remote_free(w->rm);
+	} else {
+		rh_store_free(w->store);
+	}
 	free(w->workdir);
 }
 
@@ -793,9 +849,10 @@ cfg_str(const cJSON *cfg, const char *key)
 /* Store the fields as the secret secrets/NAME: values first, then the
  * config that lists them (keeping what it held). */
 static int
-save(struct rh_store *s, const char *name, const char *provider,
+save(struct where *w, const char *name, const char *provider,
      const char *credpath, const struct fields *f, struct rh_err *err)
 {
+	struct rh_store *s = w->store;
 	char *path = xasprintf("%s/%s", FOLDER, name), *text;
 	cJSON *cfg = secret_config(s, path), *list;
 	const cJSON *old;
@@ -807,9 +864,8 @@ save(struct rh_store *s, const char *name, const char *provider,
 	if ((r = s->ops->mkdir(s, path)) < 0 && r != -EEXIST)
 		goto fail;
 	for (i = 0; i < f->n; i++)
-		if ((r = rh_secret_local_put(path, f->name[i],
-		                             f->value[i].data,
-		                             f->value[i].len, err)) < 0)
+		if ((r = value_put(w, path, f->name[i], &f->value[i],
+		                   err)) < 0)
 			goto out;
 	if (cfg == NULL) {
 		cfg = cJSON_CreateObject();
@@ -853,9 +909,10 @@ out:
 
 /* The values of secrets/NAME, and its config. */
 static int
-load(struct rh_store *s, const char *name, cJSON **cfg, struct fields *f,
+load(struct where *w, const char *name, cJSON **cfg, struct fields *f,
      struct rh_err *err)
 {
+	struct rh_store *s = w->store;
 	char *path = xasprintf("%s/%s", FOLDER, name);
 	struct rh_buf v = { 0 };
 	const cJSON *fl;
@@ -870,7 +927,7 @@ load(struct rh_store *s, const char *name, cJSON **cfg, struct fields *f,
 	                                                        "fields")) {
 		if (!cJSON_IsString(fl))
 			continue;
-		r = rh_secret_local_get(path, fl->valuestring, &v, NULL, err);
+		r = value_get(w, path, fl->valuestring, &v, err);
 		if (r == -ENOENT) {
 			r = 0;
 			continue;
@@ -906,8 +963,8 @@ extract_one(struct where *w, const char *name, int explicit)
 		cfg = secret_config(w->store, spath);
 		if ((credpath = cfg_str(cfg, "path")) == NULL) {
 			r = rh_err_set(&err, ENOENT, "%s: not a known provider, "
-			               "and no secret ~/%s with a \"path\" to "
-			               "read", name, spath);
+			               "and no secret %s/%s with a \"path\" to "
+			               "read", name, w->store->prefix, spath);
 			goto out;
 		}
 		p = &custom;
@@ -920,12 +977,12 @@ extract_one(struct where *w, const char *name, int explicit)
 		goto out;
 	}
 	if (r == 0)
-		r = save(w->store, name, p == &custom && cfg_str(cfg,
+		r = save(w, name, p == &custom && cfg_str(cfg,
 		         "provider") ? cfg_str(cfg, "provider") : name,
 		         credpath, &f, &err);
 	if (r == 0)
-		printf("%s: %zu field%s from %s into ~/%s\n", name, f.n,
-		       f.n == 1 ? "" : "s", credpath, spath);
+		printf("%s: %zu field%s from %s into %s/%s\n", name, f.n,
+		       f.n == 1 ? "" : "s", credpath, w->store->prefix, spath);
 out:
 	if (r < 0)
 		cmd_fail("secrets extract", "%s", err.msg);
@@ -946,7 +1003,7 @@ download_one(struct where *w, const char *name)
 	int r;
 
 	err.msg[0] = '\0';
-	if ((r = load(w->store, name, &cfg, &f, &err)) < 0)
+	if ((r = load(w, name, &cfg, &f, &err)) < 0)
 		goto out;
 	prov = cfg_str(cfg, "provider");
 	p = provider_find(prov ? prov : name);
@@ -955,13 +1012,14 @@ download_one(struct where *w, const char *name)
 	if ((credpath = cfg_str(cfg, "path")) == NULL)
 		credpath = p->path;
 	if (credpath == NULL) {
-		r = rh_err_set(&err, EINVAL, "~/%s/%s: no \"path\" to write "
-		               "it to", FOLDER, name);
+		r = rh_err_set(&err, EINVAL, "%s/%s/%s: no \"path\" to write "
+		               "it to", w->store->prefix, FOLDER, name);
 		goto out;
 	}
 	if ((r = p->download(p, credpath, &f, &err)) == 0)
-		printf("%s: %zu field%s from ~/%s/%s into %s\n", name, f.n,
-		       f.n == 1 ? "" : "s", FOLDER, name, credpath);
+		printf("%s: %zu field%s from %s/%s/%s into %s\n", name, f.n,
+		       f.n == 1 ? "" : "s", w->store->prefix, FOLDER, name,
+		       credpath);
 out:
 	if (r < 0)
 		cmd_fail("secrets download", "%s", err.msg);
@@ -1031,8 +1089,9 @@ cmd_secrets(int argc, char *argv[])
 		} else {
 			r = w.store->ops->list(w.store, FOLDER, collect, &ns);
 			if (r < 0 && r != -ENOENT)
-				failed = cmd_fail("secrets download", "~/%s: %s",
-				                  FOLDER, strerror(-r));
+				failed = cmd_fail("secrets download", "%s/%s: %s",
+				                  w.store->prefix, FOLDER,
+				                  strerror(-r));
 			for (i = 0; i < ns.n; i++) {
 				failed |= download_one(&w, ns.v[i]) < 0;
 				free(ns.v[i]);

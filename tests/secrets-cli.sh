@@ -146,11 +146,13 @@ rm "$HOME/.mytool/token"
 check "download it" "$RH" secrets download mytool
 check "custom file restored" test "$(cat "$HOME/.mytool/token")" = "custom-$P"
 
-# Logged in: the default folder is @, which this version does not keep.
+# Logged in, the default folder is @ (tests/secrets-etcd.sh): with etcd
+# unreachable, a clear failure; --local still keeps them in ~.
 printf '{"url": "http://127.0.0.1:1", "user": "alice", "password": "x", "ca_file": null, "prefix": "/rh"}' \
 	>"$HOME/.rh/login.json"
 chmod 600 "$HOME/.rh/login.json"
-refuse "logged in: a clear refusal" "--local" "$RH" secrets extract aws
+refuse "logged in, etcd unreachable: a clear failure" "rh secrets" \
+	"$RH" secrets extract aws
 check "--local keeps them in ~" "$RH" secrets --local extract aws
 rm "$HOME/.rh/login.json"
 

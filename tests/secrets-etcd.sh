@@ -163,6 +163,25 @@ check "a mount with the new password reads the secret" \
 cat "$MNT/.log" >>"$T/log"
 unmount_rhfs
 
+# rh secrets, logged in: into @/secrets through the library.
+mkdir -p "$HOME/.cache/huggingface"
+printf 'hf_%s' "$VALUE" >"$HOME/.cache/huggingface/token"
+check "rh secrets extract, logged in" \
+	sh -c "cd '$WORK' && '$RH' secrets extract huggingface"
+has "says where" "$T/out" "/alice/secrets/huggingface"
+RCTL get $P/n/alice/secrets/huggingface --print-value-only >"$T/hfcfg"
+has "its config is in etcd" "$T/hfcfg" '"token"'
+mount_rhfs -o connect_timeout=2
+check "the mount reads it" \
+	test "$(cat "$MNT/@/secrets/huggingface/token")" = "hf_$VALUE"
+cat "$MNT/.log" >>"$T/log"
+unmount_rhfs
+rm "$HOME/.cache/huggingface/token"
+check "rh secrets download, logged in" \
+	sh -c "cd '$WORK' && '$RH' secrets download huggingface"
+check "the token is back" \
+	test "$(cat "$HOME/.cache/huggingface/token")" = "hf_$VALUE"
+
 RCTL get --prefix $P/ >"$T/all"
 for f in "$T/all" "$T/rhfs.err" "$T/rhfs-2.err" "$T/log"; do
 	lacks "no value in $(basename "$f")" "$f" "$VALUE"
