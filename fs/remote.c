@@ -153,6 +153,37 @@ remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg)
 		rh_warn("listing the shared namespace: %s", err.msg);
 }
 
+int
+remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
+            const char **path, struct rh_err *err)
+{
+	const char *user = remote_user(fs), *slash;
+	char *top;
+	int r;
+
+	if (user == NULL)
+		return rh_err_set(err, EHOSTUNREACH, "%s: the shared namespace "
+		                  "is not available in this mount (rh login)",
+		                  addr);
+	if (addr[0] == '@' && (addr[1] == '/' || addr[1] == '\0')) {
+		top = xstrdup(user);
+		*path = addr[1] ? addr + 2 : "";
+	} else if (addr[0] == '/' && addr[1] != '\0') {
+		slash = strchr(addr + 1, '/');
+		top = slash ? xstrndup(addr + 1, (size_t)(slash - addr - 1)) :
+		              xstrdup(addr + 1);
+		*path = slash ? slash + 1 : "";
+	} else {
+		return rh_err_set(err, EINVAL, "%s: not an address", addr);
+	}
+	*s = remote_top(fs, top, &r);
+	if (*s == NULL)
+		rh_err_set(err, -r, "%s: %s", addr, r == -ENOENT ?
+		           "no such top folder" : strerror(-r));
+	free(top);
+	return *s ? 0 : r;
+}
+
 /* ---- RESOURCE/versions/N ---- */
 
 /* The store path of the resource whose versions/ holds n (n the

@@ -171,6 +171,10 @@ const char *remote_user(const struct fs *fs);
 /* The store of the top folder name, or NULL (*err why; err may be NULL). */
 struct rh_store *remote_top(struct fs *fs, const char *name, int *err);
 void remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg);
+/* An address of the shared namespace (/top/a/b, @/a/b): its store and the
+ * path in it (pointing into addr). */
+int remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
+                const char **path, struct rh_err *err);
 struct rh_version;
 int versions_get(struct fs *fs, struct node *n, struct rh_version *v);
 int versions_exists(struct fs *fs, struct node *dir, const char *name);

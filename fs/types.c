@@ -117,9 +117,8 @@ res_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 	} else if (addr[0] == '~' && (addr[1] == '/' || addr[1] == '\0')) {
 		s = fs->local;
 		path = addr[1] ? addr + 2 : "";
-	} else {
-		return rh_err_set(err, EHOSTUNREACH, "%s: the shared namespace "
-		                  "is not available in this mount", addr);
+	} else if ((r = remote_addr(fs, addr, &s, &path, err)) < 0) {
+		return r;       /* /top/..., @/...: the shared namespace */
 	}
 	if ((r = rh_path_check(path, err)) < 0 ||
 	    (r = s->ops->get(s, path, &b, NULL)) < 0) {

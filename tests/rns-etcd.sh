@@ -154,6 +154,18 @@ ls "$B/acme" >/dev/null 2>&1
 check "versions survive compaction" test -f "$A/alice/proj/data/versions/2"
 has "and keep their content" "$A/alice/proj/data/versions/2" /data/y
 
+# --- a cluster in the shared namespace, named by a send in ~ ---
+printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "nobody", "ssh_private_key": "%s", "ssh_port": 1}}' \
+	"$T/nokey" >"$T/c.json"
+printf '{"resource_type": "send", "hardware": "/alice/c", "command": ["echo"]}' \
+	>"$T/s.json"
+check "a cluster in @" sh -c "mkdir '$A/@/c' && cp '$T/c.json' '$A/@/c/config.json'"
+check "a send in ~ on it" sh -c "mkdir '$A/~/s' && cp '$T/s.json' '$A/~/s/config.json'"
+refuse "its call fails reaching the node (port 1)" "" \
+	timeout 20 sh -c "echo '[]' >'$A/~/s/invoke'"
+lacks "not for want of the cluster's config" "$A/.log" "not available in this mount"
+lacks "which was found" "$A/.log" "/alice/c: no such"
+
 # --- mv, rm -r, rmdir ---
 check "mv a folder" mv "$A/alice/proj" "$A/alice/proj2"
 has "its resource's name follows" "$A/alice/proj2/data/config.json" \
