@@ -104,6 +104,34 @@ check "naming a call of another send" invoke "$R/echo/invoke" \
 	"[{\"\$ref\": \"~/echo/calls/$slow\"}]"
 has "fails: the call belongs to ~/slow" "$T/out" "belongs to ~/slow"
 
+# Python sends: a reference is the JSON value a function returned, and a
+# function gets a command's result as a string.
+mkdir -p "$HOME/refmod" "$R/pyecho"
+cat >"$HOME/refmod/fns.py" <<'PY'
+def pair(a):
+    return {"a": a, "list": [1, 2]}
+
+
+def kind(x):
+    return [type(x).__name__, x]
+PY
+printf '{"resource_type": "function", "system": "^local", "fn_pointers": ["refmod", "fns", "pair"]}' \
+	>"$R/pyecho/config.json"
+mkdir "$R/pykind"
+printf '{"resource_type": "function", "system": "^local", "fn_pointers": ["refmod", "fns", "kind"]}' \
+	>"$R/pykind/config.json"
+echo '["x"]' >"$R/pyecho/invoke"
+py=$(readlink "$R/pyecho/calls/latest")
+check "a command naming a Python call" invoke "$R/echo/invoke" \
+	"[{\"\$ref\": \"~/pyecho/calls/$py\"}]"
+has "gets the JSON of its value" "$T/out" '{"a":"x","list":[1,2]}'
+check "a Python call naming a Python call" invoke "$R/pykind/invoke" \
+	"[{\"\$ref\": \"~/pyecho/calls/$py\"}]"
+has "gets the value itself" "$T/out" '["dict", {"a": "x", "list": [1, 2]}]'
+check "a Python call naming a command call" invoke "$R/pykind/invoke" \
+	"[{\"\$ref\": \"~/slow/calls/$slow\"}]"
+has "gets its output as a string" "$T/out" '["str", "a b c"]'
+
 # Refused at write, nothing submitted.
 n0=$(ls "$R/echo/calls" | grep -vc latest)
 refuse "a send on another cluster" "Invalid argument" \
