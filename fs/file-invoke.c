@@ -437,7 +437,7 @@ ref_parse(cJSON *o, void *arg)
 	for (cut = NULL, q = s; (q = strstr(q, "/calls/")) != NULL; q++)
 		cut = q;
 	if (cut == NULL || cut == s || !call_id_ok(cut + 7) ||
-	    (s[0] != '~' && s[0] != '^' && s[0] != '@'))
+	    (s[0] != '~' && s[0] != '^' && s[0] != '@' && s[0] != '/'))
 		return rh_err_set(x->err, EINVAL, "%s/invoke: line %zu: $ref "
 		                  "'%s' is not <send address>/calls/<call id> "
 		                  "(e.g. ~/add/calls/20240501-120000-000001)",
@@ -451,18 +451,27 @@ ref_parse(cJSON *o, void *arg)
 }
 
 /* A $ref must name a send that runs where this one does: the agent
- * finds the result among its own calls. */
+ * finds the result among its own calls. "@/x" becomes the user's own
+ * "/USER/x", the address the agent keeps. */
 static int
 ref_check(cJSON *o, void *arg)
 {
 	struct ref_ctx *x = arg;
-	const char *s = cJSON_GetObjectItemCaseSensitive(o, "$ref")->valuestring;
-	const char *cut, *q;
+	cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "$ref");
+	const char *s, *cut, *q, *user;
 	const cJSON *type;
 	struct rh_err why;
 	char *send, *key;
 	cJSON *cfg;
 	int r;
+
+	if (strncmp(ref->valuestring, "@/", 2) == 0 &&
+	    (user = remote_user(x->inv->fs)) != NULL) {
+		send = xasprintf("/%s/%s", user, ref->valuestring + 2);
+		cJSON_SetValuestring(ref, send);
+		free(send);
+	}
+	s = ref->valuestring;
 
 	for (cut = NULL, q = s; (q = strstr(q, "/calls/")) != NULL; q++)
 		cut = q;
