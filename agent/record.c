@@ -40,11 +40,12 @@
 static int jfd = -1;
 static off_t jsize, jbase;
 
-/* Spare call directories, calls/.spare-N, each with the empty files of a
- * call, made one file per turn of the loop while the agent has nothing
- * else to do: a new call renames one to calls/ID and so allocates no
- * inode while its client waits. */
+/* Spare call directories, spare/N beside calls/, each with the empty
+ * files of a call, made one file per turn of the loop while the agent has
+ * nothing else to do: a new call renames one to calls/ID and so allocates
+ * no inode while its client waits. */
 #define SPARES 2
+#define SPARE_DIR "spare"       /* not in calls/: only calls are there */
 static const char *const spare_files[] = {
 	"spec.json", "status.json", "stdout", "stderr", NULL
 };
@@ -304,9 +305,8 @@ record_save(const struct call *c)
 static char *
 spare_path(int i, const char *file)
 {
-	return file != NULL ?
-	       xasprintf(AGENT_CALLS "/.spare-%d/%s", i, file) :
-	       xasprintf(AGENT_CALLS "/.spare-%d", i);
+	return file != NULL ? xasprintf(SPARE_DIR "/%d/%s", i, file) :
+	       xasprintf(SPARE_DIR "/%d", i);
 }
 
 /* A whole spare renamed to path: 0, -ENOENT when none is ready, -EEXIST
@@ -347,7 +347,9 @@ record_spare_step(void)
 			continue;
 		if (spare_made[i] == 0) {
 			path = spare_path(i, NULL);
-			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			if (mkdir(SPARE_DIR, 0700) < 0 && errno != EEXIST)
+				r = -errno;
+			else if (mkdir(path, 0700) < 0 && errno != EEXIST)
 				r = -errno;
 		} else {
 			path = spare_path(i, spare_files[spare_made[i] - 1]);
