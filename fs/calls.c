@@ -214,17 +214,6 @@ calls_dir(const struct handle *h)
 	return h->node->parent->parent;
 }
 
-static void
-reply_from_buf(fuse_req_t req, const struct rh_buf *b, size_t size,
-               off_t off)
-{
-	size_t len = 0;
-
-	if (off >= 0 && (size_t)off < b->len)
-		len = b->len - (size_t)off < size ? b->len - (size_t)off : size;
-	fuse_reply_buf(req, len ? b->data + off : NULL, len);
-}
-
 /* status (the record) or spec (the request), fetched at open. */
 static int
 record_open(struct fs *fs, struct handle *h, int spec, struct rh_err *err)
@@ -268,7 +257,7 @@ spec_open(struct fs *fs, struct handle *h, struct rh_err *err)
 static void
 buf_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
-	reply_from_buf(req, &h->buf, size, off);
+	reply_slice(req, &h->buf, size, off);
 }
 
 /* result: fetched once per open, waiting for the call to end unless the
@@ -372,17 +361,19 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 		if (err < 0) {
 			fuse_reply_err(w->req, -err);
 		} else if (w->part) {
-			h->buf.len = 0;
-			rh_json_get_bytes(msg, "data", &h->buf);
-			fuse_reply_buf(w->req, h->buf.data, h->buf.len);
-			h->buf.len = 0;
+			struct rh_buf part = { 0 };
+
+			/* h may be freed once the reader has its bytes */
+			rh_json_get_bytes(msg, "data", &part);
+			fuse_reply_buf(w->req, part.data, part.len);
+			rh_buf_free(&part);
 		} else if (!ended(msg)) {
 			fuse_reply_err(w->req, EAGAIN);
 		} else {
 			h->buf.len = 0;
 			rh_json_get_bytes(msg, "result", &h->buf);
 			h->priv = h;    /* fetched */
-			reply_from_buf(w->req, &h->buf, w->size, w->off);
+			reply_slice(w->req, &h->buf, w->size, w->off);
 		}
 	}
 	wait_free(w);
@@ -418,7 +409,7 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		return;
 	}
 	if (h->priv != NULL) {
-		reply_from_buf(req, &h->buf, size, off);
+		reply_slice(req, &h->buf, size, off);
 		return;
 	}
 	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {

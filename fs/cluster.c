@@ -96,12 +96,7 @@ status_open(struct fs *fs, struct handle *h, struct rh_err *err)
 static void
 status_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
-	size_t len = 0;
-
-	if (off >= 0 && (size_t)off < h->buf.len)
-		len = h->buf.len - (size_t)off < size ?
-		      h->buf.len - (size_t)off : size;
-	fuse_reply_buf(req, len ? h->buf.data + off : NULL, len);
+	reply_slice(req, &h->buf, size, off);
 }
 
 const struct fs_file file_status = {

@@ -1222,33 +1222,46 @@ fail:
 	fuse_reply_err(req, -r);
 }
 
+/* Replies with a copy of b's bytes at off: once the reader has them it
+ * may close, and the release free the handle (and b), before
+ * fuse_reply_buf is back. */
+void
+reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size, off_t off)
+{
+	char *copy = NULL;
+	size_t len = 0;
+
+	if (off >= 0 && (size_t)off < b->len) {
+		len = b->len - (size_t)off < size ? b->len - (size_t)off : size;
+		copy = xmalloc(len);
+		memcpy(copy, b->data + off, len);
+	}
+	fuse_reply_buf(req, copy, len);
+	free(copy);
+}
+
 static void
 rhfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct handle *h = handle_of(fi);
-	const struct rh_buf *b = &h->buf;
-	char *copy = NULL;
-	size_t len = 0;
+	struct rh_buf copy = { 0 };
 
 	if (h->node->type == N_FILE) {
 		h->node->file->read(req, h, size, off);
 		return;
 	}
-	if (h->scratch != NULL) {
-		pthread_mutex_lock(&fs->lock);
-		b = &h->scratch->data;
+	if (h->scratch == NULL) {
+		reply_slice(req, &h->buf, size, off);
+		return;
 	}
-	if (off >= 0 && (size_t)off < b->len) {
-		len = b->len - (size_t)off < size ? b->len - (size_t)off : size;
-		copy = xmalloc(len);
-		memcpy(copy, b->data + off, len);
-	}
-	if (h->scratch != NULL)
-		pthread_mutex_unlock(&fs->lock);
-	fuse_reply_buf(req, copy, len);
-	free(copy);
+	/* an editor's temp file is small: copied whole, replied unlocked */
+	pthread_mutex_lock(&fs->lock);
+	rh_buf_append(&copy, h->scratch->data.data, h->scratch->data.len);
+	pthread_mutex_unlock(&fs->lock);
+	reply_slice(req, &copy, size, off);
+	rh_buf_free(&copy);
 }
 
 static void

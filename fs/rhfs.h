@@ -188,6 +188,10 @@ int versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
 #define REMOTE_CACHE_SECS 30.0
 
 /* file-config.c: config.json, validated when stored. */
+/* ops.c: reply to a read with a copy of b's bytes at off */
+void reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size,
+                 off_t off);
+
 int config_open(struct fs *fs, struct node *n, int flags, int created,
                 struct handle **out);
 int config_write(struct fs *fs, struct handle *h, const char *data,
