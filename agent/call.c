@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cJSON.h>
+#include <openssl/crypto.h>
 
 #include "agent.h"
 
@@ -77,17 +78,33 @@ strv_free(char **v)
 	free(v);
 }
 
+/* An environment that may hold secrets' values: wiped, then freed. */
+static void
+envp_free(char **v)
+{
+	char **p;
+
+	for (p = v; p != NULL && *p != NULL; p++)
+		OPENSSL_cleanse(*p, strlen(*p));
+	strv_free(v);
+}
+
 static void
 call_free(struct call *c)
 {
 	struct waiter *w;
+	cJSON *v;
 
 	while ((w = c->waiters) != NULL) {
 		c->waiters = w->next;
 		free(w);
 	}
 	strv_free(c->argv);
-	strv_free(c->envp);
+	envp_free(c->envp);
+	/* a Python call's env may hold secrets' values (pool_spec) */
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->py, "env"))
+		if (cJSON_IsString(v))
+			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
 	cJSON_Delete(c->py);
 	cJSON_Delete(c->refspec);
 	free(c->cwd);
@@ -142,8 +159,21 @@ json_text(const cJSON *v)
 /* What a call request may hold ("wait" is op.c's). */
 static const char *const spec_fields[] = {
 	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
-	"send", "wait", "fn_pointers", NULL
+	"send", "wait", "fn_pointers", "secret_env", NULL
 };
+
+/* Whether name is one of env's (an object, or NULL). */
+static int
+env_has(const cJSON *env, const char *name, size_t len)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, env)
+		if (strlen(v->string) == len &&
+		    strncmp(v->string, name, len) == 0)
+			return 1;
+	return 0;
+}
 
 /*
  * Turn a call spec into argv, environment and directory, as DESIGN §4
@@ -155,6 +185,7 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
            struct rh_err *err)
 {
 	const cJSON *cmd, *args, *kwargs, *env, *cwd, *queue, *send, *v;
+	const cJSON *senv;
 	size_t n = 0, i, nenv;
 	char **p;
 	int r;
@@ -171,6 +202,8 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	args = cJSON_GetObjectItemCaseSensitive(spec, "args");
 	kwargs = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");
 	env = cJSON_GetObjectItemCaseSensitive(spec, "env");
+	/* secrets' values: in memory only, never in the record */
+	senv = cJSON_GetObjectItemCaseSensitive(spec, "secret_env");
 	cwd = cJSON_GetObjectItemCaseSensitive(spec, "cwd");
 	queue = cJSON_GetObjectItemCaseSensitive(spec, "queue");
 	send = cJSON_GetObjectItemCaseSensitive(spec, "send");
@@ -206,6 +239,15 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 			return rh_err_set(err, EINVAL, "'env' entry '%s' must "
 			                  "be a string with a name without '='",
 			                  v->string);
+	if (senv != NULL && !cJSON_IsNull(senv) && !cJSON_IsObject(senv))
+		return rh_err_set(err, EINVAL, "'secret_env' must be an object "
+		                  "of strings");
+	cJSON_ArrayForEach(v, senv)
+		if (!cJSON_IsString(v) || *v->string == '\0' ||
+		    strchr(v->string, '=') != NULL)
+			return rh_err_set(err, EINVAL, "'secret_env' entry '%s' "
+			                  "must be a string with a name without "
+			                  "'='", v->string);
 	if (cwd != NULL && !cJSON_IsNull(cwd) &&
 	    (!cJSON_IsString(cwd) || *cwd->valuestring == '\0'))
 		return rh_err_set(err, EINVAL, "'cwd' must be a non-empty "
@@ -236,26 +278,29 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 		}
 	}
 
-	if (cJSON_IsObject(env)) {
-		/* The agent's environment, with the call's names replaced. */
+	if (cJSON_IsObject(env) || cJSON_IsObject(senv)) {
+		/* The agent's environment, with the call's names replaced
+		 * (a secret's over env's). */
 		for (nenv = 0; environ[nenv] != NULL; nenv++)
 			;
-		p = c->envp = xcalloc(nenv + (size_t)cJSON_GetArraySize(env) + 1,
+		p = c->envp = xcalloc(nenv + (size_t)cJSON_GetArraySize(env) +
+		                      (size_t)cJSON_GetArraySize(senv) + 1,
 		                      sizeof(char *));
 		for (i = 0; i < nenv; i++) {
 			const char *eq = strchr(environ[i], '=');
 			size_t klen = eq ? (size_t)(eq - environ[i]) :
 			              strlen(environ[i]);
-			int replaced = 0;
+			int replaced = env_has(env, environ[i], klen) ||
+			               env_has(senv, environ[i], klen);
 
-			cJSON_ArrayForEach(v, env)
-				if (strlen(v->string) == klen &&
-				    strncmp(v->string, environ[i], klen) == 0)
-					replaced = 1;
 			if (!replaced)
 				*p++ = xstrdup(environ[i]);
 		}
 		cJSON_ArrayForEach(v, env)
+			if (!env_has(senv, v->string, strlen(v->string)))
+				*p++ = xasprintf("%s=%s", v->string,
+				                 v->valuestring);
+		cJSON_ArrayForEach(v, senv)
 			*p++ = xasprintf("%s=%s", v->string, v->valuestring);
 	}
 	if (cJSON_IsString(cwd))
@@ -626,6 +671,9 @@ call_start(struct agent *a, struct call *c)
 	                 c->envp != NULL ? c->envp : environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
+	/* the child has its environment: secrets leave the agent's memory */
+	envp_free(c->envp);
+	c->envp = NULL;
 	close(out);
 	close(errfd);
 	if (r != 0) {
@@ -869,7 +917,8 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 	                                   rec, "state")))
 		state = v->valuestring;
 	if (state != NULL && strcmp(state, "queued") == 0 &&
-	    (spec = record_read(id, "spec.json")) != NULL) {
+	    (spec = record_read(id, "spec.json")) != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(spec, "secret_names") == NULL) {
 		c = call_new();
 		if (spec_parse(a, spec, c, &err) == 0 &&
 		    refs_scan(spec, c, &err) == 0) {
@@ -899,7 +948,11 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		}
 		if (pid > 0)
 			kill(-pid, SIGKILL);
-		why = state == NULL ? "its record was lost when the agent died" :
+		/* its secrets were in the dead agent's memory only */
+		why = cJSON_GetObjectItemCaseSensitive(spec, "secret_names") ?
+		      "its secrets were held in memory only and were lost "
+		      "when the agent restarted" :
+		      state == NULL ? "its record was lost when the agent died" :
 		      strcmp(state, "running") == 0 ?
 		      "the agent died while the call ran" :
 		      "its spec could not be read after the agent died";

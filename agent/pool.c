@@ -137,6 +137,20 @@ pool_spec(const cJSON *spec, struct call *c, struct rh_err *err)
 	v = cJSON_GetObjectItemCaseSensitive(spec, "env");
 	if (cJSON_IsObject(v))
 		cJSON_AddItemToObject(py, "env", cJSON_Duplicate(v, 1));
+	/* secrets' values join env: the worker sets them for the call's
+	 * duration only (runner.py) */
+	v = cJSON_GetObjectItemCaseSensitive(spec, "secret_env");
+	if (cJSON_IsObject(v)) {
+		cJSON *env = cJSON_GetObjectItemCaseSensitive(py, "env");
+		const cJSON *e;
+
+		if (env == NULL)
+			env = cJSON_AddObjectToObject(py, "env");
+		cJSON_ArrayForEach(e, v) {
+			cJSON_DeleteItemFromObjectCaseSensitive(env, e->string);
+			cJSON_AddStringToObject(env, e->string, e->valuestring);
+		}
+	}
 	c->py = py;
 	return 0;
 }

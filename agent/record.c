@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <cJSON.h>
+#include <openssl/crypto.h>
 
 #include "agent.h"
 
@@ -368,6 +369,26 @@ record_spare_step(void)
 	return 0;
 }
 
+/* Secrets' values never reach the disk: the record keeps their names,
+ * which also tell a restarted agent that the call cannot run again. */
+static void
+record_secret_names(cJSON *spec)
+{
+	cJSON *senv = cJSON_DetachItemFromObjectCaseSensitive(spec,
+	                                                      "secret_env");
+	cJSON *names, *v;
+
+	if (senv == NULL)
+		return;
+	names = cJSON_AddArrayToObject(spec, "secret_names");
+	cJSON_ArrayForEach(v, senv) {
+		cJSON_AddItemToArray(names, cJSON_CreateString(v->string));
+		if (cJSON_IsString(v))
+			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+	}
+	cJSON_Delete(senv);
+}
+
 /* Record a new call: give it its id and write its spec. Its status
  * follows with record_save, which puts it in the journal. */
 int
@@ -392,6 +413,7 @@ record_create(struct agent *a, struct call *c, const cJSON *req,
 		spec = cJSON_Duplicate(req, 1);
 		cJSON_DeleteItemFromObjectCaseSensitive(spec, "id");
 		cJSON_DeleteItemFromObjectCaseSensitive(spec, "op");
+		record_secret_names(spec);
 		path = record_path(c->id, "spec.json");
 		r = write_new(path, spec);
 		free(path);

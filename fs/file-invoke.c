@@ -87,7 +87,7 @@ inv_put(struct invoke *inv)
 		rh_buf_free(&inv->slots[i]->line);
 		rh_buf_free(&inv->slots[i]->result);
 		cJSON_Delete(inv->slots[i]->big);
-		cJSON_Delete(inv->slots[i]->req);
+		secret_env_free(inv->slots[i]->req);   /* secret_env */
 		free(inv->slots[i]);
 	}
 	free(inv->slots);
@@ -759,7 +759,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	struct timespec deadline;
 	struct rh_err err;
 	struct slot *s;
-	cJSON *specs = NULL, *spec;
+	cJSON *specs = NULL, *spec, *senv = NULL;
 	size_t first, i, len = size, rest = 0;
 	char *all = NULL;
 	long ms;
@@ -782,6 +782,11 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	if ((n = cJSON_GetArraySize(specs)) > 0 &&
 	    ((inv->kind->check && (r = inv->kind->check(inv, &err)) < 0) ||
 	     (inv->kind->refs && (r = inv->kind->refs(inv, specs, &err)) < 0)))
+		goto refuse;
+	/* a send's secrets, read at each write: one that cannot be read
+	 * fails the write; the values go in the requests only */
+	if (n > 0 && inv->kind == &send_kind &&
+	    (r = secret_env(h->fs, inv->addr, inv->cfg, &senv, &err)) < 0)
 		goto refuse;
 	if (inv->kind->lines) {
 		/* accepted: the unfinished line waits for the rest */
@@ -822,6 +827,9 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		s = xcalloc(1, sizeof(*s));
 		s->inv = inv;
 		s->req = inv->kind->request(inv, spec);
+		if (senv != NULL)
+			cJSON_AddItemToObject(s->req, "secret_env",
+			                      cJSON_Duplicate(senv, 1));
 		pthread_mutex_lock(&inv->lock);
 		inv->slots = xrealloc(inv->slots, (inv->nslots + 1) *
 		                      sizeof(*inv->slots));
@@ -834,6 +842,8 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	}
 	cJSON_Delete(specs);
 	specs = NULL;
+	secret_env_free(senv);
+	senv = NULL;
 	r = wait_accepted(inv, &deadline);
 
 	/* Calls lost with a broken stream go once more, on a new one. */
@@ -875,6 +885,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	return;
 refuse:
 	cJSON_Delete(specs);
+	secret_env_free(senv);
 	free(all);
 	rh_warn("refused: %s", err.msg);
 	fuse_reply_err(req, -r);

@@ -273,6 +273,13 @@ int secret_rename(struct fs *fs, struct node *sdir, const char *spath,
 void secret_moved(struct fs *fs, struct rh_store *s, const char *from,
                   const char *to);
 void secret_removed(struct fs *fs, struct rh_store *s, const char *path);
+/* The values of the secrets a send's config names ("secrets"), as
+ * environment variables {NAME: VALUE} in *env (NULL when none); err names
+ * the send and the secret, never a value. secret_env_free wipes them. */
+int secret_env(struct fs *fs, const char *send, const struct cJSON *cfg,
+               struct cJSON **env, struct rh_err *err);
+void secret_env_cleanse(struct cJSON *v);
+void secret_env_free(struct cJSON *env);
 /* a field's size and times; its value stored at close(2) with the error
  * for the caller; truncate(2) (h NULL) or ftruncate */
 int secret_getattr(struct fs *fs, struct node *n, struct stat *st);

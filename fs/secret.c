@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -711,4 +712,160 @@ secret_removed(struct fs *fs, struct rh_store *s, const char *path)
 			rh_secret_remote_purge(sr, addr);
 		free(addr);
 	}
+}
+
+/* ---- a send's secrets, for its calls' environment ---- */
+
+/* The environment name of a field: upper case, other than letters and
+ * digits '_'. */
+static char *
+env_name(const char *field)
+{
+	char *n = xstrdup(field), *p;
+
+	for (p = n; *p != '\0'; p++)
+		*p = (char)(((*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' :
+		             (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ?
+		             *p : '_'));
+	return n;
+}
+
+/* The names Runhouse's providers set, beside the plain ones. */
+static const struct {
+	const char *provider, *field, *name;
+} provider_env[] = {
+	{ "aws", "access_key", "AWS_ACCESS_KEY_ID" },
+	{ "aws", "secret_key", "AWS_SECRET_ACCESS_KEY" },
+	{ "huggingface", "token", "HF_TOKEN" },
+	{ NULL, NULL, NULL },
+};
+
+static void
+env_set(cJSON *env, const char *name, const char *value)
+{
+	cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(env, name);
+
+	secret_env_free(old);
+	cJSON_AddStringToObject(env, name, value);
+}
+
+/* One secret's fields into env. */
+static int
+secret_env_one(struct fs *fs, const char *send, const char *addr,
+               cJSON *env, struct rh_err *err)
+{
+	struct rh_store *s;
+	struct rh_buf b = { 0 };
+	const cJSON *f, *prov;
+	const char *path;
+	cJSON *cfg;
+	char *name, why[sizeof(err->msg)];
+	size_t i;
+	int r;
+
+	if (addr[0] == '~' && (addr[1] == '/' || addr[1] == '\0')) {
+		s = fs->local;
+		path = addr[1] ? addr + 2 : "";
+	} else if (addr[0] == '@' || addr[0] == '/') {
+		if ((r = remote_addr(fs, addr, &s, &path, err)) < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg);
+			return rh_err_set(err, -r, "%s: secret %s: %s", send,
+			                  addr, why);
+		}
+	} else {
+		return rh_err_set(err, EINVAL, "%s: secret %s: not an address "
+		                  "of ~ or the shared namespace", send, addr);
+	}
+	if ((cfg = secret_cfg(s, path, NULL)) == NULL)
+		return rh_err_set(err, ENOENT, "%s: secret %s: no such secret",
+		                  send, addr);
+	prov = cJSON_GetObjectItemCaseSensitive(cfg, "provider");
+	r = 0;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(cfg, "fields")) {
+		if (!cJSON_IsString(f))
+			continue;
+		err->msg[0] = '\0';
+		if ((r = value_get(s, path, f->valuestring, &b, err)) < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg[0] ? err->msg :
+			         strerror(-r));
+			rh_err_set(err, -r, "%s: secret %s: field %s: %s", send,
+			           addr, f->valuestring, why);
+			break;
+		}
+		/* `echo VALUE > field` leaves a newline no key holds */
+		if (b.len > 0 && b.data[b.len - 1] == '\n')
+			b.len--;
+		if (memchr(b.data, '\0', b.len) != NULL) {
+			r = rh_err_set(err, EINVAL, "%s: secret %s: field %s "
+			               "holds a NUL byte, which the environment "
+			               "cannot", send, addr, f->valuestring);
+			break;
+		}
+		secure_truncate(&b, b.len);
+		name = env_name(f->valuestring);
+		env_set(env, name, b.data);
+		free(name);
+		for (i = 0; provider_env[i].provider != NULL; i++)
+			if (cJSON_IsString(prov) &&
+			    strcmp(prov->valuestring,
+			           provider_env[i].provider) == 0 &&
+			    strcmp(f->valuestring, provider_env[i].field) == 0)
+				env_set(env, provider_env[i].name, b.data);
+		rh_buf_cleanse(&b);
+	}
+	rh_buf_cleanse(&b);
+	cJSON_Delete(cfg);
+	return r;
+}
+
+int
+secret_env(struct fs *fs, const char *send, const cJSON *cfg, cJSON **env,
+           struct rh_err *err)
+{
+	const cJSON *sec, *a;
+	int r;
+
+	*env = NULL;
+	sec = cJSON_GetObjectItemCaseSensitive(cfg, "secrets");
+	if (sec == NULL || cJSON_IsNull(sec))
+		return 0;
+	if (!cJSON_IsArray(sec))
+		return rh_err_set(err, EINVAL, "%s: field 'secrets' must be "
+		                  "an array of secret addresses", send);
+	*env = cJSON_CreateObject();
+	cJSON_ArrayForEach(a, sec) {
+		if (!cJSON_IsString(a))
+			r = rh_err_set(err, EINVAL, "%s: field 'secrets' must "
+			               "hold addresses (strings)", send);
+		else
+			r = secret_env_one(fs, send, a->valuestring, *env,
+			                   err);
+		if (r < 0) {
+			secret_env_free(*env);
+			*env = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Wipe the strings in v (and below), the values of secrets. */
+void
+secret_env_cleanse(cJSON *v)
+{
+	cJSON *c;
+
+	if (v == NULL)
+		return;
+	if (cJSON_IsString(v) && v->valuestring != NULL)
+		OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+	cJSON_ArrayForEach(c, v)
+		secret_env_cleanse(c);
+}
+
+void
+secret_env_free(cJSON *env)
+{
+	secret_env_cleanse(env);
+	cJSON_Delete(env);
 }

@@ -21,7 +21,7 @@ static const struct res_field fields[] = {
 static int
 validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 {
-	const cJSON *fp, *cmd;
+	const cJSON *fp, *cmd, *sec;
 	int r;
 
 	if ((r = res_check_fields(cfg, addr, fields, err)) < 0)
@@ -51,6 +51,15 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 	if (cmd != NULL && cJSON_GetArraySize(cmd) == 0)
 		return rh_err_set(err, EINVAL, "%s: field 'command' must name a "
 		                  "program", addr);
+	/* secrets live in ~ or the shared namespace (~/..., @/..., /top/...) */
+	cJSON_ArrayForEach(sec, res_get(cfg, "secrets"))
+		if (!((sec->valuestring[0] == '~' || sec->valuestring[0] == '@') &&
+		      sec->valuestring[1] == '/' && sec->valuestring[2] != '\0') &&
+		    !(sec->valuestring[0] == '/' && sec->valuestring[1] != '\0'))
+			return rh_err_set(err, EINVAL, "%s: field 'secrets': '%s' "
+			                  "is not the address of a secret "
+			                  "(~/..., @/... or /top/...)", addr,
+			                  sec->valuestring);
 	return 0;
 }
 
