@@ -749,10 +749,29 @@ env_set(cJSON *env, const char *name, const char *value)
 	cJSON_AddStringToObject(env, name, value);
 }
 
+static int secret_env_at(struct fs *fs, const char *send, const char *addr,
+                         cJSON *env, struct rh_err *err);
+
 /* One secret's fields into env. */
 static int
 secret_env_one(struct fs *fs, const char *send, const char *addr,
                cJSON *env, struct rh_err *err)
+{
+	char *bare = NULL;
+	int r;
+
+	/* a bare name: secrets/NAME in the default folder, @ when logged in */
+	if (addr[0] != '~' && addr[0] != '@' && addr[0] != '/')
+		addr = bare = xasprintf("%s/secrets/%s",
+		                        fs->remote != NULL ? "@" : "~", addr);
+	r = secret_env_at(fs, send, addr, env, err);
+	free(bare);
+	return r;
+}
+
+static int
+secret_env_at(struct fs *fs, const char *send, const char *addr,
+              cJSON *env, struct rh_err *err)
 {
 	struct rh_store *s;
 	struct rh_buf b = { 0 };

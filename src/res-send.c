@@ -51,15 +51,18 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 	if (cmd != NULL && cJSON_GetArraySize(cmd) == 0)
 		return rh_err_set(err, EINVAL, "%s: field 'command' must name a "
 		                  "program", addr);
-	/* secrets live in ~ or the shared namespace (~/..., @/..., /top/...) */
+	/* secrets live in ~ or the shared namespace (~/..., @/..., /top/...);
+	 * a bare name, as Runhouse writes ("aws"), is the secret of that name
+	 * in the default folder's secrets/ */
 	cJSON_ArrayForEach(sec, res_get(cfg, "secrets"))
 		if (!((sec->valuestring[0] == '~' || sec->valuestring[0] == '@') &&
 		      sec->valuestring[1] == '/' && sec->valuestring[2] != '\0') &&
-		    !(sec->valuestring[0] == '/' && sec->valuestring[1] != '\0'))
+		    !(sec->valuestring[0] == '/' && sec->valuestring[1] != '\0') &&
+		    rh_name_check(sec->valuestring, NULL) < 0)
 			return rh_err_set(err, EINVAL, "%s: field 'secrets': '%s' "
-			                  "is not the address of a secret "
-			                  "(~/..., @/... or /top/...)", addr,
-			                  sec->valuestring);
+			                  "is neither the address of a secret "
+			                  "(~/..., @/... or /top/...) nor a name",
+			                  addr, sec->valuestring);
 	return 0;
 }
 

@@ -83,9 +83,18 @@ has "rhfs names that secret and field" "$T/rhfs.err" \
 refuse "'secrets' must hold addresses" "" sh -c \
 	"echo '{\"resource_type\": \"send\", \"hardware\": \"^local\", \"command\": [\"true\"], \"secrets\": [1]}' > '$R/tools/nofield/config.json'"
 
-refuse "a secret is named by its address" "" sh -c \
-	"echo '{\"resource_type\": \"send\", \"hardware\": \"^local\", \"command\": [\"true\"], \"secrets\": [\"aws\"]}' > '$R/tools/nofield/config.json'"
-has "rhfs says why" "$T/rhfs.err" "'aws' is not the address of a secret"
+refuse "a secret is an address or a name" "" sh -c \
+	"echo '{\"resource_type\": \"send\", \"hardware\": \"^local\", \"command\": [\"true\"], \"secrets\": [\"aws/x\"]}' > '$R/tools/nofield/config.json'"
+has "rhfs says why" "$T/rhfs.err" "'aws/x' is neither the address of a secret"
+# a bare name, as Runhouse writes it, is secrets/NAME in the default folder
+printf '%s' '{"resource_type": "send", "hardware": "^local",
+ "command": ["true"], "secrets": ["nofield"]}' \
+	>"$R/tools/nofield/config.json"
+refuse "a bare name is the default folder's secret" "No such file" \
+	sh -c "env echo '[]' > '$R/tools/nofield/invoke'"
+test "$(grep -c '^.*~/tools/nofield: secret ~/secrets/nofield: field gone:' "$T/rhfs.err")" = 2 &&
+	pass "... ~/secrets/NAME when not logged in" ||
+	fail "... ~/secrets/NAME when not logged in (rhfs.err has no second line for it)"
 
 # A call queued when the agent dies cannot run again without its
 # values: after the restart it fails, saying so.
