@@ -42,7 +42,8 @@ conn_close(struct agent *a, struct conn *c)
 		return;
 	call_forget_conn(a, c);
 	logwait_forget_conn(a, c);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->fd = -1;
 	c->dead = 1;
 	a->nconns--;
@@ -100,9 +101,9 @@ conn_send(struct agent *a, struct conn *c, cJSON *msg)
 	cJSON_Delete(msg);
 }
 
-/* Tell the client why, as the last frame it gets, and close. */
+/* Tell the client why, as the last frame it gets. */
 static void
-conn_bye(struct agent *a, struct conn *c, int errnum, const char *why)
+send_bye(struct agent *a, struct conn *c, int errnum, const char *why)
 {
 	cJSON *m = rh_proto_new(0, "bye");
 
@@ -111,6 +112,13 @@ conn_bye(struct agent *a, struct conn *c, int errnum, const char *why)
 	cJSON_AddStringToObject(m, "message", why);
 	conn_send(a, c, m);
 	conn_flush(a, c);
+}
+
+/* ... and close. */
+static void
+conn_bye(struct agent *a, struct conn *c, int errnum, const char *why)
+{
+	send_bye(a, c, errnum, why);
 	conn_close(a, c);
 }
 
@@ -313,8 +321,15 @@ serve_stop(struct agent *a)
 
 	pool_stop_all(a);
 	call_stop_all(a);
-	for (c = a->conns; c != NULL; c = c->next)
-		conn_bye(a, c, ESHUTDOWN, "the agent is stopping");
+	for (c = a->conns; c != NULL; c = c->next) {
+		send_bye(a, c, ESHUTDOWN, "the agent is stopping");
+		/* its socket is left for exit to close: a client that waits
+		 * for the stream's end (ctl down) then knows the agent is
+		 * gone, not merely stopping */
+		if (!c->dead)
+			c->fd = -1;
+		conn_close(a, c);
+	}
 	sweep(a);
 	close(a->lfd);
 	unlink(AGENT_SOCK);
