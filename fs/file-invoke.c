@@ -638,6 +638,8 @@ call_request(struct invoke *inv, const cJSON *spec)
 		cJSON_AddItemToObject(req, "args", cJSON_Duplicate(v, 1));
 	if ((v = cJSON_GetObjectItemCaseSensitive(spec, "kwargs")) != NULL)
 		cJSON_AddItemToObject(req, "kwargs", cJSON_Duplicate(v, 1));
+	if ((v = rh_send_env_vars(inv->cfg)) != NULL && cJSON_IsObject(v))
+		cJSON_AddItemToObject(req, "env", cJSON_Duplicate(v, 1));
 	cJSON_AddStringToObject(req, "send", inv->addr);
 	if (cJSON_IsTrue(q))
 		cJSON_AddStringToObject(req, "queue", inv->addr);

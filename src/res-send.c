@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "res.h"
 
@@ -18,14 +19,33 @@ static const struct res_field fields[] = {
 	{ NULL, 0 },
 };
 
+const cJSON *
+rh_send_env_vars(const cJSON *cfg)
+{
+	const cJSON *env = res_get(cfg, "env");
+
+	/* a named env has nothing to pass */
+	return cJSON_IsObject(env) ? res_get(env, "env_vars") : NULL;
+}
+
 static int
 validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 {
-	const cJSON *fp, *cmd, *sec;
+	const cJSON *fp, *cmd, *sec, *vars, *v;
 	int r;
 
 	if ((r = res_check_fields(cfg, addr, fields, err)) < 0)
 		return r;
+	vars = rh_send_env_vars(cfg);
+	if (vars != NULL && !cJSON_IsNull(vars) && !cJSON_IsObject(vars))
+		return rh_err_set(err, EINVAL, "%s: field 'env': env_vars must "
+		                  "be an object of strings", addr);
+	cJSON_ArrayForEach(v, vars)
+		if (!cJSON_IsString(v) || *v->string == '\0' ||
+		    strchr(v->string, '=') != NULL)
+			return rh_err_set(err, EINVAL, "%s: field 'env': "
+			                  "variable '%s' must be a string, named "
+			                  "without '='", addr, v->string);
 	if (res_get(cfg, "hardware") == NULL && res_get(cfg, "system") == NULL)
 		return rh_err_set(err, EINVAL, "%s: a send needs 'hardware' "
 		                  "(a cluster address or config)", addr);

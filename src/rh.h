@@ -91,6 +91,9 @@ struct rh_type {
 	                struct rh_err *err);
 };
 const struct rh_type *rh_type_find(const char *name);
+/* A send's environment variables: the env_vars of its env (Runhouse's
+ * Env config); NULL for none (a named env, null, no env_vars). */
+const struct cJSON *rh_send_env_vars(const struct cJSON *cfg);
 /* Largest config.json accepted. */
 #define RH_CONFIG_MAX (1024 * 1024)
 /*

@@ -179,6 +179,24 @@ refuse "a send whose cluster does not exist" "No such file" \
 has ".log names it" "$MNT/.log" "~/no-such-cluster: no such cluster"
 refuse "invoke cannot be removed" "Operation not permitted" rm "$S/echo/invoke"
 
+# A send's env: the env_vars of Runhouse's Env config reach the call's
+# environment; a variable that is not a string is refused.
+mkdir "$S/envs"
+printf '%s' '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo \"$GREETING-$OTHER\""], "env": {"resource_type": "env", "name": "e", "reqs": [], "env_vars": {"GREETING": "hola", "OTHER": "x y"}}}' \
+	>"$S/envs/config.json"
+check "a call of a send with env_vars" sh -c "echo '[]' > '$S/envs/invoke'"
+check "its result" cat "$S/envs/calls/latest/result"
+has "env_vars are in the call's environment" "$T/out" "hola-x y"
+printf '%s' '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo \"$GREETING\""], "env": {"reqs": [], "env_vars": {"GREETING": "plain"}}}' \
+	>"$S/envs/config.json"
+check "a call of a send with an env without resource_type" sh -c "echo '[]' > '$S/envs/invoke'"
+check "its result" cat "$S/envs/calls/latest/result"
+has "its env_vars are in the environment" "$T/out" "plain"
+refuse "an env variable that is not a string" "Invalid argument" bash -c \
+	"echo '{\"resource_type\": \"send\", \"hardware\": \"^local\", \"command\": [\"true\"], \"env\": {\"env_vars\": {\"N\": 1}}}' > '$S/envs/config.json'"
+check "the config is unchanged" cat "$S/envs/config.json"
+has "... still the plain env" "$T/out" '"plain"'
+
 # Many writers at once: every call answered exactly once.
 writers=
 for w in $(seq 1 16); do
