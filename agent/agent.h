@@ -8,6 +8,7 @@
 #ifndef AGENT_H
 #define AGENT_H
 
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -234,6 +235,8 @@ void pool_events(struct agent *a, const struct pollfd *pfd);
 /* Let idle workers go; ms until the next one is due, or -1. */
 int pool_tick(struct agent *a);
 void pool_stop_all(struct agent *a);
+/* call.c, for pool.c: the spawn attributes of a call's program. */
+void call_spawnattr_init(posix_spawnattr_t *at);
 /* call.c, for pool.c: end a running call; reason may be NULL. */
 void call_finish(struct agent *a, struct call *c, enum call_state state,
                  const char *reason);

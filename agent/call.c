@@ -615,13 +615,36 @@ open_output(const char *id, const char *name)
 	return fd;
 }
 
+/* What a program started for a call gets (pool.c's workers too): its own
+ * process group, so that cancel reaches what it starts, and the signals
+ * the agent blocks or ignores back to normal. */
+void
+call_spawnattr_init(posix_spawnattr_t *at)
+{
+	sigset_t none, dfl;
+
+	posix_spawnattr_init(at);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setpgroup(at, 0);
+	posix_spawnattr_setsigmask(at, &none);
+	posix_spawnattr_setsigdefault(at, &dfl);
+	posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP |
+	                         POSIX_SPAWN_SETSIGMASK |
+	                         POSIX_SPAWN_SETSIGDEF);
+}
+
 /* Start a queued call (already out of the queue). */
 static void
 call_start(struct agent *a, struct call *c)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t none, dfl;
 	struct stat st;
 	int out = -1, errfd = -1, r;
 	pid_t pid;
@@ -651,22 +674,7 @@ call_start(struct agent *a, struct call *c)
 	posix_spawn_file_actions_adddup2(&fa, out, 1);
 	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
-	posix_spawnattr_init(&at);
-	/* Its own process group, so that cancel reaches what it starts; the
-	 * signals the agent blocks or ignores back to normal. */
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGCHLD);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGHUP);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	                         POSIX_SPAWN_SETSIGMASK |
-	                         POSIX_SPAWN_SETSIGDEF);
+	call_spawnattr_init(&at);
 	r = posix_spawnp(&pid, c->argv[0], &fa, &at, c->argv,
 	                 c->envp != NULL ? c->envp : environ);
 	posix_spawnattr_destroy(&at);

@@ -251,7 +251,6 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t none, dfl;
 	struct worker *w;
 	char python[] = "python3", three[] = "3", *argv[6];
 	int sv[2], r, fd;
@@ -278,21 +277,7 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	/* stderr stays the agent's log: the runner's own trouble shows. */
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
 	posix_spawn_file_actions_addchdir_np(&fa, a->home);
-	posix_spawnattr_init(&at);
-	/* Its own process group, so that cancel reaches what it starts. */
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGCHLD);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGHUP);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	                         POSIX_SPAWN_SETSIGMASK |
-	                         POSIX_SPAWN_SETSIGDEF);
+	call_spawnattr_init(&at);
 	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);

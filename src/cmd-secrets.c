@@ -105,16 +105,12 @@ read_cred(const char *path, struct rh_buf *out, struct rh_err *err)
 static int
 mkparents(const char *file)
 {
-	char *p = xstrdup(file), *s;
+	char *p = xstrdup(file), *slash = strrchr(p, '/');
 	int r = 0;
 
-	for (s = p + 1; *s && r == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			r = -errno;
-		*s = '/';
+	if (slash != NULL && slash != p) {
+		*slash = '\0';
+		r = rh_mkdirs(p, 0700);
 	}
 	free(p);
 	return r;

@@ -106,3 +106,35 @@ out:
 	free(dir);
 	return r;
 }
+
+int
+rh_mkdirs(const char *dir, unsigned mode)
+{
+	char *p = xstrdup(dir), *s, c;
+	int r = 0;
+
+	for (s = p + 1; r == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		c = *s;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+			r = -errno;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return r;
+}
+
+char *
+rh_dot_rh(const char *name)
+{
+	const char *home = getenv("HOME");
+
+	if (home == NULL || *home == '\0')
+		home = ".";
+	return name != NULL ? xasprintf("%s/.rh/%s", home, name) :
+	       xasprintf("%s/.rh", home);
+}

@@ -17,19 +17,9 @@
 #define LOGIN_MAX (64 * 1024)
 
 static char *
-login_dir(void)
-{
-	const char *home = getenv("HOME");
-
-	return xasprintf("%s/.rh", home ? home : "");
-}
-
-static char *
 login_path(void)
 {
-	const char *home = getenv("HOME");
-
-	return xasprintf("%s/.rh/login.json", home ? home : "");
+	return rh_dot_rh("login.json");
 }
 
 static void
@@ -129,7 +119,7 @@ add_str(cJSON *o, const char *key, const char *value)
 int
 rh_login_save(const struct rh_login *l, struct rh_err *err)
 {
-	char *dir = login_dir(), *path = login_path(), *text;
+	char *dir = rh_dot_rh(NULL), *path = login_path(), *text;
 	cJSON *j;
 	int r;
 

@@ -47,6 +47,10 @@ int rh_file_read(const char *path, size_t max, struct rh_buf *out,
                  struct stat *st);
 int rh_file_replace(const char *path, const char *data, size_t len,
                     unsigned mode, int sync);
+/* mkdir -p: every directory it makes gets mode. */
+int rh_mkdirs(const char *dir, unsigned mode);
+/* $HOME/.rh, or $HOME/.rh/name: where rhfs and rh keep their own files. */
+char *rh_dot_rh(const char *name);
 
 /* err.c: one line for the person who sees the failure. */
 struct rh_err {

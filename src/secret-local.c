@@ -19,27 +19,16 @@
 /* the largest sealed value read back: values are credentials */
 #define SEALED_MAX (4 * 1024 * 1024)
 
-static char *
-rh_dir(void)
-{
-	const char *home = getenv("HOME");
-
-	return xasprintf("%s/.rh", home && *home ? home : ".");
-}
-
 char *
 rh_secret_local_keyfile(void)
 {
-	char *d = rh_dir(), *p = xasprintf("%s/secrets.key", d);
-
-	free(d);
-	return p;
+	return rh_dot_rh("secrets.key");
 }
 
 static char *
 value_dir(const char *path)
 {
-	char *d = rh_dir(), *p;
+	char *d = rh_dot_rh(NULL), *p;
 
 	p = *path ? xasprintf("%s/secrets/%s", d, path) :
 	    xasprintf("%s/secrets", d);
@@ -54,28 +43,6 @@ value_file(const char *path, const char *field)
 
 	free(d);
 	return p;
-}
-
-/* mkdir -p with mode 0700 for every directory made. */
-static int
-mkdirs(const char *dir)
-{
-	char *p = xstrdup(dir), *s, c;
-	int r = 0;
-
-	for (s = p + 1; r == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			r = -errno;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return r;
 }
 
 static int
@@ -111,10 +78,10 @@ read_key(const char *file, unsigned char *key, struct rh_err *err)
 static int
 make_key(const char *file, unsigned char *key, struct rh_err *err)
 {
-	char *d = rh_dir(), *tmp = xasprintf("%s/.secrets.key.XXXXXX", d);
+	char *d = rh_dot_rh(NULL), *tmp = xasprintf("%s/.secrets.key.XXXXXX", d);
 	int fd, r;
 
-	if ((r = mkdirs(d)) < 0 || (r = rh_key_random(key)) < 0)
+	if ((r = rh_mkdirs(d, 0700)) < 0 || (r = rh_key_random(key)) < 0)
 		goto out;
 	if ((fd = mkstemp(tmp)) < 0) {
 		r = -errno;
@@ -219,7 +186,7 @@ rh_secret_local_put(const char *path, const char *field, const void *data,
 		rh_err_set(err, -r, "%s/%s: cannot encrypt", addr, field);
 		goto out;
 	}
-	if ((r = mkdirs(dir)) < 0 ||
+	if ((r = rh_mkdirs(dir, 0700)) < 0 ||
 	    (r = rh_file_replace(file, sealed.data, sealed.len, 0600, 1)) < 0)
 		rh_err_set(err, -r, "%s/%s: cannot store its value in %s: %s",
 		           addr, field, dir, strerror(-r));
