@@ -56,6 +56,7 @@ struct call;
 struct call_list {
 	struct call *head, *tail;
 	unsigned n;
+	unsigned nother;        /* of them, not pool_only (call_schedule) */
 };
 
 /* A call that has not ended (call.c); ended calls live only on disk. */
@@ -87,9 +88,12 @@ struct call {
 	struct waiter *waiters;
 	struct cJSON *py;       /* a Python call: what its worker needs
 	                         * (pool.c); NULL: a command */
+	struct pool *pool;      /* its worker pool once looked up (pool.c) */
 	struct cJSON *refspec;  /* its spec while $refs in it wait to be
 	                         * resolved (call.c); else NULL */
 	struct call_list *list;         /* queued or running */
+	int pool_only;          /* when listed: waits for nothing but a
+	                         * worker of its pool (no queue, no $ref) */
 	struct call *prev, *next;
 };
 
@@ -214,13 +218,13 @@ void logwait_forget_conn(struct agent *a, struct conn *c);
 
 /* pool.c: Python calls, run by warm worker processes per module */
 int pool_init(struct agent *a, struct rh_err *err);
-/* A checksum of the runner built in: --version shows it, so that a node
- * whose agent has another runner gets this one. */
-unsigned long pool_runner_sum(void);
 /* Check a call's fn_pointers and keep what its worker needs in c->py. */
 int pool_spec(const struct cJSON *spec, struct call *c, struct rh_err *err);
 /* Whether a worker can take the Python call c now. */
-int pool_ready(struct agent *a, const struct call *c);
+int pool_ready(struct agent *a, struct call *c,
+               unsigned long long pass);
+/* Whether some pool could take a call now. */
+int pool_any_room(void);
 /* Hand a Python call to a worker; it is running, or ended if none can
  * start. */
 void pool_start(struct agent *a, struct call *c);

@@ -40,6 +40,9 @@ static void
 list_append(struct call_list *l, struct call *c)
 {
 	c->list = l;
+	c->pool_only = c->pool != NULL && c->queue == NULL &&
+	               c->refspec == NULL;
+	l->nother += !c->pool_only;
 	c->next = NULL;
 	c->prev = l->tail;
 	if (l->tail != NULL)
@@ -66,6 +69,7 @@ list_remove(struct call *c)
 	c->prev = c->next = NULL;
 	c->list = NULL;
 	l->n--;
+	l->nother -= !c->pool_only;
 }
 
 static void
@@ -715,21 +719,38 @@ queue_busy(struct agent *a, const struct call *c)
 void
 call_schedule(struct agent *a)
 {
+	static unsigned long long pass;
 	struct call *c, *next;
+	unsigned others = 0;
+	int room = pool_any_room();
 
 	if (a->stopping)
 		return;
+	pass++;
 	for (c = a->queued.head; c != NULL && a->running.n < a->jobs;
 	     c = next) {
 		next = c->next;
-		if (c->queue != NULL && queue_busy(a, c))
-			continue;
-		if (c->refspec != NULL && refs_resolve(a, c) != 0)
-			continue;       /* waits for a $ref, or failed */
-		if (c->py != NULL && !pool_ready(a, c))
-			continue;       /* its module's workers are all busy */
+		if (c->pool_only) {
+			/* A map queues thousands of these: once no pool has
+			 * a worker free and no other kind of call is left
+			 * further on, the rest of the list waits. */
+			if (!room && others == a->queued.nother)
+				break;
+			if (!pool_ready(a, c, pass))
+				continue;
+		} else {
+			others++;
+			if (c->queue != NULL && queue_busy(a, c))
+				continue;
+			if (c->refspec != NULL && refs_resolve(a, c) != 0)
+				continue;       /* waits for a $ref, or failed */
+			if (c->py != NULL && !pool_ready(a, c, pass))
+				continue;       /* its module's workers are busy */
+		}
 		list_remove(c);
 		call_start(a, c);
+		if (c->py != NULL)
+			room = pool_any_room();
 	}
 }
 

@@ -65,6 +65,7 @@ struct pool {
 	char *module;
 	char *file;             /* the module's file, as a worker found it */
 	struct worker *workers;
+	unsigned long long full_pass;    /* call_schedule's pass that found no worker */
 	struct pool *next;
 };
 
@@ -75,16 +76,7 @@ static char *runner_path;
 static struct worker **polled;
 static size_t npolled, polled_cap;
 
-unsigned long
-pool_runner_sum(void)
-{
-	const unsigned char *p = (const unsigned char *)RUNNER_PY;
-	uint32_t h = 2166136261u;       /* FNV-1a */
-
-	while (*p != '\0')
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
+static struct pool *pool_find(struct call *c, int create);
 
 int
 pool_init(struct agent *a, struct rh_err *err)
@@ -152,6 +144,7 @@ pool_spec(const cJSON *spec, struct call *c, struct rh_err *err)
 		}
 	}
 	c->py = py;
+	pool_find(c, 1);
 	return 0;
 }
 
@@ -161,15 +154,21 @@ py_str(const struct call *c, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(c->py, key)->valuestring;
 }
 
+/* The pool of c's module; kept in c, since pools live as long as the
+ * agent: the scheduler asks this of every queued call at each pass. */
 static struct pool *
-pool_find(const struct call *c, int create)
+pool_find(struct call *c, int create)
 {
-	const char *path = py_str(c, "path"), *module = py_str(c, "module");
+	const char *path, *module;
 	struct pool *p;
 
+	if (c->pool != NULL)
+		return c->pool;
+	path = py_str(c, "path");
+	module = py_str(c, "module");
 	for (p = pools; p != NULL; p = p->next)
 		if (strcmp(p->path, path) == 0 && strcmp(p->module, module) == 0)
-			return p;
+			return c->pool = p;
 	if (!create)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
@@ -177,7 +176,7 @@ pool_find(const struct call *c, int create)
 	p->module = xstrdup(module);
 	p->next = pools;
 	pools = p;
-	return p;
+	return c->pool = p;
 }
 
 /* Workers that take calls: neither dead nor leaving. */
@@ -193,7 +192,7 @@ live_workers(const struct pool *p)
 }
 
 static struct worker *
-idle_worker(struct pool *p)
+idle_worker(const struct pool *p)
 {
 	struct worker *w;
 
@@ -204,12 +203,31 @@ idle_worker(struct pool *p)
 }
 
 int
-pool_ready(struct agent *a, const struct call *c)
+pool_ready(struct agent *a, struct call *c, unsigned long long pass)
 {
 	struct pool *p = pool_find(c, 0);
 
-	return p == NULL || idle_worker(p) != NULL ||
-	       live_workers(p) < max_workers;
+	(void)a;
+	if (p == NULL)
+		return 1;
+	if (p->full_pass == pass)
+		return 0;       /* found full earlier in this scheduling pass */
+	if (idle_worker(p) != NULL || live_workers(p) < max_workers)
+		return 1;
+	p->full_pass = pass;
+	return 0;
+}
+
+int
+pool_any_room(void)
+{
+	const struct pool *p;
+
+	for (p = pools; p != NULL; p = p->next)
+		if (idle_worker(p) != NULL ||
+		    live_workers(p) < max_workers)
+			return 1;
+	return 0;
 }
 
 /* Let a worker go: no more calls; an idle one sees the end of its

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "agent.h"
 
@@ -405,6 +406,28 @@ cmd_bridge(int argc, char **argv)
 	return r;
 }
 
+/* The SHA-256 of this executable, in hex: --version shows it, so that
+ * rhfs replaces a node's agent built from other sources (the Python
+ * runner is built in) even when the version string is the same. */
+static int
+build_id(char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	struct rh_buf exe = { 0 };
+	int r;
+
+	if ((r = rh_file_read("/proc/self/exe", 64u << 20, &exe, NULL)) == 0 &&
+	    !EVP_Digest(exe.data, exe.len, md, &n, EVP_sha256(), NULL))
+		r = -EIO;
+	rh_buf_free(&exe);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -413,8 +436,10 @@ main(int argc, char **argv)
 
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 ||
 	                  strcmp(argv[1], "-V") == 0)) {
-		printf("rhagent %s\nprotocol %d\nrunner %08lx\n", VERSION,
-		       RH_PROTO_VERSION, pool_runner_sum());
+		char build[2 * EVP_MAX_MD_SIZE + 1];
+
+		printf("rhagent %s\nprotocol %d\nbuild %s\n", VERSION,
+		       RH_PROTO_VERSION, build_id(build) == 0 ? build : "unknown");
 		return 0;
 	}
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||

@@ -33,6 +33,15 @@ start_sshd || finish
 su -s /bin/sh "$SSH_USER" -c \
 	'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' >/dev/null 2>&1
 rm -rf "/home/$SSH_USER/.rh"
+# An agent of the same version but another build on the node: replaced.
+mkdir -p "/home/$SSH_USER/.rh/bin"
+{
+	echo '#!/bin/sh'
+	"$top_builddir/rhagent" --version | sed -n '1,2s/^/echo /p'
+	echo 'echo build 0000'
+} >"/home/$SSH_USER/.rh/bin/rhagent"
+chmod 755 "/home/$SSH_USER/.rh/bin/rhagent"
+chown -R "$SSH_USER" "/home/$SSH_USER/.rh"
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=3"
 R=$MNT/~
 mkdir "$R/node" "$R/who" "$R/nap"
@@ -46,8 +55,8 @@ printf '{"resource_type": "send", "hardware": "~/node", "command": ["sh", "-c", 
 check "invoke on the node" sh -c "echo '[\"there\"]' > '$R/who/invoke'"
 check "result" cat "$R/who/calls/latest/result"
 has "ran as the node's user" "$T/out" "$SSH_USER there"
-check "rhagent was installed on the node" \
-	test -x "/home/$SSH_USER/.rh/bin/rhagent"
+check "this build's rhagent replaced the node's other build" \
+	cmp "$top_builddir/rhagent" "/home/$SSH_USER/.rh/bin/rhagent"
 has "the host key was recorded" "$T/known_hosts" "[127.0.0.1]:$SSH_PORT"
 
 # A map of 200 lines on the node: every result, in order.
