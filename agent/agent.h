@@ -89,6 +89,9 @@ struct call {
 	struct cJSON *py;       /* a Python call: what its worker needs
 	                         * (pool.c); NULL: a command */
 	struct pool *pool;      /* its worker pool once looked up (pool.c) */
+	char *result;           /* a Python call's result as its worker sent
+	                         * it (JSON and a newline), or NULL: it is in
+	                         * its result file (large), or a command's */
 	struct cJSON *refspec;  /* its spec while $refs in it wait to be
 	                         * resolved (call.c); else NULL */
 	struct call_list *list;         /* queued or running */
@@ -177,6 +180,8 @@ int record_spare_step(void);
 int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);
 struct cJSON *record_read(const char *id, const char *name);
+/* A Python call's result kept in its status.json; -ENOENT: none there. */
+int record_result(const char *id, struct rh_buf *out);
 int record_write(const char *id, const char *name, const struct cJSON *json);
 /* The valid call ids in a directory, sorted. */
 char **record_ids(const char *dir, size_t *count);

@@ -111,6 +111,7 @@ call_free(struct call *c)
 			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
 	cJSON_Delete(c->py);
 	cJSON_Delete(c->refspec);
+	free(c->result);
 	free(c->cwd);
 	free(c->queue);
 	free(c->send);
@@ -425,7 +426,9 @@ ref_value(const char *id, char *why, size_t len)
 	cJSON *v = NULL;
 	int r;
 
-	if ((r = rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL)) == 0) {
+	if ((r = record_result(id, &b)) == -ENOENT)
+		r = rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL);
+	if (r == 0) {
 		if ((v = cJSON_ParseWithLength(b.data, b.len)) == NULL)
 			snprintf(why, len, "its result is not JSON");
 	} else if (r == -ENOENT) {

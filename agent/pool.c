@@ -439,6 +439,9 @@ frame(struct agent *a, struct worker *w, const char *line, size_t len)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "retire")) ||
 	    c->cancelled)
 		w->retiring = 1;
+	if (ok && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(
+	                                 m, "result")))
+		c->result = xstrdup(v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(m, "reason");
 	set_idle(w);
 	if (c->cancelled)       /* it ended before the signal did */

@@ -4,7 +4,8 @@
  *   calls/ID/spec.json    the request as received (without id and op)
  *   calls/ID/status.json  state, exit, signal, reason, times
  *   calls/ID/stdout, calls/ID/stderr   written by the call's process
- *   calls/ID/result       a Python call's return value as JSON (pool.c)
+ *   calls/ID/result       a Python call's return value as JSON when
+ *                         large (pool.c); a smaller one is in status.json
  *   journal               one line per change of a call not yet ended
  *                         (its record as JSON; an id's last line wins):
  *                         what a restarted agent must look at, without
@@ -294,10 +295,15 @@ record_save(const struct call *c)
 
 	if (c->state >= CALL_DONE) {
 		path = record_path(c->id, "status.json");
+		/* A Python call's result, unless large, is kept here: one
+		 * file fewer per call (the journal does not need it). */
+		if (c->result != NULL)
+			cJSON_AddStringToObject(o, "result", c->result);
 		if ((r = write_new(path, o)) < 0)
 			rh_error("call %s: cannot write %s: %s", c->id, path,
 			         strerror(-r));
 		free(path);
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "result");
 	}
 	journal_append(o);
 	cJSON_Delete(o);
@@ -644,15 +650,41 @@ file_size(const char *id, const char *name)
 	return r == 0 ? (long long)st.st_size : 0;
 }
 
-static void
-add_result(const char *id, cJSON *into)
+/* A Python call's result kept in its status.json; -ENOENT: none there. */
+int
+record_result(const char *id, struct rh_buf *out)
 {
-	/* A Python call's result is the JSON its worker wrote to "result"
+	cJSON *rec = record_read(id, "status.json");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "result");
+	int r = -ENOENT;
+
+	if (cJSON_IsString(v)) {
+		rh_buf_append(out, v->valuestring, strlen(v->valuestring));
+		r = 0;
+	}
+	cJSON_Delete(rec);
+	return r;
+}
+
+static void
+add_result(const char *id, const struct call *c, cJSON *into)
+{
+	/* A Python call's result is the JSON its worker sent (c->result,
+	 * then in status.json) or, a large one, wrote to "result"
 	 * (pool.c); a command's is its stdout. */
 	char *path = record_path(id, "result");
 	struct rh_buf b = { 0 };
 	int r;
 
+	if (c != NULL && c->result != NULL) {
+		cJSON_AddStringToObject(into, "result", c->result);
+		free(path);
+		return;
+	}
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(into, "result"))) {
+		free(path);     /* it came with status.json */
+		return;
+	}
 	r = rh_file_read(path, AGENT_RESULT_INLINE, &b, NULL);
 	if (r == -ENOENT) {
 		free(path);
@@ -706,6 +738,8 @@ record_describe(struct agent *a, const char *id, const struct call *c,
 	}
 	/* pid_start is only for the agent's own recovery. */
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "pid_start");
+	if (!(ended && with_result))
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "result");
 	merge(into, rec);
 	cJSON_Delete(rec);
 	cJSON_AddNumberToObject(into, "stdout_size",
@@ -713,7 +747,7 @@ record_describe(struct agent *a, const char *id, const struct call *c,
 	cJSON_AddNumberToObject(into, "stderr_size",
 	                        (double)file_size(id, "stderr"));
 	if (ended && with_result)
-		add_result(id, into);
+		add_result(id, c, into);
 	return 0;
 }
 
@@ -728,16 +762,24 @@ record_output(struct agent *a, const char *id, const char *stream,
 
 	if (!call_id_valid(id))
 		return rh_err_set(err, EINVAL, "'%s' is not a call id", id);
-	if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0)
-		return rh_err_set(err, EINVAL, "'stream' must be \"stdout\" "
-		                  "or \"stderr\"");
+	if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0 &&
+	    strcmp(stream, "result") != 0)
+		return rh_err_set(err, EINVAL, "'stream' must be \"stdout\", "
+		                  "\"stderr\" or \"result\"");
 	active = call_find(a, id) != NULL;
 	if (!active && !record_exists(id))
 		return rh_err_set(err, ENOENT, "no call %s", id);
+	/* "result": a large Python result's file, else (a command's) stdout */
 	path = record_path(id, stream);
 	data = xmalloc(len + 1);
 	st.st_size = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT &&
+	    strcmp(stream, "result") == 0) {
+		free(path);
+		path = record_path(id, "stdout");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd >= 0) {
 		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > off)
 			n = pread(fd, data, len, (off_t)off);
 		close(fd);

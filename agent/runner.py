@@ -11,8 +11,10 @@
 #   worker -> agent  {"ready": BOOL, "pid": N, "file": PATH, "mtime": [S, NS]}
 #                    once it tried the import, on the first call (file
 #                    null when the module has none or did not import);
-#                    {"call": ID, "ok": true} when CALL_DIR/result holds the
-#                    JSON of the return value, or {"call": ID, "ok": false,
+#                    {"call": ID, "ok": true, "result": TEXT} with the JSON
+#                    text of the return value and a newline, or
+#                    {"call": ID, "ok": true} when CALL_DIR/result holds
+#                    that (a large one), or {"call": ID, "ok": false,
 #                    "reason": TEXT, "retire": BOOL} with the traceback in
 #                    CALL_DIR/stderr. retire: the module did not import, so
 #                    this worker exits and the next call tries again.
@@ -24,6 +26,10 @@ import json
 import os
 import sys
 import traceback
+
+# A result up to this many characters of JSON goes back in the reply;
+# a larger one to CALL_DIR/result.
+RESULT_INLINE = 65536
 
 
 def send(sock, obj):
@@ -117,8 +123,10 @@ def run(mod, modname, shown, req, reply, home):
     env = req.get("env") or {}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    cwd = req.get("cwd") or home
     try:
-        os.chdir(req.get("cwd") or home)
+        if cwd != home:
+            os.chdir(cwd)
         value = fn(*(req.get("args") or []), **(req.get("kwargs") or {}))
     except BaseException as e:
         # From the user's code on: the runner's own frame says nothing.
@@ -131,7 +139,7 @@ def run(mod, modname, shown, req, reply, home):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        os.chdir(home)
+        os.chdir(home)      # the function may have moved
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as e:
@@ -139,9 +147,20 @@ def run(mod, modname, shown, req, reply, home):
               file=sys.stderr)
         reply["reason"] = "the result of %s is not JSON: %s" % (name, e)
         return
-    path = os.path.join(req["dir"], "result")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+    if len(text) <= RESULT_INLINE:
+        # in the reply: the agent keeps it in the call's status.json,
+        # which saves a file per call
+        reply["result"] = text + "\n"
+    else:
+        data = (text + "\n").encode()
+        fd = os.open(os.path.join(req["dir"], "result"),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                     0o600)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
     reply["ok"] = True
 
 

@@ -137,7 +137,7 @@ fetch_next(struct fetch *f)
 	int r;
 
 	cJSON_AddStringToObject(req, "call", f->id);
-	cJSON_AddStringToObject(req, "stream", "stdout");
+	cJSON_AddStringToObject(req, "stream", "result");
 	cJSON_AddNumberToObject(req, "offset", (double)f->into->len);
 	cJSON_AddNumberToObject(req, "length", FETCH_PART);
 	r = rh_rpc_call(f->rpc, req, fetch_cb, f);
@@ -316,7 +316,7 @@ part_request(const char *id, size_t size, off_t off)
 	cJSON *req = rh_proto_new(0, "output");
 
 	cJSON_AddStringToObject(req, "call", id);
-	cJSON_AddStringToObject(req, "stream", "stdout");
+	cJSON_AddStringToObject(req, "stream", "result");
 	cJSON_AddNumberToObject(req, "offset", (double)off);
 	cJSON_AddNumberToObject(req, "length", (double)size);
 	return req;
@@ -340,7 +340,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
 	                                                  "result_truncated"))) {
 		/* too large for a reply: this read and the next ones ask
-		 * for the part of stdout they want. h is still ours: the
+		 * for the part of the result they want. h is still ours: the
 		 * read is not answered. */
 		h->priv = &big_result;
 		w->part = 1;

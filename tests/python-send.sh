@@ -49,13 +49,17 @@ def version():
 
 def notjson():
     return {1, 2}
+
+
+def big(n):
+    return "x" * n
 PY
 send() {
 	mkdir "$S/$1"
 	printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": %s}' \
 		"$2" >"$S/$1/config.json"
 }
-for f in add echo info boom nap version notjson; do
+for f in add echo info boom nap version notjson big; do
 	send "$f" "[\"proj/mod\", \"fns\", \"$f\"]"
 done
 send nomod '["proj/mod", "nosuchmod", "f"]'
@@ -99,6 +103,29 @@ got = [json.loads(f.readline()) for _ in vals]
 print("types ok" if got == vals else "types bad: %r" % got)
 PY
 has "every JSON type comes back as it went" "$T/types" "types ok"
+
+# Results of every size: kept in the record (small), in a file of their
+# own (large), read by parts (over what one reply holds).
+"$PYTHON3" - "$S/big" >"$T/big" 2>&1 <<'PY'
+import json, os, sys
+d = sys.argv[1]
+bad = []
+for n in (10, 65534, 70000, 3 * 1024 * 1024):
+    fd = os.open(d + "/invoke", os.O_RDWR)
+    os.write(fd, b"[%d]\n" % n)
+    f = os.fdopen(fd, "rb")
+    line = f.readline()
+    f.close()
+    want = json.dumps("x" * n).encode()
+    if line != want + b"\n":
+        bad.append("invoke %d: %d bytes" % (n, len(line)))
+    with open(d + "/calls/latest/result", "rb") as f:
+        got = f.read()
+    if got != want + b"\n":
+        bad.append("result file %d: %d bytes" % (n, len(got)))
+print("sizes ok" if not bad else "sizes bad: %s" % bad)
+PY
+has "results of 10 B to 3 MiB, on invoke and in result" "$T/big" "sizes ok"
 
 # An exception fails the call; the traceback is in its stderr.
 cat >"$T/fail.sh" <<SH
