@@ -11,7 +11,7 @@
  * call's files, so nothing the user's code prints can break the protocol.
  * A worker that dies fails the call it ran and is replaced by the next
  * call; cancel kills it; one whose module file changed on disk, or that
- * idled for POOL_IDLE_MS, is let go.
+ * idled for POOL_IDLE_MS (or RHAGENT_WORKER_IDLE seconds), is let go.
  */
 #include "config.h"
 
@@ -36,8 +36,10 @@
 extern char **environ;
 
 #define RUNNER_FILE "runner.py"
-/* An idle worker is let go after this long. */
+/* An idle worker is let go after this long, unless the environment
+ * variable RHAGENT_WORKER_IDLE says how many seconds. */
 #define POOL_IDLE_MS (5 * 60 * 1000)
+static long idle_ms = POOL_IDLE_MS;
 /* The longest line a worker may send (its lines are short). */
 #define FRAME_MAX (64u * 1024)
 
@@ -81,9 +83,21 @@ static struct pool *pool_find(struct call *c, int create);
 int
 pool_init(struct agent *a, struct rh_err *err)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), secs;
+	const char *idle = getenv("RHAGENT_WORKER_IDLE");
+	char *end;
 	int r;
 
+	if (idle != NULL) {
+		errno = 0;
+		secs = strtol(idle, &end, 10);
+		if (errno != 0 || end == idle || *end != '\0' || secs < 1 ||
+		    secs > 7 * 24 * 3600)
+			return rh_err_set(err, EINVAL, "RHAGENT_WORKER_IDLE="
+			                  "'%s': not a number of seconds from 1 "
+			                  "to 604800", idle);
+		idle_ms = secs * 1000;
+	}
 	max_workers = cpus > 0 ? (unsigned)cpus : 1;
 	if (max_workers > a->jobs)
 		max_workers = a->jobs;
@@ -643,7 +657,7 @@ pool_tick(struct agent *a)
 		for (w = p->workers; w != NULL; w = w->next) {
 			if (w->dead || w->retiring || w->call != NULL)
 				continue;
-			left = POOL_IDLE_MS - ms_since(&w->idle_since, &now);
+			left = idle_ms - ms_since(&w->idle_since, &now);
 			if (left <= 0) {
 				retire(w, "idle");
 				continue;

@@ -259,4 +259,34 @@ mkdir "$S/badfp"
 refuse "fn_pointers of two strings is refused" "Invalid argument" \
 	bash -c "printf '%s' '{\"resource_type\": \"send\", \"hardware\": \"^local\", \"fn_pointers\": [\"a\", \"b\"]}' >'$S/badfp/config.json'"
 has ".log says why" "$MNT/.log" "field 'fn_pointers' must be [relative_path, module, function]"
+
+# An idle worker exits after RHAGENT_WORKER_IDLE seconds; the next call
+# starts another. A bad value stops the agent at start, naming it.
+mkdir -p "$T/idlehome"
+refuse "RHAGENT_WORKER_IDLE=0 is refused" "RHAGENT_WORKER_IDLE='0'" \
+	env RHAGENT_WORKER_IDLE=0 HOME="$T/idlehome" "$top_builddir/rhagent" serve
+unmount_rhfs
+"$top_builddir/rhagent" stop >/dev/null 2>&1
+RHAGENT_WORKER_IDLE=2
+export RHAGENT_WORKER_IDLE
+mount_rhfs
+unset RHAGENT_WORKER_IDLE
+check "a call after the remount" sh -c "echo '[]' > '$S/info/invoke'"
+check "its result" timeout 10 cat "$S/info/calls/latest/result"
+p1=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$T/out")
+check "its worker runs" kill -0 "$p1"
+i=0
+while kill -0 "$p1" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+refuse "the idle worker exited" "" kill -0 "$p1"
+check "the next call" sh -c "echo '[]' > '$S/info/invoke'"
+check "its result" timeout 10 cat "$S/info/calls/latest/result"
+p2=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$T/out")
+if [ -n "$p2" ] && [ "$p2" != "$p1" ]; then
+	pass "ran on a new worker"
+else
+	fail "ran on a new worker ($p1, then $p2)"
+fi
 finish
