@@ -230,6 +230,9 @@ int pool_ready(struct agent *a, struct call *c,
                unsigned long long pass);
 /* Whether some pool could take a call now. */
 int pool_any_room(void);
+/* Where a running Python call's stdout or stderr is (its worker's file),
+ * or NULL: in its call directory. */
+char *pool_output_path(const struct call *c, const char *stream);
 /* Hand a Python call to a worker; it is running, or ended if none can
  * start. */
 void pool_start(struct agent *a, struct call *c);

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -74,11 +75,78 @@ struct pool {
 static struct pool *pools;
 static unsigned max_workers;
 static char *runner_path;
+/* The workers' output files, work/PID.stdout and work/PID.stderr: a
+ * call's output is there while it runs (runner.py). */
+#define WORK_DIR "work"
+static char *work_path;
 /* The workers of the last pool_pollfds, in the order of their pollfds. */
 static struct worker **polled;
 static size_t npolled, polled_cap;
 
 static struct pool *pool_find(struct call *c, int create);
+
+/* Workers of an earlier agent left their output files: they are gone. */
+static void
+work_clear(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(WORK_DIR);
+	char *path;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf(WORK_DIR "/%s", de->d_name);
+		unlink(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+static char *
+work_file(pid_t pid, const char *stream)
+{
+	return xasprintf(WORK_DIR "/%ld.%s", (long)pid, stream);
+}
+
+/* A worker is gone: what the call it ran printed goes to the call (c) or,
+ * without one, nowhere. */
+static void
+work_done(pid_t pid, const struct call *c)
+{
+	static const char *const streams[] = { "stdout", "stderr" };
+	struct stat st;
+	char *from, *to;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		from = work_file(pid, streams[i]);
+		if (c != NULL && stat(from, &st) == 0 && st.st_size > 0) {
+			to = record_path(c->id, streams[i]);
+			if (rename(from, to) < 0)
+				rh_warn("call %s: cannot keep its %s: %s",
+				        c->id, streams[i], strerror(errno));
+			free(to);
+		} else
+			unlink(from);
+		free(from);
+	}
+}
+
+char *
+pool_output_path(const struct call *c, const char *stream)
+{
+	const struct worker *w;
+
+	if (c->pool == NULL || c->state != CALL_RUNNING)
+		return NULL;
+	for (w = c->pool->workers; w != NULL; w = w->next)
+		if (w->call == c)
+			return work_file(w->pid, stream);
+	return NULL;
+}
 
 int
 pool_init(struct agent *a, struct rh_err *err)
@@ -103,6 +171,12 @@ pool_init(struct agent *a, struct rh_err *err)
 		max_workers = a->jobs;
 	free(runner_path);
 	runner_path = xasprintf("%s/" RUNNER_FILE, a->dir);
+	free(work_path);
+	work_path = xasprintf("%s/" WORK_DIR, a->dir);
+	if (mkdir(WORK_DIR, 0700) < 0 && errno != EEXIST)
+		return rh_err_set(err, errno, "%s: %s", work_path,
+		                  strerror(errno));
+	work_clear();
 	/* Every start: the runner must match this agent. */
 	if ((r = rh_file_replace(RUNNER_FILE, RUNNER_PY, strlen(RUNNER_PY),
 	                         0600, 0)) < 0)
@@ -284,7 +358,7 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct worker *w;
-	char python[] = "python3", three[] = "3", *argv[6];
+	char python[] = "python3", three[] = "3", *argv[7];
 	int sv[2], r, fd;
 	pid_t pid;
 
@@ -302,7 +376,8 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	argv[2] = three;
 	argv[3] = p->path;
 	argv[4] = p->module;
-	argv[5] = NULL;
+	argv[5] = work_path;
+	argv[6] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -544,6 +619,7 @@ pool_reaped(struct agent *a, pid_t pid, int status)
 	else
 		snprintf(why, sizeof(why), "exited with status %d",
 		         WEXITSTATUS(status));
+	work_done(pid, w->call);
 	if ((c = w->call) == NULL) {
 		rh_debug("python worker %ld %s", (long)pid, why);
 		return 1;
@@ -678,8 +754,10 @@ pool_stop_all(struct agent *a)
 	while ((p = pools) != NULL) {
 		while ((w = p->workers) != NULL) {
 			p->workers = w->next;
-			if (!w->dead)
+			if (!w->dead) {
 				kill(-w->pid, SIGKILL);
+				work_done(w->pid, w->call);
+			}
 			if (w->fd >= 0)
 				close(w->fd);
 			rh_buf_free(&w->in);
@@ -697,4 +775,6 @@ pool_stop_all(struct agent *a)
 	npolled = polled_cap = 0;
 	free(runner_path);
 	runner_path = NULL;
+	free(work_path);
+	work_path = NULL;
 }

@@ -639,10 +639,20 @@ record_write(const char *id, const char *name, const cJSON *json)
 	return r;
 }
 
-static long long
-file_size(const char *id, const char *name)
+/* Where a call's stdout or stderr is now: its worker's file while a
+ * Python call runs (pool.c), else in its directory. */
+static char *
+output_path(const struct call *c, const char *id, const char *stream)
 {
-	char *path = record_path(id, name);
+	char *path = c != NULL ? pool_output_path(c, stream) : NULL;
+
+	return path != NULL ? path : record_path(id, stream);
+}
+
+static long long
+file_size(const struct call *c, const char *id, const char *name)
+{
+	char *path = output_path(c, id, name);
 	struct stat st;
 	int r = stat(path, &st);
 
@@ -743,9 +753,9 @@ record_describe(struct agent *a, const char *id, const struct call *c,
 	merge(into, rec);
 	cJSON_Delete(rec);
 	cJSON_AddNumberToObject(into, "stdout_size",
-	                        (double)file_size(id, "stdout"));
+	                        (double)file_size(c, id, "stdout"));
 	cJSON_AddNumberToObject(into, "stderr_size",
-	                        (double)file_size(id, "stderr"));
+	                        (double)file_size(c, id, "stderr"));
 	if (ended && with_result)
 		add_result(id, c, into);
 	return 0;
@@ -755,6 +765,7 @@ int
 record_output(struct agent *a, const char *id, const char *stream,
               uint64_t off, size_t len, cJSON *into, struct rh_err *err)
 {
+	const struct call *c;
 	struct stat st;
 	char *path, *data;
 	ssize_t n = 0;
@@ -766,11 +777,12 @@ record_output(struct agent *a, const char *id, const char *stream,
 	    strcmp(stream, "result") != 0)
 		return rh_err_set(err, EINVAL, "'stream' must be \"stdout\", "
 		                  "\"stderr\" or \"result\"");
-	active = call_find(a, id) != NULL;
+	c = call_find(a, id);
+	active = c != NULL;
 	if (!active && !record_exists(id))
 		return rh_err_set(err, ENOENT, "no call %s", id);
 	/* "result": a large Python result's file, else (a command's) stdout */
-	path = record_path(id, stream);
+	path = output_path(c, id, stream);
 	data = xmalloc(len + 1);
 	st.st_size = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT &&

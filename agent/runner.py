@@ -1,6 +1,6 @@
 # runner.py - a warm Python worker of rhagent (agent/pool.c).
 #
-# usage: python3 runner.py FD RELATIVE_PATH MODULE
+# usage: python3 runner.py FD RELATIVE_PATH MODULE WORKDIR
 #
 # Imports MODULE once, with ~/RELATIVE_PATH first on sys.path, and runs
 # one call at a time for as long as the agent keeps it. The agent talks
@@ -18,9 +18,11 @@
 #                    "reason": TEXT, "retire": BOOL} with the traceback in
 #                    CALL_DIR/stderr. retire: the module did not import, so
 #                    this worker exits and the next call tries again.
-# During a call fd 1 and 2 are CALL_DIR/stdout and CALL_DIR/stderr, so
-# print() and the output of child processes land there; between calls they
-# are /dev/null. Standard library only: the node has nothing else.
+# During a call fd 1 and 2 are WORKDIR/PID.stdout and WORKDIR/PID.stderr,
+# so print() and the output of child processes land there, and what is
+# there at its end moves to CALL_DIR/stdout and CALL_DIR/stderr (none: the
+# call printed nothing); between calls they are /dev/null. Standard
+# library only: the node has nothing else.
 import importlib
 import json
 import os
@@ -51,9 +53,37 @@ def describe(exc):
     return text.splitlines()[-1] if text else type(exc).__name__
 
 
+class Output:
+    """One of the worker's own output files, WORKDIR/PID.NAME: fd 1 or 2
+    during a call. Most calls print nothing, so a call's file is made
+    only when it has something: at the end its output moves to
+    CALL_DIR/NAME and the worker starts a new file."""
+
+    FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+    def __init__(self, workdir, name):
+        self.name = name
+        self.path = os.path.join(workdir, "%d.%s" % (os.getpid(), name))
+        self.fd = os.open(self.path, self.FLAGS, 0o600)
+
+    def fresh(self):
+        os.close(self.fd)
+        self.fd = os.open(self.path, self.FLAGS, 0o600)
+
+    def begin(self):
+        # what a process left from an earlier call wrote since: dropped
+        if os.fstat(self.fd).st_size > 0:
+            self.fresh()
+
+    def end(self, call_dir):
+        if os.fstat(self.fd).st_size > 0:
+            os.rename(self.path, os.path.join(call_dir, self.name))
+            self.fresh()
+
+
 def main():
     sock = int(sys.argv[1])
-    rel, modname = sys.argv[2], sys.argv[3]
+    rel, modname, workdir = sys.argv[2], sys.argv[3], sys.argv[4]
     os.set_inheritable(sock, False)
     home = os.path.expanduser("~")
     where = os.path.join(home, rel) if rel else home
@@ -63,6 +93,7 @@ def main():
     sys.stderr.reconfigure(line_buffering=True)
     devnull = os.open(os.devnull, os.O_RDWR)
     shown = "~/" + rel if rel else "~"
+    out, err = Output(workdir, "stdout"), Output(workdir, "stderr")
 
     # The module is imported on the first call, so that what the import
     # prints, or its traceback, lands in that call's output.
@@ -70,13 +101,9 @@ def main():
     inbox = os.fdopen(sock, "rb", closefd=False)
     for line in inbox:
         req = json.loads(line)
-        d = req["dir"]
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-        out = os.open(os.path.join(d, "stdout"), flags, 0o600)
-        err = os.open(os.path.join(d, "stderr"), flags, 0o600)
-        redirect(out, err)
-        os.close(out)
-        os.close(err)
+        out.begin()
+        err.begin()
+        redirect(out.fd, err.fd)
         if mod is None and import_error is None:
             mod, import_error = load(sock, modname, shown)
         reply = {"call": req["call"], "ok": False}
@@ -87,6 +114,8 @@ def main():
         else:
             run(mod, modname, shown, req, reply, home)
         redirect(devnull, devnull)
+        out.end(req["dir"])
+        err.end(req["dir"])
         send(sock, reply)
         if reply.get("retire"):
             return
