@@ -790,6 +790,21 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	if (n > 0 && inv->kind == &send_kind &&
 	    (r = secret_env(h->fs, inv->addr, inv->cfg, &senv, &err)) < 0)
 		goto refuse;
+	if (n > 0 && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc))) {
+		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
+		                   &err)) < 0)
+			goto refuse;
+	}
+	/* before a send's first call: its reqs synced, its setup_cmds run;
+	 * if that fails, so do its calls, with the reason. A Ctrl-C while
+	 * waiting for it refuses the write (EINTR), which leaves no trace. */
+	prep = n > 0 && inv->kind == &send_kind ?
+	       send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, req, &err) :
+	       0;
+	if (prep == -EINTR) {
+		r = prep;
+		goto refuse;
+	}
 	if (inv->kind->lines) {
 		/* accepted: the unfinished line waits for the rest */
 		pthread_mutex_lock(&inv->lock);
@@ -804,15 +819,6 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		fuse_reply_write(req, size);
 		return;
 	}
-	if (inv->rpc == NULL || !rh_rpc_alive(inv->rpc)) {
-		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
-		                   &err)) < 0)
-			goto refuse;
-	}
-	/* before a send's first call: its reqs synced, its setup_cmds run;
-	 * if that fails, so do its calls, with the reason */
-	prep = inv->kind == &send_kind ?
-	       send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, &err) : 0;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	ms = (long)(h->fs->opts.connect_timeout * 1000);
 	deadline.tv_sec += ms / 1000;

@@ -197,6 +197,7 @@ main(int argc, char *argv[])
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.links_lock, NULL);
 	pthread_mutex_init(&fs.prep_lock, NULL);
+	pthread_cond_init(&fs.prep_cond, NULL);
 
 	if (fuse_opt_parse(&args, &fs.opts, rhfs_opts, NULL) < 0 ||
 	    fuse_opt_parse(&args, &pos, NULL, opt_proc) < 0 ||
@@ -269,6 +270,7 @@ main(int argc, char *argv[])
 	ret = ret < 0;
 	remote_close(&fs);      /* its watches notify: stopped first */
 	notify_stop(&fs);
+	send_prepare_stop(&fs); /* it uses the agents' connections */
 	/* the agents' threads answer requests: stop them while the session
 	 * still exists */
 	rh_links_free(fs.links);
@@ -302,5 +304,6 @@ err_args:
 	pthread_mutex_destroy(&fs.lock);
 	pthread_mutex_destroy(&fs.links_lock);
 	pthread_mutex_destroy(&fs.prep_lock);
+	pthread_cond_destroy(&fs.prep_cond);
 	return ret;
 }

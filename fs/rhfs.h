@@ -103,8 +103,9 @@ struct fs {
 	struct notifier *notifier;
 	pthread_mutex_t links_lock;
 	struct rh_links *links; /* made on first use */
-	pthread_mutex_t prep_lock;      /* send-setup.c: one send prepared at
-	                                 * a time */
+	pthread_mutex_t prep_lock;      /* send-setup.c: the list below */
+	pthread_cond_t prep_cond;       /* a send's setup ended */
+	int prep_stop;                  /* rhfs stops: setups end */
 	struct send_prepared *prepared; /* what was done, per connection */
 };
 
@@ -244,9 +245,12 @@ extern const struct fs_file file_cluster_log;
  * provisioned). */
 int cluster_has_ips(const struct cJSON *cfg);
 /* send-setup.c: before a send's first call on a connection, its reqs
- * synced to the node and its setup_cmds run once. */
+ * synced to the node and its setup_cmds run once. The wait ends with
+ * -EINTR when req (if not NULL) is interrupted; the work goes on. */
 int send_prepare(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                 struct rh_rpc *rpc, struct rh_err *err);
+                 struct rh_rpc *rpc, fuse_req_t req, struct rh_err *err);
+/* Ends the work still running; before the agents' connections go. */
+void send_prepare_stop(struct fs *fs);
 void send_prepared_free(struct fs *fs);
 const struct fs_file *calls_file(const char *name);
 extern const char *const call_file_names[];

@@ -7,7 +7,10 @@
  *               node's agent remembers a digest of the list.
  * Done once per send and connection (a new connection looks again, as
  * the node may have been reset); progress lines go to rhfs's log and to
- * the agent's, which the cluster's log file shows. */
+ * the agent's, which the cluster's log file shows.
+ * The work runs in a thread of its own: writers wait for it, and a
+ * writer's Ctrl-C ends its own wait (EINTR) while the work goes on for
+ * the others. Stopping rhfs ends the work between two steps. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -15,18 +18,132 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rhfs.h"
 
 /* setup_cmds may install things: give them long, but not forever. */
 #define SETUP_TIMEOUT_MS (30 * 60 * 1000)
+/* How often a wait looks for a Ctrl-C or rhfs stopping. */
+#define SLICE_MS 100
+
+enum { PREP_RUNNING, PREP_DONE, PREP_FAILED };
 
 struct send_prepared {
 	char *addr;
 	struct rh_rpc *rpc;     /* the connection it was done on */
 	char key[2 * EVP_MAX_MD_SIZE + 1];      /* of reqs and setup_cmds */
+	struct fs *fs;
+	cJSON *cfg;             /* the send's, for the work */
+	int state;              /* PREP_*, under fs->prep_lock */
+	int err;                /* -errno of a failure, and why: */
+	struct rh_err why;
+	pthread_t thread;
+	int joinable;
 	struct send_prepared *next;
 };
+
+static int
+stopping(struct fs *fs)
+{
+	return __atomic_load_n(&fs->prep_stop, __ATOMIC_RELAXED);
+}
+
+/* now + ms, for a timed wait */
+static struct timespec
+after_ms(long ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* A request to the agent whose wait ends when rhfs stops. The waiter is
+ * shared with the callback; whoever lets go last frees it. */
+struct job_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, err, refs;
+	cJSON *reply;
+};
+
+static void
+job_wait_put(struct job_wait *w)
+{
+	int left;
+
+	pthread_mutex_lock(&w->lock);
+	left = --w->refs;
+	pthread_mutex_unlock(&w->lock);
+	if (left > 0)
+		return;
+	cJSON_Delete(w->reply);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+static void
+job_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct job_wait *w = arg;
+
+	if (!final)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->err = err;
+	w->reply = msg ? cJSON_Duplicate(msg, 1) : NULL;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	job_wait_put(w);
+}
+
+static int
+job_call(struct fs *fs, struct rh_rpc *rpc, cJSON *req, long timeout_ms,
+         cJSON **reply)
+{
+	struct job_wait *w;
+	struct timespec until;
+	long left;
+	int r;
+
+	*reply = NULL;
+	if (stopping(fs))
+		return -ECANCELED;
+	w = xcalloc(1, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->refs = 2;
+	if ((r = rh_rpc_call(rpc, req, job_cb, w)) < 0) {
+		w->refs = 1;
+		job_wait_put(w);
+		return r;
+	}
+	pthread_mutex_lock(&w->lock);
+	for (left = timeout_ms; !w->done && left > 0 && !stopping(fs);
+	     left -= SLICE_MS) {
+		until = after_ms(left < SLICE_MS ? left : SLICE_MS);
+		pthread_cond_timedwait(&w->cond, &w->lock, &until);
+	}
+	if (w->done) {
+		r = w->err;
+		*reply = w->reply;
+		w->reply = NULL;
+	} else {
+		r = stopping(fs) ? -ECANCELED : -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&w->lock);
+	job_wait_put(w);
+	return r;
+}
 
 static void
 digest(const cJSON *v, char *hex)
@@ -59,8 +176,8 @@ note(struct fs *fs, struct rh_rpc *rpc, const char *fmt, ...)
 	rh_info("%s", msg);
 	req = rh_proto_new(0, "note");
 	cJSON_AddStringToObject(req, "message", msg);
-	rh_rpc_call_wait(rpc, req, (int)(fs->opts.connect_timeout * 1000),
-	                 &reply);
+	job_call(fs, rpc, req, (long)(fs->opts.connect_timeout * 1000),
+	         &reply);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
 	free(msg);
@@ -139,8 +256,14 @@ sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
 			break;
 		}
 		name = base_name(dir);
-		r = rh_sync_dir(sftp, getenv("HOME"), dir, name, &st, err);
-		if (r == 0)
+		r = rh_sync_dir(sftp, getenv("HOME"), dir, name,
+		                &fs->prep_stop, &st, err);
+		if (r == 0 && st.removed > 0)
+			note(fs, rpc, "%s: syncing %s to ~/%s: %zu changed "
+			     "files (%zu in all), %zu removed (gone from %s)",
+			     addr, what, name, st.changed, st.files,
+			     st.removed, dir);
+		else if (r == 0)
 			note(fs, rpc, "%s: syncing %s to ~/%s: %zu changed "
 			     "files (%zu in all)", addr, what, name, st.changed,
 			     st.files);
@@ -171,8 +294,8 @@ setup_done(struct fs *fs, struct rh_rpc *rpc, const char *key, int set,
 
 	cJSON_AddStringToObject(req, "key", key);
 	cJSON_AddBoolToObject(req, "set", set);
-	r = rh_rpc_call_wait(rpc, req, (int)(fs->opts.connect_timeout * 1000),
-	                     &reply);
+	r = job_call(fs, rpc, req, (long)(fs->opts.connect_timeout * 1000),
+	             &reply);
 	*done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "done"));
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
@@ -197,7 +320,7 @@ run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *cmd,
 	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
 	cJSON_AddBoolToObject(req, "wait", 1);
 	free(script);
-	r = rh_rpc_call_wait(rpc, req, SETUP_TIMEOUT_MS, &reply);
+	r = job_call(fs, rpc, req, SETUP_TIMEOUT_MS, &reply);
 	cJSON_Delete(req);
 	if (r < 0)
 		return rh_err_set(err, -r, "%s: setup_cmds: '%s': %s", addr,
@@ -261,15 +384,65 @@ run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
 	return 0;
 }
 
+/* The work for one send on one connection, in its own thread. */
+static void *
+prepare_job(void *arg)
+{
+	struct send_prepared *p = arg;
+	struct fs *fs = p->fs;
+	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(p->cfg, "reqs");
+	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(p->cfg,
+	                                                     "setup_cmds");
+	struct rh_err why = { "" };
+	int r = 0;
+
+	if (cJSON_GetArraySize(reqs) > 0)
+		r = sync_reqs(fs, p->addr, p->cfg, reqs, p->rpc, &why);
+	if (r == 0 && cJSON_GetArraySize(cmds) > 0)
+		r = run_setup(fs, p->addr, cmds, p->rpc, &why);
+	pthread_mutex_lock(&fs->prep_lock);
+	p->err = r;
+	p->why = why;
+	p->state = r == 0 ? PREP_DONE : PREP_FAILED;
+	pthread_cond_broadcast(&fs->prep_cond);
+	pthread_mutex_unlock(&fs->prep_lock);
+	return NULL;
+}
+
+/* Start (or start again) p's work. With fs->prep_lock held. */
+static int
+prepare_start(struct send_prepared *p, struct rh_err *err)
+{
+	int e;
+
+	if (p->joinable) {
+		/* the last run has ended (its state says so): gone at once */
+		pthread_join(p->thread, NULL);
+		p->joinable = 0;
+	}
+	p->state = PREP_RUNNING;
+	if ((e = pthread_create(&p->thread, NULL, prepare_job, p)) != 0) {
+		p->state = PREP_FAILED;
+		p->err = -e;
+		rh_err_set(&p->why, e, "%s: cannot start its setup: %s",
+		           p->addr, strerror(e));
+		*err = p->why;
+		return -e;
+	}
+	p->joinable = 1;
+	return 0;
+}
+
 int
 send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
-             struct rh_rpc *rpc, struct rh_err *err)
+             struct rh_rpc *rpc, fuse_req_t req, struct rh_err *err)
 {
 	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(cfg, "reqs");
 	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(cfg,
 	                                                     "setup_cmds");
 	struct send_prepared *p;
 	char key[2 * EVP_MAX_MD_SIZE + 1];
+	struct timespec until;
 	cJSON *both;
 	int r = 0;
 
@@ -280,29 +453,67 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 	cJSON_AddItemToArray(both, cJSON_Duplicate(cmds, 1));
 	digest(both, key);
 	cJSON_Delete(both);
-	/* one at a time: the second writer of a send waits for the first's
-	 * sync instead of doing it again */
 	pthread_mutex_lock(&fs->prep_lock);
+	if (fs->prep_stop) {
+		pthread_mutex_unlock(&fs->prep_lock);
+		return rh_err_set(err, ESHUTDOWN, "%s: rhfs is stopping", addr);
+	}
 	for (p = fs->prepared; p != NULL; p = p->next)
 		if (p->rpc == rpc && strcmp(p->addr, addr) == 0 &&
 		    strcmp(p->key, key) == 0)
 			break;
 	if (p == NULL) {
-		if (cJSON_GetArraySize(reqs) > 0)
-			r = sync_reqs(fs, addr, cfg, reqs, rpc, err);
-		if (r == 0 && cJSON_GetArraySize(cmds) > 0)
-			r = run_setup(fs, addr, cmds, rpc, err);
-		if (r == 0) {
-			p = xcalloc(1, sizeof(*p));
-			p->addr = xstrdup(addr);
-			p->rpc = rpc;
-			strcpy(p->key, key);
-			p->next = fs->prepared;
-			fs->prepared = p;
+		/* the first writer starts it; later ones wait for the same */
+		p = xcalloc(1, sizeof(*p));
+		p->addr = xstrdup(addr);
+		p->rpc = rpc;
+		strcpy(p->key, key);
+		p->fs = fs;
+		p->cfg = cJSON_Duplicate(cfg, 1);
+		p->next = fs->prepared;
+		fs->prepared = p;
+		r = prepare_start(p, err);
+	} else if (p->state == PREP_FAILED) {
+		r = prepare_start(p, err);      /* each write tries again */
+	}
+	/* A Ctrl-C ends this wait and not the work; so does rhfs stopping
+	 * (the FUSE loop waits for this thread before it ends). */
+	while (r == 0 && p->state == PREP_RUNNING) {
+		if ((req != NULL && fuse_req_interrupted(req)) ||
+		    fs->prep_stop || fuse_session_exited(fs->se)) {
+			r = rh_err_set(err, EINTR, "%s: interrupted while "
+			               "waiting for its reqs and setup_cmds (they "
+			               "go on)", addr);
+			break;
 		}
+		until = after_ms(SLICE_MS);
+		pthread_cond_timedwait(&fs->prep_cond, &fs->prep_lock, &until);
+	}
+	if (r == 0 && p->state == PREP_FAILED) {
+		r = p->err;
+		*err = p->why;
 	}
 	pthread_mutex_unlock(&fs->prep_lock);
 	return r;
+}
+
+/* rhfs is stopping: the work still running ends at its next step, before
+ * the connections it uses go. */
+void
+send_prepare_stop(struct fs *fs)
+{
+	struct send_prepared *p;
+
+	pthread_mutex_lock(&fs->prep_lock);
+	__atomic_store_n(&fs->prep_stop, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&fs->prep_cond);
+	pthread_mutex_unlock(&fs->prep_lock);
+	/* no work starts any more: the list stays as it is */
+	for (p = fs->prepared; p != NULL; p = p->next) {
+		if (p->joinable)
+			pthread_join(p->thread, NULL);
+		p->joinable = 0;
+	}
 }
 
 void
@@ -310,8 +521,10 @@ send_prepared_free(struct fs *fs)
 {
 	struct send_prepared *p, *next;
 
+	send_prepare_stop(fs);
 	for (p = fs->prepared; p != NULL; p = next) {
 		next = p->next;
+		cJSON_Delete(p->cfg);
 		free(p->addr);
 		free(p);
 	}

@@ -233,7 +233,12 @@ int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
 struct rh_sftp;
 int rh_sftp_open(struct rh_ssh *s, struct rh_sftp **out, struct rh_err *err);
 void rh_sftp_close(struct rh_sftp *f);
-int rh_sftp_mkdir(struct rh_sftp *f, const char *path, struct rh_err *err);
+int rh_sftp_mkdir(struct rh_sftp *f, const char *path, int *made,
+                  struct rh_err *err);
+int rh_sftp_lstat(struct rh_sftp *f, const char *path, unsigned *mode,
+                  struct rh_err *err);
+int rh_sftp_unlink(struct rh_sftp *f, const char *path, struct rh_err *err);
+int rh_sftp_rmdir(struct rh_sftp *f, const char *path, struct rh_err *err);
 int rh_sftp_get(struct rh_sftp *f, const char *path, size_t max,
                 struct rh_buf *out, struct rh_err *err);
 int rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
@@ -304,13 +309,16 @@ int rh_links_get(struct rh_links *ls, const char *addr,
 void rh_links_free(struct rh_links *ls);
 /* sync.c: the local directory dir copied to ~/name on a node (over sftp,
  * or, when sftp is NULL, into the directory home of this machine), only
- * the files that changed since the last sync. */
+ * the files that changed since the last sync; what an earlier sync put
+ * there and dir no longer has is removed. A non-zero *stop (if stop is
+ * not NULL) ends it early with -ECANCELED. */
 struct rh_sync_stats {
 	size_t files;           /* in the directory */
 	size_t changed;         /* copied now */
+	size_t removed;         /* files and directories removed now */
 };
 int rh_sync_dir(struct rh_sftp *sftp, const char *home, const char *dir,
-                const char *name, struct rh_sync_stats *st,
+                const char *name, const int *stop, struct rh_sync_stats *st,
                 struct rh_err *err);
 
 /* Whether the cluster's agent runs on this machine (no SSH). */

@@ -674,19 +674,26 @@ rh_sftp_close(struct rh_sftp *f)
 	free(f);
 }
 
-/* One directory; an existing one is fine. */
+/* One directory; an existing one is fine. *made (if not NULL) tells
+ * whether this call made it. */
 int
-rh_sftp_mkdir(struct rh_sftp *f, const char *path, struct rh_err *err)
+rh_sftp_mkdir(struct rh_sftp *f, const char *path, int *made,
+              struct rh_err *err)
 {
 	int64_t deadline = now_ms() + f->ssh->timeout_ms;
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	int rc;
 
+	if (made != NULL)
+		*made = 0;
 	UNTIL_DONE(f->ssh, deadline, rc,
 	           libssh2_sftp_mkdir_ex(f->sftp, path, (unsigned)strlen(path),
 	                                 0755));
-	if (rc == 0)
+	if (rc == 0) {
+		if (made != NULL)
+			*made = 1;
 		return 0;
+	}
 	if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
 		return ssh_fail(f->ssh, rc, "SFTP mkdir", err);
 	/* OpenSSH answers a plain failure for an existing directory */
@@ -824,4 +831,53 @@ rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
 	sftp_close_file(f, h);
 	close(fd);
 	return r;
+}
+
+/* What path is on the node, not following a last symlink: its mode
+ * (S_IFDIR, S_IFREG, S_IFLNK... bits as stat's), -ENOENT if nothing. */
+int
+rh_sftp_lstat(struct rh_sftp *f, const char *path, unsigned *mode,
+              struct rh_err *err)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	UNTIL_DONE(f->ssh, deadline, rc,
+	           libssh2_sftp_stat_ex(f->sftp, path, (unsigned)strlen(path),
+	                                LIBSSH2_SFTP_LSTAT, &a));
+	if (rc < 0)
+		return sftp_fail(f, rc, "SFTP lstat", path, err);
+	if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
+		return rh_err_set(err, EIO, "%s: SFTP lstat %s: no file type "
+		                  "in the answer", f->ssh->where, path);
+	*mode = (unsigned)a.permissions;
+	return 0;
+}
+
+/* A file (or symlink) of the node removed; -ENOENT if there was none. */
+int
+rh_sftp_unlink(struct rh_sftp *f, const char *path, struct rh_err *err)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int rc;
+
+	UNTIL_DONE(f->ssh, deadline, rc,
+	           libssh2_sftp_unlink_ex(f->sftp, path,
+	                                  (unsigned)strlen(path)));
+	return rc < 0 ? sftp_fail(f, rc, "SFTP remove", path, err) : 0;
+}
+
+/* An empty directory of the node removed; one that is not empty stays,
+ * with an error (OpenSSH does not say why: EIO). */
+int
+rh_sftp_rmdir(struct rh_sftp *f, const char *path, struct rh_err *err)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int rc;
+
+	UNTIL_DONE(f->ssh, deadline, rc,
+	           libssh2_sftp_rmdir_ex(f->sftp, path,
+	                                 (unsigned)strlen(path)));
+	return rc < 0 ? sftp_fail(f, rc, "SFTP rmdir", path, err) : 0;
 }
