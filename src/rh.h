@@ -226,6 +226,7 @@ ssize_t rh_ssh_chan_read_stderr(struct rh_ssh_chan *c, void *buf,
                                 size_t len);
 int rh_ssh_chan_eof(struct rh_ssh_chan *c);
 void rh_ssh_chan_close(struct rh_ssh_chan *c);
+void rh_ssh_chan_close_now(struct rh_ssh_chan *c, int grace_ms);
 int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
                   unsigned mode, struct rh_err *err);
 /* SFTP for many files over one session (sync.c); paths relative to the

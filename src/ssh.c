@@ -506,6 +506,31 @@ rh_ssh_chan_close(struct rh_ssh_chan *c)
 	free(c);
 }
 
+/* A channel closed with its session about to go. The node's close is
+ * waited for only briefly: a bridge with a call in flight sends it when
+ * the call ends, and libssh2 could then free neither the channel nor the
+ * session. Past grace_ms the socket is shut, which ends the channel for
+ * both sides at once (the agent sees a lost client, as on a cut). */
+void
+rh_ssh_chan_close_now(struct rh_ssh_chan *c, int grace_ms)
+{
+	int64_t deadline;
+	int rc;
+
+	if (c == NULL)
+		return;
+	deadline = now_ms() + grace_ms;
+	UNTIL_DONE(c->ssh, deadline, rc, libssh2_channel_close(c->channel));
+	if (rc == -ETIMEDOUT || rc == LIBSSH2_ERROR_EAGAIN) {
+		shutdown(c->ssh->fd, SHUT_RDWR);
+		deadline = now_ms() + grace_ms;
+		UNTIL_DONE(c->ssh, deadline, rc,
+		           libssh2_channel_close(c->channel));
+	}
+	libssh2_channel_free(c->channel);
+	free(c);
+}
+
 /* Copy a local file to path on the node: written beside it, then renamed
  * over it, so a running program is never overwritten in place. */
 int

@@ -198,7 +198,8 @@ ssh_close(struct rh_transport *t)
 {
 	struct ssh_transport *s = (struct ssh_transport *)t;
 
-	rh_ssh_chan_close(s->chan);
+	/* the session goes too: its end is not waited for long */
+	rh_ssh_chan_close_now(s->chan, 250);
 	rh_ssh_close(s->ssh);
 	free(s);
 }
