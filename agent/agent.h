@@ -89,6 +89,7 @@ struct call {
 	struct cJSON *py;       /* a Python call: what its worker needs
 	                         * (pool.c); NULL: a command */
 	struct pool *pool;      /* its worker pool once looked up (pool.c) */
+	struct cJSON *spec;     /* the request as recorded (record.c) */
 	char *result;           /* a Python call's result as its worker sent
 	                         * it (JSON and a newline), or NULL: it is in
 	                         * its result file (large), or a command's */
@@ -180,9 +181,15 @@ int record_spare_step(void);
 int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);
 struct cJSON *record_read(const char *id, const char *name);
-/* A Python call's result kept in its status.json; -ENOENT: none there. */
+/* An ended call's record (calls/ID.json), or NULL. */
+struct cJSON *record_status(const char *id);
+int record_write_status(const char *id, const struct cJSON *json);
+/* A call's spec, active or ended, or NULL. */
+struct cJSON *record_spec(struct agent *a, const char *id);
+/* Make the call's directory (a Python call has none until needed). */
+int record_dir(const char *id);
+/* A Python call's result kept in its record; -ENOENT: none there. */
 int record_result(const char *id, struct rh_buf *out);
-int record_write(const char *id, const char *name, const struct cJSON *json);
 /* The valid call ids in a directory, sorted. */
 char **record_ids(const char *dir, size_t *count);
 void record_ids_free(char **ids, size_t count);

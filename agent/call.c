@@ -111,6 +111,7 @@ call_free(struct call *c)
 			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
 	cJSON_Delete(c->py);
 	cJSON_Delete(c->refspec);
+	cJSON_Delete(c->spec);
 	free(c->result);
 	free(c->cwd);
 	free(c->queue);
@@ -486,7 +487,7 @@ refs_each(cJSON *v, struct refs_walk *w, int put)
 			free(send);
 			continue;
 		}
-		rec = record_read(id, "status.json");
+		rec = record_status(id);
 		state = cJSON_GetObjectItemCaseSensitive(rec, "state");
 		rsend = cJSON_GetObjectItemCaseSensitive(rec, "send");
 		reason = cJSON_GetObjectItemCaseSensitive(rec, "reason");
@@ -930,7 +931,7 @@ call_forget_conn(struct agent *a, struct conn *c)
 static void
 recover(struct agent *a, const char *id, const cJSON *jrec)
 {
-	cJSON *rec = record_read(id, "status.json"), *spec = NULL, *v;
+	cJSON *rec = record_status(id), *spec = NULL, *v;
 	const char *state = NULL;
 	struct timespec now;
 	struct rh_err err;
@@ -939,8 +940,8 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 	uint64_t us;
 	pid_t pid = 0;
 
-	/* The journal's record, unless status.json says the call ended (it
-	 * is written before the journal hears of the end). */
+	/* The journal's record, unless ID.json says the call ended (it is
+	 * written before the journal hears of the end). */
 	if (jrec != NULL && (rec == NULL || record_is_active(rec))) {
 		cJSON_Delete(rec);
 		rec = cJSON_Duplicate(jrec, 1);
@@ -948,13 +949,18 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 	if (rec != NULL && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(
 	                                   rec, "state")))
 		state = v->valuestring;
-	if (state != NULL && strcmp(state, "queued") == 0 &&
-	    (spec = record_read(id, "spec.json")) != NULL &&
+	/* its spec: in the journal's lines, or as agents before kept it */
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(rec, "spec")))
+		spec = cJSON_Duplicate(v, 1);
+	else
+		spec = record_read(id, "spec.json");
+	if (state != NULL && strcmp(state, "queued") == 0 && spec != NULL &&
 	    cJSON_GetObjectItemCaseSensitive(spec, "secret_names") == NULL) {
 		c = call_new();
 		if (spec_parse(a, spec, c, &err) == 0 &&
 		    refs_scan(spec, c, &err) == 0) {
 			snprintf(c->id, sizeof(c->id), "%s", id);
+			c->spec = cJSON_Duplicate(spec, 1);
 			us = record_id_time(id);
 			c->queued_at.tv_sec = (time_t)(us / 1000000);
 			c->queued_at.tv_nsec = (long)(us % 1000000) * 1000;
@@ -998,7 +1004,7 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		cJSON_AddStringToObject(rec, "state", "failed");
 		cJSON_AddStringToObject(rec, "reason", why);
 		json_add_time(rec, "ended_at", &now);
-		record_write(id, "status.json", rec);
+		record_write_status(id, rec);
 		rh_info("call %s: failed: %s%s", id, why,
 		        pid > 0 ? " (its processes killed)" : "");
 	}
@@ -1034,10 +1040,15 @@ call_init(struct agent *a, struct rh_err *err)
 	}
 	record_ids_free(ids, n);
 	jrecs = record_journal_load();
-	cJSON_ArrayForEach(jrec, jrecs)
-		recover(a, cJSON_GetObjectItemCaseSensitive(jrec,
-		                                            "call")->valuestring,
-		        jrec);
+	cJSON_ArrayForEach(jrec, jrecs) {
+		const char *id = cJSON_GetObjectItemCaseSensitive(
+		                 jrec, "call")->valuestring;
+
+		/* a Python call may have left nothing in calls/ */
+		if ((us = record_id_time(id)) > a->last_id)
+			a->last_id = us;
+		recover(a, id, jrec);
+	}
 	cJSON_Delete(jrecs);
 	return record_journal_open(a, err);
 }

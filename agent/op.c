@@ -233,7 +233,7 @@ op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 		return rr;
 	}
 	/* the request as the agent received it */
-	if (spec && (sp = record_read(id, "spec.json")) != NULL)
+	if (spec && (sp = record_spec(a, id)) != NULL)
 		cJSON_AddItemToObject(r, "spec", sp);
 	conn_send(a, c, r);
 	return 0;

@@ -124,6 +124,7 @@ work_done(pid_t pid, const struct call *c)
 	for (i = 0; i < 2; i++) {
 		from = work_file(pid, streams[i]);
 		if (c != NULL && stat(from, &st) == 0 && st.st_size > 0) {
+			record_dir(c->id);
 			to = record_path(c->id, streams[i]);
 			if (rename(from, to) < 0)
 				rh_warn("call %s: cannot keep its %s: %s",

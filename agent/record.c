@@ -1,11 +1,16 @@
 /*
  * record.c - call records on disk, under the agent's directory:
  *
- *   calls/ID/spec.json    the request as received (without id and op)
- *   calls/ID/status.json  state, exit, signal, reason, times
- *   calls/ID/stdout, calls/ID/stderr   written by the call's process
+ *   calls/ID.json         an ended call's record: state, exit, signal,
+ *                         reason, times, its spec (the request as
+ *                         received, without id and op) and a Python
+ *                         call's result unless large
+ *   calls/ID/stdout, calls/ID/stderr   written by the call's process (a
+ *                         Python call's only if it printed something)
  *   calls/ID/result       a Python call's return value as JSON when
- *                         large (pool.c); a smaller one is in status.json
+ *                         large (pool.c)
+ *   calls/ID/spec.json, calls/ID/status.json   the same as ID.json, as
+ *                         agents before wrote them: still read
  *   journal               one line per change of a call not yet ended
  *                         (its record as JSON; an id's last line wins):
  *                         what a restarted agent must look at, without
@@ -13,11 +18,12 @@
  *   active/ID             the same, left by agents before the journal
  *
  * and what clients read of them: records, results and output, as JSON.
- * status.json is written once, when the call ends; until then the record
- * is in memory and in the journal. A call so costs the files it must
- * have plus appends: no rename, no delete, no fsync. Records survive the
- * agent and rhfs, not the machine. (On ext4, creating a file where many
- * were deleted is what costs most.)
+ * ID.json is written once, when the call ends; until then the record and
+ * spec are in memory and in the journal. A Python call that prints
+ * nothing so costs one file, a command three (a directory taken from the
+ * spares, ID.json): creating files is what costs most (on ext4, most of
+ * all where many were deleted). No rename, no delete, no fsync: records
+ * survive the agent and rhfs, not the machine.
  */
 #include "config.h"
 
@@ -48,9 +54,7 @@ static off_t jsize, jbase;
  * no inode while its client waits. */
 #define SPARES 2
 #define SPARE_DIR "spare"       /* not in calls/: only calls are there */
-static const char *const spare_files[] = {
-	"spec.json", "status.json", "stdout", "stderr", NULL
-};
+static const char *const spare_files[] = { "stdout", "stderr", NULL };
 static int spare_made[SPARES];  /* 0: none; 1: the directory; 1 + k: and
                                  * the first k files */
 
@@ -128,6 +132,13 @@ char *
 record_path(const char *id, const char *name)
 {
 	return xasprintf(AGENT_CALLS "/%s/%s", id, name);
+}
+
+/* An ended call's record. */
+static char *
+status_path(const char *id)
+{
+	return xasprintf(AGENT_CALLS "/%s.json", id);
 }
 
 static char *
@@ -284,8 +295,9 @@ record_json(const struct call *c)
 	return o;
 }
 
-/* A call not ended goes to the journal; an ended one to its status.json,
- * then to the journal, which so forgets it. */
+/* A call not ended goes to the journal, with its spec; an ended one to
+ * its ID.json (with its spec and a Python call's result), then to the
+ * journal, which so forgets it. */
 void
 record_save(const struct call *c)
 {
@@ -293,10 +305,10 @@ record_save(const struct call *c)
 	cJSON *o = record_json(c);
 	int r;
 
+	if (c->spec != NULL)
+		cJSON_AddItemReferenceToObject(o, "spec", c->spec);
 	if (c->state >= CALL_DONE) {
-		path = record_path(c->id, "status.json");
-		/* A Python call's result, unless large, is kept here: one
-		 * file fewer per call (the journal does not need it). */
+		path = status_path(c->id);
 		if (c->result != NULL)
 			cJSON_AddStringToObject(o, "result", c->result);
 		if ((r = write_new(path, o)) < 0)
@@ -304,6 +316,7 @@ record_save(const struct call *c)
 			         strerror(-r));
 		free(path);
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "result");
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "spec");
 	}
 	journal_append(o);
 	cJSON_Delete(o);
@@ -415,23 +428,27 @@ record_create(struct agent *a, struct call *c, const cJSON *req,
 		if (r != -EEXIST)       /* the clock went back: take the next */
 			break;
 	}
-	if (r == 0) {
-		spec = cJSON_Duplicate(req, 1);
-		cJSON_DeleteItemFromObjectCaseSensitive(spec, "id");
-		cJSON_DeleteItemFromObjectCaseSensitive(spec, "op");
-		record_secret_names(spec);
-		path = record_path(c->id, "spec.json");
-		r = write_new(path, spec);
-		free(path);
-		cJSON_Delete(spec);
-	}
 	if (r < 0) {
-		rh_error("call %s: cannot write its record: %s", c->id,
+		rh_error("call %s: cannot make its directory: %s", c->id,
 		         strerror(-r));
 		return rh_err_set(err, -r, "cannot write the call's record: "
 		                  "%s", strerror(-r));
 	}
+	c->spec = cJSON_Duplicate(req, 1);
+	cJSON_DeleteItemFromObjectCaseSensitive(c->spec, "id");
+	cJSON_DeleteItemFromObjectCaseSensitive(c->spec, "op");
+	record_secret_names(c->spec);
 	return 0;
+}
+
+int
+record_dir(const char *id)
+{
+	char *path = xasprintf(AGENT_CALLS "/%s", id);
+	int r = mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
+
+	free(path);
+	return r;
 }
 
 /* The call has ended: its last status, and no longer active. */
@@ -555,6 +572,10 @@ journal_rewrite(struct agent *a)
 	for (i = 0; i < 2; i++) {
 		for (c = lists[i]->head; c != NULL; c = c->next) {
 			o = record_json(c);
+			/* a restarted agent runs a queued call from this */
+			if (c->spec != NULL)
+				cJSON_AddItemReferenceToObject(o, "spec",
+				                               c->spec);
 			text = cJSON_PrintUnformatted(o);
 			cJSON_Delete(o);
 			if (text == NULL)
@@ -612,11 +633,50 @@ record_journal_tidy(struct agent *a)
 int
 record_exists(const char *id)
 {
-	char *path = record_path(id, "status.json");
+	char *path = status_path(id);
 	int r = access(path, F_OK);
 
 	free(path);
+	if (r < 0) {
+		path = record_path(id, "status.json");
+		r = access(path, F_OK);
+		free(path);
+	}
 	return r == 0;
+}
+
+cJSON *
+record_status(const char *id)
+{
+	char *path = status_path(id);
+	cJSON *json = read_json(path);
+
+	free(path);
+	return json != NULL ? json : record_read(id, "status.json");
+}
+
+int
+record_write_status(const char *id, const cJSON *json)
+{
+	char *path = status_path(id);
+	int r = write_json(path, json);
+
+	free(path);
+	return r;
+}
+
+cJSON *
+record_spec(struct agent *a, const char *id)
+{
+	const struct call *c = call_find(a, id);
+	cJSON *rec, *spec;
+
+	if (c != NULL)
+		return c->spec != NULL ? cJSON_Duplicate(c->spec, 1) : NULL;
+	rec = record_status(id);
+	spec = cJSON_DetachItemFromObjectCaseSensitive(rec, "spec");
+	cJSON_Delete(rec);
+	return spec != NULL ? spec : record_read(id, "spec.json");
 }
 
 cJSON *
@@ -627,16 +687,6 @@ record_read(const char *id, const char *name)
 
 	free(path);
 	return json;
-}
-
-int
-record_write(const char *id, const char *name, const cJSON *json)
-{
-	char *path = record_path(id, name);
-	int r = write_json(path, json);
-
-	free(path);
-	return r;
 }
 
 /* Where a call's stdout or stderr is now: its worker's file while a
@@ -660,11 +710,11 @@ file_size(const struct call *c, const char *id, const char *name)
 	return r == 0 ? (long long)st.st_size : 0;
 }
 
-/* A Python call's result kept in its status.json; -ENOENT: none there. */
+/* A Python call's result kept in its record; -ENOENT: none there. */
 int
 record_result(const char *id, struct rh_buf *out)
 {
-	cJSON *rec = record_read(id, "status.json");
+	cJSON *rec = record_status(id);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "result");
 	int r = -ENOENT;
 
@@ -739,15 +789,17 @@ record_describe(struct agent *a, const char *id, const struct call *c,
 		rec = record_json(c);
 		ended = c->state >= CALL_DONE;
 	} else {
-		if ((rec = record_read(id, "status.json")) == NULL)
+		if ((rec = record_status(id)) == NULL)
 			return rh_err_set(err, ENOENT, "no call %s", id);
 		state = cJSON_GetObjectItemCaseSensitive(rec, "state");
 		ended = cJSON_IsString(state) &&
 		        strcmp(state->valuestring, "queued") != 0 &&
 		        strcmp(state->valuestring, "running") != 0;
 	}
-	/* pid_start is only for the agent's own recovery. */
+	/* pid_start is only for the agent's own recovery; the spec comes
+	 * when asked for (record_spec). */
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "pid_start");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "spec");
 	if (!(ended && with_result))
 		cJSON_DeleteItemFromObjectCaseSensitive(rec, "result");
 	merge(into, rec);
@@ -817,30 +869,57 @@ cmp_names(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* The valid call ids in a directory, sorted. */
+/* Sort ids and drop repeats. */
+static void
+ids_unique(char **v, size_t *n)
+{
+	size_t i, k;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), cmp_names);
+	for (i = 1, k = 1; i < *n; i++) {
+		if (strcmp(v[i], v[k - 1]) == 0)
+			free(v[i]);
+		else
+			v[k++] = v[i];
+	}
+	*n = k;
+}
+
+/* The valid call ids in a directory, sorted, once each: names ID (a
+ * call's directory, an active/ mark) and ID.json (a call's record). */
 char **
 record_ids(const char *dir, size_t *count)
 {
 	struct dirent *de;
-	char **v = NULL;
-	size_t n = 0, cap = 0;
+	char **v = NULL, name[32];
+	size_t n = 0, cap = 0, len;
 	DIR *d;
 
 	*count = 0;
 	if ((d = opendir(dir)) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		if (!call_id_valid(de->d_name))
+		len = strlen(de->d_name);
+		if (len > 5 && len - 5 < sizeof(name) &&
+		    strcmp(de->d_name + len - 5, ".json") == 0) {
+			memcpy(name, de->d_name, len - 5);
+			name[len - 5] = '\0';
+		} else if (len < sizeof(name))
+			memcpy(name, de->d_name, len + 1);
+		else
+			continue;
+		if (!call_id_valid(name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		v[n++] = xstrdup(de->d_name);
+		v[n++] = xstrdup(name);
 	}
 	closedir(d);
-	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_names);
+	ids_unique(v, &n);      /* a command's call has both */
 	*count = n;
 	return v;
 }
@@ -857,10 +936,20 @@ void
 record_history(struct agent *a, const char *send, const char *before,
                size_t limit, cJSON *into)
 {
+	const struct call_list *lists[] = { &a->queued, &a->running };
 	cJSON *arr = cJSON_AddArrayToObject(into, "calls"), *rec, *s;
-	size_t n, i, got = 0;
+	size_t n, i, got = 0, k;
 	char **ids = record_ids(AGENT_CALLS, &n);
+	const struct call *c;
 
+	/* active calls, of which a Python one has nothing on disk yet */
+	for (k = 0; k < 2; k++) {
+		for (c = lists[k]->head; c != NULL; c = c->next) {
+			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+			ids[n++] = xstrdup(c->id);
+		}
+	}
+	ids_unique(ids, &n);
 	for (i = n; i > 0 && got < limit; i--) {
 		if (before != NULL && strcmp(ids[i - 1], before) >= 0)
 			continue;

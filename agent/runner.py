@@ -77,6 +77,7 @@ class Output:
 
     def end(self, call_dir):
         if os.fstat(self.fd).st_size > 0:
+            os.makedirs(call_dir, 0o700, exist_ok=True)
             os.rename(self.path, os.path.join(call_dir, self.name))
             self.fresh()
 
@@ -182,6 +183,7 @@ def run(mod, modname, shown, req, reply, home):
         reply["result"] = text + "\n"
     else:
         data = (text + "\n").encode()
+        os.makedirs(req["dir"], 0o700, exist_ok=True)
         fd = os.open(os.path.join(req["dir"], "result"),
                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                      0o600)

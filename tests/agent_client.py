@@ -188,6 +188,12 @@ def call_file(cid, name):
         return f.read()
 
 
+def call_record(cid):
+    """An ended call's record, calls/ID.json."""
+    with open(os.path.join(agent_dir(), "calls", cid + ".json"), "rb") as f:
+        return f.read()
+
+
 def run_call(c, command, **fields):
     """A call waited for: (accepted frame, final reply)."""
     rid = c.send("call", command=command, **fields)
@@ -280,11 +286,11 @@ def check_echo(rhagent):
     cid = rep["call"]
     expect(call_file(cid, "stdout") == b"[a b][][c][--k=v w]",
            "calls/%s/stdout holds %r" % (cid, call_file(cid, "stdout")))
-    st = json.loads(call_file(cid, "status.json"))
+    st = json.loads(call_record(cid))
     expect(st["state"] == "done" and st["exit"] == 0 and st["ended_at"],
-           "status.json: %s" % st)
-    spec = json.loads(call_file(cid, "spec.json"))
-    expect(spec["command"] == ["printf", "[%s]"], "spec.json: %s" % spec)
+           "calls/%s.json: %s" % (cid, st))
+    expect(st["spec"]["command"] == ["printf", "[%s]"],
+           "calls/%s.json's spec: %s" % (cid, st))
     # env and cwd
     os.makedirs(os.path.join(os.environ["HOME"], "work"), exist_ok=True)
     _, rep = run_call(c, ["sh", "-c", 'printf "%s %s" "$RH_X" "$PWD"'],
@@ -514,8 +520,8 @@ def check_cancel(rhagent):
     expect(rep["state"] == "cancelled" and rep["signal"] == 15 and
            rep["result"] == "", "cancelled call's reply: %s" % rep)
     wait_gone(pid)
-    expect(json.loads(call_file(cid, "status.json"))["state"] == "cancelled",
-           "status.json not cancelled")
+    expect(json.loads(call_record(cid))["state"] == "cancelled",
+           "calls/%s.json not cancelled" % cid)
     r = c.ok("cancel", call=cid)
     expect(r["cancelled"] is False and r["state"] == "cancelled",
            "cancel of an ended call: %s" % r)
