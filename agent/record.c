@@ -408,18 +408,20 @@ record_secret_names(cJSON *spec)
 	cJSON_Delete(senv);
 }
 
-/* Record a new call: give it its id and write its spec. Its status
- * follows with record_save, which puts it in the journal. */
+/* Record a new call: give it its id and keep its spec; a command gets
+ * its directory (its output goes there). Its record follows with
+ * record_save, which puts both in the journal. */
 int
 record_create(struct agent *a, struct call *c, const cJSON *req,
               struct rh_err *err)
 {
-	cJSON *spec;
 	char *path;
-	int r;
+	int r = 0;
 
 	for (;;) {
 		new_id(a, c);
+		if (c->py != NULL)
+			break;  /* a Python call's directory comes if needed */
 		path = xasprintf(AGENT_CALLS "/%s", c->id);
 		r = spare_take(path);
 		if (r == -ENOENT)
