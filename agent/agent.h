@@ -123,6 +123,8 @@ struct agent {
 	struct timespec last_active;    /* CLOCK_MONOTONIC */
 	/* logwait.c: "log" requests waiting for the log to grow */
 	struct log_waiter *log_waiters;
+	/* outwait.c: "output" requests waiting for a call's output */
+	struct outwait *outwait;
 };
 
 /* rhagent.c */
@@ -227,6 +229,26 @@ int logwait_read(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
  * deadline, or -1. Call at the end of each turn. */
 int logwait_tick(struct agent *a);
 void logwait_forget_conn(struct agent *a, struct conn *c);
+
+/* outwait.c: a call's stdout or stderr read from an offset; at its end,
+ * while the call runs, the request waits (at most wait_ms, capped at
+ * OUTWAIT_MAX_MS) until the file grows or the call ends */
+#define OUTWAIT_MAX_MS 30000
+struct outwait;
+void outwait_init(struct agent *a);
+void outwait_stop(struct agent *a);
+/* The descriptor that tells of output written (for poll), or -1. */
+int outwait_fd(struct agent *a);
+int outwait_read(struct agent *a, struct conn *c, uint64_t id,
+                 const char *call, const char *stream, uint64_t off,
+                 size_t len, uint64_t wait_ms, struct rh_err *err);
+/* Answer waiters with news or whose wait ended; ms until the next
+ * deadline, or -1. Call at the end of each turn. */
+int outwait_tick(struct agent *a);
+/* A call started or ended: its waiters look again (where its output
+ * is, whether it has ended). */
+void outwait_wake(struct agent *a, const char *call);
+void outwait_forget_conn(struct agent *a, struct conn *c);
 
 /* pool.c: Python calls, run by warm worker processes per module */
 int pool_init(struct agent *a, struct rh_err *err);

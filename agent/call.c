@@ -371,6 +371,7 @@ call_end(struct agent *a, struct call *c, enum call_state state,
 	         *c->reason ? ": " : "", c->reason);
 	list_remove(c);
 	answer_waiters(a, c);
+	outwait_wake(a, c->id);         /* who follows its output */
 	call_free(c);
 }
 
@@ -658,6 +659,7 @@ call_start(struct agent *a, struct call *c)
 	pid_t pid;
 
 	list_append(&a->running, c);
+	outwait_wake(a, c->id);         /* its output may move */
 	r = stat(c->cwd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	if (r != 0) {
 		call_end(a, c, CALL_FAILED, "working directory %s: %s", c->cwd,

@@ -262,26 +262,22 @@ op_output(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
           struct rh_err *err)
 {
 	const char *id, *stream;
-	uint64_t off, len;
-	cJSON *r;
+	uint64_t off, len, wait;
 	int rr;
 
 	if ((rr = call_field(m, &id, err)) < 0 ||
 	    (rr = string_field(m, "stream", &stream, err)) < 0 ||
 	    (rr = uint_field(m, "offset", 0, RH_PROTO_ID_MAX, &off, err)) < 0 ||
 	    (rr = uint_field(m, "length", AGENT_RESULT_INLINE,
-	                     RH_PROTO_ID_MAX, &len, err)) < 0)
+	                     RH_PROTO_ID_MAX, &len, err)) < 0 ||
+	    (rr = uint_field(m, "wait_ms", 0, RH_PROTO_ID_MAX, &wait,
+	                     err)) < 0)
 		return rr;
 	if (len > AGENT_OUTPUT_MAX)     /* asking for more is fine */
 		len = AGENT_OUTPUT_MAX;
-	r = rh_proto_reply(m->id);
-	if ((rr = record_output(a, id, stream != NULL ? stream : "stdout", off,
-	                      (size_t)len, r, err)) < 0) {
-		cJSON_Delete(r);
-		return rr;
-	}
-	conn_send(a, c, r);
-	return 0;
+	/* and waiting longer: the wait is capped */
+	return outwait_read(a, c, m->id, id, stream != NULL ? stream : "stdout",
+	                    off, (size_t)len, wait, err);
 }
 
 static int

@@ -1,8 +1,9 @@
 /*
  * serve.c - the agent's event loop: one poll() over the listening unix
- * socket, a signalfd (children ending, stop requests) and every client,
- * all non-blocking. A client that breaks the protocol loses its own
- * connection and nothing else.
+ * socket, a signalfd (children ending, stop requests), every client and
+ * an inotify descriptor (calls' output growing), all non-blocking. A
+ * client that breaks the protocol loses its own connection and nothing
+ * else.
  */
 #include "config.h"
 
@@ -42,6 +43,7 @@ conn_close(struct agent *a, struct conn *c)
 		return;
 	call_forget_conn(a, c);
 	logwait_forget_conn(a, c);
+	outwait_forget_conn(a, c);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -286,6 +288,7 @@ serve_setup(struct agent *a, struct rh_err *err)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	outwait_init(a);
 	if ((r = pool_init(a, err)) < 0 || (r = call_init(a, err)) < 0)
 		return r;
 	autostop_init(a);
@@ -331,6 +334,7 @@ serve_stop(struct agent *a)
 		conn_close(a, c);
 	}
 	sweep(a);
+	outwait_stop(a);
 	close(a->lfd);
 	unlink(AGENT_SOCK);
 	rh_info("stopped");
@@ -351,12 +355,14 @@ serve_loop(struct agent *a)
 			break;
 		if ((t = logwait_tick(a)) >= 0 && (ticks < 0 || t < ticks))
 			ticks = t;
+		if ((t = outwait_tick(a)) >= 0 && (ticks < 0 || t < ticks))
+			ticks = t;
 		if ((t = pool_tick(a)) >= 0 && (ticks < 0 || t < ticks))
 			ticks = t;
 		n = 2 + a->nconns;
 		np = pool_nfds();       /* Python workers, after the clients */
-		if (n + np > cap) {
-			cap = (n + np) * 2;
+		if (n + np + 1 > cap) {
+			cap = (n + np + 1) * 2;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
 			pc = xrealloc(pc, cap * sizeof(*pc));
 		}
@@ -376,12 +382,16 @@ serve_loop(struct agent *a)
 				pfd[i].events |= POLLOUT;
 		}
 		np = pool_pollfds(pfd + n);
+		/* last, output written to calls' files (outwait_tick reads
+		 * what it says; -1 is left out by poll) */
+		pfd[n + np].fd = outwait_fd(a);
+		pfd[n + np].events = POLLIN;
 		timeout = call_tick(a);
-		/* the soonest of the calls', autostop's and log waiters'
-		 * deadlines (-1: none) */
+		/* the soonest of the calls', autostop's, log and output
+		 * waiters' deadlines (-1: none) */
 		if (ticks >= 0 && (timeout < 0 || ticks < timeout))
 			timeout = ticks;
-		if (poll(pfd, n + np, timeout) < 0) {
+		if (poll(pfd, n + np + 1, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rh_error("poll: %s", strerror(errno));
@@ -404,9 +414,11 @@ serve_loop(struct agent *a)
 		if (pfd[1].revents)
 			accept_all(a);
 		pool_events(a, pfd + n);
-		/* Log lines of this turn reach the readers waiting for
-		 * them; then the replies of this turn go out together. */
+		/* Log lines and calls' output of this turn reach the
+		 * readers waiting for them; then the replies of this turn
+		 * go out together. */
 		logwait_tick(a);
+		outwait_tick(a);
 		for (c = a->conns; c != NULL; c = c->next) {
 			if (!c->dead && pending(c) > 0)
 				conn_flush(a, c);

@@ -600,6 +600,116 @@ def check_halfclose(rhagent):
     expect(c.p.returncode == 0, "bridge exit %s" % c.p.returncode)
 
 
+def check_follow(rhagent):
+    """"output" with wait_ms: held at the end of the output until the
+    file grows (written by the call's own process) or the call ends, or
+    the wait is over; never holding up other requests; every follower
+    answered; the wait capped."""
+    c, d = Conn(rhagent), Conn(rhagent)
+    c.hello()
+    d.hello()
+    cid = c.ok("call", wait=False, command=[
+        "sh", "-c", "echo one; echo err1 >&2; sleep 2; echo two; "
+        "echo err2 >&2; sleep 1"])["call"]
+    r = c.ok("output", call=cid, offset=0, wait_ms=20000)
+    expect(r["data"] == "one\n" and r["eof"] is False and
+           r["wait_ms"] == 20000, "the first line: %s" % r)
+    # Three followers at the end of stdout and one of stderr, on two
+    # connections; a ping meanwhile is answered at once.
+    t0 = time.monotonic()
+    waits = [(c, c.send("output", call=cid, offset=4, wait_ms=20000)),
+             (c, c.send("output", call=cid, offset=4, wait_ms=20000)),
+             (d, d.send("output", call=cid, offset=4, wait_ms=20000)),
+             (d, d.send("output", call=cid, stream="stderr", offset=5,
+                        wait_ms=20000))]
+    c.ok("ping")
+    expect(not any(m["id"] == rid for m in c.held for _, rid in waits[:2]),
+           "a follower was answered before the output grew")
+    for conn, rid in waits:
+        r = conn.wait(rid)
+        expect(r.get("ok") is True and r["data"] in ("two\n", "err2\n") and
+               r["eof"] is False, "a follower got %s" % r)
+    expect(time.monotonic() - t0 < 15, "the followers waited for the wait "
+           "to end, not for the output")
+    # At the end of the output: answered when the call ends, with eof.
+    r = c.ok("output", call=cid, offset=8, wait_ms=20000)
+    expect(r["data"] == "" and r["eof"] is True, "at the end: %s" % r)
+    expect(c.ok("get", call=cid)["state"] == "done", "eof before the end")
+    r = c.ok("output", call=cid, offset=0, wait_ms=10 ** 9)
+    expect(r["data"] == "one\ntwo\n" and r["eof"] is True and
+           r["wait_ms"] == 30000, "an ended call, the wait capped: %s" % r)
+    # Nothing comes: an empty answer once the wait is over.
+    cid = c.ok("call", wait=False, command=["sleep", "30"])["call"]
+    t0 = time.monotonic()
+    r = c.ok("output", call=cid, wait_ms=300)
+    expect(r["data"] == "" and r["eof"] is False and
+           time.monotonic() - t0 >= 0.25, "a wait that ran out: %s" % r)
+    r = c.request("output", call=cid, wait_ms=-1)
+    expect(r.get("error") == "EINVAL", "wait_ms -1: %s" % r)
+    # A follower whose connection goes, and one whose client ends its
+    # requests (answered at once); the agent goes on.
+    d.send("output", call=cid, wait_ms=20000)
+    d.p.kill()
+    d.close()
+    e = Conn(rhagent)
+    e.hello()
+    rid = e.send("output", call=cid, wait_ms=20000)
+    t0 = time.monotonic()
+    e.p.stdin.close()
+    frames = e.until_closed()
+    expect([(f["id"], f.get("data"), f.get("eof")) for f in frames] ==
+           [(rid, "", False)] and time.monotonic() - t0 < 15,
+           "a follower that ended its requests: %s" % frames)
+    e.close()
+    c.ok("cancel", call=cid)
+    # A Python call followed from before it starts: its output moves to
+    # its worker's file then (pool.c), and the follower with it.
+    mod = os.path.join(os.environ["HOME"], "followmod")
+    os.makedirs(mod, exist_ok=True)
+    with open(os.path.join(mod, "fm.py"), "w") as f:
+        f.write("import os, time\n"
+                "def gated(path):\n"
+                "    print('py before', flush=True)\n"
+                "    for _ in range(300):\n"
+                "        if os.path.exists(path):\n"
+                "            break\n"
+                "        time.sleep(0.1)\n"
+                "    print('py after')\n")
+    gates = [os.path.join(mod, g) for g in ("gate1", "gate2")]
+    ids = [c.ok("call", wait=False, queue="pyq",
+                fn_pointers=["followmod", "fm", "gated"], args=[g])["call"]
+           for g in gates]
+    expect(c.ok("get", call=ids[1])["state"] == "queued",
+           "the second Python call is not queued")
+    rid = c.send("output", call=ids[1], wait_ms=30000)
+    t0 = time.monotonic()
+    open(gates[0], "w").close()
+    r = c.wait(rid)
+    expect(time.monotonic() - t0 < 20, "a queued Python call's output "
+           "came at the end of the wait, not when it was printed")
+    got = r.get("data", "")
+    while r.get("ok") is True and not got.endswith("\n") and not r["eof"]:
+        r = c.ok("output", call=ids[1], offset=len(got), wait_ms=30000)
+        got += r["data"]
+    expect(got == "py before\n" and r["eof"] is False,
+           "a queued Python call followed: %r, %s" % (got, r))
+    expect(c.ok("get", call=ids[1])["state"] == "running",
+           "its first line came only at its end")
+    rid = c.send("output", call=ids[1], offset=10, wait_ms=30000)
+    t0 = time.monotonic()
+    open(gates[1], "w").close()
+    r = c.wait(rid)
+    expect(time.monotonic() - t0 < 20, "the second line came late")
+    got = r.get("data", "")
+    while r.get("ok") is True and not r["eof"]:
+        r = c.ok("output", call=ids[1], offset=10 + len(got), wait_ms=30000)
+        got += r["data"]
+    expect(got == "py after\n", "the Python call's second line and end: "
+           "%r, %s" % (got, r))
+    c.ok("ping")
+    c.close()
+
+
 def check_submit(rhagent, *argv):
     """Print the id of a call that is not waited for."""
     queue = None
@@ -662,6 +772,7 @@ CHECKS = {
     "cancel": check_cancel,
     "badframes": check_badframes,
     "halfclose": check_halfclose,
+    "follow": check_follow,
     "submit": check_submit,
     "run": check_run,
     "get": check_get,
