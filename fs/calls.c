@@ -16,7 +16,8 @@
 
 #include "rhfs.h"
 
-#define FOLLOW_POLL_MS 50       /* the agent has no waiting output read */
+#define FOLLOW_WAIT_MS 30000    /* each long poll; the agent caps it */
+#define FOLLOW_POLL_MS 50       /* an agent that cannot wait: ask again */
 #define FETCH_PART (2u * 1024 * 1024)   /* the agent's most per "output" */
 
 /* h->priv of a result file whose result is read from stdout by parts */
@@ -440,7 +441,158 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 }
 
 /* stdout, stderr: bytes at off; when there are none yet and the call
- * still runs, wait for more (Ctrl-C ends the wait with EINTR). */
+ * still runs, the read waits for more. The wait is the agent's: an
+ * "output" request with wait_ms, answered as soon as the file grows or
+ * the call ends (empty after a while, when it is asked again), so the
+ * read is parked, holding no thread. Ctrl-C ends it with EINTR; O_NONBLOCK
+ * gives EAGAIN. An agent too old to hold the request is asked every
+ * FOLLOW_POLL_MS instead, as before. */
+
+/* h->priv of stdout and stderr once the agent is known to hold requests */
+static char agent_waits;
+
+/* One read parked. Freed by whoever comes last of the agent's final
+ * answer and the reader. */
+struct follow {
+	pthread_mutex_t lock;
+	int answered;           /* the read has its reply */
+	int refs;
+	fuse_req_t req;
+	struct rh_rpc *rpc;
+	char *call, *stream;
+	uint64_t off;
+	size_t size;
+};
+
+static cJSON *
+output_request(const char *call, const char *stream, uint64_t off,
+               size_t size, int wait_ms)
+{
+	cJSON *req = rh_proto_new(0, "output");
+
+	cJSON_AddStringToObject(req, "call", call);
+	cJSON_AddStringToObject(req, "stream", stream);
+	cJSON_AddNumberToObject(req, "offset", (double)off);
+	cJSON_AddNumberToObject(req, "length", (double)size);
+	cJSON_AddNumberToObject(req, "wait_ms", wait_ms);
+	return req;
+}
+
+static void
+follow_put(struct follow *f)
+{
+	int left;
+
+	pthread_mutex_lock(&f->lock);
+	left = --f->refs;
+	pthread_mutex_unlock(&f->lock);
+	if (left > 0)
+		return;
+	pthread_mutex_destroy(&f->lock);
+	free(f->call);
+	free(f->stream);
+	free(f);
+}
+
+/* First to come answers: the agent or the interrupt. */
+static int
+follow_claim(struct follow *f)
+{
+	int mine;
+
+	pthread_mutex_lock(&f->lock);
+	mine = !f->answered;
+	f->answered = 1;
+	pthread_mutex_unlock(&f->lock);
+	return mine;
+}
+
+static void
+follow_interrupted(fuse_req_t req, void *arg)
+{
+	if (follow_claim(arg))
+		fuse_reply_err(req, EINTR);
+}
+
+static void follow_cb(void *arg, int err, const cJSON *msg, int final);
+
+static int
+follow_ask(struct follow *f)
+{
+	cJSON *req = output_request(f->call, f->stream, f->off, f->size,
+	                            FOLLOW_WAIT_MS);
+	int r;
+
+	pthread_mutex_lock(&f->lock);
+	f->refs++;              /* the agent's answer holds one */
+	pthread_mutex_unlock(&f->lock);
+	r = rh_rpc_call(f->rpc, req, follow_cb, f);
+	cJSON_Delete(req);
+	if (r < 0)
+		follow_put(f);
+	return r;
+}
+
+static void
+follow_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct follow *f = arg;
+	struct rh_buf data = { 0 };
+	int answered, eof = 0, r;
+
+	if (!final)
+		return;
+	if (err == 0) {
+		rh_json_get_bytes(msg, "data", &data);
+		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "eof"));
+	}
+	pthread_mutex_lock(&f->lock);
+	answered = f->answered;
+	pthread_mutex_unlock(&f->lock);
+	/* the wait ended with nothing, and the reader still waits: again */
+	if (err == 0 && data.len == 0 && !eof && !answered) {
+		if ((r = follow_ask(f)) == 0) {
+			follow_put(f);
+			return;
+		}
+		err = r;
+	}
+	if (follow_claim(f)) {
+		/* no interrupt may run with f after this */
+		fuse_req_interrupt_func(f->req, NULL, NULL);
+		if (err < 0)
+			fuse_reply_err(f->req, -err);
+		else
+			fuse_reply_buf(f->req, data.data, data.len);
+	}
+	rh_buf_free(&data);
+	follow_put(f);
+}
+
+/* Park req until the agent has bytes at off or the call ends. */
+static void
+follow_park(fuse_req_t req, struct handle *h, struct rh_rpc *rpc,
+            size_t size, off_t off)
+{
+	struct follow *f = xcalloc(1, sizeof(*f));
+	int r;
+
+	pthread_mutex_init(&f->lock, NULL);
+	f->refs = 1;            /* this function's */
+	f->req = req;
+	f->rpc = rpc;
+	f->call = xstrdup(call_id(h));
+	f->stream = xstrdup(h->node->name);
+	f->off = (uint64_t)off;
+	f->size = size;
+	fuse_req_interrupt_func(req, follow_interrupted, f);
+	if ((r = follow_ask(f)) < 0 && follow_claim(f)) {
+		fuse_req_interrupt_func(req, NULL, NULL);
+		fuse_reply_err(req, -r);
+	}
+	follow_put(f);
+}
+
 static void
 output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
@@ -448,34 +600,50 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	struct rh_buf data = { 0 };
-	const cJSON *eof;
-	cJSON *req_j, *reply;
+	cJSON *reply;
 	char *addr;
-	int r;
+	int r, waits, eof, nonblock = (h->flags & O_NONBLOCK) != 0;
 
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (size == 0)
+		size = 1;
 	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	free(addr);
+	if (h->priv == &agent_waits && !nonblock) {
+		follow_park(req, h, rpc, size, off);
+		return;
+	}
+	/* A first look, which also tells whether the agent can wait. */
 	for (;;) {
-		req_j = rh_proto_new(0, "output");
-		cJSON_AddStringToObject(req_j, "call", call_id(h));
-		cJSON_AddStringToObject(req_j, "stream", stream);
-		cJSON_AddNumberToObject(req_j, "offset", (double)off);
-		cJSON_AddNumberToObject(req_j, "length", (double)size);
-		if ((r = ask(rpc, req_j, 10000, &reply)) < 0) {
+		if ((r = ask(rpc, output_request(call_id(h), stream,
+		                                 (uint64_t)off, size, 0),
+		             10000, &reply)) < 0) {
 			fuse_reply_err(req, -r);
 			return;
 		}
+		waits = cJSON_GetObjectItemCaseSensitive(reply,
+		                                         "wait_ms") != NULL;
+		if (waits)
+			h->priv = &agent_waits;
 		data.len = 0;
 		rh_json_get_bytes(reply, "data", &data);
-		eof = cJSON_GetObjectItemCaseSensitive(reply, "eof");
-		r = data.len > 0 || cJSON_IsTrue(eof) ||
-		    (h->flags & O_NONBLOCK);
+		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,
+		                                                    "eof"));
+		r = data.len > 0 || eof || nonblock;
 		cJSON_Delete(reply);
 		if (r)
 			break;
+		if (waits) {
+			rh_buf_free(&data);
+			follow_park(req, h, rpc, size, off);
+			return;
+		}
 		if (fuse_req_interrupted(req)) {
 			rh_buf_free(&data);
 			fuse_reply_err(req, EINTR);
@@ -483,7 +651,7 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		}
 		usleep(FOLLOW_POLL_MS * 1000);
 	}
-	if (data.len == 0 && (h->flags & O_NONBLOCK) && !cJSON_IsTrue(eof))
+	if (data.len == 0 && nonblock && !eof)
 		fuse_reply_err(req, EAGAIN);
 	else
 		fuse_reply_buf(req, data.data, data.len);

@@ -53,13 +53,24 @@ def notjson():
 
 def big(n):
     return "x" * n
+
+
+def gated(path):
+    print("before", flush=True)
+    print("err before", file=sys.stderr, flush=True)
+    for _ in range(300):
+        if os.path.exists(path):
+            break
+        time.sleep(0.1)
+    print("after")
+    return "opened"
 PY
 send() {
 	mkdir "$S/$1"
 	printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": %s}' \
 		"$2" >"$S/$1/config.json"
 }
-for f in add echo info boom nap version notjson big; do
+for f in add echo info boom nap version notjson big gated; do
 	send "$f" "[\"proj/mod\", \"fns\", \"$f\"]"
 done
 send nomod '["proj/mod", "nosuchmod", "f"]'
@@ -76,6 +87,57 @@ check "its stdout" cat "$S/add/calls/latest/stdout"
 has "print() went to the call's stdout" "$T/out" "adding 2 3"
 check "its spec" cat "$S/add/calls/latest/spec"
 has "spec holds fn_pointers" "$T/out" '"fns"'
+
+# A Python call's output is followed as it is printed: the call prints,
+# then waits (at most 30 s) for its followers to say they have it. Two
+# followers of stdout and one of stderr get it all, and end with the call.
+cat >"$T/follow.py" <<'PY'
+import json, os, sys
+d, stream, got_file = sys.argv[1], sys.argv[2], sys.argv[3]
+def state():
+    with open(os.path.join(d, "status")) as f:
+        return json.load(f)["state"]
+fd = os.open(os.path.join(d, stream), os.O_RDONLY)
+got, first_state = b"", None
+while True:
+    b = os.read(fd, 4096)
+    if not b:
+        break
+    got += b
+    if first_state is None:
+        first_state = state()
+        open(got_file, "w").close()
+print("state at the first bytes: %s" % first_state)
+print("state at the end: %s" % state())
+print("got %s" % got.decode().replace("\n", "|"))
+PY
+echo "[\"$T/go\"]" >"$S/gated/invoke"
+id=$(readlink "$S/gated/calls/latest")
+for f in a b e; do
+	stream=stdout
+	[ $f = e ] && stream=stderr
+	timeout 60 "$PYTHON3" "$T/follow.py" "$S/gated/calls/$id" $stream \
+		"$T/got-$f" >"$T/follow-$f" 2>&1 &
+	eval "pid_$f=\$!"
+done
+i=0
+while ! [ -e "$T/got-a" ] || ! [ -e "$T/got-b" ] || ! [ -e "$T/got-e" ]; do
+	[ $i -ge 200 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+touch "$T/go"
+# shellcheck disable=SC2154
+wait "$pid_a" "$pid_b" "$pid_e"
+for f in a b e; do
+	has "follower $f: the first line while the call runs" \
+		"$T/follow-$f" "state at the first bytes: running"
+	has "follower $f: the end once the call ended" \
+		"$T/follow-$f" "state at the end: done"
+done
+has "follower a: all of stdout" "$T/follow-a" "got before|after|"
+has "follower b: all of stdout" "$T/follow-b" "got before|after|"
+has "follower e: all of stderr" "$T/follow-e" "got err before|"
 
 # args and kwargs, and JSON types, on one open file.
 cat >"$T/rw.sh" <<SH

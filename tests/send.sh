@@ -93,6 +93,70 @@ timeout 10 cat "$S/slow/calls/$id/stdout" >"$T/follow" 2>&1
 has "stdout followed to the end" "$T/follow" "slow done"
 has "with every line" "$T/follow" "tick 3"
 check "result after the end" cat "$S/slow/calls/$id/result"
+
+# Output arrives as it is written, not when the call ends: the call
+# prints a line, then waits (at most 30 s) for the followers to say they
+# have it before it prints another and ends. Two followers of stdout and
+# one of stderr each get it all, and their reads end when the call does
+# (a generous 5 s after it, the wait being 30 s).
+mkdir "$S/pause"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo first; echo e1 >&2; i=0; while [ ! -e \\"$0\\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; echo second; echo e2 >&2"]}' \
+	>"$S/pause/config.json"
+cat >"$T/follow.py" <<'PY'
+import datetime, json, os, sys, time
+d, stream, got_file = sys.argv[1], sys.argv[2], sys.argv[3]
+def status():
+    with open(os.path.join(d, "status")) as f:
+        return json.load(f)
+fd = os.open(os.path.join(d, stream), os.O_RDONLY)
+got, first_state = b"", None
+while True:
+    b = os.read(fd, 4096)
+    if not b:
+        break
+    got += b
+    if first_state is None:
+        first_state = status()["state"]
+        open(got_file, "w").close()
+end = time.time()
+st = status()
+ended = datetime.datetime.strptime(st["ended_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+lag = end - ended.replace(tzinfo=datetime.timezone.utc).timestamp()
+print("state at the first bytes: %s" % first_state)
+print("state at the end: %s" % st["state"])
+print("end %s" % ("soon after the call's" if lag < 5 else
+                  "%.1f s after the call's" % lag))
+print("got %s" % got.decode().replace("\n", "|"))
+PY
+echo "[\"$T/go\"]" >"$S/pause/invoke"
+id=$(readlink "$S/pause/calls/latest")
+for f in a b e; do
+	stream=stdout
+	[ $f = e ] && stream=stderr
+	timeout 60 "$PYTHON3" "$T/follow.py" "$S/pause/calls/$id" $stream \
+		"$T/got-$f" >"$T/follow-$f" 2>&1 &
+	eval "pid_$f=\$!"
+done
+i=0
+while ! [ -e "$T/got-a" ] || ! [ -e "$T/got-b" ] || ! [ -e "$T/got-e" ]; do
+	[ $i -ge 200 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+touch "$T/go"
+# shellcheck disable=SC2154
+wait "$pid_a" "$pid_b" "$pid_e"
+for f in a b e; do
+	has "follower $f: the first line while the call runs" \
+		"$T/follow-$f" "state at the first bytes: running"
+	has "follower $f: the end once the call ended" \
+		"$T/follow-$f" "state at the end: done"
+	has "follower $f: ... and soon after it" \
+		"$T/follow-$f" "end soon after the call's"
+done
+has "follower a: all of stdout" "$T/follow-a" "got first|second|"
+has "follower b: all of stdout" "$T/follow-b" "got first|second|"
+has "follower e: all of stderr" "$T/follow-e" "got e1|e2|"
 echo '["again"]' >"$S/slow/invoke"
 id=$(readlink "$S/slow/calls/latest")
 "$PYTHON3" - "$S/slow/calls/$id/result" >"$T/nb" 2>&1 <<'PY'
@@ -141,6 +205,33 @@ except Alarm:
     print("interrupted")
 PY
 has "a blocked result read ends on a signal" "$T/intr" "interrupted"
+# ... and so does one following stdout, which has nothing yet; under
+# O_NONBLOCK such a read gives EAGAIN at once.
+timeout 10 "$PYTHON3" - "$S/long/calls/$id/stdout" >"$T/intr" 2>&1 <<'PY'
+import errno, os, signal, sys
+class Alarm(Exception):
+    pass
+def ring(*a):
+    raise Alarm()
+signal.signal(signal.SIGALRM, ring)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    os.read(fd, 100)
+    print("read returned")
+except Alarm:
+    print("interrupted")
+signal.setitimer(signal.ITIMER_REAL, 0)
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+try:
+    os.read(fd, 100)
+    print("no EAGAIN")
+except OSError as e:
+    print("EAGAIN" if e.errno == errno.EAGAIN else "errno %d" % e.errno)
+PY
+has "a blocked stdout read ends on a signal" "$T/intr" "interrupted"
+has "stdout under O_NONBLOCK while nothing is there: EAGAIN" "$T/intr" \
+	"EAGAIN"
 echo cancel >"$S/long/calls/$id/ctl"
 
 # Bad input: nothing is submitted.
