@@ -3,7 +3,7 @@
  * spec (the request as the agent got it), status, result (blocks until
  * the call ends), stdout and stderr (follow the output while the call
  * runs) and ctl (write "cancel"). A result too large for the agent's
- * reply (over 1 MiB) is read from its stdout by parts. */
+ * reply (over 1 MiB) is read by parts (output stream "result"). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -20,7 +20,7 @@
 #define FOLLOW_POLL_MS 50       /* an agent that cannot wait: ask again */
 #define FETCH_PART (2u * 1024 * 1024)   /* the agent's most per "output" */
 
-/* h->priv of a result file whose result is read from stdout by parts */
+/* h->priv of a result file whose result is read by parts */
 static char big_result;
 
 /* The agent and the send's address for a node below calls/. */
