@@ -288,7 +288,6 @@ serve_setup(struct agent *a, struct rh_err *err)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	outwait_init(a);
 	if ((r = pool_init(a, err)) < 0 || (r = call_init(a, err)) < 0)
 		return r;
 	autostop_init(a);
@@ -312,6 +311,8 @@ serve_setup(struct agent *a, struct rh_err *err)
 	clock_gettime(CLOCK_REALTIME, &a->started_wall);
 	rh_info("rhagent %s (protocol %d) serving %s as pid %ld, %u jobs",
 	        VERSION, RH_PROTO_VERSION, a->dir, (long)getpid(), a->jobs);
+	/* last: a setup that fails leaves nothing to free */
+	outwait_init(a);
 	/* Calls queued before a restart go first. */
 	call_schedule(a);
 	return 0;

@@ -552,6 +552,7 @@ follow_cb(void *arg, int err, const cJSON *msg, int final)
 	/* the wait ended with nothing, and the reader still waits: again */
 	if (err == 0 && data.len == 0 && !eof && !answered) {
 		if ((r = follow_ask(f)) == 0) {
+			rh_buf_free(&data);
 			follow_put(f);
 			return;
 		}
