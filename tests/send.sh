@@ -312,4 +312,26 @@ if [ "$(grep -c 'writer ok' "$T/writers")" -eq 16 ]; then
 else
 	fail "16 writers x 50 calls: $(grep -v 'writer ok' "$T/writers" | head -3)"
 fi
+
+# A follower killed while its read waits, then an unmount at once: the
+# request the agent still holds for it does not keep rhfs running.
+echo '[]' >"$S/long/invoke"
+id=$(readlink "$S/long/calls/latest")
+cat "$S/long/calls/$id/stdout" >/dev/null 2>&1 &
+reader=$!
+sleep 1
+kill "$reader"
+wait "$reader" 2>/dev/null
+start=$(date +%s)
+check "unmount right after a follower was killed" fusermount3 -u "$MNT"
+i=0
+while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill -0 "$RHFS_PID" 2>/dev/null; then
+	fail "rhfs still runs 5 s after unmount"
+else
+	pass "rhfs left in $(( $(date +%s) - start )) s"
+fi
 finish
