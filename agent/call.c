@@ -728,7 +728,7 @@ call_schedule(struct agent *a)
 	static unsigned long long pass;
 	struct call *c, *next;
 	unsigned others = 0;
-	int room = pool_any_room();
+	int room = pool_any_room(), py;
 
 	if (a->stopping)
 		return;
@@ -753,9 +753,10 @@ call_schedule(struct agent *a)
 			if (c->py != NULL && !pool_ready(a, c, pass))
 				continue;       /* its module's workers are busy */
 		}
+		py = c->py != NULL;
 		list_remove(c);
-		call_start(a, c);
-		if (c->py != NULL)
+		call_start(a, c);       /* may end c: it is not looked at again */
+		if (py)
 			room = pool_any_room();
 	}
 }
