@@ -342,9 +342,13 @@ outwait_tick(struct agent *a)
 	struct timespec now;
 	long ms, next = -1;
 
-	if (ow == NULL || ow->list == NULL)
+	if (ow == NULL)
 		return -1;
+	/* always: events left unread (of a watch just dropped) would wake
+	 * every poll */
 	read_events(ow);
+	if (ow->list == NULL)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (pw = &ow->list; (w = *pw) != NULL;) {
 		ms = ms_until(&w->until, &now);

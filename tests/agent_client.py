@@ -706,7 +706,17 @@ def check_follow(rhagent):
         got += r["data"]
     expect(got == "py after\n", "the Python call's second line and end: "
            "%r, %s" % (got, r))
-    c.ok("ping")
+    # Nobody waits now: the agent is idle (what inotify still says of the
+    # watches dropped must not wake it again and again).
+    pid = c.ok("status")["pid"]
+    def cpu():
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    before = cpu()
+    time.sleep(2)
+    used = cpu() - before
+    expect(used < 0.2, "the idle agent used %.2f s of CPU in 2 s" % used)
     c.close()
 
 
