@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,9 @@ struct slot {
 /* Most of a result an invoke line holds; read a larger one from
  * calls/ID/result. */
 #define INVOKE_RESULT_MAX (64u * 1024 * 1024)
+/* An invoke handle that held this many calls gives its memory back to
+ * the system when closed. */
+#define INVOKE_TRIM_SLOTS 1000
 /* Longest line (a call spec) buffered across writes. */
 #define INVOKE_LINE_MAX RH_PROTO_FRAME_MAX
 
@@ -76,13 +80,14 @@ static void
 inv_put(struct invoke *inv)
 {
 	size_t i;
-	int left;
+	int left, many;
 
 	pthread_mutex_lock(&inv->lock);
 	left = --inv->refs;
 	pthread_mutex_unlock(&inv->lock);
 	if (left > 0)
 		return;
+	many = inv->nslots >= INVOKE_TRIM_SLOTS;
 	for (i = 0; i < inv->nslots; i++) {
 		rh_buf_free(&inv->slots[i]->line);
 		rh_buf_free(&inv->slots[i]->result);
@@ -98,6 +103,10 @@ inv_put(struct invoke *inv)
 	pthread_mutex_destroy(&inv->lock);
 	pthread_cond_destroy(&inv->accepted);
 	free(inv);
+	/* A map leaves its memory spread over the arenas of the threads that
+	 * held it: give it back, or rhfs stays at its largest map's size. */
+	if (many)
+		malloc_trim(0);
 }
 
 static const struct kind send_kind, run_kind;
