@@ -3,8 +3,9 @@
 # loopback SSH cluster (rhfs -> sshd -> rhagent), of a command send and of
 # a Python send (warm worker), against
 # `ssh -o ControlMaster=auto -o ControlPersist=60` running the same command,
-# both measured in this run; and map throughput (many lines to one
-# invoke). Prints figures; asserts nothing. Run as root from the build
+# both measured in this run; the floor under any command send (the
+# node starting the program, posix_spawn and wait, without rhfs); and map
+# throughput (many lines to one invoke). Prints figures; asserts nothing. Run as root from the build
 # tree after make: sh tests/bench/invoke.sh [N] [MAP] [PYTHON_MAP]
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_builddir:=$top_srcdir}"
@@ -57,7 +58,25 @@ lat.sort()
 print("ssh_p50_ms %.3f" % lat[len(lat) // 2])
 print("ssh_p99_ms %.3f" % lat[min(len(lat) - 1, len(lat) * 99 // 100)])
 PY
-"$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" "$T/local.txt" <<'PY'
+# The floor under any command send: starting the program at all
+# (posix_spawn and wait of the same command, as the node's user, no rhfs).
+echo "posix_spawn + wait of the same command on the node, no rhfs:"
+su -s /bin/sh "$SSH_USER" -c "'$PYTHON3' -" <<'PY' | tee "$T/spawn.txt"
+import os, shutil, time
+exe = shutil.which("echo")
+null = os.open(os.devnull, os.O_WRONLY)
+fa = [(os.POSIX_SPAWN_DUP2, null, 1)]
+lat = []
+for i in range(220):
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(exe, ["echo", "hi", str(i)], os.environ, file_actions=fa)
+    os.waitpid(pid, 0)
+    if i >= 20:
+        lat.append((time.perf_counter() - t0) * 1000)
+lat.sort()
+print("spawn_p50_ms %.3f" % lat[len(lat) // 2])
+PY
+"$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" "$T/local.txt" "$T/spawn.txt" <<'PY'
 import sys
 v = {}
 for f in sys.argv[1:]:
@@ -66,6 +85,8 @@ for f in sys.argv[1:]:
         v[k] = float(x)
 print("ratio ssh_p50 / invoke_p50: %.1fx (target >= 15x)" % (v["ssh_p50_ms"] / v["invoke_p50_ms"]))
 print("ratio ssh_p50 / local_p50: %.1fx" % (v["ssh_p50_ms"] / v["local_p50_ms"]))
+print("ratio ssh_p50 / spawn_p50: %.1fx (the most a command send could reach here)" %
+      (v["ssh_p50_ms"] / v["spawn_p50_ms"]))
 PY
 ssh -o ControlPath="$T/cm-%r@%h:%p" -O exit -p "$SSH_PORT" "$SSH_USER@127.0.0.1" >/dev/null 2>&1
 
