@@ -67,7 +67,7 @@ struct invoke {
 	cJSON *cfg;
 	struct rh_rpc *rpc;
 	struct slot **slots;
-	size_t nslots, next, off;       /* next line to read, and where */
+	size_t nslots, slots_cap, next, off; /* next line to read, and where */
 	fuse_req_t read_req;    /* a parked read */
 	size_t read_size;
 	int write_left, write_err;      /* of the write being accepted */
@@ -164,6 +164,14 @@ take(struct invoke *inv, char *out, size_t size)
 		if (inv->off == s->line.len) {
 			inv->next++;
 			inv->off = 0;
+			/* read: only the slot's flags are looked at again, so
+			 * that an open invoke keeps little per call */
+			rh_buf_free(&s->line);
+			rh_buf_free(&s->result);
+			cJSON_Delete(s->big);
+			s->big = NULL;
+			secret_env_free(s->req);
+			s->req = NULL;
 		}
 	}
 	return n;
@@ -848,8 +856,11 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 			cJSON_AddItemToObject(s->req, "secret_env",
 			                      cJSON_Duplicate(senv, 1));
 		pthread_mutex_lock(&inv->lock);
-		inv->slots = xrealloc(inv->slots, (inv->nslots + 1) *
-		                      sizeof(*inv->slots));
+		if (inv->nslots == inv->slots_cap) {
+			inv->slots_cap = inv->slots_cap ? inv->slots_cap * 2 : 16;
+			inv->slots = xrealloc(inv->slots, inv->slots_cap *
+			                      sizeof(*inv->slots));
+		}
 		inv->slots[inv->nslots++] = s;
 		pthread_mutex_unlock(&inv->lock);
 		if (prep < 0)
