@@ -836,14 +836,8 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		fuse_reply_write(req, size);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
 	ms = (long)(h->fs->opts.connect_timeout * 1000);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = rh_time_after(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&inv->lock);
 	inv->write_err = 0;
 	first = inv->nslots;

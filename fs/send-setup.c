@@ -49,100 +49,22 @@ stopping(struct fs *fs)
 	return __atomic_load_n(&fs->prep_stop, __ATOMIC_RELAXED);
 }
 
-/* now + ms, for a timed wait */
-static struct timespec
-after_ms(long ms)
+/* A request to the agent whose wait ends when rhfs stops. */
+static int
+stop_cb(void *arg)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
-/* A request to the agent whose wait ends when rhfs stops. The waiter is
- * shared with the callback; whoever lets go last frees it. */
-struct job_wait {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int done, err, refs;
-	cJSON *reply;
-};
-
-static void
-job_wait_put(struct job_wait *w)
-{
-	int left;
-
-	pthread_mutex_lock(&w->lock);
-	left = --w->refs;
-	pthread_mutex_unlock(&w->lock);
-	if (left > 0)
-		return;
-	cJSON_Delete(w->reply);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
-	free(w);
-}
-
-static void
-job_cb(void *arg, int err, const cJSON *msg, int final)
-{
-	struct job_wait *w = arg;
-
-	if (!final)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->err = err;
-	w->reply = msg ? cJSON_Duplicate(msg, 1) : NULL;
-	w->done = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	job_wait_put(w);
+	return stopping(arg);
 }
 
 static int
 job_call(struct fs *fs, struct rh_rpc *rpc, cJSON *req, long timeout_ms,
          cJSON **reply)
 {
-	struct job_wait *w;
-	struct timespec until;
-	long left;
-	int r;
-
 	*reply = NULL;
 	if (stopping(fs))
 		return -ECANCELED;
-	w = xcalloc(1, sizeof(*w));
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	w->refs = 2;
-	if ((r = rh_rpc_call(rpc, req, job_cb, w)) < 0) {
-		w->refs = 1;
-		job_wait_put(w);
-		return r;
-	}
-	pthread_mutex_lock(&w->lock);
-	for (left = timeout_ms; !w->done && left > 0 && !stopping(fs);
-	     left -= SLICE_MS) {
-		until = after_ms(left < SLICE_MS ? left : SLICE_MS);
-		pthread_cond_timedwait(&w->cond, &w->lock, &until);
-	}
-	if (w->done) {
-		r = w->err;
-		*reply = w->reply;
-		w->reply = NULL;
-	} else {
-		r = stopping(fs) ? -ECANCELED : -ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&w->lock);
-	job_wait_put(w);
-	return r;
+	return rh_rpc_call_wait_stop(rpc, req, timeout_ms > 0 ?
+	                             (int)timeout_ms : 1, stop_cb, fs, reply);
 }
 
 static void
@@ -486,7 +408,7 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 			               "go on)", addr);
 			break;
 		}
-		until = after_ms(SLICE_MS);
+		until = rh_time_after(CLOCK_REALTIME, SLICE_MS);
 		pthread_cond_timedwait(&fs->prep_cond, &fs->prep_lock, &until);
 	}
 	if (r == 0 && p->state == PREP_FAILED) {

@@ -1606,15 +1606,8 @@ watch_stream(struct rh_etcd_watch *w)
 static void
 watch_sleep(struct rh_etcd_watch *w, long ms)
 {
-	struct timespec ts;
+	struct timespec ts = rh_time_after(CLOCK_MONOTONIC, ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0)
 		;

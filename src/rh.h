@@ -284,12 +284,20 @@ typedef void (*rh_rpc_event_cb)(void *arg, const struct cJSON *msg);
 int rh_rpc_start(struct rh_transport *t, const char *name,
                  rh_rpc_event_cb on_event, void *event_arg,
                  struct rh_rpc **out);
+/* clock.c: now on clock, plus ms (a deadline for a timed wait). */
+struct timespec rh_time_after(clockid_t clock, long ms);
+
 /* Send req (its id is set here); cb runs once with the reply. */
 int rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg);
 /* Wait for the reply at most timeout_ms (<= 0: no limit); *reply is the
  * caller's to cJSON_Delete. A refused request gives its -errno. */
 int rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
                      struct cJSON **reply);
+/* The same, ending early with -ECANCELED once stop(arg) says so (looked
+ * at every 100 ms). */
+int rh_rpc_call_wait_stop(struct rh_rpc *r, struct cJSON *req,
+                          int timeout_ms, int (*stop)(void *), void *arg,
+                          struct cJSON **reply);
 int rh_rpc_alive(struct rh_rpc *r);
 void rh_rpc_stop(struct rh_rpc *r);
 

@@ -323,6 +323,9 @@ rh_rpc_alive(struct rh_rpc *r)
 	return dead == 0;
 }
 
+/* How often a wait with a stop looks at it. */
+#define RPC_STOP_SLICE_MS 100
+
 /* A blocking call, for callers that may wait. The waiter is shared by
  * the caller and the callback; whoever lets go last frees it, so a caller
  * that gave up leaves nothing dangling. */
@@ -365,13 +368,21 @@ sync_cb(void *arg, int err, const cJSON *reply, int final)
 	waiter_put(w);
 }
 
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 int
-rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
-                 struct cJSON **reply)
+rh_rpc_call_wait_stop(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
+                      int (*stop)(void *), void *arg, struct cJSON **reply)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
-	struct timespec until;
-	int e;
+	struct timespec deadline = rh_time_after(CLOCK_REALTIME, timeout_ms);
+	struct timespec next;
+	int e, stopped = 0;
 
 	*reply = NULL;
 	pthread_mutex_init(&w->lock, NULL);
@@ -382,19 +393,19 @@ rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
 		waiter_put(w);
 		return e;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&w->lock);
 	while (!w->done) {
-		if (timeout_ms <= 0)
+		if (stop != NULL && (stopped = stop(arg)))
+			break;
+		/* with a stop to look at, in slices of RPC_STOP_SLICE_MS */
+		next = rh_time_after(CLOCK_REALTIME, RPC_STOP_SLICE_MS);
+		if (timeout_ms > 0 && (stop == NULL || before(&deadline, &next)))
+			next = deadline;
+		if (timeout_ms <= 0 && stop == NULL)
 			pthread_cond_wait(&w->cond, &w->lock);
-		else if (pthread_cond_timedwait(&w->cond, &w->lock, &until) ==
-		         ETIMEDOUT)
+		else if (pthread_cond_timedwait(&w->cond, &w->lock, &next) ==
+		         ETIMEDOUT && timeout_ms > 0 &&
+		         !before(&next, &deadline))
 			break;
 	}
 	if (w->done) {
@@ -402,11 +413,18 @@ rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
 		*reply = w->reply;
 		w->reply = NULL;
 	} else {
-		e = -ETIMEDOUT;
+		e = stopped ? -ECANCELED : -ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&w->lock);
 	waiter_put(w);
 	return e;
+}
+
+int
+rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
+                 struct cJSON **reply)
+{
+	return rh_rpc_call_wait_stop(r, req, timeout_ms, NULL, NULL, reply);
 }
 
 void

@@ -1,0 +1,21 @@
+/* clock.c - deadlines for timed waits. */
+#include "config.h"
+
+#include <time.h>
+
+#include "rh.h"
+
+struct timespec
+rh_time_after(clockid_t clock, long ms)
+{
+	struct timespec t;
+
+	clock_gettime(clock, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
