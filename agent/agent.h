@@ -90,6 +90,9 @@ struct call {
 	                         * (pool.c); NULL: a command */
 	struct pool *pool;      /* its worker pool once looked up (pool.c) */
 	struct cJSON *spec;     /* the request as recorded (record.c) */
+	long long out_size[2];  /* a Python call's stdout and stderr sizes as
+	                         * its worker told them at its end; -1: not
+	                         * told (look at the files) */
 	char *result;           /* a Python call's result as its worker sent
 	                         * it (JSON and a newline), or NULL: it is in
 	                         * its result file (large), or a command's */

@@ -328,6 +328,7 @@ call_new(void)
 	struct call *c = xcalloc(1, sizeof(*c));
 
 	c->exit_code = -1;
+	c->out_size[0] = c->out_size[1] = -1;
 	return c;
 }
 

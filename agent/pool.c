@@ -532,6 +532,11 @@ frame(struct agent *a, struct worker *w, const char *line, size_t len)
 	if (ok && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(
 	                                 m, "result")))
 		c->result = xstrdup(v->valuestring);
+	/* what its output files hold, which saves looking */
+	if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(m, "stdout")))
+		c->out_size[0] = (long long)v->valuedouble;
+	if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(m, "stderr")))
+		c->out_size[1] = (long long)v->valuedouble;
 	v = cJSON_GetObjectItemCaseSensitive(m, "reason");
 	set_idle(w);
 	if (c->cancelled)       /* it ended before the signal did */

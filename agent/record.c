@@ -704,9 +704,14 @@ output_path(const struct call *c, const char *id, const char *stream)
 static long long
 file_size(const struct call *c, const char *id, const char *name)
 {
-	char *path = output_path(c, id, name);
+	char *path;
 	struct stat st;
-	int r = stat(path, &st);
+	int r, i = strcmp(name, "stderr") == 0;
+
+	if (c != NULL && c->state >= CALL_DONE && c->out_size[i] >= 0)
+		return c->out_size[i];
+	path = output_path(c, id, name);
+	r = stat(path, &st);
 
 	free(path);
 	return r == 0 ? (long long)st.st_size : 0;

@@ -18,6 +18,8 @@
 #                    "reason": TEXT, "retire": BOOL} with the traceback in
 #                    CALL_DIR/stderr. retire: the module did not import, so
 #                    this worker exits and the next call tries again.
+#                    Each of these also has "stdout": N and "stderr": N,
+#                    the sizes of the call's output.
 # During a call fd 1 and 2 are WORKDIR/PID.stdout and WORKDIR/PID.stderr,
 # so print() and the output of child processes land there, and what is
 # there at its end moves to CALL_DIR/stdout and CALL_DIR/stderr (none: the
@@ -76,10 +78,13 @@ class Output:
             self.fresh()
 
     def end(self, call_dir):
-        if os.fstat(self.fd).st_size > 0:
+        """Moves the output to the call; its size."""
+        size = os.fstat(self.fd).st_size
+        if size > 0:
             os.makedirs(call_dir, 0o700, exist_ok=True)
             os.rename(self.path, os.path.join(call_dir, self.name))
             self.fresh()
+        return size
 
 
 def main():
@@ -115,8 +120,8 @@ def main():
         else:
             run(mod, modname, shown, req, reply, home)
         redirect(devnull, devnull)
-        out.end(req["dir"])
-        err.end(req["dir"])
+        reply["stdout"] = out.end(req["dir"])
+        reply["stderr"] = err.end(req["dir"])
         send(sock, reply)
         if reply.get("retire"):
             return

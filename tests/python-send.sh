@@ -83,6 +83,12 @@ echo 5 >"$T/want"
 same "the result is the JSON of the return value" "$T/out" "$T/want"
 check "its status" cat "$S/add/calls/latest/status"
 has "status says done" "$T/out" '"state": "done"'
+has "status gives its stdout's size" "$T/out" '"stdout_size": 11,'
+if grep -q '"stderr_size": 0$' "$T/out"; then
+	pass "and its stderr's"
+else
+	fail "and its stderr's ($(grep stderr_size "$T/out"))"
+fi
 check "its stdout" cat "$S/add/calls/latest/stdout"
 has "print() went to the call's stdout" "$T/out" "adding 2 3"
 check "its spec" cat "$S/add/calls/latest/spec"
