@@ -296,8 +296,8 @@ record_json(const struct call *c)
 }
 
 /* A call not ended goes to the journal, with its spec; an ended one to
- * its ID.json (with its spec and a Python call's result), then to the
- * journal, which so forgets it. */
+ * its ID.json (with its spec and a Python call's result), and to the
+ * journal only if that could not be written. */
 void
 record_save(const struct call *c)
 {
@@ -311,10 +311,16 @@ record_save(const struct call *c)
 		path = status_path(c->id);
 		if (c->result != NULL)
 			cJSON_AddStringToObject(o, "result", c->result);
-		if ((r = write_new(path, o)) < 0)
-			rh_error("call %s: cannot write %s: %s", c->id, path,
-			         strerror(-r));
+		r = write_new(path, o);
 		free(path);
+		if (r == 0) {
+			/* A restarted agent looks at ID.json before the
+			 * journal's line: the journal need not hear of it. */
+			cJSON_Delete(o);
+			return;
+		}
+		rh_error("call %s: cannot write its record: %s", c->id,
+		         strerror(-r));
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "result");
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "spec");
 	}
