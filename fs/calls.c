@@ -265,8 +265,7 @@ buf_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
  * file was opened O_NONBLOCK. The read is parked, holding no thread, until
  * the agent answers; Ctrl-C ends it with EINTR. */
 struct result_wait {
-	pthread_mutex_t lock;
-	int answered;
+	struct parked p;        /* first: parked_interrupted's arg */
 	int part;               /* the reply is a part of stdout */
 	fuse_req_t req;
 	struct handle *h;       /* valid only while req is unanswered */
@@ -274,31 +273,11 @@ struct result_wait {
 	off_t off;
 };
 
-/* First to come answers: the agent's reply or the interrupt. */
-static int
-claim(struct result_wait *w)
-{
-	int mine;
-
-	pthread_mutex_lock(&w->lock);
-	mine = !w->answered;
-	w->answered = 1;
-	pthread_mutex_unlock(&w->lock);
-	return mine;
-}
-
 static void
 wait_free(struct result_wait *w)
 {
-	pthread_mutex_destroy(&w->lock);
-	free(w);
-}
-
-static void
-result_interrupted(fuse_req_t req, void *arg)
-{
-	if (claim(arg))
-		fuse_reply_err(req, EINTR);
+	if (parked_release(&w->p))
+		free(w);
 }
 
 static int
@@ -356,7 +335,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 			return;         /* w goes on */
 		err = r;
 	}
-	if (claim(w)) {
+	if (parked_claim(&w->p)) {
 		/* no interrupt may run with w after this */
 		fuse_req_interrupt_func(w->req, NULL, NULL);
 		if (err < 0) {
@@ -419,7 +398,7 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	}
 	free(addr);
 	w = xcalloc(1, sizeof(*w));
-	pthread_mutex_init(&w->lock, NULL);
+	parked_init(&w->p);     /* the agent's answer's */
 	w->req = req;
 	w->h = h;
 	w->size = size;
@@ -428,11 +407,11 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	cJSON_AddStringToObject(creq, "call", call_id(h));
 	cJSON_AddBoolToObject(creq, "wait", !nonblock);
 	cJSON_AddBoolToObject(creq, "result", 1);
-	fuse_req_interrupt_func(req, result_interrupted, w);
+	fuse_req_interrupt_func(req, parked_interrupted, w);
 	r = rh_rpc_call(rpc, creq, result_cb, w);
 	cJSON_Delete(creq);
 	if (r < 0) {
-		if (claim(w)) {
+		if (parked_claim(&w->p)) {
 			fuse_req_interrupt_func(req, NULL, NULL);
 			fuse_reply_err(req, -r);
 		}
@@ -454,9 +433,7 @@ static char agent_waits;
 /* One read parked. Freed by whoever comes last of the agent's final
  * answer and the reader. */
 struct follow {
-	pthread_mutex_t lock;
-	int answered;           /* the read has its reply */
-	int refs;
+	struct parked p;        /* first: parked_interrupted's arg */
 	fuse_req_t req;
 	struct rh_rpc *rpc;
 	char *call, *stream;
@@ -481,37 +458,11 @@ output_request(const char *call, const char *stream, uint64_t off,
 static void
 follow_put(struct follow *f)
 {
-	int left;
-
-	pthread_mutex_lock(&f->lock);
-	left = --f->refs;
-	pthread_mutex_unlock(&f->lock);
-	if (left > 0)
+	if (!parked_release(&f->p))
 		return;
-	pthread_mutex_destroy(&f->lock);
 	free(f->call);
 	free(f->stream);
 	free(f);
-}
-
-/* First to come answers: the agent or the interrupt. */
-static int
-follow_claim(struct follow *f)
-{
-	int mine;
-
-	pthread_mutex_lock(&f->lock);
-	mine = !f->answered;
-	f->answered = 1;
-	pthread_mutex_unlock(&f->lock);
-	return mine;
-}
-
-static void
-follow_interrupted(fuse_req_t req, void *arg)
-{
-	if (follow_claim(arg))
-		fuse_reply_err(req, EINTR);
 }
 
 static void follow_cb(void *arg, int err, const cJSON *msg, int final);
@@ -523,9 +474,7 @@ follow_ask(struct follow *f)
 	                            FOLLOW_WAIT_MS);
 	int r;
 
-	pthread_mutex_lock(&f->lock);
-	f->refs++;              /* the agent's answer holds one */
-	pthread_mutex_unlock(&f->lock);
+	parked_hold(&f->p);     /* the agent's answer holds one */
 	r = rh_rpc_call(f->rpc, req, follow_cb, f);
 	cJSON_Delete(req);
 	if (r < 0)
@@ -538,7 +487,7 @@ follow_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct follow *f = arg;
 	struct rh_buf data = { 0 };
-	int answered, eof = 0, r;
+	int eof = 0, r;
 
 	if (!final)
 		return;
@@ -546,11 +495,8 @@ follow_cb(void *arg, int err, const cJSON *msg, int final)
 		rh_json_get_bytes(msg, "data", &data);
 		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "eof"));
 	}
-	pthread_mutex_lock(&f->lock);
-	answered = f->answered;
-	pthread_mutex_unlock(&f->lock);
 	/* the wait ended with nothing, and the reader still waits: again */
-	if (err == 0 && data.len == 0 && !eof && !answered) {
+	if (err == 0 && data.len == 0 && !eof && !parked_answered(&f->p)) {
 		if ((r = follow_ask(f)) == 0) {
 			rh_buf_free(&data);
 			follow_put(f);
@@ -558,7 +504,7 @@ follow_cb(void *arg, int err, const cJSON *msg, int final)
 		}
 		err = r;
 	}
-	if (follow_claim(f)) {
+	if (parked_claim(&f->p)) {
 		/* no interrupt may run with f after this */
 		fuse_req_interrupt_func(f->req, NULL, NULL);
 		if (err < 0)
@@ -578,16 +524,15 @@ follow_park(fuse_req_t req, struct handle *h, struct rh_rpc *rpc,
 	struct follow *f = xcalloc(1, sizeof(*f));
 	int r;
 
-	pthread_mutex_init(&f->lock, NULL);
-	f->refs = 1;            /* this function's */
+	parked_init(&f->p);     /* this function's */
 	f->req = req;
 	f->rpc = rpc;
 	f->call = xstrdup(call_id(h));
 	f->stream = xstrdup(h->node->name);
 	f->off = (uint64_t)off;
 	f->size = size;
-	fuse_req_interrupt_func(req, follow_interrupted, f);
-	if ((r = follow_ask(f)) < 0 && follow_claim(f)) {
+	fuse_req_interrupt_func(req, parked_interrupted, f);
+	if ((r = follow_ask(f)) < 0 && parked_claim(&f->p)) {
 		fuse_req_interrupt_func(req, NULL, NULL);
 		fuse_reply_err(req, -r);
 	}

@@ -25,9 +25,7 @@ struct log_file {
 /* One read in flight. Freed by whoever comes last of the agent's final
  * answer and the request's answer. */
 struct log_read {
-	pthread_mutex_t lock;
-	int answered;           /* the request has its reply */
-	int refs;
+	struct parked p;        /* first: parked_interrupted's arg */
 	fuse_req_t req;
 	struct rh_rpc *rpc;
 	uint64_t off;
@@ -71,35 +69,8 @@ log_release(struct handle *h)
 static void
 read_put(struct log_read *w)
 {
-	int left;
-
-	pthread_mutex_lock(&w->lock);
-	left = --w->refs;
-	pthread_mutex_unlock(&w->lock);
-	if (left > 0)
-		return;
-	pthread_mutex_destroy(&w->lock);
-	free(w);
-}
-
-/* First to come answers: the agent or the interrupt. */
-static int
-claim(struct log_read *w)
-{
-	int mine;
-
-	pthread_mutex_lock(&w->lock);
-	mine = !w->answered;
-	w->answered = 1;
-	pthread_mutex_unlock(&w->lock);
-	return mine;
-}
-
-static void
-log_interrupted(fuse_req_t req, void *arg)
-{
-	if (claim(arg))
-		fuse_reply_err(req, EINTR);
+	if (parked_release(&w->p))
+		free(w);
 }
 
 static void log_cb(void *arg, int err, const cJSON *msg, int final);
@@ -113,9 +84,7 @@ ask(struct log_read *w)
 	cJSON_AddNumberToObject(req, "offset", (double)w->off);
 	cJSON_AddNumberToObject(req, "length", (double)w->size);
 	cJSON_AddNumberToObject(req, "wait_ms", w->nonblock ? 0 : LOG_WAIT_MS);
-	pthread_mutex_lock(&w->lock);
-	w->refs++;              /* the agent's answer holds one */
-	pthread_mutex_unlock(&w->lock);
+	parked_hold(&w->p);     /* the agent's answer holds one */
 	r = rh_rpc_call(w->rpc, req, log_cb, w);
 	cJSON_Delete(req);
 	if (r < 0)
@@ -128,17 +97,15 @@ log_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct log_read *w = arg;
 	struct rh_buf data = { 0 };
-	int answered, r;
+	int r;
 
 	if (!final)
 		return;
 	if (err == 0)
 		rh_json_get_bytes(msg, "data", &data);
-	pthread_mutex_lock(&w->lock);
-	answered = w->answered;
-	pthread_mutex_unlock(&w->lock);
 	/* nothing yet, and still wanted: ask again (a long poll) */
-	if (err == 0 && data.len == 0 && !w->nonblock && !answered) {
+	if (err == 0 && data.len == 0 && !w->nonblock &&
+	    !parked_answered(&w->p)) {
 		if ((r = ask(w)) == 0) {
 			rh_buf_free(&data);
 			read_put(w);
@@ -146,7 +113,7 @@ log_cb(void *arg, int err, const cJSON *msg, int final)
 		}
 		err = r;
 	}
-	if (claim(w)) {
+	if (parked_claim(&w->p)) {
 		fuse_req_interrupt_func(w->req, NULL, NULL);
 		if (err < 0)
 			fuse_reply_err(w->req, -err);
@@ -178,15 +145,14 @@ log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		return;
 	}
 	w = xcalloc(1, sizeof(*w));
-	pthread_mutex_init(&w->lock, NULL);
-	w->refs = 1;            /* this function's */
+	parked_init(&w->p);     /* this function's */
 	w->req = req;
 	w->rpc = rpc;
 	w->off = (uint64_t)off;
 	w->size = size ? size : 1;
 	w->nonblock = (h->flags & O_NONBLOCK) != 0;
-	fuse_req_interrupt_func(req, log_interrupted, w);
-	if ((r = ask(w)) < 0 && claim(w)) {
+	fuse_req_interrupt_func(req, parked_interrupted, w);
+	if ((r = ask(w)) < 0 && parked_claim(&w->p)) {
 		fuse_req_interrupt_func(req, NULL, NULL);
 		fuse_reply_err(req, -r);
 	}

@@ -190,6 +190,24 @@ int versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
 
 /* file-config.c: config.json, validated when stored. */
 /* ops.c: reply to a read with a copy of b's bytes at off */
+/* parked.c: a read parked until an agent answers, shared by the reader
+ * and the agent's callbacks. First member of what holds it, so that
+ * parked_interrupted (a fuse_req_interrupt_func) gets it as arg. */
+struct parked {
+	pthread_mutex_t lock;
+	int answered;           /* the request has its reply */
+	int refs;               /* holders; the last frees what holds it */
+};
+void parked_init(struct parked *p);     /* one holder: the caller */
+void parked_hold(struct parked *p);
+/* 1: that was the last holder: free what holds p. */
+int parked_release(struct parked *p);
+/* 1: the caller is first, and replies to the request. */
+int parked_claim(struct parked *p);
+int parked_answered(struct parked *p);
+/* Ctrl-C: EINTR, unless the answer came first. */
+void parked_interrupted(fuse_req_t req, void *arg);
+
 void reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size,
                  off_t off);
 
@@ -227,12 +245,6 @@ int res_cluster_of(struct fs *fs, const char *addr,
                    struct cJSON **ccfg, struct rh_err *err);
 /* The mount's links to agents, made on first use. */
 int res_links(struct fs *fs, struct rh_links **out, struct rh_err *err);
-/* Reply to a parked request at most once (interrupts race replies). */
-struct parked {
-	fuse_req_t req;
-	int answered;
-};
-
 /* file-invoke.c, cluster.c, calls.c */
 extern const struct fs_file file_invoke;
 extern const struct fs_file file_run;
