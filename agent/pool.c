@@ -291,6 +291,13 @@ idle_worker(const struct pool *p)
 	return NULL;
 }
 
+/* Whether p can take a call now: an idle worker, or room for another. */
+static int
+has_room(const struct pool *p)
+{
+	return idle_worker(p) != NULL || live_workers(p) < max_workers;
+}
+
 int
 pool_ready(struct agent *a, struct call *c, unsigned long long pass)
 {
@@ -301,7 +308,7 @@ pool_ready(struct agent *a, struct call *c, unsigned long long pass)
 		return 1;
 	if (p->full_pass == pass)
 		return 0;       /* found full earlier in this scheduling pass */
-	if (idle_worker(p) != NULL || live_workers(p) < max_workers)
+	if (has_room(p))
 		return 1;
 	p->full_pass = pass;
 	return 0;
@@ -313,8 +320,7 @@ pool_any_room(void)
 	const struct pool *p;
 
 	for (p = pools; p != NULL; p = p->next)
-		if (idle_worker(p) != NULL ||
-		    live_workers(p) < max_workers)
+		if (has_room(p))
 			return 1;
 	return 0;
 }
