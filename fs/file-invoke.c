@@ -7,11 +7,13 @@
  *           "queue"}, or an array of positional args); the answer is one
  *           line per call. A last line without its newline waits for the
  *           rest in the next write (the kernel cuts long writes), unless
- *           it already is a whole JSON object or array.
+ *           it already is a whole JSON object or array. A line over the
+ *           limit fails, and so does the rest of it (line_limit).
  *           {"$ref": "<send>/calls/ID"} as a value passes that call's
  *           result; the agent puts it in when the call starts.
  *   run:    each write is one shell command; the answer is its output
- *           (stdout and stderr, as they came) and a last line "exit N". */
+ *           (stdout and stderr, as they came) and a last line "exit N".
+ *           One over RUN_COMMAND_MAX fails whole and nothing runs. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -42,6 +44,14 @@ struct slot {
 #define INVOKE_TRIM_SLOTS 1000
 /* Longest line (a call spec) buffered across writes. */
 #define INVOKE_LINE_MAX RH_PROTO_FRAME_MAX
+/* The kernel hands rhfs a long write(2) in pieces of (nearly) max_write
+ * bytes, 128 KiB or more, none smaller than this but the last, and stops
+ * at the first piece refused. */
+#define WRITE_PIECE_MIN (120u * 1024)
+/* Longest command written to run: a longer write fails at its first
+ * piece, whole, so that no part of it runs. And sh -c takes the command
+ * as one argument, which Linux holds to 128 KiB. */
+#define RUN_COMMAND_MAX WRITE_PIECE_MIN
 
 struct invoke;
 
@@ -73,6 +83,10 @@ struct invoke {
 	int write_left, write_err;      /* of the write being accepted */
 	struct fs *fs;
 	struct rh_buf partial;  /* a line not yet ended by its newline */
+	int overlong;           /* a line passed INVOKE_LINE_MAX: writes fail
+	                         * until one ends it */
+	size_t last_size;       /* of the last write judged: one of at least
+	                         * WRITE_PIECE_MIN may go on in the next */
 	char *link;             /* res_link_key of the send, for $refs */
 };
 
@@ -742,6 +756,54 @@ ends_whole(const char *p, size_t len)
 	return len > 0 && (p[len - 1] == ']' || p[len - 1] == '}');
 }
 
+/* A line over INVOKE_LINE_MAX fails with EFBIG, and nothing of it is
+ * submitted: the write that passes the limit is refused, the unfinished
+ * line dropped, and so are the writes that carry the rest of that line,
+ * up to the one that ends it (the kernel's pieces of a long write(2) come
+ * as writes of their own, and a writer may send the rest again). With
+ * the lock held. */
+static int
+line_limit(struct invoke *inv, const char *data, size_t size,
+           struct rh_err *err)
+{
+	const char *end = data + size, *p = data, *nl;
+	size_t len, over = 0;
+	int tail;
+
+	if (inv->overlong) {
+		if (memchr(data, '\n', size) != NULL)
+			inv->overlong = 0;
+		return rh_err_set(err, EFBIG, "%s/invoke: the rest of a line "
+		                  "longer than %u MiB: refused up to its end",
+		                  inv->addr, INVOKE_LINE_MAX >> 20);
+	}
+	for (len = inv->partial.len; p <= end; p = nl + 1, len = 0) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		len += (size_t)(nl - p);
+		tail = nl == end;
+		if (len > INVOKE_LINE_MAX) {
+			over = len;
+			inv->overlong = tail;
+		}
+		if (tail)
+			break;
+	}
+	if (over == 0) {
+		inv->last_size = size;
+		return 0;
+	}
+	/* a refused piece of a write(2) that had pieces before it returns
+	 * their count: the writer may send this one again */
+	if (inv->last_size >= WRITE_PIECE_MIN)
+		inv->overlong = 1;
+	inv->last_size = 0;
+	inv->partial.len = 0;
+	return rh_err_set(err, EFBIG, "%s/invoke: a line longer than %u MiB "
+	                  "(%zu bytes so far): nothing of it is submitted",
+	                  inv->addr, INVOKE_LINE_MAX >> 20, over);
+}
+
 /* The lines a write completes, the unfinished line before it included;
  * *rest is what stays for the next write. With the lock held. */
 static char *
@@ -786,15 +848,17 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 
 	if (inv->kind->lines) {
 		pthread_mutex_lock(&inv->lock);
-		all = complete_lines(inv, data, size, &len, &rest);
+		if ((r = line_limit(inv, data, size, &err)) == 0)
+			all = complete_lines(inv, data, size, &len, &rest);
 		pthread_mutex_unlock(&inv->lock);
-		data = all;
-		if (rest > INVOKE_LINE_MAX) {
-			r = rh_err_set(&err, EINVAL, "%s/invoke: a line longer "
-			               "than %u MiB", inv->addr,
-			               INVOKE_LINE_MAX >> 20);
+		if (r < 0)
 			goto refuse;
-		}
+		data = all;
+	} else if (size > RUN_COMMAND_MAX) {
+		r = rh_err_set(&err, E2BIG, "%s/run: a command of %zu bytes or "
+		               "more, over the %u KiB one holds: nothing runs",
+		               inv->addr, size, RUN_COMMAND_MAX >> 10);
+		goto refuse;
 	}
 	if ((r = inv->kind->parse(inv->addr, data, len, &specs, &err)) < 0)
 		goto refuse;
@@ -906,6 +970,11 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		fuse_reply_write(req, size);
 	return;
 refuse:
+	if (inv->kind->lines) {
+		pthread_mutex_lock(&inv->lock);
+		inv->last_size = 0;     /* the kernel ends that write(2) */
+		pthread_mutex_unlock(&inv->lock);
+	}
 	cJSON_Delete(specs);
 	secret_env_free(senv);
 	free(all);

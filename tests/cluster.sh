@@ -36,6 +36,36 @@ printf 'one\nexit 0\ntwo\nexit 1\n' >"$T/want"
 same "run: both outputs and statuses" "$T/out" "$T/want"
 refuse "run: a NUL byte is refused" "Invalid argument" \
 	bash -c "printf 'echo a\\0b' > '$MNT/^/local/run'"
+# A command over the limit fails whole with E2BIG and nothing of it runs:
+# the kernel cut a 1.1 MiB write in pieces, and each ran as a command.
+cat >"$T/runbig.py" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+for size in (1100 * 1024, 200 * 1024, 120 * 1024 + 1):
+    text = (b"echo tail\n" * (size // 10 + 1))[:size]
+    try:
+        n = os.write(fd, text)
+        print("%d bytes: wrote %d" % (size, n))
+    except OSError as e:
+        print("%d bytes: %s" % (size, errno.errorcode[e.errno]))
+# at the limit: runs
+os.write(fd, b"echo at the limit; :" + b" " * (120 * 1024 - 21))
+os.write(fd, b"echo after\n")
+out = b""
+while True:
+    b = os.read(fd, 65536)
+    if not b:
+        break
+    out += b
+print("output: %r" % out)
+PY
+check "run: commands over the limit" "$PYTHON3" "$T/runbig.py" \
+	"$MNT/^/local/run"
+has "run: a 1.1 MiB write fails whole (E2BIG)" "$T/out" "1126400 bytes: E2BIG"
+has "run: a 200 KiB write fails whole" "$T/out" "204800 bytes: E2BIG"
+has "run: one byte over 120 KiB fails" "$T/out" "122881 bytes: E2BIG"
+has "run: nothing of them ran; one at the limit did" "$T/out" \
+	"output: b'at the limit\nexit 0\nafter\nexit 0\n'"
 refuse "status is read-only" "Permission denied" \
 	bash -c "echo x > '$MNT/^/local/status'"
 

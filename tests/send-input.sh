@@ -109,6 +109,55 @@ want = " ".join(args)
 print("long line ok" if got == want else "long line bad: %d bytes" % len(got))
 PY
 has "a 1.2 MiB line, cut by the kernel, is one call" "$T/long" "long line ok"
+# A line over 16 MiB: nothing of it is submitted. The kernel cuts the
+# write(2) in pieces: the one passing the limit fails, so the write
+# returns the count before it, and the rest of the line fails (EFBIG)
+# when written, whatever writes carry it; the next line is a call.
+n0=$(ncalls "$R/echo")
+"$PYTHON3" - "$R/echo/invoke" >"$T/overlong" 2>&1 <<'PY'
+import errno, json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+
+def write(what, text):
+    try:
+        n = os.write(fd, text)
+        print("%s: wrote %d of %d" % (what, n, len(text)))
+        return n
+    except OSError as e:
+        print("%s: %s" % (what, errno.errorcode[e.errno]))
+        return 0
+
+line = (json.dumps(["a" * (17 << 20)]) + "\n").encode()
+n = write("one write", line)
+if 0 < n < len(line):
+    print("one write: short")
+    write("its rest", line[n:])
+# by pieces: 1 MiB writes, then the rest in small ones
+line = (json.dumps(["b" * (17 << 20), 1]) + "\n").encode()
+for off in range(0, 16 << 20, 1 << 20):
+    write("piece", line[off:off + (1 << 20)])
+write("past the limit", line[16 << 20:(16 << 20) + 100])
+write("more of it", line[(16 << 20) + 100:-5])
+write("its end", line[-5:])
+write("next line", b'["after"]\n')
+print("read: " + os.read(fd, 4096).decode().strip())
+PY
+has "one write of a 17 MiB line: a count short of it" "$T/overlong" \
+	"one write: short"
+has "and writing its rest fails" "$T/overlong" "its rest: EFBIG"
+has "a line passing 16 MiB by pieces fails there" "$T/overlong" \
+	"past the limit: EFBIG"
+has "and so does the rest of it" "$T/overlong" "more of it: EFBIG"
+has "up to its end" "$T/overlong" "its end: EFBIG"
+has "the next line is a call" "$T/overlong" "next line: wrote 10 of 10"
+has "whose result is read" "$T/overlong" "read: after"
+n1=$(ncalls "$R/echo")
+if [ "$n1" -eq $((n0 + 1)) ]; then
+	pass "nothing of a line over 16 MiB was submitted"
+else
+	fail "nothing of a line over 16 MiB was submitted ($n0 -> $n1 calls)"
+fi
+has ".log says why" "$MNT/.log" "a line longer than 16 MiB"
 n0=$(ncalls "$R/echo")
 "$PYTHON3" - "$R/echo/invoke" "$MNT/.log" >"$T/unended" 2>&1 <<'PY'
 import os, sys
