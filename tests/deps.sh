@@ -18,7 +18,9 @@ for p in $packages; do
 		grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
-	apt-get update -q
+	echo "deps.sh: installing$missing"
+	apt-get update -qq
+	# only errors and warnings: apt's and dpkg's progress goes to stdout
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
