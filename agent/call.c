@@ -155,7 +155,7 @@ json_text(const cJSON *v)
 
 	if (cJSON_IsString(v))
 		return xstrdup(v->valuestring);
-	if ((s = cJSON_PrintUnformatted(v)) == NULL)
+	if ((s = rh_json_print(v, 0)) == NULL)
 		return xstrdup("null");
 	t = xstrdup(s);
 	free(s);
@@ -432,7 +432,7 @@ ref_value(const char *id, char *why, size_t len)
 	if ((r = record_result(id, &b)) == -ENOENT)
 		r = rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL);
 	if (r == 0) {
-		if ((v = cJSON_ParseWithLength(b.data, b.len)) == NULL)
+		if ((v = rh_json_parse(b.data, b.len, path, NULL)) == NULL)
 			snprintf(why, len, "its result is not JSON");
 	} else if (r == -ENOENT) {
 		free(path);

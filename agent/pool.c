@@ -477,7 +477,7 @@ pool_start(struct agent *a, struct call *c)
 		                               cJSON_GetObjectItem(c->py, "env"));
 	cJSON_AddStringToObject(frame, "cwd", c->cwd);
 	cJSON_AddStringToObject(frame, "dir", dir);
-	text = cJSON_PrintUnformatted(frame);
+	text = rh_json_print(frame, 0);
 	cJSON_Delete(frame);
 	free(dir);
 	rh_buf_append(&w->out, text, strlen(text));
@@ -502,7 +502,7 @@ set_idle(struct worker *w)
 static int
 frame(struct agent *a, struct worker *w, const char *line, size_t len)
 {
-	cJSON *m = cJSON_ParseWithLength(line, len), *v, *mt;
+	cJSON *m = rh_json_parse(line, len, "a worker's line", NULL), *v, *mt;
 	struct call *c = w->call;
 	int ok;
 

@@ -150,7 +150,7 @@ active_path(const char *id)
 static int
 write_json(const char *path, const cJSON *json)
 {
-	char *text = cJSON_PrintUnformatted(json);
+	char *text = rh_json_print(json, 0);
 	int r;
 
 	if (text == NULL)
@@ -168,7 +168,7 @@ write_json(const char *path, const cJSON *json)
 static int
 write_new(const char *path, const cJSON *json)
 {
-	char *text = cJSON_PrintUnformatted(json);
+	char *text = rh_json_print(json, 0);
 	size_t len, off = 0;
 	ssize_t n;
 	int fd, r = 0;
@@ -207,7 +207,7 @@ journal_append(const cJSON *rec)
 
 	if (jfd < 0)
 		return;
-	if ((text = cJSON_PrintUnformatted(rec)) == NULL)
+	if ((text = rh_json_print(rec, 0)) == NULL)
 		return;
 	len = strlen(text);
 	text[len++] = '\n';    /* over the NUL: cJSON's buffer holds it */
@@ -228,7 +228,7 @@ read_json(const char *path)
 	cJSON *json = NULL;
 
 	if (rh_file_read(path, RH_PROTO_FRAME_MAX, &b, NULL) == 0)
-		json = cJSON_ParseWithLength(b.data, b.len);
+		json = rh_json_parse(b.data, b.len, path, NULL);
 	rh_buf_free(&b);
 	if (json != NULL && !cJSON_IsObject(json)) {
 		cJSON_Delete(json);
@@ -534,7 +534,7 @@ record_journal_load(void)
 	for (p = b.data, end = b.data + b.len; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		rec = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		rec = rh_json_parse(p, (size_t)(nl - p), JOURNAL, NULL);
 		id = cJSON_GetObjectItemCaseSensitive(rec, "call");
 		if (!cJSON_IsObject(rec) || !cJSON_IsString(id) ||
 		    !call_id_valid(id->valuestring)) {
@@ -584,7 +584,7 @@ journal_rewrite(struct agent *a)
 			if (c->spec != NULL)
 				cJSON_AddItemReferenceToObject(o, "spec",
 				                               c->spec);
-			text = cJSON_PrintUnformatted(o);
+			text = rh_json_print(o, 0);
 			cJSON_Delete(o);
 			if (text == NULL)
 				continue;

@@ -271,7 +271,7 @@ store_autostop(struct fs *fs, struct node *dir, const char *addr, int mins,
 		                  "config cannot change (copy it into ~)", addr);
 	}
 	r = dir->store->ops->get(dir->store, path, &b, &version);
-	if (r < 0 || (cfg = cJSON_ParseWithLength(b.data, b.len)) == NULL) {
+	if (r < 0 || (cfg = rh_json_parse(b.data, b.len, addr, NULL)) == NULL) {
 		rh_buf_free(&b);
 		free(path);
 		return rh_err_set(err, r < 0 ? -r : EIO, "%s: cannot read its "

@@ -563,31 +563,26 @@ parse_lines(const char *addr, const char *data, size_t size, cJSON **out,
             struct rh_err *err)
 {
 	static const char *const keys[] = { "args", "kwargs", "queue", NULL };
-	const char *p = data, *end = data + size, *nl, *after;
+	const char *p = data, *end = data + size, *nl;
 	struct ref_ctx x = { addr, 0, err, NULL };
 	cJSON *specs = cJSON_CreateArray(), *v, *spec, *item;
 	size_t lineno = 0, i;
+	char *what;
 
 	for (; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			nl = end;
 		lineno++;
-		while (p < nl && strchr(" \t\r", *p))
+		while (p < nl && *p != '\0' && strchr(" \t\r", *p))
 			p++;
 		if (p == nl)
 			continue;
-		v = cJSON_ParseWithLengthOpts(p, (size_t)(nl - p), &after, 0);
-		while (v != NULL && after < nl && strchr(" \t\r", *after))
-			after++;
-		if (v != NULL && after < nl) {
-			cJSON_Delete(v);
-			rh_err_set(err, EINVAL, "%s/invoke: line %zu: text after "
-			           "the call spec: '%.*s' (one spec a line)",
-			           addr, lineno, nl - after > 20 ? 20 :
-			           (int)(nl - after), after);
+		what = xasprintf("%s/invoke: line %zu", addr, lineno);
+		v = rh_json_parse(p, (size_t)(nl - p), what, err);
+		free(what);
+		if (v == NULL)
 			goto bad_specs;
-		}
 		if (cJSON_IsArray(v)) {
 			spec = cJSON_CreateObject();
 			cJSON_AddItemToObject(spec, "args", v);
@@ -819,7 +814,9 @@ complete_lines(struct invoke *inv, const char *data, size_t size,
 	for (nl = all.data + all.len; nl > all.data && nl[-1] != '\n'; nl--)
 		;
 	tail = all.len - (size_t)(nl - all.data);
-	if (tail > 0 && ends_whole(nl, tail)) {
+	if (tail > 0 && memchr(nl, '\0', tail) != NULL) {
+		tail = 0;       /* never a spec: judged now */
+	} else if (tail > 0 && ends_whole(nl, tail)) {
 		/* judged now: a complete spec, or a malformed one */
 		cJSON *v = cJSON_ParseWithLength(nl, tail);
 

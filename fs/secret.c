@@ -47,7 +47,7 @@ secret_cfg(struct rh_store *s, const char *path, uint64_t *version)
 	cJSON *cfg = NULL;
 
 	if (s->ops->get(s, path, &b, version) == 0)
-		cfg = cJSON_ParseWithLength(b.data, b.len);
+		cfg = rh_json_parse(b.data, b.len, path, NULL);
 	rh_buf_free(&b);
 	t = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "secret") != 0) {

@@ -72,7 +72,7 @@ res_load(struct fs *fs, struct node *dir, char **addr, cJSON **cfg,
 	*cfg = NULL;
 	r = dir->store->ops->get(dir->store, path, &b, NULL);
 	free(path);
-	if (r == 0 && (*cfg = cJSON_ParseWithLength(b.data, b.len)) == NULL)
+	if (r == 0 && (*cfg = rh_json_parse(b.data, b.len, *addr, NULL)) == NULL)
 		r = -EIO;
 	rh_buf_free(&b);
 	if (r < 0) {
@@ -126,7 +126,7 @@ res_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 		return rh_err_set(err, r == -EISDIR ? ENOENT : -r,
 		                  "%s: no such resource", addr);
 	}
-	*cfg = cJSON_ParseWithLength(b.data, b.len);
+	*cfg = rh_json_parse(b.data, b.len, addr, NULL);
 	rh_buf_free(&b);
 	return *cfg ? 0 : rh_err_set(err, EIO, "%s: unreadable config", addr);
 }

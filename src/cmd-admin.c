@@ -80,11 +80,13 @@ top_get(struct admin *a, const char *name, cJSON **rec, int64_t *rev)
 	*rev = 0;
 	r = rh_etcd_get(a->c, key, strlen(key), &kv, &a->err);
 	if (r == 0) {
-		*rec = cJSON_ParseWithLength(kv.value ? kv.value : "",
-		                             kv.value_len);
+		*rec = rh_json_parse(kv.value ? kv.value : "", kv.value_len,
+		                     key, &a->err);
 		*rev = kv.mod_revision;
 		rh_etcd_kv_free(&kv);
-		if (!cJSON_IsObject(*rec))
+		if (*rec == NULL)
+			r = -EINVAL;
+		else if (!cJSON_IsObject(*rec))
 			r = rh_err_set(&a->err, EINVAL, "%s: not a JSON object",
 			               key);
 	}
@@ -98,7 +100,7 @@ top_put(struct admin *a, const char *name, const cJSON *rec, int64_t rev)
 	char *key = cmd_key(a->rem.prefix, "t", name), *text;
 	int r;
 
-	text = cJSON_PrintUnformatted(rec);
+	text = rh_json_print(rec, 0);
 	r = rh_etcd_put_if(a->c, key, strlen(key), text, strlen(text), rev,
 	                   NULL, &a->err);
 	if (r == -EAGAIN)

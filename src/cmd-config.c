@@ -310,8 +310,12 @@ config_download(void)
 		r = cmd_fail("config", "download: %s", err.msg);
 		goto out;
 	}
-	j = cJSON_ParseWithLength(kv.value ? kv.value : "", kv.value_len);
+	j = rh_json_parse(kv.value ? kv.value : "", kv.value_len, key, &err);
 	rh_etcd_kv_free(&kv);
+	if (j == NULL) {
+		r = cmd_fail("config", "download: %s", err.msg);
+		goto out;
+	}
 	if (!cJSON_IsObject(j)) {
 		r = cmd_fail("config", "download: %s: not a JSON object", key);
 		goto out;

@@ -383,8 +383,10 @@ json_extract(const struct provider *p, const char *path, struct fields *f,
 
 	if ((r = read_cred(path, &text, err)) < 0)
 		return r;
-	o = cJSON_ParseWithLength(text.data, text.len);
+	o = rh_json_parse(text.data, text.len, path, err);
 	rh_buf_cleanse(&text);
+	if (o == NULL)
+		return -EINVAL;
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		return rh_err_set(err, EINVAL, "%s: not a JSON object", path);
@@ -415,9 +417,12 @@ json_download(const struct provider *p, const char *path,
 	int i, r;
 
 	r = read_cred(path, &text, err);
-	if (r == 0)
-		o = cJSON_ParseWithLength(text.data, text.len);
-	else if (r != -ENOENT)
+	if (r == 0 && (o = rh_json_parse(text.data, text.len, path,
+	                                 err)) == NULL) {
+		rh_buf_cleanse(&text);
+		return -EINVAL;
+	}
+	if (r < 0 && r != -ENOENT)
 		return r;
 	rh_buf_cleanse(&text);
 	if (r == 0 && !cJSON_IsObject(o)) {
@@ -433,7 +438,7 @@ json_download(const struct provider *p, const char *path,
 		cJSON_DeleteItemFromObjectCaseSensitive(o, p->keys[i].key);
 		cJSON_AddStringToObject(o, p->keys[i].key, v->data);
 	}
-	out = cJSON_Print(o);
+	out = rh_json_print(o, 1);
 	r = write_cred(path, out, strlen(out), 0600, err);
 	OPENSSL_cleanse(out, strlen(out));
 	free(out);
@@ -823,7 +828,7 @@ secret_config(struct rh_store *s, const char *path)
 	const cJSON *t;
 
 	if (s->ops->get(s, path, &b, NULL) == 0)
-		cfg = cJSON_ParseWithLength(b.data, b.len);
+		cfg = rh_json_parse(b.data, b.len, path, NULL);
 	rh_buf_free(&b);
 	t = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
 	if (cfg != NULL &&

@@ -62,7 +62,7 @@ node_find(const char *arg, struct node *n, struct rh_err *err)
 	if ((r = cmd_address(arg, &n->addr, &mnt, err)) < 0 ||
 	    (r = cmd_resource_get(n->addr, mnt, &text, err)) < 0)
 		goto out;
-	cfg = cJSON_ParseWithLength(text.data, text.len);
+	cfg = rh_json_parse(text.data, text.len, n->addr, NULL);
 	type = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
 	if (!cJSON_IsString(type) || strcmp(type->valuestring, "cluster")) {
 		r = rh_err_set(err, EINVAL, "%s: not a cluster%s%s%s", n->addr,

@@ -178,7 +178,7 @@ out:
 static cJSON *
 parse_sealed(const char *data, size_t len)
 {
-	cJSON *o = cJSON_ParseWithLength(data, len);
+	cJSON *o = rh_json_parse(data, len, "a sealed value", NULL);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "v");
 	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(o, "alg");
 

@@ -467,8 +467,8 @@ conn_post(struct conn *c, const char *path, const char *body,
 	if (rc != CURLE_OK)
 		return curl_fail(c, rc, what, err);
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-	j = cJSON_ParseWithLength(c->reply.data ? c->reply.data : "",
-	                          c->reply.len);
+	j = rh_json_parse(c->reply.data ? c->reply.data : "", c->reply.len,
+	                  what, NULL);
 	if (c->reply.cap > (1u << 20))
 		rh_buf_free(&c->reply); /* a big listing: do not keep it */
 	if (status == 200 && cJSON_IsObject(j)) {
@@ -1418,7 +1418,7 @@ watch_message(struct rh_etcd_watch *w, const char *text, size_t len)
 	const cJSON *res, *error, *events;
 	const char *msg;
 	int64_t rev, compact;
-	cJSON *j = cJSON_ParseWithLength(text, len);
+	cJSON *j = rh_json_parse(text, len, "a watch message", NULL);
 	int r = 0, stale, e;
 
 	if (!cJSON_IsObject(j)) {

@@ -77,7 +77,10 @@ rh_login_load(struct rh_login *out, struct rh_err *err)
 			rh_err_set(err, -r, "%s: %s", path, strerror(-r));
 		goto out;
 	}
-	j = cJSON_ParseWithLength(text.data, text.len);
+	if ((j = rh_json_parse(text.data, text.len, path, err)) == NULL) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (!cJSON_IsObject(j))
 		bad = "not a JSON object";
 	else if (str_field(j, "url", &out->url) < 0 || out->url == NULL)

@@ -113,30 +113,13 @@ static int
 parse_body(const char *body, size_t len, struct rh_proto_msg *m,
            struct rh_err *err)
 {
-	const char *end = NULL;
 	cJSON *json;
-	size_t i;
 	int r;
 
 	if (len == 0)
 		return rh_err_set(err, EBADMSG, "empty frame");
-	/* JSON text never holds a raw NUL; cJSON would stop reading there. */
-	if (memchr(body, '\0', len) != NULL)
-		return rh_err_set(err, EBADMSG, "frame holds a NUL byte");
-	json = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-	if (json == NULL)	/* end is where parsing failed */
-		return rh_err_set(err, EBADMSG, "frame is not JSON (error at "
-		                  "byte %zu of %zu)", end != NULL &&
-		                  end >= body && end <= body + len ?
-		                  (size_t)(end - body) : (size_t)0, len);
-	for (i = (size_t)(end - body); i < len; i++) {
-		if (strchr(" \t\r\n", body[i]) == NULL) {
-			cJSON_Delete(json);
-			return rh_err_set(err, EBADMSG, "frame has bytes after "
-			                  "its JSON value (at byte %zu of %zu)",
-			                  i, len);
-		}
-	}
+	if ((json = rh_json_parse(body, len, "frame", err)) == NULL)
+		return -EBADMSG;
 	if ((r = rh_proto_check(json, &m->id, &m->op, err)) < 0) {
 		cJSON_Delete(json);
 		return r;
@@ -212,7 +195,7 @@ rh_proto_encode(const cJSON *msg, size_t max, struct rh_buf *out)
 
 	if (rh_proto_check(msg, NULL, NULL, NULL) < 0)
 		return -EINVAL;
-	if ((body = cJSON_PrintUnformatted(msg)) == NULL)
+	if ((body = rh_json_print(msg, 0)) == NULL)
 		return -ENOMEM;
 	len = strlen(body);
 	if (len > (max ? max : RH_PROTO_FRAME_MAX)) {

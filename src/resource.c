@@ -139,29 +139,11 @@ res_check_fields(const cJSON *cfg, const char *addr,
 static cJSON *
 parse(const char *addr, const char *data, size_t len, struct rh_err *err)
 {
-	const char *end = NULL;
-	cJSON *cfg;
-	size_t line = 1;
-	const char *p;
+	char *what = xasprintf("%s: config.json", addr);
+	cJSON *cfg = rh_json_parse(data, len, what, err);
 
-	cfg = cJSON_ParseWithLengthOpts(data, len, &end, 0);
-	if (cfg == NULL) {
-		end = cJSON_GetErrorPtr();
-		for (p = data; end != NULL && p < end && p < data + len; p++)
-			line += *p == '\n';
-		rh_err_set(err, EINVAL, "%s: config.json is not valid JSON "
-		           "(line %zu)", addr, line);
-		return NULL;
-	}
-	for (p = end; p < data + len; p++) {
-		if (strchr(" \t\r\n", *p) == NULL) {
-			cJSON_Delete(cfg);
-			rh_err_set(err, EINVAL, "%s: config.json has text after "
-			           "the JSON object", addr);
-			return NULL;
-		}
-	}
-	if (!cJSON_IsObject(cfg)) {
+	free(what);
+	if (cfg != NULL && !cJSON_IsObject(cfg)) {
 		cJSON_Delete(cfg);
 		rh_err_set(err, EINVAL, "%s: config.json must hold a JSON "
 		           "object", addr);
@@ -209,31 +191,6 @@ set_names(cJSON *cfg, const char *addr, int keep_base)
 	return changed;
 }
 
-/* JSON as Runhouse writes it (json.dump with indent=4), newline-ended.
- * cJSON indents with tabs and escapes every tab inside strings, so each
- * raw tab in its output is layout and can be widened safely. */
-char *
-rh_json_pretty(const cJSON *v)
-{
-	struct rh_buf b = { 0 };
-	char *s = cJSON_Print(v);
-	const char *p;
-
-	if (s == NULL)
-		abort();
-	for (p = s; *p; p++) {
-		if (*p != '\t')
-			rh_buf_append(&b, p, 1);
-		else if (p > s && p[-1] == ':')
-			rh_buf_append(&b, " ", 1);
-		else
-			rh_buf_append(&b, "    ", 4);
-	}
-	rh_buf_append(&b, "\n", 1);
-	cJSON_free(s);
-	return b.data;
-}
-
 static void
 print(const cJSON *cfg, char **out, size_t *outlen)
 {
@@ -255,9 +212,6 @@ rh_config_check(const char *addr, const char *data, size_t len, char **out,
 	if (len > RH_CONFIG_MAX)
 		return rh_err_set(err, EFBIG, "%s: config.json larger than %d "
 		                  "bytes", addr, RH_CONFIG_MAX);
-	if (memchr(data, '\0', len) != NULL)
-		return rh_err_set(err, EINVAL, "%s: config.json contains a NUL "
-		                  "byte", addr);
 	if ((cfg = parse(addr, data, len, err)) == NULL)
 		return -EINVAL;
 	rt = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
@@ -294,7 +248,7 @@ rh_config_readdress(const char *data, size_t len, const char *addr,
 
 	*out = NULL;
 	*outlen = 0;
-	cfg = cJSON_ParseWithLength(data, len);
+	cfg = rh_json_parse(data, len, addr, NULL);
 	if (!cJSON_IsObject(cfg)) {
 		cJSON_Delete(cfg);
 		return -EINVAL;

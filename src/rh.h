@@ -86,8 +86,26 @@ char *rh_address(const char *prefix, const char *path);
 /* s as one word for a POSIX shell. */
 char *rh_shell_quote(const char *s);
 
-/* resource.c: resource types and config validation. */
 struct cJSON;
+/* json.c: the one entry point for JSON from outside. Parses len bytes
+ * (NULs and all) as one JSON value and refuses, with EINVAL and err naming
+ * `what` and the field, whatever Python's json would read differently or
+ * not at all: invalid UTF-8, raw control characters or \u0000 in strings,
+ * duplicate keys, numbers out of range or not in JSON's own form, bytes
+ * that are not JSON between tokens, text after the value. Each number
+ * keeps the text it was written as; rh_json_print and rh_json_pretty
+ * write it back unchanged (2^53+1 stays, 1.0 stays 1.0). */
+struct cJSON *rh_json_parse(const char *data, size_t len, const char *what,
+                            struct rh_err *err);
+/* cJSON_Print or cJSON_PrintUnformatted (free with cJSON_free). */
+char *rh_json_print(const struct cJSON *v, int pretty);
+/* JSON printed as Runhouse prints it (4-space indent), newline-ended;
+ * free with free(). */
+char *rh_json_pretty(const struct cJSON *v);
+/* Bytes in the valid UTF-8 sequence at p (n bytes available), 0 if none. */
+size_t rh_utf8_len(const unsigned char *p, size_t n);
+
+/* resource.c: resource types and config validation. */
 struct rh_type {
 	const char *name;       /* resource_type */
 	const char *subtype;    /* default resource_subtype */
@@ -108,8 +126,6 @@ const struct cJSON *rh_send_env_vars(const struct cJSON *cfg);
  */
 int rh_config_check(const char *addr, const char *data, size_t len,
                     char **out, size_t *outlen, struct rh_err *err);
-/* JSON printed as Runhouse prints it (4-space indent), newline-ended. */
-char *rh_json_pretty(const struct cJSON *v);
 /* Rewrite the name fields of a stored config for a new address. */
 int rh_config_readdress(const char *data, size_t len, const char *addr,
                         char **out, size_t *outlen);

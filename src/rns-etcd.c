@@ -214,7 +214,7 @@ mlive(const struct mnode *n)
 static void
 marker_time(const char *v, size_t len, struct timespec *ts)
 {
-	cJSON *j = len ? cJSON_ParseWithLength(v, len) : NULL;
+	cJSON *j = len ? rh_json_parse(v, len, "a marker", NULL) : NULL;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "time");
 	struct tm tm;
 
@@ -991,12 +991,12 @@ history_value(const struct rh_remote *rm, const char *data, size_t len,
 	cJSON *j = cJSON_CreateObject(), *cfg;
 	char *now = iso_now(), *s;
 
-	cfg = cJSON_ParseWithLength(data, len);
+	cfg = rh_json_parse(data, len, "a config", NULL);
 	cJSON_AddItemToObject(j, "config", cfg ? cfg : cJSON_CreateNull());
 	cJSON_AddStringToObject(j, "time", now);
 	cJSON_AddStringToObject(j, "author", rm->user);
 	cJSON_AddNumberToObject(j, "etcd_revision", (double)replaced);
-	s = cJSON_PrintUnformatted(j);
+	s = rh_json_print(j, 0);
 	cJSON_Delete(j);
 	free(now);
 	return s;
@@ -1330,7 +1330,8 @@ static int
 parse_version(const struct rh_etcd_kv *kv, struct rh_version *v)
 {
 	const char *slash = memrchr(kv->key, '/', kv->key_len);
-	cJSON *j = cJSON_ParseWithLength(kv->value, kv->value_len);
+	cJSON *j = rh_json_parse(kv->value, kv->value_len, "a version",
+	                         NULL);
 	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
 	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(j, "time");
 	const cJSON *au = cJSON_GetObjectItemCaseSensitive(j, "author");

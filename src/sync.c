@@ -512,7 +512,7 @@ rh_sync_dir(struct rh_sftp *sftp, const char *home, const char *local,
 	mpath = xasprintf("%s/%s.json", SYNC_DIR, name);
 	r = target_get(&t, mpath, &b, err);
 	if (r == 0)
-		manifest = cJSON_ParseWithLength(b.data, b.len);
+		manifest = rh_json_parse(b.data, b.len, mpath, NULL);
 	else if (r != -ENOENT)
 		goto out;
 	r = 0;

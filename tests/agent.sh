@@ -77,7 +77,7 @@ check "after its requests end, a client still gets every reply" \
 	client halfclose
 check "output follows a running call: held until it grows or ends" \
 	client follow
-for why in "frame is not JSON" "exceeds the maximum" "has no 'id'" \
+for why in "frame is not valid JSON" "exceeds the maximum" "has no 'id'" \
 	"is not a JSON object" "truncated frame"; do
 	has "the log gives the reason: $why" "$AGENT/log" "$why"
 done

@@ -182,7 +182,7 @@ check "logout again is fine" "$RH" logout
 # a damaged login is named, never used
 mkdir -p "$HOME/.rh"
 printf '{"url": "%s", "user": ' "$ETCD_URL" >"$L"
-refuse "a truncated login.json" "login.json: not a JSON object" \
+refuse "a truncated login.json" "login.json is not valid JSON" \
 	"$RH" config upload
 one_line "one line for it"
 printf '{"url": "%s", "password": "x"}' "$ETCD_URL" >"$L"

@@ -25,7 +25,7 @@ bad "malformed JSON" "Invalid argument" "~/c: config.json is not valid JSON" \
 bad "not JSON at all" "Invalid argument" "~/c: config.json is not valid JSON" 'bad'
 bad "an array" "Invalid argument" "must hold a JSON object" '[1, 2]'
 bad "a number" "Invalid argument" "must hold a JSON object" '42'
-bad "text after the object" "Invalid argument" "text after the JSON object" \
+bad "text after the object" "Invalid argument" "text after the JSON value" \
 	'{"resource_type": "folder", "path": "/x"} {}'
 bad "no resource_type" "Invalid argument" "has no 'resource_type'" \
 	'{"name": "~/c", "ips": ["1.2.3.4"]}'
@@ -98,6 +98,36 @@ refuse "pieces completing an invalid config: the last write fails" \
 	"Invalid argument" "$PYTHON3" "$T/pieces.py" "$C" \
 	'{"resource_type": "cluster", ' '"ips": 5}'
 same "previous config intact" "$WORK/rh/c/config.json" "$T/before"
+
+# JSON that Python's json (Runhouse) reads otherwise, or not at all.
+bad "a duplicate resource_type" "Invalid argument" \
+	"~/c: config.json: '(top level)': key 'resource_type' appears twice" \
+	'{"resource_type": "folder", "path": "/x", "resource_type": "send"}'
+bad "\\u0000 in a string" "Invalid argument" \
+	"~/c: config.json: 'command[0]': a string holds \\u0000" \
+	'{"resource_type": "send", "hardware": "^local", "command": ["\u0000rm"]}'
+bad "invalid UTF-8 in a string" "Invalid argument" \
+	"~/c: config.json: 'path': a string is not valid UTF-8" \
+	"$(printf '{"resource_type": "folder", "path": "/x\377"}')"
+bad "a number out of range" "Invalid argument" \
+	"~/c: config.json: 'ssh_port': the number 1e999 is out of range" \
+	'{"resource_type": "cluster", "ips": ["h"], "ssh_port": 1e999}'
+bad "a raw tab in a string" "Invalid argument" \
+	"~/c: config.json: 'path': a raw control character (0x09)" \
+	"$(printf '{"resource_type": "folder", "path": "/a\tb"}')"
+same "previous config intact" "$WORK/rh/c/config.json" "$T/before"
+
+# A config whose name rhfs rewrites keeps every other value exactly.
+mkdir "$R/nums"
+printf '%s\n' '{"name": "elsewhere", "resource_type": "folder", "path": "/d", "provenance": {"big": 9007199254740993, "f": 1.0, "e": 1e2}}' >"$T/nums"
+check "a config named elsewhere is stored" cp "$T/nums" "$R/nums/config.json"
+"$PYTHON3" -c 'import json, sys; a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2])); print(b["name"], b["provenance"] == a["provenance"], [type(v).__name__ for v in b["provenance"].values()])' \
+	"$T/nums" "$WORK/rh/nums/config.json" >"$T/numsout" 2>&1
+has "its name follows its address" "$T/numsout" "~/nums True"
+has "numbers read back as written (int past 2^53, float 1.0)" "$T/numsout" \
+	"['int', 'float', 'float']"
+has "the stored text keeps them" "$WORK/rh/nums/config.json" \
+	'"big": 9007199254740993'
 
 # Truncation to nothing is not a config either.
 check "truncate -s 0 runs" sh -c "truncate -s 0 '$C' || true"

@@ -19,6 +19,16 @@ ncalls() {
 	ls "$1/calls" | grep -vc latest
 }
 
+# submitted_none DESCRIPTION COUNT: calls/ of ~/echo still has COUNT calls.
+submitted_none() {
+	n1=$(ncalls "$R/echo")
+	if [ "$2" -eq "$n1" ]; then
+		pass "$1"
+	else
+		fail "$1 ($2 -> $n1)"
+	fi
+}
+
 # onewrite FILE TEXT: one write(2) of TEXT; its error on stderr.
 cat >"$T/onewrite.py" <<'PY'
 import os, sys
@@ -63,14 +73,52 @@ refuse "a good line then a bad one: all refused" "Invalid argument" \
 ["also good"]
 [1] trailing
 '
-n1=$(ncalls "$R/echo")
-if [ "$n0" -eq "$n1" ]; then
-	pass "malformed specs submitted nothing"
-else
-	fail "malformed specs submitted nothing ($n0 -> $n1)"
-fi
+submitted_none "malformed specs submitted nothing" "$n0"
 has ".log says what follows the spec" "$MNT/.log" \
-	"line 3: text after the call spec: 'trailing'"
+	"~/echo/invoke: line 3 has text after the JSON value"
+
+# What Python's json reads otherwise, or not at all, is refused whole:
+# a NUL after a spec or a line of NULs (they were taken as blank), a
+# duplicate key, \u0000 (it cut "\u0000rm" to ""), invalid UTF-8, a
+# number out of range.
+n0=$(ncalls "$R/echo")
+"$PYTHON3" - "$R/echo/invoke" >"$T/strict" 2>&1 <<'PY'
+import os, sys
+for name, line in [
+        ("NUL after a spec", b'["a"]\0\n'),
+        ("a NUL without a newline", b'["a"]\0'),
+        ("a line of NULs", b'["a"]\n\0\0\0\n'),
+        ("a duplicate key", b'{"args": ["a"], "args": ["b"]}\n'),
+        ("a kwargs key twice", b'{"kwargs": {"k": 1, "k": 2}}\n'),
+        ("\\u0000 in an argument", b'["\\u0000rm"]\n'),
+        ("\\u0000 in a kwargs key", b'{"kwargs": {"a\\u0000b": 1}}\n'),
+        ("invalid UTF-8", b'["\xff"]\n'),
+        ("1e999", b'[1e999]\n')]:
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    try:
+        os.write(fd, line)
+        print("%s: accepted" % name)
+    except OSError as e:
+        print("%s: %s" % (name, e.strerror))
+    os.close(fd)
+PY
+for what in "NUL after a spec" "a NUL without a newline" "a line of NULs" \
+	"a duplicate key" "a kwargs key twice" "\\u0000 in an argument" \
+	"\\u0000 in a kwargs key" "invalid UTF-8" "1e999"; do
+	has "refused: $what" "$T/strict" "$what: Invalid argument"
+done
+submitted_none "strictly refused lines submitted nothing" "$n0"
+has ".log names the field" "$MNT/.log" \
+	"~/echo/invoke: line 1: 'kwargs': key 'k' appears twice"
+has ".log names the argument" "$MNT/.log" \
+	"~/echo/invoke: line 1: '[0]': a string holds \\u0000"
+has ".log on a NUL" "$MNT/.log" "~/echo/invoke: line 2 holds a NUL byte"
+# A number is passed on as it was written: 2^53+1 stays exact.
+check "a big integer argument" "$PYTHON3" "$T/onewrite.py" \
+	"$R/echo/invoke" '[9007199254740993, 1.0]
+'
+check "its result" cat "$R/echo/calls/latest/result"
+has "the command got it exactly" "$T/out" "9007199254740993 1.0"
 
 # A line cut between writes: the pieces make one call.
 "$PYTHON3" - "$R/echo/invoke" >"$T/pieces" 2>&1 <<'PY'
@@ -166,12 +214,7 @@ for text in [b'["never ended"', b'{bad}']:
     os.write(fd, text)
     os.close(fd)
 PY
-n1=$(ncalls "$R/echo")
-if [ "$n0" -eq "$n1" ]; then
-	pass "a line never ended, or not a spec, is not submitted"
-else
-	fail "a line never ended, or not a spec, is not submitted ($n0 -> $n1)"
-fi
+submitted_none "a line never ended, or not a spec, is not submitted" "$n0"
 has ".log says so at close" "$MNT/.log" \
 	"~/echo/invoke: closed inside a line"
 

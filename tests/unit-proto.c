@@ -348,12 +348,22 @@ static void
 test_malformed(void)
 {
 	/* not JSON */
-	BAD("hello", "not JSON");
-	BAD("{", "not JSON");
-	BAD("{\"id\":1,\"op\":\"ping\"", "not JSON");
-	BAD("{\"id\":1,\"op\":\"ping\"} x", "after its JSON value");
-	BAD("{\"id\":1,\"op\":\"ping\"}{}", "after its JSON value");
+	BAD("hello", "frame is not valid JSON");
+	BAD("{", "not valid JSON");
+	BAD("{\"id\":1,\"op\":\"ping\"", "not valid JSON");
+	BAD("{\"id\":1,\"op\":\"ping\"} x", "after the JSON value");
+	BAD("{\"id\":1,\"op\":\"ping\"}{}", "after the JSON value");
 	BAD("{\"id\":1,\"op\":\"pi\0ng\"}", "NUL");
+	BAD("{\"id\":1,\"op\":\"ping\"}\0", "NUL");
+	/* what Python's json would read otherwise (the runner speaks it) */
+	BAD("{\"id\":1,\"op\":\"ping\",\"op\":\"call\"}",
+	    "key 'op' appears twice");
+	BAD("{\"id\":1,\"op\":\"call\",\"args\":[\"\\u0000rm\"]}",
+	    "'args[0]': a string holds \\u0000");
+	BAD("{\"id\":1,\"op\":\"call\",\"args\":[\"\xff\"]}",
+	    "not valid UTF-8");
+	BAD("{\"id\":1,\"op\":\"call\",\"args\":[1e999]}", "out of range");
+	BAD("\x01{\"id\":1,\"op\":\"ping\"}", "byte 0x01");
 	BAD("", "empty");
 	/* not an object */
 	BAD("[1,2]", "not a JSON object");
@@ -442,6 +452,32 @@ test_encode_and_helpers(void)
 	rh_buf_free(&b);
 }
 
+/* A decoded frame passed on (rhfs to the agent, the agent to its
+ * runner) keeps each number as it was written: Python reads 1.0 as a
+ * float and 2^53+1 exactly. */
+static void
+test_numbers_kept(void)
+{
+	static const char body[] = "{\"id\":3,\"op\":\"call\",\"args\":"
+	                           "[9007199254740993,1.0,1e2,-0.5]}";
+	struct rh_buf b = { 0 }, again = { 0 };
+	struct rh_proto_dec d;
+	struct rh_proto_msg m;
+	struct rh_err err;
+
+	raw_frame(&b, body, sizeof(body) - 1);
+	rh_proto_dec_init(&d, 0);
+	rh_proto_dec_feed(&d, b.data, b.len);
+	CHECK_EQ_INT(rh_proto_dec_next(&d, &m, &err), 1);
+	CHECK_EQ_INT(rh_proto_encode(m.json, 0, &again), 0);
+	CHECK_EQ_INT(again.len, b.len);
+	CHECK(again.len == b.len && memcmp(again.data, b.data, b.len) == 0);
+	rh_proto_msg_free(&m);
+	rh_proto_dec_free(&d);
+	rh_buf_free(&b);
+	rh_buf_free(&again);
+}
+
 int
 main(void)
 {
@@ -453,5 +489,6 @@ main(void)
 	test_malformed();
 	test_valid_edges();
 	test_encode_and_helpers();
+	test_numbers_kept();
 	return unit_done();
 }

@@ -664,6 +664,46 @@ readdressed(int line, const char *json, const char *addr, const char *name,
 #define READDRESSED(json, addr, name, rns) \
 	readdressed(__LINE__, (json), (addr), (name), (rns))
 
+/* JSON that Python's json (Runhouse) reads differently or not at all is
+ * refused, naming the field; a config rhfs rewrites keeps every number's
+ * text. */
+static void
+test_strict_json(void)
+{
+	char *out;
+
+	/* Python keeps the last resource_type, cJSON finds the first */
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\", "
+	        "\"resource_type\": \"send\"}",
+	        "key 'resource_type' appears twice");
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"Cluster\", \"ips\": [\"h\"], \"ssh_creds\": {\"ssh_user\": "
+	        "\"u\", \"ssh_user\": \"v\"}}", "'ssh_creds': key 'ssh_user'");
+	REFUSED("{\"resource_type\": \"send\", \"command\": "
+	        "[\"\\u0000rm\"]}", "'command[0]': a string holds \\u0000");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\xff\"}",
+	        "'path': a string is not valid UTF-8");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\", "
+	        "\"dryrun\": null, \"provenance\": {\"n\": 1e999}}",
+	        "'provenance.n': the number 1e999 is out of range");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/a\tb\"}",
+	        "'path': a raw control character");
+	REFUSED("\x0b{\"resource_type\": \"folder\", \"path\": \"/d\"}",
+	        "byte 0x0b");
+
+	/* rewritten for its new name: the numbers as they were written */
+	out = ACCEPTED(ADDR, "{\"name\": \"old\", \"resource_type\": "
+	               "\"folder\", \"path\": \"/d\", \"provenance\": "
+	               "{\"big\": 9007199254740993, \"f\": 1.0, "
+	               "\"e\": 1e2, \"tiny\": 5e-324}}");
+	CHECK(out != NULL);
+	CHECK_HAS(out, "\"big\": 9007199254740993,");
+	CHECK_HAS(out, "\"f\": 1.0,");
+	CHECK_HAS(out, "\"e\": 1e2,");
+	CHECK_HAS(out, "\"tiny\": 5e-324\n");
+	free(out);
+}
+
 static void
 test_readdress(void)
 {
@@ -784,6 +824,7 @@ main(void)
 	test_refused_data();
 	test_refused_secret();
 	test_readdress();
+	test_strict_json();
 	test_complete();
 	return unit_done();
 }

@@ -1,0 +1,173 @@
+/* unit-json.c - the strict JSON entry point (json.c): what Python's json
+ * reads differently or not at all is refused with a reason naming the
+ * field, and numbers are written back as they were written. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rh.h"
+#include "unit.h"
+
+/* text (len bytes; -1: strlen) refused; the reason holds why */
+static void
+bad(const char *text, long len, const char *why, const char *file, int line)
+{
+	struct rh_err err = { "" };
+	size_t n = len < 0 ? strlen(text) : (size_t)len;
+	cJSON *v = rh_json_parse(text, n, "t.json", &err);
+
+	unit_check(v == NULL, file, line, text);
+	if (v == NULL)
+		unit_check_has(err.msg, why, file, line, why);
+	cJSON_Delete(v);
+}
+#define BAD(text, why) bad((text), -1, (why), __FILE__, __LINE__)
+#define BADN(text, len, why) bad((text), (len), (why), __FILE__, __LINE__)
+
+/* text accepted, and printed (unformatted) as want */
+static void
+good(const char *text, const char *want, const char *file, int line)
+{
+	struct rh_err err = { "" };
+	cJSON *v = rh_json_parse(text, strlen(text), "t.json", &err);
+	char *s;
+
+	if (!unit_check(v != NULL, file, line, text)) {
+		fprintf(stderr, "     %s\n", err.msg);
+		return;
+	}
+	s = rh_json_print(v, 0);
+	unit_check_str(s, want, file, line, want);
+	cJSON_free(s);
+	cJSON_Delete(v);
+}
+#define GOOD(text, want) good((text), (want), __FILE__, __LINE__)
+
+static void
+test_strings(void)
+{
+	/* invalid UTF-8: a lone continuation byte, a truncated sequence,
+	 * an overlong '/', an encoded surrogate, past U+10FFFF */
+	BAD("{\"name\": \"a\x80\"}", "'name': a string is not valid UTF-8");
+	BAD("{\"name\": \"\xc3\"}", "not valid UTF-8 (byte 0xc3)");
+	BAD("[\"\xc0\xaf\"]", "'[0]': a string is not valid UTF-8");
+	BAD("[\"\xed\xa0\x80\"]", "not valid UTF-8");
+	BAD("[\"\xf4\x90\x80\x80\"]", "not valid UTF-8");
+	/* in a key too */
+	BAD("{\"a\xff\": 1}", "not valid UTF-8");
+	/* \u0000 cut the string short */
+	BAD("{\"command\": [\"\\u0000rm\"]}",
+	    "'command[0]': a string holds \\u0000");
+	BAD("{\"kwargs\": {\"a\\u0000b\": 1}}", "holds \\u0000");
+	/* raw control characters (Python: "Invalid control character") */
+	BAD("{\"a\": \"x\ty\"}", "'a': a raw control character (0x09)");
+	BAD("{\"a\": {\"b\": [1, \"x\ny\"]}}", "'a.b[1]': a raw control");
+	BADN("[\"a\0b\"]", 7, "'[0]': a string holds a NUL byte");
+	/* but escaped they are fine, and so is an escaped backslash
+	 * before u0000 */
+	GOOD("[\"x\\ty\\u0001\"]", "[\"x\\ty\\u0001\"]");
+	GOOD("[\"\\\\u0000\"]", "[\"\\\\u0000\"]");
+	GOOD("[\"caf\xc3\xa9 \xf0\x9f\x9a\x80 \\u00e9\"]",
+	     "[\"caf\xc3\xa9 \xf0\x9f\x9a\x80 \xc3\xa9\"]");
+}
+
+static void
+test_keys(void)
+{
+	/* Python's json keeps the last of two keys, cJSON finds the first */
+	BAD("{\"resource_type\": \"folder\", \"resource_type\": \"send\"}",
+	    "'(top level)': key 'resource_type' appears twice");
+	BAD("{\"a\": {\"x\": 1, \"y\": 2, \"x\": 3}}", "'a': key 'x' appears");
+	BAD("[{}, {\"k\": 1, \"k\": 1}]", "'[1]': key 'k' appears twice");
+	GOOD("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}}",
+	     "{\"a\":{\"x\":1},\"b\":{\"x\":1}}");
+}
+
+static void
+test_numbers(void)
+{
+	BAD("{\"n\": 1e999}", "'n': the number 1e999 is out of range");
+	BAD("[-1e999]", "out of range");
+	/* what cJSON reads but JSON (and Python) do not */
+	BAD("[01]", "'[0]': '01' is not a JSON number");
+	BAD("[1.]", "'1.' is not a JSON number");
+	BAD("[1.e5]", "is not a JSON number");
+	BAD("[-0.5e]", "not valid JSON");
+	/* written back exactly: past 2^53, 1.0 (a float in Python), 1e2 */
+	GOOD("[9007199254740993, -9007199254740993]",
+	     "[9007199254740993,-9007199254740993]");
+	GOOD("{\"a\": 1.0, \"b\": 1e2, \"c\": 0.1, \"d\": -0, \"e\": 1E-400}",
+	     "{\"a\":1.0,\"b\":1e2,\"c\":0.1,\"d\":-0,\"e\":1E-400}");
+	GOOD("123456789012345678901234567890",
+	     "123456789012345678901234567890");
+}
+
+static void
+test_between_tokens(void)
+{
+	/* cJSON takes every byte below '!' as whitespace */
+	BAD("\x01{}", "byte 0x01 outside a string");
+	BAD("{}\x0c", "byte 0x0c outside a string");
+	BADN("[\"a\"]\0", 6, "t.json holds a NUL byte");
+	BADN("\0\0\0", 3, "holds a NUL byte");
+	BAD("\xef\xbb\xbf{}", "byte order mark");
+	BAD("{} x", "has text after the JSON value");
+	BAD("{}\n{}", "has text after the JSON value (line 2)");
+	BAD("{\n\"a\":\n}", "t.json is not valid JSON (line 3)");
+	BAD("", "t.json is empty");
+	BAD(" \n ", "is empty");
+	GOOD(" \t\r\n{\"a\": [true, false, null]} \n",
+	     "{\"a\":[true,false,null]}");
+}
+
+static void
+test_pretty(void)
+{
+	struct rh_err err;
+	cJSON *v;
+	char *s;
+
+	v = rh_json_parse("{\"n\": 9007199254740993, \"f\": 2.50}", 34, "t",
+	                  &err);
+	CHECK(v != NULL);
+	s = rh_json_pretty(v);
+	CHECK_STR(s, "{\n    \"n\": 9007199254740993,\n    \"f\": 2.50\n}\n");
+	free(s);
+	/* a number changed after parsing prints its new value */
+	cJSON_SetNumberValue(cJSON_GetObjectItem(v, "f"), 3);
+	s = rh_json_print(v, 0);
+	CHECK_STR(s, "{\"n\":9007199254740993,\"f\":3}");
+	cJSON_free(s);
+	cJSON_Delete(v);
+}
+
+static void
+test_utf8_len(void)
+{
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"a", 1), 1);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xc3\xa9", 2), 2);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xc3\xa9", 1), 0);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xc2\x85", 2), 2);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xe2\x82\xac", 3),
+	             3);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xe0\x80\x80", 3),
+	             0);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xf0\x9f\x9a\x80",
+	                         4), 4);
+	CHECK_EQ_INT(rh_utf8_len((const unsigned char *)"\xff", 1), 0);
+}
+
+int
+main(void)
+{
+	test_strings();
+	test_keys();
+	test_numbers();
+	test_between_tokens();
+	test_pretty();
+	test_utf8_len();
+	return unit_done();
+}
