@@ -6,12 +6,14 @@
 
 #include "rh.h"
 
-/* A name is one path component: what mkdir, create and rename accept. */
+/* A name is one path component: what mkdir, create and rename accept.
+ * It lands in a config's `name` and in log lines, so it is UTF-8 text
+ * without control characters (C0, DEL, and C1: U+0080 to U+009F). */
 int
 rh_name_check(const char *name, struct rh_err *err)
 {
 	const unsigned char *p;
-	size_t len = strlen(name);
+	size_t len = strlen(name), n;
 
 	if (len == 0)
 		return rh_err_set(err, EINVAL, "empty name");
@@ -28,6 +30,16 @@ rh_name_check(const char *name, struct rh_err *err)
 			return rh_err_set(err, EINVAL,
 			                  "name contains control character 0x%02x",
 			                  *p);
+		if (*p < 0x80)
+			continue;
+		if ((n = rh_utf8_len(p, len - (size_t)(p -
+		                     (const unsigned char *)name))) == 0)
+			return rh_err_set(err, EINVAL, "name is not valid UTF-8 "
+			                  "(byte 0x%02x)", *p);
+		if (p[0] == 0xc2 && p[1] < 0xa0)
+			return rh_err_set(err, EINVAL, "name contains control "
+			                  "character U+%04X", p[1]);
+		p += n - 1;
 	}
 	return 0;
 }

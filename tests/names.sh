@@ -11,12 +11,20 @@ max=$(printf 'm%.0s' $(seq 1 255))
 ctl=$(printf 'a\001b')
 nl=$(printf 'a\nb')
 del=$(printf 'a\177b')
+nel=$(printf 'a\302\205b')
+latin1=$(printf 'caf\351')
 
 refuse "mkdir: over NAME_MAX" "File name too long" mkdir "$R/$long"
 check "mkdir: NAME_MAX exactly" mkdir "$R/$max"
 refuse "mkdir: control character" "Invalid argument" mkdir "$R/$ctl"
 refuse "mkdir: newline" "Invalid argument" mkdir "$R/$nl"
 refuse "mkdir: DEL" "Invalid argument" mkdir "$R/$del"
+refuse "mkdir: a C1 control (U+0085)" "Invalid argument" mkdir "$R/$nel"
+refuse "mkdir: invalid UTF-8" "Invalid argument" mkdir "$R/$latin1"
+refuse "create: a C1 control (U+0085)" "Invalid argument" \
+	touch "$R/ok/$nel"
+refuse "rename: invalid UTF-8" "Invalid argument" \
+	pyrename "$R/ok" "$R/$latin1"
 refuse "mkdir: config.json as a directory" "Invalid argument" \
 	mkdir "$R/ok2" "$R/config.json"
 refuse "create: control character" "Invalid argument" touch "$R/ok/$ctl"
@@ -41,6 +49,8 @@ else
 	fail "only the valid names reached the disk: $(cat "$T/ls")"
 fi
 has ".log names the refused name" "$MNT/.log" "control character 0x01"
+has ".log names the C1 control" "$MNT/.log" "control character U+0085"
+has ".log says invalid UTF-8" "$MNT/.log" "name is not valid UTF-8 (byte 0xe9)"
 
 # Names already on disk that rhfs would refuse are not shown.
 mkdir "$WORK/rh/$ctl"

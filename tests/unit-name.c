@@ -54,6 +54,24 @@ test_name_check(void)
 	NAME_BAD("a\nb", EINVAL);
 	NAME_BAD("a\tb", EINVAL);
 	NAME_BAD("a\rb", EINVAL);
+	/* C1 controls (U+0085 is NEL, a line break to some readers) */
+	NAME_BAD("a\xc2\x85" "b", EINVAL);
+	NAME_BAD("\xc2\x80", EINVAL);
+	NAME_BAD("a\xc2\x9f", EINVAL);
+	CHECK_EQ_INT(rh_name_check("a\xc2\xa0" "b", &err), 0);
+	/* invalid UTF-8: a stray continuation byte, a cut sequence, an
+	 * overlong form, an encoded surrogate, Latin-1 */
+	NAME_BAD("a\x80", EINVAL);
+	NAME_BAD("a\xe6\xa8", EINVAL);
+	NAME_BAD("\xc0\xae", EINVAL);
+	NAME_BAD("\xed\xa0\x80", EINVAL);
+	NAME_BAD("caf\xe9", EINVAL);
+	memset(&err, 0, sizeof(err));
+	rh_name_check("a\xc2\x85", &err);
+	CHECK_HAS(err.msg, "control character U+0085");
+	rh_name_check("caf\xe9", &err);
+	CHECK_HAS(err.msg, "not valid UTF-8 (byte 0xe9)");
+	PATH_BAD("a/b\xc2\x85/c", EINVAL);
 
 	/* the messages name the cause */
 	memset(&err, 0, sizeof(err));
