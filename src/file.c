@@ -15,12 +15,20 @@ int
 rh_file_read(const char *path, size_t max, struct rh_buf *out,
              struct stat *st)
 {
-	struct stat sb;
-	ssize_t n;
-	int fd, r = 0;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
+	return rh_file_read_fd(fd, max, out, st);
+}
+
+int
+rh_file_read_fd(int fd, size_t max, struct rh_buf *out, struct stat *st)
+{
+	struct stat sb;
+	ssize_t n;
+	int r = 0;
+
 	if (fstat(fd, &sb) < 0) {
 		r = -errno;
 		goto out;

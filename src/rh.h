@@ -45,6 +45,8 @@ void rh_buf_free(struct rh_buf *b);
 struct stat;
 int rh_file_read(const char *path, size_t max, struct rh_buf *out,
                  struct stat *st);
+/* The same from an open file, which it closes. */
+int rh_file_read_fd(int fd, size_t max, struct rh_buf *out, struct stat *st);
 int rh_file_replace(const char *path, const char *data, size_t len,
                     unsigned mode, int sync);
 /* mkdir -p: every directory it makes gets mode. */
@@ -246,7 +248,8 @@ void rh_ssh_chan_close_now(struct rh_ssh_chan *c, int grace_ms);
 int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
                   unsigned mode, struct rh_err *err);
 /* SFTP for many files over one session (sync.c); paths relative to the
- * node's home. */
+ * node's home. put and put_file make a new file (EEXIST if anything is
+ * there); lstat, unlink and rename never follow a last symbolic link. */
 struct rh_sftp;
 int rh_sftp_open(struct rh_ssh *s, struct rh_sftp **out, struct rh_err *err);
 void rh_sftp_close(struct rh_sftp *f);
@@ -262,6 +265,8 @@ int rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
                 size_t len, unsigned mode, struct rh_err *err);
 int rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
                      unsigned mode, struct rh_err *err);
+int rh_sftp_rename(struct rh_sftp *f, const char *from, const char *to,
+                   struct rh_err *err);
 
 /* b64.c: base64 (OpenSSL), and bytes in JSON: a string when they are
  * text, else base64 under "<key>_b64". */

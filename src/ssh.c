@@ -699,8 +699,8 @@ rh_sftp_close(struct rh_sftp *f)
 	free(f);
 }
 
-/* One directory; an existing one is fine. *made (if not NULL) tells
- * whether this call made it. */
+/* One directory; an existing one is fine, a symbolic link is not
+ * (ELOOP). *made (if not NULL) tells whether this call made it. */
 int
 rh_sftp_mkdir(struct rh_sftp *f, const char *path, int *made,
               struct rh_err *err)
@@ -724,9 +724,12 @@ rh_sftp_mkdir(struct rh_sftp *f, const char *path, int *made,
 	/* OpenSSH answers a plain failure for an existing directory */
 	UNTIL_DONE(f->ssh, deadline, rc,
 	           libssh2_sftp_stat_ex(f->sftp, path, (unsigned)strlen(path),
-	                                LIBSSH2_SFTP_STAT, &a));
+	                                LIBSSH2_SFTP_LSTAT, &a));
 	if (rc == 0 && LIBSSH2_SFTP_S_ISDIR(a.permissions))
 		return 0;
+	if (rc == 0 && LIBSSH2_SFTP_S_ISLNK(a.permissions))
+		return rh_err_set(err, ELOOP, "%s: %s is a symbolic link",
+		                  f->ssh->where, path);
 	return rh_err_set(err, rc == 0 ? ENOTDIR : EACCES, "%s: cannot make "
 	                  "the directory %s", f->ssh->where, path);
 }
@@ -815,7 +818,11 @@ sftp_write_all(struct rh_sftp *f, LIBSSH2_SFTP_HANDLE *h, const char *path,
 	return 0;
 }
 
-/* path on the node gets data (created with mode, or truncated). */
+/* Created new (never opened through a link, nor over anything): the
+ * node's open(O_CREAT | O_EXCL). */
+#define SFTP_NEW (LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL)
+
+/* A new file path on the node, with data. */
 int
 rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
             size_t len, unsigned mode, struct rh_err *err)
@@ -823,15 +830,14 @@ rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
 	LIBSSH2_SFTP_HANDLE *h;
 	int r;
 
-	if ((r = sftp_open_file(f, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
-	                        LIBSSH2_FXF_TRUNC, mode, &h, err)) < 0)
+	if ((r = sftp_open_file(f, path, SFTP_NEW, mode, &h, err)) < 0)
 		return r;
 	r = sftp_write_all(f, h, path, data, len, err);
 	sftp_close_file(f, h);
 	return r;
 }
 
-/* path on the node gets the local file's content. */
+/* A new file path on the node, with the local file's content. */
 int
 rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
                  unsigned mode, struct rh_err *err)
@@ -843,8 +849,7 @@ rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
 
 	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
 		return rh_err_set(err, errno, "%s: %s", local, strerror(errno));
-	if ((r = sftp_open_file(f, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
-	                        LIBSSH2_FXF_TRUNC, mode, &h, err)) < 0) {
+	if ((r = sftp_open_file(f, path, SFTP_NEW, mode, &h, err)) < 0) {
 		close(fd);
 		return r;
 	}
@@ -905,4 +910,23 @@ rh_sftp_rmdir(struct rh_sftp *f, const char *path, struct rh_err *err)
 	           libssh2_sftp_rmdir_ex(f->sftp, path,
 	                                 (unsigned)strlen(path)));
 	return rc < 0 ? sftp_fail(f, rc, "SFTP rmdir", path, err) : 0;
+}
+
+/* from renamed to to, what was at to (a file, or a link itself, never
+ * followed) removed first: SFTP version 3 renames over nothing. */
+int
+rh_sftp_rename(struct rh_sftp *f, const char *from, const char *to,
+               struct rh_err *err)
+{
+	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int rc;
+
+	if ((rc = rh_sftp_unlink(f, to, err)) < 0 && rc != -ENOENT)
+		return rc;
+	UNTIL_DONE(f->ssh, deadline, rc,
+	           libssh2_sftp_rename_ex(f->sftp, from, (unsigned)strlen(from),
+	                                  to, (unsigned)strlen(to),
+	                                  LIBSSH2_SFTP_RENAME_ATOMIC |
+	                                  LIBSSH2_SFTP_RENAME_NATIVE));
+	return rc < 0 ? sftp_fail(f, rc, "SFTP rename", to, err) : 0;
 }

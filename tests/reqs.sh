@@ -12,15 +12,10 @@
 . "$top_srcdir/tests/sshd-lib.sh"
 
 NODE=/home/$SSH_USER
-stop_agent() {
-	su -s /bin/sh "$SSH_USER" -c \
-		'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' \
-		>/dev/null 2>&1
-}
-trap 'stop_agent; stop_sshd; cleanup' EXIT
+trap 'stop_node_agent; stop_sshd; cleanup' EXIT
 
 start_sshd || finish
-stop_agent
+stop_node_agent
 rm -rf "$NODE/.rh" "$NODE/work" "$NODE/lib" "$NODE/setup.log" \
 	"$NODE/outside" "$NODE/slow.log"
 

@@ -91,5 +91,12 @@ stop_sshd() {
 	fi
 }
 
+# The agent a test started in the test user's home, stopped.
+stop_node_agent() {
+	su -s /bin/sh "$SSH_USER" -c \
+		'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' \
+		>/dev/null 2>&1
+}
+
 # run after lib.sh's cleanup
 trap 'stop_sshd; cleanup' EXIT
