@@ -1,11 +1,14 @@
-/* cmd-admin.c - rh admin init|useradd|orgadd: etcd's root user, the users
- * and organisations of the remote RNS and their roles, as laid out in
- * docs/architecture.md. Everything is checked before anything changes. */
+/* cmd-admin.c - rh admin init|useradd|orgadd|serve: etcd's root user, the
+ * users and organisations of the remote RNS and their roles, as laid out
+ * in docs/architecture.md, and the grant controller that answers users'
+ * share requests. Everything is checked before anything changes. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +18,8 @@ struct admin {
 	struct cmd_remote rem;
 	const char *name;       /* etcd's administrator: root */
 	int from_stdin;
+	const char *password_file;      /* root's password, else stdin/tty */
+	int syslog;             /* serve: log to syslog, not stderr */
 	struct rh_etcd *c;
 	struct rh_err err;
 };
@@ -53,14 +58,22 @@ grant_top(struct admin *a, const char *role, const char *top)
 	return r;
 }
 
+static int
+root_password(struct admin *a, int confirm, char **pw)
+{
+	if (a->password_file != NULL)
+		return cmd_password_file(a->password_file, pw, &a->err);
+	return cmd_password("etcd root password", a->from_stdin, confirm, pw,
+	                    &a->err);
+}
+
 /* Log in as root with the first password. */
 static int
 admin_login(struct admin *a, char **pw)
 {
 	int r;
 
-	if ((r = cmd_password("etcd root password", a->from_stdin, 0, pw,
-	                      &a->err)) < 0)
+	if ((r = root_password(a, 0, pw)) < 0)
 		return r;
 	if ((r = cmd_etcd_connect(a->rem.url, a->rem.ca_file, &a->c,
 	                          &a->err)) < 0)
@@ -133,8 +146,7 @@ admin_init(struct admin *a)
 	char *pw = NULL;
 	int r;
 
-	if ((r = cmd_password("etcd root password", a->from_stdin, 1, &pw,
-	                      &a->err)) < 0 ||
+	if ((r = root_password(a, 1, &pw)) < 0 ||
 	    (r = cmd_etcd_connect(a->rem.url, a->rem.ca_file, &a->c,
 	                          &a->err)) < 0)
 		goto out;
@@ -202,6 +214,7 @@ admin_useradd(struct admin *a, const char *user)
 	    (r = grant(a, role, RH_ETCD_READWRITE, "k", rest, 0)) < 0 ||
 	    (r = grant(a, role, RH_ETCD_READWRITE, "c", rest, 0)) < 0 ||
 	    (r = grant(a, role, RH_ETCD_READ, "t", "", 1)) < 0 ||
+	    (r = grant_setup(a->c, a->rem.prefix, user, 0, &a->err)) < 0 ||
 	    (r = rh_etcd_user_grant(a->c, user, role, &a->err)) < 0) {
 		free(rest);
 		goto out;
@@ -268,7 +281,8 @@ admin_orgadd(struct admin *a, const char *org, int nusers, char **users)
 	}
 	role = xasprintf("rh-o-%s", org);
 	if ((r = ok_exists(rh_etcd_role_add(a->c, role, &a->err))) < 0 ||
-	    (r = grant_top(a, role, org)) < 0)
+	    (r = grant_top(a, role, org)) < 0 ||
+	    (r = grant_setup(a->c, a->rem.prefix, org, 1, &a->err)) < 0)
 		goto out;
 	for (i = 0; i < nusers; i++) {
 		if ((r = rh_etcd_user_grant(a->c, users[i], role,
@@ -290,6 +304,133 @@ out:
 	return r;
 }
 
+/* ---- serve: the grant controller ---- */
+
+/* Every key below P/<kind>/ at one revision. */
+static int
+range_kind(struct admin *a, const char *kind, struct rh_etcd_kvs *kvs,
+           struct rh_err *err)
+{
+	char *key = cmd_key(a->rem.prefix, kind, "");
+	int r = cmd_range_prefix(a->c, key, kvs, err);
+
+	free(key);
+	return r;
+}
+
+/* Every top folder's role gets its request and listing ranges: users
+ * added before there was a controller can make requests too. */
+static int
+setup_tops(struct admin *a)
+{
+	struct rh_etcd_kvs kvs;
+	size_t i, plen = strlen(a->rem.prefix) + 3;
+	int r;
+
+	if ((r = range_kind(a, "t", &kvs, &a->err)) < 0)
+		return r;
+	for (i = 0; i < kvs.n && r == 0; i++) {
+		cJSON *rec = cmd_kv_json(&kvs.kv[i]);
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(rec,
+		                                                     "kind");
+
+		if (cJSON_IsString(kind))
+			r = grant_setup(a->c, a->rem.prefix,
+			                kvs.kv[i].key + plen,
+			                strcmp(kind->valuestring, "org") == 0,
+			                &a->err);
+		cJSON_Delete(rec);
+	}
+	rh_etcd_kvs_free(&kvs);
+	return r;
+}
+
+/* Answer every request not answered yet; *rev: the revision read. */
+static int
+serve_scan(struct admin *a, int64_t *rev, struct rh_err *err)
+{
+	struct rh_etcd_kvs kvs;
+	size_t i;
+	int r;
+
+	if ((r = range_kind(a, "r", &kvs, err)) < 0)
+		return r;
+	for (i = 0; i < kvs.n; i++)
+		grant_handle(a->c, a->rem.prefix, kvs.kv[i].key,
+		             kvs.kv[i].key_len, kvs.kv[i].value,
+		             kvs.kv[i].value_len, kvs.kv[i].mod_revision);
+	*rev = kvs.revision;
+	rh_etcd_kvs_free(&kvs);
+	return 0;
+}
+
+/* On the watch's thread; the main thread only waits for a signal. */
+static void
+on_request(void *arg, const struct rh_etcd_event *ev)
+{
+	struct admin *a = arg;
+	struct rh_err err;
+	int64_t rev;
+
+	switch (ev->type) {
+	case RH_ETCD_EV_PUT:
+		grant_handle(a->c, a->rem.prefix, ev->key, ev->key_len,
+		             ev->value, ev->value_len, ev->mod_revision);
+		break;
+	case RH_ETCD_EV_RESYNC:
+		rh_log(RH_LOG_WARN, "etcd compacted the history of the "
+		       "requests: reading all of them again");
+		if (serve_scan(a, &rev, &err) < 0)
+			rh_log(RH_LOG_ERR, "reading the requests: %s", err.msg);
+		break;
+	case RH_ETCD_EV_DOWN:
+		rh_log(RH_LOG_WARN, "lost etcd %s; trying again", a->rem.url);
+		break;
+	case RH_ETCD_EV_UP:
+		rh_log(RH_LOG_INFO, "etcd %s is back", a->rem.url);
+		break;
+	case RH_ETCD_EV_DELETE:
+		break;
+	}
+}
+
+static int
+admin_serve(struct admin *a)
+{
+	struct rh_etcd_watch *w = NULL;
+	sigset_t sigs;
+	char *pw = NULL, *key;
+	int64_t rev;
+	int sig, r;
+
+	/* The watch's thread inherits this mask: signals come here. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	rh_log_init("rh-admin-serve", !a->syslog, RH_LOG_INFO);
+	rh_log_timestamps(1);
+	r = admin_login(a, &pw);
+	cmd_password_free(pw);
+	if (r < 0 || (r = setup_tops(a)) < 0 ||
+	    (r = serve_scan(a, &rev, &a->err)) < 0)
+		return r;
+	key = cmd_key(a->rem.prefix, "r", "");
+	r = rh_etcd_watch_start(a->c, key, strlen(key), rev + 1, on_request, a,
+	                        &w, &a->err);
+	if (r == 0)
+		rh_log(RH_LOG_INFO, "grant controller of %s: answering the "
+		       "requests under %s", a->rem.url, key);
+	free(key);
+	if (r < 0)
+		return r;
+	sigwait(&sigs, &sig);
+	rh_log(RH_LOG_INFO, "stopping (%s)", strsignal(sig));
+	rh_etcd_watch_stop(w);
+	return 0;
+}
+
 int
 cmd_admin(int argc, char *argv[])
 {
@@ -298,6 +439,8 @@ cmd_admin(int argc, char *argv[])
 		{ "ca-file", required_argument, NULL, 'c' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "password-stdin", no_argument, NULL, 's' },
+		{ "password-file", required_argument, NULL, 'f' },
+		{ "syslog", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *url = NULL, *ca = NULL, *prefix = NULL, *sub;
@@ -312,6 +455,8 @@ cmd_admin(int argc, char *argv[])
 		case 'c': ca = optarg; break;
 		case 'p': prefix = optarg; break;
 		case 's': a.from_stdin = 1; break;
+		case 'f': a.password_file = optarg; break;
+		case 'l': a.syslog = 1; break;
 		default: return cmd_usage("admin");
 		}
 	}
@@ -320,14 +465,20 @@ cmd_admin(int argc, char *argv[])
 	sub = argv[optind];
 	if (!((strcmp(sub, "init") == 0 && argc - optind == 1) ||
 	      (strcmp(sub, "useradd") == 0 && argc - optind == 2) ||
-	      (strcmp(sub, "orgadd") == 0 && argc - optind >= 3)))
+	      (strcmp(sub, "orgadd") == 0 && argc - optind >= 3) ||
+	      (strcmp(sub, "serve") == 0 && argc - optind == 1)))
 		return cmd_usage("admin");
+	if (a.from_stdin && a.password_file != NULL)
+		return cmd_fail("admin", "--password-stdin or --password-file, "
+		                "not both");
 	if (cmd_remote_find(url, ca, prefix, &a.rem, &a.err) < 0)
 		return cmd_fail("admin", "%s", a.err.msg);
 	if (strcmp(sub, "init") == 0)
 		r = admin_init(&a);
 	else if (strcmp(sub, "useradd") == 0)
 		r = admin_useradd(&a, argv[optind + 1]);
+	else if (strcmp(sub, "serve") == 0)
+		r = admin_serve(&a);
 	else
 		r = admin_orgadd(&a, argv[optind + 1], argc - optind - 2,
 		                 argv + optind + 2);

@@ -1,48 +1,45 @@
-/* cmd-share.c - rh share and rh unshare: a role per (path, user) that
- * grants read or read/write on the path's keys, given to the user or
- * taken away. Only etcd's root may make roles and grant them, so both
- * ask for the root password (the departure from DESIGN §7 that
- * docs/rh.1 explains). */
+/* cmd-share.c - rh share, rh unshare and rh shares. A user's share is a
+ * request, written with the user's own login under P/r/<user>/ and
+ * answered by the grant controller (rh admin serve), which holds root's
+ * credentials; rh waits for the answer. With --admin, rh applies the
+ * share itself with the administrator's password, through the same
+ * grant_apply. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
+#include <time.h>
 
 #include "cmd.h"
 
+/* How long rh waits for the controller's answer. */
+#define ANSWER_MS 5000
+
 struct share {
 	struct cmd_remote rem;
-	const char *admin;
+	const char *admin;      /* --admin: the administrator's name */
 	int from_stdin;
-	char *addr, *top, *rel;
-	const char *user;
+	char *addr;
+	struct grant g;
 	struct rh_etcd *c;
+	struct rh_login login;
+	int have_login;
 	struct rh_err err;
 };
 
-/* rh-share-<sha256 hex of "top/rel:user">: one role per path and user,
- * found again by unshare without a list of shares. */
-static char *
-role_name(const struct share *s)
+static void
+share_free(struct share *s)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n, i;
-	char *what = xasprintf("%s%s%s:%s", s->top, *s->rel ? "/" : "",
-	                       s->rel, s->user);
-	char *hex, *role;
-
-	if (!EVP_Digest(what, strlen(what), md, &n, EVP_sha256(), NULL))
-		abort();
-	hex = xmalloc(2 * n + 1);
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	role = xasprintf("rh-share-%s", hex);
-	free(hex);
-	free(what);
-	return role;
+	rh_etcd_free(s->c);
+	if (s->have_login)
+		rh_login_free(&s->login);
+	cmd_remote_free(&s->rem);
+	grant_clear(&s->g);
+	free(s->addr);
 }
 
 static int
@@ -52,7 +49,7 @@ parse(struct share *s, const char *cmd, int argc, char *argv[], int nargs)
 		{ "url", required_argument, NULL, 'u' },
 		{ "ca-file", required_argument, NULL, 'c' },
 		{ "prefix", required_argument, NULL, 'p' },
-		{ "admin", required_argument, NULL, 'a' },
+		{ "admin", optional_argument, NULL, 'a' },
 		{ "password-stdin", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -60,40 +57,43 @@ parse(struct share *s, const char *cmd, int argc, char *argv[], int nargs)
 	int o;
 
 	memset(s, 0, sizeof(*s));
-	s->admin = "root";
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': url = optarg; break;
 		case 'c': ca = optarg; break;
 		case 'p': prefix = optarg; break;
-		case 'a': s->admin = optarg; break;
+		case 'a': s->admin = optarg ? optarg : "root"; break;
 		case 's': s->from_stdin = 1; break;
 		default: return cmd_usage(cmd);
 		}
 	}
 	if (argc - optind != nargs)
 		return cmd_usage(cmd);
-	s->user = argv[optind + 1];
+	if (s->admin == NULL && (url || ca || s->from_stdin))
+		return cmd_fail(cmd, "--url, --ca-file and --password-stdin "
+		                "go with --admin; without it the request is "
+		                "made with your login");
 	if (cmd_address(argv[optind], &s->addr, NULL, &s->err) < 0 ||
-	    cmd_address_split(s->addr, &s->top, &s->rel, &s->err) < 0 ||
-	    cmd_check_user(s->user, &s->err) < 0 ||
+	    grant_set_path(&s->g, s->addr, &s->err) < 0 ||
+	    cmd_check_user(argv[optind + 1], &s->err) < 0)
+		return cmd_fail(cmd, "%s", s->err.msg);
+	s->g.user = xstrdup(argv[optind + 1]);
+	/* A user's request goes where the login says. */
+	if (s->admin == NULL &&
+	    cmd_etcd_login(&s->login, &s->c, &s->err) == -ENOENT)
+		return cmd_fail(cmd, "not logged in (rh login first; an "
+		                "administrator may use --admin)");
+	s->have_login = s->c != NULL;
+	if ((s->admin != NULL || s->have_login) &&
 	    cmd_remote_find(url, ca, prefix, &s->rem, &s->err) < 0)
 		return cmd_fail(cmd, "%s", s->err.msg);
 	return 0;
 }
 
-static void
-share_free(struct share *s)
-{
-	rh_etcd_free(s->c);
-	cmd_remote_free(&s->rem);
-	free(s->addr);
-	free(s->top);
-	free(s->rel);
-}
+/* ---- --admin: the grant applied here, with the password ---- */
 
 static int
-admin_login(struct share *s)
+apply_as_admin(struct share *s)
 {
 	char *pw = NULL, *prompt = xasprintf("etcd %s password", s->admin);
 	int r;
@@ -104,120 +104,273 @@ admin_login(struct share *s)
 	                                    &s->err)) == 0)
 		r = rh_etcd_auth(s->c, s->admin, pw, &s->err);
 	cmd_password_free(pw);
-	return r;
-}
-
-/* The keys of the path: its config, and below it resources, history and
- * secret values. */
-static int
-grant_path(struct share *s, const char *role, enum rh_etcd_perm perm)
-{
-	static const char *const kinds[] = { "n", "h", "s" };
-	char *key;
-	int i, r = 0;
-
-	if (*s->rel) {
-		key = xasprintf("%s/n/%s/%s", s->rem.prefix, s->top, s->rel);
-		r = rh_etcd_role_grant(s->c, role, perm, key, strlen(key),
-		                       NULL, 0, 0, &s->err);
-		free(key);
-	}
-	for (i = 0; i < 3 && r == 0; i++) {
-		key = xasprintf("%s/%s/%s/%s%s", s->rem.prefix, kinds[i],
-		                s->top, s->rel, *s->rel ? "/" : "");
-		r = rh_etcd_role_grant(s->c, role, perm, key, strlen(key),
-		                       NULL, 0, RH_ETCD_PREFIX, &s->err);
-		free(key);
-	}
-	return r;
-}
-
-/* Both must exist before anything changes. */
-static int
-check_names(struct share *s)
-{
-	struct rh_etcd_kv kv;
-	char **roles, *key = xasprintf("%s/t/%s", s->rem.prefix, s->top);
-	size_t n;
-	int r;
-
-	r = rh_etcd_get(s->c, key, strlen(key), &kv, &s->err);
-	free(key);
-	if (r == -ENOENT)
-		return rh_err_set(&s->err, ENOENT, "%s: no user or "
-		                  "organisation %s", s->addr, s->top);
 	if (r < 0)
 		return r;
-	rh_etcd_kv_free(&kv);
-	if (strcmp(s->user, s->top) == 0)
-		return rh_err_set(&s->err, EINVAL, "%s: it is %s's own folder",
-		                  s->addr, s->user);
-	r = rh_etcd_user_roles(s->c, s->user, &roles, &n, &s->err);
-	if (r == -ENOENT)
-		return rh_err_set(&s->err, ENOENT, "%s: no such user",
-		                  s->user);
-	if (r == 0)
-		rh_etcd_strv_free(roles, n);
+	s->g.by = xstrdup(s->admin);
+	if ((r = grant_apply(s->c, s->rem.prefix, &s->g, &s->err)) < 0)
+		return r;
+	grant_audit(s->c, s->rem.prefix, &s->g, s->g.op == GRANT_SHARE ?
+	            "granted" : "revoked", NULL);
+	return 0;
+}
+
+/* ---- a request, and the wait for its answer ---- */
+
+struct answer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *value;            /* the answered request */
+	size_t len;
+	int gone;               /* the request was deleted */
+};
+
+static void
+on_request(void *arg, const struct rh_etcd_event *ev)
+{
+	struct answer *a = arg;
+	const char *outcome;
+	char *reason = NULL;
+	struct rh_err err;
+
+	if (ev->type == RH_ETCD_EV_PUT &&
+	    grant_outcome(ev->value, ev->value_len, &outcome, &reason,
+	                  &err) == -EAGAIN)
+		return;
+	if (ev->type != RH_ETCD_EV_PUT && ev->type != RH_ETCD_EV_DELETE)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (ev->type == RH_ETCD_EV_DELETE)
+		a->gone = 1;
+	else if (a->value == NULL) {
+		a->value = xmalloc(ev->value_len + 1);
+		memcpy(a->value, ev->value, ev->value_len);
+		a->value[ev->value_len] = '\0';
+		a->len = ev->value_len;
+	}
+	free(reason);
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Wait (at most ANSWER_MS) for the answer to the request put at rev. */
+static int
+wait_answer(struct share *s, const char *key, int64_t rev, struct answer *a)
+{
+	struct rh_etcd_watch *w;
+	pthread_condattr_t attr;
+	struct timespec until;
+	int r = 0;
+
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	until = rh_time_after(CLOCK_MONOTONIC, ANSWER_MS);
+	if ((r = rh_etcd_watch_key(s->c, key, strlen(key), rev + 1, on_request,
+	                           a, &w, &s->err)) < 0)
+		goto out;
+	pthread_mutex_lock(&a->lock);
+	while (a->value == NULL && !a->gone && r == 0)
+		r = -pthread_cond_timedwait(&a->cond, &a->lock, &until);
+	pthread_mutex_unlock(&a->lock);
+	rh_etcd_watch_stop(w);
+	if (a->gone)
+		r = rh_err_set(&s->err, ENOENT, "%s: the request was removed "
+		               "before it was answered", key);
+	else if (a->value == NULL)
+		r = rh_err_set(&s->err, ETIMEDOUT, "no grant controller "
+		               "answered in %d s: the administrator runs `rh "
+		               "admin serve` (the request waits for it)",
+		               ANSWER_MS / 1000);
+out:
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
 	return r;
+}
+
+static int
+request(struct share *s)
+{
+	struct answer a;
+	const char *outcome;
+	char *rest, *key, *text, *reason = NULL, *id = grant_id();
+	int64_t rev;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if (!s->have_login) {   /* the login failed */
+		free(id);
+		return -EACCES;
+	}
+	s->g.by = xstrdup(s->login.user);
+	rest = xasprintf("%s/%s", s->login.user, id);
+	key = cmd_key(s->rem.prefix, "r", rest);
+	text = grant_request(&s->g);
+	r = rh_etcd_put(s->c, key, strlen(key), text, strlen(text), &rev,
+	                &s->err);
+	if (r == -EACCES)
+		rh_err_set(&s->err, EACCES, "%s: %s may not make requests "
+		           "there yet: the administrator runs `rh admin serve`",
+		           key, s->login.user);
+	if (r == 0 && (r = wait_answer(s, key, rev, &a)) == 0 &&
+	    (r = grant_outcome(a.value, a.len, &outcome, &reason,
+	                       &s->err)) == 0) {
+		if (strcmp(outcome, "refused") == 0)
+			r = rh_err_set(&s->err, EACCES, "%s", reason ? reason :
+			               "refused");
+		/* answered: the request has done its work */
+		rh_etcd_delete(s->c, key, strlen(key), 0, NULL, NULL);
+	}
+	free(reason);
+	free(a.value);
+	cJSON_free(text);
+	free(key);
+	free(rest);
+	free(id);
+	return r;
+}
+
+static int
+run(struct share *s, const char *cmd)
+{
+	int r = s->admin ? apply_as_admin(s) : request(s);
+
+	if (r < 0)
+		return cmd_fail(cmd, "%s", s->err.msg);
+	if (s->g.op == GRANT_SHARE)
+		printf("%s shared with %s (%s)\n", s->addr, s->g.user,
+		       s->g.write ? "write" : "read");
+	else
+		printf("%s no longer shared with %s\n", s->addr, s->g.user);
+	return 0;
 }
 
 int
 cmd_share(int argc, char *argv[])
 {
 	struct share s;
-	enum rh_etcd_perm perm;
-	char *role = NULL;
 	int r;
 
-	if ((r = parse(&s, "share", argc, argv, 3)) != 0) {
-		share_free(&s);
-		return r;
+	if ((r = parse(&s, "share", argc, argv, 3)) != 0)
+		goto out;
+	if (strcmp(argv[argc - 1], "write") == 0)
+		s.g.write = 1;
+	else if (strcmp(argv[argc - 1], "read") != 0) {
+		r = cmd_fail("share", "'%s': read or write", argv[argc - 1]);
+		goto out;
 	}
-	if (strcmp(argv[argc - 1], "read") == 0)
-		perm = RH_ETCD_READ;
-	else if (strcmp(argv[argc - 1], "write") == 0)
-		perm = RH_ETCD_READWRITE;
-	else {
-		share_free(&s);
-		return cmd_fail("share", "'%s': read or write", argv[argc - 1]);
-	}
-	role = role_name(&s);
-	/* Granting a range again replaces its permission: read and write
-	 * switch in place. */
-	if ((r = admin_login(&s)) < 0 || (r = check_names(&s)) < 0 ||
-	    ((r = rh_etcd_role_add(s.c, role, &s.err)) < 0 && r != -EEXIST) ||
-	    (r = grant_path(&s, role, perm)) < 0 ||
-	    (r = rh_etcd_user_grant(s.c, s.user, role, &s.err)) < 0)
-		r = cmd_fail("share", "%s", s.err.msg);
-	else
-		printf("%s shared with %s (%s)\n", s.addr, s.user,
-		       argv[argc - 1]);
-	free(role);
+	s.g.op = GRANT_SHARE;
+	r = run(&s, "share");
+out:
 	share_free(&s);
-	return r < 0 ? 1 : r;
+	return r;
 }
 
 int
 cmd_unshare(int argc, char *argv[])
 {
 	struct share s;
-	char *role;
 	int r;
 
-	if ((r = parse(&s, "unshare", argc, argv, 2)) != 0) {
-		share_free(&s);
-		return r;
+	if ((r = parse(&s, "unshare", argc, argv, 2)) == 0) {
+		s.g.op = GRANT_UNSHARE;
+		r = run(&s, "unshare");
 	}
-	role = role_name(&s);
-	if ((r = admin_login(&s)) == 0 &&
-	    (r = rh_etcd_role_delete(s.c, role, &s.err)) == -ENOENT)
-		rh_err_set(&s.err, ENOENT, "%s is not shared with %s", s.addr,
-		           s.user);
-	if (r < 0)
-		r = cmd_fail("unshare", "%s", s.err.msg);
-	else
-		printf("%s no longer shared with %s\n", s.addr, s.user);
-	free(role);
 	share_free(&s);
-	return r < 0 ? 1 : r;
+	return r;
+}
+
+/* ---- rh shares [PATH] ---- */
+
+/* The organisations user is a member of (P/t/ says). */
+static int
+orgs_of(struct rh_etcd *c, const char *prefix, const char *user,
+        char ***orgs, size_t *n, struct rh_err *err)
+{
+	char *key = cmd_key(prefix, "t", "");
+	struct rh_etcd_kvs kvs;
+	size_t i, plen = strlen(key);
+	int r;
+
+	*orgs = NULL;
+	*n = 0;
+	r = cmd_range_prefix(c, key, &kvs, err);
+	free(key);
+	if (r < 0)
+		return r;
+	*orgs = xcalloc(kvs.n + 1, sizeof(**orgs));
+	for (i = 0; i < kvs.n; i++) {
+		cJSON *rec = cmd_kv_json(&kvs.kv[i]);
+		const cJSON *m, *members =
+			cJSON_GetObjectItemCaseSensitive(rec, "members");
+
+		cJSON_ArrayForEach(m, members)
+			if (cJSON_IsString(m) &&
+			    strcmp(m->valuestring, user) == 0)
+				(*orgs)[(*n)++] = xstrdup(kvs.kv[i].key + plen);
+		cJSON_Delete(rec);
+	}
+	rh_etcd_kvs_free(&kvs);
+	return 0;
+}
+
+int
+cmd_shares(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "prefix", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *prefix = NULL;
+	struct cmd_remote rem;
+	struct rh_etcd *c = NULL;
+	struct rh_login l;
+	struct rh_err err;
+	struct grant g;
+	char *addr = NULL, **orgs = NULL;
+	size_t i, n = 0;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 'p')
+			return cmd_usage("shares");
+		prefix = optarg;
+	}
+	if (argc - optind > 1)
+		return cmd_usage("shares");
+	memset(&g, 0, sizeof(g));
+	memset(&rem, 0, sizeof(rem));
+	if (optind < argc &&
+	    ((r = cmd_address(argv[optind], &addr, NULL, &err)) < 0 ||
+	     (r = grant_set_path(&g, addr, &err)) < 0))
+		goto fail;
+	if ((r = cmd_etcd_login(&l, &c, &err)) < 0) {
+		if (r == -ENOENT)
+			rh_err_set(&err, ENOENT, "not logged in (rh login "
+			           "first)");
+		goto fail;
+	}
+	if ((r = cmd_remote_find(NULL, NULL, prefix, &rem, &err)) < 0)
+		;
+	else if (addr != NULL)
+		r = grant_list(c, rem.prefix, g.top, *g.rel ? addr : NULL,
+		               stdout, &err);
+	else if ((r = grant_list(c, rem.prefix, l.user, NULL, stdout,
+	                         &err)) == 0 &&
+	         (r = orgs_of(c, rem.prefix, l.user, &orgs, &n, &err)) == 0)
+		for (i = 0; i < n && r == 0; i++)
+			r = grant_list(c, rem.prefix, orgs[i], NULL, stdout,
+			               &err);
+	if (orgs != NULL)
+		rh_etcd_strv_free(orgs, n);
+	rh_login_free(&l);
+fail:
+	if (r < 0)
+		cmd_fail("shares", "%s", err.msg);
+	rh_etcd_free(c);
+	cmd_remote_free(&rem);
+	grant_clear(&g);
+	free(addr);
+	return r < 0 ? 1 : 0;
 }

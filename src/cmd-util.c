@@ -2,6 +2,7 @@
  * read without echo, finding and logging in to etcd. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -179,6 +181,37 @@ cmd_password(const char *prompt, int from_stdin, int confirm, char **out,
 }
 
 int
+cmd_password_file(const char *path, char **out, struct rh_err *err)
+{
+	struct stat st;
+	FILE *f;
+	int r;
+
+	*out = NULL;
+	if ((f = fopen(path, "r")) == NULL)
+		return rh_err_set(err, errno, "%s: %s", path, strerror(errno));
+	setvbuf(f, NULL, _IONBF, 0);    /* no copy left in a buffer */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
+		r = rh_err_set(err, EINVAL, "%s: not a regular file", path);
+	else if (st.st_mode & 077)
+		r = rh_err_set(err, EPERM, "%s: mode %04o lets others read "
+		               "it; a password file is 0600 (chmod 600 %s)",
+		               path, (unsigned)(st.st_mode & 07777), path);
+	else if ((r = read_line(f, out)) < 0)
+		rh_err_set(err, -r, "%s: %s", path, r == -ENODATA ?
+		           "empty" : r == -EFBIG ? "line too long" :
+		           strerror(-r));
+	else if (**out == '\0')
+		r = rh_err_set(err, EINVAL, "%s: empty password", path);
+	fclose(f);
+	if (r < 0) {
+		cmd_password_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int
 cmd_check_user(const char *name, struct rh_err *err)
 {
 	const char *p;
@@ -316,6 +349,27 @@ cmd_etcd_login(struct rh_login *l, struct rh_etcd **out, struct rh_err *err)
 		rh_login_free(l);
 	}
 	return r;
+}
+
+int
+cmd_range_prefix(struct rh_etcd *c, const char *prefix,
+                 struct rh_etcd_kvs *out, struct rh_err *err)
+{
+	struct rh_etcd_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.type = RH_ETCD_RANGE;
+	op.key = prefix;
+	op.key_len = strlen(prefix);
+	op.flags = RH_ETCD_PREFIX;
+	return rh_etcd_range(c, &op, out, err);
+}
+
+struct cJSON *
+cmd_kv_json(const struct rh_etcd_kv *kv)
+{
+	return cJSON_ParseWithLength(kv->value ? kv->value : "",
+	                             kv->value_len);
 }
 
 char *

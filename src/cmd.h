@@ -29,6 +29,7 @@ int cmd_logout(int argc, char *argv[]);
 int cmd_admin(int argc, char *argv[]);
 int cmd_share(int argc, char *argv[]);
 int cmd_unshare(int argc, char *argv[]);
+int cmd_shares(int argc, char *argv[]);
 int cmd_config(int argc, char *argv[]);
 int cmd_secrets(int argc, char *argv[]);
 int cmd_passwd(int argc, char *argv[]);
@@ -50,6 +51,8 @@ int cmd_usage(const char *cmd);
 int cmd_password(const char *prompt, int from_stdin, int confirm,
                  char **out, struct rh_err *err);
 void cmd_password_free(char *pw);
+/* A password: the first line of a file only its owner may read (0600). */
+int cmd_password_file(const char *path, char **out, struct rh_err *err);
 /* A line asked on the terminal with echo (URL, user name). */
 int cmd_ask(const char *prompt, char **out, struct rh_err *err);
 
@@ -73,6 +76,11 @@ int cmd_etcd_connect(const char *url, const char *ca_file,
 /* Connected and logged in as the user of ~/.rh/login.json. */
 int cmd_etcd_login(struct rh_login *l, struct rh_etcd **out,
                    struct rh_err *err);
+/* Every key that starts with prefix. */
+int cmd_range_prefix(struct rh_etcd *c, const char *prefix,
+                     struct rh_etcd_kvs *out, struct rh_err *err);
+/* A key's value parsed as JSON (NULL when it is not); cJSON_Delete it. */
+struct cJSON *cmd_kv_json(const struct rh_etcd_kv *kv);
 /* Keys of the layout (docs/architecture.md): "P/<kind>/<rest>". */
 char *cmd_key(const char *prefix, const char *kind, const char *rest);
 
@@ -98,5 +106,59 @@ int cmd_address_split(const char *addr, char **top, char **rel,
  * mount_path if given, else from its store. */
 int cmd_resource_get(const char *addr, const char *mount_path,
                      struct rh_buf *out, struct rh_err *err);
+
+/* ---- grant.c: shares, requests for them, their audit ---- */
+
+/*
+ * A share of /top/rel with user, or its end. Keys (docs/architecture.md):
+ * requests P/r/<requester>/<id> (only the requester writes there), a
+ * record per share P/g/<top>/<role>, the audit P/a/<time>-<id>.
+ */
+enum grant_op { GRANT_SHARE, GRANT_UNSHARE };
+struct grant {
+	enum grant_op op;
+	int write;              /* share: read/write, else read */
+	char *top, *rel;        /* the path; rel is "" for the top itself */
+	char *user;             /* shared with */
+	char *by;               /* who asked */
+};
+/* Set g's path from "/top[/rel]", checked. */
+int grant_set_path(struct grant *g, const char *path, struct rh_err *err);
+char *grant_path(const struct grant *g);
+void grant_clear(struct grant *g);
+/* 16 random hex digits: a request's id. */
+char *grant_id(void);
+/* A request's JSON text. */
+char *grant_request(const struct grant *g);
+/* The answer written over a request: *outcome "granted", "revoked" or
+ * "refused" (*reason says why), or -EAGAIN when not answered yet. */
+int grant_outcome(const char *value, size_t value_len, const char **outcome,
+                  char **reason, struct rh_err *err);
+
+/* With root's credentials. g->by may share the path: -EACCES and why
+ * when not. */
+int grant_may(struct rh_etcd *root, const struct grant *g,
+              struct rh_err *err);
+/* The one path that applies a share or takes it back: the folder and
+ * the user are checked, then the role, its ranges and the record. */
+int grant_apply(struct rh_etcd *root, const char *prefix,
+                const struct grant *g, struct rh_err *err);
+/* Logs who asked what and the outcome, and keeps it under P/a/. */
+void grant_audit(struct rh_etcd *root, const char *prefix,
+                 const struct grant *g, const char *outcome,
+                 const char *reason);
+/* Answers the request at key (its mod_revision rev) unless answered:
+ * checked, applied or refused, audited, the outcome written back. */
+void grant_handle(struct rh_etcd *root, const char *prefix, const char *key,
+                  size_t key_len, const char *value, size_t value_len,
+                  int64_t rev);
+/* The ranges of a top folder's role for requests (a user's P/r/U/) and
+ * for listing its shares (P/g/TOP/). */
+int grant_setup(struct rh_etcd *root, const char *prefix, const char *top,
+                int org, struct rh_err *err);
+/* Prints "PATH USER read|write" for each share of /top (at or below
+ * under when not NULL), sorted. */
+int grant_list(struct rh_etcd *c, const char *prefix, const char *top,
+               const char *under, FILE *out, struct rh_err *err);
 
 #endif

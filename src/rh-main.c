@@ -12,12 +12,13 @@ static const struct rh_cmd commands[] = {
 	  "[--prefix P] [--password-stdin]" },
 	{ "logout", cmd_logout, "logout" },
 	{ "admin", cmd_admin, "admin [--url URL] [--ca-file FILE] "
-	  "[--prefix P] [--password-stdin] init | useradd NAME | "
-	  "orgadd ORG USER..." },
-	{ "share", cmd_share, "share [--url URL] [--ca-file FILE] [--admin NAME] "
-	  "[--password-stdin] PATH USER read|write" },
-	{ "unshare", cmd_unshare, "unshare [--url URL] [--ca-file FILE] "
-	  "[--admin NAME] [--password-stdin] PATH USER" },
+	  "[--prefix P] [--password-stdin | --password-file FILE] [--syslog] "
+	  "init | useradd NAME | orgadd ORG USER... | serve" },
+	{ "share", cmd_share, "share [--prefix P] [--admin[=NAME] [--url URL] "
+	  "[--ca-file FILE] [--password-stdin]] PATH USER read|write" },
+	{ "unshare", cmd_unshare, "unshare [--prefix P] [--admin[=NAME] "
+	  "[--url URL] [--ca-file FILE] [--password-stdin]] PATH USER" },
+	{ "shares", cmd_shares, "shares [--prefix P] [PATH]" },
 	{ "config", cmd_config, "config set KEY VALUE | get KEY | upload | "
 	  "download" },
 	{ "secrets", cmd_secrets, "secrets [--local | --workdir DIR] "

@@ -15,24 +15,6 @@ fi
 etcd_start || { fail "etcd starts"; finish; }
 U=$ETCD_URL
 
-# as USER:PASSWORD COMMAND...: etcdctl with a user's credentials
-as() {
-	who=$1
-	shift
-	ETCDCTL --dial-timeout 3s --command-timeout 5s --user "$who" "$@"
-}
-# can DESCRIPTION USER:PW etcdctl-args...: allowed
-can() {
-	d=$1
-	shift
-	check "$d" as "$@"
-}
-# cannot DESCRIPTION USER:PW etcdctl-args...: refused as permission denied
-cannot() {
-	d=$1
-	shift
-	refuse "$d" "permission denied" as "$@"
-}
 admin() {
 	"$RH" admin --url "$U" --password-stdin "$@"
 }
@@ -167,10 +149,10 @@ lacks "no warning: alice has her folder" "$T/errout" "warning"
 
 # share and unshare (@/x is alice's, she is logged in)
 share() {
-	echo rootpw | "$RH" share --password-stdin "$@"
+	echo rootpw | "$RH" share --admin --password-stdin "$@"
 }
 unshare() {
-	echo rootpw | "$RH" unshare --password-stdin "$@"
+	echo rootpw | "$RH" unshare --admin --password-stdin "$@"
 }
 cannot "before a share: bob cannot read /alice/x" bob:bobpw get /rh/n/alice/x
 check "share @/x with bob, read" share @/x bob read
@@ -195,7 +177,7 @@ cannot "nor below it" bob:bobpw get /rh/n/alice/x/sub
 can "alice still can" alice:alicepw get /rh/n/alice/x
 refuse "unshare again" "not shared with bob" unshare @/x bob
 refuse "share with a wrong admin password" "authentication failed" sh -c \
-	"echo nope | '$RH' share --password-stdin @/x bob read"
+	"echo nope | '$RH' share --admin --password-stdin @/x bob read"
 cannot "which shared nothing" bob:bobpw get /rh/n/alice/x
 refuse "share with a user that does not exist" "mallory: no such user" \
 	share @/x mallory read
@@ -284,5 +266,5 @@ refuse "download needs a login" "not logged in" "$RH" config download
 # etcd gone: a clear error within the timeout
 etcd_stop
 refuse "share with etcd down" "$U" sh -c \
-	"echo rootpw | timeout 30 '$RH' share --url '$U' --password-stdin /alice/x bob read"
+	"echo rootpw | timeout 30 '$RH' share --admin --url '$U' --password-stdin /alice/x bob read"
 finish

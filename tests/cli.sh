@@ -97,14 +97,16 @@ has "a foreign scalar is kept" "$CFG" "disable_data_collection: true"
 has "a foreign mapping is kept" "$CFG" "aws: x"
 
 # bad inputs of the other commands, before any network
-refuse "share without login or URL" "no etcd URL" sh -c \
+refuse "share without login" "not logged in (rh login first" sh -c \
 	"HOME=$T/empty '$RH' share /alice/x bob read </dev/null"
+refuse "share --admin without login or URL" "no etcd URL" sh -c \
+	"HOME=$T/empty '$RH' share --admin /alice/x bob read </dev/null"
 refuse "share of a local path" "not in the remote RNS" \
-	"$RH" share --url http://127.0.0.1:9 '~/x' bob read
+	"$RH" share --admin --url http://127.0.0.1:9 '~/x' bob read
 refuse "share to a bad user name" "a name is" \
-	"$RH" share --url http://127.0.0.1:9 /alice/x 'b b' read
+	"$RH" share --admin --url http://127.0.0.1:9 /alice/x 'b b' read
 refuse "share with a bad mode" "read or write" \
-	"$RH" share --url http://127.0.0.1:9 --password-stdin /alice/x bob admin
+	"$RH" share --admin --url http://127.0.0.1:9 --password-stdin /alice/x bob admin
 status 2 "unshare with a missing user" "$RH" unshare /alice/x
 refuse "ssh to a resource that does not exist" "no such resource" \
 	"$RH" ssh '~/nothing'

@@ -168,6 +168,26 @@ etcd_stop() {
 	ETCD_PID=
 }
 
+# With lib.sh: etcdctl as a user, and checks of what the user may do.
+#   as USER:PW ARGS...            etcdctl with the user's credentials
+#   can DESC USER:PW ARGS...      allowed
+#   cannot DESC USER:PW ARGS...   refused as permission denied
+as() {
+	who=$1
+	shift
+	ETCDCTL --dial-timeout 3s --command-timeout 5s --user "$who" "$@"
+}
+can() {
+	d=$1
+	shift
+	check "$d" as "$@"
+}
+cannot() {
+	d=$1
+	shift
+	refuse "$d" "permission denied" as "$@"
+}
+
 etcd_exit() {
 	etcd_stop
 	rm -rf "$ETCD_TMP"
