@@ -2,9 +2,9 @@
  * key (P/k/<user>) wrapped again under it, so the secrets stay readable.
  *
  * etcd 3.4 lets only root change a password, so rh passwd also asks for
- * the administrator's password (the departure rh share makes too). The
- * key is re-wrapped first, by compare-and-swap; if etcd then refuses the
- * new password, the old wrapping is put back. */
+ * the administrator's password. The key is re-wrapped first, by
+ * compare-and-swap; if etcd then refuses the new password, the old
+ * wrapping is put back. */
 #include "config.h"
 
 #include <errno.h>
