@@ -368,8 +368,8 @@ cmd_range_prefix(struct rh_etcd *c, const char *prefix,
 struct cJSON *
 cmd_kv_json(const struct rh_etcd_kv *kv)
 {
-	return cJSON_ParseWithLength(kv->value ? kv->value : "",
-	                             kv->value_len);
+	return rh_json_parse(kv->value ? kv->value : "", kv->value_len,
+	                     kv->key, NULL);
 }
 
 char *

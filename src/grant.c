@@ -140,7 +140,7 @@ grant_request(const struct grant *g)
 	char *text;
 
 	add_fields(o, g);
-	text = cJSON_PrintUnformatted(o);
+	text = rh_json_print(o, 0);
 	cJSON_Delete(o);
 	return text;
 }
@@ -160,6 +160,8 @@ parse_request(const char *prefix, const char *key, size_t key_len,
 	if (slash == NULL || slash + 1 == key + key_len)
 		return rh_err_set(err, EINVAL, "not a request key");
 	g->by = xstrndup(key + plen, (size_t)(slash - key - plen));
+	if (req == NULL)
+		return -EINVAL;         /* err says why */
 	if (!cJSON_IsObject(req))
 		return rh_err_set(err, EINVAL, "not a JSON object");
 	op = str_field(req, "op");
@@ -317,7 +319,7 @@ put_record(struct rh_etcd *root, const char *key, const struct grant *g,
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "op");
 	cJSON_AddStringToObject(o, "by", g->by);
 	cJSON_AddStringToObject(o, "time", now);
-	text = cJSON_PrintUnformatted(o);
+	text = rh_json_print(o, 0);
 	r = rh_etcd_put(root, key, strlen(key), text, strlen(text), NULL, err);
 	cJSON_free(text);
 	cJSON_Delete(o);
@@ -396,7 +398,7 @@ grant_audit(struct rh_etcd *root, const char *prefix, const struct grant *g,
 	cJSON_AddStringToObject(o, "outcome", outcome);
 	if (reason != NULL)
 		cJSON_AddStringToObject(o, "reason", reason);
-	text = cJSON_PrintUnformatted(o);
+	text = rh_json_print(o, 0);
 	if (rh_etcd_put(root, key, strlen(key), text, strlen(text), NULL,
 	                &err) < 0)
 		rh_log(RH_LOG_WARN, "audit key %s: %s", key, err.msg);
@@ -428,7 +430,7 @@ answer(struct rh_etcd *root, const char *key, size_t key_len,
 	if (reason != NULL)
 		cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddStringToObject(o, "time", now);
-	text = cJSON_PrintUnformatted(o);
+	text = rh_json_print(o, 0);
 	r = rh_etcd_put_if(root, key, key_len, text, strlen(text), rev, NULL,
 	                   &err);
 	if (r < 0 && r != -EAGAIN)
@@ -444,9 +446,9 @@ grant_handle(struct rh_etcd *root, const char *prefix, const char *key,
              size_t key_len, const char *value, size_t value_len,
              int64_t rev)
 {
-	cJSON *req = cJSON_ParseWithLength(value ? value : "", value_len);
-	struct grant g;
 	struct rh_err err;
+	cJSON *req = rh_json_parse(value ? value : "", value_len, "it", &err);
+	struct grant g;
 	char *reason;
 
 	/* Answered already (this is the controller's own answer). */
@@ -479,12 +481,15 @@ int
 grant_outcome(const char *value, size_t value_len, const char **outcome,
               char **reason, struct rh_err *err)
 {
-	cJSON *o = cJSON_ParseWithLength(value ? value : "", value_len);
+	cJSON *o = rh_json_parse(value ? value : "", value_len, "the answer",
+	                         err);
 	const char *s, *why;
 	int r = 0;
 
 	*outcome = NULL;
 	*reason = NULL;
+	if (o == NULL)
+		return -EINVAL;
 	s = str_field(o, "outcome");
 	why = str_field(o, "reason");
 	if (s == NULL)
