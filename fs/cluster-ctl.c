@@ -5,11 +5,15 @@
  *   autostop N   record autostop_mins N in the cluster's config.json and
  *                tell the agent, which stops itself after N idle minutes
  *                (-1: never; 0: as soon as it is idle)
+ *   stop         an on-demand cluster only: its instances stopped
+ * On an on-demand cluster, SkyPilot runs first (cluster-ondemand.c): up
+ * launches or starts it, down tears it down (`sky down`, instead of the
+ * agent's stop), autostop is also `sky autostop` (a builtin's config is
+ * not changed), restart is the agent's once it is up.
  * Every line of a write is checked before any runs: a bad line fails the
- * write with EINVAL and changes nothing. up, down and restart need a BYO
- * cluster (ips); an on-demand one answers EOPNOTSUPP until rhfs can
- * provision. Reading the same open file gives one line per command run
- * through it: "up: ...", or "error: ..." naming the cluster and the cause.
+ * write with EINVAL and changes nothing. Reading the same open file gives
+ * one line per command run through it: "up: ...", or "error: ..." naming
+ * the cluster and the cause.
  */
 #include "config.h"
 
@@ -25,7 +29,12 @@
 
 #define AUTOSTOP_MAX (60 * 24 * 365)    /* minutes; as the agent's */
 
-enum verb { V_UP, V_DOWN, V_RESTART, V_AUTOSTOP };
+enum verb { V_UP, V_DOWN, V_RESTART, V_AUTOSTOP, V_STOP };
+
+static const char *const verb_names[] = {
+	[V_UP] = "up", [V_DOWN] = "down", [V_RESTART] = "restart",
+	[V_AUTOSTOP] = "autostop", [V_STOP] = "stop",
+};
 
 struct cmd {
 	enum verb verb;
@@ -95,12 +104,14 @@ parse_line(const char *addr, const char *line, size_t lineno,
 		cmd->verb = V_DOWN;
 	else if (strcmp(word, "restart") == 0)
 		cmd->verb = V_RESTART;
+	else if (strcmp(word, "stop") == 0)
+		cmd->verb = V_STOP;
 	else
 		goto bad;
 	return 0;
 bad:
 	return rh_err_set(err, EINVAL, "%s/ctl: line %zu: '%.64s' is not a "
-	                  "command (up, down, restart, autostop MINUTES)", addr,
+	                  "command (up, down, restart, stop, autostop MINUTES)", addr,
 	                  lineno, line);
 }
 
@@ -150,14 +161,15 @@ timeout_ms(struct fs *fs)
 	return (int)(fs->opts.connect_timeout * 1000);
 }
 
+/* Its agent is there to reach: a BYO cluster, or an on-demand one up. */
 static int
-need_byo(const char *addr, const cJSON *cfg, const char *verb,
-         struct rh_err *err)
+need_node(struct fs *fs, const char *addr, const cJSON *cfg,
+          const char *verb, struct rh_err *err)
 {
-	if (cluster_has_ips(cfg))
+	if (cluster_has_ips(cfg) || ondemand_is_up(fs, addr))
 		return 0;
-	return rh_err_set(err, EOPNOTSUPP, "%s: %s: an on-demand cluster "
-	                  "(no ips); rhfs cannot provision it yet", addr, verb);
+	return rh_err_set(err, ENOTCONN, "%s: %s: the on-demand cluster is "
+	                  "not up ('up' launches it)", addr, verb);
 }
 
 /* Tell the agent its autostop; the reply's minutes in *now. */
@@ -189,7 +201,7 @@ do_up(struct fs *fs, const char *addr, const cJSON *cfg, struct rh_buf *out,
 	cJSON *req, *reply = NULL;
 	int r;
 
-	if ((r = need_byo(addr, cfg, "up", err)) < 0 ||
+	if ((r = need_node(fs, addr, cfg, "up", err)) < 0 ||
 	    (r = res_agent(fs, addr, cfg, &rpc, err)) < 0)
 		return r;
 	/* the config's autostop holds for an agent started afresh */
@@ -224,7 +236,7 @@ do_down(struct fs *fs, const char *addr, const cJSON *cfg,
 	cJSON *req, *reply = NULL;
 	int r;
 
-	if ((r = need_byo(addr, cfg, "down", err)) < 0 ||
+	if ((r = need_node(fs, addr, cfg, "down", err)) < 0 ||
 	    (r = res_agent(fs, addr, cfg, &rpc, err)) < 0)
 		return r;
 	req = rh_proto_new(0, "stop");
@@ -308,11 +320,13 @@ do_autostop(struct fs *fs, struct node *dir, const char *addr,
 	struct rh_rpc *rpc;
 	int r;
 
-	if ((r = store_autostop(fs, dir, addr, mins, err)) < 0)
-		return r;
-	rh_info("%s: autostop_mins %d recorded", addr, mins);
-	/* an on-demand cluster's agent starts with it once provisioned */
-	if (cluster_has_ips(cfg)) {
+	/* a builtin on-demand cluster's autostop is SkyPilot's alone */
+	if (!(rh_sky_is_ondemand(cfg) && dir->store->readonly)) {
+		if ((r = store_autostop(fs, dir, addr, mins, err)) < 0)
+			return r;
+		rh_info("%s: autostop_mins %d recorded", addr, mins);
+	}
+	if (cluster_has_ips(cfg) || ondemand_is_up(fs, addr)) {
 		if ((r = res_agent(fs, addr, cfg, &rpc, err)) < 0 ||
 		    (r = tell_autostop(fs, addr, rpc, mins, err)) < 0) {
 			rh_warn("%s: autostop_mins %d is in its config, but the "
@@ -350,6 +364,12 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		goto out;
 	}
 	for (i = 0; r == 0 && i < n; i++) {
+		r = ondemand_ctl(h->fs, addr, cfg, verb_names[cmds[i].verb],
+		                 cmds[i].mins, req, &out, &err);
+		if (r != 0) {
+			r = r > 0 ? 0 : r;      /* done by SkyPilot */
+			continue;
+		}
 		switch (cmds[i].verb) {
 		case V_UP:
 			r = do_up(h->fs, addr, cfg, &out, &err);
@@ -364,6 +384,8 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		case V_AUTOSTOP:
 			r = do_autostop(h->fs, h->node->parent, addr, cfg,
 			                cmds[i].mins, &out, &err);
+			break;
+		case V_STOP:    /* ondemand_ctl's alone */
 			break;
 		}
 	}

@@ -44,9 +44,10 @@ log_open(struct fs *fs, struct handle *h, struct rh_err *err)
 		free(lf);
 		return r;
 	}
-	if (!cluster_has_ips(lf->cfg)) {
-		r = rh_err_set(err, EOPNOTSUPP, "%s/log: an on-demand cluster "
-		               "(no ips) has no agent yet", lf->addr);
+	if (!cluster_has_ips(lf->cfg) && !ondemand_is_up(fs, lf->addr)) {
+		r = rh_err_set(err, ENOTCONN, "%s/log: the on-demand cluster "
+		               "is not up, and has no agent (a call or 'up' in "
+		               "its ctl launches it)", lf->addr);
 		cJSON_Delete(lf->cfg);
 		free(lf->addr);
 		free(lf);

@@ -1,7 +1,8 @@
 /* cluster.c - a cluster's status: a fresh probe at each open, as JSON,
  * bounded by the connect timeout. state is "up" (the agent answered),
- * "down" (nothing listens, or an on-demand cluster not provisioned) or
- * "unreachable" (no answer in time, or the node refused us). */
+ * "down" (nothing listens, or an on-demand cluster not launched) or
+ * "unreachable" (no answer in time, or the node refused us); an
+ * on-demand cluster's also what SkyPilot says (cluster-ondemand.c). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -37,13 +38,12 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *req, *reply = NULL, *agent;
-	int r;
+	int r, up;
 
-	if (!has_ips(cfg)) {
-		cJSON_AddStringToObject(out, "state", "down");
-		cJSON_AddStringToObject(out, "error", "an on-demand cluster; "
-		                        "rhfs cannot provision it");
-		return;
+	if (rh_sky_is_ondemand(cfg)) {
+		ondemand_status(fs, addr, cfg, out, &up);
+		if (!up)
+			return;
 	}
 	if ((r = res_agent(fs, addr, cfg, &rpc, &err)) == 0) {
 		req = rh_proto_new(0, "status");

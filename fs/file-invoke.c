@@ -868,17 +868,21 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	if (n > 0 && inv->kind == &send_kind &&
 	    (r = secret_env(h->fs, inv->addr, inv->cfg, &senv, &err)) < 0)
 		goto refuse;
+	/* an on-demand cluster not up is launched first; if that fails, so
+	 * do the calls, with SkyPilot's reason */
+	prep = 0;
 	if (n > 0 && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc))) {
-		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
-		                   &err)) < 0)
+		prep = ondemand_ready(h->fs, inv->addr, inv->cfg, req, &err);
+		if (prep == 0 && (r = res_agent(h->fs, inv->addr, inv->cfg,
+		                                &inv->rpc, &err)) < 0)
 			goto refuse;
 	}
 	/* before a send's first call: its reqs synced, its setup_cmds run;
 	 * if that fails, so do its calls, with the reason. A Ctrl-C while
 	 * waiting for it refuses the write (EINTR), which leaves no trace. */
-	prep = n > 0 && inv->kind == &send_kind ?
-	       send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, req, &err) :
-	       0;
+	if (prep == 0 && n > 0 && inv->kind == &send_kind)
+		prep = send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, req,
+		                    &err);
 	if (prep == -EINTR) {
 		r = prep;
 		goto refuse;

@@ -25,6 +25,7 @@ static const struct fuse_opt rhfs_opts[] = {
 	RHFS_OPT("rhagent=%s", rhagent),
 	RHFS_OPT("known_hosts=%s", known_hosts),
 	RHFS_OPT("connect_timeout=%lf", connect_timeout),
+	RHFS_OPT("launch_timeout=%lf", launch_timeout),
 	FUSE_OPT_END
 };
 
@@ -69,7 +70,9 @@ usage(const char *prog)
 	       "    -o known_hosts=FILE    SSH host keys (default: "
 	       "~/.ssh/known_hosts)\n"
 	       "    -o connect_timeout=SECS  bound on reaching a cluster "
-	       "(default: 10)\n\n",
+	       "(default: 10)\n"
+	       "    -o launch_timeout=SECS   bound on launching an on-demand "
+	       "cluster (default: 1200)\n\n",
 	       prog, RHFS_BUILTINS_DIR, RHFS_RHAGENT);
 }
 
@@ -194,6 +197,7 @@ main(int argc, char *argv[])
 	memset(&opts, 0, sizeof(opts));
 	fs.opts.timeout = 1.0;
 	fs.opts.connect_timeout = 10.0;
+	fs.opts.launch_timeout = 1200.0;
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.links_lock, NULL);
 	pthread_mutex_init(&fs.prep_lock, NULL);
@@ -227,6 +231,8 @@ main(int argc, char *argv[])
 		fs.opts.timeout = 0;
 	if (fs.opts.connect_timeout <= 0)
 		fs.opts.connect_timeout = 10.0;
+	if (fs.opts.launch_timeout <= 0)
+		fs.opts.launch_timeout = 1200.0;
 
 	rh_log_init("rhfs", opts.foreground,
 	            opts.debug ? RH_LOG_DEBUG : RH_LOG_INFO);
@@ -240,6 +246,7 @@ main(int argc, char *argv[])
 	fs.gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs.started);
 	node_init(&fs);
+	ondemand_init(&fs);
 
 	/* The kernel checks modes; names in df and mount say what this is. */
 	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=rhfs,subtype=rhfs");
@@ -271,6 +278,7 @@ main(int argc, char *argv[])
 	remote_close(&fs);      /* its watches notify: stopped first */
 	notify_stop(&fs);
 	send_prepare_stop(&fs); /* it uses the agents' connections */
+	ondemand_stop(&fs);
 	/* the agents' threads answer requests: stop them while the session
 	 * still exists */
 	rh_links_free(fs.links);
@@ -283,6 +291,7 @@ err_signals:
 err_session:
 	fuse_session_destroy(fs.se);
 err_nodes:
+	ondemand_free(&fs);
 	node_destroy_all(&fs);
 	while (fs.scratches != NULL)
 		scratch_unlink(&fs, fs.scratches);

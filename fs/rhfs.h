@@ -83,6 +83,7 @@ struct fs_opts {
 	char *known_hosts;      /* -o known_hosts=FILE */
 	double timeout;         /* -o timeout=SECS: attribute/entry cache */
 	double connect_timeout; /* -o connect_timeout=SECS */
+	double launch_timeout;  /* -o launch_timeout=SECS: on-demand */
 };
 
 struct fs {
@@ -107,6 +108,7 @@ struct fs {
 	pthread_cond_t prep_cond;       /* a send's setup ended */
 	int prep_stop;                  /* rhfs stops: setups end */
 	struct send_prepared *prepared; /* what was done, per connection */
+	struct ondemands *ondemand;     /* cluster-ondemand.c */
 };
 
 /* An open file. */
@@ -253,9 +255,31 @@ extern const struct fs_file file_status;
  * autostop) and log (its agent's, followed) */
 extern const struct fs_file file_cluster_ctl;
 extern const struct fs_file file_cluster_log;
-/* A BYO cluster: ips to reach (an on-demand one has none until
- * provisioned). */
+/* A BYO cluster: ips to reach (an on-demand one has none: SkyPilot
+ * records where it is). */
 int cluster_has_ips(const struct cJSON *cfg);
+/* cluster-ondemand.c: on-demand clusters through SkyPilot, one sky
+ * command at a time per cluster, in a thread; waits end with -EINTR when
+ * req (if not NULL) is interrupted, and the command goes on. */
+void ondemand_init(struct fs *fs);
+/* The cluster a resource runs on (itself, or a send's hardware), if it is
+ * on-demand and not up: launched or started; 0 at once otherwise. */
+int ondemand_ready(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                   fuse_req_t req, struct rh_err *err);
+/* Whether rhfs has it up (launched, or seen UP). */
+int ondemand_is_up(struct fs *fs, const char *addr);
+/* ctl's verb on an on-demand cluster: up, stop, down, autostop MINS run
+ * through sky, a line for out. 1: done; 0: the caller goes on (a BYO
+ * cluster; up then reaches the agent, autostop records the minutes). */
+int ondemand_ctl(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                 const char *verb, int mins, fuse_req_t req,
+                 struct rh_buf *out, struct rh_err *err);
+/* status's fields from SkyPilot; *probe: UP, the agent is probed. */
+void ondemand_status(struct fs *fs, const char *addr,
+                     const struct cJSON *cfg, struct cJSON *out, int *probe);
+/* Ends the sky commands still running; before the agents' connections. */
+void ondemand_stop(struct fs *fs);
+void ondemand_free(struct fs *fs);
 /* send-setup.c: before a send's first call on a connection, its reqs
  * synced to the node and its setup_cmds run once. The wait ends with
  * -EINTR when req (if not NULL) is interrupted; the work goes on. */

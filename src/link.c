@@ -193,22 +193,32 @@ done:
 	return r;
 }
 
-/* An SSH session to the cluster's head node. */
+/* An SSH session to the cluster's head node. An on-demand cluster is
+ * reached as the BYO cluster SkyPilot records it to be. */
 static int
 connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
             struct rh_ssh **ssh, struct rh_err *err)
 {
-	const cJSON *creds = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_creds");
+	const cJSON *creds;
 	struct rh_ssh_opts o;
 	const char *key;
-	char *keypath, *user = NULL;
+	char *keypath, *user = NULL, *sky_hosts = NULL;
+	cJSON *sky = NULL;
 	int r;
 
+	if (rh_sky_is_ondemand(cfg)) {
+		if ((r = rh_sky_reach(addr, &sky, &sky_hosts, err)) < 0)
+			return r;
+		cfg = sky;
+	}
+	creds = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_creds");
 	memset(&o, 0, sizeof(o));
 	o.host = head_of(cfg);
-	if (o.host == NULL)
+	if (o.host == NULL) {
+		cJSON_Delete(sky);
 		return rh_err_set(err, EINVAL, "%s: the cluster has no ips to "
 		                  "reach", addr);
+	}
 	o.port = int_field(creds, "ssh_port", int_field(cfg, "ssh_port", 22));
 	o.user = str_field(creds, "ssh_user");
 	if (o.user == NULL)
@@ -216,11 +226,13 @@ connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	key = str_field(creds, "ssh_private_key");
 	keypath = expand_home(key ? key : "~/.ssh/id_ed25519");
 	o.private_key = keypath;
-	o.known_hosts = ls->opts.known_hosts;
+	o.known_hosts = sky_hosts ? sky_hosts : ls->opts.known_hosts;
 	o.timeout_ms = ls->opts.timeout_ms;
 	r = rh_ssh_connect(&o, ssh, err);
 	free(keypath);
 	free(user);
+	free(sky_hosts);
+	cJSON_Delete(sky);
 	return r;
 }
 

@@ -337,6 +337,45 @@ int rh_links_get(struct rh_links *ls, const char *addr,
                  const struct cJSON *cfg, struct rh_rpc **out,
                  struct rh_err *err);
 void rh_links_free(struct rh_links *ls);
+
+/* sky.c: on-demand clusters through the SkyPilot command line. */
+/* A cluster launched on demand: no ips, an instance_type (or subtype
+ * OnDemandCluster). */
+int rh_sky_is_ondemand(const struct cJSON *cfg);
+/* The name SkyPilot knows the cluster at addr by, stable for an address:
+ * "rh-", its letters and digits (lower case, others as '-', at most 23),
+ * "-" and the first 8 hex digits of its SHA-256. */
+char *rh_sky_name(const char *addr);
+/* The arguments of its `sky launch` (a JSON array of strings, without
+ * "sky"): the config's fields, the defaults of config.yaml where it has
+ * none (defaults may be NULL). */
+int rh_sky_launch_args(const char *addr, const struct cJSON *cfg,
+                       const struct rh_config *defaults, struct cJSON **out,
+                       struct rh_err *err);
+/* "sky ARG..." as a shell would read it, for messages. */
+char *rh_sky_command(const struct cJSON *args);
+/* sky's path on PATH, or -ENOPKG with a message naming the fix. */
+int rh_sky_path(char **path, struct rh_err *err);
+/* Run sky with args to its end: each line it prints (stdout and stderr)
+ * to line (may be NULL), all of it to out (may be NULL), its exit status
+ * in *status. Past timeout_ms (-ETIMEDOUT) or once stop(stop_arg) says so
+ * (-ECANCELED), sky and what it started are ended. */
+int rh_sky_run(const struct cJSON *args, long timeout_ms,
+               int (*stop)(void *), void *stop_arg,
+               void (*line)(void *, const char *), void *line_arg,
+               struct rh_buf *out, int *status, struct rh_err *err);
+/* The STATUS (UP, STOPPED, INIT) of cluster name in the table `sky
+ * status` printed; 0 and "" when the table has no such cluster. */
+int rh_sky_status_of(const char *out, const char *name, char *state,
+                     size_t size);
+/* The cluster at addr as SkyPilot records it (~/.sky/generated/ssh/NAME):
+ * a BYO cluster's config (ips, head first; ssh_creds), and the known
+ * hosts file rhfs keeps for it. -ENOTCONN when SkyPilot has none. */
+int rh_sky_reach(const char *addr, struct cJSON **cfg, char **known_hosts,
+                 struct rh_err *err);
+/* That known hosts file, and removing it (a new launch, new host keys). */
+char *rh_sky_known_hosts(const char *name);
+void rh_sky_forget_host_keys(const char *name);
 /* sync.c: the local directory dir copied to ~/name on a node (over sftp,
  * or, when sftp is NULL, into the directory home of this machine), only
  * the files that changed since the last sync; what an earlier sync put

@@ -141,10 +141,11 @@ has "a refused ctl line is logged with the cluster" "$MNT/.log" \
 	"^local/ctl: line 2: 'bogus' is not a command"
 refuse "ctl: a builtin's autostop cannot be recorded" "Read-only" \
 	bash -c "echo 'autostop 5' > '$MNT/^/local/ctl'"
-refuse "ctl: up on an on-demand cluster" "Operation not supported" \
+# (tests/ondemand.sh puts a stand-in sky on PATH; here there is none)
+refuse "ctl: up on an on-demand cluster without sky" "Package not installed" \
 	bash -c "echo up > '$MNT/^/rh-cpu/ctl'"
-has "the on-demand refusal names the cluster" "$MNT/.log" \
-	"^rh-cpu: up: an on-demand cluster"
+has "the on-demand refusal names the cluster and the cause" "$MNT/.log" \
+	"^rh-cpu: \`sky\` is not on PATH"
 
 # autostop on a cluster of ~ (a local agent): recorded in its config and
 # by the agent, which stops itself when idle that long.

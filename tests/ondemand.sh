@@ -1,0 +1,197 @@
+# ondemand.sh - on-demand clusters through SkyPilot's command line. The
+# real SkyPilot is NOT run here (it cannot be installed on this machine):
+# `sky` is tests/sky-standin.py, which takes the arguments SkyPilot
+# documents, prints output shaped like SkyPilot's, records what it was
+# asked, and "launches" an instance by starting a loopback sshd with a
+# fresh host key for the test user, writing its SSH details where
+# SkyPilot does (~/.sky/generated/ssh/NAME).
+# Checked: without sky on PATH, status and calls say so and name the fix;
+# the first call launches once (two at once: one launch) with arguments
+# from the config and config.yaml's defaults, status says launching with
+# sky's last lines meanwhile, calls run on the launched node; autostop,
+# stop (the next call starts it again), down; a failed launch fails the
+# calls with sky's reason; a launch past launch_timeout is ended.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/sshd-lib.sh"
+
+SKYDIR=$T/sky
+BIN=$T/bin
+
+# every "instance" the stand-in started, and the agent on the node
+stop_nodes() {
+	for pidfile in "$SKYDIR"/nodes/*/sshd.pid; do
+		[ -f "$pidfile" ] || continue
+		pid=$(cat "$pidfile")
+		for p in $(pgrep -P "$pid"); do
+			kill "$p" 2>/dev/null
+		done
+		kill "$pid" 2>/dev/null
+	done
+	if id -u "$SSH_USER" >/dev/null 2>&1; then
+		su -s /bin/sh "$SSH_USER" -c \
+			'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' \
+			>/dev/null 2>&1
+	fi
+}
+trap 'stop_nodes; cleanup' EXIT
+
+take_node
+ensure_ssh_user
+chmod 711 "$T"
+mkdir -p "$SKYDIR" "$BIN"
+chmod 755 "$SKYDIR"
+export SKY_STANDIN_DIR="$SKYDIR" SKY_STANDIN_USER="$SSH_USER"
+
+# call SEND ARG: one call through an open invoke, its result line in $T/out
+call() {
+	"$PYTHON3" - "$1" "$2" >"$T/out" 2>"$T/errout" <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, (json.dumps([sys.argv[2]]) + "\n").encode())
+print(os.fdopen(fd, "r").readline().rstrip("\n"))
+PY
+}
+
+# launches: the launch lines of the stand-in's argv log
+launches() {
+	grep -c '^\["launch"' "$SKYDIR/argv.log" 2>/dev/null
+}
+
+# --- without sky on PATH
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"
+R=$MNT/~
+check "status of ^rh-cpu without sky" cat "$MNT/^/rh-cpu/status"
+has "status says sky is not on PATH" "$T/out" '`sky` is not on PATH'
+has "and names the fix" "$T/out" "install SkyPilot"
+has "or a BYO or Slurm cluster" "$T/out" "use a BYO cluster (ips) or a Slurm cluster"
+mkdir "$R/nosky"
+echo '{"resource_type": "send", "hardware": "^rh-cpu", "command": ["echo"]}' \
+	>"$R/nosky/config.json"
+check "a call on ^rh-cpu without sky is taken" call "$R/nosky/invoke" x
+has "and fails saying sky is not on PATH" "$T/out" 'is not on PATH'
+refuse "ctl up on ^rh-cpu without sky" "Package not installed" \
+	bash -c "echo up > '$MNT/^/rh-cpu/ctl'"
+has "the refusal is in .log" "$MNT/.log" '`sky` is not on PATH'
+unmount_rhfs
+
+# --- the stand-in on PATH
+ln -s "$top_srcdir/tests/sky-standin.py" "$BIN/sky"
+PATH=$BIN:$PATH
+export PATH
+cat >"$T/config.yaml" <<'YAML'
+default_autostop: 15
+use_spot: true
+default_provider: cheapest
+YAML
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5,config=$T/config.yaml"
+mkdir "$R/gpu" "$R/cpu" "$R/who"
+echo '{"resource_type": "cluster", "resource_subtype": "OnDemandCluster", "instance_type": "A100:4", "num_instances": 1, "provider": "aws", "region": "us-east-1", "use_spot": false, "image_id": "ami-0123", "autostop_mins": 30}' \
+	>"$R/gpu/config.json"
+echo '{"resource_type": "cluster", "resource_subtype": "OnDemandCluster", "instance_type": "CPU:2+"}' \
+	>"$R/cpu/config.json"
+echo '{"resource_type": "send", "hardware": "~/gpu", "command": ["sh", "-c", "echo $(id -un) $0"]}' \
+	>"$R/who/config.json"
+
+NAME=$("$PYTHON3" -c 'import hashlib; print("rh-gpu-" + hashlib.sha256(b"~/gpu").hexdigest()[:8])')
+CPUNAME=$("$PYTHON3" -c 'import hashlib; print("rh-cpu-" + hashlib.sha256(b"~/cpu").hexdigest()[:8])')
+check "status before the first call" cat "$R/gpu/status"
+has "not launched: down" "$T/out" '"state": "down"'
+has "SkyPilot's name is rh-, the address's letters, a digest" "$T/out" "\"name\": \"$NAME\""
+has "SkyPilot has no such cluster" "$T/out" '"status": null'
+[ "$(launches)" = 0 ] && pass "status launches nothing" ||
+	fail "status launched ($(launches) launches)"
+
+# Two first calls at once, held at the stand-in's gate: one launch.
+touch "$SKYDIR/gate"
+call "$R/who/invoke" a &
+A=$!
+(sleep 0.2; echo '["b"]' >"$R/who/invoke") &
+B=$!
+i=0
+until grep -q "Launching on Standin" "$R/gpu/status" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && break
+	sleep 0.1
+done
+cat "$R/gpu/status" >"$T/launching"
+has "status says launching meanwhile" "$T/launching" '"state": "launching"'
+has "with sky's last lines" "$T/launching" "Launching on Standin (a loopback sshd): $NAME"
+kill -0 $A 2>/dev/null && kill -0 $B 2>/dev/null &&
+	pass "the calls wait for the launch" || fail "a call did not wait"
+rm "$SKYDIR/gate"
+wait $A && pass "the first call ends" || fail "the first call failed"
+wait $B && pass "the second call ends" || fail "the second call failed"
+has "the first call ran on the launched node" "$T/out" "$SSH_USER a"
+[ "$(launches)" = 1 ] && pass "two first calls: one launch" ||
+	fail "two first calls: $(launches) launches"
+grep '^\["launch"' "$SKYDIR/argv.log" >"$T/launch"
+echo "[\"launch\", \"-c\", \"$NAME\", \"--yes\", \"--gpus\", \"A100:4\", \"--num-nodes\", \"1\", \"--cloud\", \"aws\", \"--region\", \"us-east-1\", \"--image-id\", \"ami-0123\", \"-i\", \"30\"]" >"$T/want"
+same "sky launch got the config's arguments" "$T/launch" "$T/want"
+PORT=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["port"])' "$SKYDIR/state.json" "$NAME")
+has "reached at the SSH details SkyPilot records" \
+	"$HOME/.rh/sky/$NAME.known_hosts" "[127.0.0.1]:$PORT"
+lacks "nothing written into the cluster's config" "$R/gpu/config.json" '"ips"'
+check "a later call" call "$R/who/invoke" there
+has "runs on the node" "$T/out" "$SSH_USER there"
+check "status when up" cat "$R/gpu/status"
+has "up" "$T/out" '"state": "up"'
+has "as SkyPilot says" "$T/out" '"status": "UP"'
+check "its log, once up" head -c 1 "$R/gpu/log"
+
+# config.yaml's defaults where the config has none; ctl up launches.
+check "ctl up on ~/cpu" bash -c "exec 3<>'$R/cpu/ctl'; echo up >&3; cat <&3"
+has "ctl up says what it ran" "$T/out" "up: sky launch -c $CPUNAME --yes --cpus 2+ --use-spot -i 15"
+has "and reached the agent" "$T/out" "up: the agent runs"
+check "ctl down on ~/cpu" bash -c "echo down > '$R/cpu/ctl'"
+has "sky down ran for ~/cpu" "$SKYDIR/argv.log" "[\"down\", \"-y\", \"$CPUNAME\"]"
+
+# autostop, stop, start, down
+check "ctl autostop 5" bash -c "echo 'autostop 5' > '$R/gpu/ctl'"
+has "sky autostop -y -i 5 NAME" "$SKYDIR/argv.log" "[\"autostop\", \"-y\", \"-i\", \"5\", \"$NAME\"]"
+check "SkyPilot's table" sky status "$NAME"
+has "shows the autostop" "$T/out" "5m"
+check "ctl autostop -1" bash -c "echo 'autostop -1' > '$R/gpu/ctl'"
+has "sky autostop --cancel" "$SKYDIR/argv.log" "[\"autostop\", \"-y\", \"--cancel\", \"$NAME\"]"
+check "ctl stop" bash -c "echo stop > '$R/gpu/ctl'"
+has "sky stop -y NAME" "$SKYDIR/argv.log" "[\"stop\", \"-y\", \"$NAME\"]"
+check "status when stopped" cat "$R/gpu/status"
+has "stopped" "$T/out" '"state": "stopped"'
+has "as SkyPilot says" "$T/out" '"status": "STOPPED"'
+check "a call after stop" call "$R/who/invoke" again
+has "runs on the node started again" "$T/out" "$SSH_USER again"
+has "with sky start -y NAME" "$SKYDIR/argv.log" "[\"start\", \"-y\", \"$NAME\"]"
+[ "$(launches)" = 2 ] && pass "a start, not a launch" ||
+	fail "$(launches) launches"
+check "ctl down" bash -c "echo down > '$R/gpu/ctl'"
+has "sky down -y NAME" "$SKYDIR/argv.log" "[\"down\", \"-y\", \"$NAME\"]"
+check "status after down" cat "$R/gpu/status"
+has "down" "$T/out" '"state": "down"'
+refuse "its log after down" "Transport endpoint is not connected" \
+	head -c 1 "$R/gpu/log"
+refuse "stop on a BYO cluster" "Invalid argument" \
+	bash -c "echo stop > '$MNT/^/local/ctl'"
+
+# A launch that fails: the calls fail with sky's reason.
+echo "sky.exceptions.ResourcesUnavailableError: no A100:4 left in us-east-1 (stand-in)" \
+	>"$SKYDIR/fail"
+check "a call when the launch fails is taken" call "$R/who/invoke" nope
+has "and fails with sky's reason" "$T/out" "ResourcesUnavailableError: no A100:4 left"
+has "which .log has too" "$MNT/.log" "failed (exit 1): sky.exceptions.ResourcesUnavailableError"
+refuse "ctl up when the launch fails" "Input/output error" \
+	bash -c "echo up > '$R/gpu/ctl'"
+rm "$SKYDIR/fail"
+unmount_rhfs
+
+# A launch past launch_timeout: sky is ended, the calls fail.
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5,launch_timeout=2"
+touch "$SKYDIR/gate"
+check "a call past launch_timeout is taken" call "$R/who/invoke" late
+has "and fails: launch_timeout" "$T/out" "launch_timeout"
+has "naming what did not end" "$T/out" "did not end within launch_timeout (2 s)"
+pid=$(cat "$SKYDIR/launch.pid")
+kill -0 "$pid" 2>/dev/null && fail "the launch still runs" ||
+	pass "the launch was ended"
+check "status after it" cat "$R/gpu/status"
+has "SkyPilot has it half made: init" "$T/out" '"state": "init"'
+rm "$SKYDIR/gate"
+finish
