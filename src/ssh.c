@@ -169,8 +169,40 @@ tcp_connect(const char *host, int port, int timeout_ms, struct rh_err *err)
 	return fd;
 }
 
+/* Record a new host's key in known_hosts, its directory (~/.ssh) made
+ * 0700 when missing. */
+static int
+record_host_key(LIBSSH2_KNOWNHOSTS *kh, const struct rh_ssh_opts *o,
+                const char *key, size_t keylen, int mask)
+{
+	const char *slash = strrchr(o->known_hosts, '/');
+	char *name, *dir;
+	int r = 0;
+
+	if (slash != NULL && slash != o->known_hosts) {
+		dir = xstrndup(o->known_hosts, (size_t)(slash - o->known_hosts));
+		r = rh_mkdirs(dir, 0700);
+		free(dir);
+		if (r < 0)
+			return r;
+	}
+	name = o->port == 22 ? xstrdup(o->host) :
+	       xasprintf("[%s]:%d", o->host, o->port);
+	if (libssh2_knownhost_addc(kh, name, NULL, key, keylen, NULL, 0,
+	                           LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+	                           LIBSSH2_KNOWNHOST_KEYENC_RAW | mask,
+	                           NULL) != 0)
+		r = -ENOMEM;
+	else if (libssh2_knownhost_writefile(kh, o->known_hosts,
+	                                     LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
+		r = -EIO;
+	free(name);
+	return r;
+}
+
 /* The host's key against known_hosts: a match passes, an unknown host is
- * recorded, a changed key refuses the connection. */
+ * recorded (and refused if it cannot be: a key not pinned would let any
+ * later one through), a changed key refuses the connection. */
 static int
 check_host_key(struct rh_ssh *s, const struct rh_ssh_opts *o,
                struct rh_err *err)
@@ -180,7 +212,6 @@ check_host_key(struct rh_ssh *s, const struct rh_ssh_opts *o,
 	const char *key;
 	size_t keylen;
 	int type, mask, rc, r = 0;
-	char *name;
 
 	key = libssh2_session_hostkey(s->session, &keylen, &type);
 	if (key == NULL)
@@ -219,20 +250,15 @@ check_host_key(struct rh_ssh *s, const struct rh_ssh_opts *o,
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		name = o->port == 22 ? xstrdup(o->host) :
-		       xasprintf("[%s]:%d", o->host, o->port);
-		if (libssh2_knownhost_addc(kh, name, NULL, key, keylen, NULL, 0,
-		                           LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-		                           LIBSSH2_KNOWNHOST_KEYENC_RAW | mask,
-		                           NULL) != 0 ||
-		    libssh2_knownhost_writefile(kh, o->known_hosts,
-		                                LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
-			rh_warn("%s: cannot record the host key in %s", s->where,
-			        o->known_hosts);
+		if ((rc = record_host_key(kh, o, key, keylen, mask)) < 0)
+			r = rh_err_set(err, EACCES, "%s: a new host, and its key "
+			               "cannot be recorded in %s (%s): refusing "
+			               "to connect to a host whose key is not "
+			               "pinned", s->where, o->known_hosts,
+			               strerror(-rc));
 		else
 			rh_info("%s: new host, key recorded in %s", s->where,
 			        o->known_hosts);
-		free(name);
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
 		r = rh_err_set(err, EACCES, "%s: the host key has changed "
