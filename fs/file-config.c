@@ -104,6 +104,7 @@ config_write(struct fs *fs, struct handle *h, const char *data, size_t len,
 		           addr, RH_CONFIG_MAX);
 		free(addr);
 		free(path);
+		h->refused = 1;
 		return refuse(&err, -EFBIG);
 	}
 	/* keep what this write covers, to undo it if refused */

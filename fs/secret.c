@@ -367,9 +367,19 @@ static void
 secret_write(fuse_req_t req, struct handle *h, const char *data,
              size_t size, off_t off)
 {
+	struct sec *sc = h->priv;
+	char *addr;
+
 	if (h->flags & O_APPEND)
 		off = (off_t)h->buf.len;
 	if (off < 0 || (size_t)off + size > SECRET_MAX) {
+		/* The pieces of this write(2) before it were taken: the value
+		 * is not the one written, and closing stores nothing. */
+		h->refused = 1;
+		addr = rh_address(sc->store->prefix, sc->path);
+		rh_warn("refused: %s/%s: a value over %d bytes: nothing of "
+		        "this open is stored", addr, sc->field, SECRET_MAX);
+		free(addr);
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
@@ -394,6 +404,11 @@ commit(struct handle *h)
 
 	if (!h->dirty)
 		return 0;
+	if (h->refused) {
+		/* the writer heard why, at that write */
+		h->dirty = 0;
+		return 0;
+	}
 	r = value_put(sc->store, sc->path, sc->field, h->buf.data ?
 	              h->buf.data : "", h->buf.len, &err);
 	if (r < 0) {

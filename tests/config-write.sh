@@ -142,6 +142,23 @@ same "NUL: config intact" "$WORK/rh/c/config.json" "$T/before"
 "$PYTHON3" -c 'import sys; sys.stdout.write("{\"resource_type\": \"folder\", \"path\": \"" + "x" * (1100 * 1024) + "\"}")' >"$T/big"
 refuse "over 1 MiB" "too large" cp "$T/big" "$C"
 same "oversize: config intact" "$WORK/rh/c/config.json" "$T/before"
+# One write(2) of a valid config and white space, 2 MB in all: the
+# kernel's first piece is a whole config, the next one passes 1 MiB.
+cat >"$T/bigpad.py" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+data = b'{"resource_type": "folder", "path": "padded"}' + b" " * 2000000
+try:
+    n = os.write(fd, data)
+    os.write(fd, data[n:])
+    print("written")
+except OSError as e:
+    print("write: " + errno.errorcode[e.errno])
+os.close(fd)
+PY
+check "a 2 MB write of a config and white space" "$PYTHON3" "$T/bigpad.py" "$C"
+has "fails with EFBIG" "$T/out" "write: EFBIG"
+same "and close stores nothing" "$WORK/rh/c/config.json" "$T/before"
 
 # A new config.json that is invalid leaves no resource behind.
 mkdir "$R/newres"

@@ -49,6 +49,28 @@ check "truncate -s" truncate -s "${#VALUE}" "$S/secret_key"
 printf %s "$VALUE" >"$T/want"
 same "truncated" "$S/secret_key" "$T/want"
 
+# A value over 1 MiB: the write fails (EFBIG) and nothing of that open
+# is stored, though the kernel took the first piece of the write(2).
+cat >"$T/bigvalue.py" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+data = b"x" * (2 * 1000 * 1000)
+done = 0
+try:
+    while done < len(data):
+        done += os.write(fd, data[done:])
+    print("written")
+except OSError as e:
+    print("write: " + errno.errorcode[e.errno])
+os.close(fd)
+print("closed")
+PY
+check "2 MB to a field" "$PYTHON3" "$T/bigvalue.py" "$S/secret_key"
+has "fails with EFBIG" "$T/out" "write: EFBIG"
+same "and the old value stays" "$S/secret_key" "$T/want"
+has ".log says why" "$MNT/.log" \
+	"secrets/aws/secret_key: a value over 1048576 bytes"
+
 # Fields come and go with their files.
 check "creating a file adds a field" sh -c "printf tok > '$S/token'"
 has "listed in config.json" "$WORK/rh/secrets/aws/config.json" '"token"'
