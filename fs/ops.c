@@ -340,12 +340,39 @@ gone_clear(struct fs *fs, struct node *dir)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* A name the resource at dir shows beside config.json (invoke, calls,
+ * status, a secret's field, a shared one's versions/): part of it. */
 static int
 is_typed_name(struct fs *fs, struct node *dir, const char *name)
 {
 	struct found f;
+	char *type;
+	int r;
 
-	return resolve_typed(fs, dir, name, &f) == 0;
+	if (resolve_typed(fs, dir, name, &f) == 0)
+		return 1;
+	if (!rh_store_is_remote(dir->store) || strcmp(name, "versions") != 0)
+		return 0;
+	type = res_type(fs, dir);
+	r = type != NULL;
+	free(type);
+	return r;
+}
+
+/* Refuse a change to a name that is part of the resource at dir. */
+static int
+typed_refused(struct fs *fs, struct node *dir, const char *path,
+              const char *name, const char *what)
+{
+	char *addr;
+
+	if (!is_typed_name(fs, dir, name))
+		return 0;
+	addr = rh_address(dir->store->prefix, path);
+	rh_warn("refused: %s/%s is part of the resource: it cannot be %s",
+	        addr, name, what);
+	free(addr);
+	return -EPERM;
 }
 
 /* A top folder of the shared namespace, beside ~ and ^. */
@@ -980,11 +1007,8 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if ((r = secret_unlink(fs, dir, name)) <= 0)
 		goto done;      /* a secret's field */
-	r = 0;
-	if (is_typed_name(fs, dir, name)) {
-		r = -EPERM;     /* invoke, status...: part of the resource */
-		goto out;
-	}
+	if ((r = typed_refused(fs, dir, path, name, "removed")) < 0)
+		goto out;       /* invoke, status...: part of the resource */
 	if (gone_find(fs, dir, name, 1, NULL))
 		goto done;      /* gone with its config.json */
 	child = rh_path_join(path, name);
@@ -1483,6 +1507,11 @@ rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		goto out;       /* a secret's field */
 	}
+	/* invoke, calls, status...: not onto them (the config would become
+	 * a temporary file behind one), nor from them */
+	if ((r = typed_refused(fs, sdir, spath, name, "renamed")) < 0 ||
+	    (r = typed_refused(fs, ddir, dpath, newname, "replaced")) < 0)
+		goto out;
 	if ((r = what_is(fs, s, spath, name, &sw, &ssc)) < 0 ||
 	    (r = what_is(fs, s, dpath, newname, &dw, &dsc)) < 0)
 		goto out;
