@@ -60,13 +60,44 @@ config_open(struct fs *fs, struct node *n, int flags, int created,
 		h->version = config_version(n);
 	if (created || (flags & O_TRUNC))
 		h->dirty = 1;
-	if (created) {
-		pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&fs->lock);
+	if (created)
 		n->writers++;
-		pthread_mutex_unlock(&fs->lock);
-	}
+	h->next_config = n->configs;
+	n->configs = h;
+	h->listed = 1;
+	pthread_mutex_unlock(&fs->lock);
 	*out = h;
 	return 0;
+}
+
+void
+config_unlist(struct handle *h)
+{
+	struct handle **p;
+
+	for (p = &h->node->configs; *p != NULL; p = &(*p)->next_config)
+		if (*p == h) {
+			*p = h->next_config;
+			break;
+		}
+	h->listed = 0;
+}
+
+/* This mount stored version to over version from: the other open
+ * handles that read from are as current as h was, and the last of them
+ * to close wins. A change from elsewhere (another mount, an editor on
+ * the workdir) still fails their close (EBUSY). */
+static void
+config_stored(struct fs *fs, struct handle *h, uint64_t from, uint64_t to)
+{
+	struct handle *o;
+
+	pthread_mutex_lock(&fs->lock);
+	for (o = h->node->configs; o != NULL; o = o->next_config)
+		if (o != h && o->version == from)
+			o->version = to;
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static int
@@ -133,6 +164,7 @@ config_commit(struct fs *fs, struct handle *h)
 {
 	struct node *n = h->node;
 	struct rh_err err;
+	uint64_t from;
 	char *path;
 	int r;
 
@@ -154,7 +186,9 @@ config_commit(struct fs *fs, struct handle *h)
 		h->refused = 1;
 		return refuse(&err, r == -EAGAIN ? -EBUSY : r);
 	}
+	from = h->version;
 	h->version = config_version(n);
+	config_stored(fs, h, from, h->version);
 	h->dirty = 0;
 	rh_debug("stored %s config.json (%zu bytes)", n->store->prefix,
 	         h->buf.len);
@@ -179,6 +213,9 @@ config_truncate(struct fs *fs, struct node *n, off_t size)
 		h->dirty = 1;
 		r = config_commit(fs, h);
 	}
+	pthread_mutex_lock(&fs->lock);
+	config_unlist(h);
+	pthread_mutex_unlock(&fs->lock);
 	rh_buf_free(&h->buf);
 	free(h);
 	return r;

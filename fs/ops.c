@@ -635,6 +635,10 @@ rhfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (n->type == N_FILE && n->file == &file_secret) {
 			r = secret_truncate(fs, n, h, attr->st_size);
+		} else if (n->type == N_FILE) {
+			/* a stream: to 0 is O_TRUNC's no-op (dd does it) */
+			r = n->file->write == NULL ? -EACCES :
+			    attr->st_size == 0 ? 0 : -EPERM;
 		} else if (n->type != N_CONFIG) {
 			r = n->type == N_LOG ? -EACCES : -EISDIR;
 		} else if (h != NULL) {
@@ -871,6 +875,8 @@ store_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
 	*dir = n;
 	if (n->type == N_ROOT || n->type == N_AT)
 		return -EPERM;  /* the namespace's top level is fixed */
+	if (n->type == N_CALLS || n->type == N_CALL || n->type == N_VERSIONS)
+		return -EPERM;  /* records: nothing in them changes */
 	if (n->type != N_DIR)
 		return -ENOTDIR;
 	*path = locked_path(fs, n);
@@ -968,6 +974,8 @@ rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	child = rh_path_join(path, name);
 	if (gone_find(fs, dir, name, 1, NULL))
 		r = 0;          /* a send's calls/, gone with it */
+	else if ((r = typed_refused(fs, dir, path, name, "removed")) < 0)
+		;               /* a live send's calls/ */
 	else if (has_scratch(fs, dir->store, child))
 		r = -ENOTEMPTY;
 	else
@@ -1046,6 +1054,8 @@ handle_free(struct fs *fs, struct handle *h)
 	pthread_mutex_lock(&fs->lock);
 	if (h->created)
 		h->node->writers--;
+	if (h->listed)
+		config_unlist(h);
 	if (h->scratch != NULL)
 		scratch_put(h->scratch);
 	pthread_mutex_unlock(&fs->lock);

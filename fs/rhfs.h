@@ -58,6 +58,7 @@ struct node {
 	struct scratch *scratch;/* N_SCRATCH */
 	const struct fs_file *file; /* N_FILE */
 	unsigned writers;       /* open handles of a config.json not yet stored */
+	struct handle *configs; /* N_CONFIG: its open handles (fs->lock) */
 	char *gone_type;        /* N_DIR: the type its config.json had, just */
 	unsigned gone;          /* removed; bits: its names not yet unlinked */
 	struct node *ino_next, *name_next;
@@ -123,6 +124,8 @@ struct handle {
 	int created;            /* this open created the config */
 	uint64_t version;       /* config.json: the store's version it was
 	                         * read at, which a store must still have */
+	struct handle *next_config;     /* in node->configs */
+	int listed;             /* in node->configs */
 	struct fs *fs;
 	void *priv;             /* the file's own state */
 };
@@ -219,6 +222,8 @@ int config_write(struct fs *fs, struct handle *h, const char *data,
                  size_t len, off_t off);
 int config_commit(struct fs *fs, struct handle *h);
 int config_truncate(struct fs *fs, struct node *n, off_t size);
+/* Out of its node's open handles; with fs->lock held. */
+void config_unlist(struct handle *h);
 
 /* types.c: the files each resource type shows, and what they act on. */
 const struct fs_file *types_file(const char *resource_type,
