@@ -903,6 +903,62 @@ writable_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
 	return r == 0 && (*dir)->store->readonly ? -EROFS : r;
 }
 
+struct depth {
+	struct rh_store *s;
+	const char *path;
+	size_t len, max;        /* of path below the top, and the longest */
+};
+
+static int
+depth_child(void *arg, const char *name, enum rh_kind kind)
+{
+	struct depth *d = arg, sub = *d;
+	char *p;
+
+	if (kind == RH_ABSENT)
+		return 0;
+	p = rh_path_join(d->path, name);
+	sub.path = p;
+	sub.len = sub.max = d->len + 1 + strlen(name);
+	d->s->ops->list(d->s, p, depth_child, &sub);
+	free(p);
+	if (sub.max > d->max)
+		d->max = sub.max;
+	return 0;
+}
+
+/* Whether the tree at store path from (NULL: a new folder), moved or made
+ * at to, can be reached: the path of each config.json below it, in the
+ * mount and, for ~, on disk, within PATH_MAX. A longer one could not be
+ * opened, nor have its name follow its address. */
+static int
+reachable(struct fs *fs, struct rh_store *s, const char *from,
+          const char *to)
+{
+	struct depth d = { s, from, 0, 0 };
+	const char *root = s == fs->local ? rh_store_local_root(s) : NULL;
+	size_t tail, mnt, disk = 0;
+	char *addr;
+
+	if (from != NULL)
+		s->ops->list(s, from, depth_child, &d);
+	/* "/" to, what is below, "/config.json" and the NUL */
+	tail = (*to ? 1 + strlen(to) : 0) + d.max + 1 + strlen(CONFIG_NAME) +
+	       1;
+	mnt = fs->mount_len + (s->prefix[0] == '/' ? 0 : 1) +
+	      strlen(s->prefix) + tail;
+	if (root != NULL)
+		disk = strlen(root) + tail;
+	if (mnt <= PATH_MAX && disk <= PATH_MAX)
+		return 0;
+	addr = rh_address(s->prefix, to);
+	rh_warn("refused: %s: a path below it would be %zu bytes long, over "
+	        "the %d a path can have%s", addr, mnt > disk ? mnt : disk,
+	        PATH_MAX, mnt > disk ? " in the mount" : " in the workdir");
+	free(addr);
+	return -ENAMETOOLONG;
+}
+
 static void
 rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
@@ -921,7 +977,8 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		goto out;
 	}
 	child = rh_path_join(path, name);
-	r = dir->store->ops->mkdir(dir->store, child);
+	if ((r = reachable(fs, dir->store, NULL, child)) == 0)
+		r = dir->store->ops->mkdir(dir->store, child);
 	free(child);
 	if (r == 0) {
 		free(path);
@@ -1540,6 +1597,8 @@ rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			r = -ENOTDIR;
 			goto out;
 		}
+		if ((r = reachable(fs, s, from, to)) < 0)
+			goto out;
 		if ((r = s->ops->rename(s, from, to,
 		                        flags & RENAME_NOREPLACE)) == 0) {
 			pthread_mutex_lock(&fs->lock);

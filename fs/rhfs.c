@@ -191,6 +191,7 @@ main(int argc, char *argv[])
 	struct fuse_loop_config *loop;
 	struct positional pos = { { NULL, NULL }, 0 };
 	struct fs fs;
+	char *path;
 	int ret = 1;
 
 	memset(&fs, 0, sizeof(fs));
@@ -244,6 +245,12 @@ main(int argc, char *argv[])
 
 	fs.uid = getuid();
 	fs.gid = getgid();
+	if ((path = realpath(opts.mountpoint, NULL)) != NULL) {
+		fs.mount_len = strlen(path);
+		free(path);
+	} else {
+		fs.mount_len = strlen(opts.mountpoint);
+	}
 	clock_gettime(CLOCK_REALTIME, &fs.started);
 	node_init(&fs);
 	ondemand_init(&fs);

@@ -96,6 +96,7 @@ struct fs {
 	struct rh_remote *remote;       /* the shared namespace, logged in */
 	uid_t uid;
 	gid_t gid;
+	size_t mount_len;       /* of the mountpoint's absolute path */
 	struct timespec started;
 	struct node *root;
 	struct node **by_ino, **by_name;

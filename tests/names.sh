@@ -52,6 +52,52 @@ has ".log names the refused name" "$MNT/.log" "control character 0x01"
 has ".log names the C1 control" "$MNT/.log" "control character U+0085"
 has ".log says invalid UTF-8" "$MNT/.log" "name is not valid UTF-8 (byte 0xe9)"
 
+# Paths too long to reach: a move (or a mkdir) that would put a config
+# past PATH_MAX is refused with ENAMETOOLONG and changes nothing (the
+# deepest config was left past it, with its old name).
+cat >"$T/deep.py" <<'PY'
+import errno, json, os, sys
+home, work = sys.argv[1], sys.argv[2]
+top = os.path.join(home, "d")
+os.mkdir(top)
+path = top
+while len(path) + 201 + len("/config.json") < 4096 - 100:
+    path = os.path.join(path, "c" * 200)
+    os.mkdir(path)
+with open(os.path.join(path, "config.json"), "w") as f:
+    f.write('{"resource_type": "folder", "path": "/deep"}')
+rel = path[len(top):]
+
+def attempt(what, fn):
+    try:
+        fn()
+        print(what + ": done")
+    except OSError as e:
+        print(what + ": " + errno.errorcode[e.errno])
+
+attempt("move to a long name", lambda: os.rename(top, top + "x" * 250))
+fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+attempt("mkdir below the deepest", lambda: os.mkdir("z" * 250, dir_fd=fd))
+os.close(fd)
+print("left: " + " ".join(sorted(n for n in os.listdir(home) if n[0] == "d")))
+fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+print("below: " + " ".join(sorted(os.listdir(fd))))
+os.close(fd)
+attempt("move to a short name", lambda: os.rename(top, os.path.join(home, "e")))
+cfg = os.path.join(work, "e") + rel + "/config.json"
+print("name: " + json.load(open(cfg))["name"][:5])
+PY
+check "a deep tree" "$PYTHON3" "$T/deep.py" "$R" "$WORK/rh"
+has "moved where a config is past PATH_MAX: ENAMETOOLONG" "$T/out" \
+	"move to a long name: ENAMETOOLONG"
+has "a folder made past it: ENAMETOOLONG" "$T/out" \
+	"mkdir below the deepest: ENAMETOOLONG"
+has "nothing moved" "$T/out" "left: d"
+has "nothing made" "$T/out" "below: config.json"
+has "a move that fits is done" "$T/out" "move to a short name: done"
+has "and the deepest name follows" "$T/out" "name: ~/e/c"
+has ".log says why" "$MNT/.log" "over the 4096 a path can have"
+
 # Names already on disk that rhfs would refuse are not shown.
 mkdir "$WORK/rh/$ctl"
 ls "$R" >"$T/ls"
