@@ -318,10 +318,11 @@ lines_of(struct rh_buf *pend, void (*cb)(void *, const char *), void *arg,
 		emit(pend->data + start, cb, arg);
 		start = pend->len;
 	}
+	if (start == 0)
+		return;
 	memmove(pend->data, pend->data + start, pend->len - start);
 	pend->len -= start;
-	if (pend->data != NULL)
-		pend->data[pend->len] = '\0';
+	pend->data[pend->len] = '\0';
 }
 
 /* End sky and whatever it started (its process group), then reap it. */
