@@ -132,10 +132,10 @@ struct agent {
 
 /* rhagent.c */
 int agent_dir(char **dir, char **home, struct rh_err *err);
-/* (Re)open the log file as stderr. */
-int agent_log_open(void);
 
 /* serve.c */
+/* (Re)open the log file as stderr. */
+int agent_log_open(void);
 int serve_setup(struct agent *a, struct rh_err *err);
 int serve_loop(struct agent *a);
 /* Queue msg (consumed) for c; it goes out at the end of the turn. */
@@ -146,6 +146,11 @@ void op_handle(struct agent *a, struct conn *c, struct rh_proto_msg *m);
 
 /* call.c: calls from request to end */
 int call_init(struct agent *a, struct rh_err *err);
+/* A call from its request, checked (its argv, or its Python worker's
+ * request, and the form of its $refs), not yet recorded nor queued. */
+int call_parse(struct agent *a, const struct cJSON *req, struct call **out,
+               struct rh_err *err);
+void call_free(struct call *c);
 /* Validate a call request, record it on disk and queue it. */
 int call_submit(struct agent *a, const struct cJSON *req, struct call **out,
                 struct rh_err *err);

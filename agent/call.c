@@ -93,7 +93,7 @@ envp_free(char **v)
 	strv_free(v);
 }
 
-static void
+void
 call_free(struct call *c)
 {
 	struct waiter *w;
@@ -196,6 +196,10 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	char **p;
 	int r;
 
+	/* (a spec read back from a damaged record may be anything) */
+	if (!cJSON_IsObject(spec))
+		return rh_err_set(err, EINVAL, "a call request is a JSON "
+		                  "object");
 	cJSON_ArrayForEach(v, spec) {
 		for (i = 0; spec_fields[i] != NULL; i++)
 			if (strcmp(v->string, spec_fields[i]) == 0)
@@ -593,15 +597,32 @@ refs_resolve(struct agent *a, struct call *c)
 }
 
 int
-call_submit(struct agent *a, const cJSON *req, struct call **out,
-            struct rh_err *err)
+call_parse(struct agent *a, const cJSON *req, struct call **out,
+           struct rh_err *err)
 {
 	struct call *c = call_new();
 	int r;
 
+	*out = NULL;
 	if ((r = spec_parse(a, req, c, err)) < 0 ||
-	    (r = refs_scan(req, c, err)) < 0 ||
-	    (r = record_create(a, c, req, err)) < 0) {
+	    (r = refs_scan(req, c, err)) < 0) {
+		call_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+call_submit(struct agent *a, const cJSON *req, struct call **out,
+            struct rh_err *err)
+{
+	struct call *c;
+	int r;
+
+	if ((r = call_parse(a, req, &c, err)) < 0)
+		return r;
+	if ((r = record_create(a, c, req, err)) < 0) {
 		call_free(c);
 		return r;
 	}
@@ -960,9 +981,7 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		spec = record_read(id, "spec.json");
 	if (state != NULL && strcmp(state, "queued") == 0 && spec != NULL &&
 	    cJSON_GetObjectItemCaseSensitive(spec, "secret_names") == NULL) {
-		c = call_new();
-		if (spec_parse(a, spec, c, &err) == 0 &&
-		    refs_scan(spec, c, &err) == 0) {
+		if (call_parse(a, spec, &c, &err) == 0) {
 			snprintf(c->id, sizeof(c->id), "%s", id);
 			c->spec = cJSON_Duplicate(spec, 1);
 			us = record_id_time(id);
@@ -973,7 +992,6 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 			rh_info("call %s: queued again after a restart", id);
 			goto out;
 		}
-		call_free(c);
 		rh_warn("call %s: its spec no longer parses: %s", id, err.msg);
 	}
 	if (state == NULL || strcmp(state, "queued") == 0 ||

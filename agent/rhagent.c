@@ -83,21 +83,6 @@ make_dir(const char *home, const char *dir, struct rh_err *err)
 	return r;
 }
 
-int
-agent_log_open(void)
-{
-	int fd = open(AGENT_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	              0600);
-
-	if (fd < 0)
-		return -1;
-	if (fd != STDERR_FILENO) {
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	return 0;
-}
-
 static void
 sleep_ms(long ms)
 {

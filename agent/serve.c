@@ -30,6 +30,21 @@
 #define READS_PER_TURN 8
 #define READ_CHUNK 65536
 
+int
+agent_log_open(void)
+{
+	int fd = open(AGENT_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	              0600);
+
+	if (fd < 0)
+		return -1;
+	if (fd != STDERR_FILENO) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	return 0;
+}
+
 static size_t
 pending(const struct conn *c)
 {
