@@ -68,14 +68,19 @@ add_entry(struct rh_config *c, const char *key, char *value, int node)
 	c->n++;
 }
 
+/* Whether text, as a plain scalar, is YAML's null. */
+static int
+is_null_text(const char *v)
+{
+	return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
 static int
 is_null_scalar(const yaml_node_t *n)
 {
-	const char *v = (const char *)n->data.scalar.value;
-
 	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	        strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+	       is_null_text((const char *)n->data.scalar.value);
 }
 
 static int
@@ -272,10 +277,13 @@ rh_config_save(struct rh_config *c, struct rh_err *err)
 		                             YAML_ANY_SCALAR_STYLE);
 		if (e->node && c->have_doc)
 			v = copy_node(&doc, &c->doc, e->node);
-		else
+		else    /* a value that reads as null when plain: quoted */
 			v = yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)
 			                             (e->value ? e->value : null),
-			                             -1, YAML_ANY_SCALAR_STYLE);
+			                             -1, e->value &&
+			                             is_null_text(e->value) ?
+			                             YAML_DOUBLE_QUOTED_SCALAR_STYLE :
+			                             YAML_ANY_SCALAR_STYLE);
 		if (!k || !v ||
 		    !yaml_document_append_mapping_pair(&doc, root, k, v)) {
 			yaml_document_delete(&doc);
