@@ -558,9 +558,9 @@ send_refs(struct invoke *inv, const cJSON *specs, struct rh_err *err)
 }
 
 /* Parse the lines of one write() into call specs; all or nothing. */
-static int
-parse_lines(const char *addr, const char *data, size_t size, cJSON **out,
-            struct rh_err *err)
+int
+invoke_parse_lines(const char *addr, const char *data, size_t size,
+                   cJSON **out, struct rh_err *err)
 {
 	static const char *const keys[] = { "args", "kwargs", "queue", NULL };
 	const char *p = data, *end = data + size, *nl;
@@ -1078,7 +1078,8 @@ invoke_release(struct handle *h)
 }
 
 static const struct kind send_kind = {
-	parse_lines, send_check, call_request, result_line, send_refs, 1,
+	invoke_parse_lines, send_check, call_request, result_line, send_refs,
+	1,
 };
 
 static const struct kind run_kind = {

@@ -257,6 +257,10 @@ int res_links(struct fs *fs, struct rh_links **out, struct rh_err *err);
 extern const struct fs_file file_invoke;
 extern const struct fs_file file_run;
 extern const struct fs_file file_status;
+/* The call specs of an invoke write's whole lines, into the array *out;
+ * all or nothing (file-invoke.c). */
+int invoke_parse_lines(const char *addr, const char *data, size_t size,
+                       struct cJSON **out, struct rh_err *err);
 /* cluster-ctl.c, cluster-log.c: a cluster's ctl (up, down, restart,
  * autostop) and log (its agent's, followed) */
 extern const struct fs_file file_cluster_ctl;

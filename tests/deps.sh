@@ -11,6 +11,7 @@ packages="
 	openssh-server openssh-client
 	etcd-server etcd-client openssl
 	vim nano tmux
+	clang libclang-rt-14-dev
 "
 missing=
 for p in $packages; do

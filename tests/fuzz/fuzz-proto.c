@@ -1,0 +1,94 @@
+/* fuzz-proto.c - the agent wire frame decoder (src/proto.c) on any byte
+ * stream, fed in pieces as a socket gives them. The first byte of the
+ * input picks the piece size and whether rh_proto_dec_feed or the
+ * space/commit pair (a read() into the buffer) takes them; the rest is
+ * the stream.
+ * Properties: a decoded message passes rh_proto_check; it encodes again
+ * and that frame decodes to a message with the same id and op; once the
+ * stream failed, it stays failed. */
+#include "config.h"
+
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "rh.h"
+#include "fuzz.h"
+
+/* The frame limit of the decoder under test: small, so that the limit
+ * is reached by inputs of a fuzzing size. */
+#define MAX_FRAME 4096
+
+static void
+roundtrip(const struct rh_proto_msg *m)
+{
+	struct rh_proto_dec d;
+	struct rh_proto_msg m2;
+	struct rh_buf out = { 0 };
+	struct rh_err err;
+	int r;
+
+	FUZZ_CHECK(rh_proto_check(m->json, NULL, NULL, &err) == 0, "%s",
+	           err.msg);
+	r = rh_proto_encode(m->json, 0, &out);
+	FUZZ_CHECK(r == 0, "a decoded message does not encode: %d", r);
+	rh_proto_dec_init(&d, 0);
+	rh_proto_dec_feed(&d, out.data, out.len);
+	r = rh_proto_dec_next(&d, &m2, &err);
+	FUZZ_CHECK(r == 1, "an encoded message does not decode: %s",
+	           r < 0 ? err.msg : "incomplete");
+	FUZZ_CHECK(m2.id == m->id && strcmp(m2.op, m->op) == 0,
+	           "id %llu op '%s' came back as id %llu op '%s'",
+	           (unsigned long long)m->id, m->op,
+	           (unsigned long long)m2.id, m2.op);
+	FUZZ_CHECK(rh_proto_dec_end(&d, &err) == 0, "%s", err.msg);
+	rh_proto_msg_free(&m2);
+	rh_proto_dec_free(&d);
+	rh_buf_free(&out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rh_proto_dec d;
+	struct rh_proto_msg m;
+	struct rh_err err;
+	size_t piece, off, n, avail;
+	int failed = 0, r, use_space;
+	void *space;
+
+	if (size < 1)
+		return 0;
+	piece = (size_t)(data[0] & 0x7f) + 1;
+	use_space = data[0] & 0x80;
+	data++;
+	size--;
+	rh_proto_dec_init(&d, MAX_FRAME);
+	for (off = 0; off < size; off += n) {
+		n = size - off < piece ? size - off : piece;
+		if (use_space) {
+			space = rh_proto_dec_space(&d, n, &avail);
+			FUZZ_CHECK(avail >= n, "space for %zu, asked %zu",
+			           avail, n);
+			memcpy(space, data + off, n);
+			rh_proto_dec_commit(&d, n);
+		} else {
+			rh_proto_dec_feed(&d, data + off, n);
+		}
+		while ((r = rh_proto_dec_next(&d, &m, &err)) == 1) {
+			FUZZ_CHECK(!failed, "a message after a failure");
+			roundtrip(&m);
+			rh_proto_msg_free(&m);
+		}
+		if (r < 0) {
+			FUZZ_CHECK(err.msg[0] != '\0', "a failure, no reason");
+			failed = 1;
+		} else {
+			FUZZ_CHECK(!failed, "a failed stream is well again");
+		}
+	}
+	r = rh_proto_dec_end(&d, &err);
+	FUZZ_CHECK(!failed || r < 0, "a failed stream ends well");
+	rh_proto_dec_free(&d);
+	return 0;
+}
