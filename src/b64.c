@@ -84,7 +84,8 @@ rh_json_add_bytes(cJSON *o, const char *key, const void *data, size_t len)
 	char *kb, *enc, *text;
 
 	if (is_text(data, len)) {
-		text = xstrndup(data, len);
+		/* (data may be NULL when len is 0) */
+		text = len > 0 ? xstrndup(data, len) : xstrdup("");
 		cJSON_AddStringToObject(o, key, text);
 		free(text);
 		return;

@@ -739,9 +739,14 @@ remote_open(struct rh_login *l, struct where *w, struct rh_err *err)
 	if ((r = rh_remote_new(&o, &w->rm, err)) < 0)
 		return r;
 	if ((r = rh_remote_store(w->rm, l->user, &w->store)) < 0)
-		return rh_err_set(err, -r, "/%s: cannot reach the user's "
-		                  "folder in etcd: %s", l->user, strerror(-r));
-	return rh_secret_remote_new(l, &w->sr, err);
+		r = rh_err_set(err, -r, "/%s: cannot reach the user's folder "
+		               "in etcd: %s", l->user, strerror(-r));
+	else if ((r = rh_secret_remote_new(l, &w->sr, err)) == 0)
+		return 0;
+	rh_remote_free(w->rm);
+	w->rm = NULL;
+	w->store = NULL;
+	return r;
 }
 
 static int
