@@ -256,6 +256,20 @@ emit_out(void *data, unsigned char *buffer, size_t size)
 	return 1;
 }
 
+/* Whether s is UTF-8 text: libyaml writes some invalid sequences as
+ * escapes that it cannot read back. */
+static int
+is_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), n;
+
+	for (; len > 0; p += n, len -= n)
+		if ((n = rh_utf8_len(p, len)) == 0)
+			return 0;
+	return 1;
+}
+
 int
 rh_config_save(struct rh_config *c, struct rh_err *err)
 {
@@ -267,6 +281,13 @@ rh_config_save(struct rh_config *c, struct rh_err *err)
 	int root, k, v, r = 0;
 	size_t i;
 
+	/* (what was loaded is written back as it was read) */
+	for (i = 0; i < c->n; i++)
+		if (c->entries[i].value != NULL && c->entries[i].node == 0 &&
+		    !is_utf8(c->entries[i].value))
+			return rh_err_set(err, EINVAL, "%s: the value of '%s' is "
+			                  "not UTF-8 text", c->path,
+			                  c->entries[i].key);
 	yaml_document_initialize(&doc, NULL, NULL, NULL, 0, 1);
 	root = yaml_document_add_mapping(&doc, NULL, YAML_BLOCK_MAPPING_STYLE);
 	for (i = 0; i < c->n; i++) {
