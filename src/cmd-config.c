@@ -94,21 +94,17 @@ check_bool(const char *v, struct rh_err *err)
 	return rh_err_set(err, EINVAL, "'%s': true or false", v);
 }
 
+/* One member's URL, or several: URL,URL,... */
 static int
 check_url(const char *v, struct rh_err *err)
 {
-	const char *host;
+	char **urls;
+	size_t n;
+	int r;
 
-	if (strncmp(v, "http://", 7) == 0)
-		host = v + 7;
-	else if (strncmp(v, "https://", 8) == 0)
-		host = v + 8;
-	else
-		return rh_err_set(err, EINVAL, "'%s': an http:// or https:// "
-		                  "URL of etcd", v);
-	if (*host == '\0' || *host == '/' || strpbrk(v, " \t\r\n") != NULL)
-		return rh_err_set(err, EINVAL, "'%s': no host in the URL", v);
-	return 0;
+	if ((r = rh_etcd_members(v, &urls, &n, err)) == 0)
+		rh_etcd_strv_free(urls, n);
+	return r;
 }
 
 static int

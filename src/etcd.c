@@ -27,13 +27,20 @@
 #define DATUM_MAX               (64u << 20)
 #define BACKOFF_MIN_MS          100
 #define BACKOFF_MAX_MS          5000
+#define ELECTION_WAIT_MAX_MS    1000    /* between rounds of the members */
+#define WHY_MAX                 200     /* one member's failure, for a message */
 
 /*
  * What a request needs: the settings, the credentials and one easy handle,
  * whose connection libcurl keeps alive from one request to the next.
+ * Requests go to one member at a time; url is the one in use.
  */
 struct conn {
-	char *url;
+	char **urls;            /* the members, in the order given */
+	size_t nurls;
+	size_t cur;             /* url is urls[cur] */
+	const char *url;
+	char *urls_text;        /* all of them, comma-separated: for messages */
 	char *cafile;
 	char *certfile;
 	char *keyfile;
@@ -43,10 +50,12 @@ struct conn {
 	char *password;
 	char *token;
 	CURL *easy;
-	struct curl_slist *headers;
+	struct curl_slist *headers;     /* asking for a member with a leader */
+	struct curl_slist *headers_local;       /* serializable reads */
 	struct rh_buf reply;
 	int reply_overflow;
 	char curl_err[CURL_ERROR_SIZE];
+	char why[WHY_MAX];      /* the last attempt's failure, short */
 	struct rh_etcd_stats stats;
 };
 
@@ -215,6 +224,15 @@ json_add_range(cJSON *o, const char *key, size_t klen, const char *end,
 	free(e);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- one connection ---------------------------------------------------- */
 
 static size_t
@@ -242,21 +260,39 @@ sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
+static struct curl_slist *
+header_add(struct curl_slist *l, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(l, h);
+
+	if (n == NULL)
+		abort();
+	return n;
+}
+
 static void
 conn_headers(struct conn *c)
 {
-	curl_slist_free_all(c->headers);
-	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	/* Without this libcurl waits for "100 Continue" on large bodies. */
-	c->headers = curl_slist_append(c->headers, "Expect:");
-	if (c->token != NULL) {
-		char *h = xasprintf("Authorization: %s", c->token);
+	char *auth = c->token ? xasprintf("Authorization: %s", c->token) :
+	             NULL;
 
-		c->headers = curl_slist_append(c->headers, h);
-		free(h);
-	}
-	if (c->headers == NULL)
-		abort();
+	curl_slist_free_all(c->headers_local);
+	c->headers_local = header_add(NULL, "Content-Type: application/json");
+	/* Without this libcurl waits for "100 Continue" on large bodies. */
+	c->headers_local = header_add(c->headers_local, "Expect:");
+	if (auth != NULL)
+		c->headers_local = header_add(c->headers_local, auth);
+	/* The same, plus what etcd's own clients send (WithRequireLeader):
+	 * a member that has lost its leader answers "no leader" at once and
+	 * ends such a watch, instead of holding the request until its own
+	 * timeout; then another member is asked. */
+	curl_slist_free_all(c->headers);
+	c->headers = header_add(NULL, "Content-Type: application/json");
+	c->headers = header_add(c->headers, "Expect:");
+	if (auth != NULL)
+		c->headers = header_add(c->headers, auth);
+	c->headers = header_add(c->headers, "Grpc-Metadata-hasleader: true");
+	free(auth);
 }
 
 static void
@@ -298,8 +334,10 @@ conn_close(struct conn *c)
 	if (c->easy != NULL)
 		curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->headers);
+	curl_slist_free_all(c->headers_local);
 	rh_buf_free(&c->reply);
-	free(c->url);
+	rh_etcd_strv_free(c->urls, c->nurls);
+	free(c->urls_text);
 	free(c->cafile);
 	free(c->certfile);
 	free(c->keyfile);
@@ -322,8 +360,16 @@ strdup_or_null(const char *s)
 static void
 conn_copy(struct conn *to, const struct conn *from)
 {
+	size_t i;
+
 	memset(to, 0, sizeof(*to));
-	to->url = xstrdup(from->url);
+	to->urls = xcalloc(from->nurls, sizeof(*to->urls));
+	for (i = 0; i < from->nurls; i++)
+		to->urls[i] = xstrdup(from->urls[i]);
+	to->nurls = from->nurls;
+	to->cur = from->cur;
+	to->url = to->urls[to->cur];
+	to->urls_text = xstrdup(from->urls_text);
 	to->cafile = strdup_or_null(from->cafile);
 	to->certfile = strdup_or_null(from->certfile);
 	to->keyfile = strdup_or_null(from->keyfile);
@@ -334,13 +380,39 @@ conn_copy(struct conn *to, const struct conn *from)
 	to->token = strdup_or_null(from->token);
 }
 
+/* A reason, cut to fit (messages are one line of struct rh_err). */
+static void
+set_why(char *why, const char *s)
+{
+	size_t n = strnlen(s, WHY_MAX - 1);
+
+	memcpy(why, s, n);
+	why[n] = '\0';
+}
+
+/* How an attempt on one member ended: what to do next. */
+enum outcome {
+	ANSWERED,       /* etcd answered, maybe with an error: final */
+	NOT_TAKEN,      /* the member never got the request: ask another */
+	NO_LEADER,      /* the member has no leader: ask another, or wait */
+	UNSURE,         /* no answer: the request may have been carried out */
+};
+
+/* What a request may go through (call's flags). */
+#define REQ_REPEATABLE  0x1     /* sent twice it does no harm: reads */
+#define REQ_LOCAL       0x2     /* a serializable read: any member's data */
+
+/* libcurl's failure as -errno, c->why saying it. */
 static int
-curl_fail(struct conn *c, CURLcode rc, const char *what, struct rh_err *err)
+curl_errno(struct conn *c, CURLcode rc, enum outcome *how)
 {
 	const char *why = c->curl_err[0] ? c->curl_err :
 	                  curl_easy_strerror(rc);
+	long sent = 0;
 	int e;
 
+	curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &sent);
+	*how = sent > 0 ? UNSURE : NOT_TAKEN;
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		e = ETIMEDOUT;
@@ -349,15 +421,18 @@ curl_fail(struct conn *c, CURLcode rc, const char *what, struct rh_err *err)
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		e = EHOSTUNREACH;
+		*how = NOT_TAKEN;
 		break;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		e = EINVAL;
+		*how = ANSWERED;
 		break;
 	case CURLE_WRITE_ERROR:
 		if (c->reply_overflow) {
 			why = "reply too large";
 			e = EFBIG;
+			*how = ANSWERED;
 			break;
 		}
 		/* FALLTHROUGH */
@@ -365,7 +440,17 @@ curl_fail(struct conn *c, CURLcode rc, const char *what, struct rh_err *err)
 		e = EIO;
 		break;
 	}
-	return rh_err_set(err, e, "etcd %s: %s: %s", c->url, what, why);
+	set_why(c->why, why);
+	return -e;
+}
+
+static int
+curl_fail(struct conn *c, CURLcode rc, const char *what, struct rh_err *err)
+{
+	enum outcome how;
+	int r = curl_errno(c, rc, &how);
+
+	return rh_err_set(err, -r, "etcd %s: %s: %s", c->url, what, c->why);
 }
 
 /*
@@ -402,11 +487,29 @@ gateway_error(const char *msg, int code, int *stale)
 		return EFBIG;
 	if (strstr(msg, "too many requests") != NULL)
 		return EBUSY;
-	if (code == 4 || strstr(msg, "timed out") != NULL)
+	if (code == 4 || strstr(msg, "timed out") != NULL ||
+	    strstr(msg, "deadline exceeded") != NULL)
 		return ETIMEDOUT;
 	if (code == 3 || code == 9 || code == 11)
 		return EINVAL;
 	return EIO;
+}
+
+/* Whether an error answer is the member's trouble rather than etcd's
+ * verdict on the request. "no leader" comes before the request is
+ * looked at; a timeout or a lost leader may come after it was
+ * proposed. */
+static enum outcome
+gateway_outcome(const char *msg, int code)
+{
+	if (strstr(msg, "no leader") != NULL)
+		return NO_LEADER;
+	if (code == 14 || strstr(msg, "leader changed") != NULL ||
+	    strstr(msg, "request timed out") != NULL ||
+	    strstr(msg, "deadline exceeded") != NULL ||
+	    strstr(msg, "server stopped") != NULL)
+		return UNSURE;
+	return ANSWERED;
 }
 
 static const char *
@@ -418,8 +521,8 @@ short_msg(const char *msg)
 }
 
 static int
-reply_fail(struct conn *c, long status, const cJSON *j, const char *what,
-           int *stale, struct rh_err *err)
+reply_errno(struct conn *c, long status, const cJSON *j, int *stale,
+            enum outcome *how)
 {
 	const char *msg = json_str(j, "message");
 	int code = (int)json_i64(j, "code");
@@ -427,18 +530,24 @@ reply_fail(struct conn *c, long status, const cJSON *j, const char *what,
 	*stale = 0;
 	if (msg == NULL)
 		msg = json_str(j, "error");
-	if (msg == NULL)
-		return rh_err_set(err, EIO, "etcd %s: %s: HTTP %ld and no "
-		                  "etcd answer (not an etcd v3 gateway?)",
-		                  c->url, what, status);
-	return rh_err_set(err, gateway_error(msg, code, stale), "etcd %s: "
-	                  "%s: %s", c->url, what, short_msg(msg));
+	if (msg == NULL) {
+		/* Not etcd: a proxy in front of a member that is gone? */
+		snprintf(c->why, sizeof(c->why), "HTTP %ld and no etcd "
+		         "answer (not an etcd v3 gateway?)", status);
+		*how = status >= 500 ? UNSURE : ANSWERED;
+		return -EIO;
+	}
+	set_why(c->why, short_msg(msg));
+	*how = gateway_outcome(msg, code);
+	return -gateway_error(msg, code, stale);
 }
 
-/* POST body to path; on success *reply is etcd's answer, to delete. */
+/* POST body to path on the member in use; on success *reply is etcd's
+ * answer, to delete. A failure is -errno with c->why. */
 static int
-conn_post(struct conn *c, const char *path, const char *body,
-          cJSON **reply, const char *what, int *stale, struct rh_err *err)
+conn_post(struct conn *c, const char *path, const char *body, int flags,
+          long connect_ms, long timeout_ms, cJSON **reply, int *stale,
+          enum outcome *how)
 {
 	char *url = xasprintf("%s%s", c->url, path);
 	long status = 0, connects = 0;
@@ -448,14 +557,18 @@ conn_post(struct conn *c, const char *path, const char *body,
 
 	*stale = 0;
 	*reply = NULL;
+	*how = ANSWERED;
 	rh_buf_truncate(&c->reply, 0);
 	c->reply_overflow = 0;
 	c->curl_err[0] = '\0';
+	c->why[0] = '\0';
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, flags & REQ_LOCAL ?
+	                 c->headers_local : c->headers);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, reply_write);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
 	rc = curl_easy_perform(c->easy);
@@ -465,18 +578,152 @@ conn_post(struct conn *c, const char *path, const char *body,
 	    CURLE_OK && connects > 0)
 		c->stats.connects += (uint64_t)connects;
 	if (rc != CURLE_OK)
-		return curl_fail(c, rc, what, err);
+		return curl_errno(c, rc, how);
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	j = rh_json_parse(c->reply.data ? c->reply.data : "", c->reply.len,
-	                  what, NULL);
+	                  "an etcd answer", NULL);
 	if (c->reply.cap > (1u << 20))
 		rh_buf_free(&c->reply); /* a big listing: do not keep it */
 	if (status == 200 && cJSON_IsObject(j)) {
 		*reply = j;
 		return 0;
 	}
-	r = reply_fail(c, status, j, what, stale, err);
+	r = reply_errno(c, status, j, stale, how);
 	cJSON_Delete(j);
+	return r;
+}
+
+/* The next member, for this request and the ones after it. */
+static void
+conn_next(struct conn *c)
+{
+	const char *from = c->url;
+
+	c->cur = (c->cur + 1) % c->nurls;
+	c->url = c->urls[c->cur];
+	c->stats.failovers++;
+	rh_info("etcd %s: %s; asking %s", from, c->why, c->url);
+}
+
+/* Sleep ms, but not past deadline; 0 if there was time left. */
+static int
+sleep_until(long ms, int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+	struct timespec ts;
+
+	if (left <= 0)
+		return -1;
+	if (ms > left)
+		ms = (long)left;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+/* The error of a request no member answered: each member's reason.
+ * No quorum is what a member without leader says, or what it means when
+ * most members cannot be reached. */
+static int
+members_fail(struct conn *c, int e, char (*whys)[WHY_MAX], int noleader,
+             size_t unreachable, int unsure, const char *what,
+             struct rh_err *err)
+{
+	struct rh_buf b = { 0 };
+	size_t i, n = 0, last = 0;
+
+	for (i = 0; i < c->nurls; i++)
+		if (whys[i][0] != '\0') {
+			n++;
+			last = i;
+		}
+	if (n == 1)
+		rh_buf_printf(&b, "%s", whys[last]);
+	else
+		for (i = 0; i < c->nurls; i++)
+			if (whys[i][0] != '\0')
+				rh_buf_printf(&b, "%s%s: %s", b.len ? "; " :
+				               "", c->urls[i], whys[i]);
+	rh_buf_reserve(&b, 0);
+	rh_err_set(err, e, "etcd %s: %s: %s%s%s", n == 1 ? c->urls[last] :
+	           c->urls_text, what, noleader || (c->nurls > 1 &&
+	           unreachable * 2 > c->nurls) ? "etcd has no quorum: " : "",
+	           b.data, unsure ? " (it may or may not have been done)" :
+	           "");
+	rh_buf_free(&b);
+	return -e;
+}
+
+/*
+ * A request, on the member in use, else on the next: a member that does
+ * not answer, or has no leader, is left for the next in the list. What
+ * may have been carried out already is sent again only when it is
+ * REQ_REPEATABLE (*unsure says that happened). While a member says it
+ * has no leader, or a repeatable request gets no answer (an election,
+ * or no quorum), the members are asked again. All within the timeout:
+ * of several members, one gets at most half of the time left to connect,
+ * and to answer what may be sent again, so that another can be asked.
+ * stale as conn_post.
+ */
+static int
+conn_request(struct conn *c, const char *path, const char *body, int flags,
+             cJSON **reply, const char *what, int *stale, int *unsure,
+             struct rh_err *err)
+{
+	char (*whys)[WHY_MAX] = xcalloc(c->nurls, sizeof(*whys));
+	unsigned char *gone = xcalloc(c->nurls, 1);     /* never reached */
+	int64_t deadline = now_ms() + c->timeout_ms, left, share;
+	long wait = BACKOFF_MIN_MS;
+	size_t tried = 0, unreachable = 0, i;
+	int r, noleader = 0, gave_up = 0;
+	enum outcome how;
+
+	*unsure = 0;
+	for (;;) {
+		left = deadline - now_ms();
+		share = c->nurls > 1 ? left / 2 : left;
+		if (share < 1)
+			share = 1;
+		r = conn_post(c, path, body, flags, share < c->connect_ms ?
+		              (long)share : c->connect_ms, flags &
+		              REQ_REPEATABLE ? (long)share : (long)(left > 1 ?
+		              left : 1), reply, stale, &how);
+		if (how == ANSWERED)
+			break;
+		set_why(whys[c->cur], c->why);
+		gone[c->cur] = how == NOT_TAKEN;
+		noleader |= how == NO_LEADER;
+		*unsure |= how == UNSURE;
+		if (c->nurls > 1)
+			conn_next(c);
+		if (how == UNSURE && !(flags & REQ_REPEATABLE)) {
+			gave_up = 1;
+			break;
+		}
+		if (now_ms() >= deadline)
+			break;
+		if (++tried < c->nurls)
+			continue;
+		/* Every member failed. No leader anywhere, or no answer, is
+		 * an election (or no quorum): ask again until the time is
+		 * up. */
+		if (!(noleader || *unsure) || sleep_until(wait, deadline) < 0)
+			break;
+		wait = wait * 2 > ELECTION_WAIT_MAX_MS ? ELECTION_WAIT_MAX_MS :
+		       wait * 2;
+		tried = 0;
+	}
+	if (how == ANSWERED && r < 0)
+		rh_err_set(err, -r, "etcd %s: %s: %s", c->url, what, c->why);
+	else if (how != ANSWERED) {
+		for (i = 0; i < c->nurls; i++)
+			unreachable += gone[i];
+		r = members_fail(c, noleader ? EIO : -r, whys, noleader,
+		                 unreachable, gave_up, what, err);
+	}
+	free(whys);
+	free(gone);
 	return r;
 }
 
@@ -487,7 +734,7 @@ conn_authenticate(struct conn *c, struct rh_err *err)
 	cJSON *body = cJSON_CreateObject(), *reply;
 	const char *token;
 	char *text, *what;
-	int r, stale;
+	int r, stale, unsure;
 
 	conn_set_token(c, NULL);
 	cJSON_AddStringToObject(body, "name", c->user);
@@ -497,8 +744,8 @@ conn_authenticate(struct conn *c, struct rh_err *err)
 	if (text == NULL)
 		abort();
 	what = xasprintf("log in as %s", c->user);
-	r = conn_post(c, "/v3/auth/authenticate", text, &reply, what, &stale,
-	              err);
+	r = conn_request(c, "/v3/auth/authenticate", text, REQ_REPEATABLE,
+	                 &reply, what, &stale, &unsure, err);
 	OPENSSL_cleanse(text, strlen(text));
 	cJSON_free(text);
 	if (r == 0) {
@@ -514,62 +761,130 @@ conn_authenticate(struct conn *c, struct rh_err *err)
 	return r;
 }
 
-/* A request, logging in again once if etcd no longer takes the token. */
+/* A request, logging in again once if etcd no longer takes the token;
+ * *unsure as conn_request. */
 static int
-conn_call(struct conn *c, const char *path, cJSON *body, cJSON **reply,
-          const char *what, struct rh_err *err)
+conn_call(struct conn *c, const char *path, cJSON *body, int flags,
+          cJSON **reply, const char *what, int *unsure, struct rh_err *err)
 {
 	char *text = cJSON_PrintUnformatted(body);
-	int r, stale;
+	int r, stale, again;
 
 	if (text == NULL)
 		abort();
-	r = conn_post(c, path, text, reply, what, &stale, err);
+	r = conn_request(c, path, text, flags, reply, what, &stale, unsure,
+	                 err);
 	if (r < 0 && stale && c->user != NULL) {
 		rh_debug("%s; logging in again", err ? err->msg : what);
 		c->stats.reauths++;
-		if ((r = conn_authenticate(c, err)) == 0)
-			r = conn_post(c, path, text, reply, what, &stale, err);
+		if ((r = conn_authenticate(c, err)) == 0) {
+			r = conn_request(c, path, text, flags, reply, what,
+			                 &stale, &again, err);
+			*unsure |= again;
+		}
 	}
 	cJSON_free(text);
 	return r;
 }
 
-/* As conn_call, for a client shared by threads; takes body. */
+/* As conn_call, for a client shared by threads; takes body. unsure may
+ * be NULL. */
+static int
+call_flags(struct rh_etcd *c, const char *path, cJSON *body, int flags,
+           cJSON **reply, const char *what, int *unsure, struct rh_err *err)
+{
+	int r, u;
+
+	pthread_mutex_lock(&c->lock);
+	r = conn_call(&c->conn, path, body, flags, reply, what, &u, err);
+	pthread_mutex_unlock(&c->lock);
+	cJSON_Delete(body);
+	if (unsure != NULL)
+		*unsure = u;
+	return r;
+}
+
+/* A request that changes something: not sent twice. */
 static int
 call(struct rh_etcd *c, const char *path, cJSON *body, cJSON **reply,
      const char *what, struct rh_err *err)
 {
-	int r;
+	return call_flags(c, path, body, 0, reply, what, NULL, err);
+}
 
-	pthread_mutex_lock(&c->lock);
-	r = conn_call(&c->conn, path, body, reply, what, err);
-	pthread_mutex_unlock(&c->lock);
-	cJSON_Delete(body);
-	return r;
+/* A read: asked again of another member when one does not answer. */
+static int
+call_read(struct rh_etcd *c, const char *path, cJSON *body, cJSON **reply,
+          const char *what, struct rh_err *err)
+{
+	return call_flags(c, path, body, REQ_REPEATABLE, reply, what, NULL,
+	                  err);
 }
 
 /* ---- the client --------------------------------------------------------- */
+
+int
+rh_etcd_members(const char *list, char ***urls, size_t *n, struct rh_err *err)
+{
+	const char *p = list, *comma, *host;
+	size_t len;
+	char *u;
+
+	*urls = NULL;
+	*n = 0;
+	if (list == NULL || *list == '\0')
+		return rh_err_set(err, EINVAL, "etcd: no URL (http://HOST:PORT"
+		                  "[,http://HOST:PORT...])");
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		u = xstrndup(p, len);
+		host = strncmp(u, "http://", 7) == 0 ? u + 7 :
+		       strncmp(u, "https://", 8) == 0 ? u + 8 : NULL;
+		if (host == NULL || *host == '\0' || *host == '/' ||
+		    strpbrk(u, " \t\r\n") != NULL) {
+			rh_err_set(err, EINVAL, "etcd %s: '%s' %s%s", list, u,
+			           host == NULL ? "is not an http:// or https:// "
+			           "URL" : strpbrk(u, " \t\r\n") ? "has a blank"
+			           : "has no host", *n > 0 || comma ? " (members "
+			           "are separated by commas, as URL,URL)" : "");
+			free(u);
+			rh_etcd_strv_free(*urls, *n);
+			*urls = NULL;
+			*n = 0;
+			return -EINVAL;
+		}
+		while (len > 0 && u[len - 1] == '/')
+			u[--len] = '\0';
+		*urls = xrealloc(*urls, (*n + 1) * sizeof(**urls));
+		(*urls)[(*n)++] = u;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
 
 int
 rh_etcd_new(const struct rh_etcd_opts *o, struct rh_etcd **out,
             struct rh_err *err)
 {
 	struct rh_etcd *c;
-	size_t n;
+	struct rh_buf text = { 0 };
+	size_t i;
 	int r;
 
 	*out = NULL;
-	if (o->url == NULL || (strncmp(o->url, "http://", 7) != 0 &&
-	                       strncmp(o->url, "https://", 8) != 0))
-		return rh_err_set(err, EINVAL, "etcd %s: not an http:// or "
-		                  "https:// URL", o->url ? o->url : "(none)");
 	c = xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
-	c->conn.url = xstrdup(o->url);
-	n = strlen(c->conn.url);
-	while (n > 0 && c->conn.url[n - 1] == '/')
-		c->conn.url[--n] = '\0';
+	if ((r = rh_etcd_members(o->url, &c->conn.urls, &c->conn.nurls,
+	                         err)) < 0) {
+		rh_etcd_free(c);
+		return r;
+	}
+	for (i = 0; i < c->conn.nurls; i++)
+		rh_buf_printf(&text, "%s%s", i ? "," : "", c->conn.urls[i]);
+	c->conn.urls_text = text.data;
+	c->conn.url = c->conn.urls[0];
 	c->conn.cafile = strdup_or_null(o->cafile);
 	c->conn.certfile = strdup_or_null(o->certfile);
 	c->conn.keyfile = strdup_or_null(o->keyfile);
@@ -598,7 +913,7 @@ rh_etcd_free(struct rh_etcd *c)
 const char *
 rh_etcd_url(const struct rh_etcd *c)
 {
-	return c->conn.url;
+	return c->conn.urls_text;
 }
 
 void
@@ -744,6 +1059,8 @@ range_json(const struct rh_etcd_op *op)
 		cJSON_AddTrueToObject(o, "keys_only");
 	if (op->flags & RH_ETCD_COUNT_ONLY)
 		cJSON_AddTrueToObject(o, "count_only");
+	if (op->flags & RH_ETCD_SERIALIZABLE)
+		cJSON_AddTrueToObject(o, "serializable");
 	return o;
 }
 
@@ -790,13 +1107,14 @@ rh_etcd_range(struct rh_etcd *c, const struct rh_etcd_op *op,
 	         op->flags);
 	if (check_sizes(op->key_len, op->end_len) < 0)
 		return rh_err_set(err, EFBIG, "etcd: %s: key too long", what);
-	if ((r = call(c, "/v3/kv/range", range_json(op), &reply, what,
-	              err)) < 0)
+	if ((r = call_flags(c, "/v3/kv/range", range_json(op),
+	                    REQ_REPEATABLE | (op->flags & RH_ETCD_SERIALIZABLE ?
+	                    REQ_LOCAL : 0), &reply, what, NULL, err)) < 0)
 		return r;
 	if ((r = kvs_parse(reply, out, op->flags & (RH_ETCD_KEYS_ONLY |
 	                   RH_ETCD_COUNT_ONLY))) < 0)
 		rh_err_set(err, -r, "etcd %s: %s: bad base64 in the answer",
-		           c->conn.url, what);
+		           c->conn.urls_text, what);
 	cJSON_Delete(reply);
 	return r;
 }
@@ -817,7 +1135,7 @@ rh_etcd_get(struct rh_etcd *c, const char *key, size_t key_len,
 	if (kvs.n == 0) {
 		rh_etcd_kvs_free(&kvs);
 		return rh_err_set(err, ENOENT, "etcd %s: get %s: no such key",
-		                  c->conn.url, show_key(key, key_len, k,
+		                  c->conn.urls_text, show_key(key, key_len, k,
 		                  sizeof(k)));
 	}
 	*out = kvs.kv[0];
@@ -1001,13 +1319,136 @@ txn_parse(const cJSON *reply, const struct rh_etcd_op *ops, size_t nops,
 	return out->n == nops ? 0 : -EIO;
 }
 
+/* Whether op writes key (that key alone). */
+static int
+op_writes(const struct rh_etcd_op *op, const char *key, size_t len)
+{
+	return op->type != RH_ETCD_RANGE && op->end == NULL &&
+	       !(op->flags & RH_ETCD_PREFIX) && op->key_len == len &&
+	       memcmp(op->key, key, len) == 0;
+}
+
+static int
+ops_write(const struct rh_etcd_op *ops, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ops[i].type != RH_ETCD_RANGE)
+			return 1;
+	return 0;
+}
+
+/*
+ * May the transaction be sent again when the first try may have been
+ * carried out? Yes when it only reads, or when one of its compares is
+ * made false by its own success ops (a compare-and-swap): done once, it
+ * cannot be done twice. Its failure branch must not write, and its
+ * success branch must not read (txn_was_done could not answer those).
+ */
+static int
+txn_repeatable(const struct rh_etcd_txn *t)
+{
+	const struct rh_etcd_cmp *cmp;
+	const struct rh_etcd_op *op;
+	size_t i, j;
+
+	if (ops_write(t->failure, t->nfailure))
+		return 0;
+	if (!ops_write(t->success, t->nsuccess))
+		return 1;
+	for (i = 0; i < t->nsuccess; i++)
+		if (t->success[i].type == RH_ETCD_RANGE)
+			return 0;
+	for (i = 0; i < t->ncmp; i++) {
+		cmp = &t->cmp[i];
+		if (cmp->result != RH_ETCD_EQUAL ||
+		    cmp->target == RH_ETCD_VALUE)
+			continue;
+		for (j = 0; j < t->nsuccess; j++) {
+			op = &t->success[j];
+			if (!op_writes(op, cmp->key, cmp->key_len))
+				continue;
+			/* A put moves mod_revision and version on, and
+			 * create_revision from 0; a delete takes all to 0. */
+			if (op->type == RH_ETCD_PUT &&
+			    (cmp->target != RH_ETCD_CREATE || cmp->number == 0))
+				return 1;
+			if (op->type == RH_ETCD_DELETE && cmp->number != 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A compare-and-swap sent again after a try that got no answer found
+ * its compares false: did that try make them so? Yes when every key it
+ * puts holds its value, all written at one revision, and every key it
+ * deletes is gone; then out says it succeeded, at that revision.
+ */
+static void
+txn_was_done(struct rh_etcd *c, const struct rh_etcd_txn *t,
+             struct rh_etcd_txn_result *out)
+{
+	struct rh_etcd_op *reads = xcalloc(t->nsuccess + 1, sizeof(*reads));
+	struct rh_etcd_txn check = { NULL, 0, reads, t->nsuccess, NULL, 0 };
+	struct rh_etcd_txn_result res;
+	const struct rh_etcd_kvs *kvs;
+	const struct rh_etcd_op *op;
+	struct rh_err err;
+	int64_t rev = 0;
+	size_t i;
+	int done = 1;
+
+	for (i = 0; i < t->nsuccess; i++) {
+		reads[i].type = RH_ETCD_RANGE;
+		reads[i].key = t->success[i].key;
+		reads[i].key_len = t->success[i].key_len;
+	}
+	if (rh_etcd_txn(c, &check, &res, &err) < 0) {
+		free(reads);
+		return;         /* no better answer than the one we have */
+	}
+	free(reads);
+	for (i = 0; i < t->nsuccess && done; i++) {
+		kvs = &res.results[i].range;
+		op = &t->success[i];
+		if (op->type == RH_ETCD_DELETE) {
+			done = kvs->n == 0;
+			continue;
+		}
+		done = kvs->n == 1 && kvs->kv[0].value_len == op->value_len &&
+		       (op->value_len == 0 || memcmp(kvs->kv[0].value,
+		        op->value, op->value_len) == 0) &&
+		       (rev == 0 || kvs->kv[0].mod_revision == rev);
+		if (done)
+			rev = kvs->kv[0].mod_revision;
+	}
+	if (done) {
+		rh_info("etcd %s: txn: the try that got no answer was carried "
+		        "out", c->conn.urls_text);
+		rh_etcd_txn_result_free(out);
+		out->succeeded = 1;
+		out->revision = rev ? rev : res.revision;
+		out->results = xcalloc(t->nsuccess + 1, sizeof(*out->results));
+		for (i = 0; i < t->nsuccess; i++) {
+			out->results[i].type = t->success[i].type;
+			/* its compares held: what it deletes was there */
+			out->results[i].deleted = 1;
+		}
+		out->n = t->nsuccess;
+	}
+	rh_etcd_txn_result_free(&res);
+}
+
 int
 rh_etcd_txn(struct rh_etcd *c, const struct rh_etcd_txn *t,
             struct rh_etcd_txn_result *out, struct rh_err *err)
 {
 	cJSON *body, *a, *reply;
 	size_t i;
-	int r;
+	int r, repeatable, unsure;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < t->ncmp; i++)
@@ -1015,11 +1456,11 @@ rh_etcd_txn(struct rh_etcd *c, const struct rh_etcd_txn *t,
 		    t->cmp[i].result > RH_ETCD_LESS ||
 		    check_sizes(t->cmp[i].key_len, t->cmp[i].value_len) < 0)
 			return rh_err_set(err, EINVAL, "etcd %s: txn: bad "
-			                  "compare %zu", c->conn.url, i);
+			                  "compare %zu", c->conn.urls_text, i);
 	if ((r = ops_check(t->success, t->nsuccess)) < 0 ||
 	    (r = ops_check(t->failure, t->nfailure)) < 0)
 		return rh_err_set(err, -r, "etcd %s: txn: bad operation",
-		                  c->conn.url);
+		                  c->conn.urls_text);
 	body = cJSON_CreateObject();
 	a = cJSON_AddArrayToObject(body, "compare");
 	for (i = 0; i < t->ncmp; i++)
@@ -1028,7 +1469,10 @@ rh_etcd_txn(struct rh_etcd *c, const struct rh_etcd_txn *t,
 	                      t->nsuccess));
 	cJSON_AddItemToObject(body, "failure", ops_json(t->failure,
 	                      t->nfailure));
-	if ((r = call(c, "/v3/kv/txn", body, &reply, "txn", err)) < 0)
+	repeatable = txn_repeatable(t);
+	if ((r = call_flags(c, "/v3/kv/txn", body, repeatable ?
+	                    REQ_REPEATABLE : 0, &reply, "txn", &unsure,
+	                    err)) < 0)
 		return r;
 	r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "succeeded"))
 	    ? txn_parse(reply, t->success, t->nsuccess, out)
@@ -1037,8 +1481,10 @@ rh_etcd_txn(struct rh_etcd *c, const struct rh_etcd_txn *t,
 	if (r < 0) {
 		rh_etcd_txn_result_free(out);
 		return rh_err_set(err, -r, "etcd %s: txn: answer does not "
-		                  "match the request", c->conn.url);
+		                  "match the request", c->conn.urls_text);
 	}
+	if (!out->succeeded && unsure && ops_write(t->success, t->nsuccess))
+		txn_was_done(c, t, out);
 	return 0;
 }
 
@@ -1062,7 +1508,7 @@ rh_etcd_put_if(struct rh_etcd *c, const char *key, size_t key_len,
 		return r;
 	if (!res.succeeded)
 		r = rh_err_set(err, EAGAIN, "etcd %s: put %s: changed since it "
-		               "was read", c->conn.url, show_key(key, key_len,
+		               "was read", c->conn.urls_text, show_key(key, key_len,
 		               k, sizeof(k)));
 	else if (revision != NULL)
 		*revision = res.revision;
@@ -1281,7 +1727,7 @@ rh_etcd_user_roles(struct rh_etcd *c, const char *user, char ***roles,
 	*roles = NULL;
 	*n = 0;
 	snprintf(what, sizeof(what), "roles of %s", user);
-	if ((r = call(c, "/v3/auth/user/get", names_json("name", user, NULL,
+	if ((r = call_read(c, "/v3/auth/user/get", names_json("name", user, NULL,
 	              NULL), &reply, what, err)) < 0)
 		return r;
 	list = cJSON_GetObjectItemCaseSensitive(reply, "roles");
@@ -1309,7 +1755,7 @@ rh_etcd_role_perms(struct rh_etcd *c, const char *role,
 	*perms = NULL;
 	*n = 0;
 	snprintf(what, sizeof(what), "permissions of role %s", role);
-	if ((r = call(c, "/v3/auth/role/get", names_json("role", role, NULL,
+	if ((r = call_read(c, "/v3/auth/role/get", names_json("role", role, NULL,
 	              NULL), &reply, what, err)) < 0)
 		return r;
 	list = cJSON_GetObjectItemCaseSensitive(reply, "perm");
@@ -1338,7 +1784,7 @@ rh_etcd_role_perms(struct rh_etcd *c, const char *role,
 		*perms = NULL;
 		*n = 0;
 		return rh_err_set(err, EIO, "etcd %s: %s: bad base64 in the "
-		                  "answer", c->conn.url, what);
+		                  "answer", c->conn.urls_text, what);
 	}
 	return 0;
 }
@@ -1515,15 +1961,6 @@ watch_stopped(struct rh_etcd_watch *w)
 	return stop;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run one stream until it ends or the watch is stopped: -errno. */
 static int
 watch_stream(struct rh_etcd_watch *w)
@@ -1614,11 +2051,18 @@ watch_sleep(struct rh_etcd_watch *w, long ms)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * Streams, one after the other, each from the revision after the last
+ * event delivered: when one ends, the next member is asked at once; when
+ * every member failed in a row, the caller hears DOWN and the members
+ * are asked again after a pause.
+ */
 static void *
 watch_main(void *arg)
 {
 	struct rh_etcd_watch *w = arg;
 	long backoff = BACKOFF_MIN_MS;
+	size_t failed = 0;      /* members failed in a row */
 	int r, relogged = 0;
 
 	while (!watch_stopped(w)) {
@@ -1628,6 +2072,7 @@ watch_main(void *arg)
 		if (w->created) {
 			backoff = BACKOFF_MIN_MS;
 			relogged = 0;
+			failed = 0;
 		}
 		/* A token that expired or went with a restart: log in
 		 * again, at once the first time. */
@@ -1644,6 +2089,16 @@ watch_main(void *arg)
 		if (!w->started && (r == -EACCES || r == -EINVAL)) {
 			watch_signal_started(w, r);
 			return NULL;
+		}
+		if (w->conn.nurls > 1) {
+			/* "etcd URL: watch: why": the why, for conn_next */
+			const char *m = strstr(w->err.msg, ": watch: ");
+
+			set_why(w->conn.why, m ? m + 2 : w->err.msg);
+			conn_next(&w->conn);
+			if (++failed < w->conn.nurls)
+				continue;
+			failed = 0;
 		}
 		watch_signal_started(w, 0);
 		rh_debug("%s; retrying in %ld ms", w->err.msg, backoff);

@@ -477,11 +477,20 @@ int rh_proto_errnum(const char *name);
  * is -EHOSTUNREACH, -ETIMEDOUT or -EIO; "permission denied" is -EACCES; a
  * token etcd no longer accepts is renewed with the stored user and
  * password and the call retried once.
+ *
+ * Of several members, one is used at a time, first the first listed. A
+ * member that does not answer (within the timeouts) or has no leader is
+ * left for the next, for that request and those after it; a request
+ * that may have been carried out already is sent again only when that
+ * is harmless (reads, compare-and-swap transactions). While no member
+ * has a leader (an election, or no quorum) a request is tried again
+ * until its timeout, then fails with -EIO, "etcd has no quorum".
  */
 struct rh_etcd;
 
 struct rh_etcd_opts {
-	const char *url;        /* http://HOST:PORT or https://HOST:PORT */
+	const char *url;        /* http(s)://HOST:PORT, or several members:
+	                         * URL,URL,... */
 	const char *cafile;     /* https: CA bundle to trust; NULL: system's */
 	const char *certfile;   /* https: client certificate, or NULL */
 	const char *keyfile;    /* its private key */
@@ -511,6 +520,8 @@ enum rh_etcd_op_type { RH_ETCD_RANGE, RH_ETCD_PUT, RH_ETCD_DELETE };
 #define RH_ETCD_PREFIX          0x1     /* every key that starts with key */
 #define RH_ETCD_KEYS_ONLY       0x2     /* range: no values */
 #define RH_ETCD_COUNT_ONLY      0x4     /* range: only count */
+#define RH_ETCD_SERIALIZABLE    0x8     /* range: what the member has, also
+                                         * without a quorum (maybe stale) */
 
 /* One request: a range (sorted by key), a put or a delete. The range is
  * key alone, [key, end) when end is set, or everything below key with
@@ -573,12 +584,18 @@ struct rh_etcd_stats {
 	uint64_t requests;
 	uint64_t connects;      /* new connections: keep-alive misses */
 	uint64_t reauths;       /* tokens renewed */
+	uint64_t failovers;     /* moves to the next member */
 };
 
 int rh_etcd_new(const struct rh_etcd_opts *opts, struct rh_etcd **out,
                 struct rh_err *err);
 void rh_etcd_free(struct rh_etcd *c);
+/* The members, as URL,URL,... */
 const char *rh_etcd_url(const struct rh_etcd *c);
+/* Split a list of members (URL,URL,...), each checked; -EINVAL naming
+ * the bad one. Free with rh_etcd_strv_free. */
+int rh_etcd_members(const char *list, char ***urls, size_t *n,
+                    struct rh_err *err);
 void rh_etcd_stats(struct rh_etcd *c, struct rh_etcd_stats *st);
 
 /* Log in: keeps the token (sent with every request) and the user and
@@ -664,10 +681,11 @@ void rh_etcd_perms_free(struct rh_etcd_perm_range *p, size_t n);
 /*
  * A watch on a prefix, on its own thread and connection, with the
  * client's settings and credentials as they are when it starts. It
- * reconnects by itself and resumes after the last event it delivered,
- * so no change is missed; when history it needed was compacted away it
+ * reconnects by itself (to the next member when its member dies or
+ * loses its leader) and resumes after the last event it delivered, so
+ * no change is missed or delivered twice; when history it needed was compacted away it
  * says RH_ETCD_EV_RESYNC (reload everything) and goes on from there.
- * RH_ETCD_EV_DOWN says the connection was lost (events may be late),
+ * RH_ETCD_EV_DOWN says every member was lost (events may be late),
  * RH_ETCD_EV_UP that it is back (missed events follow at once).
  * The callback runs on the watch's thread and must not stop the watch.
  */

@@ -6,6 +6,11 @@
  * answering on fd 4: "stop", "start" (the same etcd again), "tls" (a
  * fresh etcd on https; answer "ok URL CAFILE"). Waits are bounded; no
  * check depends on how long something took.
+ *
+ * etcd-client --cluster URL,URL,URL: the same client on a cluster of
+ * three members (tests/etcd-cluster.sh), which it has killed ("kill N"),
+ * started again ("start N", answered once there is a leader), stopped
+ * and continued ("stop N", "cont N") as it goes.
  */
 #include "config.h"
 
@@ -26,6 +31,7 @@
 #define TIMEOUT_MS      2000
 
 static int passed, failed;
+static long timeout_ms = TIMEOUT_MS;
 static const char *url;
 
 static void RH_PRINTF(2, 3)
@@ -59,8 +65,8 @@ static struct rh_etcd *
 client_at(const char *at, const char *cafile)
 {
 	struct rh_etcd_opts o = { .url = at, .cafile = cafile,
-	                          .connect_timeout_ms = TIMEOUT_MS,
-	                          .timeout_ms = TIMEOUT_MS };
+	                          .connect_timeout_ms = timeout_ms,
+	                          .timeout_ms = timeout_ms };
 	struct rh_etcd *c;
 	struct rh_err err = { "" };
 
@@ -902,18 +908,232 @@ test_tls(void)
 	rh_etcd_free(c);
 }
 
+/* ---- a cluster of three members ---- */
+
+static char *members[3];        /* each member's URL */
+
+static void
+ctl_ok(const char *cmd)
+{
+	const char *a = ctl(cmd);
+
+	if (a == NULL || strcmp(a, "ok") != 0) {
+		fprintf(stderr, "FAIL - %s: %s\n", cmd, a ? a : "no answer");
+		exit(1);
+	}
+}
+
+static uint64_t
+failovers(struct rh_etcd *c)
+{
+	struct rh_etcd_stats st;
+
+	rh_etcd_stats(c, &st);
+	return st.failovers;
+}
+
+/* How many PUT events of key, and whether all revisions go up. */
+static size_t
+seen_puts(struct events *e, const char *key, int *ordered)
+{
+	size_t i, n = 0;
+	int64_t last = 0;
+
+	*ordered = 1;
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < e->n; i++) {
+		if (e->v[i].type != RH_ETCD_EV_PUT)
+			continue;
+		if (e->v[i].rev <= last)
+			*ordered = 0;
+		last = e->v[i].rev;
+		if (strcmp(e->v[i].key, key) == 0)
+			n++;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
+/* Member 1 in use dies: requests and the watch go on on the others,
+ * and a change made meanwhile is delivered once. */
+static void
+test_member_killed(struct rh_etcd *c, struct events *ev)
+{
+	struct rh_etcd *others;
+	struct rh_etcd_kv kv;
+	struct rh_err err = { "" };
+	char *list = xasprintf("%s,%s", members[1], members[2]);
+	int r, ordered;
+
+	others = client_at(list, NULL);
+	free(list);
+	r = put_str(c, "w/before", "1", NULL, &err);
+	check(r == 0 && failovers(c) == 0, "a put on the first member %s",
+	      err.msg);
+	check(wait_event(ev, 0, RH_ETCD_EV_PUT, "w/before", 10) >= 0,
+	      "the watch sees it");
+
+	/* Compare-and-swap (create) puts, as rhfs writes: when member 1
+	 * led, the others may take a put and hold it until they have
+	 * elected another leader; such a put is sent again. */
+	ctl_ok("kill 1");
+	r = rh_etcd_put_if(others, "w/while-down", 12, "2", 1, 0, NULL, &err);
+	check(r == 0, "a change made on the others %s", r ? err.msg : "");
+	r = rh_etcd_put_if(c, "w/after", 7, "3", 1, 0, NULL, &err);
+	check(r == 0, "member 1 killed: a put still succeeds %s",
+	      r ? err.msg : "");
+	check(failovers(c) >= 1, "on another member (%llu moves)",
+	      (unsigned long long)failovers(c));
+	r = rh_etcd_get(c, "w/while-down", 12, &kv, &err);
+	check(r == 0 && strcmp(kv.value, "2") == 0,
+	      "a read gets what another client wrote %s", err.msg);
+	if (r == 0)
+		rh_etcd_kv_free(&kv);
+	check(wait_event(ev, 0, RH_ETCD_EV_PUT, "w/while-down", 10) >= 0 &&
+	      wait_event(ev, 0, RH_ETCD_EV_PUT, "w/after", 10) >= 0,
+	      "the watch, moved to another member, sees both changes");
+	check(seen_puts(ev, "w/while-down", &ordered) == 1 &&
+	      seen_puts(ev, "w/before", &ordered) == 1 && ordered,
+	      "each change once, in revision order");
+	rh_etcd_free(others);
+	ctl_ok("start 1");
+}
+
+/* Two of three gone: no quorum. Writes fail saying so, a serializable
+ * read still answers, and all comes back with a second member. */
+static void
+test_no_quorum(struct rh_etcd *c, struct events *ev)
+{
+	struct rh_etcd_op op = { .type = RH_ETCD_RANGE, .key = "w/after",
+	                         .key_len = 7 };
+	struct rh_etcd_kvs kvs;
+	struct rh_err err = { "" };
+	size_t from;
+	int r, ordered;
+
+	ctl_ok("kill 2");
+	ctl_ok("kill 3");
+	r = put_str(c, "w/lost", "x", NULL, &err);
+	/* The member left says "no leader", or, before it noticed, takes
+	 * the put and does not answer. */
+	check((r == -EIO || r == -ETIMEDOUT) &&
+	      strstr(err.msg, "etcd has no quorum") != NULL,
+	      "without quorum a put fails: %s", err.msg);
+	r = rh_etcd_range(c, &op, &kvs, &err);
+	check(r < 0, "and a linearizable read: %s", err.msg);
+	if (r == 0)
+		rh_etcd_kvs_free(&kvs);
+	op.flags = RH_ETCD_SERIALIZABLE;
+	r = rh_etcd_range(c, &op, &kvs, &err);
+	check(r == 0 && kvs.n == 1 && strcmp(kvs.kv[0].value, "3") == 0,
+	      "a serializable read answers from the member left %s",
+	      r ? err.msg : "");
+	if (r == 0)
+		rh_etcd_kvs_free(&kvs);
+	check(wait_event(ev, 0, RH_ETCD_EV_DOWN, NULL, 15) >= 0,
+	      "the watch says etcd is lost");
+
+	from = events_count(ev);
+	ctl_ok("start 2");
+	r = put_str(c, "w/back", "4", NULL, &err);
+	check(r == 0, "quorum back: the same client writes again %s",
+	      r ? err.msg : "");
+	check(wait_event(ev, from, RH_ETCD_EV_UP, NULL, 15) >= 0 &&
+	      wait_event(ev, from, RH_ETCD_EV_PUT, "w/back", 15) >= 0,
+	      "the watch is back and sees it");
+	check(seen_puts(ev, "w/back", &ordered) == 1 &&
+	      seen_puts(ev, "w/lost", &ordered) == 0 && ordered,
+	      "once, and nothing of the failed put");
+	ctl_ok("start 3");
+}
+
+/* Member 1 takes requests and never answers: what may have been done
+ * is sent again only when that is harmless. */
+static void
+test_unsure(void)
+{
+	struct rh_etcd *a = client(), *b;
+	struct rh_etcd_kv kv;
+	struct rh_err err = { "" };
+	int64_t rev = 0;
+	int r;
+
+	put_str(a, "u/cas", "old", &rev, &err);
+	timeout_ms = TIMEOUT_MS;        /* b waits for nothing */
+	b = client();
+	ctl_ok("stop 1");
+	r = rh_etcd_put_if(a, "u/cas", 5, "new", 3, rev, NULL, &err);
+	check(r == 0, "a compare-and-swap with no answer is sent again to "
+	      "another member %s", err.msg);
+	r = rh_etcd_get(a, "u/cas", 5, &kv, &err);
+	check(r == 0 && strcmp(kv.value, "new") == 0 && kv.version == 2,
+	      "and done once %s", err.msg);
+	if (r == 0)
+		rh_etcd_kv_free(&kv);
+	r = put_str(b, "u/plain", "x", NULL, &err);
+	check(r < 0 && strstr(err.msg, "may or may not have been done"),
+	      "a plain put with no answer is not sent again: %s", err.msg);
+	r = put_str(b, "u/plain", "y", NULL, &err);
+	check(r == 0, "the next one goes to another member %s",
+	      r ? err.msg : "");
+	ctl_ok("cont 1");
+	rh_etcd_free(a);
+	rh_etcd_free(b);
+}
+
+static int
+cluster_main(const char *list)
+{
+	struct rh_etcd_watch *w;
+	struct rh_etcd *c;
+	struct events ev;
+	struct rh_err err = { "" };
+	char **v;
+	size_t n;
+	int r;
+
+	if (rh_etcd_members(list, &v, &n, &err) < 0 || n != 3) {
+		fprintf(stderr, "FAIL - three members: %s\n", err.msg);
+		return 1;
+	}
+	memcpy(members, v, sizeof(members));
+	url = list;
+	/* As rhfs by default: time for an election when the leader died. */
+	timeout_ms = 10000;
+	c = client();
+	check(strcmp(rh_etcd_url(c), list) == 0, "the client has every "
+	      "member");
+	events_init(&ev);
+	r = rh_etcd_watch_start(c, "w/", 2, 0, on_event, &ev, &w, &err);
+	check(r == 0, "watch w/ %s", err.msg);
+	if (r == 0) {
+		test_member_killed(c, &ev);
+		test_no_quorum(c, &ev);
+		rh_etcd_watch_stop(w);
+	}
+	events_free(&ev);
+	test_unsure();
+	rh_etcd_free(c);
+	rh_etcd_strv_free(v, n);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct rh_etcd *c, *c2, *root, *alice;
 
+	rh_log_init("etcd-client", 1, getenv("RH_DEBUG") ? RH_LOG_DEBUG :
+	            RH_LOG_WARN);
+	if (argc == 3 && strcmp(argv[1], "--cluster") == 0)
+		return cluster_main(argv[2]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: etcd-client URL\n");
+		fprintf(stderr, "usage: etcd-client URL | --cluster "
+		        "URL,URL,URL\n");
 		return 2;
 	}
 	url = argv[1];
-	rh_log_init("etcd-client", 1, getenv("RH_DEBUG") ? RH_LOG_DEBUG :
-	            RH_LOG_WARN);
 	c = client();
 	c2 = client();
 

@@ -5,6 +5,7 @@
 # Source it after lib.sh when a test uses both: its exit trap also runs
 # lib.sh's cleanup.
 #
+#   etcd_need                       skip the test without etcd
 #   etcd_start [ETCD OPTION...]     a fresh etcd (in place of the one
 #                                   running); sets ETCD_URL, ETCD_PID
 #   etcd_tls_start [ETCD OPTION...] the same on https; also sets ETCD_CA,
@@ -12,7 +13,19 @@
 #   etcd_stop                       kill it (its data stays)
 #   etcd_restart                    the same etcd again: ports, data, options
 #
-# Options are split on blanks. ETCDCTL runs etcdctl against it.
+#   etcd_cluster_start [ETCD OPTION...]  three members, --initial-cluster
+#                                   on loopback; sets ETCD_URL to all of
+#                                   them (URL,URL,URL) and ETCD_MEMBER_1..3
+#                                   to each one's URL
+#   etcd_member_kill N              kill -9 member N (1..3)
+#   etcd_member_start N             member N again (its ports and data)
+#   etcd_member_stop N / _cont N    SIGSTOP, SIGCONT: a member that takes
+#                                   connections and answers nothing
+#   etcd_cluster_leader             wait (at most 30 s) until the members
+#                                   running agree on a leader
+#
+# Options are split on blanks. ETCDCTL runs etcdctl against it (all the
+# members of a cluster).
 
 : "${PYTHON3:=python3}"
 ETCD_BIN=${ETCD_BIN:-etcd}
@@ -28,15 +41,22 @@ etcd_have() {
 		command -v "$ETCDCTL_BIN" >/dev/null 2>&1
 }
 
-# Two ports free on loopback, asked of the kernel at the same time so
+# Skip the test (exit 77) where etcd is not installed.
+etcd_need() {
+	etcd_have && return 0
+	echo "SKIP: etcd and etcdctl are not installed (tests/deps.sh)"
+	exit 77
+}
+
+# N (2) ports free on loopback, asked of the kernel at the same time so
 # that they differ; a test running in parallel gets others.
 etcd_ports() {
 	"$PYTHON3" -c '
-import socket
-s = [socket.socket() for _ in range(2)]
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
 for x in s:
     x.bind(("127.0.0.1", 0))
-print(*(x.getsockname()[1] for x in s))'
+print(*(x.getsockname()[1] for x in s))' "${1:-2}"
 }
 
 ETCDCTL() {
@@ -188,7 +208,101 @@ cannot() {
 	refuse "$d" "permission denied" as "$@"
 }
 
+# ---- a cluster of three ----
+ETCD_MEMBERS="1 2 3"
+
+# etcd_member_launch N: member N as set up by etcd_cluster_start.
+etcd_member_launch() {
+	eval "m_client=\$ETCD_MEMBER_$1 m_peer=\$ETCD_PEER_$1"
+	# shellcheck disable=SC2086,SC2154
+	"$ETCD_BIN" --name "m$1" --data-dir "$ETCD_TMP/cluster/m$1" \
+		--listen-client-urls "$m_client" \
+		--advertise-client-urls "$m_client" \
+		--listen-peer-urls "$m_peer" \
+		--initial-advertise-peer-urls "$m_peer" \
+		--initial-cluster "$ETCD_CLUSTER" \
+		--initial-cluster-state new \
+		--initial-cluster-token "rhfs-test-$$" \
+		--logger zap --log-outputs stderr $ETCD_ARGS \
+		</dev/null >>"$ETCD_TMP/cluster/m$1.log" 2>&1 \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	eval "ETCD_PID_$1=\$!"
+}
+
+# The members running answer, and one of them says who leads.
+etcd_cluster_has_leader() {
+	for n in $ETCD_MEMBERS; do
+		eval "m_pid=\$ETCD_PID_$n m_client=\$ETCD_MEMBER_$n"
+		[ -n "$m_pid" ] || continue
+		ETCDCTL_API=3 "$ETCDCTL_BIN" --endpoints "$m_client" \
+			--dial-timeout 1s --command-timeout 2s endpoint status \
+			-w json 2>/dev/null | grep -q '"leader":' || return 1
+	done
+}
+
+etcd_cluster_leader() {
+	deadline=$(($(date +%s) + 30))
+	until etcd_cluster_has_leader; do
+		if [ "$(date +%s)" -gt $deadline ]; then
+			echo "etcd cluster at $ETCD_URL has no leader" >&2
+			tail -n 20 "$ETCD_TMP"/cluster/m*.log >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+etcd_cluster_start() {
+	etcd_stop
+	ETCD_CA=
+	ETCD_ARGS="$*"
+	mkdir -p "$ETCD_TMP/cluster"
+	# shellcheck disable=SC2046
+	set -- $(etcd_ports 6)
+	ETCD_CLUSTER=
+	ETCD_URL=
+	for n in $ETCD_MEMBERS; do
+		eval "ETCD_MEMBER_$n=http://127.0.0.1:\$1"
+		eval "ETCD_PEER_$n=http://127.0.0.1:\$4"
+		eval "ETCD_URL=\${ETCD_URL:+\$ETCD_URL,}\$ETCD_MEMBER_$n"
+		eval "ETCD_CLUSTER=\${ETCD_CLUSTER:+\$ETCD_CLUSTER,}m$n=\$ETCD_PEER_$n"
+		shift
+	done
+	for n in $ETCD_MEMBERS; do
+		etcd_member_launch "$n"
+	done
+	etcd_cluster_leader
+}
+
+etcd_member_kill() {
+	eval "m_pid=\$ETCD_PID_$1"
+	[ -n "$m_pid" ] || return 0
+	kill -CONT "$m_pid" 2>/dev/null
+	kill -9 "$m_pid" 2>/dev/null
+	wait "$m_pid" 2>/dev/null
+	eval "ETCD_PID_$1="
+}
+
+etcd_member_start() {
+	etcd_member_launch "$1"
+}
+
+etcd_member_stop() {
+	eval "kill -STOP \$ETCD_PID_$1"
+}
+
+etcd_member_cont() {
+	eval "kill -CONT \$ETCD_PID_$1"
+}
+
+etcd_cluster_stop() {
+	for n in $ETCD_MEMBERS; do
+		etcd_member_kill "$n"
+	done
+}
+
 etcd_exit() {
+	etcd_cluster_stop
 	etcd_stop
 	rm -rf "$ETCD_TMP"
 	if command -v cleanup >/dev/null 2>&1; then
