@@ -1,5 +1,6 @@
 /* cmd-ssh.c - rh ssh and rh tunnel: the system's ssh client, run with a
- * cluster's head node, user, port and key from its config, and the same
+ * cluster's head node, user, port and key from its config (an on-demand
+ * cluster's from what SkyPilot records, as rhfs reaches it), and the same
  * known_hosts as rhfs (an unknown host is recorded, a changed key
  * refused). */
 #include "config.h"
@@ -17,6 +18,7 @@ struct node {
 	char *addr;
 	int local;              /* ^local: this machine, no SSH */
 	char *host, *user, *key;
+	char *known_hosts;      /* an on-demand cluster's own (sky.c) */
 	int port;
 };
 
@@ -27,6 +29,7 @@ node_free(struct node *n)
 	free(n->host);
 	free(n->user);
 	free(n->key);
+	free(n->known_hosts);
 }
 
 static const char *
@@ -75,6 +78,13 @@ node_find(const char *arg, struct node *n, struct rh_err *err)
 	    strcmp(s, "none") == 0) {
 		n->local = 1;
 		goto out;
+	}
+	if (rh_sky_is_ondemand(cfg)) {
+		cJSON_Delete(cfg);
+		cfg = NULL;
+		if ((r = rh_sky_reach(n->addr, &cfg, &n->known_hosts,
+		                      err)) < 0)
+			goto out;
 	}
 	ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
 	if (!cJSON_IsArray(ips) || !cJSON_IsString(cJSON_GetArrayItem(ips, 0))
@@ -137,7 +147,8 @@ ssh_base(struct argv *a, const struct node *n, const char *known_hosts)
 	push(a, n->key);
 	push(a, "-o");
 	push(a, "IdentitiesOnly=yes");
-	s = xasprintf("UserKnownHostsFile=%s", known_hosts);
+	s = xasprintf("UserKnownHostsFile=%s", n->known_hosts ?
+	              n->known_hosts : known_hosts);
 	push(a, "-o");
 	push(a, s);
 	free(s);

@@ -114,7 +114,7 @@ refuse "tunnel with a bad port" "LOCAL_PORT:REMOTE_PORT" \
 	"$RH" tunnel '^local' 8080:99999
 refuse "tunnel with no colon" "LOCAL_PORT:REMOTE_PORT" \
 	"$RH" tunnel '^local' 8080
-refuse "ssh to a builtin that is not up" "no ips" "$RH" ssh '^rh-cpu'
+refuse "ssh to a builtin that is not up" "it is not up" "$RH" ssh '^rh-cpu'
 one_line "one line for it"
 refuse "tunnel to ^local" "this machine" "$RH" tunnel '^local' 8080:80
 check "ssh to ^local runs here" "$RH" ssh '^local' -- echo here '$HOME'

@@ -8,9 +8,10 @@
 # Checked: without sky on PATH, status and calls say so and name the fix;
 # the first call launches once (two at once: one launch) with arguments
 # from the config and config.yaml's defaults, status says launching with
-# sky's last lines meanwhile, calls run on the launched node; autostop,
-# stop (the next call starts it again), down; a failed launch fails the
-# calls with sky's reason; a launch past launch_timeout is ended.
+# sky's last lines meanwhile, calls (and rh ssh) run on the launched
+# node; autostop, stop (the next call starts it again), down; a failed
+# launch fails the calls with sky's reason; a launch past launch_timeout
+# is ended.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 
@@ -137,6 +138,12 @@ check "status when up" cat "$R/gpu/status"
 has "up" "$T/out" '"state": "up"'
 has "as SkyPilot says" "$T/out" '"status": "UP"'
 check "its log, once up" head -c 1 "$R/gpu/log"
+if command -v ssh >/dev/null 2>&1; then
+	check "rh ssh on it" sh -c "cd '$WORK' && timeout 30 \
+		'$top_builddir/rh' ssh '~/gpu' -- 'echo hi \$(id -un)'"
+	has "reaches the node SkyPilot records, with rhfs's host key" \
+		"$T/out" "hi $SSH_USER"
+fi
 
 # config.yaml's defaults where the config has none; ctl up launches.
 check "ctl up on ~/cpu" bash -c "exec 3<>'$R/cpu/ctl'; echo up >&3; cat <&3"
