@@ -51,29 +51,62 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	return 0;
 }
 
+/* The defaults of the path options, as this run resolves them: the
+ * installed builtins and agent, else (running from the build tree) the
+ * sources' and the build tree's; the workdir found from the current
+ * directory. Options already given are kept. */
 static void
-usage(const char *prog)
+default_paths(struct fs_opts *o)
 {
+	char cwd[PATH_MAX], *home;
+
+	if (o->local == NULL && getcwd(cwd, sizeof(cwd)) != NULL) {
+		home = getenv("HOME") ? realpath(getenv("HOME"), NULL) : NULL;
+		o->local = rh_workdir_find(cwd, home);
+		free(home);
+	}
+	if (o->config == NULL)
+		o->config = rh_config_default_path();
+	if (o->builtins == NULL)
+		o->builtins = xstrdup(access(RHFS_BUILTINS_DIR, X_OK) == 0 ?
+		                      RHFS_BUILTINS_DIR :
+		                      RHFS_SOURCE_BUILTINS_DIR);
+	if (o->rhagent == NULL)
+		o->rhagent = xstrdup(access(RHFS_RHAGENT, X_OK) == 0 ?
+		                     RHFS_RHAGENT : RHFS_BUILD_RHAGENT);
+	if (o->known_hosts == NULL)
+		o->known_hosts = xasprintf("%s/.ssh/known_hosts",
+		                           getenv("HOME") ? getenv("HOME") : "");
+}
+
+/* The defaults shown are the paths this run would use, from where it is
+ * started. */
+static void
+usage(const char *prog, struct fs_opts *o)
+{
+	default_paths(o);
 	printf("usage: %s [options] MOUNTPOINT\n"
 	       "       mount -t fuse.rhfs rhfs MOUNTPOINT [-o options]\n\n"
-	       "rhfs options:\n"
+	       "rhfs options (the defaults are those this run would use):\n"
 	       "    -o local=DIR           workdir whose rh/ is the local RNS ~\n"
-	       "                           (default: found from the current "
-	       "directory)\n"
-	       "    -o config=FILE         config file (default: $RH_CONFIG "
-	       "or ~/.rh/config.yaml)\n"
+	       "                           (default, found from the current "
+	       "directory: %s)\n"
+	       "    -o config=FILE         config file (default, $RH_CONFIG "
+	       "or ~/.rh/config.yaml: %s)\n"
 	       "    -o builtins=DIR        builtin resources (default: %s)\n"
 	       "    -o timeout=SECS        attribute and entry cache time "
 	       "(default: 1)\n"
 	       "    -o rhagent=FILE        the node agent to run and install "
 	       "(default: %s)\n"
-	       "    -o known_hosts=FILE    SSH host keys (default: "
-	       "~/.ssh/known_hosts)\n"
+	       "    -o known_hosts=FILE    SSH host keys (default: %s)\n"
 	       "    -o connect_timeout=SECS  bound on reaching a cluster "
 	       "(default: 10)\n"
 	       "    -o launch_timeout=SECS   bound on launching an on-demand "
 	       "cluster (default: 1200)\n\n",
-	       prog, RHFS_BUILTINS_DIR, RHFS_RHAGENT);
+	       prog, o->local, o->config, o->builtins, o->rhagent,
+	       o->known_hosts);
+	/* libfuse's help follows, written by other means */
+	fflush(stdout);
 }
 
 /* Resolve a path given on the command line before the daemon leaves the
@@ -140,46 +173,26 @@ static int
 open_stores(struct fs *fs)
 {
 	struct rh_err err;
-	char *path, cwd[PATH_MAX], *home;
 	int r;
 
-	path = fs->opts.config ? xstrdup(fs->opts.config) :
-	                         rh_config_default_path();
-	r = rh_config_load(path, &fs->config, &err);
-	free(path);
+	default_paths(&fs->opts);
+	if (fs->opts.local == NULL) {
+		perror("rhfs: current directory");
+		return -1;
+	}
+	r = rh_config_load(fs->opts.config, &fs->config, &err);
 	if (r < 0) {
 		fprintf(stderr, "rhfs: %s\n", err.msg);
 		return -1;
 	}
-	if (fs->opts.local == NULL) {
-		if (getcwd(cwd, sizeof(cwd)) == NULL) {
-			perror("rhfs: current directory");
-			return -1;
-		}
-		home = getenv("HOME") ? realpath(getenv("HOME"), NULL) : NULL;
-		fs->opts.local = rh_workdir_find(cwd, home);
-		free(home);
-	}
 	fs->local = rh_store_local_new(fs->opts.local);
-	/* installed, else (running from the build tree) the sources' */
-	if (fs->opts.builtins == NULL)
-		fs->opts.builtins = xstrdup(access(RHFS_BUILTINS_DIR, X_OK) == 0 ?
-		                            RHFS_BUILTINS_DIR :
-		                            RHFS_SOURCE_BUILTINS_DIR);
 	if (access(fs->opts.builtins, R_OK | X_OK) < 0) {
 		fprintf(stderr, "rhfs: builtins %s: %s\n", fs->opts.builtins,
 		        strerror(errno));
 		return -1;
 	}
 	fs->builtin = rh_store_builtin_new(fs->opts.builtins);
-	/* installed, else the build tree's; checked when first needed */
-	if (fs->opts.rhagent == NULL)
-		fs->opts.rhagent = xstrdup(access(RHFS_RHAGENT, X_OK) == 0 ?
-		                           RHFS_RHAGENT : RHFS_BUILD_RHAGENT);
-	if (fs->opts.known_hosts == NULL)
-		fs->opts.known_hosts = xasprintf("%s/.ssh/known_hosts",
-		                                 getenv("HOME") ?
-		                                 getenv("HOME") : "");
+	/* the agent is checked when first needed */
 	return remote_open(fs);
 }
 
@@ -209,7 +222,7 @@ main(int argc, char *argv[])
 	    fuse_parse_cmdline(&args, &opts) != 0)
 		goto err_args;
 	if (opts.show_help) {
-		usage(argv[0]);
+		usage(argv[0], &fs.opts);
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		ret = 0;
@@ -217,6 +230,8 @@ main(int argc, char *argv[])
 	}
 	if (opts.show_version) {
 		printf("rhfs %s\n", PACKAGE_VERSION);
+		/* libfuse's lines come after ours: fusermount3 prints one */
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto err_args;

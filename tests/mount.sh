@@ -6,6 +6,22 @@ check "rhfs --help exits 0" "$RHFS" --help
 has "--help names rhfs's own options" "$T/out" "local=DIR"
 check "rhfs --version exits 0" "$RHFS" --version
 has "--version prints the version" "$T/out" "rhfs "
+"$RHFS" --version >"$T/version" 2>&1
+check "--version prints rhfs's line first, then libfuse's" \
+	sh -c "head -n 1 '$T/version' | grep -q '^rhfs [0-9]'"
+# --help shows the paths this run uses: from the build tree, unless
+# installed
+"$RHFS" --help >"$T/help" 2>&1
+if [ ! -x /usr/local/share/rhfs/builtins ]; then
+	has "--help shows the builtins this run uses" "$T/help" \
+		"builtin resources (default: $top_srcdir/src/builtins)"
+fi
+if [ ! -x /usr/local/bin/rhagent ]; then
+	has "--help shows the agent this run uses" "$T/help" \
+		"(default: $top_builddir/rhagent)"
+fi
+has "--help shows the known_hosts this run uses" "$T/help" \
+	"(default: $HOME/.ssh/known_hosts)"
 refuse "no mountpoint is an error" "usage" "$RHFS"
 
 mount_rhfs
