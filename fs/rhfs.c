@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <mntent.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static const struct fuse_opt rhfs_opts[] = {
 	RHFS_OPT("known_hosts=%s", known_hosts),
 	RHFS_OPT("connect_timeout=%lf", connect_timeout),
 	RHFS_OPT("launch_timeout=%lf", launch_timeout),
+	RHFS_OPT("replace", replace),
 	FUSE_OPT_END
 };
 
@@ -102,7 +104,9 @@ usage(const char *prog, struct fs_opts *o)
 	       "    -o connect_timeout=SECS  bound on reaching a cluster "
 	       "(default: 10)\n"
 	       "    -o launch_timeout=SECS   bound on launching an on-demand "
-	       "cluster (default: 1200)\n\n",
+	       "cluster (default: 1200)\n"
+	       "    -o replace             unmount an rhfs already mounted "
+	       "there first\n\n",
 	       prog, o->local, o->config, o->builtins, o->rhagent,
 	       o->known_hosts);
 	/* libfuse's help follows, written by other means */
@@ -128,15 +132,58 @@ absolute(char **path, const char *what)
 	return 0;
 }
 
-/* A mountpoint whose rhfs was killed answers ENOTCONN. Detach it so it
- * can be reused; if that fails, say how to fix it. */
+/* Run fusermount3 -u on MNT, quietly (-z: lazily); 0 once it succeeded. */
 static int
-check_mountpoint(const char *mnt)
+fusermount_u(const char *mnt, int lazy)
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0) {
+		if (lazy)
+			execlp("fusermount3", "fusermount3", "-u", "-z", "-q",
+			       mnt, (char *)NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", "-q", mnt,
+			       (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0)
+		return 0;
+	return -1;
+}
+
+/* Whether a file system of type fuse.rhfs is mounted on MNT (a live
+ * one: MNT answers). */
+static int
+rhfs_mounted_on(const char *mnt)
+{
+	struct mntent *m;
+	char *abs;
+	FILE *f;
+	int found = 0;
+
+	if ((abs = realpath(mnt, NULL)) == NULL)
+		return 0;
+	if ((f = setmntent("/proc/self/mounts", "r")) != NULL) {
+		while (!found && (m = getmntent(f)) != NULL)
+			found = strcmp(m->mnt_dir, abs) == 0 &&
+			        strcmp(m->mnt_type, "fuse.rhfs") == 0;
+		endmntent(f);
+	}
+	free(abs);
+	return found;
+}
+
+/* A mountpoint where an rhfs runs is refused (two would stack), or with
+ * -o replace unmounted first. A mountpoint whose rhfs was killed answers
+ * ENOTCONN: detach it so it can be reused; if that fails, say how. */
+static int
+check_mountpoint(const char *mnt, int replace)
 {
 	struct statfs sfs;
 	struct stat st;
-	pid_t pid;
-	int status;
 
 	/* stat may be answered from the kernel's cache; statfs always asks
 	 * the file system, and a dead one answers ENOTCONN */
@@ -145,20 +192,32 @@ check_mountpoint(const char *mnt)
 			fprintf(stderr, "rhfs: %s: not a directory\n", mnt);
 			return -1;
 		}
-		if (statfs(mnt, &sfs) == 0)
-			return 0;
+		if (statfs(mnt, &sfs) == 0) {
+			if (!rhfs_mounted_on(mnt))
+				return 0;
+			if (!replace) {
+				fprintf(stderr, "rhfs: %s: an rhfs is already "
+				        "mounted there; unmount it first "
+				        "(fusermount3 -u %s) or pass -o "
+				        "replace\n", mnt, mnt);
+				return -1;
+			}
+			if (fusermount_u(mnt, 0) == 0) {
+				fprintf(stderr, "rhfs: %s: unmounted the rhfs "
+				        "mounted there (-o replace)\n", mnt);
+				return 0;
+			}
+			fprintf(stderr, "rhfs: %s: cannot unmount the rhfs "
+			        "mounted there (-o replace): it is busy or "
+			        "not yours\n", mnt);
+			return -1;
+		}
 	}
 	if (errno != ENOTCONN) {
 		fprintf(stderr, "rhfs: %s: %s\n", mnt, strerror(errno));
 		return -1;
 	}
-	if ((pid = fork()) == 0) {
-		execlp("fusermount3", "fusermount3", "-u", "-z", "-q", mnt,
-		       (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 0 && stat(mnt, &st) == 0) {
+	if (fusermount_u(mnt, 1) == 0 && stat(mnt, &st) == 0) {
 		fprintf(stderr, "rhfs: %s: reusing the mountpoint of an rhfs "
 		        "that ended without unmounting\n", mnt);
 		return 0;
@@ -255,7 +314,7 @@ main(int argc, char *argv[])
 	if (absolute(&fs.opts.local, "local") < 0 ||
 	    absolute(&fs.opts.builtins, "builtins") < 0 ||
 	    absolute(&fs.opts.rhagent, "rhagent") < 0 ||
-	    open_stores(&fs) < 0 || check_mountpoint(opts.mountpoint) < 0)
+	    open_stores(&fs) < 0 || check_mountpoint(opts.mountpoint, fs.opts.replace) < 0)
 		goto err_stores;
 
 	fs.uid = getuid();

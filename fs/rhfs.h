@@ -85,6 +85,7 @@ struct fs_opts {
 	double timeout;         /* -o timeout=SECS: attribute/entry cache */
 	double connect_timeout; /* -o connect_timeout=SECS */
 	double launch_timeout;  /* -o launch_timeout=SECS: on-demand */
+	int replace;            /* -o replace: unmount a running rhfs first */
 };
 
 struct fs {

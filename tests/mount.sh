@@ -45,6 +45,31 @@ else
 fi
 RHFS_PID=
 
+# A second rhfs on a live mount is refused (two would stack); with
+# -o replace it takes the mountpoint over.
+mount_rhfs
+refuse "mounting again on a live rhfs is refused" "already mounted there" \
+	"$RHFS" -o "local=$WORK,builtins=$BUILTINS" "$MNT"
+has "and says how to replace it" "$T/errout" "-o replace"
+check "one rhfs stays mounted" \
+	test "$(grep -c " $MNT fuse" /proc/mounts)" -eq 1
+check "and it still serves" test -e "$MNT/^/local/config.json"
+check "-o replace mounts over a live rhfs" \
+	"$RHFS" -o "local=$WORK,builtins=$BUILTINS,replace" "$MNT"
+has "and says it unmounted the old one" "$T/errout" "unmounted the rhfs"
+check "one rhfs is mounted after replacing" \
+	test "$(grep -c " $MNT fuse" /proc/mounts)" -eq 1
+i=0
+while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$RHFS_PID" 2>/dev/null; then
+	fail "the replaced rhfs is left running"
+else
+	pass "the replaced rhfs exits"
+fi
+RHFS_PID=
+check "the new rhfs serves" test -e "$MNT/^/local/config.json"
+unmount_rhfs
+
 # A killed rhfs leaves the mountpoint answering ENOTCONN: reused.
 mount_rhfs
 kill -9 "$RHFS_PID"
