@@ -8,7 +8,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
@@ -319,14 +321,88 @@ cmd_serve(int argc, char **argv)
 	return r;
 }
 
+/* The pid of the agent serving the agent directory DIR, when it is PID
+ * (not one of its bridges, which run there too); else 0. */
+static pid_t
+agent_of(pid_t pid, const char *dir)
+{
+	char *path = xasprintf("%s/%s", dir, AGENT_PID), buf[32];
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	free(path);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10) == (long)pid ? pid : 0;
+}
+
+/* Name the agents of this user that run for another HOME than the one
+ * looked in (DIR): stop only reaches its own. */
+static void
+say_other_agents(const char *dir)
+{
+	char link[64], cwd[PATH_MAX], comm[32], *end;
+	const char *suffix = "/.rh/agent";
+	size_t lsuf = strlen(suffix), lcwd;
+	struct dirent *e;
+	struct stat st;
+	ssize_t n;
+	DIR *proc;
+	FILE *f;
+	long pid;
+	int said = 0;
+
+	if ((proc = opendir("/proc")) == NULL)
+		return;
+	while ((e = readdir(proc)) != NULL) {
+		pid = strtol(e->d_name, &end, 10);
+		if (pid <= 0 || *end != '\0')
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld", pid);
+		if (stat(link, &st) < 0 || st.st_uid != getuid())
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld/comm", pid);
+		if ((f = fopen(link, "re")) == NULL)
+			continue;
+		n = fgets(comm, sizeof(comm), f) ? (ssize_t)strlen(comm) : 0;
+		fclose(f);
+		if (n == 0 || strcmp(comm, "rhagent\n") != 0)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld/cwd", pid);
+		if ((n = readlink(link, cwd, sizeof(cwd) - 1)) <= 0)
+			continue;
+		cwd[n] = '\0';
+		lcwd = (size_t)n;
+		if (lcwd <= lsuf || strcmp(cwd + lcwd - lsuf, suffix) != 0 ||
+		    strcmp(cwd, dir) == 0 || agent_of((pid_t)pid, cwd) == 0)
+			continue;
+		if (!said)
+			fprintf(stderr, "rhagent: agents of this user for "
+			        "other homes (stop one with HOME=DIR rhagent "
+			        "stop):\n");
+		said = 1;
+		cwd[lcwd - lsuf] = '\0';
+		fprintf(stderr, "    HOME=%s (pid %ld)\n", cwd, pid);
+	}
+	closedir(proc);
+}
+
 static int
-stop(const char *dir)
+stop(const char *dir, const char *home)
 {
 	pid_t pid;
 	int fd, i;
 
 	if (chdir(dir) < 0 || (pid = running_pid(&fd)) == 0) {
-		fprintf(stderr, "rhagent: not running\n");
+		/* the agent is HOME's: say whose was looked for */
+		fprintf(stderr, "rhagent: not running for HOME=%s (no agent "
+		        "in %s)\n", home, dir);
+		say_other_agents(dir);
 		return 0;
 	}
 	if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
@@ -364,7 +440,7 @@ cmd_stop(void)
 		fprintf(stderr, "rhagent: %s\n", err.msg);
 		return 1;
 	}
-	r = stop(dir);
+	r = stop(dir, home);
 	free(dir);
 	free(home);
 	return r;

@@ -109,7 +109,8 @@ else
 	fail "after stop the socket is left"
 fi
 check "rhagent stop again is fine" "$RHAGENT" stop
-has "... and says so" "$T/errout" "not running"
+has "... and says so, naming the HOME it looked in" "$T/errout" \
+	"not running for HOME=$HOME"
 check "after a restart, the call is still done with its result" \
 	client get --wait "$id" 'state="done"' 'result="persisted\n"' 'exit=0'
 if alive "$(agent_pid)" && [ "$(agent_pid)" != "$first" ]; then
@@ -117,6 +118,14 @@ if alive "$(agent_pid)" && [ "$(agent_pid)" != "$first" ]; then
 else
 	fail "no new agent after stop"
 fi
+# stop reaches the agent of its own HOME, and names those of other homes
+mkdir -p "$T/other"
+HOME=$T/other "$RHAGENT" stop 2>"$T/errout"
+has "stop with another HOME names the HOME it looked in" "$T/errout" \
+	"not running for HOME=$T/other"
+has "... and the running agent of this HOME" "$T/errout" \
+	"HOME=$HOME (pid $(agent_pid))"
+check "... which it left running" alive "$(agent_pid)"
 
 # An agent killed mid-call: the call fails with the reason and its
 # process goes; a call that was still waiting runs when the agent is back.
