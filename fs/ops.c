@@ -419,6 +419,9 @@ resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 	case N_CALL:
 		f->type = N_FILE;
 		return (f->file = calls_file(name)) != NULL ? 0 : -ENOENT;
+	case N_AT:
+		f->type = N_FILE;
+		return (f->file = remote_at_file(fs, name)) != NULL ? 0 : -ENOENT;
 	case N_DIR:
 		break;
 	default:
@@ -761,6 +764,8 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = versions_list(fs, n, snap_child, &c);
 		break;
 	case N_AT:
+		if (remote_at_file(fs, file_at_readme.name) != NULL)
+			snap_child(&c, file_at_readme.name, RH_ABSENT);
 		break;
 	case N_CALLS: {
 		char *latest = NULL;
@@ -873,7 +878,9 @@ store_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
 	if (n == NULL)
 		return -ESTALE;
 	*dir = n;
-	if (n->type == N_ROOT || n->type == N_AT)
+	if (n->type == N_AT)
+		return remote_at_refuse(fs);
+	if (n->type == N_ROOT)
 		return -EPERM;  /* the namespace's top level is fixed */
 	if (n->type == N_CALLS || n->type == N_CALL || n->type == N_VERSIONS)
 		return -EPERM;  /* records: nothing in them changes */

@@ -184,6 +184,57 @@ remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
 	return *s ? 0 : r;
 }
 
+/* ---- @/README, until logged in ---- */
+
+static const char at_readme[] =
+	"@ is the shared namespace: the same names for a whole team, kept in\n"
+	"etcd, every change versioned. This mount has no login (or could\n"
+	"not use it: .log says why), so @ is empty and nothing can be made\n"
+	"in it. To use it:\n"
+	"\n"
+	"    rh login --url URL --user NAME      # prompts for the password\n"
+	"\n"
+	"then unmount and mount again: rhfs reads the login when it mounts.\n"
+	"Until then, ~ (the local namespace) and ^ (the builtins) work\n"
+	"without a login. See rh(1) and rhfs(1).\n";
+
+static int
+at_readme_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	rh_buf_append(&h->buf, at_readme, sizeof(at_readme) - 1);
+	return 0;
+}
+
+static void
+at_readme_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	reply_slice(req, &h->buf, size, off);
+}
+
+const struct fs_file file_at_readme = {
+	.name = "README",
+	.mode = 0444,
+	.open = at_readme_open,
+	.read = at_readme_read,
+};
+
+const struct fs_file *
+remote_at_file(const struct fs *fs, const char *name)
+{
+	return remote_user(fs) == NULL &&
+	       strcmp(name, file_at_readme.name) == 0 ? &file_at_readme : NULL;
+}
+
+int
+remote_at_refuse(const struct fs *fs)
+{
+	if (remote_user(fs) == NULL)
+		rh_warn("refused: @: this mount has no login, so the shared "
+		        "namespace is empty; run rh login --url URL --user "
+		        "NAME and mount again (see @/README)");
+	return -EPERM;
+}
+
 /* ---- RESOURCE/versions/N ---- */
 
 /* The store path of the resource whose versions/ holds n (n the

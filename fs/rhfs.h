@@ -183,6 +183,11 @@ void remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg);
  * path in it (pointing into addr). */
 int remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
                 const char **path, struct rh_err *err);
+/* @ until logged in: a README saying how to log in; creating in @ is
+ * refused (-EPERM) with that reason logged. */
+extern const struct fs_file file_at_readme;
+const struct fs_file *remote_at_file(const struct fs *fs, const char *name);
+int remote_at_refuse(const struct fs *fs);
 struct rh_version;
 int versions_get(struct fs *fs, struct node *n, struct rh_version *v);
 int versions_exists(struct fs *fs, struct node *dir, const char *name);

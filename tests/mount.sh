@@ -29,7 +29,14 @@ ls -a "$MNT" >"$T/root"
 has "root shows ~" "$T/root" "~"
 has "root shows ^" "$T/root" "^"
 has "root shows @" "$T/root" "@"
-check "@ lists (empty) without error" ls "$MNT/@"
+check "@ lists without error" ls "$MNT/@"
+check "before rh login, @ holds only a README" \
+	test "$(ls "$MNT/@")" = README
+check "the README says how to log in" grep -q "rh login --url" "$MNT/@/README"
+refuse "nothing may be made in @ before rh login" \
+	"Operation not permitted" mkdir "$MNT/@/x"
+has "and .log says why and how to log in" "$MNT/.log" \
+	"refused: @: this mount has no login"
 check "df reports the mount" df "$MNT"
 has "the mount's type is fuse.rhfs" /proc/mounts "rhfs $MNT fuse.rhfs"
 refuse "nothing may be made at the root" "Operation not permitted" \
