@@ -93,15 +93,9 @@ status_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return 0;
 }
 
-static void
-status_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
-{
-	reply_slice(req, &h->buf, size, off);
-}
-
 const struct fs_file file_status = {
 	.name = "status",
 	.mode = 0444,
 	.open = status_open,
-	.read = status_read,
+	.read = read_open_buf,
 };

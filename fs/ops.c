@@ -1338,6 +1338,12 @@ reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size, off_t off)
 	free(copy);
 }
 
+void
+read_open_buf(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	reply_slice(req, &h->buf, size, off);
+}
+
 static void
 rhfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           struct fuse_file_info *fi)

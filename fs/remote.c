@@ -205,17 +205,11 @@ at_readme_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return 0;
 }
 
-static void
-at_readme_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
-{
-	reply_slice(req, &h->buf, size, off);
-}
-
 const struct fs_file file_at_readme = {
 	.name = "README",
 	.mode = 0444,
 	.open = at_readme_open,
-	.read = at_readme_read,
+	.read = read_open_buf,
 };
 
 const struct fs_file *

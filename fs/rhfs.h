@@ -222,6 +222,8 @@ void parked_interrupted(fuse_req_t req, void *arg);
 
 void reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size,
                  off_t off);
+/* The read of a file whose content its open put in h->buf. */
+void read_open_buf(fuse_req_t req, struct handle *h, size_t size, off_t off);
 
 int config_open(struct fs *fs, struct node *n, int flags, int created,
                 struct handle **out);
@@ -267,6 +269,9 @@ extern const struct fs_file file_status;
  * all or nothing (file-invoke.c). */
 int invoke_parse_lines(const char *addr, const char *data, size_t size,
                        struct cJSON **out, struct rh_err *err);
+/* file-errors.c: every resource's errors (but a secret's, whose files
+ * are its fields): the log's recent lines naming it */
+extern const struct fs_file file_errors;
 /* cluster-ctl.c, cluster-log.c: a cluster's ctl (up, down, restart,
  * autostop) and log (its agent's, followed) */
 extern const struct fs_file file_cluster_ctl;

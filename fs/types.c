@@ -10,9 +10,12 @@
 
 #include "rhfs.h"
 
-static const char *const send_names[] = { "invoke", "calls", NULL };
+static const char *const send_names[] = { "invoke", "calls", "errors",
+                                          NULL };
 static const char *const cluster_names[] = { "status", "ctl", "run", "log",
-                                             NULL };
+                                             "errors", NULL };
+static const char *const other_names[] = { "errors", NULL };
+/* a secret's files are its fields: any name may be one */
 static const char *const no_names[] = { NULL };
 
 static int
@@ -28,6 +31,12 @@ is_cluster(const char *type)
 	return type != NULL && strcmp(type, "cluster") == 0;
 }
 
+static int
+is_secret(const char *type)
+{
+	return type != NULL && strcmp(type, "secret") == 0;
+}
+
 const struct fs_file *
 types_file(const char *type, const char *name)
 {
@@ -41,6 +50,8 @@ types_file(const char *type, const char *name)
 		return &file_cluster_ctl;
 	if (is_cluster(type) && strcmp(name, "log") == 0)
 		return &file_cluster_log;
+	if (type != NULL && !is_secret(type) && strcmp(name, "errors") == 0)
+		return &file_errors;
 	return NULL;
 }
 
@@ -54,7 +65,8 @@ const char *const *
 types_names(const char *type)
 {
 	return is_send(type) ? send_names :
-	       is_cluster(type) ? cluster_names : no_names;
+	       is_cluster(type) ? cluster_names :
+	       type != NULL && !is_secret(type) ? other_names : no_names;
 }
 
 int

@@ -83,8 +83,31 @@ rh_log(enum rh_log_level level, const char *fmt, ...)
 	pthread_mutex_unlock(&lg.lock);
 }
 
-void
-rh_log_recent(struct rh_buf *out)
+/* Whether the message of a ring line is a warning or an error naming
+ * ADDR as a whole address: "~/a: ...", "refused: ~/a/invoke: ..." name
+ * ~/a; "~/ab: ..." does not. */
+static int
+line_about(const char *line, const char *addr)
+{
+	size_t n = strlen(addr);
+	const char *msg = strchr(line, ' '), *p;
+
+	/* "DATE TIME LEVEL: message" */
+	if (msg == NULL || (msg = strchr(msg + 1, ' ')) == NULL)
+		return 0;
+	msg++;
+	if (strncmp(msg, "error: ", 7) != 0 && strncmp(msg, "warning: ", 9) != 0)
+		return 0;
+	for (p = strstr(msg, addr); p != NULL; p = strstr(p + 1, addr))
+		if (strchr(" '\"", p[-1]) != NULL &&
+		    strchr(":/ '\"\n", p[n]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* The ring, oldest first; with ADDR, only its lines about ADDR. */
+static void
+recent(struct rh_buf *out, const char *addr)
 {
 	unsigned i, first;
 
@@ -92,7 +115,21 @@ rh_log_recent(struct rh_buf *out)
 	first = lg.next > RING_LINES ? lg.next - RING_LINES : 0;
 	for (i = first; i < lg.next; i++) {
 		const char *line = lg.ring[i % RING_LINES];
-		rh_buf_append(out, line, strlen(line));
+
+		if (addr == NULL || line_about(line, addr))
+			rh_buf_append(out, line, strlen(line));
 	}
 	pthread_mutex_unlock(&lg.lock);
+}
+
+void
+rh_log_recent(struct rh_buf *out)
+{
+	recent(out, NULL);
+}
+
+void
+rh_log_recent_about(struct rh_buf *out, const char *addr)
+{
+	recent(out, addr);
 }

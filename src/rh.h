@@ -74,6 +74,9 @@ void rh_log(enum rh_log_level level, const char *fmt, ...) RH_PRINTF(2, 3);
 #define rh_debug(...) rh_log(RH_LOG_DEBUG, __VA_ARGS__)
 /* Copy of the recent log lines, oldest first. */
 void rh_log_recent(struct rh_buf *out);
+/* The recent warnings and errors (refusals among them) that name the
+ * address ADDR (~/a, ^local, /top/a): its own and its files'. */
+void rh_log_recent_about(struct rh_buf *out, const char *addr);
 
 /* name.c: RNS names and paths. A store path is "" for the store's root or
  * "a/b" (no leading or trailing slash); an address is the store's prefix

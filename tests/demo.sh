@@ -45,9 +45,10 @@ run 'cat ./~/demo/hello/config.json'
 say "Edit it in place with any editor (here sed -i)"
 run "sed -i 's/hello from/hi from/' ./~/demo/hello/config.json"
 run 'cat ./~/demo/hello/config.json'
-say "An invalid config is refused with EINVAL; the reason is in .log"
+say "An invalid config is refused with EINVAL; the reason is in .log and in the resource's errors"
 run "echo '{\"resource_type\": \"send\", \"hardware\": 5}' > ./~/demo/hello/config.json"
 run "grep refused .log"
+run 'cat ./~/demo/hello/errors'
 say "Rename it with mv; on disk it is stored as Runhouse stores it"
 run 'mv ./~/demo/hello ./~/demo/greet'
 run 'ls -l ./~/demo'

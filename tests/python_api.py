@@ -61,7 +61,7 @@ check("it is on disk in rh/",
                                   "config.json")))
 check("listdir shows config.json and a send's files",
       sorted(os.listdir(os.path.join(root, "proj", "fns", "add"))) ==
-      ["calls", "config.json", "invoke"])
+      ["calls", "config.json", "errors", "invoke"])
 check("isdir on a resource", os.path.isdir(os.path.join(root, "proj", "fns",
                                                        "add")))
 check("exists on a missing one",

@@ -1,0 +1,32 @@
+/* file-errors.c - a resource's errors: the recent warnings and refusals
+ * from the log ring (the mount's .log) that name the resource, so the
+ * reason a write failed with EINVAL is read beside the file written. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "rhfs.h"
+
+static int
+errors_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	struct node *dir = h->node->parent;
+	char *path, *addr;
+
+	pthread_mutex_lock(&fs->lock);
+	path = node_path(dir);
+	pthread_mutex_unlock(&fs->lock);
+	addr = rh_address(dir->store->prefix, path);
+	rh_log_recent_about(&h->buf, addr);
+	rh_buf_reserve(&h->buf, 0);
+	free(addr);
+	free(path);
+	return 0;
+}
+
+const struct fs_file file_errors = {
+	.name = "errors",
+	.mode = 0444,
+	.open = errors_open,
+	.read = read_open_buf,
+};
