@@ -12,6 +12,7 @@ packages="
 	etcd-server etcd-client openssl
 	vim nano tmux
 	clang libclang-rt-14-dev
+	xvfb pcmanfm xdotool libglib2.0-bin imagemagick
 "
 missing=
 for p in $packages; do
