@@ -43,7 +43,7 @@ struct od {
 	struct fs *fs;
 	char *addr;             /* the cluster's address */
 	char *name;             /* SkyPilot's name for it */
-	cJSON *cfg;             /* its config, for the job */
+	cJSON *cfg;             /* its config, set as a job starts */
 	/* under ods->lock: */
 	enum job job;           /* running, or J_NONE */
 	unsigned gen;           /* jobs started */
@@ -302,10 +302,10 @@ job_main(void *arg)
 	return NULL;
 }
 
-/* The entry of the cluster at addr, made on first use. With ods->lock
- * held. */
+/* The entry of the cluster at addr, made on first use (create). With
+ * ods->lock held. */
 static struct od *
-find(struct fs *fs, const char *addr, const cJSON *cfg)
+find(struct fs *fs, const char *addr, int create)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct od *od;
@@ -313,7 +313,7 @@ find(struct fs *fs, const char *addr, const cJSON *cfg)
 	for (od = ods->list; od != NULL; od = od->next)
 		if (strcmp(od->addr, addr) == 0)
 			break;
-	if (od == NULL && cfg != NULL) {
+	if (od == NULL && create) {
 		od = xcalloc(1, sizeof(*od));
 		od->fs = fs;
 		od->addr = xstrdup(addr);
@@ -321,16 +321,14 @@ find(struct fs *fs, const char *addr, const cJSON *cfg)
 		od->next = ods->list;
 		ods->list = od;
 	}
-	if (od != NULL && cfg != NULL) {
-		cJSON_Delete(od->cfg);
-		od->cfg = cJSON_Duplicate(cfg, 1);
-	}
 	return od;
 }
 
-/* Start job on od. With ods->lock held. */
+/* Start job on od, with the cluster's config as it is now. With
+ * ods->lock held, and no job running. */
 static int
-start(struct od *od, enum job job, int mins, struct rh_err *err)
+start(struct od *od, enum job job, int mins, const cJSON *cfg,
+      struct rh_err *err)
 {
 	int e;
 
@@ -339,6 +337,8 @@ start(struct od *od, enum job job, int mins, struct rh_err *err)
 		pthread_join(od->thread, NULL);
 		od->joinable = 0;
 	}
+	cJSON_Delete(od->cfg);
+	od->cfg = cJSON_Duplicate(cfg, 1);
 	od->job = job;
 	od->mins = mins;
 	od->gen++;
@@ -396,7 +396,7 @@ run_job(struct fs *fs, const char *addr, const cJSON *cfg, enum job job,
 		pthread_mutex_unlock(&ods->lock);
 		return rh_err_set(err, ESHUTDOWN, "%s: rhfs is stopping", addr);
 	}
-	od = find(fs, addr, cfg);
+	od = find(fs, addr, 1);
 	/* one sky at a time: another job ends first */
 	while (od->job != J_NONE && !(od->job == J_READY && job == J_READY) &&
 	       (r = wait_slice(fs, req, &t0, bound)) == 0)
@@ -406,7 +406,7 @@ run_job(struct fs *fs, const char *addr, const cJSON *cfg, enum job job,
 			pthread_mutex_unlock(&ods->lock);
 			return 0;
 		}
-		r = start(od, job, mins, err);
+		r = start(od, job, mins, cfg, err);
 	}
 	gen = od->gen;
 	while (r == 0 && od->job != J_NONE && od->gen == gen)
@@ -438,20 +438,20 @@ is_up(struct fs *fs, const char *addr)
 	int up;
 
 	pthread_mutex_lock(&ods->lock);
-	od = find(fs, addr, NULL);
+	od = find(fs, addr, 0);
 	up = od != NULL && od->up && od->job == J_NONE;
 	pthread_mutex_unlock(&ods->lock);
 	return up;
 }
 
 static void
-set_up(struct fs *fs, const char *addr, const cJSON *cfg, int up)
+set_up(struct fs *fs, const char *addr, int up)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct od *od;
 
 	pthread_mutex_lock(&ods->lock);
-	od = find(fs, addr, cfg);
+	od = find(fs, addr, 1);
 	if (od->job == J_NONE)
 		od->up = up;
 	pthread_mutex_unlock(&ods->lock);
@@ -484,7 +484,7 @@ ondemand_ready(struct fs *fs, const char *addr, const cJSON *cfg,
 			goto done;
 		/* stopped behind our back (autostop): SkyPilot knows */
 		rh_info("%s: not reached (%s); asking SkyPilot", caddr, e.msg);
-		set_up(fs, caddr, ccfg, 0);
+		set_up(fs, caddr, 0);
 	}
 	r = run_job(fs, caddr, ccfg, J_READY, 0, req, NULL, err);
 done:
@@ -529,8 +529,7 @@ ondemand_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
 }
 
 void
-ondemand_status(struct fs *fs, const char *addr, const cJSON *cfg,
-                cJSON *out, int *probe)
+ondemand_status(struct fs *fs, const char *addr, cJSON *out, int *probe)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct rh_buf said = { 0 };
@@ -545,7 +544,7 @@ ondemand_status(struct fs *fs, const char *addr, const cJSON *cfg,
 	*probe = 0;
 	sky = cJSON_AddObjectToObject(out, "sky");
 	pthread_mutex_lock(&ods->lock);
-	od = find(fs, addr, cfg);
+	od = find(fs, addr, 1);
 	cJSON_AddStringToObject(sky, "name", od->name);
 	if (od->job != J_NONE) {
 		cJSON_AddStringToObject(out, "state", job_state[od->job]);
@@ -587,7 +586,7 @@ ondemand_status(struct fs *fs, const char *addr, const cJSON *cfg,
 		cJSON_AddNullToObject(sky, "status");
 	else
 		cJSON_AddStringToObject(sky, "status", state);
-	set_up(fs, addr, cfg, strcmp(state, "UP") == 0);
+	set_up(fs, addr, strcmp(state, "UP") == 0);
 	if (strcmp(state, "UP") == 0) {
 		*probe = 1;
 	} else if (strcmp(state, "STOPPED") == 0) {

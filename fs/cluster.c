@@ -41,7 +41,7 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	int r, up;
 
 	if (rh_sky_is_ondemand(cfg)) {
-		ondemand_status(fs, addr, cfg, out, &up);
+		ondemand_status(fs, addr, out, &up);
 		if (!up)
 			return;
 	}

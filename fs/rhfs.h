@@ -296,8 +296,8 @@ int ondemand_ctl(struct fs *fs, const char *addr, const struct cJSON *cfg,
                  const char *verb, int mins, fuse_req_t req,
                  struct rh_buf *out, struct rh_err *err);
 /* status's fields from SkyPilot; *probe: UP, the agent is probed. */
-void ondemand_status(struct fs *fs, const char *addr,
-                     const struct cJSON *cfg, struct cJSON *out, int *probe);
+void ondemand_status(struct fs *fs, const char *addr, struct cJSON *out,
+                     int *probe);
 /* Ends the sky commands still running; before the agents' connections. */
 void ondemand_stop(struct fs *fs);
 void ondemand_free(struct fs *fs);
