@@ -619,8 +619,11 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	while (n > 0 && strchr(" \t\r\n", cmd[n - 1]))
 		cmd[--n] = '\0';
 	if (strcmp(cmd, "cancel") != 0) {
-		rh_warn("refused: call %s: ctl takes 'cancel', not '%s'",
-		        call_id(h), cmd);
+		/* named by address: the send's errors shows it */
+		addr = res_address(h->fs, calls_dir(h)->parent, NULL);
+		rh_warn("refused: %s/calls/%s/ctl: takes 'cancel', not '%s'",
+		        addr, call_id(h), cmd);
+		free(addr);
 		free(cmd);
 		fuse_reply_err(req, EINVAL);
 		return;

@@ -10,17 +10,11 @@
 static int
 errors_open(struct fs *fs, struct handle *h, struct rh_err *err)
 {
-	struct node *dir = h->node->parent;
-	char *path, *addr;
+	char *addr = res_address(fs, h->node->parent, NULL);
 
-	pthread_mutex_lock(&fs->lock);
-	path = node_path(dir);
-	pthread_mutex_unlock(&fs->lock);
-	addr = rh_address(dir->store->prefix, path);
 	rh_log_recent_about(&h->buf, addr);
 	rh_buf_reserve(&h->buf, 0);
 	free(addr);
-	free(path);
 	return 0;
 }
 

@@ -240,6 +240,9 @@ const struct fs_file *types_file(const char *resource_type,
 /* Names of a type's files and directories, for listings (NULL-ended). */
 const char *const *types_names(const char *resource_type);
 int types_is_dir(const char *resource_type, const char *name);
+/* The address of the store directory dir (~/a, ^local, /top/a), and its
+ * store path in *path if path is not NULL. Takes fs->lock. */
+char *res_address(struct fs *fs, struct node *dir, char **path);
 /* The resource at dir: its address and parsed config (or -ENOENT). */
 int res_load(struct fs *fs, struct node *dir, char **addr,
              struct cJSON **cfg, struct rh_err *err);

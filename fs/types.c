@@ -69,6 +69,22 @@ types_names(const char *type)
 	       type != NULL && !is_secret(type) ? other_names : no_names;
 }
 
+char *
+res_address(struct fs *fs, struct node *dir, char **path)
+{
+	char *p, *addr;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_path(dir);
+	pthread_mutex_unlock(&fs->lock);
+	addr = rh_address(dir->store->prefix, p);
+	if (path != NULL)
+		*path = p;
+	else
+		free(p);
+	return addr;
+}
+
 int
 res_load(struct fs *fs, struct node *dir, char **addr, cJSON **cfg,
          struct rh_err *err)
@@ -77,10 +93,7 @@ res_load(struct fs *fs, struct node *dir, char **addr, cJSON **cfg,
 	char *path;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	path = node_path(dir);
-	pthread_mutex_unlock(&fs->lock);
-	*addr = rh_address(dir->store->prefix, path);
+	*addr = res_address(fs, dir, &path);
 	*cfg = NULL;
 	r = dir->store->ops->get(dir->store, path, &b, NULL);
 	free(path);

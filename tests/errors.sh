@@ -38,6 +38,12 @@ has "the last line of errors is the latest refusal" "$T/last" \
 	"refused: ~/a:"
 refuse "errors is read-only" "Permission denied" \
 	bash -c "echo x > '$R/a/errors'"
+echo '[]' >"$R/ab/invoke"
+id=$(readlink "$R/ab/calls/latest")
+refuse "a call's ctl refuses an unknown command" "Invalid argument" \
+	bash -c "echo frobnicate > '$R/ab/calls/latest/ctl'"
+has "the send's errors file gives the reason" "$R/ab/errors" \
+	"refused: ~/ab/calls/$id/ctl: takes 'cancel'"
 refuse "a cluster's ctl refuses an unknown command" "Invalid argument" \
 	bash -c "echo frobnicate > '$R/box/ctl'"
 has "the cluster's errors file gives the reason" "$R/box/errors" \
