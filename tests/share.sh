@@ -184,7 +184,30 @@ can "one with a bad path" alice:alicepw put /rh/r/alice/bad3 '{"op":"share","pat
 check "is answered" answered /rh/r/alice/bad3
 has "refused" "$T/answer" '"outcome":"refused"'
 cannot "and grants nothing" carol:carolpw get /rh/n/bob/x
+can "one with a key twice" alice:alicepw put /rh/r/alice/bad4 '{"op":"share","path":"/alice/x","user":"carol","user":"bob","perm":"read"}'
+check "is answered" answered /rh/r/alice/bad4
+has "refused: JSON that Python reads otherwise" "$T/answer" "malformed request /rh/r/alice/bad4"
+cannot "and grants nothing" carol:carolpw get /rh/n/alice/x
 check "the controller still runs" kill -0 "$SERVE_PID"
+
+# many at once: each answered
+i=0
+pids=
+while [ $i -lt 12 ]; do
+	alice share "@/many/p$i" bob read >"$T/many.$i" 2>&1 &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+wait $pids
+i=0
+while [ $i -lt 12 ]; do
+	has "share $i of 12 made at once is answered" "$T/many.$i" \
+		"/alice/many/p$i shared with bob (read)"
+	i=$((i + 1))
+done
+check "all are listed" alice shares @/many
+check "twelve of them" test "$(wc -l <"$T/out")" -eq 12
 
 # the administrator's way, through the same code
 check "share --admin with root's password" sh -c \
@@ -239,7 +262,9 @@ check "shares are listed the same, through a path in the mount" \
 has "/alice/x" "$T/out" "/alice/x bob read"
 unmount_rhfs
 
+stop_serve
 echo "--- the controller's log:"
 cat "$T/serve.log" "$T/serve2.log"
-stop_serve
+cat "$T/serve.log" "$T/serve2.log" >"$T/serve-all.log"
+lacks "the controller ends clean" "$T/serve-all.log" "Sanitizer"
 finish
