@@ -378,16 +378,17 @@ on_request(void *arg, const struct rh_etcd_event *ev)
 		             ev->value, ev->value_len, ev->mod_revision);
 		break;
 	case RH_ETCD_EV_RESYNC:
-		rh_log(RH_LOG_WARN, "etcd compacted the history of the "
-		       "requests: reading all of them again");
+	case RH_ETCD_EV_UP:
+		/* Compacted history, or requests left while etcd was out of
+		 * reach: read them all again. */
+		rh_log(RH_LOG_INFO, "%s: reading the requests again",
+		       ev->type == RH_ETCD_EV_UP ? "etcd is back" :
+		       "etcd compacted their history");
 		if (serve_scan(a, &rev, &err) < 0)
 			rh_log(RH_LOG_ERR, "reading the requests: %s", err.msg);
 		break;
 	case RH_ETCD_EV_DOWN:
 		rh_log(RH_LOG_WARN, "lost etcd %s; trying again", a->rem.url);
-		break;
-	case RH_ETCD_EV_UP:
-		rh_log(RH_LOG_INFO, "etcd %s is back", a->rem.url);
 		break;
 	case RH_ETCD_EV_DELETE:
 		break;

@@ -441,6 +441,40 @@ answer(struct rh_etcd *root, const char *key, size_t key_len,
 	free(now);
 }
 
+/* etcd out of reach: the request waits for the controller's next reading
+ * of the requests, it is not refused. */
+static int
+unreachable(int r)
+{
+	return r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EIO;
+}
+
+static void
+left_for_later(const char *key, size_t key_len, const char *why)
+{
+	rh_log(RH_LOG_WARN, "request %.*s: %s; answered when etcd is back",
+	       (int)key_len, key, why);
+}
+
+/* Still the version seen: an event replayed after a reconnection, or a
+ * request changed since, is not applied a second time. */
+static int
+pending(struct rh_etcd *root, const char *key, size_t key_len, int64_t rev)
+{
+	struct rh_etcd_kv kv;
+	struct rh_err err;
+	int r;
+
+	if ((r = rh_etcd_get(root, key, key_len, &kv, &err)) == 0) {
+		r = kv.mod_revision == rev;
+		rh_etcd_kv_free(&kv);
+		return r;
+	}
+	if (r != -ENOENT)
+		left_for_later(key, key_len, err.msg);
+	return 0;
+}
+
 void
 grant_handle(struct rh_etcd *root, const char *prefix, const char *key,
              size_t key_len, const char *value, size_t value_len,
@@ -450,10 +484,12 @@ grant_handle(struct rh_etcd *root, const char *prefix, const char *key,
 	cJSON *req = rh_json_parse(value ? value : "", value_len, "it", &err);
 	struct grant g;
 	char *reason;
+	int r;
 
 	/* Answered already (this is the controller's own answer). */
-	if (cJSON_IsObject(req) &&
-	    cJSON_GetObjectItemCaseSensitive(req, "outcome") != NULL) {
+	if ((cJSON_IsObject(req) &&
+	     cJSON_GetObjectItemCaseSensitive(req, "outcome") != NULL) ||
+	    !pending(root, key, key_len, rev)) {
 		cJSON_Delete(req);
 		return;
 	}
@@ -463,10 +499,15 @@ grant_handle(struct rh_etcd *root, const char *prefix, const char *key,
 		grant_audit(root, prefix, &g, "refused", reason);
 		answer(root, key, key_len, &g, rev, "refused", reason);
 		free(reason);
-	} else if (grant_may(root, &g, &err) < 0 ||
-	           grant_apply(root, prefix, &g, &err) < 0) {
-		grant_audit(root, prefix, &g, "refused", err.msg);
-		answer(root, key, key_len, &g, rev, "refused", err.msg);
+	} else if ((r = grant_may(root, &g, &err)) < 0 ||
+	           (r = grant_apply(root, prefix, &g, &err)) < 0) {
+		if (unreachable(r)) {
+			left_for_later(key, key_len, err.msg);
+		} else {
+			grant_audit(root, prefix, &g, "refused", err.msg);
+			answer(root, key, key_len, &g, rev, "refused",
+			       err.msg);
+		}
 	} else {
 		const char *done = g.op == GRANT_SHARE ? "granted" : "revoked";
 

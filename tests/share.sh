@@ -209,6 +209,15 @@ done
 check "all are listed" alice shares @/many
 check "twelve of them" test "$(wc -l <"$T/out")" -eq 12
 
+# etcd restarts under the controller: it goes on answering
+if etcd_restart; then
+	pass "etcd restarts"
+else
+	fail "etcd restarts"
+fi
+check "a share after the restart is answered" alice share @/z bob read
+can "bob reads /alice/z" bob:bobpw get /rh/n/alice/z
+
 # the administrator's way, through the same code
 check "share --admin with root's password" sh -c \
 	"echo '$ROOTPW' | '$RH' share --admin --password-stdin /alice/y carol read"
