@@ -85,13 +85,14 @@ use_spot: true
 default_provider: cheapest
 YAML
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5,config=$T/config.yaml"
-mkdir "$R/gpu" "$R/cpu" "$R/who"
+mkdir "$R/gpu" "$R/cpu" "$R/who" "$R/who2"
 echo '{"resource_type": "cluster", "resource_subtype": "OnDemandCluster", "instance_type": "A100:4", "num_instances": 1, "provider": "aws", "region": "us-east-1", "use_spot": false, "image_id": "ami-0123", "autostop_mins": 30}' \
 	>"$R/gpu/config.json"
 echo '{"resource_type": "cluster", "resource_subtype": "OnDemandCluster", "instance_type": "CPU:2+"}' \
 	>"$R/cpu/config.json"
 echo '{"resource_type": "send", "hardware": "~/gpu", "command": ["sh", "-c", "echo $(id -un) $0"]}' \
 	>"$R/who/config.json"
+cp "$R/who/config.json" "$R/who2/config.json"
 
 NAME=$("$PYTHON3" -c 'import hashlib; print("rh-gpu-" + hashlib.sha256(b"~/gpu").hexdigest()[:8])')
 CPUNAME=$("$PYTHON3" -c 'import hashlib; print("rh-cpu-" + hashlib.sha256(b"~/cpu").hexdigest()[:8])')
@@ -119,6 +120,40 @@ has "status says launching meanwhile" "$T/launching" '"state": "launching"'
 has "with sky's last lines" "$T/launching" "Launching on Standin (a loopback sshd): $NAME"
 kill -0 $A 2>/dev/null && kill -0 $B 2>/dev/null &&
 	pass "the calls wait for the launch" || fail "a call did not wait"
+# A signal (a Ctrl-C) ends a waiting writer's wait, and not the launch
+# (another send on the cluster: writes on one file wait in the kernel for
+# each other, where no signal ends them).
+"$PYTHON3" - "$R/who2/invoke" >"$T/intr" 2>&1 <<'PY' &
+import os, signal, sys
+class Stop(Exception):
+    pass
+def stop(*_):
+    raise Stop()
+signal.signal(signal.SIGUSR1, stop)
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    os.write(fd, b'["c"]\n')
+    print("written")
+except Stop:
+    print("interrupted")
+PY
+C=$!
+i=0
+until grep -q request_wait_answer "/proc/$C/wchan" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.1
+done
+cat "/proc/$C/wchan" >"$T/wchan" 2>/dev/null
+kill -USR1 $C
+i=0
+while kill -0 $C 2>/dev/null && [ $i -lt 100 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+has "a signal ends a waiting writer's wait" "$T/intr" "interrupted"
+has "which was waiting in its write" "$T/wchan" "request_wait_answer"
+has "and not the launch" "$R/gpu/status" '"state": "launching"'
 rm "$SKYDIR/gate"
 wait $A && pass "the first call ends" || fail "the first call failed"
 wait $B && pass "the second call ends" || fail "the second call failed"
