@@ -7,14 +7,16 @@
 # narrated in one line. Always unmounts and stops the agent it started.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-RHFS=$top/rhfs
+# the programs: in the build tree (make check says where), else here
+bin=${top_builddir:-$top}
+RHFS=$bin/rhfs
 [ -x "$RHFS" ] || { echo "demo: build first (make)" >&2; exit 1; }
 T=$(mktemp -d /tmp/rhfs-demo.XXXXXX)
 M=$T/mnt
 mkdir -p "$T/work" "$T/home" "$M"
 HOME=$T/home
 export HOME
-trap 'cd /; fusermount3 -u "$M" 2>/dev/null; "$top/rhagent" stop >/dev/null 2>&1; rm -rf "$T"' EXIT
+trap 'cd /; fusermount3 -u "$M" 2>/dev/null; "$bin/rhagent" stop >/dev/null 2>&1; rm -rf "$T"' EXIT
 
 # say TEXT: one line saying what the next command shows
 say() {
@@ -28,7 +30,7 @@ run() {
 
 echo "=== rhfs demo ==="
 echo "Runhouse resources as files: browse, create and run sends with ls, cat and echo."
-"$RHFS" -o "local=$T/work,builtins=$top/src/builtins,rhagent=$top/rhagent" "$M" || exit 1
+"$RHFS" -o "local=$T/work,builtins=$top/src/builtins,rhagent=$bin/rhagent" "$M" || exit 1
 cd "$M" || exit 1
 echo "rhfs mounted at $M (local RNS: $T/work/rh)"
 
