@@ -68,6 +68,11 @@ MaxSessions 64
 MaxStartups 64
 LogLevel VERBOSE
 CONF
+	# a sanitizer build's agent reports where the test's own programs do
+	[ -z "${ASAN_OPTIONS:-}" ] ||
+		echo "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS" >>"$SSH_DIR/sshd_config"
+	[ -z "${UBSAN_OPTIONS:-}" ] ||
+		echo "SetEnv UBSAN_OPTIONS=$UBSAN_OPTIONS" >>"$SSH_DIR/sshd_config"
 	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config" \
 		2>>"$SSH_DIR/sshd.log" &
 	SSHD_PID=$!
