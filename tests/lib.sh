@@ -148,6 +148,29 @@ pyrename() {
 	"$PYTHON3" -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$1" "$2"
 }
 
+# start_silent_peer: a TCP listener on loopback that accepts every
+# connection and never says a word (300 s at most), ready when this
+# returns: its port in SILENT_PORT, its pid in SILENT_PID.
+start_silent_peer() {
+	SILENT_PORT=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"$PYTHON3" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); s.settimeout(1)
+held, end = [], time.monotonic() + 300
+while time.monotonic() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass' "$SILENT_PORT" &
+	SILENT_PID=$!
+	i=0
+	until "$PYTHON3" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$SILENT_PORT" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && break
+		sleep 0.1
+	done
+}
+
 finish() {
 	unmount_rhfs
 	echo "$PASSED passed, $FAILED failed"

@@ -7,27 +7,15 @@ CLIENT=$top_builddir/tests/ssh-client
 start_sshd || finish
 ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/wrong_key"
 # a peer that accepts connections and never says a word
-silent=$(free_port)
-"$PYTHON3" -c 'import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' \
-	"$silent" &
-silent_pid=$!
-# bounded wait until it listens
-i=0
-until "$PYTHON3" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$silent" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.1
-done
+start_silent_peer
 
 if "$CLIENT" suite 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" \
-	"$KNOWN_HOSTS" "$SSH_DIR/wrong_key" "$silent"; then
+	"$KNOWN_HOSTS" "$SSH_DIR/wrong_key" "$SILENT_PORT"; then
 	pass "transport suite"
 else
 	fail "transport suite"
 fi
-kill "$silent_pid" 2>/dev/null
+kill "$SILENT_PID" 2>/dev/null
 
 has "the new host was recorded in known_hosts" "$KNOWN_HOSTS" \
 	"[127.0.0.1]:$SSH_PORT ssh-ed25519"
