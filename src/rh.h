@@ -314,7 +314,8 @@ struct timespec rh_time_after(clockid_t clock, long ms);
 /* Send req (its id is set here); cb runs once with the reply. */
 int rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg);
 /* Wait for the reply at most timeout_ms (<= 0: no limit); *reply is the
- * caller's to cJSON_Delete. A refused request gives its -errno. */
+ * caller's to cJSON_Delete. A refused request gives its -errno and no
+ * reply (*reply NULL), as a failed one does. */
 int rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
                      struct cJSON **reply);
 /* The same, ending early with -ECANCELED once stop(arg) says so (looked

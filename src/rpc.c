@@ -410,7 +410,12 @@ rh_rpc_call_wait_stop(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
 	}
 	if (w->done) {
 		e = w->err;
-		*reply = w->reply;
+		/* a refusal's reply (its message is in no caller's err) goes
+		 * here, so that no error path can keep it */
+		if (e == 0)
+			*reply = w->reply;
+		else
+			cJSON_Delete(w->reply);
 		w->reply = NULL;
 	} else {
 		e = stopped ? -ECANCELED : -ETIMEDOUT;
