@@ -401,6 +401,7 @@ enum outcome {
 /* What a request may go through (call's flags). */
 #define REQ_REPEATABLE  0x1     /* sent twice it does no harm: reads */
 #define REQ_LOCAL       0x2     /* a serializable read: any member's data */
+#define REQ_READ        0x4     /* changes nothing */
 
 /* libcurl's failure as -errno, c->why saying it. */
 static int
@@ -593,16 +594,19 @@ conn_post(struct conn *c, const char *path, const char *body, int flags,
 	return r;
 }
 
-/* The next member, for this request and the ones after it. */
+/* The next member, for this request and the ones after it. Logged
+ * when the member left had been answering (first): not each step of a
+ * round that finds none. */
 static void
-conn_next(struct conn *c)
+conn_next(struct conn *c, int first)
 {
 	const char *from = c->url;
 
 	c->cur = (c->cur + 1) % c->nurls;
 	c->url = c->urls[c->cur];
 	c->stats.failovers++;
-	rh_info("etcd %s: %s; asking %s", from, c->why, c->url);
+	rh_log(first ? RH_LOG_INFO : RH_LOG_DEBUG, "etcd %s: %s; asking %s",
+	       from, c->why, c->url);
 }
 
 /* Sleep ms, but not past deadline; 0 if there was time left. */
@@ -676,7 +680,7 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 	int64_t deadline = now_ms() + c->timeout_ms, left, share;
 	long wait = BACKOFF_MIN_MS;
 	size_t tried = 0, unreachable = 0, i;
-	int r, noleader = 0, gave_up = 0;
+	int r, noleader = 0, rounds = 0;
 	enum outcome how;
 
 	*unsure = 0;
@@ -696,11 +700,9 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 		noleader |= how == NO_LEADER;
 		*unsure |= how == UNSURE;
 		if (c->nurls > 1)
-			conn_next(c);
-		if (how == UNSURE && !(flags & REQ_REPEATABLE)) {
-			gave_up = 1;
+			conn_next(c, tried == 0 && rounds == 0);
+		if (how == UNSURE && !(flags & REQ_REPEATABLE))
 			break;
-		}
 		if (now_ms() >= deadline)
 			break;
 		if (++tried < c->nurls)
@@ -713,6 +715,7 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 		wait = wait * 2 > ELECTION_WAIT_MAX_MS ? ELECTION_WAIT_MAX_MS :
 		       wait * 2;
 		tried = 0;
+		rounds++;
 	}
 	if (how == ANSWERED && r < 0)
 		rh_err_set(err, -r, "etcd %s: %s: %s", c->url, what, c->why);
@@ -720,7 +723,8 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 		for (i = 0; i < c->nurls; i++)
 			unreachable += gone[i];
 		r = members_fail(c, noleader ? EIO : -r, whys, noleader,
-		                 unreachable, gave_up, what, err);
+		                 unreachable, *unsure && !(flags & REQ_READ),
+		                 what, err);
 	}
 	free(whys);
 	free(gone);
@@ -744,8 +748,8 @@ conn_authenticate(struct conn *c, struct rh_err *err)
 	if (text == NULL)
 		abort();
 	what = xasprintf("log in as %s", c->user);
-	r = conn_request(c, "/v3/auth/authenticate", text, REQ_REPEATABLE,
-	                 &reply, what, &stale, &unsure, err);
+	r = conn_request(c, "/v3/auth/authenticate", text, REQ_REPEATABLE |
+	                 REQ_READ, &reply, what, &stale, &unsure, err);
 	OPENSSL_cleanse(text, strlen(text));
 	cJSON_free(text);
 	if (r == 0) {
@@ -817,8 +821,8 @@ static int
 call_read(struct rh_etcd *c, const char *path, cJSON *body, cJSON **reply,
           const char *what, struct rh_err *err)
 {
-	return call_flags(c, path, body, REQ_REPEATABLE, reply, what, NULL,
-	                  err);
+	return call_flags(c, path, body, REQ_REPEATABLE | REQ_READ, reply, what,
+	                  NULL, err);
 }
 
 /* ---- the client --------------------------------------------------------- */
@@ -1108,8 +1112,9 @@ rh_etcd_range(struct rh_etcd *c, const struct rh_etcd_op *op,
 	if (check_sizes(op->key_len, op->end_len) < 0)
 		return rh_err_set(err, EFBIG, "etcd: %s: key too long", what);
 	if ((r = call_flags(c, "/v3/kv/range", range_json(op),
-	                    REQ_REPEATABLE | (op->flags & RH_ETCD_SERIALIZABLE ?
-	                    REQ_LOCAL : 0), &reply, what, NULL, err)) < 0)
+	                    REQ_REPEATABLE | REQ_READ | (op->flags &
+	                    RH_ETCD_SERIALIZABLE ? REQ_LOCAL : 0), &reply, what,
+	                    NULL, err)) < 0)
 		return r;
 	if ((r = kvs_parse(reply, out, op->flags & (RH_ETCD_KEYS_ONLY |
 	                   RH_ETCD_COUNT_ONLY))) < 0)
@@ -1470,9 +1475,11 @@ rh_etcd_txn(struct rh_etcd *c, const struct rh_etcd_txn *t,
 	cJSON_AddItemToObject(body, "failure", ops_json(t->failure,
 	                      t->nfailure));
 	repeatable = txn_repeatable(t);
-	if ((r = call_flags(c, "/v3/kv/txn", body, repeatable ?
-	                    REQ_REPEATABLE : 0, &reply, "txn", &unsure,
-	                    err)) < 0)
+	if ((r = call_flags(c, "/v3/kv/txn", body, (repeatable ?
+	                    REQ_REPEATABLE : 0) | (ops_write(t->success,
+	                    t->nsuccess) || ops_write(t->failure,
+	                    t->nfailure) ? 0 : REQ_READ), &reply, "txn",
+	                    &unsure, err)) < 0)
 		return r;
 	r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "succeeded"))
 	    ? txn_parse(reply, t->success, t->nsuccess, out)
@@ -2095,7 +2102,7 @@ watch_main(void *arg)
 			const char *m = strstr(w->err.msg, ": watch: ");
 
 			set_why(w->conn.why, m ? m + 2 : w->err.msg);
-			conn_next(&w->conn);
+			conn_next(&w->conn, failed == 0);
 			if (++failed < w->conn.nurls)
 				continue;
 			failed = 0;

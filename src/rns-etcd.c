@@ -484,7 +484,9 @@ load(struct top *t, struct rh_err *err)
 
 /* May this user still read key (with RH_ETCD_PREFIX, what is below)?
  * etcd does not end a watch whose permission was revoked, so what is in
- * use is asked again every DENIED_NS. Unreachable: keep what was seen. */
+ * use is asked again every DENIED_NS. Unreachable: keep what was seen.
+ * Serializable: a member answers alone, so that without a quorum the
+ * mirror stays readable at once. */
 static int
 still_allowed(struct top *t, const char *key, int flags)
 {
@@ -497,7 +499,7 @@ still_allowed(struct top *t, const char *key, int flags)
 	op.type = RH_ETCD_RANGE;
 	op.key = key;
 	op.key_len = strlen(key);
-	op.flags = flags | RH_ETCD_COUNT_ONLY;
+	op.flags = flags | RH_ETCD_COUNT_ONLY | RH_ETCD_SERIALIZABLE;
 	if ((r = rh_etcd_range(t->rm->etcd, &op, &kvs, &err)) == 0)
 		rh_etcd_kvs_free(&kvs);
 	return r == -EACCES ? r : 0;
@@ -1548,7 +1550,9 @@ known_tops(struct rh_remote *rm, struct rh_etcd_kvs *kvs, struct rh_err *err)
 	op.type = RH_ETCD_RANGE;
 	op.key = pfx;
 	op.key_len = strlen(pfx);
-	op.flags = RH_ETCD_PREFIX | RH_ETCD_KEYS_ONLY;
+	/* Any member's list will do: the mount's top level stays listable
+	 * without a quorum. */
+	op.flags = RH_ETCD_PREFIX | RH_ETCD_KEYS_ONLY | RH_ETCD_SERIALIZABLE;
 	if ((r = ensure_auth(rm, err)) == 0)
 		r = rh_etcd_range(rm->etcd, &op, kvs, err);
 	free(pfx);

@@ -2,8 +2,8 @@
 # a real rhfs mounted in a temp dir and always unmounted, and checks that
 # count what passed and failed.
 #
-# A test sources this file, calls mount_rhfs, runs its checks and ends
-# with `finish`.
+# A test sources this file, calls mount_rhfs (and mount_rhfs_2 for a
+# second mount), runs its checks and ends with `finish`.
 
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
@@ -22,23 +22,38 @@ PASSED=0
 FAILED=0
 RHFS_PID=
 
-unmount_rhfs() {
-	if grep -q " $MNT fuse" /proc/mounts; then
-		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT"
+# A second mount, as on another machine: its own HOME and workdir.
+MNT2=$T/mnt-2
+HOME2=$T/home-2
+RHFS2_PID=
+
+# unmount_at DIR PID: unmount, then a bounded wait for the daemon to leave.
+unmount_at() {
+	if grep -q " $1 fuse" /proc/mounts; then
+		fusermount3 -u "$1" 2>/dev/null || fusermount3 -u -z "$1"
 	fi
-	if [ -n "$RHFS_PID" ]; then
-		# bounded wait for the daemon to leave
+	if [ -n "$2" ]; then
 		i=0
-		while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 50 ]; do
+		while kill -0 "$2" 2>/dev/null && [ $i -lt 50 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
-		kill -9 "$RHFS_PID" 2>/dev/null
-		RHFS_PID=
+		kill -9 "$2" 2>/dev/null
 	fi
 }
 
+unmount_rhfs() {
+	unmount_at "$MNT" "$RHFS_PID"
+	RHFS_PID=
+}
+
+unmount_rhfs_2() {
+	unmount_at "$MNT2" "$RHFS2_PID"
+	RHFS2_PID=
+}
+
 cleanup() {
+	unmount_rhfs_2
 	unmount_rhfs
 	# the ^local agent a test started runs in its HOME
 	if [ -S "$HOME/.rh/agent/sock" ]; then
@@ -72,6 +87,28 @@ mount_rhfs() {
 		2>>"$T/rhfs.err" &
 	RHFS_PID=$!
 	wait_mounted "$MNT" || { FAILED=$((FAILED + 1)); finish; }
+}
+
+# mount_rhfs_2 [rhfs options...]: the same at $MNT2, with HOME=$HOME2.
+mount_rhfs_2() {
+	mkdir -p "$MNT2" "$HOME2" "$T/work-2"
+	HOME=$HOME2 "$RHFS" -f -o "local=$T/work-2,builtins=$BUILTINS" \
+		-o "rhagent=$top_builddir/rhagent" "$@" "$MNT2" \
+		2>>"$T/rhfs-2.err" &
+	RHFS2_PID=$!
+	wait_mounted "$MNT2" || { FAILED=$((FAILED + 1)); finish; }
+}
+
+# wait_for SECS COMMAND...: poll until the command succeeds.
+wait_for() {
+	n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
 }
 
 pass() {
@@ -172,6 +209,7 @@ while time.monotonic() < end:
 }
 
 finish() {
+	unmount_rhfs_2
 	unmount_rhfs
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

@@ -90,17 +90,6 @@ A=$MNT
 B=$MNT_B
 CFG='{"resource_type": "blob", "path": "/data/x"}'
 
-# wait_for SECS COMMAND...: poll until the command succeeds.
-wait_for() {
-	n=$(($1 * 10))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 
 # --- the mount's top level ---
 check "@ is a symlink to the user's top folder" \
