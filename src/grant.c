@@ -176,8 +176,7 @@ parse_request(const char *prefix, const char *key, size_t key_len,
 	else if (strcmp(op, "unshare") == 0)
 		g->op = GRANT_UNSHARE;
 	else
-		return rh_err_set(err, EINVAL, "op '%.64s': share or unshare",
-		                  op);
+		return rh_err_set(err, EINVAL, "\"op\": share or unshare");
 	if (g->op == GRANT_SHARE) {
 		if (perm == NULL || (strcmp(perm, "read") != 0 &&
 		                     strcmp(perm, "write") != 0))
@@ -364,6 +363,25 @@ out:
 
 /* ---- the audit: a log line and a key P/a/<time>-<id> ---- */
 
+/* A copy of what a user wrote, safe in a log line: control characters
+ * (which could forge a line) and, with ascii, any byte past 0x7f (a key
+ * is bytes, perhaps not UTF-8) become '?'. */
+static char *
+printable(const char *s, size_t len, int ascii)
+{
+	char *p = xmalloc(len + 1);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		p[i] = c < 0x20 || c == 0x7f || (ascii && c > 0x7f) ? '?' :
+		                                                      s[i];
+	}
+	p[len] = '\0';
+	return p;
+}
+
 void
 grant_audit(struct rh_etcd *root, const char *prefix, const struct grant *g,
             const char *outcome, const char *reason)
@@ -372,6 +390,7 @@ grant_audit(struct rh_etcd *root, const char *prefix, const struct grant *g,
 	struct rh_err err;
 	cJSON *o = cJSON_CreateObject();
 	char *key, *id = grant_id(), *text, *now = utc_now(), *what = NULL;
+	char *line, *safe;
 
 	if (g->top != NULL && g->user != NULL) {
 		char *path = grant_path(g);
@@ -383,11 +402,15 @@ grant_audit(struct rh_etcd *root, const char *prefix, const struct grant *g,
 		free(path);
 	}
 	if (what != NULL)
-		rh_log(RH_LOG_INFO, "%s: %s asked to %s%s%s", outcome, g->by,
-		       what, reason ? ": " : "", reason ? reason : "");
+		line = xasprintf("%s: %s asked to %s%s%s", outcome, g->by,
+		                 what, reason ? ": " : "", reason ? reason : "");
 	else
-		rh_log(RH_LOG_INFO, "%s: a request of %s: %s", outcome,
-		       g->by ? g->by : "?", reason ? reason : "");
+		line = xasprintf("%s: a request of %s: %s", outcome,
+		                 g->by ? g->by : "?", reason ? reason : "");
+	safe = printable(line, strlen(line), 0);
+	rh_log(RH_LOG_INFO, "%s", safe);
+	free(safe);
+	free(line);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	key = xasprintf("%s/a/%010lld%09ld-%s", prefix, (long long)ts.tv_sec,
 	                ts.tv_nsec, id);
@@ -433,9 +456,12 @@ answer(struct rh_etcd *root, const char *key, size_t key_len,
 	text = rh_json_print(o, 0);
 	r = rh_etcd_put_if(root, key, key_len, text, strlen(text), rev, NULL,
 	                   &err);
-	if (r < 0 && r != -EAGAIN)
-		rh_log(RH_LOG_WARN, "answer to %.*s: %s", (int)key_len, key,
-		       err.msg);
+	if (r < 0 && r != -EAGAIN) {
+		char *k = printable(key, key_len, 1);
+
+		rh_log(RH_LOG_WARN, "answer to %s: %s", k, err.msg);
+		free(k);
+	}
 	cJSON_free(text);
 	cJSON_Delete(o);
 	free(now);
@@ -452,8 +478,11 @@ unreachable(int r)
 static void
 left_for_later(const char *key, size_t key_len, const char *why)
 {
-	rh_log(RH_LOG_WARN, "request %.*s: %s; answered when etcd is back",
-	       (int)key_len, key, why);
+	char *k = printable(key, key_len, 1);
+
+	rh_log(RH_LOG_WARN, "request %s: %s; answered when etcd is back", k,
+	       why);
+	free(k);
 }
 
 /* Still the version seen: an event replayed after a reconnection, or a
@@ -494,8 +523,10 @@ grant_handle(struct rh_etcd *root, const char *prefix, const char *key,
 		return;
 	}
 	if (parse_request(prefix, key, key_len, req, &g, &err) < 0) {
-		reason = xasprintf("malformed request %.*s: %s", (int)key_len,
-		                   key, err.msg);
+		char *k = printable(key, key_len, 1);
+
+		reason = xasprintf("malformed request %s: %s", k, err.msg);
+		free(k);
 		grant_audit(root, prefix, &g, "refused", reason);
 		answer(root, key, key_len, &g, rev, "refused", reason);
 		free(reason);

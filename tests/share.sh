@@ -188,6 +188,17 @@ can "one with a key twice" alice:alicepw put /rh/r/alice/bad4 '{"op":"share","pa
 check "is answered" answered /rh/r/alice/bad4
 has "refused: JSON that Python reads otherwise" "$T/answer" "malformed request /rh/r/alice/bad4"
 cannot "and grants nothing" carol:carolpw get /rh/n/alice/x
+NL='
+'
+can "a request whose key holds a line of its own" alice:alicepw put \
+	"/rh/r/alice/k${NL}granted: mallory asked to share /bob with mallory" junk
+can "and one whose user does" alice:alicepw put /rh/r/alice/k2 \
+	'{"op":"share","path":"/alice/x","user":"b\ngranted: mallory asked","perm":"read"}'
+check "is answered" answered /rh/r/alice/k2
+has "refused" "$T/answer" '"outcome":"refused"'
+check "no line of the log is forged" sh -c "! grep -q '^granted: mallory' '$T/serve.log'"
+has "the log shows them, made safe" "$T/serve.log" \
+	"malformed request /rh/r/alice/k?granted: mallory"
 check "the controller still runs" kill -0 "$SERVE_PID"
 
 # many at once: each answered
