@@ -1,5 +1,6 @@
 /* log.c - one logging entry point: stderr or syslog, plus a ring buffer of
- * recent lines that rhfs serves as MOUNT/.log. */
+ * recent lines that rhfs serves as MOUNT/.log. Every message is one line,
+ * its control characters escaped. */
 #include "config.h"
 
 #include <pthread.h>
@@ -45,19 +46,51 @@ rh_log_timestamps(int on)
 	lg.stamps = on;
 }
 
+/* in as one line of text: control characters (C0, DEL, C1) and bytes
+ * that are not UTF-8 escaped, so that a name or a value from a config
+ * cannot end the line and start one that looks like rhfs's own. A
+ * backslash is left alone: what follows it is never a line break.
+ * out holds at least 4 * strlen(in) + 1 bytes. */
+static void
+escape(const char *in, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n, left = strlen(in);
+
+	for (; *p; p += n, left -= n) {
+		n = rh_utf8_len(p, left);
+		if (n == 1 && *p >= 0x20 && *p != 0x7f) {
+			*out++ = (char)*p;
+		} else if (*p == '\n' || *p == '\r' || *p == '\t') {
+			*out++ = '\\';
+			*out++ = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+		} else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			out += sprintf(out, "\\u%04x", p[1]);
+		} else if (n == 0 || n == 1) {
+			out += sprintf(out, "\\x%02x", *p);
+			n = 1;
+		} else {
+			memcpy(out, p, n);
+			out += n;
+		}
+	}
+	*out = '\0';
+}
+
 void
 rh_log(enum rh_log_level level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
 	                            LOG_DEBUG };
-	char msg[1024], stamp[32];
+	char raw[1024], msg[4 * sizeof(raw)], stamp[32];
 	struct tm tm;
 	time_t now;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape(raw, msg);
 
 	now = time(NULL);
 	localtime_r(&now, &tm);

@@ -180,6 +180,15 @@ refuse "appending a second object" "Invalid argument" \
 	bash -c "echo '{}' >> '$C'"
 same "append refused: config intact" "$WORK/rh/c/config.json" "$T/extra"
 
+# A value with a newline is logged on one line, escaped.
+printf '%s' '{"resource_type": "x\nFORGED-LINE error: y"}' >"$T/forge"
+refuse "a resource_type that would forge a log line" "Invalid argument" \
+	cp "$T/forge" "$C"
+no_line_starts "no line of .log is the value's second half" "$MNT/.log" \
+	"FORGED-LINE"
+has ".log has the value escaped" "$MNT/.log" \
+	"unknown resource_type 'x\\nFORGED-LINE error: y'"
+
 # The reason is readable by the user, and names the resource.
 has ".log names resource and cause" "$MNT/.log" \
 	"refused: ~/c: field 'ips' must be an array of strings or null"

@@ -175,6 +175,18 @@ lacks() {
 	fi
 }
 
+# no_line_starts DESCRIPTION FILE TEXT: FILE exists and no line of it
+# begins with TEXT.
+no_line_starts() {
+	if [ ! -f "$2" ]; then
+		fail "$1 ($2 is missing)"
+	elif awk -v t="$3" 'index($0, t) == 1 { found = 1 } END { exit !found }' "$2"; then
+		fail "$1 (a line of $2 begins with '$3')"
+	else
+		pass "$1"
+	fi
+}
+
 # jfield FILE KEY: the JSON value of KEY in FILE, as JSON text.
 jfield() {
 	"$PYTHON3" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])).get(sys.argv[2])))' "$1" "$2"

@@ -98,6 +98,18 @@ has "a move that fits is done" "$T/out" "move to a short name: done"
 has "and the deepest name follows" "$T/out" "name: ~/e/c"
 has ".log says why" "$MNT/.log" "over the 4096 a path can have"
 
+# A refused name is logged as one line: its newline is escaped, so it
+# cannot forge a line of rhfs's own in .log or on stderr.
+forge=$(printf 'x\nFORGED-LINE error: y')
+refuse "mkdir: a name that would forge a log line" "Invalid argument" \
+	mkdir "$R/$forge"
+for f in "$MNT/.log" "$T/rhfs.err"; do
+	no_line_starts "${f##*/}: no line is the name's second half" "$f" \
+		"FORGED-LINE"
+	has "${f##*/}: the name escaped on one line" "$f" \
+		'x\nFORGED-LINE error: y: name contains control character 0x0a'
+done
+
 # Names already on disk that rhfs would refuse are not shown.
 mkdir "$WORK/rh/$ctl"
 ls "$R" >"$T/ls"
