@@ -15,6 +15,25 @@ static const struct res_field fields[] = {
 	{ NULL, 0 },
 };
 
+/* A key of the config itself, not a place for a value. */
+static int
+config_key(const char *key)
+{
+	static const char *const common[] = {
+		"name", "resource_type", "resource_subtype", "rns_address",
+		"visibility", "provenance", "dryrun", NULL,
+	};
+	size_t i;
+
+	for (i = 0; fields[i].key != NULL; i++)
+		if (strcmp(fields[i].key, key) == 0)
+			return 1;
+	for (i = 0; common[i] != NULL; i++)
+		if (strcmp(common[i], key) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 {
@@ -34,6 +53,13 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 			return rh_err_set(err, EINVAL, "%s: secret field '%s' is "
 			                  "not a usable file name", addr,
 			                  f->valuestring);
+		/* config.json is stored in plain text (and in git) */
+		if (!config_key(f->valuestring) &&
+		    cJSON_GetObjectItemCaseSensitive(cfg, f->valuestring))
+			return rh_err_set(err, EINVAL, "%s: config.json must not "
+			                  "hold the value of field '%s'; write it "
+			                  "to %s/%s, where it is sealed", addr,
+			                  f->valuestring, addr, f->valuestring);
 	}
 	return 0;
 }

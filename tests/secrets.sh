@@ -160,6 +160,14 @@ refuse "a config.json carrying values is refused" "Invalid argument" \
 	bash -c "echo '{\"resource_type\": \"secret\", \"values\": {\"k\": \"v\"}}' \
 	> '$R/secrets/gcp/config.json'"
 
+printf '%s' '{"provider": "aws", "resource_type": "secret", "fields": ["access_key"], "access_key": "AKIAPLAINTEXT"}' >"$T/plain"
+refuse "a config.json holding a field's value is refused" "Invalid argument" \
+	cp "$T/plain" "$R/secrets/gcp/config.json"
+check "the value is nowhere in the workdir" sh -c \
+	"! grep -r -q AKIAPLAINTEXT '$WORK'"
+has "the reason names the field" "$MNT/.log" \
+	"must not hold the value of field 'access_key'"
+
 # Moving a secret re-seals its values for the new address.
 check "mv a secret" mv "$S" "$R/secrets/aws2"
 same "its values follow" "$R/secrets/aws2/secret_key" "$T/want"

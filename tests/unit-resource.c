@@ -618,6 +618,18 @@ test_refused_secret(void)
 		cJSON_free(k);
 		cJSON_Delete(s);
 	}
+	/* a field's value in config.json, which is stored in plain text */
+	REFUSED("{\"provider\": \"aws\", \"resource_type\": \"secret\", "
+	        "\"fields\": [\"access_key\"], \"access_key\": \"AKIA\"}",
+	        "must not hold the value of field 'access_key'");
+	REFUSED("{\"resource_type\": \"secret\", \"fields\": [\"a\", \"b\"], "
+	        "\"b\": null}", "value of field 'b'");
+	REFUSED("{\"resource_type\": \"secret\", \"fields\": [\"k\"], "
+	        "\"k\": {\"v\": 1}}", "value of field 'k'");
+	/* a field named like one of the config's own keys is no value */
+	free(ACCEPTED(ADDR, "{\"resource_type\": \"secret\", \"provider\": "
+	              "\"p\", \"path\": \"/x\", \"fields\": [\"path\", "
+	              "\"provider\", \"k\"]}"));
 	/* the message names the bad field */
 	REFUSED("{\"resource_type\": \"secret\", \"fields\": [\"a/b\"]}",
 	        "'a/b'");
