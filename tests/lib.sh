@@ -166,9 +166,12 @@ has() {
 	fi
 }
 
-# lacks DESCRIPTION FILE TEXT: FILE does not contain TEXT.
+# lacks DESCRIPTION FILE TEXT: FILE exists and does not contain TEXT
+# (a file that is not there proves nothing).
 lacks() {
-	if grep -q -F -- "$3" "$2" 2>/dev/null; then
+	if [ ! -f "$2" ]; then
+		fail "$1 ($2 is missing)"
+	elif grep -q -F -- "$3" "$2"; then
 		fail "$1 ('$3' found in $2)"
 	else
 		pass "$1"
