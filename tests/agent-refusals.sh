@@ -2,8 +2,10 @@
 # a long message): each operation of rhfs that asks it fails with the
 # refusal's error, the mount stays up, and nothing of the replies is
 # kept (built with --enable-asan, LeakSanitizer reports at rhfs's exit
-# what was: none may be). The refusing agent is a small peer of the
-# wire protocol on ^local's socket, where rhfs looks for the agent first.
+# what was, in rhfs's stderr: none may be; with ASAN_OPTIONS' log_path,
+# as in .ci/run, the report goes to that file, which fails the pass).
+# The refusing agent is a small peer of the wire protocol on ^local's
+# socket, where rhfs looks for the agent first.
 . "$top_srcdir/tests/lib.sh"
 
 SOCK=$HOME/.rh/agent/sock
