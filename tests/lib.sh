@@ -157,9 +157,12 @@ same() {
 	fi
 }
 
-# has DESCRIPTION FILE TEXT: FILE contains TEXT.
+# has DESCRIPTION FILE TEXT: FILE contains TEXT (empty TEXT, say from a
+# command that printed nothing, proves nothing and fails).
 has() {
-	if grep -q -F -- "$3" "$2" 2>/dev/null; then
+	if [ -z "$3" ]; then
+		fail "$1 (no text to look for in $2)"
+	elif grep -q -F -- "$3" "$2" 2>/dev/null; then
 		pass "$1"
 	else
 		fail "$1 ('$3' not in $2)"
