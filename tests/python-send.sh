@@ -213,6 +213,8 @@ has "stderr holds the traceback" "$T/out" "Traceback (most recent call last)"
 has "pointing into the module" "$T/out" "fns.py"
 has "and what the function wrote to stderr" "$T/out" "about to fail"
 echo '[]' >"$S/notjson/invoke"
+# its status once it has ended: a read of its result waits for that
+timeout 10 cat "$S/notjson/calls/latest/result" >/dev/null 2>&1
 check "a result that is not JSON" timeout 10 cat "$S/notjson/calls/latest/status"
 has "fails the call and says why" "$T/out" "is not JSON"
 
