@@ -118,6 +118,24 @@ struct rh_type {
 	                struct rh_err *err);
 };
 const struct rh_type *rh_type_find(const char *name);
+/* res-data.c: where a folder's, blob's or table's bytes live. */
+enum rh_data_kind {
+	RH_DATA_NONE,           /* an RNS folder marker: no data */
+	RH_DATA_FILE,           /* this machine's disk */
+	RH_DATA_S3,             /* path is bucket/prefix */
+	RH_DATA_CLUSTER,        /* a cluster's disk, over SFTP */
+};
+struct rh_data_loc {
+	enum rh_data_kind kind;
+	const char *path;               /* `path` or `url` (in the config) */
+	const char *cluster;            /* its address (RH_DATA_CLUSTER) */
+	const struct cJSON *cluster_cfg;/* or an inline cluster config */
+	const struct cJSON *data_config;/* store options, or NULL */
+};
+/* The location a data resource's config gives (pointers into cfg);
+ * -EINVAL with err naming addr and the cause when it gives none. */
+int rh_data_locate(const struct cJSON *cfg, const char *addr,
+                   struct rh_data_loc *loc, struct rh_err *err);
 /* A send's environment variables: the env_vars of its env (Runhouse's
  * Env config); NULL for none (a named env, null, no env_vars). */
 const struct cJSON *rh_send_env_vars(const struct cJSON *cfg);

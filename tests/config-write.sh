@@ -57,6 +57,11 @@ bad "folder without path" "Invalid argument" "a folder needs 'path'" \
 	'{"resource_type": "folder", "fs": "file"}'
 bad "table partition_cols" "Invalid argument" "field 'partition_cols'" \
 	'{"resource_type": "table", "path": "/t", "partition_cols": "a"}'
+bad "data_config with a credential" "Invalid argument" \
+	"data_config holds no credentials ('aws_secret_access_key')" \
+	'{"resource_type": "folder", "fs": "s3", "path": "b/p", "data_config": {"aws_secret_access_key": "x"}}'
+bad "unknown system" "Invalid argument" "unknown system 'gs'" \
+	'{"resource_type": "blob", "system": "gs", "path": "b/x"}'
 bad "blob path type" "Invalid argument" "field 'path' must be a string" \
 	'{"resource_type": "blob", "path": 3}'
 bad "secret with values" "Invalid argument" "must not hold 'values'" \
@@ -188,6 +193,19 @@ no_line_starts "no line of .log is the value's second half" "$MNT/.log" \
 	"FORGED-LINE"
 has ".log has the value escaped" "$MNT/.log" \
 	"unknown resource_type 'x\\nFORGED-LINE error: y'"
+
+# A folder marker as Runhouse writes it (neither system nor path) loads,
+# is edited and round-trips byte for byte.
+mkdir "$WORK/rh/marker"
+printf '%s' '{"resource_type": "folder", "name": "builtins", "rns_address": "/builtins"}' \
+	>"$WORK/rh/marker/config.json"
+check "a Runhouse folder marker is read" cp "$R/marker/config.json" "$T/marker"
+same "as it is on disk" "$T/marker" "$WORK/rh/marker/config.json"
+printf '%s' '{"resource_type": "folder", "name": "marker", "rns_address": "~/marker", "visibility": "private"}' \
+	>"$T/marker2"
+check "an edited marker is stored" cp "$T/marker2" "$R/marker/config.json"
+same "byte for byte" "$WORK/rh/marker/config.json" "$T/marker2"
+check "and read back" cmp "$R/marker/config.json" "$T/marker2"
 
 # The reason is readable by the user, and names the resource.
 has ".log names resource and cause" "$MNT/.log" \

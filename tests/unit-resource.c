@@ -551,15 +551,18 @@ test_refused_data(void)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
+		/* a folder without either is a marker (test_data) */
 		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\"}",
 		         types[i]);
-		REFUSED(json, "'path'");
+		if (i > 0)
+			REFUSED(json, "'path'");
 		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
 		         "\"fs\": \"file\"}", types[i]);
 		REFUSED(json, "'path'");
 		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
 		         "\"path\": null}", types[i]);
-		REFUSED(json, "'path'");
+		if (i > 0)
+			REFUSED(json, "'path'");
 		snprintf(json, sizeof(json), "{\"resource_type\": \"%s\", "
 		         "\"path\": 5}", types[i]);
 		REFUSED(json, "'path'");
@@ -582,6 +585,114 @@ test_refused_data(void)
 	        "\"partition_cols\": [2024]}", "'partition_cols'");
 	/* the message says which type needs it */
 	REFUSED("{\"resource_type\": \"blob\"}", "blob");
+	/* a folder marker is only a folder with neither system nor path */
+	REFUSED("{\"resource_type\": \"folder\", \"system\": \"~/c\"}",
+	        "'path'");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"\"}", "'path'");
+	REFUSED("{\"resource_type\": \"table\", \"url\": 5}", "'url'");
+	/* two spellings that disagree */
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/a\", "
+	        "\"url\": \"/b\"}", "'url'");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/a\", "
+	        "\"system\": \"file\", \"fs\": \"s3\"}", "'fs'");
+	/* systems */
+	REFUSED("{\"resource_type\": \"blob\", \"path\": \"/a\", "
+	        "\"system\": \"gs\"}", "unknown system 'gs'");
+	REFUSED("{\"resource_type\": \"blob\", \"path\": \"/a\", "
+	        "\"system\": \"\"}", "unknown system");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/\", "
+	        "\"system\": \"s3\"}", "bucket");
+	REFUSED("{\"resource_type\": \"folder\", \"url\": \"s3://\", "
+	        "\"system\": \"s3\"}", "bucket");
+	/* data_config: store options, never credentials */
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"b/p\", "
+	        "\"system\": \"s3\", \"data_config\": {\"region\": 1}}",
+	        "'region'");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"b/p\", "
+	        "\"system\": \"s3\", \"data_config\": {\"endpoint_url\": "
+	        "[]}}", "'endpoint_url'");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"b/p\", "
+	        "\"system\": \"s3\", \"data_config\": "
+	        "{\"aws_secret_access_key\": \"sekrit\"}}", "credentials");
+	REFUSED("{\"resource_type\": \"folder\", \"path\": \"/d\", "
+	        "\"data_config\": {\"Token\": \"t\"}}", "'Token'");
+	{
+		struct rh_err err = { "" };
+		char *out = NULL;
+		size_t outlen;
+		const char *j = "{\"resource_type\": \"folder\", \"path\": "
+		                "\"b/p\", \"fs\": \"s3\", \"data_config\": "
+		                "{\"aws_access_key_id\": \"AKIAVALUE\"}}";
+
+		CHECK(rh_config_check(ADDR, j, strlen(j), &out, &outlen,
+		                      &err) == -EINVAL);
+		/* the key is named, its value never */
+		CHECK(strstr(err.msg, "AKIAVALUE") == NULL);
+		CHECK(strstr(err.msg, "aws_access_key_id") != NULL);
+	}
+}
+
+/* Where a data resource's bytes live, as the store layer reads it. */
+static void
+locate(int line, const char *json, enum rh_data_kind kind,
+       const char *path, const char *cluster)
+{
+	cJSON *c = cJSON_Parse(json);
+	struct rh_data_loc loc;
+	struct rh_err err = { "" };
+
+	unit_check_int(rh_data_locate(c, ADDR, &loc, &err), 0, __FILE__,
+	               line, "located");
+	unit_check_int(loc.kind, kind, __FILE__, line, "kind");
+	unit_check(path == NULL ? loc.path == NULL :
+	           loc.path != NULL && strcmp(loc.path, path) == 0,
+	           __FILE__, line, "path");
+	unit_check(cluster == NULL ? loc.cluster == NULL :
+	           loc.cluster != NULL && strcmp(loc.cluster, cluster) == 0,
+	           __FILE__, line, "cluster");
+	cJSON_Delete(c);
+}
+
+static void
+test_data(void)
+{
+	/* Runhouse's folder marker, byte for byte */
+	AS_IS("/builtins", "{\"resource_type\": \"folder\", \"name\": "
+	      "\"builtins\", \"rns_address\": \"/builtins\"}");
+	AS_IS("~/f", "{\"resource_type\": \"folder\", \"name\": \"f\", "
+	      "\"system\": null, \"path\": null}");
+	/* each system, each spelling */
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"folder\", "
+	      "\"system\": \"file\", \"path\": \"data/d\"}");
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"folder\", "
+	      "\"fs\": \"s3\", \"url\": \"s3://bucket/p\", \"data_config\": "
+	      "{\"endpoint_url\": \"http://127.0.0.1:9000\", \"region\": "
+	      "\"us-east-1\", \"addressing_style\": \"path\"}}");
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"blob\", "
+	      "\"system\": \"~/box\", \"path\": \"ckpt/m.pt\"}");
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"table\", "
+	      "\"system\": \"@/gpu\", \"path\": \"t\", \"partition_cols\": "
+	      "[\"year\", \"month\"]}");
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"folder\", "
+	      "\"system\": {\"resource_type\": \"cluster\", \"ips\": "
+	      "[\"h\"]}, \"path\": \"x\"}");
+	AS_IS("~/d", "{\"name\": \"d\", \"resource_type\": \"folder\", "
+	      "\"system\": \"^local\", \"fs\": \"^local\", \"path\": "
+	      "\"x\", \"url\": \"x\"}");
+
+	locate(__LINE__, "{\"resource_type\": \"folder\", \"name\": \"b\"}",
+	       RH_DATA_NONE, NULL, NULL);
+	locate(__LINE__, "{\"resource_type\": \"folder\", \"path\": \"/d\"}",
+	       RH_DATA_FILE, "/d", NULL);
+	locate(__LINE__, "{\"resource_type\": \"blob\", \"url\": \"b.bin\", "
+	       "\"fs\": \"file\"}", RH_DATA_FILE, "b.bin", NULL);
+	locate(__LINE__, "{\"resource_type\": \"table\", \"path\": \"b/t\", "
+	       "\"system\": \"s3\"}", RH_DATA_S3, "b/t", NULL);
+	locate(__LINE__, "{\"resource_type\": \"folder\", \"path\": \"d\", "
+	       "\"fs\": \"~/box\"}", RH_DATA_CLUSTER, "d", "~/box");
+	locate(__LINE__, "{\"resource_type\": \"folder\", \"path\": \"d\", "
+	       "\"system\": {\"resource_type\": \"cluster\"}}",
+	       RH_DATA_CLUSTER, "d", NULL);
 }
 
 static void
@@ -834,6 +945,7 @@ main(void)
 	test_refused_cluster();
 	test_refused_send();
 	test_refused_data();
+	test_data();
 	test_refused_secret();
 	test_readdress();
 	test_strict_json();

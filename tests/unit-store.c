@@ -240,7 +240,7 @@ test_local_put_get(struct rh_store *s)
 	/* invalid: refused, previous bytes intact, no temp file left */
 	{
 		static const char *const bad[] = {
-			"{\"resource_type\": \"folder\"}",
+			"{\"resource_type\": \"blob\"}",
 			"{\"resource_type\": \"folder\", \"path\": 5}",
 			"not json",
 			"{\"resource_type\": \"dataset\", \"path\": \"/d\"}",
