@@ -1,0 +1,458 @@
+/*
+ * data-local.c - the data store on this machine's disk ("file"). The root
+ * is held as a directory descriptor; each path is walked beneath it one
+ * component at a time with O_NOFOLLOW, so that neither ".." nor a
+ * symbolic link leads out of it. Symbolic links inside are shown as
+ * symbolic links (stat, list, readlink) and never followed by the store;
+ * a link whose target would lead out of the root is refused at readlink.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datastore.h"
+
+struct local {
+	struct rh_data d;
+	int root;               /* O_PATH directory */
+};
+
+struct rh_data_file {
+	int fd;
+};
+
+static int
+root_of(struct rh_data *d)
+{
+	return ((struct local *)d)->root;
+}
+
+int
+rh_data_path_ok(const char *path)
+{
+	const char *p = path, *e;
+
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		e = strchrnul(p, '/');
+		if (e == p || (e - p == 1 && p[0] == '.') ||
+		    (e - p == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		if (*e == '\0')
+			return 0;
+		p = e + 1;
+	}
+}
+
+/* openat never following name; -ELOOP when it is a symbolic link. */
+static int
+open_nofollow(int dfd, const char *name, int flags)
+{
+	struct stat st;
+	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC), r;
+
+	if (fd >= 0)
+		return fd;
+	r = -errno;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		r = -ELOOP;
+	return r;
+}
+
+/*
+ * The directory holding path's last component, as a descriptor the
+ * caller closes, and that component in *name (pointing into path; "."
+ * for the root itself).
+ */
+static int
+walk(struct rh_data *d, const char *path, int *dirfd, const char **name)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = path, *e;
+	int fd, next;
+
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((fd = fcntl(root_of(d), F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (*p == '\0') {
+		*dirfd = fd;
+		*name = ".";
+		return 0;
+	}
+	while (*(e = strchrnul(p, '/')) == '/') {
+		if ((size_t)(e - p) > NAME_MAX) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, (size_t)(e - p));
+		comp[e - p] = '\0';
+		next = open_nofollow(fd, comp, O_PATH | O_DIRECTORY);
+		if (next < 0) {
+			close(fd);
+			return next;
+		}
+		close(fd);
+		fd = next;
+		p = e + 1;
+	}
+	if (strlen(p) > NAME_MAX) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	*dirfd = fd;
+	*name = p;
+	return 0;
+}
+
+static int
+l_stat(struct rh_data *d, const char *path, struct stat *st)
+{
+	const char *name;
+	int dfd, r;
+
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	r = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
+static int
+l_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
+{
+	const struct dirent *e;
+	const char *name;
+	struct stat st;
+	DIR *dir;
+	int dfd, fd, r;
+
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	fd = open_nofollow(dfd, name, O_RDONLY | O_DIRECTORY);
+	close(dfd);
+	if (fd < 0)
+		return fd;
+	if ((dir = fdopendir(fd)) == NULL) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	errno = 0;
+	while (r == 0 && (e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		/* gone since it was listed: not listed */
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		r = cb(e->d_name, &st, arg);
+		errno = 0;
+	}
+	if (r == 0 && errno != 0)
+		r = -errno;
+	closedir(dir);
+	return r;
+}
+
+/* 0 if target, read from a link at path, stays beneath the root. */
+static int
+target_inside(const char *path, const char *target)
+{
+	const char *p;
+	long depth = 0;
+
+	if (target[0] == '/' || target[0] == '\0')
+		return -EACCES;
+	for (p = path; *p != '\0'; p++)
+		depth += *p == '/';     /* the link's directory's depth */
+	for (p = target; *p != '\0';) {
+		const char *e = strchrnul(p, '/');
+
+		if (e - p == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return -EACCES;
+		} else if (!(e - p == 1 && p[0] == '.') && e != p) {
+			depth++;
+		}
+		p = *e == '/' ? e + 1 : e;
+	}
+	return 0;
+}
+
+static int
+l_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
+{
+	const char *name;
+	ssize_t n;
+	int dfd, r;
+
+	if (size == 0)
+		return -EINVAL;
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	n = readlinkat(dfd, name, buf, size - 1);
+	r = n < 0 ? -errno : 0;
+	close(dfd);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	return target_inside(path, buf);
+}
+
+static int
+l_open(struct rh_data *d, const char *path, int flags, mode_t mode,
+       struct rh_data_file **f)
+{
+	const char *name;
+	int dfd, fd, r;
+
+	flags &= O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
+	         O_NONBLOCK | O_DIRECTORY | O_NOATIME | O_SYNC | O_DSYNC;
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	r = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (r < 0)
+		return r;
+	*f = xmalloc(sizeof(**f));
+	(*f)->fd = fd;
+	return 0;
+}
+
+static ssize_t
+l_read(struct rh_data_file *f, void *buf, size_t size, off_t off)
+{
+	ssize_t n = pread(f->fd, buf, size, off);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t
+l_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
+{
+	/* pwrite on an O_APPEND descriptor appends */
+	ssize_t n = pwrite(f->fd, buf, size, off);
+
+	return n < 0 ? -errno : n;
+}
+
+static int
+l_truncate(struct rh_data *d, const char *path, struct rh_data_file *f,
+           off_t size)
+{
+	struct rh_data_file *tmp = NULL;
+	int r;
+
+	if (f == NULL && (r = l_open(d, path, O_WRONLY, 0, &tmp)) < 0)
+		return r;
+	r = ftruncate(f != NULL ? f->fd : tmp->fd, size) < 0 ? -errno : 0;
+	if (tmp != NULL) {
+		close(tmp->fd);
+		free(tmp);
+	}
+	return r;
+}
+
+/* chmod of path's last component without following it: through an
+ * O_PATH descriptor of the entry itself. */
+static int
+chmod_at(int dfd, const char *name, mode_t mode)
+{
+	char proc[64];
+	struct stat st;
+	int fd, r;
+
+	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (S_ISLNK(st.st_mode)) {
+		r = -EOPNOTSUPP;        /* Linux keeps no link modes */
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		r = chmod(proc, mode & 07777) < 0 ? -errno : 0;
+	}
+	close(fd);
+	return r;
+}
+
+static void
+times_of(const struct rh_data_attr *a, struct timespec ts[2])
+{
+	ts[0] = a->atime;
+	ts[1] = a->mtime;
+	if (!(a->what & RH_DATA_ATIME))
+		ts[0].tv_nsec = UTIME_OMIT;
+	if (!(a->what & RH_DATA_MTIME))
+		ts[1].tv_nsec = UTIME_OMIT;
+}
+
+static int
+l_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
+          const struct rh_data_attr *a)
+{
+	struct timespec ts[2];
+	const char *name;
+	int dfd, r = 0;
+
+	times_of(a, ts);
+	if (f != NULL) {
+		if ((a->what & RH_DATA_MODE) && fchmod(f->fd, a->mode & 07777))
+			return -errno;
+		if ((a->what & (RH_DATA_ATIME | RH_DATA_MTIME)) &&
+		    futimens(f->fd, ts) < 0)
+			return -errno;
+		return 0;
+	}
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	if (a->what & RH_DATA_MODE)
+		r = chmod_at(dfd, name, a->mode);
+	if (r == 0 && (a->what & (RH_DATA_ATIME | RH_DATA_MTIME)) &&
+	    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+static int
+l_fsync(struct rh_data_file *f, int datasync)
+{
+	return (datasync ? fdatasync(f->fd) : fsync(f->fd)) < 0 ? -errno : 0;
+}
+
+static int
+l_fstat(struct rh_data_file *f, struct stat *st)
+{
+	return fstat(f->fd, st) < 0 ? -errno : 0;
+}
+
+static int
+l_close(struct rh_data_file *f)
+{
+	int r = close(f->fd) < 0 ? -errno : 0;
+
+	free(f);
+	return r;
+}
+
+enum { MKDIR, UNLINK, RMDIR };
+
+/* mkdir, unlink or rmdir of path's last component. */
+static int
+change_at(struct rh_data *d, const char *path, int what, mode_t mode)
+{
+	const char *name;
+	int dfd, r;
+
+	if (*path == '\0')
+		return what == MKDIR ? -EEXIST : -EBUSY;  /* the root stays */
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	r = what == MKDIR ? mkdirat(dfd, name, mode) :
+	    unlinkat(dfd, name, what == RMDIR ? AT_REMOVEDIR : 0);
+	r = r < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
+static int
+l_mkdir(struct rh_data *d, const char *path, mode_t mode)
+{
+	return change_at(d, path, MKDIR, mode);
+}
+
+static int
+l_unlink(struct rh_data *d, const char *path)
+{
+	return change_at(d, path, UNLINK, 0);
+}
+
+static int
+l_rmdir(struct rh_data *d, const char *path)
+{
+	return change_at(d, path, RMDIR, 0);
+}
+
+static int
+l_rename(struct rh_data *d, const char *from, const char *to,
+         unsigned flags)
+{
+	const char *fname, *tname;
+	int fdfd, tdfd, r;
+
+	if (*from == '\0' || *to == '\0')
+		return -EBUSY;
+	if ((r = walk(d, from, &fdfd, &fname)) < 0)
+		return r;
+	if ((r = walk(d, to, &tdfd, &tname)) < 0) {
+		close(fdfd);
+		return r;
+	}
+	r = renameat2(fdfd, fname, tdfd, tname, flags) < 0 ? -errno : 0;
+	close(fdfd);
+	close(tdfd);
+	return r;
+}
+
+static void
+l_free(struct rh_data *d)
+{
+	close(root_of(d));
+	free(d->addr);
+	free(d);
+}
+
+static const struct rh_data_ops local_ops = {
+	.name = "file",
+	.stat = l_stat,
+	.list = l_list,
+	.readlink = l_readlink,
+	.open = l_open,
+	.read = l_read,
+	.write = l_write,
+	.truncate = l_truncate,
+	.setattr = l_setattr,
+	.fsync = l_fsync,
+	.fstat = l_fstat,
+	.close = l_close,
+	.mkdir = l_mkdir,
+	.unlink = l_unlink,
+	.rmdir = l_rmdir,
+	.rename = l_rename,
+	.free = l_free,
+};
+
+int
+rh_data_local_open(const char *root, const char *addr, struct rh_data **out,
+                   struct rh_err *err)
+{
+	struct local *l;
+	int fd;
+
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int r = -errno;
+
+		return rh_err_set(err, -r, "%s: its data directory %s: %s",
+		                  addr, root, strerror(-r));
+	}
+	l = xmalloc(sizeof(*l));
+	l->d.ops = &local_ops;
+	l->d.addr = xstrdup(addr);
+	l->root = fd;
+	*out = &l->d;
+	return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * datastore.h - where a folder's, blob's or table's bytes live, behind one
+ * interface. A store is opened on its root (a directory: the resource's
+ * path); every path given to it is relative to that root, '/'-separated,
+ * without empty, "." or ".." components ("" is the root itself). Every
+ * operation returns 0 (or a count) or -errno, and never reaches outside
+ * the root.
+ *
+ * Adding a store: a file data-NAME.c with a struct rh_data_ops and an
+ * open function, and a case in rh_data_open.
+ */
+#ifndef DATASTORE_H
+#define DATASTORE_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "rh.h"
+
+struct rh_data;
+struct rh_data_file;
+
+/* An entry of a listing: its name and attributes (as stat gives them). */
+typedef int (*rh_data_list_cb)(const char *name, const struct stat *st,
+                               void *arg);
+
+/* What setattr changes: the bits set in `what`. */
+enum {
+	RH_DATA_MODE = 1 << 0,
+	RH_DATA_ATIME = 1 << 1,
+	RH_DATA_MTIME = 1 << 2,
+};
+struct rh_data_attr {
+	unsigned what;
+	mode_t mode;                    /* permission bits */
+	struct timespec atime, mtime;   /* UTIME_NOW allowed */
+};
+
+struct rh_data_ops {
+	const char *name;
+	/* Attributes of path, not following a symbolic link. */
+	int (*stat)(struct rh_data *d, const char *path, struct stat *st);
+	/* The entries of directory path (not "." or ".."); cb returning
+	 * non-zero stops the listing with that value. */
+	int (*list)(struct rh_data *d, const char *path, rh_data_list_cb cb,
+	            void *arg);
+	/* A symbolic link's target, refused (-EACCES) when it would lead
+	 * out of the root. */
+	int (*readlink)(struct rh_data *d, const char *path, char *buf,
+	                size_t size);
+	/* open(2)'s flags (O_CREAT, O_EXCL, O_TRUNC, O_APPEND, access
+	 * mode); a symbolic link is never followed (-ELOOP). */
+	int (*open)(struct rh_data *d, const char *path, int flags,
+	            mode_t mode, struct rh_data_file **f);
+	ssize_t (*read)(struct rh_data_file *f, void *buf, size_t size,
+	                off_t off);
+	/* At off, or at the end for a file opened O_APPEND. */
+	ssize_t (*write)(struct rh_data_file *f, const void *buf, size_t size,
+	                 off_t off);
+	/* The open file f if not NULL, else path. */
+	int (*truncate)(struct rh_data *d, const char *path,
+	                struct rh_data_file *f, off_t size);
+	int (*setattr)(struct rh_data *d, const char *path,
+	               struct rh_data_file *f, const struct rh_data_attr *a);
+	int (*fsync)(struct rh_data_file *f, int datasync);
+	/* Attributes of an open file. */
+	int (*fstat)(struct rh_data_file *f, struct stat *st);
+	int (*close)(struct rh_data_file *f);
+	int (*mkdir)(struct rh_data *d, const char *path, mode_t mode);
+	int (*unlink)(struct rh_data *d, const char *path);
+	int (*rmdir)(struct rh_data *d, const char *path);
+	/* rename(2) within the store; flags: RENAME_NOREPLACE,
+	 * RENAME_EXCHANGE where the store can. */
+	int (*rename)(struct rh_data *d, const char *from, const char *to,
+	              unsigned flags);
+	void (*free)(struct rh_data *d);
+};
+
+/* An open store: its ops first, then the store's own state. */
+struct rh_data {
+	const struct rh_data_ops *ops;
+	char *addr;             /* the resource it serves, for messages */
+};
+
+/*
+ * The store of the data resource at addr, whose config is cfg; workdir
+ * is what a relative "file" path is relative to. The resource's root must
+ * exist (a blob's: its directory, and the blob is the root's entry named
+ * as its path's last component, in *blob, allocated; NULL otherwise).
+ * -EOPNOTSUPP for a store not available here, -ENOENT for a folder marker;
+ * err names addr and the cause.
+ */
+int rh_data_open(const struct cJSON *cfg, const char *addr,
+                 const char *workdir, struct rh_data **out, char **blob,
+                 struct rh_err *err);
+/* data-local.c: the directory root on this machine. */
+int rh_data_local_open(const char *root, const char *addr,
+                       struct rh_data **out, struct rh_err *err);
+void rh_data_free(struct rh_data *d);
+/* 0 if path is a store path (see above), else -EINVAL. */
+int rh_data_path_ok(const char *path);
+
+#endif
