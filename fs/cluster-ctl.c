@@ -274,9 +274,7 @@ store_autostop(struct fs *fs, struct node *dir, const char *addr, int mins,
 	char *path, *s;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	path = node_path(dir);
-	pthread_mutex_unlock(&fs->lock);
+	path = node_dir_path(fs, dir);
 	if (dir->store->readonly) {
 		free(path);
 		return rh_err_set(err, EROFS, "%s: a builtin cluster; its "

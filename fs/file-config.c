@@ -21,10 +21,10 @@ refuse(const struct rh_err *err, int r)
 
 /* The stored config's version: what a commit expects to replace. */
 static uint64_t
-config_version(struct node *n)
+config_version(struct fs *fs, struct node *n)
 {
 	struct rh_stat rs;
-	char *path = node_path(n->parent);
+	char *path = node_dir_path(fs, n);
 	int r = n->store->ops->stat(n->store, path, &rs);
 
 	free(path);
@@ -47,7 +47,7 @@ config_open(struct fs *fs, struct node *n, int flags, int created,
 	h->created = created;
 	rh_buf_reserve(&h->buf, 0);
 	if (!created && !(flags & O_TRUNC)) {
-		path = node_path(n->parent);
+		path = node_dir_path(fs, n);
 		r = n->store->ops->get(n->store, path, &h->buf, &h->version);
 		free(path);
 		if (r < 0) {
@@ -57,7 +57,7 @@ config_open(struct fs *fs, struct node *n, int flags, int created,
 		}
 	}
 	if (!created && (flags & O_TRUNC))
-		h->version = config_version(n);
+		h->version = config_version(fs, n);
 	if (created || (flags & O_TRUNC))
 		h->dirty = 1;
 	pthread_mutex_lock(&fs->lock);
@@ -103,7 +103,7 @@ config_stored(struct fs *fs, struct handle *h, uint64_t from, uint64_t to)
 static int
 check(struct fs *fs, struct handle *h, struct rh_err *err)
 {
-	char *path = node_path(h->node->parent), *addr, *canon;
+	char *path = node_dir_path(fs, h->node), *addr, *canon;
 	size_t clen;
 	int r;
 
@@ -128,7 +128,7 @@ config_write(struct fs *fs, struct handle *h, const char *data, size_t len,
 		off = (off_t)h->buf.len;
 	end = (size_t)off + len;
 	if (off < 0 || end > RH_CONFIG_MAX) {
-		char *path = node_path(h->node->parent);
+		char *path = node_dir_path(fs, h->node);
 		char *addr = rh_address(h->node->store->prefix, path);
 
 		rh_err_set(&err, EFBIG, "%s: config.json larger than %d bytes",
@@ -175,7 +175,7 @@ config_commit(struct fs *fs, struct handle *h)
 		h->dirty = 0;
 		return 0;
 	}
-	path = node_path(n->parent);
+	path = node_dir_path(fs, n);
 	/* compare-and-swap: a config changed since this open read it (in
 	 * another mount, say) is not overwritten */
 	r = rh_store_put_config(n->store, path, h->buf.data, h->buf.len,
@@ -187,7 +187,7 @@ config_commit(struct fs *fs, struct handle *h)
 		return refuse(&err, r == -EAGAIN ? -EBUSY : r);
 	}
 	from = h->version;
-	h->version = config_version(n);
+	h->version = config_version(fs, n);
 	config_stored(fs, h, from, h->version);
 	h->dirty = 0;
 	rh_debug("stored %s config.json (%zu bytes)", n->store->prefix,

@@ -230,6 +230,19 @@ node_path(const struct node *n)
 	return path;
 }
 
+char *
+node_dir_path(struct fs *fs, const struct node *n)
+{
+	char *p;
+
+	pthread_mutex_lock(&fs->lock);
+	while (n != NULL && n->type != N_DIR)
+		n = n->parent;
+	p = n != NULL ? node_path(n) : xstrdup("");
+	pthread_mutex_unlock(&fs->lock);
+	return p;
+}
+
 void
 node_destroy_all(struct fs *fs)
 {

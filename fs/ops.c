@@ -32,17 +32,6 @@ get_node(struct fs *fs, fuse_ino_t ino)
 	return n;
 }
 
-static char *
-locked_path(struct fs *fs, const struct node *n)
-{
-	char *p;
-
-	pthread_mutex_lock(&fs->lock);
-	p = node_path(n);
-	pthread_mutex_unlock(&fs->lock);
-	return p;
-}
-
 static void
 base_attr(const struct fs *fs, const struct node *n, struct stat *st)
 {
@@ -128,7 +117,7 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 		st->st_ctim = st->st_mtim;
 		return 0;
 	case N_DIR:
-		path = locked_path(fs, n);
+		path = node_dir_path(fs, n);
 		r = n->store->ops->stat(n->store, path, &rs);
 		free(path);
 		if (r < 0)
@@ -142,9 +131,7 @@ node_attr(struct fs *fs, struct node *n, struct stat *st)
 		set_times(st, &rs);
 		return 0;
 	case N_CONFIG:
-		pthread_mutex_lock(&fs->lock);
-		path = node_path(n->parent);
-		pthread_mutex_unlock(&fs->lock);
+		path = node_dir_path(fs, n);
 		r = n->store->ops->stat(n->store, path, &rs);
 		free(path);
 		if (r < 0)
@@ -429,7 +416,7 @@ resolve(struct fs *fs, struct node *dir, const char *name, struct found *f)
 	}
 	if (strlen(name) > RH_NAME_MAX)
 		return -ENAMETOOLONG;
-	path = locked_path(fs, dir);
+	path = node_dir_path(fs, dir);
 	r = dir->store->ops->stat(dir->store, path, &rs);
 	if (r == 0 && strcmp(name, CONFIG_NAME) == 0) {
 		free(path);
@@ -787,7 +774,7 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	case N_DIR:
 		gone_clear(fs, n);
-		path = locked_path(fs, n);
+		path = node_dir_path(fs, n);
 		if ((r = n->store->ops->stat(n->store, path, &rs)) == 0 &&
 		    rs.kind == RH_ABSENT)
 			r = -ENOENT;
@@ -886,7 +873,7 @@ store_dir(struct fs *fs, fuse_ino_t ino, struct node **dir, char **path)
 		return -EPERM;  /* records: nothing in them changes */
 	if (n->type != N_DIR)
 		return -ENOTDIR;
-	*path = locked_path(fs, n);
+	*path = node_dir_path(fs, n);
 	return 0;
 }
 

@@ -231,21 +231,6 @@ remote_at_refuse(const struct fs *fs)
 
 /* ---- RESOURCE/versions/N ---- */
 
-/* The store path of the resource whose versions/ holds n (n the
- * versions directory or one of its files). */
-static char *
-res_path(struct fs *fs, const struct node *n)
-{
-	char *p;
-
-	pthread_mutex_lock(&fs->lock);
-	while (n != NULL && n->type != N_DIR)
-		n = n->parent;
-	p = n ? node_path(n) : xstrdup("");
-	pthread_mutex_unlock(&fs->lock);
-	return p;
-}
-
 static int
 seq_of(const char *name, uint64_t *seq)
 {
@@ -266,7 +251,7 @@ versions_get(struct fs *fs, struct node *n, struct rh_version *v)
 
 	if ((r = seq_of(n->name, &seq)) < 0)
 		return r;
-	path = res_path(fs, n);
+	path = node_dir_path(fs, n);
 	r = rh_store_version_get(n->store, path, seq, v);
 	free(path);
 	return r;
@@ -284,7 +269,7 @@ versions_exists(struct fs *fs, struct node *dir, const char *name)
 		return 0;
 	if ((r = seq_of(name, &seq)) < 0)
 		return r;
-	path = res_path(fs, dir);
+	path = node_dir_path(fs, dir);
 	r = rh_store_version_get(dir->store, path, seq, &v);
 	free(path);
 	if (r == 0) {
@@ -298,7 +283,7 @@ int
 versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 {
 	struct rh_version *v;
-	char *path = res_path(fs, dir), name[32];
+	char *path = node_dir_path(fs, dir), name[32];
 	size_t n, i;
 	int r = rh_store_versions(dir->store, path, &v, &n);
 
@@ -338,7 +323,7 @@ versions_index(struct fs *fs, struct node *dir, struct rh_buf *out,
                struct timespec *latest)
 {
 	struct rh_version *v;
-	char *path = res_path(fs, dir), tbuf[32];
+	char *path = node_dir_path(fs, dir), tbuf[32];
 	struct tm tm;
 	size_t n, i;
 	int r = rh_store_versions(dir->store, path, &v, &n);

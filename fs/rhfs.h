@@ -51,8 +51,8 @@ struct node {
 	uint64_t nlookup;       /* kernel references */
 	unsigned children;      /* nodes naming this one as parent */
 	int hashed;             /* reachable by (parent, name) */
-	struct node *parent;
-	char *name;
+	struct node *parent;    /* protected by fs->lock (node_move) */
+	char *name;             /* protected by fs->lock (node_move) */
 	enum node_type type;
 	struct rh_store *store; /* N_DIR, N_CONFIG, N_SCRATCH */
 	struct scratch *scratch;/* N_SCRATCH */
@@ -152,6 +152,10 @@ void node_move(struct fs *fs, struct node *n, struct node *parent,
                const char *name);
 /* The node's store path ("" for a store's root). */
 char *node_path(const struct node *n);
+/* The store path of n's directory: n if a store directory, else its
+ * nearest store-directory ancestor ("" where there is none). Takes
+ * fs->lock itself: call it WITHOUT the lock held. */
+char *node_dir_path(struct fs *fs, const struct node *n);
 
 /* scratch.c: editors' temp files. Call with fs->lock held. */
 struct scratch *scratch_find(struct fs *fs, struct rh_store *s,

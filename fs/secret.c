@@ -78,17 +78,6 @@ field_name(const char *name)
 	       strcmp(name, CONFIG_NAME) != 0 && rh_name_check(name, NULL) == 0;
 }
 
-static char *
-dir_path(struct fs *fs, struct node *dir)
-{
-	char *p;
-
-	pthread_mutex_lock(&fs->lock);
-	p = node_path(dir);
-	pthread_mutex_unlock(&fs->lock);
-	return p;
-}
-
 /* Is dir a secret listing name? 1 or 0. */
 static int
 dir_has_field(struct fs *fs, struct node *dir, const char *name)
@@ -99,7 +88,7 @@ dir_has_field(struct fs *fs, struct node *dir, const char *name)
 
 	if (dir->type != N_DIR)
 		return 0;
-	path = dir_path(fs, dir);
+	path = node_dir_path(fs, dir);
 	cfg = secret_cfg(dir->store, path, NULL);
 	r = cfg != NULL && has_field(cfg, name);
 	cJSON_Delete(cfg);
@@ -117,7 +106,7 @@ int
 secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 {
 	const cJSON *f;
-	char *path = dir_path(fs, dir);
+	char *path = node_dir_path(fs, dir);
 	cJSON *cfg = secret_cfg(dir->store, path, NULL);
 
 	free(path);
@@ -516,7 +505,7 @@ secret_create(struct fs *fs, struct node *dir, const char *name, int flags)
 
 	if (dir->type != N_DIR || !field_name(name))
 		return 1;
-	path = dir_path(fs, dir);
+	path = node_dir_path(fs, dir);
 	if ((cfg = secret_cfg(dir->store, path, NULL)) == NULL) {
 		free(path);
 		return 1;
@@ -543,7 +532,7 @@ secret_unlink(struct fs *fs, struct node *dir, const char *name)
 
 	if (!dir_has_field(fs, dir, name))
 		return 1;
-	path = dir_path(fs, dir);
+	path = node_dir_path(fs, dir);
 	if ((r = fields_edit(dir->store, path, NULL, name, &err)) < 0)
 		rh_warn("refused: %s", err.msg);
 	else

@@ -74,9 +74,7 @@ res_address(struct fs *fs, struct node *dir, char **path)
 {
 	char *p, *addr;
 
-	pthread_mutex_lock(&fs->lock);
-	p = node_path(dir);
-	pthread_mutex_unlock(&fs->lock);
+	p = node_dir_path(fs, dir);
 	addr = rh_address(dir->store->prefix, p);
 	if (path != NULL)
 		*path = p;
