@@ -23,7 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "agent.h"
 
@@ -473,20 +472,13 @@ cmd_bridge(int argc, char **argv)
 static int
 build_id(char *hex)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
 	struct rh_buf exe = { 0 };
 	int r;
 
-	if ((r = rh_file_read("/proc/self/exe", 64u << 20, &exe, NULL)) == 0 &&
-	    !EVP_Digest(exe.data, exe.len, md, &n, EVP_sha256(), NULL))
-		r = -EIO;
+	if ((r = rh_file_read("/proc/self/exe", 64u << 20, &exe, NULL)) == 0)
+		r = rh_sha256_hex(exe.data, exe.len, hex);
 	rh_buf_free(&exe);
-	if (r < 0)
-		return r;
-	for (i = 0; i < n; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-	return 0;
+	return r;
 }
 
 int
@@ -497,7 +489,7 @@ main(int argc, char **argv)
 
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 ||
 	                  strcmp(argv[1], "-V") == 0)) {
-		char build[2 * EVP_MAX_MD_SIZE + 1];
+		char build[RH_SHA256_HEX];
 
 		printf("rhagent %s\nprotocol %d\nbuild %s\n", VERSION,
 		       RH_PROTO_VERSION, build_id(build) == 0 ? build : "unknown");

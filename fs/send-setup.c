@@ -70,15 +70,10 @@ job_call(struct fs *fs, struct rh_rpc *rpc, cJSON *req, long timeout_ms,
 static void
 digest(const cJSON *v, char *hex)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
 	char *s = cJSON_PrintUnformatted(v);
 
-	EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL);
+	rh_sha256_hex(s, strlen(s), hex);
 	cJSON_free(s);
-	for (i = 0; i < len; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-	hex[2 * len] = '\0';
 }
 
 /* A progress line, in rhfs's log and the agent's. */

@@ -844,14 +844,6 @@ secret_config(struct rh_store *s, const char *path)
 	return cfg;
 }
 
-static const char *
-cfg_str(const cJSON *cfg, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Store the fields as the secret secrets/NAME: values first, then the
  * config that lists them (keeping what it held). */
 static int
@@ -967,7 +959,7 @@ extract_one(struct where *w, const char *name, int explicit)
 	if (p == NULL) {
 		/* a custom secret: its config says which file */
 		cfg = secret_config(w->store, spath);
-		if ((credpath = cfg_str(cfg, "path")) == NULL) {
+		if ((credpath = rh_json_str(cfg, "path")) == NULL) {
 			r = rh_err_set(&err, ENOENT, "%s: not a known provider, "
 			               "and no secret %s/%s with a \"path\" to "
 			               "read", name, w->store->prefix, spath);
@@ -983,8 +975,8 @@ extract_one(struct where *w, const char *name, int explicit)
 		goto out;
 	}
 	if (r == 0)
-		r = save(w, name, p == &custom && cfg_str(cfg,
-		         "provider") ? cfg_str(cfg, "provider") : name,
+		r = save(w, name, p == &custom && rh_json_str(cfg,
+		         "provider") ? rh_json_str(cfg, "provider") : name,
 		         credpath, &f, &err);
 	if (r == 0)
 		printf("%s: %zu field%s from %s into %s/%s\n", name, f.n,
@@ -1011,11 +1003,11 @@ download_one(struct where *w, const char *name)
 	err.msg[0] = '\0';
 	if ((r = load(w, name, &cfg, &f, &err)) < 0)
 		goto out;
-	prov = cfg_str(cfg, "provider");
+	prov = rh_json_str(cfg, "provider");
 	p = provider_find(prov ? prov : name);
 	if (p == NULL)
 		p = &custom;
-	if ((credpath = cfg_str(cfg, "path")) == NULL)
+	if ((credpath = rh_json_str(cfg, "path")) == NULL)
 		credpath = p->path;
 	if (credpath == NULL) {
 		r = rh_err_set(&err, EINVAL, "%s/%s/%s: no \"path\" to write "

@@ -32,14 +32,6 @@ node_free(struct node *n)
 	free(n->known_hosts);
 }
 
-static const char *
-str_field(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
-}
-
 static char *
 expand_home(const char *path)
 {
@@ -74,7 +66,7 @@ node_find(const char *arg, struct node *n, struct rh_err *err)
 		               cJSON_IsString(type) ? ")" : "");
 		goto out;
 	}
-	if ((s = str_field(cfg, "server_connection_type")) != NULL &&
+	if ((s = rh_json_str(cfg, "server_connection_type")) != NULL &&
 	    strcmp(s, "none") == 0) {
 		n->local = 1;
 		goto out;
@@ -95,10 +87,10 @@ node_find(const char *arg, struct node *n, struct rh_err *err)
 	}
 	n->host = xstrdup(cJSON_GetArrayItem(ips, 0)->valuestring);
 	creds = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_creds");
-	s = str_field(creds, "ssh_user");
-	n->user = xstrdup(s ? s : getenv("USER") ? getenv("USER") : "root");
-	s = str_field(creds, "ssh_private_key");
-	n->key = expand_home(s ? s : "~/.ssh/id_ed25519");
+	s = rh_json_str(creds, "ssh_user");
+	n->user = xstrdup(s && *s ? s : getenv("USER") ? getenv("USER") : "root");
+	s = rh_json_str(creds, "ssh_private_key");
+	n->key = expand_home(s && *s ? s : "~/.ssh/id_ed25519");
 	port = cJSON_GetObjectItemCaseSensitive(creds, "ssh_port");
 	if (!cJSON_IsNumber(port))
 		port = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_port");

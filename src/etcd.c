@@ -174,19 +174,11 @@ json_add_i64(cJSON *o, const char *name, int64_t v)
 	cJSON_AddStringToObject(o, name, s);
 }
 
-static const char *
-json_str(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A bytes field: absent is empty (proto3 leaves out empty values). */
 static int
 json_b64(const cJSON *o, const char *name, char **out, size_t *len)
 {
-	const char *s = json_str(o, name);
+	const char *s = rh_json_str(o, name);
 
 	return b64_decode(s ? s : "", out, len);
 }
@@ -525,12 +517,12 @@ static int
 reply_errno(struct conn *c, long status, const cJSON *j, int *stale,
             enum outcome *how)
 {
-	const char *msg = json_str(j, "message");
+	const char *msg = rh_json_str(j, "message");
 	int code = (int)json_i64(j, "code");
 
 	*stale = 0;
 	if (msg == NULL)
-		msg = json_str(j, "error");
+		msg = rh_json_str(j, "error");
 	if (msg == NULL) {
 		/* Not etcd: a proxy in front of a member that is gone? */
 		snprintf(c->why, sizeof(c->why), "HTTP %ld and no etcd "
@@ -753,7 +745,7 @@ conn_authenticate(struct conn *c, struct rh_err *err)
 	OPENSSL_cleanse(text, strlen(text));
 	cJSON_free(text);
 	if (r == 0) {
-		if ((token = json_str(reply, "token")) == NULL ||
+		if ((token = rh_json_str(reply, "token")) == NULL ||
 		    strpbrk(token, "\r\n") != NULL)
 			r = rh_err_set(err, EIO, "etcd %s: %s: no token in the "
 			               "answer", c->url, what);
@@ -1770,7 +1762,7 @@ rh_etcd_role_perms(struct rh_etcd *c, const char *role,
 	                 sizeof(**perms));
 	cJSON_ArrayForEach(e, list) {
 		p = &(*perms)[*n];
-		type = json_str(e, "permType");
+		type = rh_json_str(e, "permType");
 		/* READ is proto3's default: left out. */
 		if (type == NULL || strcmp(type, "READ") == 0)
 			p->perm = RH_ETCD_READ;
@@ -1780,7 +1772,7 @@ rh_etcd_role_perms(struct rh_etcd *c, const char *role,
 			p->perm = RH_ETCD_READWRITE;
 		if ((r = json_b64(e, "key", &p->key, &p->key_len)) < 0)
 			break;
-		if (json_str(e, "range_end") != NULL &&
+		if (rh_json_str(e, "range_end") != NULL &&
 		    (r = json_b64(e, "range_end", &p->end, &p->end_len)) < 0)
 			break;
 		(*n)++;
@@ -1827,7 +1819,7 @@ watch_events(struct rh_etcd_watch *w, const cJSON *list)
 
 	cJSON_ArrayForEach(e, list) {
 		kv = cJSON_GetObjectItemCaseSensitive(e, "kv");
-		type = json_str(e, "type");
+		type = rh_json_str(e, "type");
 		memset(&ev, 0, sizeof(ev));
 		/* PUT is proto3's default: left out. */
 		ev.type = type != NULL && strcmp(type, "DELETE") == 0 ?
@@ -1883,7 +1875,7 @@ watch_message(struct rh_etcd_watch *w, const char *text, size_t len)
 	error = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (error != NULL) {
 		msg = cJSON_IsString(error) ? error->valuestring :
-		      json_str(error, "message");
+		      rh_json_str(error, "message");
 		if (msg == NULL)
 			msg = "stream error";
 		e = gateway_error(msg, (int)json_i64(j, "code"), &stale);
@@ -1903,7 +1895,7 @@ watch_message(struct rh_etcd_watch *w, const char *text, size_t len)
 			r = watch_fail(w, ESTALE, 0, "history compacted");
 			goto done;
 		}
-		msg = json_str(res, "cancel_reason");
+		msg = rh_json_str(res, "cancel_reason");
 		if (msg == NULL)
 			msg = "cancelled by etcd";
 		if (strncmp(msg, "rpc error: ", 11) == 0 &&

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "cmd.h"
@@ -70,17 +69,13 @@ grant_path(const struct grant *g)
 static char *
 role_name(const struct grant *g)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n;
 	char *what = xasprintf("%s%s%s:%s", g->top, *g->rel ? "/" : "",
 	                       g->rel, g->user);
-	char *h, *role;
+	char h[RH_SHA256_HEX], *role;
 
-	if (!EVP_Digest(what, strlen(what), md, &n, EVP_sha256(), NULL))
+	if (rh_sha256_hex(what, strlen(what), h) < 0)
 		abort();
-	h = hex(md, n);
 	role = xasprintf("rh-share-%s", h);
-	free(h);
 	free(what);
 	return role;
 }
@@ -110,14 +105,6 @@ grant_set_path(struct grant *g, const char *path, struct rh_err *err)
 }
 
 /* ---- requests: P/r/<requester>/<id> ---- */
-
-static const char *
-str_field(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static void
 add_fields(cJSON *o, const struct grant *g)
@@ -164,10 +151,10 @@ parse_request(const char *prefix, const char *key, size_t key_len,
 		return -EINVAL;         /* err says why */
 	if (!cJSON_IsObject(req))
 		return rh_err_set(err, EINVAL, "not a JSON object");
-	op = str_field(req, "op");
-	path = str_field(req, "path");
-	user = str_field(req, "user");
-	perm = str_field(req, "perm");
+	op = rh_json_str(req, "op");
+	path = rh_json_str(req, "path");
+	user = rh_json_str(req, "user");
+	perm = rh_json_str(req, "perm");
 	if (op == NULL || path == NULL || user == NULL)
 		return rh_err_set(err, EINVAL, "\"op\", \"path\" and \"user\" "
 		                  "are strings");
@@ -562,8 +549,8 @@ grant_outcome(const char *value, size_t value_len, const char **outcome,
 	*reason = NULL;
 	if (o == NULL)
 		return -EINVAL;
-	s = str_field(o, "outcome");
-	why = str_field(o, "reason");
+	s = rh_json_str(o, "outcome");
+	why = rh_json_str(o, "reason");
 	if (s == NULL)
 		r = -EAGAIN;            /* not answered yet */
 	else if (strcmp(s, "granted") == 0)
@@ -639,9 +626,9 @@ grant_list(struct rh_etcd *c, const char *prefix, const char *top,
 	lines = xcalloc(kvs.n + 1, sizeof(*lines));
 	for (i = 0; i < kvs.n; i++) {
 		cJSON *o = cmd_kv_json(&kvs.kv[i]);
-		const char *path = str_field(o, "path"),
-		           *user = str_field(o, "user"),
-		           *perm = str_field(o, "perm");
+		const char *path = rh_json_str(o, "path"),
+		           *user = rh_json_str(o, "user"),
+		           *perm = rh_json_str(o, "perm");
 
 		if (path && user && perm &&
 		    (under == NULL || (strncmp(path, under, ulen) == 0 &&

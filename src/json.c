@@ -507,3 +507,11 @@ rh_json_pretty(const cJSON *v)
 	cJSON_free(s);
 	return b.data;
 }
+
+const char *
+rh_json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -37,14 +37,6 @@ struct rh_links {
 	struct link *dead;      /* replaced; freed at the end */
 };
 
-static const char *
-str_field(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int
 int_field(const cJSON *o, const char *key, int dflt)
 {
@@ -70,7 +62,7 @@ is_local(const char *addr, const cJSON *cfg)
 
 	if (strcmp(addr, "^local") == 0)
 		return 1;
-	ct = str_field(cfg, "server_connection_type");
+	ct = rh_json_str(cfg, "server_connection_type");
 	return ct != NULL && strcmp(ct, "none") == 0 && head != NULL &&
 	       (strcmp(head, "localhost") == 0 ||
 	        strcmp(head, "127.0.0.1") == 0 || strcmp(head, "::1") == 0);
@@ -220,10 +212,10 @@ connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
 		                  "reach", addr);
 	}
 	o.port = int_field(creds, "ssh_port", int_field(cfg, "ssh_port", 22));
-	o.user = str_field(creds, "ssh_user");
+	o.user = rh_json_str(creds, "ssh_user");
 	if (o.user == NULL)
 		o.user = user = xstrdup(getenv("USER") ? getenv("USER") : "root");
-	key = str_field(creds, "ssh_private_key");
+	key = rh_json_str(creds, "ssh_private_key");
 	keypath = expand_home(key ? key : "~/.ssh/id_ed25519");
 	o.private_key = keypath;
 	o.known_hosts = sky_hosts ? sky_hosts : ls->opts.known_hosts;

@@ -107,6 +107,9 @@ char *rh_json_print(const struct cJSON *v, int pretty);
 /* JSON printed as Runhouse prints it (4-space indent), newline-ended;
  * free with free(). */
 char *rh_json_pretty(const struct cJSON *v);
+/* Typed field access: o's member key if it is a string, else NULL (o may
+ * be NULL). */
+const char *rh_json_str(const struct cJSON *o, const char *key);
 /* Bytes in the valid UTF-8 sequence at p (n bytes available), 0 if none. */
 size_t rh_utf8_len(const unsigned char *p, size_t n);
 
@@ -768,6 +771,10 @@ int rh_seal(const unsigned char *key, const char *addr, const char *field,
 int rh_unseal(const unsigned char *key, const char *addr, const char *field,
               const char *data, size_t len, struct rh_buf *out,
               struct rh_err *err);
+/* The SHA-256 of len bytes at data as lower-case hex, NUL-ended, into
+ * hex (RH_SHA256_HEX bytes); 0 or -EIO. */
+#define RH_SHA256_HEX 65
+int rh_sha256_hex(const void *data, size_t len, char *hex);
 /* The length of the value sealed in data (no key needed), or -EIO. */
 ssize_t rh_sealed_len(const char *data, size_t len);
 /* A secrets key wrapped for user under a key derived from password

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -39,31 +38,22 @@
 
 extern char **environ;
 
-static const char *
-str_field(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int
 rh_sky_is_ondemand(const cJSON *cfg)
 {
 	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
-	const char *sub = str_field(cfg, "resource_subtype");
+	const char *sub = rh_json_str(cfg, "resource_subtype");
 
 	if (cJSON_GetArraySize(ips) > 0)
 		return 0;
-	return str_field(cfg, "instance_type") != NULL ||
+	return rh_json_str(cfg, "instance_type") != NULL ||
 	       (sub != NULL && strcmp(sub, "OnDemandCluster") == 0);
 }
 
 char *
 rh_sky_name(const char *addr)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	char h[RH_SHA256_HEX];
 	char slug[SLUG_MAX + 1];
 	size_t n = 0;
 	const char *p;
@@ -79,9 +69,8 @@ rh_sky_name(const char *addr)
 	while (n > 0 && slug[n - 1] == '-')
 		n--;
 	slug[n] = '\0';
-	EVP_Digest(addr, strlen(addr), md, &mdlen, EVP_sha256(), NULL);
-	return xasprintf("rh-%s%s%02x%02x%02x%02x", slug, n ? "-" : "",
-	                 md[0], md[1], md[2], md[3]);
+	rh_sha256_hex(addr, strlen(addr), h);
+	return xasprintf("rh-%s%s%.8s", slug, n ? "-" : "", h);
 }
 
 static void
@@ -153,7 +142,7 @@ rh_sky_launch_args(const char *addr, const cJSON *cfg,
 	arg(args, name);
 	arg(args, "--yes");
 	free(name);
-	if ((s = str_field(cfg, "instance_type")) != NULL &&
+	if ((s = rh_json_str(cfg, "instance_type")) != NULL &&
 	    (r = instance_args(addr, s, args, err)) < 0)
 		goto fail;
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "num_instances");
@@ -167,7 +156,7 @@ rh_sky_launch_args(const char *addr, const cJSON *cfg,
 		arg(args, "--num-nodes");
 		arg(args, num);
 	}
-	prov = str_field(cfg, "provider");
+	prov = rh_json_str(cfg, "provider");
 	if (prov == NULL && defaults != NULL)
 		prov = rh_config_get(defaults, "default_provider");
 	if (prov != NULL && strcmp(prov, "cheapest") != 0) {
@@ -176,7 +165,7 @@ rh_sky_launch_args(const char *addr, const cJSON *cfg,
 		arg(args, "--cloud");
 		arg(args, prov);
 	}
-	if ((s = str_field(cfg, "region")) != NULL) {
+	if ((s = rh_json_str(cfg, "region")) != NULL) {
 		if ((r = value_ok(addr, "region", s, err)) < 0)
 			goto fail;
 		arg(args, "--region");
@@ -188,7 +177,7 @@ rh_sky_launch_args(const char *addr, const cJSON *cfg,
 	     (s = rh_config_get(defaults, "use_spot")) != NULL &&
 	     strcmp(s, "true") == 0))
 		arg(args, "--use-spot");
-	if ((s = str_field(cfg, "image_id")) != NULL) {
+	if ((s = rh_json_str(cfg, "image_id")) != NULL) {
 		if ((r = value_ok(addr, "image_id", s, err)) < 0)
 			goto fail;
 		arg(args, "--image-id");
