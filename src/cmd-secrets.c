@@ -535,78 +535,70 @@ yaml_write_out(void *data, unsigned char *buf, size_t size)
 	return 1;
 }
 
-/* Copy node idx of src into dst; in the mapping of host, values of keys
- * the fields hold are replaced, and missing ones added. */
+/* What copy_map copies with: in the mapping of host, values of keys the
+ * fields hold are replaced, and missing ones added. */
+struct yaml_edit {
+	const struct provider *p;
+	const struct fields *f;
+	int is_host;            /* this mapping is the host's */
+};
+
+/* A mapping of src copied into dst (block style, as gh writes it and for
+ * a new file), edited as ed says; the new index or 0. */
 static int
-yaml_copy(yaml_document_t *dst, yaml_document_t *src, int idx,
-          const struct provider *p, const struct fields *f, int is_host)
+copy_map(yaml_document_t *dst, yaml_document_t *src, int idx, void *arg)
 {
-	yaml_node_t *n = yaml_document_get_node(src, idx), *k;
-	yaml_node_item_t *it;
+	const struct yaml_edit *ed = arg;
+	const struct provider *p = ed->p;
+	const struct fields *f = ed->f;
+	struct yaml_edit plain = { p, f, 0 }, child = { p, f, 0 };
+	yaml_node_t *n = yaml_document_get_node(src, idx), *k, *val;
 	yaml_node_pair_t *pr;
 	const struct rh_buf *v;
-	int out, kk, vv, i;
+	int out, kk, vv, i, is_host = ed->is_host;
 	int done[4] = { 0 };
 
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return yaml_document_add_scalar(dst, n->tag,
-		                                n->data.scalar.value,
-		                                (int)n->data.scalar.length,
-		                                n->data.scalar.style);
-	case YAML_SEQUENCE_NODE:
-		out = yaml_document_add_sequence(dst, n->tag,
-		                                 n->data.sequence.style);
-		for (it = n->data.sequence.items.start;
-		     it < n->data.sequence.items.top; it++)
-			if ((vv = yaml_copy(dst, src, *it, p, f, 0)) == 0 ||
-			    !yaml_document_append_sequence_item(dst, out, vv))
-				return 0;
-		return out;
-	case YAML_MAPPING_NODE:
-		/* block style, as gh writes it (and for a new file) */
-		out = yaml_document_add_mapping(dst, n->tag,
-		                                YAML_BLOCK_MAPPING_STYLE);
-		for (pr = n->data.mapping.pairs.start;
-		     pr < n->data.mapping.pairs.top; pr++) {
-			k = yaml_document_get_node(src, pr->key);
-			v = NULL;
-			for (i = 0; is_host && i < 4 && p->keys[i].key; i++)
-				if (k->type == YAML_SCALAR_NODE &&
-				    k->data.scalar.length ==
-				    strlen(p->keys[i].key) &&
-				    memcmp(k->data.scalar.value, p->keys[i].key,
-				           k->data.scalar.length) == 0 &&
-				    (v = fields_get(f, p->keys[i].field)))
-					done[i] = 1;
-			kk = yaml_copy(dst, src, pr->key, p, f, 0);
-			vv = v ? yaml_document_add_scalar(dst, NULL,
-			                                  (yaml_char_t *)v->data,
-			                                  (int)v->len,
-			                                  YAML_ANY_SCALAR_STYLE) :
-			     yaml_copy(dst, src, pr->value, p, f,
-			               idx == 1 && k->type == YAML_SCALAR_NODE &&
-			               strcmp((char *)k->data.scalar.value,
-			                      p->section) == 0);
-			if (!kk || !vv ||
-			    !yaml_document_append_mapping_pair(dst, out, kk, vv))
-				return 0;
-		}
-		for (i = 0; is_host && i < 4 && p->keys[i].key; i++) {
-			if (done[i] || !(v = fields_get(f, p->keys[i].field)))
-				continue;
-			kk = yaml_add_str(dst, p->keys[i].key);
-			vv = yaml_document_add_scalar(dst, NULL,
-			                              (yaml_char_t *)v->data,
-			                              (int)v->len,
-			                              YAML_ANY_SCALAR_STYLE);
-			if (!yaml_document_append_mapping_pair(dst, out, kk, vv))
-				return 0;
-		}
-		return out;
-	default:
-		return 0;
+	out = yaml_document_add_mapping(dst, n->tag, YAML_BLOCK_MAPPING_STYLE);
+	for (pr = n->data.mapping.pairs.start;
+	     pr < n->data.mapping.pairs.top; pr++) {
+		k = yaml_document_get_node(src, pr->key);
+		val = yaml_document_get_node(src, pr->value);
+		if (k == NULL || val == NULL)
+			return 0;
+		v = NULL;
+		for (i = 0; is_host && i < 4 && p->keys[i].key; i++)
+			if (k->type == YAML_SCALAR_NODE &&
+			    k->data.scalar.length == strlen(p->keys[i].key) &&
+			    memcmp(k->data.scalar.value, p->keys[i].key,
+			           k->data.scalar.length) == 0 &&
+			    (v = fields_get(f, p->keys[i].field)))
+				done[i] = 1;
+		kk = rh_yaml_copy(dst, src, pr->key, copy_map, &plain);
+		child.is_host = idx == 1 && k->type == YAML_SCALAR_NODE &&
+		                val->type == YAML_MAPPING_NODE &&
+		                strcmp((char *)k->data.scalar.value,
+		                       p->section) == 0;
+		vv = v ? yaml_document_add_scalar(dst, NULL,
+		                                  (yaml_char_t *)v->data,
+		                                  (int)v->len,
+		                                  YAML_ANY_SCALAR_STYLE) :
+		     rh_yaml_copy(dst, src, pr->value, copy_map, &child);
+		if (!kk || !vv ||
+		    !yaml_document_append_mapping_pair(dst, out, kk, vv))
+			return 0;
 	}
+	for (i = 0; is_host && i < 4 && p->keys[i].key; i++) {
+		if (done[i] || !(v = fields_get(f, p->keys[i].field)))
+			continue;
+		kk = yaml_add_str(dst, p->keys[i].key);
+		vv = yaml_document_add_scalar(dst, NULL,
+		                              (yaml_char_t *)v->data,
+		                              (int)v->len,
+		                              YAML_ANY_SCALAR_STYLE);
+		if (!yaml_document_append_mapping_pair(dst, out, kk, vv))
+			return 0;
+	}
+	return out;
 }
 
 static int
@@ -636,7 +628,8 @@ yaml_download(const struct provider *p, const char *path,
 		                  "overwritten", path);
 	}
 	yaml_document_initialize(&dst, NULL, NULL, NULL, 1, 1);
-	ok = yaml_copy(&dst, &src, 1, p, f, 0) != 0;
+	ok = rh_yaml_copy(&dst, &src, 1, copy_map,
+	                  &(struct yaml_edit){ p, f, 0 }) != 0;
 	if (ok && yaml_map_get(&src, root, p->section) == NULL) {
 		/* the host is new: HOST: {keys} */
 		int m = yaml_document_add_mapping(&dst, NULL,

@@ -206,9 +206,9 @@ rh_config_unset(struct rh_config *c, const char *key)
 	c->n--;
 }
 
-/* Copy node idx of src into dst; returns the new index or 0. */
-static int
-copy_node(yaml_document_t *dst, yaml_document_t *src, int idx)
+int
+rh_yaml_copy(yaml_document_t *dst, yaml_document_t *src, int idx,
+             rh_yaml_map_fn map, void *arg)
 {
 	yaml_node_t *n = yaml_document_get_node(src, idx);
 	yaml_node_item_t *it;
@@ -228,18 +228,20 @@ copy_node(yaml_document_t *dst, yaml_document_t *src, int idx)
 		                                 n->data.sequence.style);
 		for (it = n->data.sequence.items.start;
 		     out && it < n->data.sequence.items.top; it++) {
-			if (!(v = copy_node(dst, src, *it)) ||
+			if (!(v = rh_yaml_copy(dst, src, *it, map, arg)) ||
 			    !yaml_document_append_sequence_item(dst, out, v))
 				return 0;
 		}
 		return out;
 	case YAML_MAPPING_NODE:
+		if (map != NULL)
+			return map(dst, src, idx, arg);
 		out = yaml_document_add_mapping(dst, n->tag,
 		                                n->data.mapping.style);
 		for (p = n->data.mapping.pairs.start;
 		     out && p < n->data.mapping.pairs.top; p++) {
-			if (!(k = copy_node(dst, src, p->key)) ||
-			    !(v = copy_node(dst, src, p->value)) ||
+			if (!(k = rh_yaml_copy(dst, src, p->key, NULL, NULL)) ||
+			    !(v = rh_yaml_copy(dst, src, p->value, NULL, NULL)) ||
 			    !yaml_document_append_mapping_pair(dst, out, k, v))
 				return 0;
 		}
@@ -297,7 +299,7 @@ rh_config_save(struct rh_config *c, struct rh_err *err)
 		                             (yaml_char_t *)e->key, -1,
 		                             YAML_ANY_SCALAR_STYLE);
 		if (e->node && c->have_doc)
-			v = copy_node(&doc, &c->doc, e->node);
+			v = rh_yaml_copy(&doc, &c->doc, e->node, NULL, NULL);
 		else    /* a value that reads as null when plain: quoted */
 			v = yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)
 			                             (e->value ? e->value : null),

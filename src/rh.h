@@ -172,6 +172,15 @@ void rh_config_set(struct rh_config *c, const char *key, const char *value);
 void rh_config_unset(struct rh_config *c, const char *key);
 int rh_config_save(struct rh_config *c, struct rh_err *err);
 void rh_config_free(struct rh_config *c);
+/* Copy node idx of YAML document src into dst; the new index, or 0. Where
+ * map is given, every mapping is copied by map(dst, src, idx, arg)
+ * instead, which copies its children with rh_yaml_copy itself. */
+struct yaml_document_s;
+typedef int (*rh_yaml_map_fn)(struct yaml_document_s *dst,
+                              struct yaml_document_s *src, int idx,
+                              void *arg);
+int rh_yaml_copy(struct yaml_document_s *dst, struct yaml_document_s *src,
+                 int idx, rh_yaml_map_fn map, void *arg);
 
 /* workdir.c: the local RNS root, found as Runhouse finds it. */
 char *rh_workdir_find(const char *start, const char *home);
