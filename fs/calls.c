@@ -20,8 +20,13 @@
 #define FOLLOW_POLL_MS 50       /* an agent that cannot wait: ask again */
 #define FETCH_PART (2u * 1024 * 1024)   /* the agent's most per "output" */
 
-/* h->priv of a result file whose result is read by parts */
-static char big_result;
+/* h->stage of a call's files */
+enum call_stage {
+	STAGE_OPEN = 0,         /* nothing asked yet */
+	STAGE_FETCHED,          /* result: all of it is in h->buf */
+	STAGE_BY_PARTS,         /* result: too large, read by parts */
+	STAGE_AGENT_WAITS,      /* stdout, stderr: the agent holds requests */
+};
 
 /* The agent and the send's address for a node below calls/. */
 static int
@@ -322,7 +327,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 		/* too large for a reply: this read and the next ones ask
 		 * for the part of the result they want. h is still ours: the
 		 * read is not answered. */
-		h->priv = &big_result;
+		h->stage = STAGE_BY_PARTS;
 		w->part = 1;
 		if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc,
 		                     &e)) == 0) {
@@ -352,7 +357,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 		} else {
 			h->buf.len = 0;
 			rh_json_get_bytes(msg, "result", &h->buf);
-			h->priv = h;    /* fetched */
+			h->stage = STAGE_FETCHED;
 			reply_slice(w->req, &h->buf, w->size, w->off);
 		}
 	}
@@ -371,7 +376,7 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	cJSON *reply;
 	int r, nonblock = (h->flags & O_NONBLOCK) != 0;
 
-	if (h->priv == &big_result) {
+	if (h->stage == STAGE_BY_PARTS) {
 		if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc,
 		                     &err)) == 0) {
 			free(addr);
@@ -388,7 +393,7 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		rh_buf_free(&part);
 		return;
 	}
-	if (h->priv != NULL) {
+	if (h->stage == STAGE_FETCHED) {
 		reply_slice(req, &h->buf, size, off);
 		return;
 	}
@@ -426,9 +431,6 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
  * read is parked, holding no thread. Ctrl-C ends it with EINTR; O_NONBLOCK
  * gives EAGAIN. An agent too old to hold the request is asked every
  * FOLLOW_POLL_MS instead, as before. */
-
-/* h->priv of stdout and stderr once the agent is known to hold requests */
-static char agent_waits;
 
 /* One read parked. Freed by whoever comes last of the agent's final
  * answer and the reader. */
@@ -561,7 +563,7 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		return;
 	}
 	free(addr);
-	if (h->priv == &agent_waits && !nonblock) {
+	if (h->stage == STAGE_AGENT_WAITS && !nonblock) {
 		follow_park(req, h, rpc, size, off);
 		return;
 	}
@@ -576,7 +578,7 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		waits = cJSON_GetObjectItemCaseSensitive(reply,
 		                                         "wait_ms") != NULL;
 		if (waits)
-			h->priv = &agent_waits;
+			h->stage = STAGE_AGENT_WAITS;
 		data.len = 0;
 		rh_json_get_bytes(reply, "data", &data);
 		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,

@@ -130,6 +130,8 @@ struct handle {
 	int listed;             /* in node->configs */
 	struct fs *fs;
 	void *priv;             /* the file's own state */
+	int stage;              /* the file's own reading stage (calls.c:
+	                         * enum call_stage), 0 at open */
 };
 
 static inline struct fs *
