@@ -38,22 +38,30 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *req, *reply = NULL, *agent;
-	int r, up;
+	int r, up, tries;
 
 	if (rh_sky_is_ondemand(cfg)) {
 		ondemand_status(fs, addr, out, &up);
 		if (!up)
 			return;
 	}
-	if ((r = res_agent(fs, addr, cfg, &rpc, &err)) == 0) {
+	/* A connection that broke before rhfs noticed fails the probe with
+	 * ENOTCONN; the link is remade then, so ask once more on a new one:
+	 * the state is what the node says now, not how the old link ended. */
+	for (tries = 0; tries < 2; tries++) {
+		if ((r = res_agent(fs, addr, cfg, &rpc, &err)) < 0)
+			break;
 		req = rh_proto_new(0, "status");
 		r = rh_rpc_call_wait(rpc, req,
 		                     (int)(fs->opts.connect_timeout * 1000),
 		                     &reply);
 		cJSON_Delete(req);
-		if (r < 0)
-			rh_err_set(&err, -r, "%s: the agent did not answer: %s",
-			           addr, strerror(-r));
+		if (r == 0)
+			break;
+		rh_err_set(&err, -r, "%s: the agent did not answer: %s",
+		           addr, strerror(-r));
+		if (r != -ENOTCONN)
+			break;
 	}
 	if (r < 0) {
 		cJSON_AddStringToObject(out, "state", r == -ECONNREFUSED ?
