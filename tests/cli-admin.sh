@@ -209,11 +209,11 @@ unmount_b() {
 trap 'unmount_b; etcd_exit' EXIT
 check "bob logs in" sh -c "echo bobpw | HOME='$HOME_B' '$RH' login --url '$U' --user bob --password-stdin"
 mount_rhfs -o connect_timeout=3
+mkdir -p "$T/work-b"
 HOME=$HOME_B "$RHFS" -f -o "local=$T/work-b,builtins=$BUILTINS" \
 	-o "rhagent=$top_builddir/rhagent,connect_timeout=3" "$MNT_B" \
 	2>>"$T/rhfs-b.err" &
 RHFS_B_PID=$!
-mkdir -p "$T/work-b"
 wait_mounted "$MNT_B" || { fail "bob's mount"; finish; }
 check "alice makes @/m in her mount" mkdir "$MNT/@/m"
 : >"$T/key"

@@ -71,7 +71,8 @@ wait_mounted() {
 	while ! grep -q " $1 fuse" /proc/mounts ||
 		! stat -f "$1" >/dev/null 2>&1 || ! test -d "$1/^"; do
 		i=$((i + 1))
-		if [ $i -gt 100 ]; then
+		# a bound that only a hang reaches, also on a loaded machine
+		if [ $i -gt 300 ]; then
 			echo "FAIL: rhfs did not mount $1" >&2
 			cat "$T/rhfs.err" >&2 2>/dev/null
 			return 1
