@@ -261,7 +261,8 @@ void outwait_forget_conn(struct agent *a, struct conn *c);
 /* pool.c: Python calls, run by warm worker processes per module */
 int pool_init(struct agent *a, struct rh_err *err);
 /* Check a call's fn_pointers and keep what its worker needs in c->py. */
-int pool_spec(const struct cJSON *spec, struct call *c, struct rh_err *err);
+int pool_spec(const struct cJSON *spec, const char *python, struct call *c,
+              struct rh_err *err);
 /* Whether a worker can take the Python call c now. */
 int pool_ready(struct agent *a, struct call *c,
                unsigned long long pass);

@@ -165,7 +165,7 @@ json_text(const cJSON *v)
 /* What a call request may hold ("wait" is op.c's). */
 static const char *const spec_fields[] = {
 	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
-	"send", "wait", "fn_pointers", "secret_env", NULL
+	"send", "wait", "fn_pointers", "secret_env", "venv", NULL
 };
 
 /* Whether name is one of env's (an object, or NULL). */
@@ -181,6 +181,33 @@ env_has(const cJSON *env, const char *name, size_t len)
 	return 0;
 }
 
+/* A virtualenv's directory (relative: to the agent's home), and sub. */
+static char *
+venv_path(const struct agent *a, const char *venv, const char *sub)
+{
+	if (*venv == '/')
+		return xasprintf("%s%s", venv, sub);
+	return xasprintf("%s/%s%s", a->home, venv, sub);
+}
+
+/* A program the venv has, by its name alone: the venv's (posix_spawnp
+ * looks on the agent's PATH, not the call's). */
+static void
+venv_program(const char *venv_dir, char **argv)
+{
+	char *path;
+
+	if (strchr(argv[0], '/') != NULL)
+		return;
+	path = xasprintf("%s/bin/%s", venv_dir, argv[0]);
+	if (access(path, X_OK) == 0) {
+		free(argv[0]);
+		argv[0] = path;
+	} else {
+		free(path);
+	}
+}
+
 /*
  * Turn a call spec into argv, environment and directory, as DESIGN §4
  * says: the command's argv, then the args (strings as they are, other
@@ -191,9 +218,10 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
            struct rh_err *err)
 {
 	const cJSON *cmd, *args, *kwargs, *env, *cwd, *queue, *send, *v;
-	const cJSON *senv;
+	const cJSON *senv, *venv;
+	cJSON *venv_env = NULL;
 	size_t n = 0, i, nenv;
-	char **p;
+	char **p, *venv_dir = NULL, *python = NULL;
 	int r;
 
 	/* (a spec read back from a damaged record may be anything) */
@@ -217,10 +245,20 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	cwd = cJSON_GetObjectItemCaseSensitive(spec, "cwd");
 	queue = cJSON_GetObjectItemCaseSensitive(spec, "queue");
 	send = cJSON_GetObjectItemCaseSensitive(spec, "send");
+	venv = cJSON_GetObjectItemCaseSensitive(spec, "venv");
 
-	/* A Python call names its function instead (pool.c). */
+	if (venv != NULL && !cJSON_IsNull(venv) &&
+	    (!cJSON_IsString(venv) || *venv->valuestring == '\0'))
+		return rh_err_set(err, EINVAL, "'venv' must be a non-empty "
+		                  "string: a virtualenv's directory");
+	/* A Python call names its function instead (pool.c); with a venv
+	 * its workers run the venv's interpreter. */
 	if (cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers") != NULL) {
-		if ((r = pool_spec(spec, c, err)) < 0)
+		if (cJSON_IsString(venv))
+			python = venv_path(a, venv->valuestring, "/bin/python");
+		r = pool_spec(spec, python, c, err);
+		free(python);
+		if (r < 0)
 			return r;
 	} else if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
 		return rh_err_set(err, EINVAL, "'command' must be an array "
@@ -288,6 +326,28 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 		}
 	}
 
+	/* A command in a venv: its bin/ first on PATH, as activate does
+	 * (the call's own env entries win). */
+	if (c->py == NULL && cJSON_IsString(venv)) {
+		const char *path = getenv("PATH");
+
+		venv_dir = venv_path(a, venv->valuestring, "");
+		venv_program(venv_dir, c->argv);
+		venv_env = cJSON_IsObject(env) ? cJSON_Duplicate(env, 1) :
+		           cJSON_CreateObject();
+		if (!cJSON_HasObjectItem(venv_env, "PATH")) {
+			char *bin = xasprintf("%s/bin%s%s", venv_dir,
+			                      path ? ":" : "", path ? path : "");
+
+			cJSON_AddStringToObject(venv_env, "PATH", bin);
+			free(bin);
+		}
+		if (!cJSON_HasObjectItem(venv_env, "VIRTUAL_ENV"))
+			cJSON_AddStringToObject(venv_env, "VIRTUAL_ENV",
+			                        venv_dir);
+		free(venv_dir);
+		env = venv_env;
+	}
 	if (cJSON_IsObject(env) || cJSON_IsObject(senv)) {
 		/* The agent's environment, with the call's names replaced
 		 * (a secret's over env's). */
@@ -313,6 +373,7 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 		cJSON_ArrayForEach(v, senv)
 			*p++ = xasprintf("%s=%s", v->string, v->valuestring);
 	}
+	cJSON_Delete(venv_env);
 	if (cJSON_IsString(cwd))
 		c->cwd = *cwd->valuestring == '/' ?
 		         xstrdup(cwd->valuestring) :

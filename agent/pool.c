@@ -1,6 +1,6 @@
 /*
  * pool.c - calls of Python sends, served by warm worker processes: a pool
- * per (relative_path, module) of at most one worker per CPU, each running
+ * per (relative_path, module, interpreter) of at most one worker per CPU, each running
  * agent/runner.py (built into rhagent, written to ~/.rh/agent/runner.py at
  * start, so that uploading the binary is enough). A worker imports its
  * module once and then runs one call at a time, so a call starts no
@@ -66,6 +66,8 @@ struct worker {
 struct pool {
 	char *path;             /* relative_path, "" for null */
 	char *module;
+	char *python;           /* the interpreter its workers run: python3,
+	                         * or a virtualenv's (a pool per env) */
 	char *file;             /* the module's file, as a worker found it */
 	struct worker *workers;
 	unsigned long long full_pass;    /* call_schedule's pass that found no worker */
@@ -187,7 +189,8 @@ pool_init(struct agent *a, struct rh_err *err)
 }
 
 int
-pool_spec(const cJSON *spec, struct call *c, struct rh_err *err)
+pool_spec(const cJSON *spec, const char *python, struct call *c,
+          struct rh_err *err)
 {
 	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers");
 	const cJSON *rel, *mod, *fn, *v;
@@ -205,6 +208,7 @@ pool_spec(const cJSON *spec, struct call *c, struct rh_err *err)
 		return rh_err_set(err, EINVAL, "a call has either 'command' or "
 		                  "'fn_pointers', not both");
 	py = cJSON_CreateObject();
+	cJSON_AddStringToObject(py, "python", python ? python : "python3");
 	cJSON_AddStringToObject(py, "path", cJSON_IsString(rel) ?
 	                        rel->valuestring : "");
 	cJSON_AddStringToObject(py, "module", mod->valuestring);
@@ -248,21 +252,25 @@ py_str(const struct call *c, const char *key)
 static struct pool *
 pool_find(struct call *c, int create)
 {
-	const char *path, *module;
+	const char *path, *module, *python;
 	struct pool *p;
 
 	if (c->pool != NULL)
 		return c->pool;
 	path = py_str(c, "path");
 	module = py_str(c, "module");
+	python = py_str(c, "python");
 	for (p = pools; p != NULL; p = p->next)
-		if (strcmp(p->path, path) == 0 && strcmp(p->module, module) == 0)
+		if (strcmp(p->path, path) == 0 &&
+		    strcmp(p->module, module) == 0 &&
+		    strcmp(p->python, python) == 0)
 			return c->pool = p;
 	if (!create)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->path = xstrdup(path);
 	p->module = xstrdup(module);
+	p->python = xstrdup(python);
 	p->next = pools;
 	pools = p;
 	return c->pool = p;
@@ -365,7 +373,7 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct worker *w;
-	char python[] = "python3", three[] = "3", *argv[7];
+	char three[] = "3", *argv[7];
 	int sv[2], r, fd;
 	pid_t pid;
 
@@ -378,7 +386,7 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 		close(sv[1]);
 		sv[1] = fd;
 	}
-	argv[0] = python;
+	argv[0] = p->python;
 	argv[1] = runner_path;
 	argv[2] = three;
 	argv[3] = p->path;
@@ -398,8 +406,8 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	close(sv[1]);
 	if (r != 0) {
 		close(sv[0]);
-		return rh_err_set(err, r, "cannot run python3 for a Python "
-		                  "worker: %s", strerror(r));
+		return rh_err_set(err, r, "cannot run %s for a Python "
+		                  "worker: %s", p->python, strerror(r));
 	}
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	w = xcalloc(1, sizeof(*w));
@@ -779,6 +787,7 @@ pool_stop_all(struct agent *a)
 		pools = p->next;
 		free(p->path);
 		free(p->module);
+		free(p->python);
 		free(p->file);
 		free(p);
 	}

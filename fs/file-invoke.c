@@ -839,7 +839,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	struct slot *s;
 	cJSON *specs = NULL, *spec, *senv = NULL;
 	size_t first, i, len = size, rest = 0;
-	char *all = NULL;
+	char *all = NULL, *venv = NULL;
 	long ms;
 	int r, n, lost, prep;
 
@@ -882,7 +882,7 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	 * waiting for it refuses the write (EINTR), which leaves no trace. */
 	if (prep == 0 && n > 0 && inv->kind == &send_kind)
 		prep = send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, req,
-		                    &err);
+		                    &venv, &err);
 	if (prep == -EINTR) {
 		r = prep;
 		goto refuse;
@@ -914,6 +914,8 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		if (senv != NULL)
 			cJSON_AddItemToObject(s->req, "secret_env",
 			                      cJSON_Duplicate(senv, 1));
+		if (venv != NULL)
+			cJSON_AddStringToObject(s->req, "venv", venv);
 		pthread_mutex_lock(&inv->lock);
 		if (inv->nslots == inv->slots_cap) {
 			inv->slots_cap = inv->slots_cap ? inv->slots_cap * 2 : 16;
@@ -931,6 +933,8 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	specs = NULL;
 	secret_env_free(senv);
 	senv = NULL;
+	free(venv);
+	venv = NULL;
 	r = wait_accepted(inv, &deadline);
 
 	/* Calls lost with a broken stream go once more, on a new one. */
@@ -978,6 +982,7 @@ refuse:
 	}
 	cJSON_Delete(specs);
 	secret_env_free(senv);
+	free(venv);
 	free(all);
 	rh_warn("refused: %s", err.msg);
 	fuse_reply_err(req, -r);

@@ -311,10 +311,13 @@ void ondemand_status(struct fs *fs, const char *addr, struct cJSON *out,
 void ondemand_stop(struct fs *fs);
 void ondemand_free(struct fs *fs);
 /* send-setup.c: before a send's first call on a connection, its reqs
- * synced to the node and its setup_cmds run once. The wait ends with
- * -EINTR when req (if not NULL) is interrupted; the work goes on. */
+ * synced to the node, its packages installed and its setup_cmds run
+ * once. *venv: the virtualenv its calls run in (relative to the node's
+ * home), or NULL. The wait ends with -EINTR when req (if not NULL) is
+ * interrupted; the work goes on. */
 int send_prepare(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                 struct rh_rpc *rpc, fuse_req_t req, struct rh_err *err);
+                 struct rh_rpc *rpc, fuse_req_t req, char **venv,
+                 struct rh_err *err);
 /* Ends the work still running; before the agents' connections go. */
 void send_prepare_stop(struct fs *fs);
 void send_prepared_free(struct fs *fs);

@@ -1,10 +1,19 @@
 /* send-setup.c - what a send needs on its node before its first call:
  *   reqs        "./" syncs the workdir to ~/<its name>, "local:PATH" the
  *               directory PATH to ~/<its base name>, only changed files
- *               (src/sync.c). Other entries name pip packages, which rhfs
- *               cannot install (no package index): logged and skipped.
- *   setup_cmds  run once per node, in order, in the node's home; the
- *               node's agent remembers a digest of the list.
+ *               (src/sync.c). Every other entry is a pip requirement
+ *               ("pip:NAME" is NAME), and a synced directory's
+ *               requirements.txt is one too.
+ *   packages    installed by the node's python3 -m pip, under the node's
+ *               own pip configuration, into a virtualenv of the list's
+ *               own, ~/.rh/envs/reqs-<digest> (made with
+ *               --system-site-packages: what the node has stays
+ *               visible). The node's system python is left alone (Debian
+ *               refuses pip there), and two sends with clashing versions
+ *               get two virtualenvs. The send's calls then run in it.
+ *   setup_cmds  run once per node, in order, in the node's home.
+ * The node's agent remembers a digest of each list done, so a list is
+ * installed (or run) once per node.
  * Done once per send and connection (a new connection looks again, as
  * the node may have been reset); progress lines go to rhfs's log and to
  * the agent's, which the cluster's log file shows.
@@ -22,8 +31,10 @@
 
 #include "rhfs.h"
 
-/* setup_cmds may install things: give them long, but not forever. */
+/* setup_cmds and pip install things: give them long, but not forever. */
 #define SETUP_TIMEOUT_MS (30 * 60 * 1000)
+/* The virtualenvs, relative to the node's home. */
+#define ENVS_DIR ".rh/envs"
 /* How often a wait looks for a Ctrl-C or rhfs stopping. */
 #define SLICE_MS 100
 
@@ -38,6 +49,8 @@ struct send_prepared {
 	int state;              /* PREP_*, under fs->prep_lock */
 	int err;                /* -errno of a failure, and why: */
 	struct rh_err why;
+	char *venv;             /* where its packages are, relative to the
+	                         * node's home; NULL: none (under prep_lock) */
 	pthread_t thread;
 	int joinable;
 	struct send_prepared *next;
@@ -127,9 +140,35 @@ base_name(const char *path)
 	return b;
 }
 
+/* What pip installs: its arguments, and what the digest is of. */
+struct pip_list {
+	cJSON *args;            /* "NAME==1.0", "-r", "proj/requirements.txt" */
+	cJSON *text;            /* args, and each requirements.txt's text */
+};
+
+/* A synced directory's requirements.txt joins the list. */
+static void
+pip_add_file(struct pip_list *pl, const char *dir, const char *name)
+{
+	struct rh_buf b = { 0 };
+	char *path = xasprintf("%s/requirements.txt", dir);
+
+	if (rh_file_read(path, 1024 * 1024, &b, NULL) == 0) {
+		cJSON_AddItemToArray(pl->args, cJSON_CreateString("-r"));
+		free(path);
+		path = xasprintf("%s/requirements.txt", name);
+		cJSON_AddItemToArray(pl->args, cJSON_CreateString(path));
+		rh_buf_append(&b, "", 1);
+		cJSON_AddItemToArray(pl->text, cJSON_CreateString(b.data));
+	}
+	rh_buf_free(&b);
+	free(path);
+}
+
 static int
 sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
-          const cJSON *reqs, struct rh_rpc *rpc, struct rh_err *err)
+          const cJSON *reqs, struct rh_rpc *rpc, struct pip_list *pl,
+          struct rh_err *err)
 {
 	struct rh_sync_stats st;
 	struct rh_links *ls;
@@ -153,9 +192,11 @@ sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
 		} else if (strncmp(what, "local:", 6) == 0 && what[6] != '\0') {
 			dir = local_path(fs, what + 6);
 		} else {
-			note(fs, rpc, "%s: reqs: '%s' is a package; rhfs does "
-			     "not install packages (no package index), skipped",
-			     addr, what);
+			/* a package, for pip */
+			if (strncmp(what, "pip:", 4) == 0)
+				what += 4;
+			cJSON_AddItemToArray(pl->args,
+			                     cJSON_CreateString(what));
 			continue;
 		}
 		/* the node is reached once, for every directory */
@@ -175,6 +216,8 @@ sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
 		name = base_name(dir);
 		r = rh_sync_dir(sftp, getenv("HOME"), dir, name,
 		                &fs->prep_stop, &st, err);
+		if (r == 0)
+			pip_add_file(pl, dir, name);
 		if (r == 0 && st.removed > 0)
 			note(fs, rpc, "%s: syncing %s to ~/%s: %zu changed "
 			     "files (%zu in all), %zu removed (gone from %s)",
@@ -219,16 +262,39 @@ setup_done(struct fs *fs, struct rh_rpc *rpc, const char *key, int set,
 	return r;
 }
 
-/* One command, to its end: 0, or the reason it failed in err. */
+/* The last n lines of out, on one line ("; " between them). */
+static char *
+last_lines(struct rh_buf *out, int n)
+{
+	struct rh_buf b = { 0 };
+	const char *start, *nl;
+
+	while (out->len > 0 && (out->data[out->len - 1] == '\n' ||
+	                        out->data[out->len - 1] == '\r'))
+		out->data[--out->len] = '\0';
+	if (out->len == 0)
+		return xstrdup("");
+	for (start = out->data + out->len; start > out->data; start--)
+		if (start[-1] == '\n' && --n == 0)
+			break;
+	for (; (nl = strchr(start, '\n')) != NULL; start = nl + 1)
+		rh_buf_printf(&b, "%.*s; ", (int)(nl - start), start);
+	rh_buf_printf(&b, "%s", start);
+	return b.data;
+}
+
+/* One shell script, to its end: 0, or the reason it failed in err (what
+ * names the step, shown what ran, and its last lines say why). What it
+ * printed is left in out when out is not NULL. */
 static int
-run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *cmd,
+run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *what,
+        const char *shown, const char *cmd, struct rh_buf *out,
         struct rh_err *err)
 {
 	const cJSON *state, *exitc, *reason;
-	struct rh_buf out = { 0 };
+	struct rh_buf got = { 0 };
 	cJSON *req = rh_proto_new(0, "call"), *argv, *reply = NULL;
-	char *script = xasprintf("exec 2>&1\n%s", cmd);
-	const char *last, *nl;
+	char *script = xasprintf("exec 2>&1\n%s", cmd), *last;
 	int r;
 
 	argv = cJSON_AddArrayToObject(req, "command");
@@ -240,34 +306,119 @@ run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *cmd,
 	r = job_call(fs, rpc, req, SETUP_TIMEOUT_MS, &reply);
 	cJSON_Delete(req);
 	if (r < 0)
-		return rh_err_set(err, -r, "%s: setup_cmds: '%s': %s", addr,
-		                  cmd, strerror(-r));
+		return rh_err_set(err, -r, "%s: %s: '%s': %s", addr, what,
+		                  shown, strerror(-r));
 	state = cJSON_GetObjectItemCaseSensitive(reply, "state");
 	exitc = cJSON_GetObjectItemCaseSensitive(reply, "exit");
 	reason = cJSON_GetObjectItemCaseSensitive(reply, "reason");
+	rh_json_get_bytes(reply, "result", &got);
 	if (cJSON_IsString(state) && strcmp(state->valuestring, "done") == 0 &&
 	    cJSON_IsNumber(exitc) && exitc->valueint == 0) {
+		if (out != NULL)
+			*out = got;
+		else
+			rh_buf_free(&got);
 		cJSON_Delete(reply);
 		return 0;
 	}
-	/* the last line it printed is usually the why */
-	rh_json_get_bytes(reply, "result", &out);
-	while (out.len > 0 && out.data[out.len - 1] == '\n')
-		out.data[--out.len] = '\0';
-	last = out.data ? out.data : "";
-	if ((nl = strrchr(last, '\n')) != NULL)
-		last = nl + 1;
+	/* the last lines it printed are usually the why */
+	last = last_lines(&got, out != NULL ? 2 : 1);
 	if (cJSON_IsNumber(exitc))
-		r = rh_err_set(err, EIO, "%s: setup_cmds: '%s' failed with exit "
-		               "%d%s%.200s", addr, cmd, exitc->valueint,
+		r = rh_err_set(err, EIO, "%s: %s: '%s' failed with exit "
+		               "%d%s%.300s", addr, what, shown, exitc->valueint,
 		               *last ? ": " : "", last);
 	else
-		r = rh_err_set(err, EIO, "%s: setup_cmds: '%s' failed: %s",
-		               addr, cmd, cJSON_IsString(reason) ?
+		r = rh_err_set(err, EIO, "%s: %s: '%s' failed: %s", addr, what,
+		               shown, cJSON_IsString(reason) ?
 		               reason->valuestring : "no exit status");
-	rh_buf_free(&out);
+	if (out != NULL)
+		*out = got;
+	else
+		rh_buf_free(&got);
+	free(last);
 	cJSON_Delete(reply);
 	return r;
+}
+
+/* What a command printed, a line each, to rhfs's log and the agent's. */
+static void
+note_output(struct fs *fs, struct rh_rpc *rpc, const char *addr,
+            const char *what, const struct rh_buf *out)
+{
+	const char *p = out->data, *end = out->data + out->len, *nl;
+	int n = 0;
+
+	for (; p != NULL && p < end && n < 500; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl > p && n++ >= 0)
+			note(fs, rpc, "%s: %s: %.*s", addr, what,
+			     (int)(nl - p > 1000 ? 1000 : nl - p), p);
+	}
+}
+
+/* The packages of pl, in their virtualenv (its directory relative to the
+ * node's home in *venv), once per list on the node. */
+static int
+install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
+                 struct rh_rpc *rpc, char **venv, struct rh_err *err)
+{
+	char key[2 * EVP_MAX_MD_SIZE + 1], *dir, *q;
+	struct rh_buf script = { 0 }, out = { 0 };
+	const cJSON *a;
+	cJSON *what;
+	int done = 0, r;
+
+	what = cJSON_CreateArray();
+	cJSON_AddItemToArray(what, cJSON_CreateString("pip"));
+	cJSON_AddItemToArray(what, cJSON_Duplicate(pl->args, 1));
+	cJSON_AddItemToArray(what, cJSON_Duplicate(pl->text, 1));
+	digest(what, key);
+	cJSON_Delete(what);
+	*venv = xasprintf(ENVS_DIR "/reqs-%.16s", key);
+	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
+		return rh_err_set(err, -r, "%s: reqs: the agent did not "
+		                  "answer: %s", addr, strerror(-r));
+	if (done) {
+		rh_debug("%s: reqs already installed in ~/%s", addr, *venv);
+		return 0;
+	}
+	dir = rh_shell_quote(*venv);
+	/* The virtualenv sees the node's own packages; without a pip of its
+	 * own when the node's python3 has one (quicker, and no index needed
+	 * to make it): the node's pip installs into the venv it runs in. */
+	rh_buf_printf(&script,
+	              "cd && d=%s && mkdir -p \"${d%%/*}\" || exit\n"
+	              "if [ ! -x \"$d/bin/python\" ]; then\n"
+	              "  w=; python3 -c 'import pip' >/dev/null 2>&1 && "
+	              "w=--without-pip\n"
+	              "  python3 -m venv --system-site-packages $w \"$d\" || "
+	              "exit\n"
+	              "fi\n"
+	              "exec \"$d/bin/python\" -m pip install "
+	              "--disable-pip-version-check --no-input", dir);
+	free(dir);
+	cJSON_ArrayForEach(a, pl->args) {
+		q = rh_shell_quote(a->valuestring);
+		rh_buf_printf(&script, " %s", q);
+		free(q);
+	}
+	note(fs, rpc, "%s: reqs: installing %d pip arguments into ~/%s",
+	     addr, cJSON_GetArraySize(pl->args), *venv);
+	r = run_cmd(fs, addr, rpc, "reqs", "pip install", script.data, &out,
+	            err);
+	rh_buf_free(&script);
+	note_output(fs, rpc, addr, "pip", &out);
+	rh_buf_free(&out);
+	if (r < 0) {
+		note(fs, rpc, "%s", err->msg);
+		return r;
+	}
+	if ((r = setup_done(fs, rpc, key, 1, &done)) < 0)
+		return rh_err_set(err, -r, "%s: reqs installed, but the agent "
+		                  "did not record it: %s", addr, strerror(-r));
+	note(fs, rpc, "%s: reqs: installed into ~/%s", addr, *venv);
+	return 0;
 }
 
 static int
@@ -288,7 +439,8 @@ run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
 	}
 	cJSON_ArrayForEach(cmd, cmds) {
 		note(fs, rpc, "%s: setup: running %s", addr, cmd->valuestring);
-		if ((r = run_cmd(fs, addr, rpc, cmd->valuestring, err)) < 0) {
+		if ((r = run_cmd(fs, addr, rpc, "setup_cmds", cmd->valuestring,
+		                 cmd->valuestring, NULL, err)) < 0) {
 			note(fs, rpc, "%s", err->msg);
 			return r;
 		}
@@ -310,14 +462,24 @@ prepare_job(void *arg)
 	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(p->cfg, "reqs");
 	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(p->cfg,
 	                                                     "setup_cmds");
+	struct pip_list pl = { cJSON_CreateArray(), cJSON_CreateArray() };
 	struct rh_err why = { "" };
+	char *venv = NULL;
 	int r = 0;
 
 	if (cJSON_GetArraySize(reqs) > 0)
-		r = sync_reqs(fs, p->addr, p->cfg, reqs, p->rpc, &why);
+		r = sync_reqs(fs, p->addr, p->cfg, reqs, p->rpc, &pl, &why);
+	if (r == 0 && cJSON_GetArraySize(pl.args) > 0)
+		r = install_packages(fs, p->addr, &pl, p->rpc, &venv, &why);
 	if (r == 0 && cJSON_GetArraySize(cmds) > 0)
 		r = run_setup(fs, p->addr, cmds, p->rpc, &why);
+	cJSON_Delete(pl.args);
+	cJSON_Delete(pl.text);
 	pthread_mutex_lock(&fs->prep_lock);
+	free(p->venv);
+	p->venv = r == 0 ? venv : NULL;
+	if (r < 0)
+		free(venv);
 	p->err = r;
 	p->why = why;
 	p->state = r == 0 ? PREP_DONE : PREP_FAILED;
@@ -352,7 +514,8 @@ prepare_start(struct send_prepared *p, struct rh_err *err)
 
 int
 send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
-             struct rh_rpc *rpc, fuse_req_t req, struct rh_err *err)
+             struct rh_rpc *rpc, fuse_req_t req, char **venv,
+             struct rh_err *err)
 {
 	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(cfg, "reqs");
 	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(cfg,
@@ -363,6 +526,7 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 	cJSON *both;
 	int r = 0;
 
+	*venv = NULL;
 	if (cJSON_GetArraySize(reqs) == 0 && cJSON_GetArraySize(cmds) == 0)
 		return 0;
 	both = cJSON_CreateArray();
@@ -410,6 +574,8 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 		r = p->err;
 		*err = p->why;
 	}
+	if (r == 0 && p->venv != NULL)
+		*venv = xstrdup(p->venv);
 	pthread_mutex_unlock(&fs->prep_lock);
 	return r;
 }
@@ -442,6 +608,7 @@ send_prepared_free(struct fs *fs)
 	for (p = fs->prepared; p != NULL; p = next) {
 		next = p->next;
 		cJSON_Delete(p->cfg);
+		free(p->venv);
 		free(p->addr);
 		free(p);
 	}

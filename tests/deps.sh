@@ -8,6 +8,7 @@ packages="
 	libfuse3-dev fuse3
 	libssh2-1-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
 	python3 procps util-linux passwd
+	python3-pip python3-venv python3-wheel python3-setuptools
 	openssh-server openssh-client
 	etcd-server etcd-client openssl
 	vim nano tmux
