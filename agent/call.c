@@ -209,7 +209,7 @@ venv_program(const char *venv_dir, char **argv)
 }
 
 /*
- * Turn a call spec into argv, environment and directory, as DESIGN §4
+ * Turn a call spec into argv, environment and directory, as rhfs(1)
  * says: the command's argv, then the args (strings as they are, other
  * values as JSON text), then each kwarg as --key=value.
  */

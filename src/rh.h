@@ -500,7 +500,7 @@ const char *rh_proto_errname(int errnum);
 int rh_proto_errnum(const char *name);
 /* end of proto.c */
 
-/* ---- etcd.c: etcd v3 client (issue 4) ---------------------------------- */
+/* ---- etcd.c: etcd v3 client ---------------------------------- */
 /*
  * etcd.c: a client of etcd's v3 JSON gateway (etcd 3.4), over libcurl.
  *
@@ -749,7 +749,6 @@ int rh_etcd_watch_key(struct rh_etcd *c, const char *key, size_t key_len,
                       int64_t start_revision, rh_etcd_watch_cb cb, void *arg,
                       struct rh_etcd_watch **out, struct rh_err *err);
 void rh_etcd_watch_stop(struct rh_etcd_watch *w);
-/* ---- end of etcd.c ---- */
 
 /* ---- login.c: ~/.rh/login.json (written by rh login, read by rhfs) ---- */
 /* Mode 0600; the password is kept to renew expired etcd tokens. */
@@ -761,9 +760,8 @@ int rh_login_load(struct rh_login *out, struct rh_err *err);
 int rh_login_save(const struct rh_login *l, struct rh_err *err); /* atomic, 0600 */
 int rh_login_remove(struct rh_err *err);
 void rh_login_free(struct rh_login *l);
-/* ---- end of login.c ---- */
 
-/* ---- crypt.c, secret-local.c: secrets (issue 5) ---------------------- */
+/* ---- crypt.c, secret-local.c: secrets ---------------------- */
 /*
  * crypt.c: a secret's field value sealed with AES-256-GCM under a 32-byte
  * key, the secret's address and the field's name bound as associated data;
@@ -846,10 +844,9 @@ int rh_secret_remote_moved(struct rh_secret_remote *sr, const char *from,
 int rh_secret_remote_rewrap(struct rh_etcd *etcd, const char *prefix,
                             const char *user, const char *oldpw,
                             const char *newpw, struct rh_err *err);
-/* ---- end of crypt.c, secret-local.c ---- */
 
 
-/* ---- rns-etcd.c: the shared namespace on etcd (issue 4) ------------- */
+/* ---- rns-etcd.c: the shared namespace on etcd ------------- */
 /*
  * The remote RNS: one store per top folder (address "/<top>"), mirrored
  * from etcd and kept current by a watch; each change one transaction
@@ -895,6 +892,5 @@ int rh_store_versions(struct rh_store *s, const char *path,
 int rh_store_version_get(struct rh_store *s, const char *path, uint64_t seq,
                          struct rh_version *v);
 void rh_versions_free(struct rh_version *v, size_t n);
-/* ---- end of rns-etcd.c ---- */
 
 #endif

@@ -29,7 +29,7 @@ check "its spec" cat "$S/echo/calls/latest/spec"
 has "spec holds the args" "$T/out" '"there"'
 has "spec holds the command" "$T/out" '"echo"'
 
-# Write calls and read their results on one open file, as in DESIGN.
+# Write calls and read their results on one open file, as rhfs(1) describes.
 cat >"$T/rw.sh" <<SH
 exec 3<>'$S/echo/invoke'
 echo '[1, 2]' >&3
