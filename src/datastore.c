@@ -17,7 +17,8 @@ kind_name(const struct rh_data_loc *loc)
 
 int
 rh_data_open(const cJSON *cfg, const char *addr, const char *workdir,
-             struct rh_data **out, char **blob, struct rh_err *err)
+             const struct rh_data_opts *opts, struct rh_data **out,
+             char **blob, struct rh_err *err)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(cfg,
 	                                                     "resource_type");

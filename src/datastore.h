@@ -82,17 +82,41 @@ struct rh_data {
 	char *addr;             /* the resource it serves, for messages */
 };
 
+/* The seconds a store's request may take when the caller gives none. */
+#define RH_DATA_IO_TIMEOUT 30
+
+/*
+ * The value of field of the user's secret called name (as "aws": the
+ * secret secrets/NAME of the default folder), into out (cleansed by the
+ * caller); -ENOENT when there is no such secret or field, other -errno
+ * with err set.
+ */
+typedef int (*rh_data_secret_fn)(void *arg, const char *name,
+                                 const char *field, struct rh_buf *out,
+                                 struct rh_err *err);
+
+/* What the caller gives a store; NULL (or zeroed fields) for defaults. */
+struct rh_data_opts {
+	/* seconds each request to a remote store may take before it fails
+	 * with -ETIMEDOUT (0: RH_DATA_IO_TIMEOUT) */
+	double io_timeout;
+	/* where credentials kept as secrets are read (NULL: the `~`
+	 * secrets of this machine, src/secret-local.c) */
+	rh_data_secret_fn secret;
+	void *secret_arg;
+};
+
 /*
  * The store of the data resource at addr, whose config is cfg; workdir
- * is what a relative "file" path is relative to. The resource's root must
+ * is what a relative "file" path is relative to; opts may be NULL. The resource's root must
  * exist (a blob's: its directory, and the blob is the root's entry named
  * as its path's last component, in *blob, allocated; NULL otherwise).
  * -EOPNOTSUPP for a store not available here, -ENOENT for a folder marker;
  * err names addr and the cause.
  */
 int rh_data_open(const struct cJSON *cfg, const char *addr,
-                 const char *workdir, struct rh_data **out, char **blob,
-                 struct rh_err *err);
+                 const char *workdir, const struct rh_data_opts *opts,
+                 struct rh_data **out, char **blob, struct rh_err *err);
 /* data-local.c: the directory root on this machine. */
 int rh_data_local_open(const char *root, const char *addr,
                        struct rh_data **out, struct rh_err *err);

@@ -166,7 +166,7 @@ test_open(const char *work)
 	cJSON *c;
 
 	c = cJSON_Parse("{\"resource_type\": \"folder\", \"path\": \"root\"}");
-	CHECK_EQ_INT(rh_data_open(c, "~/f", work, &d, &blob, &err), 0);
+	CHECK_EQ_INT(rh_data_open(c, "~/f", work, NULL, &d, &blob, &err), 0);
 	CHECK(blob == NULL);
 	CHECK_EQ_INT(d->ops->mkdir(d, "rel", 0755), 0);
 	rh_data_free(d);
@@ -179,7 +179,7 @@ test_open(const char *work)
 	}
 	c = cJSON_Parse("{\"resource_type\": \"blob\", \"path\": "
 	                "\"root/rel/m.pt\"}");
-	CHECK_EQ_INT(rh_data_open(c, "~/b", work, &d, &blob, &err), 0);
+	CHECK_EQ_INT(rh_data_open(c, "~/b", work, NULL, &d, &blob, &err), 0);
 	CHECK_STR(blob, "m.pt");
 	CHECK_EQ_INT(d->ops->stat(d, "", &(struct stat){ 0 }), 0);
 	rh_data_free(d);
@@ -187,13 +187,14 @@ test_open(const char *work)
 	cJSON_Delete(c);
 
 	c = cJSON_Parse("{\"resource_type\": \"folder\", \"name\": \"m\"}");
-	CHECK_EQ_INT(rh_data_open(c, "~/m", work, &d, &blob, &err), -ENOENT);
+	CHECK_EQ_INT(rh_data_open(c, "~/m", work, NULL, &d, &blob, &err),
+	             -ENOENT);
 	CHECK_HAS(err.msg, "~/m");
 	CHECK_HAS(err.msg, "marker");
 	cJSON_Delete(c);
 	c = cJSON_Parse("{\"resource_type\": \"folder\", \"system\": \"s3\", "
 	                "\"path\": \"bucket/p\"}");
-	CHECK_EQ_INT(rh_data_open(c, "~/s", work, &d, &blob, &err),
+	CHECK_EQ_INT(rh_data_open(c, "~/s", work, NULL, &d, &blob, &err),
 	             -EOPNOTSUPP);
 	CHECK_HAS(err.msg, "~/s");
 	CHECK_HAS(err.msg, "s3");
@@ -201,12 +202,13 @@ test_open(const char *work)
 	cJSON_Delete(c);
 	c = cJSON_Parse("{\"resource_type\": \"table\", \"system\": \"~/box\", "
 	                "\"path\": \"t\"}");
-	CHECK_EQ_INT(rh_data_open(c, "~/t", work, &d, &blob, &err),
+	CHECK_EQ_INT(rh_data_open(c, "~/t", work, NULL, &d, &blob, &err),
 	             -EOPNOTSUPP);
 	CHECK_HAS(err.msg, "~/box");
 	cJSON_Delete(c);
 	c = cJSON_Parse("{\"resource_type\": \"folder\", \"path\": \"nope\"}");
-	CHECK_EQ_INT(rh_data_open(c, "~/n", work, &d, &blob, &err), -ENOENT);
+	CHECK_EQ_INT(rh_data_open(c, "~/n", work, NULL, &d, &blob, &err),
+	             -ENOENT);
 	CHECK_HAS(err.msg, "~/n");
 	cJSON_Delete(c);
 }
