@@ -1,5 +1,5 @@
 /* cluster-ondemand.c - on-demand clusters, brought up and taken down
- * through the SkyPilot command line (src/sky.c). Per cluster, one sky
+ * through the SkyPilot command line (src/link/sky.c). Per cluster, one sky
  * command at a time runs in a thread of its own (a job):
  *   ready     `sky status --refresh NAME`, then `sky start -y NAME` for a
  *             STOPPED cluster or `sky launch -c NAME --yes ...` for one
@@ -13,7 +13,7 @@
  * ends a writer's wait (EINTR) and not the job. A job is bounded by
  * launch_timeout: sky is then ended and the waiting calls fail. Once up,
  * the cluster is reached as a BYO cluster with the SSH details SkyPilot
- * records (src/link.c); nothing is written into its config. */
+ * records (src/link/link.c); nothing is written into its config. */
 #include "config.h"
 
 #include <cjson/cJSON.h>

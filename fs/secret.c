@@ -1,6 +1,6 @@
 /* secret.c - a secret resource's fields as files. Each name in the
  * config's "fields" is a file (0600, the mounter's): reading it decrypts
- * the stored value, writing it stores the new value sealed (src/crypt.c).
+ * the stored value, writing it stores the new value sealed (src/secret/crypt.c).
  * Creating a file in a secret adds a field, removing one drops it.
  * Names an editor uses for its own files (starting with '.' or ending in
  * '~') stay scratch files in memory and are never fields.
@@ -117,8 +117,8 @@ secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 	return 0;
 }
 
-/* Values, by store: ~ keeps them under ~/.rh/ (src/secret-local.c), the
- * shared namespace in etcd (src/secret-remote.c), through one client
+/* Values, by store: ~ keeps them under ~/.rh/ (src/secret/secret-local.c), the
+ * shared namespace in etcd (src/secret/secret-remote.c), through one client
  * made from the login on first use. */
 
 static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;

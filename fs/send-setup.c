@@ -1,7 +1,7 @@
 /* send-setup.c - what a send needs on its node before its first call:
  *   reqs        "./" syncs the workdir to ~/<its name>, "local:PATH" the
  *               directory PATH to ~/<its base name>, only changed files
- *               (src/sync.c). Every other entry is a pip requirement
+ *               (src/link/sync.c). Every other entry is a pip requirement
  *               ("pip:NAME" is NAME), and a synced directory's
  *               requirements.txt is one too.
  *   packages    installed by the node's python3 -m pip, under the node's

@@ -1,5 +1,5 @@
 /*
- * etcd-client.c - the etcd client (src/etcd.c) against a real etcd.
+ * etcd-client.c - the etcd client (src/rns/etcd.c) against a real etcd.
  *
  * Usage: etcd-client URL. tests/etcd.sh starts etcd (with
  * --auth-token-ttl 2) and serves requests written to fd 3, one a line,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# etcd-cluster.sh - the etcd client (src/etcd.c) on a cluster of three
+# etcd-cluster.sh - the etcd client (src/rns/etcd.c) on a cluster of three
 # members: runs tests/etcd-client --cluster, killing, starting, stopping
 # and continuing members when it asks (a line on a fifo, answered on
 # another).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# etcd.sh - the etcd client (src/etcd.c) against a real etcd: runs
+# etcd.sh - the etcd client (src/rns/etcd.c) against a real etcd: runs
 # tests/etcd-client, and stops, restarts or replaces etcd when it asks
 # (a line on a fifo, answered on another).
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"

@@ -13,7 +13,7 @@ lacks "autoreconf prints no warnings" "$T/ac.out" "warning"
 # the archiver, with the flags the build uses, on an object of the build
 AR_CMD=$(sed -n 's/^AR = //p' "$top_builddir/Makefile")
 ARFLAGS=$(sed -n 's/^ARFLAGS = //p' "$top_builddir/Makefile")
-obj=$(ls "$top_builddir"/src/*.o | head -n 1)
+obj=$(ls "$top_builddir"/src/base/*.o | head -n 1)
 $AR_CMD $ARFLAGS "$T/t.a" "$obj" >"$T/ar.out" 2>&1
 check "ar builds an archive" test -s "$T/t.a"
 check "ar prints nothing" test ! -s "$T/ar.out"

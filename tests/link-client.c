@@ -1,5 +1,5 @@
 /*
- * link-client.c - reach a cluster's agent through src/link.c and run one
+ * link-client.c - reach a cluster's agent through src/link/link.c and run one
  * command call on it, as rhfs will. Usage:
  *   link-client RHAGENT KNOWN_HOSTS ADDRESS CLUSTER_JSON ARGV...
  * Prints the call's result (its stdout); exits with 0 if the call ended

@@ -1,4 +1,4 @@
-# link.sh - reaching a cluster's agent as rhfs does (src/link.c): ^local
+# link.sh - reaching a cluster's agent as rhfs does (src/link/link.c): ^local
 # spawned directly; a node over SSH, its rhagent installed on first
 # contact and reused after; calls multiplexed over the one stream.
 . "$top_srcdir/tests/lib.sh"

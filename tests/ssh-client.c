@@ -1,5 +1,5 @@
 /*
- * ssh-client.c - src/ssh.c against a real sshd on loopback (started by
+ * ssh-client.c - src/link/ssh.c against a real sshd on loopback (started by
  * tests/ssh.sh). Usage:
  *   ssh-client suite HOST PORT USER KEY KNOWN_HOSTS WRONG_KEY SILENT_PORT
  *   ssh-client connect HOST PORT USER KEY KNOWN_HOSTS   (prints the error)

@@ -1,4 +1,4 @@
-# ssh.sh - the SSH transport (src/ssh.c) against a real sshd: key auth,
+# ssh.sh - the SSH transport (src/link/ssh.c) against a real sshd: key auth,
 # known_hosts, commands, a persistent channel, SFTP upload, failures.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"

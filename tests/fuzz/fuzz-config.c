@@ -1,4 +1,4 @@
-/* fuzz-config.c - rh_config_check (src/resource.c) on any config.json
+/* fuzz-config.c - rh_config_check (src/rns/resource.c) on any config.json
  * bytes, at an address the first byte of the input picks.
  * Properties, for a config that is accepted:
  * - what rhfs would store (the bytes as written, or its rewrite) is

@@ -1,4 +1,4 @@
-/* fuzz-proto.c - the agent wire frame decoder (src/proto.c) on any byte
+/* fuzz-proto.c - the agent wire frame decoder (src/proto/proto.c) on any byte
  * stream, fed in pieces as a socket gives them. The first byte of the
  * input picks the piece size and whether rh_proto_dec_feed or the
  * space/commit pair (a read() into the buffer) takes them; the rest is

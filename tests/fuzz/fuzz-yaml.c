@@ -1,5 +1,5 @@
 /* fuzz-yaml.c - the loader of ~/.rh/config.yaml (rh_config_load,
- * src/config.c) on any file, and its writer on what it loaded.
+ * src/rns/config.c) on any file, and its writer on what it loaded.
  * The input is the file; after its first NUL byte (if any), the rest is
  * a token to set, as `rh login` does.
  * Properties: a file is refused with a reason, or loads; what loaded

@@ -6,7 +6,7 @@
  * in its own src/cmd-foo.c (argv[0] is "foo", the words after it follow;
  * return the exit status: 0, or 1 after printing one line with cmd_fail),
  * declare it below, add src/cmd-foo.c to rh_SOURCES in Makefile.am, and
- * add one line to the table in src/rh-main.c:
+ * add one line to the table in src/cli/rh-main.c:
  *     { "foo", cmd_foo, "foo ARG..." },
  * Subcommands with their own subcommands (admin, config, secrets) parse
  * their next word themselves.

@@ -6,7 +6,7 @@
  * entries the secret holds.
  *
  * The secrets are written through the core library (the store for
- * config.json; src/secret-local.c or src/secret-remote.c for the sealed
+ * config.json; src/secret/secret-local.c or src/secret/secret-remote.c for the sealed
  * values): no mount is needed, and what a mount shows is the same. Values are never printed
  * and every buffer that held one is cleansed. */
 #include "config.h"

@@ -127,7 +127,7 @@ show_key(const char *key, size_t len, char *buf, size_t size)
 	return buf;
 }
 
-/* Bytes from base64 (src/b64.c); the caller frees *out. */
+/* Bytes from base64 (src/base/b64.c); the caller frees *out. */
 static int
 b64_decode(const char *s, char **out, size_t *outlen)
 {
