@@ -3,7 +3,7 @@
  * (serve.c), the requests they carry (op.c), calls (call.c) and their
  * records (record.c), and the stdio bridge that rhfs runs over SSH
  * (bridge.c).
- * Everything it shares with rhfs comes from src/ (rh.h).
+ * Everything it shares with rhfs comes from src/base and src/proto.
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -13,7 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
 
 struct cJSON;
 struct pollfd;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "agent.h"
 
 #define AUTOSTOP_FILE "autostop"

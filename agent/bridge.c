@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "agent.h"
 
 /* Bytes held in each direction before the bridge stops reading. */

@@ -22,6 +22,8 @@
 #include <cJSON.h>
 #include <openssl/crypto.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 extern char **environ;

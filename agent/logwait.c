@@ -16,6 +16,8 @@
 
 #include <cJSON.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 struct log_waiter {

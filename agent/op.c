@@ -14,6 +14,8 @@
 
 #include <cJSON.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 typedef int (*op_fn)(struct agent *, struct conn *,

@@ -23,6 +23,8 @@
 
 #include <cJSON.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 /* Most requests held at once: beyond, a request is refused. */

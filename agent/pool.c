@@ -31,6 +31,7 @@
 
 #include <cJSON.h>
 
+#include "base.h"
 #include "agent.h"
 #include "agent/runner-py.h"    /* RUNNER_PY, made from agent/runner.py */
 

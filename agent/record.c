@@ -39,6 +39,8 @@
 #include <cJSON.h>
 #include <openssl/crypto.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 /* The journal: its descriptor (O_APPEND), its size, and the size it had

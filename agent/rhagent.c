@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 /* How long stop waits for SIGTERM to work, then for SIGKILL. */

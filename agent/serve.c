@@ -23,6 +23,8 @@
 
 #include <cJSON.h>
 
+#include "base.h"
+#include "proto.h"
 #include "agent.h"
 
 /* Reads per client per turn, so that one busy client cannot starve the

@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "proto.h"
+#include "rns.h"
+#include "link.h"
 #include "rhfs.h"
 
 #define FOLLOW_WAIT_MS 30000    /* each long poll; the agent caps it */

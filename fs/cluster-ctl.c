@@ -25,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "proto.h"
+#include "rns.h"
+#include "link.h"
 #include "rhfs.h"
 
 #define AUTOSTOP_MAX (60 * 24 * 365)    /* minutes; as the agent's */

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "proto.h"
+#include "link.h"
 #include "rhfs.h"
 
 /* Each long poll; the agent caps it at a minute. */

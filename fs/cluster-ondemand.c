@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
+#include "link.h"
 #include "rhfs.h"
 
 /* How often a wait looks for a Ctrl-C or rhfs stopping. */

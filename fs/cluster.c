@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "proto.h"
+#include "link.h"
 #include "rhfs.h"
 
 static const char *const agent_fields[] = {

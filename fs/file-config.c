@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
 #include "rhfs.h"
 
 /* Log a refusal so that its reason is readable in MOUNT/.log. */

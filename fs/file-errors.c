@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "base.h"
 #include "rhfs.h"
 
 static int

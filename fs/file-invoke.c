@@ -24,6 +24,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
+#include "proto.h"
+#include "rns.h"
+#include "link.h"
 #include "rhfs.h"
 
 struct slot {

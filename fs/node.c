@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
 #include "rhfs.h"
 
 static size_t

@@ -13,6 +13,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "rns.h"
 #include "rhfs.h"
 
 #define SCRATCH_MAX (16 * 1024 * 1024)

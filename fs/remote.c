@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base.h"
+#include "rns.h"
 #include "rhfs.h"
 
 #define INDEX_NAME ".index"

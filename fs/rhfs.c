@@ -14,6 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "rns.h"
+#include "link.h"
 #include "rhfs.h"
 
 #define RHFS_OPT(t, p) { t, offsetof(struct fs_opts, p), 1 }

@@ -1,7 +1,7 @@
 /*
  * rhfs.h - the FUSE daemon's own pieces. fs/ resolves a path to
  * (store, resource, file) and dispatches; everything it knows about
- * resources comes from src/ (rh.h).
+ * resources comes from src/ (its headers by concern: base.h, rns.h, ...).
  */
 #ifndef RHFS_H
 #define RHFS_H
@@ -12,7 +12,9 @@
 #include <pthread.h>
 #include <sys/types.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
+#include "link.h"
 
 enum node_type {
 	N_ROOT,         /* the mount's root: ~, ^, @, .log */

@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base.h"
+#include "rns.h"
+#include "secret.h"
 #include "rhfs.h"
 
 /* values are credentials: a key, a token, a key pair */

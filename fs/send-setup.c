@@ -29,6 +29,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
+#include "proto.h"
+#include "link.h"
 #include "rhfs.h"
 
 /* setup_cmds and pip install things: give them long, but not forever. */

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
+#include "link.h"
 #include "rhfs.h"
 
 static const char *const send_names[] = { "invoke", "calls", "errors",

@@ -26,7 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "etcd.h"
 
 #define TIMEOUT_MS      2000
 

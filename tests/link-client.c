@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
+#include "link.h"
 
 int
 main(int argc, char **argv)

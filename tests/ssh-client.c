@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "link.h"
 
 static int passed, failed;
 

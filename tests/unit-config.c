@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 #include "unit.h"
 
 static const char runhouse_yaml[] =

@@ -8,7 +8,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "rh.h"
+#include "base.h"
+#include "secret.h"
 #include "unit.h"
 
 static unsigned char k1[RH_KEY_LEN], k2[RH_KEY_LEN];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
 #include "unit.h"
 
 /* text (len bytes; -1: strlen) refused; the reason holds why */

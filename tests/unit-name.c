@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 #include "unit.h"
 
 /* name refused with -errnum, and err.msg says something */

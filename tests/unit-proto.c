@@ -8,7 +8,8 @@
 
 #include <cJSON.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
 #include "unit.h"
 
 /* A frame around raw body bytes, appended to out. */

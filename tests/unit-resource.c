@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 #include "unit.h"
 
 #define ADDR "~/team/x"

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 #include "unit.h"
 
 static char *work;              /* the workdir; the store is work/rh */

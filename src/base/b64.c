@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
 
 char *
 rh_b64_encode(const void *data, size_t len)

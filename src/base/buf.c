@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
 
 void
 rh_buf_reserve(struct rh_buf *b, size_t need)

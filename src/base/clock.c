@@ -3,7 +3,7 @@
 
 #include <time.h>
 
-#include "rh.h"
+#include "base.h"
 
 struct timespec
 rh_time_after(clockid_t clock, long ms)

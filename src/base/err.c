@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "rh.h"
+#include "base.h"
 
 /* Fill err (which may be NULL) and return -errnum, so callers can write
  * `return rh_err_set(err, EINVAL, "...")`. */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
 
 int
 rh_file_read(const char *path, size_t max, struct rh_buf *out,

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
 
 /* A fault the byte scan found: in the n-th string or number token, or
  * (tok < 0) between tokens at byte off. */

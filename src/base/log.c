@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
 
 #define RING_LINES 256
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
 
 /* A name is one path component: what mkdir, create and rename accept.
  * It lands in a config's `name` and in log lines, so it is UTF-8 text

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 #include "cmd.h"
 
 /* path made absolute and canonical; NULL when neither it nor its

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "etcd.h"
 #include "cmd.h"
 
 struct admin {

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 #include "cmd.h"
 
 enum vtype { V_STRING, V_INT, V_BOOL };

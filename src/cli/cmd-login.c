@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 #include "cmd.h"
 
 /* A value from the option, else config.yaml, else asked on the terminal. */

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
+#include "secret.h"
 #include "cmd.h"
 
 int

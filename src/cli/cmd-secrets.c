@@ -22,6 +22,9 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "base.h"
+#include "rns.h"
+#include "secret.h"
 #include "cmd.h"
 
 #define CRED_MAX (1024 * 1024)

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 #include "cmd.h"
 
 /* How long rh waits for the controller's answer. */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "link.h"
 #include "cmd.h"
 
 struct node {

@@ -14,6 +14,9 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 #include "cmd.h"
 
 #define LINE_MAX_BYTES 4096

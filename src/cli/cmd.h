@@ -16,7 +16,9 @@
 
 #include <stdio.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 
 struct rh_cmd {
 	const char *name;

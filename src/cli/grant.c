@@ -13,6 +13,8 @@
 #include <time.h>
 #include <openssl/rand.h>
 
+#include "base.h"
+#include "etcd.h"
 #include "cmd.h"
 
 static char *

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base.h"
 #include "cmd.h"
 
 static const struct rh_cmd commands[] = {

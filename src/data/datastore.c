@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
 #include "datastore.h"
 
 static const char *

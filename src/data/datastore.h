@@ -6,7 +6,7 @@
  * operation returns 0 (or a count) or -errno, and never reaches outside
  * the root.
  *
- * Adding a store: a file data-NAME.c with a struct rh_data_ops and an
+ * Adding a store: a file src/data/NAME.c with a struct rh_data_ops and an
  * open function, and a case in rh_data_open.
  */
 #ifndef DATASTORE_H
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "rh.h"
+#include "base.h"
 
 struct rh_data;
 struct rh_data_file;

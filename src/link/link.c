@@ -18,7 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
+#include "link.h"
 
 #define NODE_AGENT ".rh/bin/rhagent"    /* relative to the node's home */
 

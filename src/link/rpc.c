@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
+#include "link.h"
 
 struct pending {
 	uint64_t id;

@@ -23,7 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
+#include "link.h"
 
 /* Letters of the address kept in the name; with "rh-", "-" and 8 hex
  * digits the name stays within 35 characters, the shortest limit a cloud

@@ -23,7 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "link.h"
 
 struct rh_ssh {
 	int fd;

@@ -20,7 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "link.h"
 
 #define SYNC_DIR ".rh/sync"
 #define SYNC_MAX_FILES 100000
@@ -534,7 +535,6 @@ remove_old(struct target *t, const char *rel, int isdir, const int *stop)
 	free(path);
 	return r == 0;
 }
-
 
 /* Every directory holding a file of the copy (below name). */
 static void

@@ -14,7 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "link.h"
 
 struct fd_transport {
 	struct rh_transport t;

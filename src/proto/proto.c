@@ -11,7 +11,8 @@
 
 #include <cJSON.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
 
 void
 rh_proto_dec_init(struct rh_proto_dec *d, size_t max)

@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 
 struct entry {
 	char *key;

@@ -18,7 +18,8 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-#include "rh.h"
+#include "base.h"
+#include "etcd.h"
 
 #define DEFAULT_TIMEOUT_MS      10000
 #define REPLY_MAX               (512u << 20)

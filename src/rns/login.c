@@ -12,7 +12,8 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 
 #define LOGIN_MAX (64 * 1024)
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
 #include "res.h"
 
 static const struct res_field fields[] = {

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
 #include "res.h"
 
 static const struct res_field fields[] = {

@@ -4,7 +4,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 
 /* What a field may hold. */
 enum {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
+#include "rns.h"
 #include "res.h"
 
 static const struct rh_type *const type_table[] = {

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 
 static char *
 file_of(struct rh_store *s, const char *path)

@@ -21,7 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
 
 #define PAGE            5000    /* keys per range request when loading */
 #define RETRY_NS        1000000000LL    /* a failed load is retried after */

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 
 void
 rh_store_free(struct rh_store *s)

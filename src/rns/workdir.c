@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 
 static const char *const markers[] = {
 	"rh", ".git", "requirements.txt", "setup.py", "pyproject.toml",

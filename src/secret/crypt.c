@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
+#include "secret.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -380,19 +381,4 @@ out:
 	free(ad);
 	cJSON_Delete(o);
 	return r;
-}
-
-int
-rh_sha256_hex(const void *data, size_t len, char *hex)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-
-	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL)) {
-		*hex = '\0';
-		return -EIO;
-	}
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
 }

@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "secret.h"
 
 /* the largest sealed value read back: values are credentials */
 #define SEALED_MAX (4 * 1024 * 1024)

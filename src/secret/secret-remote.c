@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
+#include "etcd.h"
+#include "secret.h"
 
 struct rh_secret_remote {
 	pthread_mutex_t lock;   /* the key */

@@ -12,7 +12,8 @@
 
 #include <cJSON.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 #include "fuzz.h"
 
 /* an address, and one in its namespace that mv may move it to */

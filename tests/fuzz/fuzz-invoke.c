@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "base.h"
 #include "rhfs.h"
 #include "fuzz.h"
 

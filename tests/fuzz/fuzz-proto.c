@@ -12,7 +12,8 @@
 
 #include <cJSON.h>
 
-#include "rh.h"
+#include "base.h"
+#include "proto.h"
 #include "fuzz.h"
 
 /* The frame limit of the decoder under test: small, so that the limit

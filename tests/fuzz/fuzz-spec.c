@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "base.h"
 #include "agent.h"
 #include "fuzz.h"
 

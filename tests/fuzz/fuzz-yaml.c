@@ -10,7 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rh.h"
+#include "base.h"
+#include "rns.h"
 #include "fuzz.h"
 
 static char dir[] = "/tmp/rhfs-fuzz-yaml.XXXXXX";

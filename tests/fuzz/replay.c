@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "rh.h"
+#include "base.h"
 #include "fuzz.h"
 
 /* targets that need set-up define it */

@@ -1,0 +1,191 @@
+/* link.h - reaching a cluster's node and its agent (src/link/): SSH and
+ * SFTP, byte-stream transports, requests over them (rpc), the links to
+ * each cluster's agent, directory sync and on-demand clusters through
+ * SkyPilot. */
+#ifndef RH_LINK_H
+#define RH_LINK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base.h"
+
+struct rh_config;
+
+/* ssh.c: the SSH transport to a node (libssh2). Not thread-safe: one
+ * owner per session. Blocking calls are bounded by timeout_ms. */
+struct rh_ssh;
+struct rh_ssh_chan;
+struct rh_ssh_opts {
+	const char *host;
+	int port;
+	const char *user;
+	const char *private_key;        /* ed25519 or ecdsa */
+	const char *known_hosts;        /* checked; unknown hosts recorded */
+	int timeout_ms;
+};
+int rh_ssh_connect(const struct rh_ssh_opts *o, struct rh_ssh **out,
+                   struct rh_err *err);
+void rh_ssh_close(struct rh_ssh *s);
+int rh_ssh_fd(const struct rh_ssh *s);
+const char *rh_ssh_where(const struct rh_ssh *s);
+int rh_ssh_events(const struct rh_ssh *s);
+int rh_ssh_keepalive(struct rh_ssh *s);
+/* Run cmd to its end with in on its stdin; *status is its exit status. */
+int rh_ssh_exec(struct rh_ssh *s, const char *cmd, const void *in,
+                size_t inlen, struct rh_buf *out, struct rh_buf *errout,
+                int *status, struct rh_err *err);
+/* A command kept running, read and written without blocking. */
+int rh_ssh_chan_open(struct rh_ssh *s, const char *cmd,
+                     struct rh_ssh_chan **out, struct rh_err *err);
+ssize_t rh_ssh_chan_write(struct rh_ssh_chan *c, const void *buf,
+                          size_t len);
+ssize_t rh_ssh_chan_read(struct rh_ssh_chan *c, void *buf, size_t len);
+ssize_t rh_ssh_chan_read_stderr(struct rh_ssh_chan *c, void *buf,
+                                size_t len);
+int rh_ssh_chan_eof(struct rh_ssh_chan *c);
+void rh_ssh_chan_close(struct rh_ssh_chan *c);
+void rh_ssh_chan_close_now(struct rh_ssh_chan *c, int grace_ms);
+int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
+                  unsigned mode, struct rh_err *err);
+/* SFTP for many files over one session (sync.c); paths relative to the
+ * node's home. put and put_file make a new file (EEXIST if anything is
+ * there); lstat, unlink and rename never follow a last symbolic link. */
+struct rh_sftp;
+int rh_sftp_open(struct rh_ssh *s, struct rh_sftp **out, struct rh_err *err);
+void rh_sftp_close(struct rh_sftp *f);
+int rh_sftp_mkdir(struct rh_sftp *f, const char *path, int *made,
+                  struct rh_err *err);
+int rh_sftp_lstat(struct rh_sftp *f, const char *path, unsigned *mode,
+                  struct rh_err *err);
+int rh_sftp_unlink(struct rh_sftp *f, const char *path, struct rh_err *err);
+int rh_sftp_rmdir(struct rh_sftp *f, const char *path, struct rh_err *err);
+int rh_sftp_get(struct rh_sftp *f, const char *path, size_t max,
+                struct rh_buf *out, struct rh_err *err);
+int rh_sftp_put(struct rh_sftp *f, const char *path, const void *data,
+                size_t len, unsigned mode, struct rh_err *err);
+int rh_sftp_put_file(struct rh_sftp *f, const char *local, const char *path,
+                     unsigned mode, struct rh_err *err);
+int rh_sftp_rename(struct rh_sftp *f, const char *from, const char *to,
+                   struct rh_err *err);
+
+/* transport.c: byte streams to an agent, non-blocking (-EAGAIN). */
+struct pollfd;
+struct rh_transport {
+	int (*pollfds)(struct rh_transport *t, struct pollfd *p, int max,
+	               int want_out);
+	ssize_t (*read)(struct rh_transport *t, void *buf, size_t len);
+	ssize_t (*write)(struct rh_transport *t, const void *buf, size_t len);
+	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */
+	void (*close)(struct rh_transport *t);
+};
+/* A running agent's unix socket, reached directly (^local). */
+int rh_transport_unix(const char *path, struct rh_transport **out);
+int rh_transport_spawn(char *const argv[], struct rh_transport **out,
+                       struct rh_err *err);
+struct rh_transport *rh_transport_ssh(struct rh_ssh *ssh,
+                                      struct rh_ssh_chan *chan);
+
+/* rpc.c: requests multiplexed by id over one transport, answered through
+ * callbacks from its I/O thread. The callback sees every frame carrying
+ * its request's id; the last (final = 1) is the reply, or err < 0 with
+ * msg NULL when the stream is lost. Frames for no request are events. */
+struct rh_rpc;
+typedef void (*rh_rpc_cb)(void *arg, int err, const struct cJSON *msg,
+                          int final);
+typedef void (*rh_rpc_event_cb)(void *arg, const struct cJSON *msg);
+int rh_rpc_start(struct rh_transport *t, const char *name,
+                 rh_rpc_event_cb on_event, void *event_arg,
+                 struct rh_rpc **out);
+/* Send req (its id is set here); cb runs once with the reply. */
+int rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg);
+/* Wait for the reply at most timeout_ms (<= 0: no limit); *reply is the
+ * caller's to cJSON_Delete. A refused request gives its -errno and no
+ * reply (*reply NULL), as a failed one does. */
+int rh_rpc_call_wait(struct rh_rpc *r, struct cJSON *req, int timeout_ms,
+                     struct cJSON **reply);
+/* The same, ending early with -ECANCELED once stop(arg) says so (looked
+ * at every 100 ms). */
+int rh_rpc_call_wait_stop(struct rh_rpc *r, struct cJSON *req,
+                          int timeout_ms, int (*stop)(void *), void *arg,
+                          struct cJSON **reply);
+int rh_rpc_alive(struct rh_rpc *r);
+void rh_rpc_stop(struct rh_rpc *r);
+
+/* link.c: the agents of clusters, connected on first use and again after
+ * a broken stream: ^local directly, others over SSH (bootstrapping the
+ * node's rhagent). */
+struct rh_links;
+struct rh_link_opts {
+	const char *rhagent;            /* this build's rhagent */
+	const char *known_hosts;
+	int timeout_ms;
+};
+int rh_links_new(const struct rh_link_opts *o, struct rh_links **out,
+                 struct rh_err *err);
+int rh_links_get(struct rh_links *ls, const char *addr,
+                 const struct cJSON *cfg, struct rh_rpc **out,
+                 struct rh_err *err);
+void rh_links_free(struct rh_links *ls);
+/* Whether the cluster's agent runs on this machine (no SSH). */
+int rh_links_is_local(const char *addr, const struct cJSON *cfg);
+/* A fresh SSH session to the cluster's head, for work beside the agent's
+ * stream (file sync), which keeps its own session. */
+int rh_links_ssh(struct rh_links *ls, const char *addr,
+                 const struct cJSON *cfg, struct rh_ssh **ssh,
+                 struct rh_err *err);
+
+/* sync.c: the local directory dir copied to ~/name on a node (over sftp,
+ * or, when sftp is NULL, into the directory home of this machine), only
+ * the files that changed since the last sync; what an earlier sync put
+ * there and dir no longer has is removed. A non-zero *stop (if stop is
+ * not NULL) ends it early with -ECANCELED. */
+struct rh_sync_stats {
+	size_t files;           /* in the directory */
+	size_t changed;         /* copied now */
+	size_t removed;         /* files and directories removed now */
+};
+int rh_sync_dir(struct rh_sftp *sftp, const char *home, const char *dir,
+                const char *name, const int *stop, struct rh_sync_stats *st,
+                struct rh_err *err);
+
+/* sky.c: on-demand clusters through the SkyPilot command line. */
+/* A cluster launched on demand: no ips, an instance_type (or subtype
+ * OnDemandCluster). */
+int rh_sky_is_ondemand(const struct cJSON *cfg);
+/* The name SkyPilot knows the cluster at addr by, stable for an address:
+ * "rh-", its letters and digits (lower case, others as '-', at most 23),
+ * "-" and the first 8 hex digits of its SHA-256. */
+char *rh_sky_name(const char *addr);
+/* The arguments of its `sky launch` (a JSON array of strings, without
+ * "sky"): the config's fields, the defaults of config.yaml where it has
+ * none (defaults may be NULL). */
+int rh_sky_launch_args(const char *addr, const struct cJSON *cfg,
+                       const struct rh_config *defaults, struct cJSON **out,
+                       struct rh_err *err);
+/* "sky ARG..." as a shell would read it, for messages. */
+char *rh_sky_command(const struct cJSON *args);
+/* sky's path on PATH, or -ENOPKG with a message naming the fix. */
+int rh_sky_path(char **path, struct rh_err *err);
+/* Run sky with args to its end: each line it prints (stdout and stderr)
+ * to line (may be NULL), all of it to out (may be NULL), its exit status
+ * in *status. Past timeout_ms (-ETIMEDOUT) or once stop(stop_arg) says so
+ * (-ECANCELED), sky and what it started are ended. */
+int rh_sky_run(const struct cJSON *args, long timeout_ms,
+               int (*stop)(void *), void *stop_arg,
+               void (*line)(void *, const char *), void *line_arg,
+               struct rh_buf *out, int *status, struct rh_err *err);
+/* The STATUS (UP, STOPPED, INIT) of cluster name in the table `sky
+ * status` printed; 0 and "" when the table has no such cluster. */
+int rh_sky_status_of(const char *out, const char *name, char *state,
+                     size_t size);
+/* The cluster at addr as SkyPilot records it (~/.sky/generated/ssh/NAME):
+ * a BYO cluster's config (ips, head first; ssh_creds), and the known
+ * hosts file rhfs keeps for it. -ENOTCONN when SkyPilot has none. */
+int rh_sky_reach(const char *addr, struct cJSON **cfg, char **known_hosts,
+                 struct rh_err *err);
+/* That known hosts file, and removing it (a new launch, new host keys). */
+char *rh_sky_known_hosts(const char *name);
+void rh_sky_forget_host_keys(const char *name);
+
+#endif
