@@ -167,7 +167,7 @@ json_text(const cJSON *v)
 /* What a call request may hold ("wait" is op.c's). */
 static const char *const spec_fields[] = {
 	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
-	"send", "wait", "fn_pointers", "secret_env", "venv", NULL
+	"send", "wait", "fn_pointers", "secret_env", "venv", "call", NULL
 };
 
 /* Whether name is one of env's (an object, or NULL). */
@@ -238,6 +238,10 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 			return rh_err_set(err, EINVAL, "unknown field '%s'",
 			                  v->string);
 	}
+	v = cJSON_GetObjectItemCaseSensitive(spec, "call");
+	if (v != NULL && !(cJSON_IsString(v) && call_id_valid(v->valuestring)))
+		return rh_err_set(err, EINVAL, "'call' is the id proposed for "
+		                  "the call: YYYYMMDD-HHMMSS-uuuuuu");
 	cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
 	args = cJSON_GetObjectItemCaseSensitive(spec, "args");
 	kwargs = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");

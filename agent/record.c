@@ -116,14 +116,22 @@ record_id_time(const char *id)
 	return (uint64_t)timegm(&tm) * 1000000 + strtoull(id + 16, NULL, 10);
 }
 
+/* A new id: the one proposed (a call rhfs held while the node was made,
+ * which has one already) when it is later than every id given, else the
+ * time now. Either way ids stay unique and in order. */
 static void
-new_id(struct agent *a, struct call *c)
+new_id(struct agent *a, struct call *c, const char *proposed)
 {
 	uint64_t us;
 
 	clock_gettime(CLOCK_REALTIME, &c->queued_at);
 	us = (uint64_t)c->queued_at.tv_sec * 1000000 +
 	     (uint64_t)c->queued_at.tv_nsec / 1000;
+	if (proposed != NULL && call_id_valid(proposed) &&
+	    record_id_time(proposed) > a->last_id) {
+		us = record_id_time(proposed);
+		proposed = NULL;
+	}
 	if (us <= a->last_id)
 		us = a->last_id + 1;
 	a->last_id = us;
@@ -423,11 +431,13 @@ int
 record_create(struct agent *a, struct call *c, const cJSON *req,
               struct rh_err *err)
 {
+	const char *proposed = rh_json_str(req, "call");
 	char *path;
 	int r = 0;
 
 	for (;;) {
-		new_id(a, c);
+		new_id(a, c, proposed);
+		proposed = NULL;        /* taken, or not to be had */
 		if (c->py != NULL)
 			break;  /* a Python call's directory comes if needed */
 		path = xasprintf(AGENT_CALLS "/%s", c->id);
@@ -447,6 +457,7 @@ record_create(struct agent *a, struct call *c, const cJSON *req,
 	c->spec = cJSON_Duplicate(req, 1);
 	cJSON_DeleteItemFromObjectCaseSensitive(c->spec, "id");
 	cJSON_DeleteItemFromObjectCaseSensitive(c->spec, "op");
+	cJSON_DeleteItemFromObjectCaseSensitive(c->spec, "call");
 	record_secret_names(c->spec);
 	return 0;
 }

@@ -348,6 +348,7 @@ def check_fail(rhagent):
         {"command": ["echo"], "env": {"X": 1}},
         {"command": ["echo"], "colour": "red"},
         {"command": ["echo"], "wait": "yes"},
+        {"command": ["echo"], "call": "tomorrow"},
     ]
     before = sorted(os.listdir(os.path.join(agent_dir(), "calls")))
     for spec in bad:
@@ -386,6 +387,18 @@ def check_list(rhagent):
     expect([x["call"] for x in r["calls"]] == [other], "newest: %s" % r)
     r = c.request("list", before="yesterday")
     expect(r.get("error") == "EINVAL", "bad before: %s" % r)
+    # an id proposed later than every id given is the call's; one not
+    # later gets the time's id, after the newest
+    t = time.time() + 2
+    later = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t)) + \
+        "-%06d" % int(t % 1 * 1000000)
+    acc, rep = run_call(c, ["echo", "p"], send="~/s3", call=later)
+    expect(acc["call"] == later and rep["call"] == later,
+           "proposed id %s: %s" % (later, acc))
+    expect("call" not in c.ok("get", call=later, spec=True)["spec"],
+           "the proposal is kept in the spec")
+    acc, rep = run_call(c, ["echo", "q"], send="~/s3", call=ids[0])
+    expect(acc["call"] > later, "an id not later was taken: %s" % acc)
     c.close()
 
 
