@@ -215,9 +215,6 @@ int record_output(struct agent *a, const char *id, const char *stream,
  * before id before only when it is not NULL. */
 void record_history(struct agent *a, const char *send, const char *before,
                     size_t limit, struct cJSON *into);
-/* key: the time as "2024-05-01T12:00:00.123456Z" (UTC), or null for 0. */
-void json_add_time(struct cJSON *o, const char *key,
-                   const struct timespec *ts);
 
 /* autostop.c: stop when idle for autostop_mins (kept in the agent's
  * directory across restarts) */

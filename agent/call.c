@@ -1092,7 +1092,7 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		cJSON_AddStringToObject(rec, "call", id);
 		cJSON_AddStringToObject(rec, "state", "failed");
 		cJSON_AddStringToObject(rec, "reason", why);
-		json_add_time(rec, "ended_at", &now);
+		rh_json_add_time(rec, "ended_at", &now);
 		record_write_status(id, rec);
 		rh_info("call %s: failed: %s%s", id, why,
 		        pid > 0 ? " (its processes killed)" : "");

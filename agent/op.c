@@ -162,7 +162,7 @@ op_status(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	cJSON_AddNumberToObject(r, "uptime",
 	                        (double)(now.tv_sec - a->started.tv_sec) +
 	                        (now.tv_nsec - a->started.tv_nsec) / 1e9);
-	json_add_time(r, "started_at", &a->started_wall);
+	rh_json_add_time(r, "started_at", &a->started_wall);
 	cJSON_AddNumberToObject(r, "running", a->running.n);
 	cJSON_AddNumberToObject(r, "queued", a->queued.n);
 	cJSON_AddNumberToObject(r, "jobs", a->jobs);

@@ -247,23 +247,6 @@ read_json(const char *path)
 	return json;
 }
 
-void
-json_add_time(cJSON *o, const char *key, const struct timespec *ts)
-{
-	char s[64];
-	struct tm tm;
-	size_t n;
-
-	if (ts->tv_sec == 0 && ts->tv_nsec == 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	gmtime_r(&ts->tv_sec, &tm);
-	n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(s + n, sizeof(s) - n, ".%06ldZ", ts->tv_nsec / 1000);
-	cJSON_AddStringToObject(o, key, s);
-}
-
 static void
 add_string_or_null(cJSON *o, const char *key, const char *s)
 {
@@ -299,9 +282,9 @@ record_json(const struct call *c)
 	else
 		cJSON_AddNullToObject(o, "signal");
 	add_string_or_null(o, "reason", c->reason);
-	json_add_time(o, "queued_at", &c->queued_at);
-	json_add_time(o, "started_at", &c->started_at);
-	json_add_time(o, "ended_at", &c->ended_at);
+	rh_json_add_time(o, "queued_at", &c->queued_at);
+	rh_json_add_time(o, "started_at", &c->started_at);
+	rh_json_add_time(o, "ended_at", &c->ended_at);
 	return o;
 }
 

@@ -111,6 +111,10 @@ char *rh_json_pretty(const struct cJSON *v);
 /* Typed field access: o's member key if it is a string, else NULL (o may
  * be NULL). */
 const char *rh_json_str(const struct cJSON *o, const char *key);
+/* o's member key: the time ts in UTC, "2024-05-01T12:00:00.000001Z", or
+ * null for a zero ts. */
+void rh_json_add_time(struct cJSON *o, const char *key,
+                      const struct timespec *ts);
 /* Bytes in the valid UTF-8 sequence at p (n bytes available), 0 if none. */
 size_t rh_utf8_len(const unsigned char *p, size_t n);
 

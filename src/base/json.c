@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -514,4 +515,21 @@ rh_json_str(const cJSON *o, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void
+rh_json_add_time(cJSON *o, const char *key, const struct timespec *ts)
+{
+	char s[64];
+	struct tm tm;
+	size_t n;
+
+	if (ts->tv_sec == 0 && ts->tv_nsec == 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	gmtime_r(&ts->tv_sec, &tm);
+	n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(s + n, sizeof(s) - n, ".%06ldZ", ts->tv_nsec / 1000);
+	cJSON_AddStringToObject(o, key, s);
 }
