@@ -3,7 +3,10 @@
  * spec (the request as the agent got it), status, result (blocks until
  * the call ends), stdout and stderr (follow the output while the call
  * runs) and ctl (write "cancel"). A result too large for the agent's
- * reply (over 1 MiB) is read by parts (output stream "result"). */
+ * reply (over 1 MiB) is read by parts (output stream "result"). A call
+ * held while its on-demand cluster is launched (calls-held.c) is listed
+ * and described from what rhfs holds; reads of its result and output
+ * wait, parked, until it reaches the agent. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -51,6 +54,31 @@ calls_agent(struct fs *fs, struct node *calls, char **addr,
 	return r;
 }
 
+/* What rhfs holds of the send's call id (HELD_*); *real, once it is the
+ * agent's, the id the node knows it by. */
+static int
+held_of(struct fs *fs, struct node *calls, const char *id, char **real,
+        void (*fn)(void *arg), void *arg)
+{
+	char *addr = res_address(fs, calls->parent, NULL);
+	int r = held_lookup(fs, addr, id, real, fn, arg);
+
+	free(addr);
+	return r;
+}
+
+/* The id the agent knows the call id by: the same, but for a call held
+ * for a launch that the node gave another. */
+static char *
+agent_id(struct fs *fs, struct node *calls, const char *id)
+{
+	char *real;
+
+	if (held_of(fs, calls, id, &real, NULL, NULL) == HELD_SENT)
+		return real;
+	return xstrdup(id);
+}
+
 static int
 ask(struct rh_rpc *rpc, cJSON *req, int timeout_ms, cJSON **reply)
 {
@@ -69,10 +97,16 @@ calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
 	const cJSON *arr, *rec, *id;
 	cJSON *req, *reply;
 	char *addr;
-	int r;
+	int r, any;
 
 	*latest = NULL;
+	addr = res_address(fs, calls->parent, NULL);
+	held_list(fs, addr, cb, arg, latest, &any);
+	free(addr);
 	if ((r = calls_agent(fs, calls, &addr, &rpc, &err)) < 0) {
+		/* its cluster is being launched: the calls held are all */
+		if (any)
+			return 0;
 		rh_warn("%s", err.msg);
 		return r;
 	}
@@ -180,19 +214,31 @@ call_get(struct fs *fs, struct node *calls, const char *id, int wait,
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *req;
-	char *addr;
+	char *addr, *real = NULL;
 	int r;
 
 	*reply = NULL;
 	if (rh_name_check(id, NULL) < 0)
 		return -ENOENT;
+	r = held_of(fs, calls, id, &real, NULL, NULL);
+	if (r == HELD_WAITING || r == HELD_ENDED) {
+		addr = res_address(fs, calls->parent, NULL);
+		*reply = held_record(fs, addr, id, spec);
+		free(addr);
+		if (*reply != NULL)
+			return 0;
+		/* sent meanwhile: the agent's */
+		real = agent_id(fs, calls, id);
+	}
 	if ((r = calls_agent(fs, calls, &addr, &rpc, &err)) < 0) {
 		rh_warn("%s", err.msg);
+		free(real);
 		return r;
 	}
 	free(addr);
 	req = rh_proto_new(0, "get");
-	cJSON_AddStringToObject(req, "call", id);
+	cJSON_AddStringToObject(req, "call", real ? real : id);
+	free(real);
 	cJSON_AddBoolToObject(req, "wait", wait);
 	cJSON_AddBoolToObject(req, "result", result);
 	if (spec)
@@ -275,6 +321,7 @@ buf_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
  * the agent answers; Ctrl-C ends it with EINTR. */
 struct result_wait {
 	struct parked p;        /* first: parked_interrupted's arg */
+	char *id;               /* the agent's id of the call */
 	int part;               /* the reply is a part of stdout */
 	fuse_req_t req;
 	struct handle *h;       /* valid only while req is unanswered */
@@ -285,8 +332,89 @@ struct result_wait {
 static void
 wait_free(struct result_wait *w)
 {
-	if (parked_release(&w->p))
-		free(w);
+	if (!parked_release(&w->p))
+		return;
+	free(w->id);
+	free(w);
+}
+
+/* A read of a held call's result, stdout or stderr, parked until the
+ * call reaches the agent (or ends without): then read again. */
+struct held_read {
+	struct parked p;        /* first: parked_interrupted's arg */
+	fuse_req_t req;
+	struct handle *h;       /* valid only while req is unanswered */
+	size_t size;
+	off_t off;
+	void (*read)(fuse_req_t req, struct handle *h, size_t size, off_t off);
+};
+
+static void
+held_read_put(struct held_read *hr)
+{
+	if (parked_release(&hr->p))
+		free(hr);
+}
+
+static void
+held_read_go(void *arg)
+{
+	struct held_read *hr = arg;
+
+	if (parked_claim(&hr->p)) {
+		fuse_req_interrupt_func(hr->req, NULL, NULL);
+		hr->read(hr->req, hr->h, hr->size, hr->off);
+	}
+	held_read_put(hr);
+}
+
+/* Before a read of a call's result or output goes to the agent: 1 when
+ * the call is held (req parked until it is sent, or answered: EAGAIN for
+ * O_NONBLOCK, end of file for a call that ended unsent, EINTR); 0 to go
+ * on, with the agent's id in *id. */
+static int
+held_park(fuse_req_t req, struct handle *h, size_t size, off_t off,
+          void (*read)(fuse_req_t, struct handle *, size_t, off_t),
+          char **id)
+{
+	struct held_read *hr = xcalloc(1, sizeof(*hr));
+	int nonblock = (h->flags & O_NONBLOCK) != 0, st, mine = 1;
+	char *real;
+
+	*id = NULL;
+	parked_init(&hr->p);    /* this function's */
+	parked_hold(&hr->p);    /* the wait's */
+	hr->req = req;
+	hr->h = h;
+	hr->size = size;
+	hr->off = off;
+	hr->read = read;
+	if (!nonblock)
+		fuse_req_interrupt_func(req, parked_interrupted, hr);
+	st = held_of(h->fs, calls_dir(h), call_id(h), &real,
+	             nonblock ? NULL : held_read_go, hr);
+	if (st != HELD_WAITING || nonblock) {
+		held_read_put(hr);      /* no wait */
+		if (!nonblock && (mine = parked_claim(&hr->p)))
+			fuse_req_interrupt_func(req, NULL, NULL);
+	}
+	held_read_put(hr);
+	if (st == HELD_WAITING && !nonblock)
+		return 1;               /* parked */
+	if (!mine) {
+		free(real);
+		return 1;               /* interrupted: answered */
+	}
+	if (st == HELD_WAITING) {
+		fuse_reply_err(req, EAGAIN);
+		return 1;
+	}
+	if (st == HELD_ENDED) {
+		fuse_reply_buf(req, NULL, 0);
+		return 1;
+	}
+	*id = st == HELD_SENT ? real : xstrdup(call_id(h));
+	return 0;
 }
 
 static int
@@ -336,7 +464,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 		if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc,
 		                     &e)) == 0) {
 			free(addr);
-			req = part_request(call_id(h), w->size, w->off);
+			req = part_request(w->id, w->size, w->off);
 			r = rh_rpc_call(rpc, req, result_cb, w);
 			cJSON_Delete(req);
 		}
@@ -378,14 +506,17 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	char *addr;
 	struct rh_buf part = { 0 };
 	cJSON *reply;
+	char *id;
 	int r, nonblock = (h->flags & O_NONBLOCK) != 0;
 
 	if (h->stage == STAGE_BY_PARTS) {
 		if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc,
 		                     &err)) == 0) {
 			free(addr);
-			r = ask(rpc, part_request(call_id(h), size, off), 10000,
+			id = agent_id(h->fs, calls_dir(h), call_id(h));
+			r = ask(rpc, part_request(id, size, off), 10000,
 			        &reply);
+			free(id);
 		}
 		if (r < 0) {
 			fuse_reply_err(req, -r);
@@ -401,19 +532,23 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		reply_slice(req, &h->buf, size, off);
 		return;
 	}
+	if (held_park(req, h, size, off, result_read, &id))
+		return;
 	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
+		free(id);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	free(addr);
 	w = xcalloc(1, sizeof(*w));
 	parked_init(&w->p);     /* the agent's answer's */
+	w->id = id;
 	w->req = req;
 	w->h = h;
 	w->size = size;
 	w->off = off;
 	creq = rh_proto_new(0, "get");
-	cJSON_AddStringToObject(creq, "call", call_id(h));
+	cJSON_AddStringToObject(creq, "call", w->id);
 	cJSON_AddBoolToObject(creq, "wait", !nonblock);
 	cJSON_AddBoolToObject(creq, "result", 1);
 	fuse_req_interrupt_func(req, parked_interrupted, w);
@@ -525,7 +660,7 @@ follow_cb(void *arg, int err, const cJSON *msg, int final)
 /* Park req until the agent has bytes at off or the call ends. */
 static void
 follow_park(fuse_req_t req, struct handle *h, struct rh_rpc *rpc,
-            size_t size, off_t off)
+            const char *id, size_t size, off_t off)
 {
 	struct follow *f = xcalloc(1, sizeof(*f));
 	int r;
@@ -533,7 +668,7 @@ follow_park(fuse_req_t req, struct handle *h, struct rh_rpc *rpc,
 	parked_init(&f->p);     /* this function's */
 	f->req = req;
 	f->rpc = rpc;
-	f->call = xstrdup(call_id(h));
+	f->call = xstrdup(id);
 	f->stream = xstrdup(h->node->name);
 	f->off = (uint64_t)off;
 	f->size = size;
@@ -553,7 +688,7 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	struct rh_err err;
 	struct rh_buf data = { 0 };
 	cJSON *reply;
-	char *addr;
+	char *addr, *id;
 	int r, waits, eof, nonblock = (h->flags & O_NONBLOCK) != 0;
 
 	if (off < 0) {
@@ -562,20 +697,25 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	}
 	if (size == 0)
 		size = 1;
+	if (held_park(req, h, size, off, output_read, &id))
+		return;
 	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
+		free(id);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	free(addr);
 	if (h->stage == STAGE_AGENT_WAITS && !nonblock) {
-		follow_park(req, h, rpc, size, off);
+		follow_park(req, h, rpc, id, size, off);
+		free(id);
 		return;
 	}
 	/* A first look, which also tells whether the agent can wait. */
 	for (;;) {
-		if ((r = ask(rpc, output_request(call_id(h), stream,
-		                                 (uint64_t)off, size, 0),
+		if ((r = ask(rpc, output_request(id, stream, (uint64_t)off,
+		                                 size, 0),
 		             10000, &reply)) < 0) {
+			free(id);
 			fuse_reply_err(req, -r);
 			return;
 		}
@@ -593,16 +733,19 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 			break;
 		if (waits) {
 			rh_buf_free(&data);
-			follow_park(req, h, rpc, size, off);
+			follow_park(req, h, rpc, id, size, off);
+			free(id);
 			return;
 		}
 		if (fuse_req_interrupted(req)) {
 			rh_buf_free(&data);
+			free(id);
 			fuse_reply_err(req, EINTR);
 			return;
 		}
 		usleep(FOLLOW_POLL_MS * 1000);
 	}
+	free(id);
 	if (data.len == 0 && nonblock && !eof)
 		fuse_reply_err(req, EAGAIN);
 	else
@@ -617,7 +760,7 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *creq, *reply;
-	char *addr, *cmd = xstrndup(data, size);
+	char *addr, *id, *cmd = xstrndup(data, size);
 	size_t n;
 	int r;
 
@@ -635,13 +778,26 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		return;
 	}
 	free(cmd);
+	/* a call held for its cluster's launch never runs */
+	addr = res_address(h->fs, calls_dir(h)->parent, NULL);
+	r = held_cancel(h->fs, addr, call_id(h));
+	free(addr);
+	if (r != -ENOENT) {
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
 	if ((r = calls_agent(h->fs, calls_dir(h), &addr, &rpc, &err)) < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	free(addr);
 	creq = rh_proto_new(0, "cancel");
-	cJSON_AddStringToObject(creq, "call", call_id(h));
+	id = agent_id(h->fs, calls_dir(h), call_id(h));
+	cJSON_AddStringToObject(creq, "call", id);
+	free(id);
 	r = ask(rpc, creq, 10000, &reply);
 	cJSON_Delete(reply);
 	if (r < 0)

@@ -9,9 +9,11 @@
  *   autostop  `sky autostop -y -i N NAME` (`--cancel` for -1)
  * The first call on a cluster that is not up (or `up` in its ctl) starts
  * a ready job; calls and ctl writes made meanwhile join it, so two first
- * calls launch once. Writers wait for the job's end in slices: a Ctrl-C
- * ends a writer's wait (EINTR) and not the job. A job is bounded by
- * launch_timeout: sky is then ended and the waiting calls fail. Once up,
+ * calls launch once. Calls do not wait in their write: they are held
+ * (calls-held.c) by a thread that waits for the job (ondemand_begin,
+ * ondemand_wait). Other writers wait for the job's end in slices: a
+ * Ctrl-C ends a writer's wait (EINTR) and not the job. A job is bounded
+ * by launch_timeout: sky is then ended and the waiting calls fail. Once up,
  * the cluster is reached as a BYO cluster with the SSH details SkyPilot
  * records (src/link/link.c); nothing is written into its config. */
 #include "config.h"
@@ -53,6 +55,9 @@ struct od {
 	int up;                 /* ready, or seen UP: reached as BYO */
 	int err;                /* the last job's end: 0 or -errno, */
 	struct rh_err why;      /* and why */
+	unsigned ready_gen;     /* the last ready job's gen, */
+	int ready_err;          /* its end, */
+	struct rh_err ready_why;/* and why */
 	char *said;             /* what it did, for ctl's answer */
 	char *last[LAST_LINES]; /* sky's last lines, a ring */
 	unsigned nlines;
@@ -65,6 +70,7 @@ struct ondemands {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;    /* a job ended */
 	int stop;               /* rhfs stops: jobs end */
+	int holders;            /* threads waiting for a launch */
 	struct od *list;
 };
 
@@ -76,6 +82,28 @@ ondemand_init(struct fs *fs)
 	pthread_mutex_init(&ods->lock, NULL);
 	pthread_cond_init(&ods->cond, NULL);
 	fs->ondemand = ods;
+	held_init(fs);
+}
+
+void
+ondemand_hold(struct fs *fs)
+{
+	struct ondemands *ods = fs->ondemand;
+
+	pthread_mutex_lock(&ods->lock);
+	ods->holders++;
+	pthread_mutex_unlock(&ods->lock);
+}
+
+void
+ondemand_release(struct fs *fs)
+{
+	struct ondemands *ods = fs->ondemand;
+
+	pthread_mutex_lock(&ods->lock);
+	ods->holders--;
+	pthread_cond_broadcast(&ods->cond);
+	pthread_mutex_unlock(&ods->lock);
 }
 
 static long
@@ -296,8 +324,12 @@ job_main(void *arg)
 	od->why = why;
 	free(od->said);
 	od->said = said;
-	if (od->job == J_READY)
+	if (od->job == J_READY) {
 		od->up = r == 0;
+		od->ready_gen = od->gen;
+		od->ready_err = r;
+		od->ready_why = why;
+	}
 	od->job = J_NONE;
 	pthread_cond_broadcast(&ods->cond);
 	pthread_mutex_unlock(&ods->lock);
@@ -465,21 +497,38 @@ ondemand_is_up(struct fs *fs, const char *addr)
 	return is_up(fs, addr);
 }
 
-int
-ondemand_ready(struct fs *fs, const char *addr, const cJSON *cfg,
-               fuse_req_t req, struct rh_err *err)
+/* The cluster a resource runs on, if it is on-demand: 1, with its
+ * address and config (both NULL otherwise, or when there is none, which
+ * res_agent says). */
+static int
+ondemand_of(struct fs *fs, const char *addr, const cJSON *cfg, char **caddr,
+            cJSON **ccfg)
 {
+	struct rh_err e;
+
+	if (res_cluster_of(fs, addr, cfg, caddr, ccfg, &e) < 0) {
+		*caddr = NULL;
+		*ccfg = NULL;
+		return 0;
+	}
+	return rh_sky_is_ondemand(*ccfg);
+}
+
+int
+ondemand_begin(struct fs *fs, const char *addr, const cJSON *cfg,
+               char **cluster, unsigned *ticket, struct rh_err *err)
+{
+	struct ondemands *ods = fs->ondemand;
 	struct rh_rpc *rpc;
 	struct rh_err e;
+	struct od *od;
 	char *caddr;
 	cJSON *ccfg;
-	int r;
+	int r = 0;
 
-	/* no cluster: res_agent says so */
-	if (res_cluster_of(fs, addr, cfg, &caddr, &ccfg, &e) < 0)
-		return 0;
-	r = 0;
-	if (!rh_sky_is_ondemand(ccfg))
+	*cluster = NULL;
+	*ticket = 0;
+	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg))
 		goto done;
 	if (is_up(fs, caddr)) {
 		if (res_agent(fs, caddr, ccfg, &rpc, &e) == 0)
@@ -488,11 +537,87 @@ ondemand_ready(struct fs *fs, const char *addr, const cJSON *cfg,
 		rh_info("%s: not reached (%s); asking SkyPilot", caddr, e.msg);
 		set_up(fs, caddr, 0);
 	}
-	r = run_job(fs, caddr, ccfg, J_READY, 0, req, NULL, err);
+	pthread_mutex_lock(&ods->lock);
+	od = find(fs, caddr, 1);
+	if (ods->stop) {
+		r = rh_err_set(err, ESHUTDOWN, "%s: rhfs is stopping", caddr);
+	} else if (od->job == J_READY) {
+		*ticket = od->gen;      /* joined */
+		r = 1;
+	} else if (od->job != J_NONE) {
+		r = 1;                  /* ready after the job running */
+	} else if (!od->up && (r = start(od, J_READY, 0, ccfg, err)) == 0) {
+		*ticket = od->gen;
+		r = 1;
+	}
+	pthread_mutex_unlock(&ods->lock);
+	if (r == 1) {
+		*cluster = caddr;
+		caddr = NULL;
+	}
 done:
 	cJSON_Delete(ccfg);
 	free(caddr);
 	return r;
+}
+
+int
+ondemand_wait(struct fs *fs, const char *addr, const cJSON *cfg,
+              unsigned ticket, struct rh_err *err)
+{
+	struct ondemands *ods = fs->ondemand;
+	long bound = launch_timeout_ms(fs) + WAIT_GRACE_MS;
+	struct timespec t0;
+	struct od *od;
+	char *caddr;
+	cJSON *ccfg;
+	int r = 0;
+
+	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg))
+		goto done;
+	if (ticket == 0) {
+		r = run_job(fs, caddr, ccfg, J_READY, 0, NULL, NULL, err);
+		goto done;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&ods->lock);
+	od = find(fs, caddr, 1);
+	while (od->gen == ticket && od->job != J_NONE &&
+	       (r = wait_slice(fs, NULL, &t0, bound)) == 0)
+		;
+	if (r == -EINTR)
+		rh_err_set(err, ESHUTDOWN, "%s: rhfs stopped while the cluster "
+		           "was being launched", caddr);
+	else if (r < 0)
+		rh_err_set(err, ETIMEDOUT, "%s: sky did not end within "
+		           "launch_timeout (%.0f s)", caddr,
+		           fs->opts.launch_timeout);
+	else if (od->ready_gen == ticket && (r = od->ready_err) < 0)
+		*err = od->ready_why;
+	else if (od->ready_gen != ticket || !od->up)
+		r = rh_err_set(err, EIO, "%s: the cluster was launched, then "
+		               "stopped or taken down before the calls that "
+		               "waited for it were sent", caddr);
+	pthread_mutex_unlock(&ods->lock);
+done:
+	cJSON_Delete(ccfg);
+	free(caddr);
+	return r;
+}
+
+char *
+ondemand_last_line(struct fs *fs, const char *addr)
+{
+	struct ondemands *ods = fs->ondemand;
+	struct od *od;
+	char *s = NULL;
+
+	pthread_mutex_lock(&ods->lock);
+	od = find(fs, addr, 0);
+	if (od != NULL && od->nlines > 0)
+		s = xstrdup(od->last[(od->nlines - 1) % LAST_LINES]);
+	pthread_mutex_unlock(&ods->lock);
+	return s;
 }
 
 int
@@ -621,6 +746,9 @@ ondemand_stop(struct fs *fs)
 	pthread_mutex_lock(&ods->lock);
 	__atomic_store_n(&ods->stop, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&ods->cond);
+	/* the threads of held calls: their waits end now */
+	while (ods->holders > 0)
+		pthread_cond_wait(&ods->cond, &ods->lock);
 	pthread_mutex_unlock(&ods->lock);
 	/* no job starts any more: the list stays as it is */
 	for (od = ods->list; od != NULL; od = od->next) {
@@ -652,4 +780,5 @@ ondemand_free(struct fs *fs)
 	pthread_mutex_destroy(&ods->lock);
 	free(ods);
 	fs->ondemand = NULL;
+	held_free(fs);
 }

@@ -38,6 +38,7 @@ struct slot {
 	struct rh_buf line;     /* the result line, once done */
 	cJSON *big;             /* the reply of a result fetched by parts */
 	struct rh_buf result;   /* the parts */
+	struct held *held;      /* written while its cluster was launched */
 };
 
 /* Most of a result an invoke line holds; read a larger one from
@@ -92,6 +93,12 @@ struct invoke {
 	size_t last_size;       /* of the last write judged: one of at least
 	                         * WRITE_PIECE_MIN may go on in the next */
 	char *link;             /* res_link_key of the send, for $refs */
+	/* calls held while the send's cluster is launched, in order, and
+	 * the thread that sends them once it is up (holding) */
+	struct slot **held;
+	size_t nheld, held_cap;
+	int holding;
+	unsigned ticket;        /* of the launch (ondemand_wait) */
 };
 
 static void
@@ -114,6 +121,7 @@ inv_put(struct invoke *inv)
 		free(inv->slots[i]);
 	}
 	free(inv->slots);
+	free(inv->held);
 	rh_buf_free(&inv->partial);
 	free(inv->link);
 	cJSON_Delete(inv->cfg);
@@ -355,6 +363,7 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct slot *s = arg;
 	struct invoke *inv = s->inv;
+	struct held *held = NULL;
 	const cJSON *id;
 
 	pthread_mutex_lock(&inv->lock);
@@ -374,11 +383,17 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 			inv->write_err = err;
 		inv->write_left--;
 		pthread_cond_signal(&inv->accepted);
+		held = s->held;
 	}
 	pthread_mutex_unlock(&inv->lock);
+	id = cJSON_GetObjectItemCaseSensitive(msg, "call");
+	if (held != NULL && err == 0 && cJSON_IsString(id))
+		held_sent(inv->fs, held, id->valuestring);
+	else if (held != NULL)
+		held_failed(inv->fs, held, err < 0 ? strerror(-err) :
+		            "the agent did not take it");
 	if (!final)
 		return;
-	id = cJSON_GetObjectItemCaseSensitive(msg, "call");
 	if (err == 0 && cJSON_IsString(id) &&
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
 	                                                  "result_truncated"))) {
@@ -691,8 +706,8 @@ submit(struct invoke *inv, struct slot *s)
 		call_cb(s, r, NULL, 1);     /* answers as the stream would */
 }
 
-/* A call that cannot reach the agent (its send's setup failed): its
- * answer is the reason, as a failed call's. */
+/* A call that cannot reach the agent (its send's setup failed, or its
+ * cluster's launch): its answer is the reason, as a failed call's. */
 static void
 fail_unsent(struct invoke *inv, struct slot *s, const char *reason)
 {
@@ -700,6 +715,10 @@ fail_unsent(struct invoke *inv, struct slot *s, const char *reason)
 
 	cJSON_AddStringToObject(msg, "state", "failed");
 	cJSON_AddStringToObject(msg, "reason", reason);
+	if (s->held != NULL) {
+		cJSON_AddStringToObject(msg, "call", held_id(s->held));
+		held_failed(inv->fs, s->held, reason);
+	}
 	pthread_mutex_lock(&inv->lock);
 	inv->refs++;
 	inv->write_left++;
@@ -833,6 +852,258 @@ complete_lines(struct invoke *inv, const char *data, size_t size,
 	return all.data;
 }
 
+/* After wait_accepted: the calls of v lost with a broken stream go once
+ * more, on a new one; then the acceptance's end: 0, or -errno. */
+static int
+resend_lost(struct invoke *inv, struct slot **v, size_t n,
+            const struct timespec *deadline, int r, struct rh_err *err)
+{
+	size_t i, lost;
+	struct slot *s;
+
+	pthread_mutex_lock(&inv->lock);
+	for (lost = 0, i = 0; i < n; i++)
+		lost += v[i] != NULL && v[i]->lost;
+	pthread_mutex_unlock(&inv->lock);
+	if (r == 0 && lost > 0) {
+		if ((r = res_agent(inv->fs, inv->addr, inv->cfg, &inv->rpc,
+		                   err)) < 0)
+			rh_warn("%s", err->msg);
+		for (i = 0; i < n; i++) {
+			s = v[i];
+			if (s == NULL || !s->lost)
+				continue;
+			s->lost = 0;
+			s->resent = 1;
+			if (r < 0) {
+				pthread_mutex_lock(&inv->lock);
+				inv->refs++;
+				inv->write_left++;
+				pthread_mutex_unlock(&inv->lock);
+				call_cb(s, r, NULL, 1);
+			} else {
+				submit(inv, s);
+			}
+		}
+		r = wait_accepted(inv, deadline);
+	}
+	if (r == 0) {
+		pthread_mutex_lock(&inv->lock);
+		r = inv->write_err;
+		pthread_mutex_unlock(&inv->lock);
+	}
+	return r;
+}
+
+/* A new call's slot, last of inv's: its request, with the send's
+ * secrets and virtualenv (each may be NULL). */
+static struct slot *
+slot_new(struct invoke *inv, const cJSON *spec, const cJSON *senv,
+         const char *venv)
+{
+	struct slot *s = xcalloc(1, sizeof(*s));
+
+	s->inv = inv;
+	s->req = inv->kind->request(inv, spec);
+	if (senv != NULL)
+		cJSON_AddItemToObject(s->req, "secret_env",
+		                      cJSON_Duplicate(senv, 1));
+	if (venv != NULL)
+		cJSON_AddStringToObject(s->req, "venv", venv);
+	pthread_mutex_lock(&inv->lock);
+	if (inv->nslots == inv->slots_cap) {
+		inv->slots_cap = inv->slots_cap ? inv->slots_cap * 2 : 16;
+		inv->slots = xrealloc(inv->slots, inv->slots_cap *
+		                      sizeof(*inv->slots));
+	}
+	inv->slots[inv->nslots++] = s;
+	pthread_mutex_unlock(&inv->lock);
+	return s;
+}
+
+/* A held call's slot lets go of it (held_done may free it). */
+static struct held *
+unhold(struct invoke *inv, struct slot *s)
+{
+	struct held *h;
+
+	pthread_mutex_lock(&inv->lock);
+	h = s->held;
+	s->held = NULL;
+	pthread_mutex_unlock(&inv->lock);
+	return h;
+}
+
+/* A held call cancelled from its calls/ID/ctl: its answer. */
+static void
+held_cancelled(void *arg, struct held *h)
+{
+	struct slot *s = arg;
+	cJSON *msg = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(msg, "state", "cancelled");
+	cJSON_AddStringToObject(msg, "reason", "cancelled while its cluster "
+	                        "was being launched");
+	cJSON_AddStringToObject(msg, "call", held_id(h));
+	slot_answer(s, 0, msg);         /* the hold's reference goes */
+	cJSON_Delete(msg);
+}
+
+/* The thread of an invoke's held calls: waits for the launch of the
+ * send's cluster, then sends them in order (the send prepared first, as
+ * for any first call), or fails them with the launch's reason. Calls
+ * written meanwhile are held too, and go in the next round. */
+static void *
+held_main(void *arg)
+{
+	struct invoke *inv = arg;
+	struct fs *fs = inv->fs;
+	struct timespec deadline;
+	struct rh_err err = { "" };
+	struct slot **batch, *s;
+	size_t n, i;
+	char *venv = NULL;
+	unsigned ticket;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&inv->lock);
+		ticket = inv->ticket;
+		inv->ticket = 0;        /* a next round: up, or launched anew */
+		pthread_mutex_unlock(&inv->lock);
+		r = ondemand_wait(fs, inv->addr, inv->cfg, ticket, &err);
+		if (r == 0)
+			r = res_agent(fs, inv->addr, inv->cfg, &inv->rpc, &err);
+		if (r == 0 && inv->kind == &send_kind)
+			r = send_prepare(fs, inv->addr, inv->cfg, inv->rpc, NULL,
+			                 &venv, &err);
+		if (r < 0)
+			rh_warn("%s: held calls fail: %s", inv->addr, err.msg);
+		pthread_mutex_lock(&inv->lock);
+		batch = inv->held;
+		n = inv->nheld;
+		inv->held = NULL;
+		inv->nheld = inv->held_cap = 0;
+		inv->write_err = 0;
+		pthread_mutex_unlock(&inv->lock);
+		deadline = rh_time_after(CLOCK_REALTIME, (long)(
+		                         fs->opts.connect_timeout * 1000));
+		for (i = 0; i < n; i++) {
+			s = batch[i];
+			if (held_take(fs, s->held) < 0) {
+				batch[i] = NULL;        /* cancelled: answered */
+				continue;
+			}
+			if (r < 0) {
+				fail_unsent(inv, s, err.msg);
+			} else {
+				if (venv != NULL)
+					cJSON_AddStringToObject(s->req, "venv",
+					                        venv);
+				submit(inv, s);
+			}
+			inv_put(inv);   /* the hold's reference */
+		}
+		if (r == 0) {
+			r = wait_accepted(inv, &deadline);
+			if ((r = resend_lost(inv, batch, n, &deadline, r,
+			                     &err)) < 0)
+				rh_warn("%s: held calls: %s", inv->addr,
+				        strerror(-r));
+		}
+		/* their readers go on, to the agent or with the failure */
+		for (i = 0; i < n; i++)
+			if (batch[i] != NULL)
+				held_done(fs, unhold(inv, batch[i]));
+		free(batch);
+		free(venv);
+		venv = NULL;
+		pthread_mutex_lock(&inv->lock);
+		if (inv->nheld == 0)
+			inv->holding = 0;
+		n = inv->nheld;
+		pthread_mutex_unlock(&inv->lock);
+		if (n == 0)
+			break;
+	}
+	ondemand_release(fs);
+	inv_put(inv);                   /* the thread's */
+	return NULL;
+}
+
+/* Hold the calls of specs until the send's cluster is up: each gets its
+ * calls/ID now (state queued) and its slot, so that reads answer in
+ * order; the thread sends them. */
+static int
+hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
+     const char *cluster, unsigned ticket, struct rh_err *err)
+{
+	const cJSON *spec;
+	pthread_attr_t at;
+	pthread_t t;
+	struct slot *s, **batch;
+	size_t n, i;
+	int start, e;
+
+	cJSON_ArrayForEach(spec, specs) {
+		s = slot_new(inv, spec, senv, NULL);
+		s->held = held_add(inv->fs, inv->addr, cluster, s->req,
+		                   held_cancelled, s);
+		/* the node keeps the id the call has shown since */
+		cJSON_AddStringToObject(s->req, "call", held_id(s->held));
+		pthread_mutex_lock(&inv->lock);
+		inv->refs++;    /* the hold's */
+		if (inv->nheld == inv->held_cap) {
+			inv->held_cap = inv->held_cap ? inv->held_cap * 2 : 16;
+			inv->held = xrealloc(inv->held, inv->held_cap *
+			                     sizeof(*inv->held));
+		}
+		inv->held[inv->nheld++] = s;
+		pthread_mutex_unlock(&inv->lock);
+		rh_info("%s: call %s held until %s is up", inv->addr,
+		        held_id(s->held), cluster);
+	}
+	pthread_mutex_lock(&inv->lock);
+	start = !inv->holding;
+	if (start) {
+		inv->holding = 1;
+		inv->ticket = ticket;
+		inv->refs++;    /* the thread's */
+	}
+	pthread_mutex_unlock(&inv->lock);
+	if (!start)
+		return 0;
+	ondemand_hold(inv->fs);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&t, &at, held_main, inv);
+	pthread_attr_destroy(&at);
+	if (e == 0)
+		return 0;
+	/* no thread: the calls held fail now, with the reason */
+	rh_err_set(err, e, "%s: cannot start the thread that sends the calls "
+	           "held for the launch: %s", inv->addr, strerror(e));
+	rh_warn("%s", err->msg);
+	ondemand_release(inv->fs);
+	pthread_mutex_lock(&inv->lock);
+	inv->holding = 0;
+	batch = inv->held;
+	n = inv->nheld;
+	inv->held = NULL;
+	inv->nheld = inv->held_cap = 0;
+	pthread_mutex_unlock(&inv->lock);
+	for (i = 0; i < n; i++) {
+		if (held_take(inv->fs, batch[i]->held) < 0)
+			continue;       /* cancelled: answered */
+		fail_unsent(inv, batch[i], err->msg);
+		held_done(inv->fs, unhold(inv, batch[i]));
+		inv_put(inv);   /* the hold's reference */
+	}
+	free(batch);
+	inv_put(inv);
+	return 0;
+}
+
 static void
 invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
              off_t off)
@@ -840,12 +1111,14 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	struct invoke *inv = h->priv;
 	struct timespec deadline;
 	struct rh_err err;
-	struct slot *s;
+	struct slot *s, **mine = NULL;
 	cJSON *specs = NULL, *spec, *senv = NULL;
-	size_t first, i, len = size, rest = 0;
-	char *all = NULL, *venv = NULL;
+	size_t i, len = size, rest = 0;
+	char *all = NULL, *venv = NULL, *cluster = NULL;
 	long ms;
-	int r, n, lost, prep;
+	unsigned ticket = 0;
+	cJSON *ccfg;
+	int r, n, prep, held;
 
 	if (inv->kind->lines) {
 		pthread_mutex_lock(&inv->lock);
@@ -872,19 +1145,35 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	if (n > 0 && inv->kind == &send_kind &&
 	    (r = secret_env(h->fs, inv->addr, inv->cfg, &senv, &err)) < 0)
 		goto refuse;
-	/* an on-demand cluster not up is launched first; if that fails, so
-	 * do the calls, with SkyPilot's reason */
+	/* an on-demand cluster not up is launched first, and the calls are
+	 * held until it is (after the calls held before them, in order);
+	 * if the launch cannot start, the calls fail with the reason */
 	prep = 0;
-	if (n > 0 && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc))) {
-		prep = ondemand_ready(h->fs, inv->addr, inv->cfg, req, &err);
-		if (prep == 0 && (r = res_agent(h->fs, inv->addr, inv->cfg,
-		                                &inv->rpc, &err)) < 0)
+	pthread_mutex_lock(&inv->lock);
+	held = n > 0 && inv->holding;
+	pthread_mutex_unlock(&inv->lock);
+	if (n > 0 && !held && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc))) {
+		prep = ondemand_begin(h->fs, inv->addr, inv->cfg, &cluster,
+		                      &ticket, &err);
+		held = prep > 0;
+		if (held)
+			prep = 0;
+		else if (prep == 0 && (r = res_agent(h->fs, inv->addr, inv->cfg,
+		                                     &inv->rpc, &err)) < 0)
 			goto refuse;
+	}
+	if (held && cluster == NULL) {
+		/* held after the calls before it, for the same cluster */
+		if (res_cluster_of(h->fs, inv->addr, inv->cfg, &cluster, &ccfg,
+		                   &err) == 0)
+			cJSON_Delete(ccfg);
+		else
+			cluster = xstrdup(inv->addr);
 	}
 	/* before a send's first call: its reqs synced, its setup_cmds run;
 	 * if that fails, so do its calls, with the reason. A Ctrl-C while
 	 * waiting for it refuses the write (EINTR), which leaves no trace. */
-	if (prep == 0 && n > 0 && inv->kind == &send_kind)
+	if (!held && prep == 0 && n > 0 && inv->kind == &send_kind)
 		prep = send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, req,
 		                    &venv, &err);
 	if (prep == -EINTR) {
@@ -905,29 +1194,27 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		fuse_reply_write(req, size);
 		return;
 	}
+	if (held) {
+		r = hold(inv, specs, senv, cluster, ticket, &err);
+		cJSON_Delete(specs);
+		secret_env_free(senv);
+		free(cluster);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
 	ms = (long)(h->fs->opts.connect_timeout * 1000);
 	deadline = rh_time_after(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&inv->lock);
 	inv->write_err = 0;
-	first = inv->nslots;
 	pthread_mutex_unlock(&inv->lock);
+	mine = xcalloc((size_t)n, sizeof(*mine));
+	i = 0;
 	cJSON_ArrayForEach(spec, specs) {
-		s = xcalloc(1, sizeof(*s));
-		s->inv = inv;
-		s->req = inv->kind->request(inv, spec);
-		if (senv != NULL)
-			cJSON_AddItemToObject(s->req, "secret_env",
-			                      cJSON_Duplicate(senv, 1));
-		if (venv != NULL)
-			cJSON_AddStringToObject(s->req, "venv", venv);
-		pthread_mutex_lock(&inv->lock);
-		if (inv->nslots == inv->slots_cap) {
-			inv->slots_cap = inv->slots_cap ? inv->slots_cap * 2 : 16;
-			inv->slots = xrealloc(inv->slots, inv->slots_cap *
-			                      sizeof(*inv->slots));
-		}
-		inv->slots[inv->nslots++] = s;
-		pthread_mutex_unlock(&inv->lock);
+		s = slot_new(inv, spec, senv, venv);
+		mine[i++] = s;
 		if (prep < 0)
 			fail_unsent(inv, s, err.msg);
 		else
@@ -940,39 +1227,8 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	free(venv);
 	venv = NULL;
 	r = wait_accepted(inv, &deadline);
-
-	/* Calls lost with a broken stream go once more, on a new one. */
-	pthread_mutex_lock(&inv->lock);
-	for (lost = 0, i = first; i < inv->nslots; i++)
-		lost += inv->slots[i]->lost;
-	pthread_mutex_unlock(&inv->lock);
-	if (r == 0 && lost > 0) {
-		if ((r = res_agent(h->fs, inv->addr, inv->cfg, &inv->rpc,
-		                   &err)) < 0)
-			rh_warn("%s", err.msg);
-		for (i = first; i < inv->nslots; i++) {
-			s = inv->slots[i];
-			if (!s->lost)
-				continue;
-			s->lost = 0;
-			s->resent = 1;
-			if (r < 0) {
-				pthread_mutex_lock(&inv->lock);
-				inv->refs++;
-				inv->write_left++;
-				pthread_mutex_unlock(&inv->lock);
-				call_cb(s, r, NULL, 1);
-			} else {
-				submit(inv, s);
-			}
-		}
-		r = wait_accepted(inv, &deadline);
-	}
-	if (r == 0) {
-		pthread_mutex_lock(&inv->lock);
-		r = inv->write_err;
-		pthread_mutex_unlock(&inv->lock);
-	}
+	r = resend_lost(inv, mine, i, &deadline, r, &err);
+	free(mine);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -988,6 +1244,7 @@ refuse:
 	secret_env_free(senv);
 	free(venv);
 	free(all);
+	free(cluster);
 	rh_warn("refused: %s", err.msg);
 	fuse_reply_err(req, -r);
 }

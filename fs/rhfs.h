@@ -114,6 +114,7 @@ struct fs {
 	int prep_stop;                  /* rhfs stops: setups end */
 	struct send_prepared *prepared; /* what was done, per connection */
 	struct ondemands *ondemand;     /* cluster-ondemand.c */
+	struct helds *held;             /* calls-held.c */
 };
 
 /* An open file. */
@@ -295,9 +296,21 @@ int cluster_has_ips(const struct cJSON *cfg);
  * req (if not NULL) is interrupted, and the command goes on. */
 void ondemand_init(struct fs *fs);
 /* The cluster a resource runs on (itself, or a send's hardware), if it is
- * on-demand and not up: launched or started; 0 at once otherwise. */
-int ondemand_ready(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                   fuse_req_t req, struct rh_err *err);
+ * on-demand and not up, is launched or started. begin: 0 when it is
+ * there to use (or not on-demand); 1 when it is being launched (the
+ * launch started now, or joined), with its address in *cluster and a
+ * ticket for ondemand_wait, which waits (bounded by launch_timeout) for
+ * that launch and returns its end: 0, or -errno and SkyPilot's reason. */
+int ondemand_begin(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                   char **cluster, unsigned *ticket, struct rh_err *err);
+int ondemand_wait(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                  unsigned ticket, struct rh_err *err);
+/* The last line sky printed for the cluster at addr (NULL: none). */
+char *ondemand_last_line(struct fs *fs, const char *addr);
+/* Threads that wait for a launch count themselves in and out: rhfs's
+ * stop ends their waits and waits for them (ondemand_stop). */
+void ondemand_hold(struct fs *fs);
+void ondemand_release(struct fs *fs);
 /* Whether rhfs has it up (launched, or seen UP). */
 int ondemand_is_up(struct fs *fs, const char *addr);
 /* ctl's verb on an on-demand cluster: up, stop, down, autostop MINS run
@@ -312,6 +325,46 @@ void ondemand_status(struct fs *fs, const char *addr, struct cJSON *out,
 /* Ends the sky commands still running; before the agents' connections. */
 void ondemand_stop(struct fs *fs);
 void ondemand_free(struct fs *fs);
+/* calls-held.c: calls written while their on-demand cluster is launched,
+ * held with a calls/ID of their own until it is up (then sent to the
+ * agent, which keeps the id), or failed. Made and freed with ondemand's
+ * state. */
+struct held;
+void held_init(struct fs *fs);
+void held_free(struct fs *fs);
+/* A held call of send for req (its request); cancelled(arg, h) answers
+ * for it when a cancel comes while it waits. */
+struct held *held_add(struct fs *fs, const char *send, const char *cluster,
+                      const struct cJSON *req,
+                      void (*cancelled)(void *arg, struct held *h),
+                      void *arg);
+const char *held_id(const struct held *h);
+/* Before sending it: -ECANCELED when it was cancelled meanwhile. */
+int held_take(struct fs *fs, struct held *h);
+/* The node accepted it as real; or it failed before reaching it. */
+void held_sent(struct fs *fs, struct held *h, const char *real);
+void held_failed(struct fs *fs, struct held *h, const char *reason);
+/* Its sending has ended (or timed out: then it is taken as sent): the
+ * readers waiting for it go on. h may be gone after this. Not from an
+ * agent's I/O thread (the readers go to the agent). */
+void held_done(struct fs *fs, struct held *h);
+/* calls/ID/ctl's cancel of a held call: 0 (or it had ended), -ENOENT
+ * (not held, or sent: the agent's to cancel), -EAGAIN (being sent). */
+int held_cancel(struct fs *fs, const char *send, const char *id);
+/* What is held of send's call id: HELD_NONE, HELD_WAITING (fn(arg) is
+ * called once, when that ends), HELD_ENDED (failed or cancelled before it
+ * was sent), HELD_SENT (*real: the id the node knows it by). */
+enum { HELD_NONE, HELD_WAITING, HELD_ENDED, HELD_SENT };
+int held_lookup(struct fs *fs, const char *send, const char *id, char **real,
+                void (*fn)(void *arg), void *arg);
+/* A held call not sent as the agent describes its calls (its record, or
+ * {"spec": ...}), or NULL. */
+struct cJSON *held_record(struct fs *fs, const char *send, const char *id,
+                          int spec);
+/* send's held calls not sent, to cb; *latest the newest id of them and
+ * *latest's before; *any: one or more. */
+void held_list(struct fs *fs, const char *send, rh_list_cb cb, void *arg,
+               char **latest, int *any);
 /* send-setup.c: before a send's first call on a connection, its reqs
  * synced to the node, its packages installed and its setup_cmds run
  * once. *venv: the virtualenv its calls run in (relative to the node's

@@ -103,12 +103,21 @@ has "SkyPilot has no such cluster" "$T/out" '"status": null'
 [ "$(launches)" = 0 ] && pass "status launches nothing" ||
 	fail "status launched ($(launches) launches)"
 
-# Two first calls at once, held at the stand-in's gate: one launch.
+# Two first calls at once, held at the stand-in's gate: one launch. The
+# writes return at once; each call has its calls/ID, queued, until the
+# launch ends; the reader of invoke gets the results in order.
 touch "$SKYDIR/gate"
-call "$R/who/invoke" a &
+"$PYTHON3" - "$R/who/invoke" >"$T/two" 2>"$T/two.err" <<'PY' &
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, b'["a"]\n')
+os.write(fd, b'["a2"]\n')
+print("written", flush=True)
+f = os.fdopen(fd, "r")
+print(f.readline().rstrip("\n"))
+print(f.readline().rstrip("\n"))
+PY
 A=$!
-(sleep 0.2; echo '["b"]' >"$R/who/invoke") &
-B=$!
 i=0
 until grep -q "Launching on Standin" "$R/gpu/status" 2>/dev/null; do
 	i=$((i + 1))
@@ -118,22 +127,51 @@ done
 cat "$R/gpu/status" >"$T/launching"
 has "status says launching meanwhile" "$T/launching" '"state": "launching"'
 has "with sky's last lines" "$T/launching" "Launching on Standin (a loopback sshd): $NAME"
-kill -0 $A 2>/dev/null && kill -0 $B 2>/dev/null &&
-	pass "the calls wait for the launch" || fail "a call did not wait"
-# A signal (a Ctrl-C) ends a waiting writer's wait, and not the launch
-# (another send on the cluster: writes on one file wait in the kernel for
-# each other, where no signal ends them).
-"$PYTHON3" - "$R/who2/invoke" >"$T/intr" 2>&1 <<'PY' &
+check "a write while the cluster launches returns" \
+	bash -c "echo '[\"b\"]' > '$R/who/invoke'"
+i=0
+until grep -q written "$T/two" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.1
+done
+has "and so do the writes of a reader of invoke" "$T/two" "written"
+kill -0 $A 2>/dev/null && pass "whose read waits for the launch" ||
+	fail "the reader of invoke did not wait"
+ls "$R/who/calls" | grep -v '^latest$' >"$T/calls"
+[ "$(wc -l <"$T/calls")" = 3 ] && pass "each call has its calls/ID at once" ||
+	fail "calls/ while launching: $(cat "$T/calls")"
+B=$(tail -n 1 "$T/calls")
+check "calls/latest while launching" readlink "$R/who/calls/latest"
+has "is the newest" "$T/out" "$B"
+check "a queued call's status" cat "$R/who/calls/$B/status"
+cp "$T/out" "$T/queued"
+has "says queued" "$T/queued" '"state": "queued"'
+has "waiting for the launch" "$T/queued" '"waiting_for": "~/gpu"'
+has "with sky's last line" "$T/queued" "Launching on Standin"
+has "its id" "$T/queued" "\"call\": \"$B\""
+check "a queued call's spec" cat "$R/who/calls/$B/spec"
+has "holds its args" "$T/out" '"b"'
+refuse "its result, O_NONBLOCK, while queued" "Resource temporarily unavailable" \
+	"$PYTHON3" -c 'import os,sys; os.read(os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK), 10)' \
+	"$R/who/calls/$B/result"
+refuse "its stdout, O_NONBLOCK, while queued" "Resource temporarily unavailable" \
+	"$PYTHON3" -c 'import os,sys; os.read(os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK), 10)' \
+	"$R/who/calls/$B/stdout"
+cat "$R/who/calls/$B/result" >"$T/bresult" 2>&1 &
+BR=$!
+# A signal (a Ctrl-C) ends a reader's wait, and not the launch.
+"$PYTHON3" - "$R/who/calls/$B/result" >"$T/intr" 2>&1 <<'PY' &
 import os, signal, sys
 class Stop(Exception):
     pass
 def stop(*_):
     raise Stop()
 signal.signal(signal.SIGUSR1, stop)
-fd = os.open(sys.argv[1], os.O_RDWR)
+fd = os.open(sys.argv[1], os.O_RDONLY)
 try:
-    os.write(fd, b'["c"]\n')
-    print("written")
+    os.read(fd, 100)
+    print("read")
 except Stop:
     print("interrupted")
 PY
@@ -151,13 +189,43 @@ while kill -0 $C 2>/dev/null && [ $i -lt 100 ]; do
 	i=$((i + 1))
 	sleep 0.1
 done
-has "a signal ends a waiting writer's wait" "$T/intr" "interrupted"
-has "which was waiting in its write" "$T/wchan" "request_wait_answer"
+has "a queued call's result waits in read" "$T/wchan" "request_wait_answer"
+has "a signal ends the wait" "$T/intr" "interrupted"
 has "and not the launch" "$R/gpu/status" '"state": "launching"'
+# a queued call cancelled never runs; its invoke line says so
+"$PYTHON3" - "$R/who2/invoke" >"$T/cline" 2>&1 <<'PY' &
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, b'["c"]\n')
+print(os.fdopen(fd, "r").readline().rstrip("\n"))
+PY
+CL=$!
+i=0
+until ls "$R/who2/calls" 2>/dev/null | grep -q '^2'; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.1
+done
+CID=$(ls "$R/who2/calls" | grep -v '^latest$')
+check "cancel a queued call" bash -c "echo cancel > '$R/who2/calls/$CID/ctl'"
+check "its status" cat "$R/who2/calls/$CID/status"
+has "says cancelled" "$T/out" '"state": "cancelled"'
+wait $CL
+has "its invoke line says cancelled" "$T/cline" '"state":"cancelled"'
+has "naming the call" "$T/cline" "\"call\":\"$CID\""
 rm "$SKYDIR/gate"
-wait $A && pass "the first call ends" || fail "the first call failed"
-wait $B && pass "the second call ends" || fail "the second call failed"
-has "the first call ran on the launched node" "$T/out" "$SSH_USER a"
+wait $A && pass "the first calls end" || fail "the first calls failed"
+printf 'written\n%s a\n%s a2\n' "$SSH_USER" "$SSH_USER" >"$T/want"
+same "their results, in order, from the node launched" "$T/two" "$T/want"
+wait $BR
+echo "$SSH_USER b" >"$T/want"
+same "the queued call's result, read while it waited" "$T/bresult" "$T/want"
+check "its status once run" cat "$R/who/calls/$B/status"
+has "done" "$T/out" '"state": "done"'
+has "under the id it had while queued" "$T/out" "\"call\": \"$B\""
+check "the cancelled call's status after the launch" \
+	cat "$R/who2/calls/$CID/status"
+has "still cancelled" "$T/out" '"state": "cancelled"'
 [ "$(launches)" = 1 ] && pass "two first calls: one launch" ||
 	fail "two first calls: $(launches) launches"
 grep '^\["launch"' "$SKYDIR/argv.log" >"$T/launch"
@@ -218,6 +286,13 @@ echo "sky.exceptions.ResourcesUnavailableError: no A100:4 left in us-east-1 (sta
 	>"$SKYDIR/fail"
 check "a call when the launch fails is taken" call "$R/who/invoke" nope
 has "and fails with sky's reason" "$T/out" "ResourcesUnavailableError: no A100:4 left"
+FID=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"])' "$T/out")
+check "the failed call's status" cat "$R/who/calls/$FID/status"
+has "says failed" "$T/out" '"state": "failed"'
+has "with sky's reason" "$T/out" "ResourcesUnavailableError: no A100:4 left"
+check "its result" cat "$R/who/calls/$FID/result"
+[ -s "$T/out" ] && fail "the result of a call that never ran is not empty" ||
+	pass "is empty: it never ran"
 has "which .log has too" "$MNT/.log" "failed (exit 1): sky.exceptions.ResourcesUnavailableError"
 refuse "ctl up when the launch fails" "Input/output error" \
 	bash -c "echo up > '$R/gpu/ctl'"
@@ -230,6 +305,9 @@ touch "$SKYDIR/gate"
 check "a call past launch_timeout is taken" call "$R/who/invoke" late
 has "and fails: launch_timeout" "$T/out" "launch_timeout"
 has "naming what did not end" "$T/out" "did not end within launch_timeout (2 s)"
+FID=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"])' "$T/out")
+check "the call's status" cat "$R/who/calls/$FID/status"
+has "says failed: launch_timeout" "$T/out" "did not end within launch_timeout (2 s)"
 pid=$(cat "$SKYDIR/launch.pid")
 kill -0 "$pid" 2>/dev/null && fail "the launch still runs" ||
 	pass "the launch was ended"
