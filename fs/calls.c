@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,7 +89,7 @@ ask(struct rh_rpc *rpc, cJSON *req, int timeout_ms, cJSON **reply)
 	return r;
 }
 
-int
+static int
 calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
            char **latest)
 {
@@ -247,7 +248,7 @@ call_get(struct fs *fs, struct node *calls, const char *id, int wait,
 	return r == -EINVAL ? -ENOENT : r;
 }
 
-int
+static int
 calls_exists(struct fs *fs, struct node *calls, const char *id)
 {
 	cJSON *reply;
@@ -806,26 +807,129 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		fuse_reply_write(req, size);
 }
 
-static const struct fs_file call_files[] = {
-	{ "spec", 0444, 0, spec_open, buf_read, NULL, NULL },
-	{ "status", 0444, 0, status_open, buf_read, NULL, NULL },
-	{ "result", 0444, 0, NULL, result_read, NULL, NULL },
-	{ "stdout", 0444, 1, NULL, output_read, NULL, NULL },
-	{ "stderr", 0444, 1, NULL, output_read, NULL, NULL },
-	{ "ctl", 0200, 1, NULL, NULL, ctl_write, NULL },
+/* ---- the kinds: calls/, calls/ID/ and its files, calls/latest ---- */
+
+static const struct fs_kind call_files[] = {
+	{ .name = "spec", .mode = 0444, .open = spec_open, .read = buf_read,
+	  .truncate = stream_truncate },
+	{ .name = "status", .mode = 0444, .open = status_open,
+	  .read = buf_read, .truncate = stream_truncate },
+	{ .name = "result", .mode = 0444, .read = result_read,
+	  .truncate = stream_truncate },
+	{ .name = "stdout", .mode = 0444, .nonseekable = 1,
+	  .read = output_read, .truncate = stream_truncate },
+	{ .name = "stderr", .mode = 0444, .nonseekable = 1,
+	  .read = output_read, .truncate = stream_truncate },
+	{ .name = "ctl", .mode = 0200, .nonseekable = 1, .write = ctl_write,
+	  .truncate = stream_truncate },
 };
 
-const char *const call_file_names[] = {
-	"spec", "status", "result", "stdout", "stderr", "ctl", NULL,
-};
+#define NCALL_FILES (sizeof(call_files) / sizeof(call_files[0]))
 
-const struct fs_file *
-calls_file(const char *name)
+static int
+call_lookup(struct fs *fs, struct node *dir, const char *name,
+            struct found *f)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(call_files) / sizeof(call_files[0]); i++)
-		if (strcmp(call_files[i].name, name) == 0)
-			return &call_files[i];
-	return NULL;
+	for (i = 0; i < NCALL_FILES; i++)
+		if (strcmp(call_files[i].name, name) == 0) {
+			f->kind = &call_files[i];
+			return 0;
+		}
+	return -ENOENT;
 }
+
+static int
+call_readdir(struct fs *fs, struct node *dir, struct dirsnap *d)
+{
+	size_t i;
+
+	for (i = 0; i < NCALL_FILES; i++)
+		dirsnap_add(d, call_files[i].name, S_IFREG);
+	return 0;
+}
+
+/* calls/ID/ */
+static const struct fs_kind kind_call = {
+	.name = "calls/ID",
+	.mode = 0555,
+	.fmt = S_IFDIR,
+	.lookup = call_lookup,
+	.readdir = call_readdir,
+};
+
+static int
+ignore_name(void *arg, const char *name, enum rh_kind kind)
+{
+	return 0;
+}
+
+/* calls/latest: the newest call's id, or -ENOENT when there is none. */
+static int
+latest_readlink(struct fs *fs, struct node *n, char **target)
+{
+	int r = calls_list(fs, n->parent, ignore_name, NULL, target);
+
+	return r < 0 ? r : *target == NULL ? -ENOENT : 0;
+}
+
+static int
+latest_getattr(struct fs *fs, struct node *n, struct handle *h,
+               struct stat *st)
+{
+	char *target;
+	int r = latest_readlink(fs, n, &target);
+
+	if (r == 0)
+		st->st_size = (off_t)strlen(target);
+	free(target);
+	return r;
+}
+
+static const struct fs_kind kind_latest = {
+	.name = "calls/latest",
+	.mode = 0777,
+	.fmt = S_IFLNK,
+	.getattr = latest_getattr,
+	.readlink = latest_readlink,
+};
+
+static int
+calls_lookup(struct fs *fs, struct node *dir, const char *name,
+             struct found *f)
+{
+	if (strcmp(name, "latest") == 0) {
+		f->kind = &kind_latest;
+		return 0;
+	}
+	f->kind = &kind_call;
+	return calls_exists(fs, dir, name);
+}
+
+static int
+calls_readdir(struct fs *fs, struct node *dir, struct dirsnap *d)
+{
+	char *latest = NULL, *name;
+	int r;
+
+	if ((r = calls_list(fs, dir, dirsnap_cb, d, &latest)) == 0 &&
+	    latest != NULL)
+		dirsnap_add(d, "latest", S_IFLNK);
+	free(latest);
+	if (r < 0) {
+		name = node_name(fs, dir);
+		if (store_is_gone(fs, dir->parent, name))
+			r = 0;  /* its send is gone: empty, for rm -r */
+		free(name);
+	}
+	return r;
+}
+
+const struct fs_kind kind_calls = {
+	.name = "calls",
+	.mode = 0555,
+	.fmt = S_IFDIR,
+	.lookup = calls_lookup,
+	.readdir = calls_readdir,
+};

@@ -428,7 +428,8 @@ ctl_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	free(copy);
 }
 
-const struct fs_file file_cluster_ctl = {
+const struct fs_kind kind_cluster_ctl = {
+	.truncate = stream_truncate,
 	.name = "ctl",
 	.mode = 0644,
 	.nonseekable = 1,

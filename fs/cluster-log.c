@@ -163,7 +163,8 @@ log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	read_put(w);
 }
 
-const struct fs_file file_cluster_log = {
+const struct fs_kind kind_cluster_log = {
+	.truncate = stream_truncate,
 	.name = "log",
 	.mode = 0444,
 	.nonseekable = 1,

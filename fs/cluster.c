@@ -104,7 +104,8 @@ status_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return 0;
 }
 
-const struct fs_file file_status = {
+const struct fs_kind kind_status = {
+	.truncate = stream_truncate,
 	.name = "status",
 	.mode = 0444,
 	.open = status_open,

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "base.h"
 #include "rns.h"
@@ -33,47 +35,72 @@ config_version(struct fs *fs, struct node *n)
 	return r == 0 && rs.kind == RH_RESOURCE ? rs.version : 0;
 }
 
-int
-config_open(struct fs *fs, struct node *n, int flags, int created,
-            struct handle **out)
+static int
+config_getattr(struct fs *fs, struct node *n, struct handle *h,
+               struct stat *st)
 {
-	struct handle *h;
+	struct rh_stat rs;
+	char *path = node_dir_path(fs, n);
+	unsigned writers;
+	int r = n->store->ops->stat(n->store, path, &rs);
+
+	free(path);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&fs->lock);
+	writers = n->writers;
+	pthread_mutex_unlock(&fs->lock);
+	st->st_mode = S_IFREG | (n->store->readonly ? 0444 : 0644);
+	if (rs.kind == RH_RESOURCE) {
+		st->st_size = (off_t)rs.config_size;
+		st->st_mtim = st->st_atim = rs.mtime;
+		st->st_ctim = rs.ctime;
+	} else if (writers > 0) {
+		/* created, not stored until closed */
+		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+		st->st_ctim = st->st_atim = st->st_mtim;
+	} else {
+		return -ENOENT;
+	}
+	if (h != NULL)          /* this open's copy, after ftruncate */
+		st->st_size = (off_t)h->buf.len;
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+static int
+config_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	struct node *n = h->node;
 	char *path;
 	int r = 0;
 
-	if ((flags & O_ACCMODE) != O_RDONLY && n->store->readonly)
+	if ((h->flags & O_ACCMODE) != O_RDONLY && n->store->readonly)
 		return -EROFS;
-	h = xcalloc(1, sizeof(*h));
-	h->node = n;
-	h->flags = flags;
-	h->created = created;
 	rh_buf_reserve(&h->buf, 0);
-	if (!created && !(flags & O_TRUNC)) {
+	if (!h->created && !(h->flags & O_TRUNC)) {
 		path = node_dir_path(fs, n);
 		r = n->store->ops->get(n->store, path, &h->buf, &h->version);
 		free(path);
-		if (r < 0) {
-			rh_buf_free(&h->buf);
-			free(h);
+		if (r < 0)
 			return r == -EISDIR ? -ENOENT : r;
-		}
 	}
-	if (!created && (flags & O_TRUNC))
+	if (!h->created && (h->flags & O_TRUNC))
 		h->version = config_version(fs, n);
-	if (created || (flags & O_TRUNC))
+	if (h->created || (h->flags & O_TRUNC))
 		h->dirty = 1;
 	pthread_mutex_lock(&fs->lock);
-	if (created)
+	if (h->created)
 		n->writers++;
 	h->next_config = n->configs;
 	n->configs = h;
 	h->listed = 1;
 	pthread_mutex_unlock(&fs->lock);
-	*out = h;
 	return 0;
 }
 
-void
+/* Out of its node's open handles; with fs->lock held. */
+static void
 config_unlist(struct handle *h)
 {
 	struct handle **p;
@@ -117,7 +144,7 @@ check(struct fs *fs, struct handle *h, struct rh_err *err)
 	return r;
 }
 
-int
+static int
 config_write(struct fs *fs, struct handle *h, const char *data, size_t len,
              off_t off)
 {
@@ -161,7 +188,7 @@ config_write(struct fs *fs, struct handle *h, const char *data, size_t len,
 }
 
 /* Store the handle's copy if it changed. */
-int
+static int
 config_commit(struct fs *fs, struct handle *h)
 {
 	struct node *n = h->node;
@@ -200,25 +227,115 @@ config_commit(struct fs *fs, struct handle *h)
 }
 
 /* truncate(2) by path: the shortened content must still be a config. */
-int
-config_truncate(struct fs *fs, struct node *n, off_t size)
+static int
+truncate_path(struct fs *fs, struct node *n, off_t size)
 {
-	struct handle *h;
+	struct handle h;
+	struct rh_err err;
 	int r;
 
-	if ((r = config_open(fs, n, O_WRONLY, 0, &h)) < 0)
+	memset(&h, 0, sizeof(h));
+	h.node = n;
+	h.flags = O_WRONLY;
+	h.fs = fs;
+	if ((r = config_open(fs, &h, &err)) < 0) {
+		rh_buf_free(&h.buf);
 		return r;
+	}
 	if ((size_t)size > RH_CONFIG_MAX) {
 		r = -EFBIG;
 	} else {
-		rh_buf_truncate(&h->buf, (size_t)size);
-		h->dirty = 1;
-		r = config_commit(fs, h);
+		rh_buf_truncate(&h.buf, (size_t)size);
+		h.dirty = 1;
+		r = config_commit(fs, &h);
 	}
 	pthread_mutex_lock(&fs->lock);
-	config_unlist(h);
+	config_unlist(&h);
 	pthread_mutex_unlock(&fs->lock);
-	rh_buf_free(&h->buf);
-	free(h);
+	rh_buf_free(&h.buf);
 	return r;
 }
+
+/* ftruncate: this open's copy, judged when stored */
+static int
+config_truncate(struct fs *fs, struct node *n, struct handle *h, off_t size)
+{
+	if (h == NULL)
+		return truncate_path(fs, n, size);
+	if (size > RH_CONFIG_MAX)
+		return -EFBIG;
+	rh_buf_truncate(&h->buf, (size_t)size);
+	h->dirty = 1;
+	h->refused = 0;
+	return 0;
+}
+
+static void
+config_write_req(fuse_req_t req, struct handle *h, const char *data,
+                 size_t size, off_t off)
+{
+	int r = config_write(h->fs, h, data, size, off);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+/* A shell's `>` opens, dups and closes the first descriptor before
+ * anything is written: only written content is judged at close. */
+static int
+config_flush(struct handle *h)
+{
+	return h->written ? config_commit(h->fs, h) : 0;
+}
+
+static void
+config_release(struct handle *h)
+{
+	pthread_mutex_lock(&h->fs->lock);
+	if (h->created)
+		h->node->writers--;
+	if (h->listed)
+		config_unlist(h);
+	pthread_mutex_unlock(&h->fs->lock);
+}
+
+/* Truncated or created but never written: judged now, and a refusal can
+ * only be logged. One created but never stored: the kernel must forget
+ * it. */
+static void
+config_close(struct fs *fs, struct handle *h)
+{
+	struct node *n = h->node;
+	struct stat st;
+	fuse_ino_t parent;
+	int created = h->created;
+
+	if (h->dirty)
+		config_commit(fs, h);
+	handle_free(fs, h);
+	if (!created)
+		return;
+	memset(&st, 0, sizeof(st));
+	if (config_getattr(fs, n, NULL, &st) != -ENOENT)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	parent = n->parent->ino;
+	pthread_mutex_unlock(&fs->lock);
+	notify_entry(fs, parent, "config.json");
+}
+
+const struct fs_kind kind_config = {
+	.name = "config.json",
+	.mode = 0644,
+	.store_file = 1,
+	.getattr = config_getattr,
+	.open = config_open,
+	.read = read_open_buf,
+	.write = config_write_req,
+	.truncate = config_truncate,
+	.flush = config_flush,
+	.close = config_close,
+	.release = config_release,
+};

@@ -19,7 +19,8 @@ errors_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return 0;
 }
 
-const struct fs_file file_errors = {
+const struct fs_kind kind_errors = {
+	.truncate = stream_truncate,
 	.name = "errors",
 	.mode = 0444,
 	.open = errors_open,

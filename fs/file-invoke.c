@@ -1,5 +1,6 @@
-/* file-invoke.c - files that run calls: a send's invoke and a cluster's
- * run. Writing submits calls; write() returns once the agent has accepted
+/* file-invoke.c - files that run calls: a send's invoke here, a cluster's
+ * run in file-run.c (struct call_stream says what differs). Writing
+ * submits calls; write() returns once the agent has accepted
  * every call of it, and bad input fails that write() with EINVAL and
  * submits nothing. Reading the same open file gives each call's answer,
  * in the order submitted, blocking until it is there: a stream.
@@ -10,10 +11,7 @@
  *           it already is a whole JSON object or array. A line over the
  *           limit fails, and so does the rest of it (line_limit).
  *           {"$ref": "<send>/calls/ID"} as a value passes that call's
- *           result; the agent puts it in when the call starts.
- *   run:    each write is one shell command; the answer is its output
- *           (stdout and stderr, as they came) and a last line "exit N".
- *           One over RUN_COMMAND_MAX fails whole and nothing runs. */
+ *           result; the agent puts it in when the call starts. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -49,31 +47,9 @@ struct slot {
 #define INVOKE_TRIM_SLOTS 1000
 /* Longest line (a call spec) buffered across writes. */
 #define INVOKE_LINE_MAX RH_PROTO_FRAME_MAX
-/* The kernel hands rhfs a long write(2) in pieces of (nearly) max_write
- * bytes, 128 KiB or more, none smaller than this but the last, and stops
- * at the first piece refused. */
-#define WRITE_PIECE_MIN (120u * 1024)
-/* Longest command written to run: a longer write fails at its first
- * piece, whole, so that no part of it runs. And sh -c takes the command
- * as one argument, which Linux holds to 128 KiB. */
-#define RUN_COMMAND_MAX WRITE_PIECE_MIN
-
-struct invoke;
-
-/* What differs between invoke and run. */
-struct kind {
-	int (*parse)(const char *addr, const char *data, size_t size,
-	             cJSON **specs, struct rh_err *err);
-	int (*check)(struct invoke *inv, struct rh_err *err);
-	cJSON *(*request)(struct invoke *inv, const cJSON *spec);
-	void (*answer)(struct rh_buf *out, int err, const cJSON *msg);
-	/* the $refs of parsed specs (may be NULL) */
-	int (*refs)(struct invoke *inv, const cJSON *specs, struct rh_err *err);
-	int lines;              /* a write may end inside a line */
-};
 
 struct invoke {
-	const struct kind *kind;
+	const struct call_stream *kind;
 	pthread_mutex_t lock;
 	pthread_cond_t accepted;        /* write_left went down */
 	int refs;               /* the handle, and each call in flight */
@@ -135,11 +111,17 @@ inv_put(struct invoke *inv)
 		malloc_trim(0);
 }
 
-static const struct kind send_kind, run_kind;
+static const struct call_stream send_stream;
 
-static int
-open_kind(struct fs *fs, struct handle *h, const struct kind *kind,
-          struct rh_err *err)
+const char *
+invoke_addr(const struct invoke *inv)
+{
+	return inv->addr;
+}
+
+int
+call_stream_open(struct fs *fs, struct handle *h,
+                 const struct call_stream *kind, struct rh_err *err)
 {
 	struct invoke *inv = xcalloc(1, sizeof(*inv));
 	int r;
@@ -162,13 +144,7 @@ open_kind(struct fs *fs, struct handle *h, const struct kind *kind,
 static int
 invoke_open(struct fs *fs, struct handle *h, struct rh_err *err)
 {
-	return open_kind(fs, h, &send_kind, err);
-}
-
-static int
-run_open(struct fs *fs, struct handle *h, struct rh_err *err)
-{
-	return open_kind(fs, h, &run_kind, err);
+	return call_stream_open(fs, h, &send_stream, err);
 }
 
 /* Contiguous finished lines from the read position, at most size bytes.
@@ -240,8 +216,8 @@ read_interrupted(fuse_req_t req, void *arg)
 		fuse_reply_err(req, EINTR);
 }
 
-static void
-invoke_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+void
+call_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	struct invoke *inv = h->priv;
 	char *data = xmalloc(size ? size : 1);
@@ -974,9 +950,8 @@ held_main(void *arg)
 		r = ondemand_wait(fs, inv->addr, inv->cfg, ticket, &err);
 		if (r == 0)
 			r = res_agent(fs, inv->addr, inv->cfg, &inv->rpc, &err);
-		if (r == 0 && inv->kind == &send_kind)
-			r = send_prepare(fs, inv->addr, inv->cfg, inv->rpc, NULL,
-			                 &venv, &err);
+		if (r == 0 && inv->kind->prepare != NULL)
+			r = inv->kind->prepare(inv, NULL, &venv, &err);
 		if (r < 0)
 			rh_warn("%s: held calls fail: %s", inv->addr, err.msg);
 		pthread_mutex_lock(&inv->lock);
@@ -1104,9 +1079,9 @@ hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
 	return 0;
 }
 
-static void
-invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
-             off_t off)
+void
+call_stream_write(fuse_req_t req, struct handle *h, const char *data,
+                  size_t size, off_t off)
 {
 	struct invoke *inv = h->priv;
 	struct timespec deadline;
@@ -1128,11 +1103,6 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		if (r < 0)
 			goto refuse;
 		data = all;
-	} else if (size > RUN_COMMAND_MAX) {
-		r = rh_err_set(&err, E2BIG, "%s/run: a command of %zu bytes or "
-		               "more, over the %u KiB one holds: nothing runs",
-		               inv->addr, size, RUN_COMMAND_MAX >> 10);
-		goto refuse;
 	}
 	if ((r = inv->kind->parse(inv->addr, data, len, &specs, &err)) < 0)
 		goto refuse;
@@ -1140,10 +1110,9 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	    ((inv->kind->check && (r = inv->kind->check(inv, &err)) < 0) ||
 	     (inv->kind->refs && (r = inv->kind->refs(inv, specs, &err)) < 0)))
 		goto refuse;
-	/* a send's secrets, read at each write: one that cannot be read
-	 * fails the write; the values go in the requests only */
-	if (n > 0 && inv->kind == &send_kind &&
-	    (r = secret_env(h->fs, inv->addr, inv->cfg, &senv, &err)) < 0)
+	/* the calls' environment (a send's secrets), read at each write */
+	if (n > 0 && inv->kind->env != NULL &&
+	    (r = inv->kind->env(inv, &senv, &err)) < 0)
 		goto refuse;
 	/* an on-demand cluster not up is launched first, and the calls are
 	 * held until it is (after the calls held before them, in order);
@@ -1173,9 +1142,8 @@ invoke_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 	/* before a send's first call: its reqs synced, its setup_cmds run;
 	 * if that fails, so do its calls, with the reason. A Ctrl-C while
 	 * waiting for it refuses the write (EINTR), which leaves no trace. */
-	if (!held && prep == 0 && n > 0 && inv->kind == &send_kind)
-		prep = send_prepare(h->fs, inv->addr, inv->cfg, inv->rpc, req,
-		                    &venv, &err);
+	if (!held && prep == 0 && n > 0 && inv->kind->prepare != NULL)
+		prep = inv->kind->prepare(inv, req, &venv, &err);
 	if (prep == -EINTR) {
 		r = prep;
 		goto refuse;
@@ -1263,71 +1231,8 @@ send_check(struct invoke *inv, struct rh_err *err)
 	return 0;
 }
 
-/* run: the whole write is one command. */
-static int
-parse_command(const char *addr, const char *data, size_t size,
-              cJSON **out, struct rh_err *err)
-{
-	char *cmd;
-
-	while (size > 0 && strchr(" \t\r\n", data[size - 1]) &&
-	       data[size - 1] != '\0')
-		size--;
-	*out = cJSON_CreateArray();
-	if (size == 0)
-		return 0;
-	if (memchr(data, '\0', size) != NULL) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		return rh_err_set(err, EINVAL, "%s/run: a command cannot hold "
-		                  "a NUL byte", addr);
-	}
-	cmd = xstrndup(data, size);
-	cJSON_AddItemToArray(*out, cJSON_CreateString(cmd));
-	free(cmd);
-	return 0;
-}
-
-static cJSON *
-run_request(struct invoke *inv, const cJSON *spec)
-{
-	cJSON *req = rh_proto_new(0, "call"), *argv;
-	char *script = xasprintf("exec 2>&1\n%s", spec->valuestring);
-
-	/* stderr joins stdout: the output reads as it came */
-	argv = cJSON_AddArrayToObject(req, "command");
-	cJSON_AddItemToArray(argv, cJSON_CreateString("sh"));
-	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
-	cJSON_AddStringToObject(req, "send", inv->addr);
-	cJSON_AddBoolToObject(req, "wait", 1);
-	free(script);
-	return req;
-}
-
-/* run's answer: the output, then "exit N" on a line of its own. */
-static void
-run_answer(struct rh_buf *out, int err, const cJSON *msg)
-{
-	const cJSON *exitc = cJSON_GetObjectItemCaseSensitive(msg, "exit");
-	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(msg, "reason");
-
-	if (err < 0) {
-		rh_buf_printf(out, "rhfs: %s\nexit -1\n", strerror(-err));
-		return;
-	}
-	rh_json_get_bytes(msg, "result", out);
-	if (out->len > 0 && out->data[out->len - 1] != '\n')
-		rh_buf_append(out, "\n", 1);
-	if (cJSON_IsNumber(exitc))
-		rh_buf_printf(out, "exit %d\n", exitc->valueint);
-	else
-		rh_buf_printf(out, "exit -1 (%s)\n", cJSON_IsString(reason) ?
-		              reason->valuestring : "no exit status");
-}
-
-static void
-invoke_release(struct handle *h)
+void
+call_stream_release(struct handle *h)
 {
 	struct invoke *inv = h->priv;
 	size_t i = 0;
@@ -1343,31 +1248,40 @@ invoke_release(struct handle *h)
 	inv_put(inv);
 }
 
-static const struct kind send_kind = {
-	invoke_parse_lines, send_check, call_request, result_line, send_refs,
-	1,
+/* a send's secrets, read at each write: one that cannot be read fails
+ * the write; the values go in the requests only */
+static int
+send_env(struct invoke *inv, cJSON **env, struct rh_err *err)
+{
+	return secret_env(inv->fs, inv->addr, inv->cfg, env, err);
+}
+
+static int
+send_setup(struct invoke *inv, fuse_req_t req, char **venv,
+           struct rh_err *err)
+{
+	return send_prepare(inv->fs, inv->addr, inv->cfg, inv->rpc, req, venv,
+	                    err);
+}
+
+static const struct call_stream send_stream = {
+	.parse = invoke_parse_lines,
+	.check = send_check,
+	.request = call_request,
+	.answer = result_line,
+	.refs = send_refs,
+	.env = send_env,
+	.prepare = send_setup,
+	.lines = 1,
 };
 
-static const struct kind run_kind = {
-	parse_command, NULL, run_request, run_answer, NULL, 0,
-};
-
-const struct fs_file file_run = {
-	.name = "run",
-	.mode = 0644,
-	.nonseekable = 1,
-	.open = run_open,
-	.read = invoke_read,
-	.write = invoke_write,
-	.release = invoke_release,
-};
-
-const struct fs_file file_invoke = {
+const struct fs_kind kind_invoke = {
 	.name = "invoke",
 	.mode = 0644,
 	.nonseekable = 1,
 	.open = invoke_open,
-	.read = invoke_read,
-	.write = invoke_write,
-	.release = invoke_release,
+	.read = call_stream_read,
+	.write = call_stream_write,
+	.release = call_stream_release,
+	.truncate = stream_truncate,
 };

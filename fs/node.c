@@ -88,7 +88,7 @@ node_init(struct fs *fs)
 	fs->root = xcalloc(1, sizeof(*fs->root));
 	fs->root->ino = FUSE_ROOT_ID;
 	fs->root->name = xstrdup("");
-	fs->root->type = N_ROOT;
+	fs->root->kind = &kind_root;
 	fs->root->nlookup = 1;
 	fs->next_ino = FUSE_ROOT_ID + 1;
 	link_ino(fs, fs->root);
@@ -118,15 +118,15 @@ node_lookup(struct fs *fs, struct node *parent, const char *name)
 	return NULL;
 }
 
-/* Find or make the node for (parent, name). A node of another type under
+/* Find or make the node for (parent, name). A node of another kind under
  * that name is unhashed: the name now means something else. */
 struct node *
 node_add(struct fs *fs, struct node *parent, const char *name,
-         enum node_type type, struct rh_store *store)
+         const struct fs_kind *kind, struct rh_store *store)
 {
 	struct node *n = node_lookup(fs, parent, name);
 
-	if (n != NULL && n->type == type && n->store == store)
+	if (n != NULL && n->kind == kind && n->store == store)
 		return n;
 	if (n != NULL)
 		node_unhash(fs, n);
@@ -137,7 +137,7 @@ node_add(struct fs *fs, struct node *parent, const char *name,
 	n->parent = parent;
 	parent->children++;
 	n->name = xstrdup(name);
-	n->type = type;
+	n->kind = kind;
 	n->store = store;
 	link_ino(fs, n);
 	link_name(fs, n);
@@ -201,18 +201,19 @@ node_move(struct fs *fs, struct node *n, struct node *parent,
 	maybe_free(fs, old_parent);
 }
 
-char *
+/* The node's store path ("" for a store's root), with fs->lock held. */
+static char *
 node_path(const struct node *n)
 {
 	const struct node *p;
 	size_t len = 0, l;
 	char *path, *end;
 
-	if (n->type != N_DIR && n->type != N_CONFIG && n->type != N_SCRATCH)
+	if (!n->kind->store_dir && !n->kind->store_file)
 		return xstrdup("");
 	/* a store's root directory is the child of the mount root (or @):
 	 * the names below it make the path */
-	for (p = n; p->parent != NULL && p->parent->type == N_DIR;
+	for (p = n; p->parent != NULL && p->parent->kind->store_dir;
 	     p = p->parent)
 		len += strlen(p->name) + 1;
 	path = xmalloc(len + 1);
@@ -221,7 +222,7 @@ node_path(const struct node *n)
 	if (len == 0)
 		return path;
 	*--end = '\0';         /* len counted one separator too many */
-	for (p = n; p->parent != NULL && p->parent->type == N_DIR;
+	for (p = n; p->parent != NULL && p->parent->kind->store_dir;
 	     p = p->parent) {
 		l = strlen(p->name);
 		end -= l;
@@ -238,11 +239,22 @@ node_dir_path(struct fs *fs, const struct node *n)
 	char *p;
 
 	pthread_mutex_lock(&fs->lock);
-	while (n != NULL && n->type != N_DIR)
+	while (n != NULL && !n->kind->store_dir)
 		n = n->parent;
 	p = n != NULL ? node_path(n) : xstrdup("");
 	pthread_mutex_unlock(&fs->lock);
 	return p;
+}
+
+char *
+node_name(struct fs *fs, const struct node *n)
+{
+	char *name;
+
+	pthread_mutex_lock(&fs->lock);
+	name = xstrdup(n->name);
+	pthread_mutex_unlock(&fs->lock);
+	return name;
 }
 
 void

@@ -1,7 +1,7 @@
 /* remote.c - the shared namespace in the mount: `@` a symlink to the
  * user's top folder, the top folders the user may read beside ~ and ^,
- * a resource's versions/, and the kernel's caches dropped when the watch
- * sees a change made elsewhere. */
+ * and the kernel's caches dropped when the watch sees a change made
+ * elsewhere. A resource's versions/ is dir-versions.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,8 +13,6 @@
 #include "base.h"
 #include "rns.h"
 #include "rhfs.h"
-
-#define INDEX_NAME ".index"
 
 /* The watch saw path (below top) change: the kernel forgets what it
  * cached of it, of its config.json and of its parent's listing. NULL:
@@ -186,7 +184,8 @@ remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
 	return *s ? 0 : r;
 }
 
-/* ---- @/README, until logged in ---- */
+/* ---- @: a symlink to the user's top folder; until logged in, a
+ * directory with a README ---- */
 
 static const char at_readme[] =
 	"@ is the shared namespace: the same names for a whole team, kept in\n"
@@ -207,22 +206,57 @@ at_readme_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return 0;
 }
 
-const struct fs_file file_at_readme = {
+static const struct fs_kind kind_at_readme = {
 	.name = "README",
 	.mode = 0444,
 	.open = at_readme_open,
 	.read = read_open_buf,
+	.truncate = stream_truncate,
 };
 
-const struct fs_file *
-remote_at_file(const struct fs *fs, const char *name)
+static int
+at_getattr(struct fs *fs, struct node *n, struct handle *h, struct stat *st)
 {
-	return remote_user(fs) == NULL &&
-	       strcmp(name, file_at_readme.name) == 0 ? &file_at_readme : NULL;
+	if (remote_user(fs) == NULL) {
+		st->st_mode = S_IFDIR | 0555;
+		return 0;
+	}
+	st->st_mode = S_IFLNK | 0777;
+	st->st_nlink = 1;
+	st->st_size = (off_t)strlen(remote_user(fs));
+	return 0;
 }
 
-int
-remote_at_refuse(const struct fs *fs)
+static int
+at_readlink(struct fs *fs, struct node *n, char **target)
+{
+	if (remote_user(fs) == NULL)
+		return -EINVAL;
+	*target = xstrdup(remote_user(fs));
+	return 0;
+}
+
+static int
+at_lookup(struct fs *fs, struct node *dir, const char *name,
+          struct found *f)
+{
+	if (remote_user(fs) != NULL ||
+	    strcmp(name, kind_at_readme.name) != 0)
+		return -ENOENT;
+	f->kind = &kind_at_readme;
+	return 0;
+}
+
+static int
+at_readdir(struct fs *fs, struct node *dir, struct dirsnap *d)
+{
+	if (remote_user(fs) == NULL)
+		dirsnap_add(d, kind_at_readme.name, S_IFREG);
+	return 0;
+}
+
+static int
+at_refuse(const struct fs *fs)
 {
 	if (remote_user(fs) == NULL)
 		rh_warn("refused: @: this mount has no login, so the shared "
@@ -231,136 +265,13 @@ remote_at_refuse(const struct fs *fs)
 	return -EPERM;
 }
 
-/* ---- RESOURCE/versions/N ---- */
-
-static int
-seq_of(const char *name, uint64_t *seq)
-{
-	char *end;
-
-	if (*name < '1' || *name > '9')
-		return -ENOENT;
-	*seq = strtoull(name, &end, 10);
-	return *end == '\0' ? 0 : -ENOENT;
-}
-
-int
-versions_get(struct fs *fs, struct node *n, struct rh_version *v)
-{
-	uint64_t seq;
-	char *path;
-	int r;
-
-	if ((r = seq_of(n->name, &seq)) < 0)
-		return r;
-	path = node_dir_path(fs, n);
-	r = rh_store_version_get(n->store, path, seq, v);
-	free(path);
-	return r;
-}
-
-int
-versions_exists(struct fs *fs, struct node *dir, const char *name)
-{
-	struct rh_version v;
-	uint64_t seq;
-	char *path;
-	int r;
-
-	if (strcmp(name, INDEX_NAME) == 0)
-		return 0;
-	if ((r = seq_of(name, &seq)) < 0)
-		return r;
-	path = node_dir_path(fs, dir);
-	r = rh_store_version_get(dir->store, path, seq, &v);
-	free(path);
-	if (r == 0) {
-		free(v.config);
-		free(v.author);
-	}
-	return r;
-}
-
-int
-versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
-{
-	struct rh_version *v;
-	char *path = node_dir_path(fs, dir), name[32];
-	size_t n, i;
-	int r = rh_store_versions(dir->store, path, &v, &n);
-
-	free(path);
-	if (r == 0)
-		r = cb(arg, INDEX_NAME, RH_ABSENT);
-	for (i = 0; r == 0 && i < n; i++) {
-		snprintf(name, sizeof(name), "%llu",
-		         (unsigned long long)v[i].seq);
-		r = cb(arg, name, RH_ABSENT);
-	}
-	rh_versions_free(v, n);
-	return r;
-}
-
-int
-versions_attr(struct fs *fs, struct node *n, struct stat *st)
-{
-	struct rh_buf b = { 0 };
-	struct timespec t;
-	int r = versions_content(fs, n, &b, &t);
-
-	if (r < 0)
-		return r;
-	st->st_mode = S_IFREG | 0444;
-	st->st_size = (off_t)b.len;
-	st->st_blocks = (st->st_size + 511) / 512;
-	st->st_mtim = st->st_atim = st->st_ctim = t;
-	rh_buf_free(&b);
-	return 0;
-}
-
-/* versions/.index: one line per version, "N TIME AUTHOR REVISION". Not
- * an xattr: answering getxattr would cost ls -l a round trip per file. */
-static int
-versions_index(struct fs *fs, struct node *dir, struct rh_buf *out,
-               struct timespec *latest)
-{
-	struct rh_version *v;
-	char *path = node_dir_path(fs, dir), tbuf[32];
-	struct tm tm;
-	size_t n, i;
-	int r = rh_store_versions(dir->store, path, &v, &n);
-
-	free(path);
-	if (r < 0)
-		return r;
-	memset(latest, 0, sizeof(*latest));
-	for (i = 0; i < n; i++) {
-		gmtime_r(&v[i].time.tv_sec, &tm);
-		strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		rh_buf_printf(out, "%llu %s %s %lld\n",
-		              (unsigned long long)v[i].seq, tbuf, v[i].author,
-		              (long long)v[i].revision);
-		*latest = v[i].time;
-	}
-	rh_buf_reserve(out, 0);
-	rh_versions_free(v, n);
-	return 0;
-}
-
-int
-versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
-                 struct timespec *mtime)
-{
-	struct rh_version v;
-	int r;
-
-	if (strcmp(n->name, INDEX_NAME) == 0)
-		return versions_index(fs, n->parent, out, mtime);
-	if ((r = versions_get(fs, n, &v)) < 0)
-		return r;
-	rh_buf_append(out, v.config, v.config_len);
-	*mtime = v.time;
-	free(v.config);
-	free(v.author);
-	return 0;
-}
+const struct fs_kind kind_at = {
+	.name = "@",
+	.mode = 0555,
+	.fmt = S_IFDIR,
+	.getattr = at_getattr,
+	.readlink = at_readlink,
+	.lookup = at_lookup,
+	.readdir = at_readdir,
+	.refuse = at_refuse,
+};

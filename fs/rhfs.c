@@ -276,6 +276,7 @@ main(int argc, char *argv[])
 	fs.opts.launch_timeout = 1200.0;
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.links_lock, NULL);
+	pthread_mutex_init(&fs.secrets_lock, NULL);
 	pthread_mutex_init(&fs.prep_lock, NULL);
 	pthread_cond_init(&fs.prep_cond, NULL);
 
@@ -381,6 +382,7 @@ err_nodes:
 		scratch_unlink(&fs, fs.scratches);
 err_stores:
 	remote_close(&fs);
+	secret_values_free(&fs);
 	rh_store_free(fs.local);
 	rh_store_free(fs.builtin);
 	rh_config_free(fs.config);
@@ -396,6 +398,7 @@ err_args:
 	fuse_opt_free_args(&args);
 	pthread_mutex_destroy(&fs.lock);
 	pthread_mutex_destroy(&fs.links_lock);
+	pthread_mutex_destroy(&fs.secrets_lock);
 	pthread_mutex_destroy(&fs.prep_lock);
 	pthread_cond_destroy(&fs.prep_cond);
 	return ret;

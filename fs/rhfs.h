@@ -16,62 +16,131 @@
 #include "rns.h"
 #include "link.h"
 
-enum node_type {
-	N_ROOT,         /* the mount's root: ~, ^, @, .log */
-	N_AT,           /* @: the remote namespace (empty until logged in) */
-	N_LOG,          /* .log: recent log lines, refusals among them */
-	N_DIR,          /* a store directory: an RNS folder or a resource */
-	N_CONFIG,       /* a resource's config.json */
-	N_SCRATCH,      /* an editor's temporary file, kept in memory */
-	N_FILE,         /* a file its resource type shows (invoke, status) */
-	N_CALLS,        /* a send's calls/ */
-	N_CALL,         /* calls/ID/ */
-	N_LATEST,       /* calls/latest, a symlink to the newest call */
-	N_VERSIONS,     /* a shared resource's versions/ (remote.c) */
-	N_VERSION,      /* versions/N: that version's config, read-only */
-};
-
 struct scratch;
 struct handle;
 struct fs;
+struct node;
+struct dirsnap;
+struct fs_kind;
 
-/* A file a resource type shows beside config.json, or one of a call's.
- * read and write answer the request themselves, now or later. */
-struct fs_file {
-	const char *name;
+/* What a name in a directory is, as the directory's kind found it. */
+struct found {
+	const struct fs_kind *kind;
+	struct rh_store *store; /* NULL: the directory's */
+	struct scratch *sc;     /* an editor's temp file: held */
+};
+
+/*
+ * A file kind: everything a node of it does. Every node has one (its
+ * kind never changes but by rename, under fs->lock); ops.c resolves an
+ * inode to its node and calls the kind. An operation left NULL gets the
+ * answer of a file that does not do it (EACCES to read or write, EISDIR
+ * to truncate, EPERM or ENOTDIR for a change in a directory).
+ *
+ * Which kind a name has: the mount's top (dir-root.c), a store directory
+ * (dir-store.c), which in a resource asks the rows of its resource type
+ * (types.c) for the names beside config.json.
+ */
+struct fs_kind {
+	const char *name;       /* its row's file name, or what it is */
 	unsigned mode;          /* permission bits */
 	int nonseekable;        /* a stream: offsets mean nothing */
+	/* A file. open gets a handle with node, flags, created and fs set;
+	 * read and write answer the request themselves, now or later;
+	 * release frees what open made (every handle, closed or not). */
 	int (*open)(struct fs *fs, struct handle *h, struct rh_err *err);
 	void (*read)(fuse_req_t req, struct handle *h, size_t size, off_t off);
 	void (*write)(fuse_req_t req, struct handle *h, const char *data,
 	              size_t size, off_t off);
 	void (*release)(struct handle *h);
+
+	unsigned fmt;           /* S_IFDIR, S_IFLNK; 0: S_IFREG */
+	int store_dir;          /* a store directory: its path a store path */
+	int store_file;         /* in a store directory, by its name */
+	int uncached;           /* changes all the time: no attribute cache */
+	int write_errno;        /* opening for write without write: this
+	                         * errno (0: EACCES) */
+	/* st comes filled with the node's ino, owner and the mount's time;
+	 * h is the handle a setattr came through (or NULL). NULL: the mode */
+	int (*getattr)(struct fs *fs, struct node *n, struct handle *h,
+	               struct stat *st);
+	/* chmod, utimes and truncate at once, for a kind that keeps its own
+	 * mode and times; NULL: the generic checks, then truncate */
+	int (*setattr)(struct fs *fs, struct node *n, const struct stat *attr,
+	               int to_set);
+	/* truncate(2) (h NULL) or ftruncate */
+	int (*truncate)(struct fs *fs, struct node *n, struct handle *h,
+	                off_t size);
+	int (*flush)(struct handle *h);
+	/* the last close: instead of handle_free, which it calls */
+	void (*close)(struct fs *fs, struct handle *h);
+	int (*readlink)(struct fs *fs, struct node *n, char **target);
+
+	/* A directory: what a name in it is, and its listing (dirsnap_add). */
+	int (*lookup)(struct fs *fs, struct node *dir, const char *name,
+	              struct found *f);
+	int (*readdir)(struct fs *fs, struct node *dir, struct dirsnap *d);
+	/* Changes in it; the node made is f's. NULL: refuse says why not
+	 * (NULL: EPERM). */
+	int (*create)(struct fs *fs, struct node *dir, const char *name,
+	              mode_t mode, int flags, struct found *f, int *created);
+	int (*mkdir)(struct fs *fs, struct node *dir, const char *name,
+	             struct found *f);
+	int (*rmdir)(struct fs *fs, struct node *dir, const char *name);
+	int (*unlink)(struct fs *fs, struct node *dir, const char *name);
+	int (*rename)(struct fs *fs, struct node *sdir, const char *name,
+	              struct node *ddir, const char *newname, unsigned flags);
+	int (*refuse)(const struct fs *fs);
+
+	/* A row with no fixed name (a secret's fields): whether name in the
+	 * resource at dir is one, and the names there are. The hooks below
+	 * are asked about every change in a store directory, and answer 1
+	 * when it is none of their business (then the change goes on as
+	 * usual), else 0 or -errno. */
+	int (*claims)(struct fs *fs, struct node *dir, const char *name);
+	int (*list)(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
+	int (*on_create)(struct fs *fs, struct node *dir, const char *name,
+	                 int flags);
+	int (*on_unlink)(struct fs *fs, struct node *dir, const char *name);
+	int (*on_rename)(struct fs *fs, struct node *sdir, const char *spath,
+	                 const char *name, struct node *ddir,
+	                 const char *dpath, const char *newname,
+	                 unsigned flags);
+	/* a store directory moved, or removed: what the kind keeps for the
+	 * resources below it follows */
+	void (*on_moved)(struct fs *fs, struct rh_store *s, const char *from,
+	                 const char *to);
+	void (*on_removed)(struct fs *fs, struct rh_store *s,
+	                   const char *path);
 };
 
+/* A name the kernel knows. Its fields are guarded by fs->lock but where
+ * said: ino and store are set when it is made and never change. */
 struct node {
-	fuse_ino_t ino;
+	fuse_ino_t ino;         /* fixed */
 	uint64_t nlookup;       /* kernel references */
 	unsigned children;      /* nodes naming this one as parent */
 	int hashed;             /* reachable by (parent, name) */
-	struct node *parent;    /* protected by fs->lock (node_move) */
-	char *name;             /* protected by fs->lock (node_move) */
-	enum node_type type;
-	struct rh_store *store; /* N_DIR, N_CONFIG, N_SCRATCH */
-	struct scratch *scratch;/* N_SCRATCH */
-	const struct fs_file *file; /* N_FILE */
-	unsigned writers;       /* open handles of a config.json not yet stored */
-	struct handle *configs; /* N_CONFIG: its open handles (fs->lock) */
-	char *gone_type;        /* N_DIR: the type its config.json had, just */
-	unsigned gone;          /* removed; bits: its names not yet unlinked */
+	struct node *parent;    /* node_move changes it */
+	char *name;             /* node_move frees it: node_dir_path and
+	                         * node_name copy it under the lock */
+	const struct fs_kind *kind;     /* rename may change it */
+	struct rh_store *store; /* fixed; NULL above the stores */
+	struct scratch *scratch;/* an editor's temp file's (held) */
+	unsigned writers;       /* config.json: handles of it not yet stored */
+	struct handle *configs; /* config.json: its open handles */
+	char *gone_type;        /* a store directory: the type its
+	                         * config.json had, just removed; bits: */
+	unsigned gone;          /* its names not yet unlinked (dir-store.c) */
 	struct node *ino_next, *name_next;
 };
 
 /* An editor's temp file: lives in a store directory until unlinked or
  * renamed onto config.json; never written to the store by itself. */
 struct scratch {
-	struct rh_store *store;
-	char *path;             /* store path of the file */
-	struct rh_buf data;
+	struct rh_store *store; /* fixed */
+	char *path;             /* store path of the file (fs->lock) */
+	struct rh_buf data;     /* fs->lock, as all below */
 	struct timespec mtime, ctime;
 	unsigned mode;
 	unsigned refs;          /* the list, nodes and open handles */
@@ -90,9 +159,12 @@ struct fs_opts {
 	int replace;            /* -o replace: unmount a running rhfs first */
 };
 
+/* All of rhfs's state: the FUSE session's userdata. Fields without a
+ * lock are set before the session runs and only read after. */
 struct fs {
 	struct fuse_session *se;
-	pthread_mutex_t lock;   /* the node table and the scratch list */
+	pthread_mutex_t lock;   /* the node table (every node's fields), the
+	                         * scratch list and the scratches */
 	struct fs_opts opts;
 	struct rh_config *config;
 	struct rh_store *local, *builtin;
@@ -101,23 +173,28 @@ struct fs {
 	gid_t gid;
 	size_t mount_len;       /* of the mountpoint's absolute path */
 	struct timespec started;
-	struct node *root;
+	struct node *root;      /* lock: the table, from here to scratches */
 	struct node **by_ino, **by_name;
 	size_t nbuckets, nnodes;
 	fuse_ino_t next_ino;
 	struct scratch *scratches;
-	struct notifier *notifier;
+	struct notifier *notifier;      /* notify.c: its own lock */
 	pthread_mutex_t links_lock;
-	struct rh_links *links; /* made on first use */
+	struct rh_links *links; /* links_lock; made on first use */
+	pthread_mutex_t secrets_lock;
+	struct rh_secret_remote *secrets;       /* secrets_lock: the shared
+	                         * namespace's secret values (secret.c), a
+	                         * client made on first use */
 	pthread_mutex_t prep_lock;      /* send-setup.c: the list below */
 	pthread_cond_t prep_cond;       /* a send's setup ended */
 	int prep_stop;                  /* rhfs stops: setups end */
 	struct send_prepared *prepared; /* what was done, per connection */
-	struct ondemands *ondemand;     /* cluster-ondemand.c */
+	struct ondemands *ondemand;     /* cluster-ondemand.c: its own lock */
 	struct helds *held;             /* calls-held.c */
 };
 
-/* An open file. */
+/* An open file: used by one request at a time but for the fields its
+ * kind guards itself (priv); node->configs is fs->lock's. */
 struct handle {
 	struct node *node;
 	struct scratch *scratch;/* an open temp file (held) */
@@ -143,24 +220,25 @@ fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* node.c: the inode table. Call with fs->lock held. */
+/* node.c: the inode table. Call with fs->lock held, but the two that
+ * take it themselves (node_dir_path, node_name). */
 void node_init(struct fs *fs);
 void node_destroy_all(struct fs *fs);
 struct node *node_find(struct fs *fs, fuse_ino_t ino);
 struct node *node_lookup(struct fs *fs, struct node *parent,
                          const char *name);
 struct node *node_add(struct fs *fs, struct node *parent, const char *name,
-                      enum node_type type, struct rh_store *store);
+                      const struct fs_kind *kind, struct rh_store *store);
 void node_forget(struct fs *fs, struct node *n, uint64_t nlookup);
 void node_unhash(struct fs *fs, struct node *n);
 void node_move(struct fs *fs, struct node *n, struct node *parent,
                const char *name);
-/* The node's store path ("" for a store's root). */
-char *node_path(const struct node *n);
 /* The store path of n's directory: n if a store directory, else its
  * nearest store-directory ancestor ("" where there is none). Takes
  * fs->lock itself: call it WITHOUT the lock held. */
 char *node_dir_path(struct fs *fs, const struct node *n);
+/* A copy of n's name, taken under fs->lock (call it without). */
+char *node_name(struct fs *fs, const struct node *n);
 
 /* scratch.c: editors' temp files. Call with fs->lock held. */
 struct scratch *scratch_find(struct fs *fs, struct rh_store *s,
@@ -173,6 +251,8 @@ void scratch_rename_dir(struct fs *fs, struct rh_store *s, const char *from,
                         const char *to);
 int scratch_list(struct fs *fs, struct rh_store *s, const char *dir,
                  rh_list_cb cb, void *arg);
+/* An editor's temp file, kept in memory (node->scratch). */
+extern const struct fs_kind kind_scratch;
 
 /* notify.c: kernel cache invalidations, sent from a thread of their own
  * (never from inside a request handler, where they could deadlock). */
@@ -181,74 +261,63 @@ void notify_stop(struct fs *fs);
 void notify_inode(struct fs *fs, fuse_ino_t ino);
 void notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
 
-/* remote.c: the shared namespace (tops beside ~ and ^, @, versions/). */
-int remote_open(struct fs *fs);
-void remote_close(struct fs *fs);
-const char *remote_user(const struct fs *fs);
-/* The store of the top folder name, or NULL (*err why; err may be NULL). */
-struct rh_store *remote_top(struct fs *fs, const char *name, int *err);
-void remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg);
-/* An address of the shared namespace (/top/a/b, @/a/b): its store and the
- * path in it (pointing into addr). */
-int remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
-                const char **path, struct rh_err *err);
-/* @ until logged in: a README saying how to log in; creating in @ is
- * refused (-EPERM) with that reason logged. */
-extern const struct fs_file file_at_readme;
-const struct fs_file *remote_at_file(const struct fs *fs, const char *name);
-int remote_at_refuse(const struct fs *fs);
-struct rh_version;
-int versions_get(struct fs *fs, struct node *n, struct rh_version *v);
-int versions_exists(struct fs *fs, struct node *dir, const char *name);
-int versions_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
-int versions_attr(struct fs *fs, struct node *n, struct stat *st);
-/* versions/N's content (that config) or versions/.index's, and time. */
-int versions_content(struct fs *fs, struct node *n, struct rh_buf *out,
-                     struct timespec *mtime);
-/* Attribute and entry cache time of the shared namespace's nodes: long,
- * since the watch drops what changed. */
-#define REMOTE_CACHE_SECS 30.0
-
-/* file-config.c: config.json, validated when stored. */
-/* ops.c: reply to a read with a copy of b's bytes at off */
-/* parked.c: a read parked until an agent answers, shared by the reader
- * and the agent's callbacks. First member of what holds it, so that
- * parked_interrupted (a fuse_req_interrupt_func) gets it as arg. */
-struct parked {
-	pthread_mutex_t lock;
-	int answered;           /* the request has its reply */
-	int refs;               /* holders; the last frees what holds it */
-};
-void parked_init(struct parked *p);     /* one holder: the caller */
-void parked_hold(struct parked *p);
-/* 1: that was the last holder: free what holds p. */
-int parked_release(struct parked *p);
-/* 1: the caller is first, and replies to the request. */
-int parked_claim(struct parked *p);
-int parked_answered(struct parked *p);
-/* Ctrl-C: EINTR, unless the answer came first. */
-void parked_interrupted(fuse_req_t req, void *arg);
-
+/* ops.c: the FUSE operations, and what kinds share of them */
+extern const struct fuse_lowlevel_ops rhfs_ops;
+/* Replies with a copy of b's bytes at off. */
 void reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size,
                  off_t off);
 /* The read of a file whose content its open put in h->buf. */
 void read_open_buf(fuse_req_t req, struct handle *h, size_t size, off_t off);
+/* Ends a handle: its kind's release, then what it held. */
+void handle_free(struct fs *fs, struct handle *h);
+/* The truncate of a stream (invoke, ctl...): to 0 is O_TRUNC's no-op
+ * (dd does it), anything else refused. */
+int stream_truncate(struct fs *fs, struct node *n, struct handle *h,
+                    off_t size);
+/* A directory listing, taken whole at opendir. */
+void dirsnap_add(struct dirsnap *d, const char *name, unsigned fmt);
+/* An rh_list_cb adding to the dirsnap arg (RH_ABSENT: a file). */
+int dirsnap_cb(void *arg, const char *name, enum rh_kind kind);
+/* The name check every creating operation makes: the reason is logged. */
+int check_name(const struct node *parent, const char *name);
 
-int config_open(struct fs *fs, struct node *n, int flags, int created,
-                struct handle **out);
-int config_write(struct fs *fs, struct handle *h, const char *data,
-                 size_t len, off_t off);
-int config_commit(struct fs *fs, struct handle *h);
-int config_truncate(struct fs *fs, struct node *n, off_t size);
-/* Out of its node's open handles; with fs->lock held. */
-void config_unlist(struct handle *h);
+/* dir-root.c: the mount's root (~, ^, @, .log, the shared top folders) */
+extern const struct fs_kind kind_root;
 
-/* types.c: the files each resource type shows, and what they act on. */
-const struct fs_file *types_file(const char *resource_type,
-                                 const char *name);
-/* Names of a type's files and directories, for listings (NULL-ended). */
-const char *const *types_names(const char *resource_type);
-int types_is_dir(const char *resource_type, const char *name);
+/* dir-store.c: a store directory: a folder, or a resource with its
+ * config.json and the files its type shows */
+extern const struct fs_kind kind_store_dir;
+/* Whether name is one a resource's config.json, just removed, took
+ * along (rm -r goes on with it). */
+int store_is_gone(struct fs *fs, struct node *dir, const char *name);
+/* file-config.c: config.json, validated when stored */
+extern const struct fs_kind kind_config;
+/* A namespace's root (~) holds folders and resources; it is not one. */
+int root_config(const struct node *dir, const char *path);
+
+/* types.c: the files each resource type shows beside its config.json, one
+ * row per (type, name), and the resource and agent those files act on. */
+/* The kind of name in the resource at dir, or NULL. */
+const struct fs_kind *types_lookup(struct fs *fs, struct node *dir,
+                                   const char *name);
+/* The kind of a named row of type (with no resource to ask), or NULL. */
+const struct fs_kind *types_row(const char *type, const char *name);
+/* Names of a type's rows, for listings (NULL-ended; at most 32). */
+size_t types_names(const char *type, const char *names[33]);
+/* A resource's listing: the names of its rows. */
+int types_list(struct fs *fs, struct node *dir, const char *type,
+               struct dirsnap *d);
+/* The hooks of the rows (fs_kind's on_*): 1 when none cared; a name
+ * created by one is of its kind (*kind). */
+int types_on_create(struct fs *fs, struct node *dir, const char *name,
+                    int flags, const struct fs_kind **kind);
+int types_on_unlink(struct fs *fs, struct node *dir, const char *name);
+int types_on_rename(struct fs *fs, struct node *sdir, const char *spath,
+                    const char *name, struct node *ddir, const char *dpath,
+                    const char *newname, unsigned flags);
+void types_on_moved(struct fs *fs, struct rh_store *s, const char *from,
+                    const char *to);
+void types_on_removed(struct fs *fs, struct rh_store *s, const char *path);
 /* The address of the store directory dir (~/a, ^local, /top/a), and its
  * store path in *path if path is not NULL. Takes fs->lock. */
 char *res_address(struct fs *fs, struct node *dir, char **path);
@@ -273,21 +342,97 @@ int res_cluster_of(struct fs *fs, const char *addr,
                    struct cJSON **ccfg, struct rh_err *err);
 /* The mount's links to agents, made on first use. */
 int res_links(struct fs *fs, struct rh_links **out, struct rh_err *err);
-/* file-invoke.c, cluster.c, calls.c */
-extern const struct fs_file file_invoke;
-extern const struct fs_file file_run;
-extern const struct fs_file file_status;
+
+/* remote.c: the shared namespace (tops beside ~ and ^, @). */
+int remote_open(struct fs *fs);
+void remote_close(struct fs *fs);
+const char *remote_user(const struct fs *fs);
+/* The store of the top folder name, or NULL (*err why; err may be NULL). */
+struct rh_store *remote_top(struct fs *fs, const char *name, int *err);
+void remote_list_tops(struct fs *fs, rh_list_cb cb, void *arg);
+/* An address of the shared namespace (/top/a/b, @/a/b): its store and the
+ * path in it (pointing into addr). */
+int remote_addr(struct fs *fs, const char *addr, struct rh_store **s,
+                const char **path, struct rh_err *err);
+/* @: a symlink to the user's top folder; until logged in a directory
+ * with a README saying how to log in, where creating is refused (-EPERM)
+ * with that reason logged. */
+extern const struct fs_kind kind_at;
+/* Attribute and entry cache time of the shared namespace's nodes: long,
+ * since the watch drops what changed. */
+#define REMOTE_CACHE_SECS 30.0
+
+/* dir-versions.c: a shared resource's versions/ (a row of every type in
+ * the shared namespace, not listed) and versions/N */
+extern const struct fs_kind kind_versions;
+
+/* parked.c: a read parked until an agent answers, shared by the reader
+ * and the agent's callbacks. First member of what holds it, so that
+ * parked_interrupted (a fuse_req_interrupt_func) gets it as arg. */
+struct parked {
+	pthread_mutex_t lock;
+	int answered;           /* the request has its reply */
+	int refs;               /* holders; the last frees what holds it */
+};
+void parked_init(struct parked *p);     /* one holder: the caller */
+void parked_hold(struct parked *p);
+/* 1: that was the last holder: free what holds p. */
+int parked_release(struct parked *p);
+/* 1: the caller is first, and replies to the request. */
+int parked_claim(struct parked *p);
+int parked_answered(struct parked *p);
+/* Ctrl-C: EINTR, unless the answer came first. */
+void parked_interrupted(fuse_req_t req, void *arg);
+
+/* file-invoke.c: a file that runs calls (a send's invoke, a cluster's
+ * run): a write submits, reads give the answers in the order submitted.
+ * What differs between them: */
+struct invoke;
+struct call_stream {
+	/* the call specs of a write (all or nothing) */
+	int (*parse)(const char *addr, const char *data, size_t size,
+	             struct cJSON **specs, struct rh_err *err);
+	int (*check)(struct invoke *inv, struct rh_err *err);  /* may be NULL */
+	struct cJSON *(*request)(struct invoke *inv, const struct cJSON *spec);
+	void (*answer)(struct rh_buf *out, int err, const struct cJSON *msg);
+	/* the $refs of parsed specs (may be NULL) */
+	int (*refs)(struct invoke *inv, const struct cJSON *specs,
+	            struct rh_err *err);
+	/* the calls' environment, read at each write (may be NULL) */
+	int (*env)(struct invoke *inv, struct cJSON **env, struct rh_err *err);
+	/* before the first call on a connection (may be NULL) */
+	int (*prepare)(struct invoke *inv, fuse_req_t req, char **venv,
+	               struct rh_err *err);
+	int lines;              /* a write may end inside a line */
+};
+/* The kernel hands rhfs a long write(2) in pieces of (nearly) max_write
+ * bytes, 128 KiB or more, none smaller than this but the last, and stops
+ * at the first piece refused. */
+#define WRITE_PIECE_MIN (120u * 1024)
+int call_stream_open(struct fs *fs, struct handle *h,
+                     const struct call_stream *cs, struct rh_err *err);
+void call_stream_read(fuse_req_t req, struct handle *h, size_t size,
+                      off_t off);
+void call_stream_write(fuse_req_t req, struct handle *h, const char *data,
+                       size_t size, off_t off);
+void call_stream_release(struct handle *h);
+/* The address of the resource whose file it is. */
+const char *invoke_addr(const struct invoke *inv);
+extern const struct fs_kind kind_invoke;
+/* file-run.c */
+extern const struct fs_kind kind_run;
 /* The call specs of an invoke write's whole lines, into the array *out;
  * all or nothing (file-invoke.c). */
 int invoke_parse_lines(const char *addr, const char *data, size_t size,
                        struct cJSON **out, struct rh_err *err);
 /* file-errors.c: every resource's errors (but a secret's, whose files
  * are its fields): the log's recent lines naming it */
-extern const struct fs_file file_errors;
-/* cluster-ctl.c, cluster-log.c: a cluster's ctl (up, down, restart,
- * autostop) and log (its agent's, followed) */
-extern const struct fs_file file_cluster_ctl;
-extern const struct fs_file file_cluster_log;
+extern const struct fs_kind kind_errors;
+/* cluster.c, cluster-ctl.c, cluster-log.c: a cluster's status, ctl (up,
+ * down, restart, autostop) and log (its agent's, followed) */
+extern const struct fs_kind kind_status;
+extern const struct fs_kind kind_cluster_ctl;
+extern const struct fs_kind kind_cluster_log;
 /* A BYO cluster: ips to reach (an on-demand one has none: SkyPilot
  * records where it is). */
 int cluster_has_ips(const struct cJSON *cfg);
@@ -376,31 +521,19 @@ int send_prepare(struct fs *fs, const char *addr, const struct cJSON *cfg,
 /* Ends the work still running; before the agents' connections go. */
 void send_prepare_stop(struct fs *fs);
 void send_prepared_free(struct fs *fs);
-const struct fs_file *calls_file(const char *name);
-extern const char *const call_file_names[];
-int calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
-               char **latest);
-int calls_exists(struct fs *fs, struct node *calls, const char *id);
+
+/* calls.c: a send's calls/ (a row of send), calls/ID/ and its files,
+ * calls/latest */
+extern const struct fs_kind kind_calls;
 /* Fetch a call's whole stdout into `into` by parts, asynchronously; then
  * done(arg, 0), or -EFBIG past max bytes, or -errno. */
 void calls_fetch(struct rh_rpc *rpc, const char *id, size_t max,
                  struct rh_buf *into, void (*done)(void *arg, int err),
                  void *arg);
 
-/* secret.c: a secret's fields as files (fields listed in its config).
- * The hooks return 1 when the name is no field's business. */
-extern const struct fs_file file_secret;
-int secret_is_field(struct fs *fs, struct node *dir, const char *name);
-int secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
-int secret_create(struct fs *fs, struct node *dir, const char *name,
-                  int flags);
-int secret_unlink(struct fs *fs, struct node *dir, const char *name);
-int secret_rename(struct fs *fs, struct node *sdir, const char *spath,
-                  const char *name, struct node *ddir, const char *dpath,
-                  const char *newname, unsigned flags);
-void secret_moved(struct fs *fs, struct rh_store *s, const char *from,
-                  const char *to);
-void secret_removed(struct fs *fs, struct rh_store *s, const char *path);
+/* secret.c: a secret's fields as files (a row of secret: the names its
+ * config lists), and the hooks that keep values with their fields. */
+extern const struct fs_kind kind_secret_field;
 /* The values of the secrets a send's config names ("secrets"), as
  * environment variables {NAME: VALUE} in *env (NULL when none); err names
  * the send and the secret, never a value. secret_env_free wipes them. */
@@ -408,14 +541,7 @@ int secret_env(struct fs *fs, const char *send, const struct cJSON *cfg,
                struct cJSON **env, struct rh_err *err);
 void secret_env_cleanse(struct cJSON *v);
 void secret_env_free(struct cJSON *env);
-/* a field's size and times; its value stored at close(2) with the error
- * for the caller; truncate(2) (h NULL) or ftruncate */
-int secret_getattr(struct fs *fs, struct node *n, struct stat *st);
-int secret_flush(struct handle *h);
-int secret_truncate(struct fs *fs, struct node *n, struct handle *h,
-                    off_t size);
-
-/* ops.c */
-extern const struct fuse_lowlevel_ops rhfs_ops;
+/* The client of the shared namespace's secret values, at rhfs's end. */
+void secret_values_free(struct fs *fs);
 
 #endif

@@ -4,8 +4,12 @@
  * content if it is a valid config. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "base.h"
 #include "rns.h"
@@ -101,3 +105,104 @@ scratch_list(struct fs *fs, struct rh_store *s, const char *dir,
 	}
 	return 0;
 }
+
+/* ---- the kind of a temp file's node ---- */
+
+#define SCRATCH_MAX (16 * 1024 * 1024)
+
+static int
+scratch_getattr(struct fs *fs, struct node *n, struct handle *h,
+                struct stat *st)
+{
+	pthread_mutex_lock(&fs->lock);
+	st->st_mode = S_IFREG | n->scratch->mode;
+	st->st_size = (off_t)n->scratch->data.len;
+	st->st_mtim = st->st_atim = n->scratch->mtime;
+	st->st_ctim = n->scratch->ctime;
+	pthread_mutex_unlock(&fs->lock);
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+/* Its own mode and times, as a file on disk has. */
+static int
+scratch_setattr(struct fs *fs, struct node *n, const struct stat *attr,
+                int to_set)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size > SCRATCH_MAX)
+		r = -EFBIG;
+	else if (to_set & FUSE_SET_ATTR_SIZE)
+		rh_buf_truncate(&n->scratch->data, (size_t)attr->st_size);
+	if (to_set & FUSE_SET_ATTR_MODE)
+		n->scratch->mode = attr->st_mode & 07777;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &n->scratch->mtime);
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		n->scratch->mtime = attr->st_mtim;
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+static int
+scratch_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	pthread_mutex_lock(&fs->lock);
+	h->scratch = h->node->scratch;
+	h->scratch->refs++;
+	if (h->flags & O_TRUNC)
+		rh_buf_truncate(&h->scratch->data, 0);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+/* A temp file is small: copied whole, replied unlocked. */
+static void
+scratch_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	struct rh_buf copy = { 0 };
+
+	pthread_mutex_lock(&h->fs->lock);
+	rh_buf_append(&copy, h->scratch->data.data, h->scratch->data.len);
+	pthread_mutex_unlock(&h->fs->lock);
+	reply_slice(req, &copy, size, off);
+	rh_buf_free(&copy);
+}
+
+static void
+scratch_write(fuse_req_t req, struct handle *h, const char *data,
+              size_t size, off_t off)
+{
+	struct scratch *sc;
+	int r;
+
+	pthread_mutex_lock(&h->fs->lock);
+	sc = h->scratch;
+	if (h->flags & O_APPEND)
+		off = (off_t)sc->data.len;
+	if (off < 0 || (size_t)off + size > SCRATCH_MAX) {
+		r = -EFBIG;
+	} else {
+		rh_buf_pwrite(&sc->data, data, size, (size_t)off);
+		clock_gettime(CLOCK_REALTIME, &sc->mtime);
+		r = (int)size;
+	}
+	pthread_mutex_unlock(&h->fs->lock);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+const struct fs_kind kind_scratch = {
+	.name = "temp file",
+	.mode = 0644,
+	.store_file = 1,
+	.getattr = scratch_getattr,
+	.setattr = scratch_setattr,
+	.open = scratch_open,
+	.read = scratch_read,
+	.write = scratch_write,
+};

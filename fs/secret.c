@@ -89,7 +89,7 @@ dir_has_field(struct fs *fs, struct node *dir, const char *name)
 	cJSON *cfg;
 	int r;
 
-	if (dir->type != N_DIR)
+	if (!dir->kind->store_dir)
 		return 0;
 	path = node_dir_path(fs, dir);
 	cfg = secret_cfg(dir->store, path, NULL);
@@ -99,13 +99,13 @@ dir_has_field(struct fs *fs, struct node *dir, const char *name)
 	return r;
 }
 
-int
+static int
 secret_is_field(struct fs *fs, struct node *dir, const char *name)
 {
 	return dir_has_field(fs, dir, name);
 }
 
-int
+static int
 secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 {
 	const cJSON *f;
@@ -120,16 +120,12 @@ secret_list(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg)
 	return 0;
 }
 
-/* Values, by store: ~ keeps them under ~/.rh/ (src/secret/secret-local.c), the
- * shared namespace in etcd (src/secret/secret-remote.c), through one client
- * made from the login on first use. */
-
-static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rh_secret_remote *remote_values;
-
+/* Values, by store: ~ keeps them under ~/.rh/ (src/secret/secret-local.c),
+ * the shared namespace in etcd (src/secret/secret-remote.c), through one
+ * client made from the login on first use (fs->secrets). */
 static int
-remote(struct rh_store *s, const char *path, struct rh_secret_remote **sr,
-       char **addr, struct rh_err *err)
+remote(struct fs *fs, struct rh_store *s, const char *path,
+       struct rh_secret_remote **sr, char **addr, struct rh_err *err)
 {
 	struct rh_login l;
 	int r = 0;
@@ -138,21 +134,28 @@ remote(struct rh_store *s, const char *path, struct rh_secret_remote **sr,
 	if (!rh_store_is_remote(s))
 		return rh_err_set(err, EOPNOTSUPP, "%s: this namespace keeps "
 		                  "no secret values", *addr);
-	pthread_mutex_lock(&remote_lock);
-	if (remote_values == NULL) {
+	pthread_mutex_lock(&fs->secrets_lock);
+	if (fs->secrets == NULL) {
 		if ((r = rh_login_load(&l, err)) == 0) {
-			r = rh_secret_remote_new(&l, &remote_values, err);
+			r = rh_secret_remote_new(&l, &fs->secrets, err);
 			rh_login_free(&l);
 		}
 	}
-	*sr = remote_values;
-	pthread_mutex_unlock(&remote_lock);
+	*sr = fs->secrets;
+	pthread_mutex_unlock(&fs->secrets_lock);
 	return r;
 }
 
+void
+secret_values_free(struct fs *fs)
+{
+	rh_secret_remote_free(fs->secrets);
+	fs->secrets = NULL;
+}
+
 static int
-value_get(struct rh_store *s, const char *path, const char *field,
-          struct rh_buf *out, struct rh_err *err)
+value_get(struct fs *fs, struct rh_store *s, const char *path,
+          const char *field, struct rh_buf *out, struct rh_err *err)
 {
 	struct rh_secret_remote *sr;
 	char *addr;
@@ -160,15 +163,16 @@ value_get(struct rh_store *s, const char *path, const char *field,
 
 	if (is_local(s))
 		return rh_secret_local_get(path, field, out, NULL, err);
-	if ((r = remote(s, path, &sr, &addr, err)) == 0)
+	if ((r = remote(fs, s, path, &sr, &addr, err)) == 0)
 		r = rh_secret_remote_get(sr, addr, field, out, err);
 	free(addr);
 	return r;
 }
 
 static int
-value_put(struct rh_store *s, const char *path, const char *field,
-          const void *data, size_t len, struct rh_err *err)
+value_put(struct fs *fs, struct rh_store *s, const char *path,
+          const char *field, const void *data, size_t len,
+          struct rh_err *err)
 {
 	struct rh_secret_remote *sr;
 	char *addr;
@@ -177,14 +181,15 @@ value_put(struct rh_store *s, const char *path, const char *field,
 	if (is_local(s))
 		return rh_secret_local_put(path, field, data, len, err);
 	err->msg[0] = '\0';
-	if ((r = remote(s, path, &sr, &addr, err)) == 0)
+	if ((r = remote(fs, s, path, &sr, &addr, err)) == 0)
 		r = rh_secret_remote_put(sr, addr, field, data, len, err);
 	free(addr);
 	return r;
 }
 
 static int
-value_remove(struct rh_store *s, const char *path, const char *field)
+value_remove(struct fs *fs, struct rh_store *s, const char *path,
+             const char *field)
 {
 	struct rh_secret_remote *sr;
 	struct rh_err err;
@@ -193,7 +198,7 @@ value_remove(struct rh_store *s, const char *path, const char *field)
 
 	if (is_local(s))
 		return rh_secret_local_remove(path, field);
-	if ((r = remote(s, path, &sr, &addr, &err)) == 0)
+	if ((r = remote(fs, s, path, &sr, &addr, &err)) == 0)
 		r = rh_secret_remote_remove(sr, addr, field);
 	free(addr);
 	return r == -ENOENT ? 0 : r;
@@ -290,11 +295,9 @@ sec_of(struct fs *fs, struct node *n)
 {
 	struct sec *sc = xcalloc(1, sizeof(*sc));
 
-	pthread_mutex_lock(&fs->lock);
-	sc->store = n->parent->store;
-	sc->path = node_path(n->parent);
-	sc->field = xstrdup(n->name);
-	pthread_mutex_unlock(&fs->lock);
+	sc->store = n->store;   /* its secret's */
+	sc->path = node_dir_path(fs, n);
+	sc->field = node_name(fs, n);
 	return sc;
 }
 
@@ -319,7 +322,7 @@ secret_open(struct fs *fs, struct handle *h, struct rh_err *err)
 		h->dirty = 1;   /* stored empty at close if nothing follows */
 		secure_reserve(&h->buf, 0);
 	} else {
-		r = value_get(sc->store, sc->path, sc->field, &h->buf, err);
+		r = value_get(fs, sc->store, sc->path, sc->field, &h->buf, err);
 		if (r == -ENOENT) {     /* listed, no value yet: empty */
 			r = 0;
 			secure_reserve(&h->buf, 0);
@@ -401,7 +404,7 @@ commit(struct handle *h)
 		h->dirty = 0;
 		return 0;
 	}
-	r = value_put(sc->store, sc->path, sc->field, h->buf.data ?
+	r = value_put(h->fs, sc->store, sc->path, sc->field, h->buf.data ?
 	              h->buf.data : "", h->buf.len, &err);
 	if (r < 0) {
 		rh_warn("refused: %s", err.msg);
@@ -412,7 +415,7 @@ commit(struct handle *h)
 	return 0;
 }
 
-int
+static int
 secret_flush(struct handle *h)
 {
 	return commit(h);
@@ -428,7 +431,7 @@ secret_release(struct handle *h)
 }
 
 /* truncate(2), or ftruncate on an open field. */
-int
+static int
 secret_truncate(struct fs *fs, struct node *n, struct handle *h, off_t size)
 {
 	struct handle tmp;
@@ -459,8 +462,9 @@ secret_truncate(struct fs *fs, struct node *n, struct handle *h, off_t size)
 }
 
 /* Size (of the value, not of its sealed form) and time of a field. */
-int
-secret_getattr(struct fs *fs, struct node *n, struct stat *st)
+static int
+secret_getattr(struct fs *fs, struct node *n, struct handle *h,
+               struct stat *st)
 {
 	struct sec *sc = sec_of(fs, n);
 	struct stat vs;
@@ -477,7 +481,7 @@ secret_getattr(struct fs *fs, struct node *n, struct stat *st)
 			st->st_ctim = vs.st_ctim;
 		}
 	} else {
-		if (remote(sc->store, sc->path, &sr, &addr, &err) == 0 &&
+		if (remote(fs, sc->store, sc->path, &sr, &addr, &err) == 0 &&
 		    rh_secret_remote_size(sr, addr, sc->field, &size) == 0)
 			st->st_size = (off_t)size;
 		free(addr);
@@ -487,18 +491,9 @@ secret_getattr(struct fs *fs, struct node *n, struct stat *st)
 	return 0;
 }
 
-const struct fs_file file_secret = {
-	.name = "(secret field)",
-	.mode = 0600,
-	.open = secret_open,
-	.read = secret_read,
-	.write = secret_write,
-	.release = secret_release,
-};
-
 /* Creating name in dir: 1 when it is not a field's business (go on as
  * usual), 0 when name is now a field of the secret at dir. */
-int
+static int
 secret_create(struct fs *fs, struct node *dir, const char *name, int flags)
 {
 	struct rh_err err;
@@ -506,7 +501,7 @@ secret_create(struct fs *fs, struct node *dir, const char *name, int flags)
 	cJSON *cfg;
 	int r, exists;
 
-	if (dir->type != N_DIR || !field_name(name))
+	if (!dir->kind->store_dir || !field_name(name))
 		return 1;
 	path = node_dir_path(fs, dir);
 	if ((cfg = secret_cfg(dir->store, path, NULL)) == NULL) {
@@ -526,7 +521,7 @@ secret_create(struct fs *fs, struct node *dir, const char *name, int flags)
 }
 
 /* Unlinking name in dir: 1 when it is no field, else 0 or -errno. */
-int
+static int
 secret_unlink(struct fs *fs, struct node *dir, const char *name)
 {
 	struct rh_err err;
@@ -539,7 +534,7 @@ secret_unlink(struct fs *fs, struct node *dir, const char *name)
 	if ((r = fields_edit(dir->store, path, NULL, name, &err)) < 0)
 		rh_warn("refused: %s", err.msg);
 	else
-		value_remove(dir->store, path, name);
+		value_remove(fs, dir->store, path, name);
 	free(path);
 	return r;
 }
@@ -554,8 +549,7 @@ became_field(struct fs *fs, struct node *sdir, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	if ((n = node_lookup(fs, sdir, name)) != NULL) {
 		node_move(fs, n, ddir, newname);
-		n->type = N_FILE;
-		n->file = &file_secret;
+		n->kind = &kind_secret_field;
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);
 		n->scratch = NULL;
@@ -578,7 +572,7 @@ move_value(struct fs *fs, struct rh_store *s, const char *spath,
 	int r;
 
 	if (from_field) {
-		r = value_get(s, spath, name, &v, err);
+		r = value_get(fs, s, spath, name, &v, err);
 		if (r == -ENOENT)
 			r = 0;
 	} else {
@@ -594,7 +588,7 @@ move_value(struct fs *fs, struct rh_store *s, const char *spath,
 		r = sc != NULL ? 0 : 1;
 	}
 	if (r == 0)
-		r = value_put(s, dpath, newname, v.data ? v.data : "", v.len,
+		r = value_put(fs, s, dpath, newname, v.data ? v.data : "", v.len,
 		              err);
 	rh_buf_cleanse(&v);
 	return r;
@@ -607,7 +601,7 @@ move_value(struct fs *fs, struct rh_store *s, const char *spath,
  * an editor's temp file renamed onto a field stores its content as the
  * field's value. A field cannot become anything else (EXDEV: mv copies).
  */
-int
+static int
 secret_rename(struct fs *fs, struct node *sdir, const char *spath,
               const char *name, struct node *ddir, const char *dpath,
               const char *newname, unsigned flags)
@@ -658,7 +652,7 @@ secret_rename(struct fs *fs, struct node *sdir, const char *spath,
 	if (r < 0)
 		goto out;
 	if (sfield) {
-		value_remove(s, spath, name);
+		value_remove(fs, s, spath, name);
 	} else {
 		child = rh_path_join(spath, name);
 		pthread_mutex_lock(&fs->lock);
@@ -676,7 +670,7 @@ out:
 
 /* A folder or resource moved (from -> to): its secrets' values follow,
  * re-sealed for their new addresses. */
-void
+static void
 secret_moved(struct fs *fs, struct rh_store *s, const char *from,
              const char *to)
 {
@@ -688,7 +682,7 @@ secret_moved(struct fs *fs, struct rh_store *s, const char *from,
 	err.msg[0] = '\0';
 	if (is_local(s)) {
 		r = rh_secret_local_move(from, to, &err);
-	} else if ((r = remote(s, from, &sr, &afrom, &err)) == 0) {
+	} else if ((r = remote(fs, s, from, &sr, &afrom, &err)) == 0) {
 		ato = rh_address(s->prefix, to);
 		r = rh_secret_remote_moved(sr, afrom, ato, &err);
 		free(ato);
@@ -703,7 +697,7 @@ secret_moved(struct fs *fs, struct rh_store *s, const char *from,
 
 /* A folder is gone: values left for it (its secrets' config.json were
  * removed first) go too. */
-void
+static void
 secret_removed(struct fs *fs, struct rh_store *s, const char *path)
 {
 	struct rh_secret_remote *sr;
@@ -715,11 +709,31 @@ secret_removed(struct fs *fs, struct rh_store *s, const char *path)
 	if (is_local(s)) {
 		rh_secret_local_purge(path);
 	} else {
-		if (remote(s, path, &sr, &addr, &err) == 0)
+		if (remote(fs, s, path, &sr, &addr, &err) == 0)
 			rh_secret_remote_purge(sr, addr);
 		free(addr);
 	}
 }
+
+/* A field: a row of secret, whatever names its config lists. */
+const struct fs_kind kind_secret_field = {
+	.name = "(secret field)",
+	.mode = 0600,
+	.getattr = secret_getattr,
+	.open = secret_open,
+	.read = secret_read,
+	.write = secret_write,
+	.truncate = secret_truncate,
+	.flush = secret_flush,
+	.release = secret_release,
+	.claims = secret_is_field,
+	.list = secret_list,
+	.on_create = secret_create,
+	.on_unlink = secret_unlink,
+	.on_rename = secret_rename,
+	.on_moved = secret_moved,
+	.on_removed = secret_removed,
+};
 
 /* ---- a send's secrets, for its calls' environment ---- */
 
@@ -811,7 +825,7 @@ secret_env_at(struct fs *fs, const char *send, const char *addr,
 		if (!cJSON_IsString(f))
 			continue;
 		err->msg[0] = '\0';
-		if ((r = value_get(s, path, f->valuestring, &b, err)) < 0) {
+		if ((r = value_get(fs, s, path, f->valuestring, &b, err)) < 0) {
 			snprintf(why, sizeof(why), "%s", err->msg[0] ? err->msg :
 			         strerror(-r));
 			rh_err_set(err, -r, "%s: secret %s: field %s: %s", send,

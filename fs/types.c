@@ -1,6 +1,7 @@
-/* types.c - what each resource type shows beside its config.json, and the
- * resource and agent those files act on. Adding a type's files is a row
- * here and a file of its own. */
+/* types.c - what each resource type shows beside its config.json: one row
+ * per (type, file name) naming the file's kind, and the resource and agent
+ * those files act on. Adding a type's file is a row here and a kind in a
+ * file of its own (fs/file-*.c). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -13,63 +14,194 @@
 #include "link.h"
 #include "rhfs.h"
 
-static const char *const send_names[] = { "invoke", "calls", "errors",
-                                          NULL };
-static const char *const cluster_names[] = { "status", "ctl", "run", "log",
-                                             "errors", NULL };
-static const char *const other_names[] = { "errors", NULL };
-/* a secret's files are its fields: any name may be one */
-static const char *const no_names[] = { NULL };
+/* A row: the kind of a file named name in a resource of type. */
+struct row {
+	const char *type;       /* resource_type; ANY: every type; OTHER:
+	                         * every type without rows of its own */
+	const char *name;       /* NULL: the names its kind claims */
+	const struct fs_kind *kind;
+	int unlisted;           /* found by name, not listed */
+};
 
-static int
-is_send(const char *type)
+static const char ANY[] = "*", OTHER[] = "";
+
+static const struct row rows[] = {
+	{ ANY,       "versions", &kind_versions, 1 },  /* shared ones' */
+	{ "send",    "invoke",   &kind_invoke, 0 },
+	{ "send",    "calls",    &kind_calls, 0 },
+	{ "send",    "errors",   &kind_errors, 0 },
+	{ "cluster", "status",   &kind_status, 0 },
+	{ "cluster", "ctl",      &kind_cluster_ctl, 0 },
+	{ "cluster", "run",      &kind_run, 0 },
+	{ "cluster", "log",      &kind_cluster_log, 0 },
+	{ "cluster", "errors",   &kind_errors, 0 },
+	{ "secret",  NULL,       &kind_secret_field, 0 },  /* its fields */
+	{ OTHER,     "errors",   &kind_errors, 0 },
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+/* Names that mean another type. */
+static const char *
+canonical(const char *type)
 {
-	return type != NULL &&
-	       (strcmp(type, "send") == 0 || strcmp(type, "function") == 0);
+	return type != NULL && strcmp(type, "function") == 0 ? "send" : type;
 }
 
 static int
-is_cluster(const char *type)
+has_rows(const char *type)
 {
-	return type != NULL && strcmp(type, "cluster") == 0;
+	size_t i;
+
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].type != ANY && rows[i].type != OTHER &&
+		    strcmp(rows[i].type, type) == 0)
+			return 1;
+	return 0;
 }
 
+/* Whether row applies to a resource of type (NULL: not a resource). */
 static int
-is_secret(const char *type)
+row_of(const struct row *row, const char *type)
 {
-	return type != NULL && strcmp(type, "secret") == 0;
+	if (type == NULL)
+		return 0;
+	if (row->type == ANY)
+		return 1;
+	if (row->type == OTHER)
+		return !has_rows(type);
+	return strcmp(row->type, type) == 0;
 }
 
-const struct fs_file *
-types_file(const char *type, const char *name)
+static const struct fs_kind *
+find(struct fs *fs, struct node *dir, const char *type, const char *name)
 {
-	if (is_send(type) && strcmp(name, "invoke") == 0)
-		return &file_invoke;
-	if (is_cluster(type) && strcmp(name, "status") == 0)
-		return &file_status;
-	if (is_cluster(type) && strcmp(name, "run") == 0)
-		return &file_run;
-	if (is_cluster(type) && strcmp(name, "ctl") == 0)
-		return &file_cluster_ctl;
-	if (is_cluster(type) && strcmp(name, "log") == 0)
-		return &file_cluster_log;
-	if (type != NULL && !is_secret(type) && strcmp(name, "errors") == 0)
-		return &file_errors;
+	const struct row *row;
+
+	type = canonical(type);
+	for (row = rows; row < rows + NROWS; row++) {
+		if (!row_of(row, type) ||
+		    (row->name != NULL && strcmp(row->name, name) != 0))
+			continue;
+		if (row->kind->claims == NULL ||
+		    (dir != NULL && row->kind->claims(fs, dir, name)))
+			return row->kind;
+	}
 	return NULL;
 }
 
-int
-types_is_dir(const char *type, const char *name)
+const struct fs_kind *
+types_lookup(struct fs *fs, struct node *dir, const char *name)
 {
-	return is_send(type) && strcmp(name, "calls") == 0;
+	char *type = res_type(fs, dir);
+	const struct fs_kind *k = find(fs, dir, type, name);
+
+	free(type);
+	return k;
 }
 
-const char *const *
-types_names(const char *type)
+const struct fs_kind *
+types_row(const char *type, const char *name)
 {
-	return is_send(type) ? send_names :
-	       is_cluster(type) ? cluster_names :
-	       type != NULL && !is_secret(type) ? other_names : no_names;
+	return find(NULL, NULL, type, name);
+}
+
+size_t
+types_names(const char *type, const char *names[33])
+{
+	const struct row *row;
+	size_t n = 0;
+
+	type = canonical(type);
+	for (row = rows; row < rows + NROWS && n < 32; row++)
+		if (row_of(row, type) && row->name != NULL && !row->unlisted)
+			names[n++] = row->name;
+	names[n] = NULL;
+	return n;
+}
+
+int
+types_list(struct fs *fs, struct node *dir, const char *type,
+           struct dirsnap *d)
+{
+	const struct row *row;
+	int r = 0;
+
+	type = canonical(type);
+	for (row = rows; row < rows + NROWS && r == 0; row++)
+		if (row_of(row, type) && row->name == NULL &&
+		    row->kind->list != NULL)
+			r = row->kind->list(fs, dir, dirsnap_cb, d);
+	return r;
+}
+
+/* The hooks are asked whatever the directory's type: a change may take
+ * a name out of one resource into another. */
+int
+types_on_create(struct fs *fs, struct node *dir, const char *name,
+                int flags, const struct fs_kind **kind)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < NROWS; i++) {
+		if (rows[i].kind->on_create == NULL ||
+		    (r = rows[i].kind->on_create(fs, dir, name, flags)) > 0)
+			continue;
+		*kind = rows[i].kind;
+		return r;
+	}
+	return 1;
+}
+
+int
+types_on_unlink(struct fs *fs, struct node *dir, const char *name)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].kind->on_unlink != NULL &&
+		    (r = rows[i].kind->on_unlink(fs, dir, name)) <= 0)
+			return r;
+	return 1;
+}
+
+int
+types_on_rename(struct fs *fs, struct node *sdir, const char *spath,
+                const char *name, struct node *ddir, const char *dpath,
+                const char *newname, unsigned flags)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].kind->on_rename != NULL &&
+		    (r = rows[i].kind->on_rename(fs, sdir, spath, name, ddir,
+		                                 dpath, newname, flags)) <= 0)
+			return r;
+	return 1;
+}
+
+void
+types_on_moved(struct fs *fs, struct rh_store *s, const char *from,
+               const char *to)
+{
+	size_t i;
+
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].kind->on_moved != NULL)
+			rows[i].kind->on_moved(fs, s, from, to);
+}
+
+void
+types_on_removed(struct fs *fs, struct rh_store *s, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].kind->on_removed != NULL)
+			rows[i].kind->on_removed(fs, s, path);
 }
 
 char *
@@ -118,7 +250,7 @@ res_type(struct fs *fs, struct node *dir)
 	char *addr, *type = NULL;
 	cJSON *cfg;
 
-	if (dir->type != N_DIR || res_load(fs, dir, &addr, &cfg, &err) < 0)
+	if (!dir->kind->store_dir || res_load(fs, dir, &addr, &cfg, &err) < 0)
 		return NULL;
 	t = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
 	if (cJSON_IsString(t))

@@ -1,0 +1,112 @@
+/* file-run.c - a cluster's run: each write is one shell command, run on
+ * the cluster's node with the call machinery of invoke (file-invoke.c);
+ * reading the same open file gives its output (stdout and stderr, as
+ * they came) and a last line "exit N". A command over RUN_COMMAND_MAX
+ * fails whole and nothing runs. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "proto.h"
+#include "rhfs.h"
+
+/* Longest command written to run: a longer write fails at its first
+ * piece, whole, so that no part of it runs. And sh -c takes the command
+ * as one argument, which Linux holds to 128 KiB. */
+#define RUN_COMMAND_MAX WRITE_PIECE_MIN
+
+/* The whole write is one command. */
+static int
+parse_command(const char *addr, const char *data, size_t size,
+              cJSON **out, struct rh_err *err)
+{
+	char *cmd;
+
+	*out = NULL;
+	if (size > RUN_COMMAND_MAX)
+		return rh_err_set(err, E2BIG, "%s/run: a command of %zu bytes "
+		                  "or more, over the %u KiB one holds: nothing "
+		                  "runs", addr, size, RUN_COMMAND_MAX >> 10);
+
+	while (size > 0 && strchr(" \t\r\n", data[size - 1]) &&
+	       data[size - 1] != '\0')
+		size--;
+	*out = cJSON_CreateArray();
+	if (size == 0)
+		return 0;
+	if (memchr(data, '\0', size) != NULL) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return rh_err_set(err, EINVAL, "%s/run: a command cannot hold "
+		                  "a NUL byte", addr);
+	}
+	cmd = xstrndup(data, size);
+	cJSON_AddItemToArray(*out, cJSON_CreateString(cmd));
+	free(cmd);
+	return 0;
+}
+
+static cJSON *
+run_request(struct invoke *inv, const cJSON *spec)
+{
+	cJSON *req = rh_proto_new(0, "call"), *argv;
+	char *script = xasprintf("exec 2>&1\n%s", spec->valuestring);
+
+	/* stderr joins stdout: the output reads as it came */
+	argv = cJSON_AddArrayToObject(req, "command");
+	cJSON_AddItemToArray(argv, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
+	cJSON_AddStringToObject(req, "send", invoke_addr(inv));
+	cJSON_AddBoolToObject(req, "wait", 1);
+	free(script);
+	return req;
+}
+
+/* run's answer: the output, then "exit N" on a line of its own. */
+static void
+run_answer(struct rh_buf *out, int err, const cJSON *msg)
+{
+	const cJSON *exitc = cJSON_GetObjectItemCaseSensitive(msg, "exit");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(msg, "reason");
+
+	if (err < 0) {
+		rh_buf_printf(out, "rhfs: %s\nexit -1\n", strerror(-err));
+		return;
+	}
+	rh_json_get_bytes(msg, "result", out);
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		rh_buf_append(out, "\n", 1);
+	if (cJSON_IsNumber(exitc))
+		rh_buf_printf(out, "exit %d\n", exitc->valueint);
+	else
+		rh_buf_printf(out, "exit -1 (%s)\n", cJSON_IsString(reason) ?
+		              reason->valuestring : "no exit status");
+}
+
+static const struct call_stream run_stream = {
+	.parse = parse_command,
+	.request = run_request,
+	.answer = run_answer,
+};
+
+static int
+run_open(struct fs *fs, struct handle *h, struct rh_err *err)
+{
+	return call_stream_open(fs, h, &run_stream, err);
+}
+
+const struct fs_kind kind_run = {
+	.name = "run",
+	.mode = 0644,
+	.nonseekable = 1,
+	.open = run_open,
+	.read = call_stream_read,
+	.write = call_stream_write,
+	.release = call_stream_release,
+	.truncate = stream_truncate,
+};
