@@ -105,11 +105,37 @@ struct call {
 	struct call *prev, *next;
 };
 
-/* All of the agent's state. */
+/* pool.c's state: the worker pools. */
+struct pool;
+struct worker;
+struct pool_set {
+	struct pool *list;
+	unsigned max_workers;   /* per pool: one per CPU, at most jobs */
+	long idle_ms;           /* an idle worker is let go after this */
+	char *runner_path;      /* runner.py, as its workers are given it */
+	char *work_path;        /* the workers' output files' directory */
+	struct worker **polled; /* the workers of the last pool_pollfds, */
+	size_t npolled, polled_cap;     /* in the order of their pollfds */
+};
+
+/* record.c's state: the journal of calls not ended, and the spare call
+ * directories that new calls take. */
+#define RECORD_SPARES 2
+struct records {
+	int jfd;                /* the journal (O_APPEND); -1: not open */
+	off_t jsize, jbase;     /* its size, and the size it had when last
+	                         * rewritten */
+	int spare_made[RECORD_SPARES];  /* 0: none; 1: the directory;
+	                                 * 1 + k: and its first k files */
+};
+
+/* All of the agent's state. The agent is one thread (serve.c's loop):
+ * nothing here needs a lock. */
 struct agent {
 	char *home;             /* where calls run unless they say */
 	char *dir;              /* ~/.rh/agent */
 	int foreground;
+	enum rh_log_level log_level;    /* -v: debug */
 	int lfd;                /* the listening socket */
 	int sigfd;
 	unsigned jobs;          /* most calls running at once */
@@ -129,6 +155,9 @@ struct agent {
 	struct log_waiter *log_waiters;
 	/* outwait.c: "output" requests waiting for a call's output */
 	struct outwait *outwait;
+	struct pool_set pools;          /* pool.c */
+	struct records records;         /* record.c */
+	unsigned long long sched_pass;  /* call_schedule's passes */
 };
 
 /* rhagent.c */
@@ -176,9 +205,9 @@ char *record_path(const char *id, const char *name);
 /* Give c its id and write its spec; then record_save its status. */
 int record_create(struct agent *a, struct call *c, const struct cJSON *req,
                   struct rh_err *err);
-void record_save(const struct call *c);
-void record_end(const struct call *c);
-void record_clear_active(const char *id);
+void record_save(struct agent *a, const struct call *c);
+void record_end(struct agent *a, const struct call *c);
+void record_clear_active(struct agent *a, const char *id);
 /* The journal of calls not ended: what it holds (the last record of each
  * active call, read at start), then open it anew for appending; keep it
  * small (each turn of the loop). */
@@ -187,7 +216,7 @@ int record_journal_open(struct agent *a, struct rh_err *err);
 void record_journal_tidy(struct agent *a);
 /* Make a little more of the spare call directories that new calls take
  * (no inode made while a client waits): 1 when there is more to make. */
-int record_spare_step(void);
+int record_spare_step(struct agent *a);
 /* Whether a record is of a call not yet ended. */
 int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);
@@ -259,13 +288,13 @@ void outwait_forget_conn(struct agent *a, struct conn *c);
 /* pool.c: Python calls, run by warm worker processes per module */
 int pool_init(struct agent *a, struct rh_err *err);
 /* Check a call's fn_pointers and keep what its worker needs in c->py. */
-int pool_spec(const struct cJSON *spec, const char *python, struct call *c,
-              struct rh_err *err);
+int pool_spec(struct agent *a, const struct cJSON *spec, const char *python,
+              struct call *c, struct rh_err *err);
 /* Whether a worker can take the Python call c now. */
 int pool_ready(struct agent *a, struct call *c,
                unsigned long long pass);
 /* Whether some pool could take a call now. */
-int pool_any_room(void);
+int pool_any_room(const struct agent *a);
 /* Where a running Python call's stdout or stderr is (its worker's file),
  * or NULL: in its call directory. */
 char *pool_output_path(const struct call *c, const char *stream);
@@ -277,8 +306,8 @@ int pool_reaped(struct agent *a, pid_t pid, int status);
 /* The workers' descriptors for poll: at most pool_nfds of them, filled
  * in by pool_pollfds (which says how many), handled by pool_events after
  * the poll. */
-size_t pool_nfds(void);
-size_t pool_pollfds(struct pollfd *pfd);
+size_t pool_nfds(struct agent *a);
+size_t pool_pollfds(struct agent *a, struct pollfd *pfd);
 void pool_events(struct agent *a, const struct pollfd *pfd);
 /* Let idle workers go; ms until the next one is due, or -1. */
 int pool_tick(struct agent *a);

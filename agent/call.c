@@ -262,7 +262,7 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 	if (cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers") != NULL) {
 		if (cJSON_IsString(venv))
 			python = venv_path(a, venv->valuestring, "/bin/python");
-		r = pool_spec(spec, python, c, err);
+		r = pool_spec(a, spec, python, c, err);
 		free(python);
 		if (r < 0)
 			return r;
@@ -438,7 +438,7 @@ call_end(struct agent *a, struct call *c, enum call_state state,
 		vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 		va_end(ap);
 	}
-	record_end(c);
+	record_end(a, c);
 	rh_debug("call %s: %s%s%s", c->id, call_state_name(state),
 	         *c->reason ? ": " : "", c->reason);
 	list_remove(c);
@@ -694,7 +694,7 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 		return r;
 	}
 	c->state = CALL_QUEUED;
-	record_save(c);
+	record_save(a, c);
 	list_append(&a->queued, c);
 	a->ncalls++;
 	rh_debug("call %s: queued: %s", c->id,
@@ -792,7 +792,7 @@ call_start(struct agent *a, struct call *c)
 	c->start_ticks = proc_start(pid);
 	c->state = CALL_RUNNING;
 	clock_gettime(CLOCK_REALTIME, &c->started_at);
-	record_save(c);
+	record_save(a, c);
 	rh_debug("call %s: running as pid %ld", c->id, (long)pid);
 }
 
@@ -814,14 +814,14 @@ queue_busy(struct agent *a, const struct call *c)
 void
 call_schedule(struct agent *a)
 {
-	static unsigned long long pass;
 	struct call *c, *next;
 	unsigned others = 0;
-	int room = pool_any_room(), py;
+	unsigned long long pass;
+	int room = pool_any_room(a), py;
 
 	if (a->stopping)
 		return;
-	pass++;
+	pass = ++a->sched_pass;
 	for (c = a->queued.head; c != NULL && a->running.n < a->jobs;
 	     c = next) {
 		next = c->next;
@@ -846,7 +846,7 @@ call_schedule(struct agent *a)
 		list_remove(c);
 		call_start(a, c);       /* may end c: it is not looked at again */
 		if (py)
-			room = pool_any_room();
+			room = pool_any_room(a);
 	}
 }
 
@@ -901,7 +901,7 @@ call_tick(struct agent *a)
 	int spare;
 
 	record_journal_tidy(a);
-	spare = record_spare_step();
+	spare = record_spare_step(a);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (c = a->running.head; c != NULL; c = c->next) {
 		if (c->kill_at.tv_sec == 0)
@@ -1097,7 +1097,7 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		rh_info("call %s: failed: %s%s", id, why,
 		        pid > 0 ? " (its processes killed)" : "");
 	}
-	record_clear_active(id);
+	record_clear_active(a, id);
 out:
 	cJSON_Delete(rec);
 	cJSON_Delete(spec);
@@ -1125,7 +1125,7 @@ call_init(struct agent *a, struct rh_err *err)
 	ids = record_ids(AGENT_ACTIVE, &n);
 	for (i = 0; i < n; i++) {
 		recover(a, ids[i], NULL);
-		record_clear_active(ids[i]);
+		record_clear_active(a, ids[i]);
 	}
 	record_ids_free(ids, n);
 	jrecs = record_journal_load();

@@ -41,7 +41,6 @@ extern char **environ;
 /* An idle worker is let go after this long, unless the environment
  * variable RHAGENT_WORKER_IDLE says how many seconds. */
 #define POOL_IDLE_MS (5 * 60 * 1000)
-static long idle_ms = POOL_IDLE_MS;
 /* The longest line a worker may send (its lines are short). */
 #define FRAME_MAX (64u * 1024)
 
@@ -75,18 +74,11 @@ struct pool {
 	struct pool *next;
 };
 
-static struct pool *pools;
-static unsigned max_workers;
-static char *runner_path;
 /* The workers' output files, work/PID.stdout and work/PID.stderr: a
  * call's output is there while it runs (runner.py). */
 #define WORK_DIR "work"
-static char *work_path;
-/* The workers of the last pool_pollfds, in the order of their pollfds. */
-static struct worker **polled;
-static size_t npolled, polled_cap;
 
-static struct pool *pool_find(struct call *c, int create);
+static struct pool *pool_find(struct agent *a, struct call *c, int create);
 
 /* Workers of an earlier agent left their output files: they are gone. */
 static void
@@ -157,9 +149,11 @@ pool_init(struct agent *a, struct rh_err *err)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN), secs;
 	const char *idle = getenv("RHAGENT_WORKER_IDLE");
+	struct pool_set *ps = &a->pools;
 	char *end;
 	int r;
 
+	ps->idle_ms = POOL_IDLE_MS;
 	if (idle != NULL) {
 		errno = 0;
 		secs = strtol(idle, &end, 10);
@@ -168,30 +162,30 @@ pool_init(struct agent *a, struct rh_err *err)
 			return rh_err_set(err, EINVAL, "RHAGENT_WORKER_IDLE="
 			                  "'%s': not a number of seconds from 1 "
 			                  "to 604800", idle);
-		idle_ms = secs * 1000;
+		ps->idle_ms = secs * 1000;
 	}
-	max_workers = cpus > 0 ? (unsigned)cpus : 1;
-	if (max_workers > a->jobs)
-		max_workers = a->jobs;
-	free(runner_path);
-	runner_path = xasprintf("%s/" RUNNER_FILE, a->dir);
-	free(work_path);
-	work_path = xasprintf("%s/" WORK_DIR, a->dir);
+	ps->max_workers = cpus > 0 ? (unsigned)cpus : 1;
+	if (ps->max_workers > a->jobs)
+		ps->max_workers = a->jobs;
+	free(ps->runner_path);
+	ps->runner_path = xasprintf("%s/" RUNNER_FILE, a->dir);
+	free(ps->work_path);
+	ps->work_path = xasprintf("%s/" WORK_DIR, a->dir);
 	if (mkdir(WORK_DIR, 0700) < 0 && errno != EEXIST)
-		return rh_err_set(err, errno, "%s: %s", work_path,
+		return rh_err_set(err, errno, "%s: %s", ps->work_path,
 		                  strerror(errno));
 	work_clear();
 	/* Every start: the runner must match this agent. */
 	if ((r = rh_file_replace(RUNNER_FILE, RUNNER_PY, strlen(RUNNER_PY),
 	                         0600, 0)) < 0)
 		return rh_err_set(err, -r, "%s: cannot write it: %s",
-		                  runner_path, strerror(-r));
+		                  ps->runner_path, strerror(-r));
 	return 0;
 }
 
 int
-pool_spec(const cJSON *spec, const char *python, struct call *c,
-          struct rh_err *err)
+pool_spec(struct agent *a, const cJSON *spec, const char *python,
+          struct call *c, struct rh_err *err)
 {
 	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers");
 	const cJSON *rel, *mod, *fn, *v;
@@ -238,7 +232,7 @@ pool_spec(const cJSON *spec, const char *python, struct call *c,
 		}
 	}
 	c->py = py;
-	pool_find(c, 1);
+	pool_find(a, c, 1);
 	return 0;
 }
 
@@ -251,7 +245,7 @@ py_str(const struct call *c, const char *key)
 /* The pool of c's module; kept in c, since pools live as long as the
  * agent: the scheduler asks this of every queued call at each pass. */
 static struct pool *
-pool_find(struct call *c, int create)
+pool_find(struct agent *a, struct call *c, int create)
 {
 	const char *path, *module, *python;
 	struct pool *p;
@@ -261,7 +255,7 @@ pool_find(struct call *c, int create)
 	path = py_str(c, "path");
 	module = py_str(c, "module");
 	python = py_str(c, "python");
-	for (p = pools; p != NULL; p = p->next)
+	for (p = a->pools.list; p != NULL; p = p->next)
 		if (strcmp(p->path, path) == 0 &&
 		    strcmp(p->module, module) == 0 &&
 		    strcmp(p->python, python) == 0)
@@ -272,8 +266,8 @@ pool_find(struct call *c, int create)
 	p->path = xstrdup(path);
 	p->module = xstrdup(module);
 	p->python = xstrdup(python);
-	p->next = pools;
-	pools = p;
+	p->next = a->pools.list;
+	a->pools.list = p;
 	return c->pool = p;
 }
 
@@ -302,34 +296,34 @@ idle_worker(const struct pool *p)
 
 /* Whether p can take a call now: an idle worker, or room for another. */
 static int
-has_room(const struct pool *p)
+has_room(const struct agent *a, const struct pool *p)
 {
-	return idle_worker(p) != NULL || live_workers(p) < max_workers;
+	return idle_worker(p) != NULL ||
+	       live_workers(p) < a->pools.max_workers;
 }
 
 int
 pool_ready(struct agent *a, struct call *c, unsigned long long pass)
 {
-	struct pool *p = pool_find(c, 0);
+	struct pool *p = pool_find(a, c, 0);
 
-	(void)a;
 	if (p == NULL)
 		return 1;
 	if (p->full_pass == pass)
 		return 0;       /* found full earlier in this scheduling pass */
-	if (has_room(p))
+	if (has_room(a, p))
 		return 1;
 	p->full_pass = pass;
 	return 0;
 }
 
 int
-pool_any_room(void)
+pool_any_room(const struct agent *a)
 {
 	const struct pool *p;
 
-	for (p = pools; p != NULL; p = p->next)
-		if (has_room(p))
+	for (p = a->pools.list; p != NULL; p = p->next)
+		if (has_room(a, p))
 			return 1;
 	return 0;
 }
@@ -388,11 +382,11 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 		sv[1] = fd;
 	}
 	argv[0] = p->python;
-	argv[1] = runner_path;
+	argv[1] = a->pools.runner_path;
 	argv[2] = three;
 	argv[3] = p->path;
 	argv[4] = p->module;
-	argv[5] = work_path;
+	argv[5] = a->pools.work_path;
 	argv[6] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -453,7 +447,7 @@ flush(struct worker *w)
 void
 pool_start(struct agent *a, struct call *c)
 {
-	struct pool *p = pool_find(c, 1);
+	struct pool *p = pool_find(a, c, 1);
 	struct worker *w;
 	struct rh_err err;
 	cJSON *frame;
@@ -470,7 +464,7 @@ pool_start(struct agent *a, struct call *c)
 	c->start_ticks = w->start_ticks;
 	c->state = CALL_RUNNING;
 	clock_gettime(CLOCK_REALTIME, &c->started_at);
-	record_save(c);
+	record_save(a, c);
 
 	/* References: the call keeps its arguments. */
 	dir = xasprintf("%s/" AGENT_CALLS "/%s", a->dir, c->id);
@@ -622,7 +616,7 @@ pool_reaped(struct agent *a, pid_t pid, int status)
 	struct call *c;
 	char why[160], reason[256];
 
-	for (p = pools; p != NULL && w == NULL; p = p->next)
+	for (p = a->pools.list; p != NULL && w == NULL; p = p->next)
 		for (w = p->workers; w != NULL; w = w->next)
 			if (w->pid == pid && !w->dead)
 				break;
@@ -662,13 +656,13 @@ pool_reaped(struct agent *a, pid_t pid, int status)
 }
 
 size_t
-pool_nfds(void)
+pool_nfds(struct agent *a)
 {
 	struct worker **pw, *w;
 	struct pool *p;
 	size_t n = 0;
 
-	for (p = pools; p != NULL; p = p->next) {
+	for (p = a->pools.list; p != NULL; p = p->next) {
 		for (pw = &p->workers; (w = *pw) != NULL;) {
 			if (w->dead) {
 				*pw = w->next;
@@ -685,30 +679,33 @@ pool_nfds(void)
 }
 
 size_t
-pool_pollfds(struct pollfd *pfd)
+pool_pollfds(struct agent *a, struct pollfd *pfd)
 {
+	struct pool_set *ps = &a->pools;
 	struct worker *w;
 	struct pool *p;
 
-	npolled = 0;
-	for (p = pools; p != NULL; p = p->next) {
+	ps->npolled = 0;
+	for (p = ps->list; p != NULL; p = p->next) {
 		for (w = p->workers; w != NULL; w = w->next) {
 			if (w->fd < 0)
 				continue;
-			if (npolled == polled_cap) {
-				polled_cap = polled_cap ? polled_cap * 2 : 16;
-				polled = xrealloc(polled, polled_cap *
-				                  sizeof(*polled));
+			if (ps->npolled == ps->polled_cap) {
+				ps->polled_cap = ps->polled_cap ?
+				                 ps->polled_cap * 2 : 16;
+				ps->polled = xrealloc(ps->polled,
+				                      ps->polled_cap *
+				                      sizeof(*ps->polled));
 			}
-			pfd[npolled].fd = w->fd;
-			pfd[npolled].events = POLLIN;
+			pfd[ps->npolled].fd = w->fd;
+			pfd[ps->npolled].events = POLLIN;
 			if (w->out_off < w->out.len)
-				pfd[npolled].events |= POLLOUT;
-			pfd[npolled].revents = 0;
-			polled[npolled++] = w;
+				pfd[ps->npolled].events |= POLLOUT;
+			pfd[ps->npolled].revents = 0;
+			ps->polled[ps->npolled++] = w;
 		}
 	}
-	return npolled;
+	return ps->npolled;
 }
 
 void
@@ -718,8 +715,8 @@ pool_events(struct agent *a, const struct pollfd *pfd)
 	size_t i;
 	int ended = 0;
 
-	for (i = 0; i < npolled; i++) {
-		w = polled[i];
+	for (i = 0; i < a->pools.npolled; i++) {
+		w = a->pools.polled[i];
 		/* Reaped, or closed, earlier in this turn. */
 		if (w->dead || w->fd != pfd[i].fd || pfd[i].revents == 0)
 			continue;
@@ -750,11 +747,11 @@ pool_tick(struct agent *a)
 	long left, next = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (p = pools; p != NULL; p = p->next) {
+	for (p = a->pools.list; p != NULL; p = p->next) {
 		for (w = p->workers; w != NULL; w = w->next) {
 			if (w->dead || w->retiring || w->call != NULL)
 				continue;
-			left = idle_ms - ms_since(&w->idle_since, &now);
+			left = a->pools.idle_ms - ms_since(&w->idle_since, &now);
 			if (left <= 0) {
 				retire(w, "idle");
 				continue;
@@ -769,10 +766,11 @@ pool_tick(struct agent *a)
 void
 pool_stop_all(struct agent *a)
 {
+	struct pool_set *ps = &a->pools;
 	struct worker *w;
 	struct pool *p;
 
-	while ((p = pools) != NULL) {
+	while ((p = ps->list) != NULL) {
 		while ((w = p->workers) != NULL) {
 			p->workers = w->next;
 			if (!w->dead) {
@@ -785,18 +783,18 @@ pool_stop_all(struct agent *a)
 			rh_buf_free(&w->out);
 			free(w);
 		}
-		pools = p->next;
+		ps->list = p->next;
 		free(p->path);
 		free(p->module);
 		free(p->python);
 		free(p->file);
 		free(p);
 	}
-	free(polled);
-	polled = NULL;
-	npolled = polled_cap = 0;
-	free(runner_path);
-	runner_path = NULL;
-	free(work_path);
-	work_path = NULL;
+	free(ps->polled);
+	ps->polled = NULL;
+	ps->npolled = ps->polled_cap = 0;
+	free(ps->runner_path);
+	ps->runner_path = NULL;
+	free(ps->work_path);
+	ps->work_path = NULL;
 }

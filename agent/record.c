@@ -43,27 +43,24 @@
 #include "proto.h"
 #include "agent.h"
 
-/* The journal: its descriptor (O_APPEND), its size, and the size it had
- * when last rewritten, so that rewriting costs O(1) per line written. */
+/* The journal (a->records: its descriptor, its size, and the size it had
+ * when last rewritten, so that rewriting costs O(1) per line written). */
 #define JOURNAL "journal"
 #define JOURNAL_MIN_REWRITE (4u * 1024 * 1024)
-static int jfd = -1;
-static off_t jsize, jbase;
 
 /* Spare call directories, spare/N beside calls/, each with the empty
  * files of a call, made one file per turn of the loop while the agent has
  * nothing else to do: a new call renames one to calls/ID and so allocates
  * no inode while its client waits. */
-#define SPARES 2
+#define SPARES RECORD_SPARES
 #define SPARE_DIR "spare"       /* not in calls/: only calls are there */
 static const char *const spare_files[] = { "stdout", "stderr", NULL };
-static int spare_made[SPARES];  /* 0: none; 1: the directory; 1 + k: and
-                                 * the first k files */
 
 static int
-spare_complete(int i)
+spare_complete(const struct records *rs, int i)
 {
-	return spare_made[i] > 0 && spare_files[spare_made[i] - 1] == NULL;
+	return rs->spare_made[i] > 0 &&
+	       spare_files[rs->spare_made[i] - 1] == NULL;
 }
 
 /*
@@ -209,25 +206,26 @@ write_new(const char *path, const cJSON *json)
 /* One line to the journal, whole: a single write, so that a dying agent
  * leaves lines or none. */
 static void
-journal_append(const cJSON *rec)
+journal_append(struct agent *a, const cJSON *rec)
 {
+	struct records *rs = &a->records;
 	char *text;
 	size_t len;
 	ssize_t n;
 
-	if (jfd < 0)
+	if (rs->jfd < 0)
 		return;
 	if ((text = rh_json_print(rec, 0)) == NULL)
 		return;
 	len = strlen(text);
 	text[len++] = '\n';    /* over the NUL: cJSON's buffer holds it */
-	while ((n = write(jfd, text, len)) < 0 && errno == EINTR)
+	while ((n = write(rs->jfd, text, len)) < 0 && errno == EINTR)
 		;
 	if (n < 0 || (size_t)n != len)
 		rh_error("%s: cannot append: %s", JOURNAL,
 		         n < 0 ? strerror(errno) : "short write");
 	else
-		jsize += (off_t)n;
+		rs->jsize += (off_t)n;
 	free(text);
 }
 
@@ -292,7 +290,7 @@ record_json(const struct call *c)
  * its ID.json (with its spec and a Python call's result), and to the
  * journal only if that could not be written. */
 void
-record_save(const struct call *c)
+record_save(struct agent *a, const struct call *c)
 {
 	char *path;
 	cJSON *o = record_json(c);
@@ -317,7 +315,7 @@ record_save(const struct call *c)
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "result");
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "spec");
 	}
-	journal_append(o);
+	journal_append(a, o);
 	cJSON_Delete(o);
 }
 
@@ -331,13 +329,13 @@ spare_path(int i, const char *file)
 /* A whole spare renamed to path: 0, -ENOENT when none is ready, -EEXIST
  * when path exists. */
 static int
-spare_take(const char *path)
+spare_take(struct records *rs, const char *path)
 {
 	char *from;
 	int i, r;
 
 	for (i = 0; i < SPARES; i++) {
-		if (!spare_complete(i))
+		if (!spare_complete(rs, i))
 			continue;
 		from = spare_path(i, NULL);
 		r = rename(from, path) < 0 ? -errno : 0;
@@ -346,32 +344,33 @@ spare_take(const char *path)
 			r = -EEXIST;
 		if (r == 0 || r == -EEXIST) {
 			if (r == 0)
-				spare_made[i] = 0;
+				rs->spare_made[i] = 0;
 			return r;
 		}
-		spare_made[i] = 0;      /* gone or broken: made again */
+		rs->spare_made[i] = 0;  /* gone or broken: made again */
 	}
 	return -ENOENT;
 }
 
 /* One step towards the spares: 1 when more remain to make. */
 int
-record_spare_step(void)
+record_spare_step(struct agent *a)
 {
+	struct records *rs = &a->records;
 	char *path;
 	int i, fd, r = 0;
 
 	for (i = 0; i < SPARES; i++) {
-		if (spare_complete(i))
+		if (spare_complete(rs, i))
 			continue;
-		if (spare_made[i] == 0) {
+		if (rs->spare_made[i] == 0) {
 			path = spare_path(i, NULL);
 			if (mkdir(SPARE_DIR, 0700) < 0 && errno != EEXIST)
 				r = -errno;
 			else if (mkdir(path, 0700) < 0 && errno != EEXIST)
 				r = -errno;
 		} else {
-			path = spare_path(i, spare_files[spare_made[i] - 1]);
+			path = spare_path(i, spare_files[rs->spare_made[i] - 1]);
 			if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
 			               O_CLOEXEC, 0600)) < 0)
 				r = -errno;
@@ -381,7 +380,7 @@ record_spare_step(void)
 		free(path);
 		if (r < 0)
 			return 0;       /* tried again on a later turn */
-		spare_made[i]++;
+		rs->spare_made[i]++;
 		return 1;
 	}
 	return 0;
@@ -424,7 +423,7 @@ record_create(struct agent *a, struct call *c, const cJSON *req,
 		if (c->py != NULL)
 			break;  /* a Python call's directory comes if needed */
 		path = xasprintf(AGENT_CALLS "/%s", c->id);
-		r = spare_take(path);
+		r = spare_take(&a->records, path);
 		if (r == -ENOENT)
 			r = mkdir(path, 0700) < 0 ? -errno : 0;
 		free(path);
@@ -457,14 +456,14 @@ record_dir(const char *id)
 
 /* The call has ended: its last status, and no longer active. */
 void
-record_end(const struct call *c)
+record_end(struct agent *a, const struct call *c)
 {
-	record_save(c);
+	record_save(a, c);
 }
 
 /* A call is no longer active (found so after a restart). */
 void
-record_clear_active(const char *id)
+record_clear_active(struct agent *a, const char *id)
 {
 	char *path = active_path(id);
 	cJSON *o = cJSON_CreateObject();
@@ -473,7 +472,7 @@ record_clear_active(const char *id)
 	free(path);
 	cJSON_AddStringToObject(o, "call", id);
 	cJSON_AddBoolToObject(o, "active", 0);
-	journal_append(o);
+	journal_append(a, o);
 	cJSON_Delete(o);
 }
 
@@ -593,10 +592,10 @@ journal_rewrite(struct agent *a)
 	if (r == 0 && (fd = open(JOURNAL, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
 		r = -errno;
 	if (r == 0) {
-		if (jfd >= 0)
-			close(jfd);
-		jfd = fd;
-		jsize = jbase = (off_t)b.len;
+		if (a->records.jfd >= 0)
+			close(a->records.jfd);
+		a->records.jfd = fd;
+		a->records.jsize = a->records.jbase = (off_t)b.len;
 	}
 	rh_buf_free(&b);
 	return r;
@@ -619,18 +618,19 @@ record_journal_open(struct agent *a, struct rh_err *err)
 void
 record_journal_tidy(struct agent *a)
 {
-	off_t limit = jbase * 4;
+	struct records *rs = &a->records;
+	off_t limit = rs->jbase * 4;
 
-	if (jfd < 0 || jsize == 0)
+	if (rs->jfd < 0 || rs->jsize == 0)
 		return;
 	if (a->running.n == 0 && a->queued.n == 0) {
-		if (ftruncate(jfd, 0) == 0)
-			jsize = jbase = 0;
+		if (ftruncate(rs->jfd, 0) == 0)
+			rs->jsize = rs->jbase = 0;
 		return;
 	}
 	if (limit < (off_t)JOURNAL_MIN_REWRITE)
 		limit = JOURNAL_MIN_REWRITE;
-	if (jsize > limit && journal_rewrite(a) < 0)
+	if (rs->jsize > limit && journal_rewrite(a) < 0)
 		rh_error("%s/%s: cannot rewrite", a->dir, JOURNAL);
 }
 

@@ -34,8 +34,6 @@
 /* How long serve waits for its daemon to say it is ready. */
 #define READY_WAIT_MS 15000
 
-static enum rh_log_level log_level = RH_LOG_INFO;
-
 static void
 usage(FILE *f)
 {
@@ -264,7 +262,7 @@ serve(struct agent *a)
 			dup2(STDOUT_FILENO, STDERR_FILENO);
 		rh_log_timestamps(1);
 	}
-	rh_log_init("rhagent", 1, log_level);
+	rh_log_init("rhagent", 1, a->log_level);
 	write_pid(pidfd);
 	if (serve_setup(a, &err) < 0) {
 		rh_error("%s", err.msg);
@@ -278,7 +276,7 @@ serve(struct agent *a)
 }
 
 static int
-cmd_serve(int argc, char **argv)
+cmd_serve(int argc, char **argv, enum rh_log_level log_level)
 {
 	struct agent a;
 	struct rh_err err;
@@ -287,7 +285,8 @@ cmd_serve(int argc, char **argv)
 	int ch, r;
 
 	memset(&a, 0, sizeof(a));
-	a.lfd = a.sigfd = -1;
+	a.lfd = a.sigfd = a.records.jfd = -1;
+	a.log_level = log_level;
 	a.jobs = cpus > 4 ? (unsigned)cpus * 4 : 16;
 	optind = 0;     /* glibc: start afresh on the subcommand's argv */
 	while ((ch = getopt(argc, argv, "fj:")) != -1) {
@@ -448,7 +447,7 @@ cmd_stop(void)
 }
 
 static int
-cmd_bridge(int argc, char **argv)
+cmd_bridge(int argc, char **argv, enum rh_log_level log_level)
 {
 	struct rh_err err;
 	char *dir, *home;
@@ -486,6 +485,7 @@ build_id(char *hex)
 int
 main(int argc, char **argv)
 {
+	enum rh_log_level log_level = RH_LOG_INFO;
 	const char *cmd;
 	int ch;
 
@@ -521,9 +521,9 @@ main(int argc, char **argv)
 	argv += optind;
 	rh_log_init("rhagent", 1, log_level);
 	if (strcmp(cmd, "serve") == 0)
-		return cmd_serve(argc, argv);
+		return cmd_serve(argc, argv, log_level);
 	if (strcmp(cmd, "bridge") == 0)
-		return cmd_bridge(argc, argv);
+		return cmd_bridge(argc, argv, log_level);
 	if (strcmp(cmd, "stop") == 0 && argc == 1)
 		return cmd_stop();
 	usage(stderr);

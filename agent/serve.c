@@ -378,7 +378,7 @@ serve_loop(struct agent *a)
 		if ((t = pool_tick(a)) >= 0 && (ticks < 0 || t < ticks))
 			ticks = t;
 		n = 2 + a->nconns;
-		np = pool_nfds();       /* Python workers, after the clients */
+		np = pool_nfds(a);       /* Python workers, after the clients */
 		if (n + np + 1 > cap) {
 			cap = (n + np + 1) * 2;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
@@ -399,7 +399,7 @@ serve_loop(struct agent *a)
 			if (pending(c) > 0)
 				pfd[i].events |= POLLOUT;
 		}
-		np = pool_pollfds(pfd + n);
+		np = pool_pollfds(a, pfd + n);
 		/* last, output written to calls' files (outwait_tick reads
 		 * what it says; -1 is left out by poll) */
 		pfd[n + np].fd = outwait_fd(a);
