@@ -270,11 +270,25 @@ config_truncate(struct fs *fs, struct node *n, struct handle *h, off_t size)
 	return 0;
 }
 
+/* Whether h's node is config.json still: one renamed to a temp file
+ * (vim's backup) keeps its open handles, which no longer store. */
+static int
+still_config(const struct handle *h)
+{
+	int r;
+
+	pthread_mutex_lock(&h->fs->lock);
+	r = h->node->kind == &kind_config;
+	pthread_mutex_unlock(&h->fs->lock);
+	return r;
+}
+
 static void
 config_write_req(fuse_req_t req, struct handle *h, const char *data,
                  size_t size, off_t off)
 {
-	int r = config_write(h->fs, h, data, size, off);
+	int r = still_config(h) ? config_write(h->fs, h, data, size, off) :
+	        -EBADF;
 
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -287,7 +301,7 @@ config_write_req(fuse_req_t req, struct handle *h, const char *data,
 static int
 config_flush(struct handle *h)
 {
-	return h->written ? config_commit(h->fs, h) : 0;
+	return h->written && still_config(h) ? config_commit(h->fs, h) : 0;
 }
 
 static void
@@ -310,12 +324,12 @@ config_close(struct fs *fs, struct handle *h)
 	struct node *n = h->node;
 	struct stat st;
 	fuse_ino_t parent;
-	int created = h->created;
+	int config = still_config(h), created = h->created;
 
-	if (h->dirty)
+	if (config && h->dirty)
 		config_commit(fs, h);
 	handle_free(fs, h);
-	if (!created)
+	if (!config || !created)
 		return;
 	memset(&st, 0, sizeof(st));
 	if (config_getattr(fs, n, NULL, &st) != -ENOENT)

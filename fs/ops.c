@@ -475,10 +475,8 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 void
 handle_free(struct fs *fs, struct handle *h)
 {
-	const struct fs_kind *k = kind_of(fs, h->node);
-
-	if (k->release != NULL)
-		k->release(h);
+	if (h->kind->release != NULL)
+		h->kind->release(h);
 	pthread_mutex_lock(&fs->lock);
 	if (h->scratch != NULL)
 		scratch_put(h->scratch);
@@ -505,6 +503,7 @@ open_node(struct fs *fs, struct node *n, int flags, int created,
 		return -EACCES;
 	h = xcalloc(1, sizeof(*h));
 	h->node = n;
+	h->kind = k;
 	h->flags = flags;
 	h->created = created;
 	h->fs = fs;
@@ -639,7 +638,7 @@ rhfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = handle_of(fi);
 
-	kind_of(h->fs, h->node)->read(req, h, size, off);
+	h->kind->read(req, h, size, off);
 }
 
 static void
@@ -648,16 +647,15 @@ rhfs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 {
 	struct handle *h = handle_of(fi);
 
-	kind_of(h->fs, h->node)->write(req, h, data, size, off);
+	h->kind->write(req, h, data, size, off);
 }
 
 static void
 rhfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	const struct fs_kind *k = kind_of(h->fs, h->node);
 
-	fuse_reply_err(req, k->flush ? -k->flush(h) : 0);
+	fuse_reply_err(req, h->kind->flush ? -h->kind->flush(h) : 0);
 }
 
 static void
@@ -671,13 +669,11 @@ static void
 rhfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	struct fs *fs = h->fs;
-	const struct fs_kind *k = kind_of(fs, h->node);
 
-	if (k->close != NULL)
-		k->close(fs, h);
+	if (h->kind->close != NULL)
+		h->kind->close(h->fs, h);
 	else
-		handle_free(fs, h);
+		handle_free(h->fs, h);
 	fuse_reply_err(req, 0);
 }
 

@@ -197,6 +197,9 @@ struct fs {
  * kind guards itself (priv); node->configs is fs->lock's. */
 struct handle {
 	struct node *node;
+	const struct fs_kind *kind;     /* the node's at open: what this
+	                         * handle does, whatever a rename makes of
+	                         * the node since */
 	struct scratch *scratch;/* an open temp file (held) */
 	struct rh_buf buf;      /* config.json, .log: this open's content */
 	int flags;
