@@ -71,6 +71,7 @@ struct ondemands {
 	pthread_cond_t cond;    /* a job ended */
 	int stop;               /* rhfs stops: jobs end */
 	int holders;            /* threads waiting for a launch */
+	int infra;              /* sky launch takes --infra: 1, 0, -1 unknown */
 	struct od *list;
 };
 
@@ -81,6 +82,7 @@ ondemand_init(struct fs *fs)
 
 	pthread_mutex_init(&ods->lock, NULL);
 	pthread_cond_init(&ods->cond, NULL);
+	ods->infra = -1;
 	fs->ondemand = ods;
 	held_init(fs);
 }
@@ -232,6 +234,62 @@ sky_state(struct od *od, int refresh, const struct timespec *t0,
 	return r;
 }
 
+/* Whether this SkyPilot takes --infra, asked once (`sky launch --help`)
+ * and kept: 1, 0, or -errno when it could not be asked. */
+static int
+has_infra(struct od *od, const struct timespec *t0, struct rh_err *err)
+{
+	struct ondemands *ods = od->fs->ondemand;
+	struct rh_buf out = { 0 };
+	cJSON *args;
+	int r;
+
+	pthread_mutex_lock(&ods->lock);
+	r = ods->infra;
+	pthread_mutex_unlock(&ods->lock);
+	if (r >= 0)
+		return r;
+	args = args_of("launch", "--help", NULL, NULL);
+	r = sky(od, args, t0, &out, err);
+	cJSON_Delete(args);
+	if (r == 0) {
+		r = rh_sky_help_has_infra(out.data ? out.data : "");
+		rh_info("sky launch %s --infra: the cloud and region go as %s",
+		        r ? "takes" : "does not take",
+		        r ? "--infra CLOUD/REGION" : "--cloud and --region");
+		pthread_mutex_lock(&ods->lock);
+		ods->infra = r;
+		pthread_mutex_unlock(&ods->lock);
+	}
+	rh_buf_free(&out);
+	return r;
+}
+
+/* `sky launch`'s arguments: where to launch as this SkyPilot takes it
+ * (--infra, or --cloud and --region before it had --infra). */
+static int
+launch_args(struct od *od, const struct timespec *t0, cJSON **args,
+            struct rh_err *err)
+{
+	const cJSON *a;
+	int r, where = 0;
+
+	if ((r = rh_sky_launch_args(od->addr, od->cfg, od->fs->config, 0,
+	                            args, err)) < 0)
+		return r;
+	cJSON_ArrayForEach(a, *args)
+		where |= strcmp(a->valuestring, "--cloud") == 0 ||
+		         strcmp(a->valuestring, "--region") == 0;
+	if (!where)
+		return 0;
+	cJSON_Delete(*args);
+	*args = NULL;
+	if ((r = has_infra(od, t0, err)) < 0)
+		return r;
+	return rh_sky_launch_args(od->addr, od->cfg, od->fs->config, r, args,
+	                          err);
+}
+
 static int
 job_ready(struct od *od, const struct timespec *t0, char **said,
           struct rh_err *err)
@@ -251,8 +309,7 @@ job_ready(struct od *od, const struct timespec *t0, char **said,
 	} else {
 		if (state[0] == '\0')
 			rh_sky_forget_host_keys(od->name);
-		if ((r = rh_sky_launch_args(od->addr, od->cfg,
-		                            od->fs->config, &args, err)) < 0)
+		if ((r = launch_args(od, t0, &args, err)) < 0)
 			return r;
 	}
 	r = sky(od, args, t0, NULL, err);

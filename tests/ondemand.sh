@@ -7,11 +7,16 @@
 # SkyPilot does (~/.sky/generated/ssh/NAME).
 # Checked: without sky on PATH, status and calls say so and name the fix;
 # the first call launches once (two at once: one launch) with arguments
-# from the config and config.yaml's defaults, status says launching with
-# sky's last lines meanwhile, calls (and rh ssh) run on the launched
-# node; autostop, stop (the next call starts it again), down; a failed
-# launch fails the calls with sky's reason; a launch past launch_timeout
-# is ended.
+# from the config and config.yaml's defaults (the cloud and region as
+# --infra, or as --cloud and --region for a SkyPilot from before --infra:
+# `sky launch --help` is asked once per mount), status says launching
+# with sky's last lines meanwhile; calls written meanwhile return at once
+# and are queued with a calls/ID of their own (status, spec, result and
+# stdout that wait, cancel), then run on the launched node under the same
+# id, their results read from invoke in order; calls (and rh ssh) run on
+# the launched node; autostop, stop (the next call starts it again),
+# down; a failed launch fails the calls with sky's reason, in their
+# status too; a launch past launch_timeout is ended and fails them.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 
@@ -53,9 +58,13 @@ print(os.fdopen(fd, "r").readline().rstrip("\n"))
 PY
 }
 
-# launches: the launch lines of the stand-in's argv log
+# launches: the launch lines of the stand-in's argv log; helps: the
+# `sky launch --help` lines
 launches() {
-	grep -c '^\["launch"' "$SKYDIR/argv.log" 2>/dev/null
+	grep -c '^\["launch", "-c"' "$SKYDIR/argv.log" 2>/dev/null
+}
+helps() {
+	grep -c '^\["launch", "--help"\]' "$SKYDIR/argv.log" 2>/dev/null
 }
 
 # --- without sky on PATH
@@ -228,9 +237,12 @@ check "the cancelled call's status after the launch" \
 has "still cancelled" "$T/out" '"state": "cancelled"'
 [ "$(launches)" = 1 ] && pass "two first calls: one launch" ||
 	fail "two first calls: $(launches) launches"
-grep '^\["launch"' "$SKYDIR/argv.log" >"$T/launch"
-echo "[\"launch\", \"-c\", \"$NAME\", \"--yes\", \"--gpus\", \"A100:4\", \"--num-nodes\", \"1\", \"--cloud\", \"aws\", \"--region\", \"us-east-1\", \"--image-id\", \"ami-0123\", \"-i\", \"30\"]" >"$T/want"
-same "sky launch got the config's arguments" "$T/launch" "$T/want"
+grep '^\["launch", "-c"' "$SKYDIR/argv.log" >"$T/launch"
+echo "[\"launch\", \"-c\", \"$NAME\", \"--yes\", \"--gpus\", \"A100:4\", \"--num-nodes\", \"1\", \"--infra\", \"aws/us-east-1\", \"--image-id\", \"ami-0123\", \"-i\", \"30\"]" >"$T/want"
+same "sky launch got the config's arguments, as --infra for a SkyPilot that has it" \
+	"$T/launch" "$T/want"
+[ "$(helps)" = 1 ] && pass "sky launch --help was asked once" ||
+	fail "sky launch --help was asked $(helps) times"
 PORT=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["port"])' "$SKYDIR/state.json" "$NAME")
 has "reached at the SSH details SkyPilot records" \
 	"$HOME/.rh/sky/$NAME.known_hosts" "[127.0.0.1]:$PORT"
@@ -297,20 +309,42 @@ has "which .log has too" "$MNT/.log" "failed (exit 1): sky.exceptions.ResourcesU
 refuse "ctl up when the launch fails" "Input/output error" \
 	bash -c "echo up > '$R/gpu/ctl'"
 rm "$SKYDIR/fail"
+[ "$(helps)" = 1 ] && pass "and sky launch --help was not asked again" ||
+	fail "sky launch --help was asked $(helps) times"
+unmount_rhfs
+
+# A SkyPilot from before --infra: the cloud and region go as --cloud and
+# --region (asked once more: a new mount may have a new SkyPilot).
+touch "$SKYDIR/cli-old"
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"
+mkdir "$R/old"
+echo '{"resource_type": "cluster", "instance_type": "CPU:2", "provider": "gcp", "region": "us-central1"}' \
+	>"$R/old/config.json"
+OLDNAME=$("$PYTHON3" -c 'import hashlib; print("rh-old-" + hashlib.sha256(b"~/old").hexdigest()[:8])')
+check "ctl up with a SkyPilot before --infra" bash -c "echo up > '$R/old/ctl'"
+grep '^\["launch", "-c"' "$SKYDIR/argv.log" | tail -n 1 >"$T/launch"
+echo "[\"launch\", \"-c\", \"$OLDNAME\", \"--yes\", \"--cpus\", \"2\", \"--cloud\", \"gcp\", \"--region\", \"us-central1\"]" >"$T/want"
+same "sky launch got --cloud and --region" "$T/launch" "$T/want"
+[ "$(helps)" = 2 ] && pass "after asking sky launch --help" ||
+	fail "sky launch --help was asked $(helps) times"
+check "ctl down" bash -c "echo down > '$R/old/ctl'"
+rm "$SKYDIR/cli-old"
 unmount_rhfs
 
 # A launch past launch_timeout: sky is ended, the calls fail.
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5,launch_timeout=2"
 touch "$SKYDIR/gate"
+rm -f "$SKYDIR/launch.pid"
 check "a call past launch_timeout is taken" call "$R/who/invoke" late
 has "and fails: launch_timeout" "$T/out" "launch_timeout"
-has "naming what did not end" "$T/out" "did not end within launch_timeout (2 s)"
+has "naming what did not end: the launch" "$T/out" \
+	"\`sky launch -c $NAME --yes --gpus A100:4 --num-nodes 1 --infra aws/us-east-1 --image-id ami-0123\` did not end within launch_timeout (2 s)"
 FID=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"])' "$T/out")
 check "the call's status" cat "$R/who/calls/$FID/status"
 has "says failed: launch_timeout" "$T/out" "did not end within launch_timeout (2 s)"
-pid=$(cat "$SKYDIR/launch.pid")
-kill -0 "$pid" 2>/dev/null && fail "the launch still runs" ||
-	pass "the launch was ended"
+pid=$(cat "$SKYDIR/launch.pid" 2>/dev/null)
+[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null &&
+	pass "the launch was ended" || fail "the launch still runs (${pid:-no pid})"
 check "status after it" cat "$R/gpu/status"
 has "SkyPilot has it half made: init" "$T/out" '"state": "init"'
 rm "$SKYDIR/gate"

@@ -4,9 +4,10 @@
 SkyPilot cannot be installed where these tests run, so the real `sky` is
 never run here. This script answers the commands rhfs runs, with the
 options SkyPilot's CLI documents for them (sky launch -c NAME --yes
---gpus/--cpus/--instance-type/--num-nodes/--cloud/--region/--use-spot/
---image-id/-i; sky status [--refresh] [--ip] NAME; sky start/stop/down -y
-NAME; sky autostop -y -i N|--cancel NAME) and output shaped like
+--gpus/--cpus/--instance-type/--num-nodes/--infra/--use-spot/--image-id/
+-i, and the --cloud/--region that --infra replaced; sky launch --help;
+sky status [--refresh] [--ip] NAME; sky start/stop/down -y NAME; sky
+autostop -y -i N|--cancel NAME) and output shaped like
 SkyPilot's (its status table; its per-cluster SSH config written to
 ~/.sky/generated/ssh/NAME). An "instance" is a loopback OpenSSH sshd with
 a host key made at launch, letting in $SKY_STANDIN_USER with the key
@@ -18,6 +19,11 @@ State and knobs live in $SKY_STANDIN_DIR:
   fail        if present: launch and start print its text and exit 1
   gate        if present: launch prints a line and waits until it is gone
   launch.pid  the pid of the launch running
+  cli-old     if present: the command line of a SkyPilot from before
+              --infra (--cloud and --region only). Otherwise as SkyPilot
+              now: --infra CLOUD[/REGION[/ZONE]] ("*" for any), and
+              --cloud/--region/--zone still taken with a warning that
+              they are deprecated, but never together with --infra.
 """
 import argparse
 import fcntl
@@ -178,13 +184,37 @@ def write_ssh_config(name, port):
             "", ""]))
 
 
+def where(a):
+    """The cloud and region asked for, as SkyPilot's CLI reads them."""
+    infra = getattr(a, "infra", None)
+    if a.cloud is not None or a.region is not None:
+        if not old_cli():
+            say("The --cloud, --region, and --zone options are deprecated. "
+                "Use --infra instead.")
+        if infra is not None:
+            die("ValueError: Cannot specify both --infra and --cloud, "
+                "--region, or --zone.")
+        return a.cloud, a.region
+    if infra is None:
+        return None, None
+    parts = infra.strip().strip("/").split("/")
+    if "" in parts or len(parts) > 3:
+        die("ValueError: Invalid infra format: %s. Expected format is "
+            "\"cloud\", \"cloud/region\", or \"cloud/region/zone\"." % infra)
+    cloud = None if parts[0] == "*" else parts[0].lower()
+    region = parts[1] if len(parts) > 1 and parts[1] != "*" else None
+    return cloud, region
+
+
 def launch(a):
     name = a.cluster
     res = a.gpus or (a.cpus and "CPU:" + a.cpus) or a.instance_type or "-"
+    cloud, region = where(a)
     say("Considered resources (%d node%s):" %
         (a.num_nodes or 1, "" if (a.num_nodes or 1) == 1 else "s"),
-        " CLOUD     INSTANCE   REGION",
-        " Standin   %s   %s" % (res, a.region or "loopback"))
+        " INFRA                   INSTANCE   REGION",
+        " Standin (as %s)   %s   %s" % (cloud or "any cloud", res,
+                                        region or "loopback"))
     with Locked() as st:
         c = st.get(name)
         if c is None or c["status"] != "UP":
@@ -295,10 +325,17 @@ def autostop(a):
     say("Scheduling autostop on cluster %s...done" % name)
 
 
+def old_cli():
+    return os.path.exists(os.path.join(DIR, "cli-old"))
+
+
 def main():
     os.makedirs(DIR, exist_ok=True)
     with open(os.path.join(DIR, "argv.log"), "a") as f:
         f.write(json.dumps(sys.argv[1:]) + "\n")
+    if old_cli() and any(x == "--infra" or x.startswith("--infra=")
+                         for x in sys.argv[1:]):
+        die("Error: No such option: --infra", 2)
     p = argparse.ArgumentParser(prog="sky")
     sub = p.add_subparsers(dest="cmd", required=True)
     lp = sub.add_parser("launch")
@@ -308,8 +345,15 @@ def main():
     lp.add_argument("--cpus")
     lp.add_argument("--instance-type")
     lp.add_argument("--num-nodes", type=int)
-    lp.add_argument("--cloud")
-    lp.add_argument("--region")
+    if old_cli():
+        lp.add_argument("--cloud", help="The cloud to use.")
+        lp.add_argument("--region", help="The region to use.")
+    else:
+        lp.add_argument("--infra", help="Infrastructure to use. Format: "
+                        "cloud, cloud/region, cloud/region/zone, "
+                        "k8s/context-name, or ssh/node-pool-name.")
+        lp.add_argument("--cloud", help="[Deprecated] use --infra.")
+        lp.add_argument("--region", help="[Deprecated] use --infra.")
     lp.add_argument("--use-spot", action="store_true")
     lp.add_argument("--image-id")
     lp.add_argument("-i", "--idle-minutes-to-autostop", type=int)

@@ -1,6 +1,7 @@
 /* unit-sky.c - the SkyPilot command line's pieces (sky.c): a cluster's
  * SkyPilot name, the `sky launch` arguments from a config and
- * config.yaml's defaults, bad values refused, the `sky status` table read,
+ * config.yaml's defaults (the cloud and region as --infra, or as --cloud
+ * and --region), `sky launch --help` read for --infra, bad values refused, the `sky status` table read,
  * SkyPilot's generated SSH config made a BYO cluster's config, and sky run
  * (a stand-in script on PATH: its output, its exit status, its timeout,
  * and sky missing). The real SkyPilot is not run. */
@@ -22,18 +23,27 @@ static char *dir;
 
 /* The launch arguments of a config (JSON text), as one line. */
 static char *
-launch(const char *addr, const char *cfg, const struct rh_config *defaults,
-       int *r, struct rh_err *err)
+launch_as(const char *addr, const char *cfg,
+          const struct rh_config *defaults, int infra, int *r,
+          struct rh_err *err)
 {
 	cJSON *c = cJSON_Parse(cfg), *args = NULL;
 	char *s = NULL;
 
-	*r = rh_sky_launch_args(addr, c, defaults, &args, err);
+	*r = rh_sky_launch_args(addr, c, defaults, infra, &args, err);
 	if (*r == 0)
 		s = rh_sky_command(args);
 	cJSON_Delete(args);
 	cJSON_Delete(c);
 	return s;
+}
+
+/* ... for a SkyPilot before --infra. */
+static char *
+launch(const char *addr, const char *cfg, const struct rh_config *defaults,
+       int *r, struct rh_err *err)
+{
+	return launch_as(addr, cfg, defaults, 0, r, err);
 }
 
 static void
@@ -111,6 +121,53 @@ test_launch(void)
 	CHECK(s == NULL && r == -EINVAL);
 	s = launch("~/gpu", "{\"num_instances\": 0}", NULL, &r, &err);
 	CHECK(s == NULL && r == -EINVAL);
+}
+
+/* A SkyPilot with --infra gets the cloud and region as CLOUD/REGION. */
+static void
+test_infra(void)
+{
+	struct rh_config *defaults;
+	struct rh_err err;
+	char *s, path[4096];
+	int r;
+
+	s = launch_as("~/gpu", "{\"instance_type\": \"A100:4\", \"provider\": "
+	              "\"aws\", \"region\": \"us-east-1\"}", NULL, 1, &r, &err);
+	CHECK_STR(s, "sky launch -c rh-gpu-fb8f15a4 --yes --gpus A100:4 "
+	          "--infra aws/us-east-1");
+	free(s);
+	s = launch_as("~/gpu", "{\"provider\": \"gcp\"}", NULL, 1, &r, &err);
+	CHECK_STR(s, "sky launch -c rh-gpu-fb8f15a4 --yes --infra gcp");
+	free(s);
+	/* a region alone: any cloud that has it */
+	s = launch_as("~/gpu", "{\"region\": \"us-east-1\", \"provider\": "
+	              "\"cheapest\"}", NULL, 1, &r, &err);
+	CHECK_STR(s, "sky launch -c rh-gpu-fb8f15a4 --yes --infra "
+	          "'*/us-east-1'");
+	free(s);
+	s = launch_as("~/gpu", "{\"instance_type\": \"CPU:8\"}", NULL, 1, &r,
+	              &err);
+	CHECK_STR(s, "sky launch -c rh-gpu-fb8f15a4 --yes --cpus 8");
+	free(s);
+	snprintf(path, sizeof(path), "%s/config.yaml", dir);
+	CHECK_EQ_INT(unit_write(path, "default_provider: azure\n", -1), 0);
+	CHECK_EQ_INT(rh_config_load(path, &defaults, &err), 0);
+	s = launch_as("~/gpu", "{\"region\": \"eastus\"}", defaults, 1, &r,
+	              &err);
+	CHECK_STR(s, "sky launch -c rh-gpu-fb8f15a4 --yes --infra azure/eastus");
+	free(s);
+	rh_config_free(defaults);
+	s = launch_as("~/gpu", "{\"provider\": \"-x\"}", NULL, 1, &r, &err);
+	CHECK(s == NULL && r == -EINVAL);
+
+	/* `sky launch --help` of each kind */
+	CHECK(rh_sky_help_has_infra("Options:\n  --infra TEXT   Infrastructure "
+	                            "to use. Format: cloud, cloud/region\n"));
+	CHECK(!rh_sky_help_has_infra("Options:\n  --cloud TEXT  The cloud to "
+	                             "use.\n  --region TEXT\n"));
+	CHECK(!rh_sky_help_has_infra("  --infrastructure-x TEXT\n"));
+	CHECK(!rh_sky_help_has_infra(""));
 }
 
 static void
@@ -282,6 +339,7 @@ main(void)
 	dir = unit_tmpdir();
 	test_name();
 	test_launch();
+	test_infra();
 	test_status();
 	test_reach();
 	test_run();

@@ -159,10 +159,14 @@ int rh_sky_is_ondemand(const struct cJSON *cfg);
 char *rh_sky_name(const char *addr);
 /* The arguments of its `sky launch` (a JSON array of strings, without
  * "sky"): the config's fields, the defaults of config.yaml where it has
- * none (defaults may be NULL). */
+ * none (defaults may be NULL). The cloud and region as
+ * `--infra CLOUD/REGION` when infra (a SkyPilot that has the option),
+ * else as `--cloud CLOUD --region REGION`. */
 int rh_sky_launch_args(const char *addr, const struct cJSON *cfg,
-                       const struct rh_config *defaults, struct cJSON **out,
-                       struct rh_err *err);
+                       const struct rh_config *defaults, int infra,
+                       struct cJSON **out, struct rh_err *err);
+/* Whether `sky launch --help` (its output, help) offers --infra. */
+int rh_sky_help_has_infra(const char *help);
 /* "sky ARG..." as a shell would read it, for messages. */
 char *rh_sky_command(const struct cJSON *args);
 /* sky's path on PATH, or -ENOPKG with a message naming the fix. */

@@ -1,6 +1,9 @@
 /* sky.c - the SkyPilot command line, which launches, stops and tears down
  * on-demand clusters. Here: the name SkyPilot knows a cluster by, the
- * arguments `sky launch` gets from the cluster's config, sky run as a
+ * arguments `sky launch` gets from the cluster's config (where to launch
+ * as --infra CLOUD/REGION, the option SkyPilot has had since 2025, or as
+ * the --cloud and --region it replaced, which older releases take), sky
+ * run as a
  * process of its own with a bound on its time, the `sky status` table
  * read, and the SSH details SkyPilot records for a cluster
  * (~/.sky/generated/ssh/NAME) made into a BYO cluster's config. Only the
@@ -128,8 +131,56 @@ instance_args(const char *addr, const char *it, cJSON *args,
 }
 
 int
+rh_sky_help_has_infra(const char *help)
+{
+	const char *p;
+
+	/* an option of its own: "--infra" then a space, '=' or the end */
+	for (p = help; p != NULL && (p = strstr(p, "--infra")) != NULL; p++)
+		if (p[7] == '\0' || p[7] == ' ' || p[7] == '=' ||
+		    p[7] == '\n' || p[7] == '\t')
+			return 1;
+	return 0;
+}
+
+/* Where to launch: provider (NULL or "cheapest": SkyPilot's choice) and
+ * region, as --infra CLOUD/REGION ("*" for any cloud) or, for a SkyPilot
+ * without it, as --cloud and --region. */
+static int
+where_args(const char *addr, const char *prov, const char *region,
+           int infra, cJSON *args, struct rh_err *err)
+{
+	char *s;
+	int r;
+
+	if (prov != NULL && strcmp(prov, "cheapest") == 0)
+		prov = NULL;
+	if ((prov != NULL && (r = value_ok(addr, "provider", prov, err)) < 0) ||
+	    (region != NULL &&
+	     (r = value_ok(addr, "region", region, err)) < 0))
+		return r;
+	if (infra && (prov != NULL || region != NULL)) {
+		s = region == NULL ? xstrdup(prov) :
+		    xasprintf("%s/%s", prov ? prov : "*", region);
+		arg(args, "--infra");
+		arg(args, s);
+		free(s);
+		return 0;
+	}
+	if (prov != NULL) {
+		arg(args, "--cloud");
+		arg(args, prov);
+	}
+	if (region != NULL) {
+		arg(args, "--region");
+		arg(args, region);
+	}
+	return 0;
+}
+
+int
 rh_sky_launch_args(const char *addr, const cJSON *cfg,
-                   const struct rh_config *defaults, cJSON **out,
+                   const struct rh_config *defaults, int infra, cJSON **out,
                    struct rh_err *err)
 {
 	const cJSON *v;
@@ -161,18 +212,9 @@ rh_sky_launch_args(const char *addr, const cJSON *cfg,
 	prov = rh_json_str(cfg, "provider");
 	if (prov == NULL && defaults != NULL)
 		prov = rh_config_get(defaults, "default_provider");
-	if (prov != NULL && strcmp(prov, "cheapest") != 0) {
-		if ((r = value_ok(addr, "provider", prov, err)) < 0)
-			goto fail;
-		arg(args, "--cloud");
-		arg(args, prov);
-	}
-	if ((s = rh_json_str(cfg, "region")) != NULL) {
-		if ((r = value_ok(addr, "region", s, err)) < 0)
-			goto fail;
-		arg(args, "--region");
-		arg(args, s);
-	}
+	if ((r = where_args(addr, prov, rh_json_str(cfg, "region"), infra,
+	                    args, err)) < 0)
+		goto fail;
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "use_spot");
 	if (cJSON_IsTrue(v) ||
 	    (!cJSON_IsBool(v) && defaults != NULL &&
