@@ -1,5 +1,5 @@
 /* unit-data.c - the data-store interface on the local store
- * (datastore.c, data-local.c): every operation against the real
+ * (datastore.c, local.c): every operation against the real
  * directory, and no path leading out of the root. */
 #include "config.h"
 
