@@ -74,6 +74,14 @@ check "useradd alice" sh -c "printf 'rootpw\nalicepw\n' | '$RH' admin --url '$U'
 has "says so" "$T/out" "user alice added"
 check "useradd bob" sh -c "printf 'rootpw\nbobpw\n' | '$RH' admin --url '$U' --password-stdin useradd bob"
 check "useradd carol" sh -c "printf 'rootpw\ncarolpw\n' | '$RH' admin --url '$U' --password-stdin useradd carol"
+# --prefix, as admin and login read it: rhfs's keys under another prefix
+check "useradd grace under --prefix /other" sh -c "printf 'rootpw\ngracepw\n' | '$RH' admin --url '$U' --prefix /other --password-stdin useradd grace"
+can "her folder is there" root:rootpw get /other/t/grace --keys-only
+has "under that prefix" "$T/out" "/other/t/grace"
+mkdir -p "$T/grace"
+check "grace logs in with --prefix /other" sh -c "echo gracepw | HOME='$T/grace' '$RH' login --url '$U' --user grace --prefix /other --password-stdin"
+lacks "and her folder is found there" "$T/errout" "warning"
+has "login.json keeps the prefix" "$T/grace/.rh/login.json" '"prefix":	"/other"'
 refuse "useradd alice again" "exists" sh -c \
 	"printf 'rootpw\nx\n' | '$RH' admin --url '$U' --password-stdin useradd alice"
 can "alice still logs in with her password" alice:alicepw get /rh/t/alice

@@ -438,26 +438,22 @@ int
 cmd_admin(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "ca-file", required_argument, NULL, 'c' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "password-stdin", no_argument, NULL, 's' },
+		CMD_ETCD_OPTIONS,
 		{ "password-file", required_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *url = NULL, *ca = NULL, *prefix = NULL, *sub;
+	struct cmd_etcd_opts eo = { 0 };
+	const char *sub;
 	struct admin a;
 	int o, r;
 
 	memset(&a, 0, sizeof(a));
 	a.name = "root";
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (cmd_etcd_option(o, &eo))
+			continue;
 		switch (o) {
-		case 'u': url = optarg; break;
-		case 'c': ca = optarg; break;
-		case 'p': prefix = optarg; break;
-		case 's': a.from_stdin = 1; break;
 		case 'f': a.password_file = optarg; break;
 		case 'l': a.syslog = 1; break;
 		default: return cmd_usage("admin");
@@ -465,6 +461,7 @@ cmd_admin(int argc, char *argv[])
 	}
 	if (optind >= argc)
 		return cmd_usage("admin");
+	a.from_stdin = eo.password_stdin;
 	sub = argv[optind];
 	if (!((strcmp(sub, "init") == 0 && argc - optind == 1) ||
 	      (strcmp(sub, "useradd") == 0 && argc - optind == 2) ||
@@ -474,7 +471,7 @@ cmd_admin(int argc, char *argv[])
 	if (a.from_stdin && a.password_file != NULL)
 		return cmd_fail("admin", "--password-stdin or --password-file, "
 		                "not both");
-	if (cmd_remote_find(url, ca, prefix, &a.rem, &a.err) < 0)
+	if (cmd_remote_find(eo.url, eo.ca_file, eo.prefix, &a.rem, &a.err) < 0)
 		return cmd_fail("admin", "%s", a.err.msg);
 	if (strcmp(sub, "init") == 0)
 		r = admin_init(&a);

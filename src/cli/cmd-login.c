@@ -54,30 +54,26 @@ int
 cmd_login(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
+		CMD_ETCD_OPTIONS,
 		{ "user", required_argument, NULL, 'n' },
-		{ "ca-file", required_argument, NULL, 'c' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "password-stdin", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *url = NULL, *user = NULL, *ca = NULL, *prefix = NULL;
+	struct cmd_etcd_opts eo = { 0 };
+	const char *user = NULL;
 	struct rh_login l;
 	struct rh_config *cfg = NULL;
 	struct rh_etcd *c = NULL;
 	struct rh_err err;
 	struct cmd_remote rem;
 	char cabuf[PATH_MAX];
-	int o, from_stdin = 0, r = 1;
+	int o, r = 1;
 
 	memset(&l, 0, sizeof(l));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (cmd_etcd_option(o, &eo))
+			continue;
 		switch (o) {
-		case 'u': url = optarg; break;
 		case 'n': user = optarg; break;
-		case 'c': ca = optarg; break;
-		case 'p': prefix = optarg; break;
-		case 's': from_stdin = 1; break;
 		default: return cmd_usage("login");
 		}
 	}
@@ -85,7 +81,7 @@ cmd_login(int argc, char *argv[])
 		return cmd_usage("login");
 	if (cmd_config_load(&cfg, &err) < 0)
 		return cmd_fail("login", "%s", err.msg);
-	if (pick(url, cfg, "rns_url", "etcd URL", &l.url, &err) < 0 ||
+	if (pick(eo.url, cfg, "rns_url", "etcd URL", &l.url, &err) < 0 ||
 	    pick(user, cfg, "username", "User", &l.user, &err) < 0) {
 		r = cmd_fail("login", "%s", err.msg);
 		goto out;
@@ -95,22 +91,22 @@ cmd_login(int argc, char *argv[])
 		goto out;
 	}
 	/* The prefix as rh admin and rhfs will find it. */
-	if (cmd_remote_find(l.url, NULL, prefix, &rem, &err) < 0) {
+	if (cmd_remote_find(l.url, NULL, eo.prefix, &rem, &err) < 0) {
 		r = cmd_fail("login", "%s", err.msg);
 		goto out;
 	}
 	l.prefix = rem.prefix;
 	rem.prefix = NULL;
 	cmd_remote_free(&rem);
-	if (ca != NULL) {
-		if (realpath(ca, cabuf) == NULL) {
-			r = cmd_fail("login", "CA file %s: %s", ca,
+	if (eo.ca_file != NULL) {
+		if (realpath(eo.ca_file, cabuf) == NULL) {
+			r = cmd_fail("login", "CA file %s: %s", eo.ca_file,
 			             strerror(errno));
 			goto out;
 		}
 		l.ca_file = xstrdup(cabuf);
 	}
-	if (cmd_password("Password", from_stdin, 0, &l.password, &err) < 0 ||
+	if (cmd_password("Password", eo.password_stdin, 0, &l.password, &err) < 0 ||
 	    cmd_etcd_connect(l.url, l.ca_file, &c, &err) < 0 ||
 	    rh_etcd_auth(c, l.user, l.password, &err) < 0) {
 		r = cmd_fail("login", "%s%s", err.msg,
@@ -125,7 +121,7 @@ cmd_login(int argc, char *argv[])
 	}
 	rh_config_set(cfg, "username", l.user);
 	rh_config_set(cfg, "rns_url", l.url);
-	if (prefix != NULL)
+	if (eo.prefix != NULL)
 		rh_config_set(cfg, "rns_prefix", l.prefix);
 	if (rh_config_save(cfg, &err) < 0) {
 		struct rh_err e2;

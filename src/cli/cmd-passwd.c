@@ -23,22 +23,24 @@ cmd_passwd(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "admin", required_argument, NULL, 'a' },
-		{ "password-stdin", no_argument, NULL, 's' },
+		CMD_OPTION_PASSWORD_STDIN,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cmd_etcd_opts eo = { 0 };
 	const char *admin = "root";
 	char *newpw = NULL, *adminpw = NULL, *oldpw, *k, *prompt;
 	struct rh_etcd *user = NULL, *root = NULL;
 	struct rh_etcd_kv kv;
 	struct rh_login l;
 	struct rh_err err;
-	int c, from_stdin = 0, r, have_key = 0;
+	int c, r, have_key = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (cmd_etcd_option(c, &eo))
+			continue;
 		switch (c) {
 		case 'a': admin = optarg; break;
-		case 's': from_stdin = 1; break;
 		default: return cmd_usage("passwd");
 		}
 	}
@@ -49,11 +51,11 @@ cmd_passwd(int argc, char *argv[])
 		return cmd_fail("passwd", "%s", r == -ENOENT ?
 		                "not logged in (rh login first)" : err.msg);
 	oldpw = l.password;
-	if ((r = cmd_password("new password", from_stdin, 1, &newpw,
+	if ((r = cmd_password("new password", eo.password_stdin, 1, &newpw,
 	                      &err)) < 0)
 		goto out;
 	prompt = xasprintf("etcd %s password", admin);
-	r = cmd_password(prompt, from_stdin, 0, &adminpw, &err);
+	r = cmd_password(prompt, eo.password_stdin, 0, &adminpw, &err);
 	free(prompt);
 	if (r < 0)
 		goto out;

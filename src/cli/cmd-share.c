@@ -49,30 +49,26 @@ static int
 parse(struct share *s, const char *cmd, int argc, char *argv[], int nargs)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "ca-file", required_argument, NULL, 'c' },
-		{ "prefix", required_argument, NULL, 'p' },
+		CMD_ETCD_OPTIONS,
 		{ "admin", optional_argument, NULL, 'a' },
-		{ "password-stdin", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *url = NULL, *ca = NULL, *prefix = NULL;
+	struct cmd_etcd_opts eo = { 0 };
 	int o;
 
 	memset(s, 0, sizeof(*s));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (cmd_etcd_option(o, &eo))
+			continue;
 		switch (o) {
-		case 'u': url = optarg; break;
-		case 'c': ca = optarg; break;
-		case 'p': prefix = optarg; break;
 		case 'a': s->admin = optarg ? optarg : "root"; break;
-		case 's': s->from_stdin = 1; break;
 		default: return cmd_usage(cmd);
 		}
 	}
+	s->from_stdin = eo.password_stdin;
 	if (argc - optind != nargs)
 		return cmd_usage(cmd);
-	if (s->admin == NULL && (url || ca || s->from_stdin))
+	if (s->admin == NULL && (eo.url || eo.ca_file || s->from_stdin))
 		return cmd_fail(cmd, "--url, --ca-file and --password-stdin "
 		                "go with --admin; without it the request is "
 		                "made with your login");
@@ -88,7 +84,7 @@ parse(struct share *s, const char *cmd, int argc, char *argv[], int nargs)
 		                "administrator may use --admin)");
 	s->have_login = s->c != NULL;
 	if ((s->admin != NULL || s->have_login) &&
-	    cmd_remote_find(url, ca, prefix, &s->rem, &s->err) < 0)
+	    cmd_remote_find(eo.url, eo.ca_file, eo.prefix, &s->rem, &s->err) < 0)
 		return cmd_fail(cmd, "%s", s->err.msg);
 	return 0;
 }
@@ -322,10 +318,10 @@ int
 cmd_shares(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "prefix", required_argument, NULL, 'p' },
+		CMD_OPTION_PREFIX,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *prefix = NULL;
+	struct cmd_etcd_opts eo = { 0 };
 	struct cmd_remote rem;
 	struct rh_etcd *c = NULL;
 	struct rh_login l;
@@ -335,11 +331,9 @@ cmd_shares(int argc, char *argv[])
 	size_t i, n = 0;
 	int o, r;
 
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != 'p')
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!cmd_etcd_option(o, &eo))
 			return cmd_usage("shares");
-		prefix = optarg;
-	}
 	if (argc - optind > 1)
 		return cmd_usage("shares");
 	memset(&g, 0, sizeof(g));
@@ -354,7 +348,7 @@ cmd_shares(int argc, char *argv[])
 			           "first)");
 		goto fail;
 	}
-	if ((r = cmd_remote_find(NULL, NULL, prefix, &rem, &err)) < 0)
+	if ((r = cmd_remote_find(NULL, NULL, eo.prefix, &rem, &err)) < 0)
 		;
 	else if (addr != NULL)
 		r = grant_list(c, rem.prefix, g.top, *g.rel ? addr : NULL,

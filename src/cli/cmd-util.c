@@ -34,6 +34,18 @@ cmd_fail(const char *cmd, const char *fmt, ...)
 	return 1;
 }
 
+int
+cmd_etcd_option(int o, struct cmd_etcd_opts *eo)
+{
+	switch (o) {
+	case CMD_OPT_URL: eo->url = optarg; return 1;
+	case CMD_OPT_CA_FILE: eo->ca_file = optarg; return 1;
+	case CMD_OPT_PREFIX: eo->prefix = optarg; return 1;
+	case CMD_OPT_PASSWORD_STDIN: eo->password_stdin = 1; return 1;
+	}
+	return 0;
+}
+
 void
 cmd_password_free(char *pw)
 {

@@ -3,9 +3,9 @@
  *
  * Adding a subcommand is one table entry: write
  *     int cmd_foo(int argc, char *argv[]);
- * in its own src/cmd-foo.c (argv[0] is "foo", the words after it follow;
+ * in its own src/cli/cmd-foo.c (argv[0] is "foo", the words after it follow;
  * return the exit status: 0, or 1 after printing one line with cmd_fail),
- * declare it below, add src/cmd-foo.c to rh_SOURCES in Makefile.am, and
+ * declare it below, add src/cli/cmd-foo.c to rh_SOURCES in Makefile.am, and
  * add one line to the table in src/cli/rh-main.c:
  *     { "foo", cmd_foo, "foo ARG..." },
  * Subcommands with their own subcommands (admin, config, secrets) parse
@@ -14,6 +14,7 @@
 #ifndef RH_CMD_H
 #define RH_CMD_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "base.h"
@@ -39,6 +40,32 @@ int cmd_ssh(int argc, char *argv[]);
 int cmd_tunnel(int argc, char *argv[]);
 
 /* ---- cmd-util.c: messages, passwords, etcd ---- */
+
+/* The options of the subcommands that reach etcd, declared once: a
+ * subcommand puts CMD_ETCD_OPTIONS (or the rows it takes) in its option
+ * table and hands each option getopt_long returns to cmd_etcd_option
+ * before its own. */
+struct cmd_etcd_opts {
+	const char *url;        /* --url URL: the etcd members */
+	const char *ca_file;    /* --ca-file FILE: the CA to trust */
+	const char *prefix;     /* --prefix P: rhfs's keys in etcd */
+	int password_stdin;     /* --password-stdin */
+};
+enum {
+	CMD_OPT_URL = 0x100, CMD_OPT_CA_FILE, CMD_OPT_PREFIX,
+	CMD_OPT_PASSWORD_STDIN
+};
+#define CMD_OPTION_URL { "url", required_argument, NULL, CMD_OPT_URL }
+#define CMD_OPTION_CA_FILE \
+	{ "ca-file", required_argument, NULL, CMD_OPT_CA_FILE }
+#define CMD_OPTION_PREFIX \
+	{ "prefix", required_argument, NULL, CMD_OPT_PREFIX }
+#define CMD_OPTION_PASSWORD_STDIN \
+	{ "password-stdin", no_argument, NULL, CMD_OPT_PASSWORD_STDIN }
+#define CMD_ETCD_OPTIONS CMD_OPTION_URL, CMD_OPTION_CA_FILE, \
+	CMD_OPTION_PREFIX, CMD_OPTION_PASSWORD_STDIN
+/* 1 when o is one of them (its value, optarg, now in eo), else 0. */
+int cmd_etcd_option(int o, struct cmd_etcd_opts *eo);
 
 /* "rh CMD: message" on stderr; returns 1, the exit status. */
 int cmd_fail(const char *cmd, const char *fmt, ...) RH_PRINTF(2, 3);
