@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
+#include "rns.h"
 #include "rhfs.h"
 
 enum hstate { H_QUEUED, H_SENDING, H_SENT, H_FAILED, H_CANCELLED };
