@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "secret.h"
 #include "base.h"
 #include "rns.h"
 #include "link.h"
