@@ -15,6 +15,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "callspec.h"
 
 struct cJSON;
 struct pollfd;
@@ -199,7 +200,6 @@ void call_forget_conn(struct agent *a, struct conn *c);
 const char *call_state_name(enum call_state s);
 
 /* record.c: call records on disk, and what clients read of them */
-int call_id_valid(const char *id);
 uint64_t record_id_time(const char *id);
 char *record_path(const char *id, const char *name);
 /* Give c its id and write its spec; then record_save its status. */
@@ -287,9 +287,11 @@ void outwait_forget_conn(struct agent *a, struct conn *c);
 
 /* pool.c: Python calls, run by warm worker processes per module */
 int pool_init(struct agent *a, struct rh_err *err);
-/* Check a call's fn_pointers and keep what its worker needs in c->py. */
-int pool_spec(struct agent *a, const struct cJSON *spec, const char *python,
-              struct call *c, struct rh_err *err);
+/* Keep what the worker of a Python call needs in c->py (its function,
+ * args, kwargs, env and secret_env; python: the interpreter, NULL for
+ * python3). */
+void pool_spec(struct agent *a, const struct rh_call_spec *s,
+               const char *python, struct call *c);
 /* Whether a worker can take the Python call c now. */
 int pool_ready(struct agent *a, struct call *c,
                unsigned long long pass);

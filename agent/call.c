@@ -74,16 +74,6 @@ list_remove(struct call *c)
 	l->nother -= !c->pool_only;
 }
 
-static void
-strv_free(char **v)
-{
-	char **p;
-
-	for (p = v; p != NULL && *p != NULL; p++)
-		free(*p);
-	free(v);
-}
-
 /* An environment that may hold secrets' values: wiped, then freed. */
 static void
 envp_free(char **v)
@@ -92,7 +82,7 @@ envp_free(char **v)
 
 	for (p = v; p != NULL && *p != NULL; p++)
 		OPENSSL_cleanse(*p, strlen(*p));
-	strv_free(v);
+	rh_strv_free(v);
 }
 
 void
@@ -105,7 +95,7 @@ call_free(struct call *c)
 		c->waiters = w->next;
 		free(w);
 	}
-	strv_free(c->argv);
+	rh_strv_free(c->argv);
 	envp_free(c->envp);
 	/* a Python call's env may hold secrets' values (pool_spec) */
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->py, "env"))
@@ -164,12 +154,6 @@ json_text(const cJSON *v)
 	return t;
 }
 
-/* What a call request may hold ("wait" is op.c's). */
-static const char *const spec_fields[] = {
-	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
-	"send", "wait", "fn_pointers", "secret_env", "venv", "call", NULL
-};
-
 /* Whether name is one of env's (an object, or NULL). */
 static int
 env_has(const cJSON *env, const char *name, size_t len)
@@ -211,120 +195,43 @@ venv_program(const char *venv_dir, char **argv)
 }
 
 /*
- * Turn a call spec into argv, environment and directory, as rhfs(1)
+ * Turn a call request into argv, environment and directory, as rhfs(1)
  * says: the command's argv, then the args (strings as they are, other
  * values as JSON text), then each kwarg as --key=value.
  */
 static int
-spec_parse(struct agent *a, const cJSON *spec, struct call *c,
+spec_parse(struct agent *a, const cJSON *req, struct call *c,
            struct rh_err *err)
 {
-	const cJSON *cmd, *args, *kwargs, *env, *cwd, *queue, *send, *v;
-	const cJSON *senv, *venv;
+	struct rh_call_spec s;
+	const cJSON *env, *v;
 	cJSON *venv_env = NULL;
 	size_t n = 0, i, nenv;
 	char **p, *venv_dir = NULL, *python = NULL;
 	int r;
 
-	/* (a spec read back from a damaged record may be anything) */
-	if (!cJSON_IsObject(spec))
-		return rh_err_set(err, EINVAL, "a call request is a JSON "
-		                  "object");
-	cJSON_ArrayForEach(v, spec) {
-		for (i = 0; spec_fields[i] != NULL; i++)
-			if (strcmp(v->string, spec_fields[i]) == 0)
-				break;
-		if (spec_fields[i] == NULL)
-			return rh_err_set(err, EINVAL, "unknown field '%s'",
-			                  v->string);
-	}
-	v = cJSON_GetObjectItemCaseSensitive(spec, "call");
-	if (v != NULL && !(cJSON_IsString(v) && call_id_valid(v->valuestring)))
-		return rh_err_set(err, EINVAL, "'call' is the id proposed for "
-		                  "the call: YYYYMMDD-HHMMSS-uuuuuu");
-	cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
-	args = cJSON_GetObjectItemCaseSensitive(spec, "args");
-	kwargs = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");
-	env = cJSON_GetObjectItemCaseSensitive(spec, "env");
-	/* secrets' values: in memory only, never in the record */
-	senv = cJSON_GetObjectItemCaseSensitive(spec, "secret_env");
-	cwd = cJSON_GetObjectItemCaseSensitive(spec, "cwd");
-	queue = cJSON_GetObjectItemCaseSensitive(spec, "queue");
-	send = cJSON_GetObjectItemCaseSensitive(spec, "send");
-	venv = cJSON_GetObjectItemCaseSensitive(spec, "venv");
-
-	if (venv != NULL && !cJSON_IsNull(venv) &&
-	    (!cJSON_IsString(venv) || *venv->valuestring == '\0'))
-		return rh_err_set(err, EINVAL, "'venv' must be a non-empty "
-		                  "string: a virtualenv's directory");
-	/* A Python call names its function instead (pool.c); with a venv
-	 * its workers run the venv's interpreter. */
-	if (cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers") != NULL) {
-		if (cJSON_IsString(venv))
-			python = venv_path(a, venv->valuestring, "/bin/python");
-		r = pool_spec(a, spec, python, c, err);
+	if ((r = rh_call_spec_decode(req, &s, err)) < 0)
+		return r;
+	env = s.env;
+	/* A Python call names its function (pool.c); with a venv its
+	 * workers run the venv's interpreter; its args go to its worker
+	 * as JSON (c->py). */
+	if (s.fn_module != NULL) {
+		if (s.venv != NULL)
+			python = venv_path(a, s.venv, "/bin/python");
+		pool_spec(a, &s, python, c);
 		free(python);
-		if (r < 0)
-			return r;
-	} else if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
-		return rh_err_set(err, EINVAL, "'command' must be an array "
-		                  "naming a program: [\"prog\", \"arg\", ...]");
-	cJSON_ArrayForEach(v, cmd)
-		if (!cJSON_IsString(v))
-			return rh_err_set(err, EINVAL, "'command' must hold "
-			                  "only strings");
-	if (c->py == NULL && *cmd->child->valuestring == '\0')
-		return rh_err_set(err, EINVAL, "'command' names an empty "
-		                  "program");
-	if (args != NULL && !cJSON_IsNull(args) && !cJSON_IsArray(args))
-		return rh_err_set(err, EINVAL, "'args' must be an array");
-	if (kwargs != NULL && !cJSON_IsNull(kwargs) && !cJSON_IsObject(kwargs))
-		return rh_err_set(err, EINVAL, "'kwargs' must be an object");
-	cJSON_ArrayForEach(v, kwargs)
-		if (*v->string == '\0' || strchr(v->string, '=') != NULL)
-			return rh_err_set(err, EINVAL, "kwarg name '%s' is "
-			                  "empty or holds '='", v->string);
-	if (env != NULL && !cJSON_IsNull(env) && !cJSON_IsObject(env))
-		return rh_err_set(err, EINVAL, "'env' must be an object of "
-		                  "strings");
-	cJSON_ArrayForEach(v, env)
-		if (!cJSON_IsString(v) || *v->string == '\0' ||
-		    strchr(v->string, '=') != NULL)
-			return rh_err_set(err, EINVAL, "'env' entry '%s' must "
-			                  "be a string with a name without '='",
-			                  v->string);
-	if (senv != NULL && !cJSON_IsNull(senv) && !cJSON_IsObject(senv))
-		return rh_err_set(err, EINVAL, "'secret_env' must be an object "
-		                  "of strings");
-	cJSON_ArrayForEach(v, senv)
-		if (!cJSON_IsString(v) || *v->string == '\0' ||
-		    strchr(v->string, '=') != NULL)
-			return rh_err_set(err, EINVAL, "'secret_env' entry '%s' "
-			                  "must be a string with a name without "
-			                  "'='", v->string);
-	if (cwd != NULL && !cJSON_IsNull(cwd) &&
-	    (!cJSON_IsString(cwd) || *cwd->valuestring == '\0'))
-		return rh_err_set(err, EINVAL, "'cwd' must be a non-empty "
-		                  "string");
-	if (queue != NULL && !cJSON_IsNull(queue) &&
-	    (!cJSON_IsString(queue) || *queue->valuestring == '\0'))
-		return rh_err_set(err, EINVAL, "'queue' must be a non-empty "
-		                  "string");
-	if (send != NULL && !cJSON_IsNull(send) && !cJSON_IsString(send))
-		return rh_err_set(err, EINVAL, "'send' must be a string");
-
-	/* A Python call's args go to its worker as JSON (c->py). */
-	if (c->py == NULL) {
-		n = (size_t)cJSON_GetArraySize(cmd) +
-		    (size_t)(cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0) +
-		    (size_t)(cJSON_IsObject(kwargs) ?
-		             cJSON_GetArraySize(kwargs) : 0);
+	} else {
+		for (n = 0; s.command[n] != NULL; n++)
+			;
+		n += (size_t)cJSON_GetArraySize(s.args) +
+		     (size_t)cJSON_GetArraySize(s.kwargs);
 		p = c->argv = xcalloc(n + 1, sizeof(char *));
-		cJSON_ArrayForEach(v, cmd)
-			*p++ = xstrdup(v->valuestring);
-		cJSON_ArrayForEach(v, args)
+		for (i = 0; s.command[i] != NULL; i++)
+			*p++ = xstrdup(s.command[i]);
+		cJSON_ArrayForEach(v, s.args)
 			*p++ = json_text(v);
-		cJSON_ArrayForEach(v, kwargs) {
+		cJSON_ArrayForEach(v, s.kwargs) {
 			char *t = json_text(v);
 
 			*p++ = xasprintf("--%s=%s", v->string, t);
@@ -334,12 +241,12 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 
 	/* A command in a venv: its bin/ first on PATH, as activate does
 	 * (the call's own env entries win). */
-	if (c->py == NULL && cJSON_IsString(venv)) {
+	if (c->py == NULL && s.venv != NULL) {
 		const char *path = getenv("PATH");
 
-		venv_dir = venv_path(a, venv->valuestring, "");
+		venv_dir = venv_path(a, s.venv, "");
 		venv_program(venv_dir, c->argv);
-		venv_env = cJSON_IsObject(env) ? cJSON_Duplicate(env, 1) :
+		venv_env = env != NULL ? cJSON_Duplicate(env, 1) :
 		           cJSON_CreateObject();
 		if (!cJSON_HasObjectItem(venv_env, "PATH")) {
 			char *bin = xasprintf("%s/bin%s%s", venv_dir,
@@ -354,42 +261,42 @@ spec_parse(struct agent *a, const cJSON *spec, struct call *c,
 		free(venv_dir);
 		env = venv_env;
 	}
-	if (cJSON_IsObject(env) || cJSON_IsObject(senv)) {
+	if (env != NULL || s.secret_env != NULL) {
 		/* The agent's environment, with the call's names replaced
 		 * (a secret's over env's). */
 		for (nenv = 0; environ[nenv] != NULL; nenv++)
 			;
 		p = c->envp = xcalloc(nenv + (size_t)cJSON_GetArraySize(env) +
-		                      (size_t)cJSON_GetArraySize(senv) + 1,
-		                      sizeof(char *));
+		                      (size_t)cJSON_GetArraySize(s.secret_env) +
+		                      1, sizeof(char *));
 		for (i = 0; i < nenv; i++) {
 			const char *eq = strchr(environ[i], '=');
 			size_t klen = eq ? (size_t)(eq - environ[i]) :
 			              strlen(environ[i]);
 			int replaced = env_has(env, environ[i], klen) ||
-			               env_has(senv, environ[i], klen);
+			               env_has(s.secret_env, environ[i], klen);
 
 			if (!replaced)
 				*p++ = xstrdup(environ[i]);
 		}
 		cJSON_ArrayForEach(v, env)
-			if (!env_has(senv, v->string, strlen(v->string)))
+			if (!env_has(s.secret_env, v->string,
+			             strlen(v->string)))
 				*p++ = xasprintf("%s=%s", v->string,
 				                 v->valuestring);
-		cJSON_ArrayForEach(v, senv)
+		cJSON_ArrayForEach(v, s.secret_env)
 			*p++ = xasprintf("%s=%s", v->string, v->valuestring);
 	}
 	cJSON_Delete(venv_env);
-	if (cJSON_IsString(cwd))
-		c->cwd = *cwd->valuestring == '/' ?
-		         xstrdup(cwd->valuestring) :
-		         xasprintf("%s/%s", a->home, cwd->valuestring);
+	if (s.cwd != NULL)
+		c->cwd = *s.cwd == '/' ? xstrdup(s.cwd) :
+		         xasprintf("%s/%s", a->home, s.cwd);
 	else
 		c->cwd = xstrdup(a->home);
-	if (cJSON_IsString(queue))
-		c->queue = xstrdup(queue->valuestring);
-	if (cJSON_IsString(send))
-		c->send = xstrdup(send->valuestring);
+	c->queue = s.queue;
+	c->send = s.send;
+	s.queue = s.send = NULL;
+	rh_call_spec_free(&s);
 	return 0;
 }
 
@@ -477,17 +384,14 @@ static const char *
 ref_target(const cJSON *o, char **send)
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "$ref");
-	const char *s, *q, *cut = NULL;
+	const char *id;
+	size_t len;
 
-	if (cJSON_GetArraySize(o) != 1 || !cJSON_IsString(ref))
+	if (cJSON_GetArraySize(o) != 1 || !cJSON_IsString(ref) ||
+	    (id = rh_call_ref_split(ref->valuestring, &len)) == NULL)
 		return NULL;
-	s = ref->valuestring;
-	for (q = s; (q = strstr(q, "/calls/")) != NULL; q++)
-		cut = q;
-	if (cut == NULL || cut == s || !call_id_valid(cut + 7))
-		return NULL;
-	*send = xstrndup(s, (size_t)(cut - s));
-	return cut + 7;
+	*send = xstrndup(ref->valuestring, len);
+	return id;
 }
 
 /* What a done call's result is as a value: a Python call's JSON, else

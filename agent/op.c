@@ -21,65 +21,6 @@
 typedef int (*op_fn)(struct agent *, struct conn *,
                      const struct rh_proto_msg *, struct rh_err *);
 
-static const cJSON *
-field(const struct rh_proto_msg *m, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->json, key);
-
-	return cJSON_IsNull(v) ? NULL : v;
-}
-
-/* An optional non-negative integer field no larger than max. */
-static int
-uint_field(const struct rh_proto_msg *m, const char *key, uint64_t dflt,
-           uint64_t max, uint64_t *out, struct rh_err *err)
-{
-	const cJSON *v = field(m, key);
-	double d;
-
-	*out = dflt;
-	if (v == NULL)
-		return 0;
-	d = v->valuedouble;
-	if (!cJSON_IsNumber(v) || d < 0 || d > (double)max ||
-	    (double)(uint64_t)d != d)
-		return rh_err_set(err, EINVAL, "'%s' must be an integer from 0 "
-		                  "to %llu", key, (unsigned long long)max);
-	*out = (uint64_t)d;
-	return 0;
-}
-
-static int
-bool_field(const struct rh_proto_msg *m, const char *key, int dflt,
-           int *out, struct rh_err *err)
-{
-	const cJSON *v = field(m, key);
-
-	*out = dflt;
-	if (v == NULL)
-		return 0;
-	if (!cJSON_IsBool(v))
-		return rh_err_set(err, EINVAL, "'%s' must be true or false",
-		                  key);
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-static int
-string_field(const struct rh_proto_msg *m, const char *key,
-             const char **out, struct rh_err *err)
-{
-	const cJSON *v = field(m, key);
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!cJSON_IsString(v))
-		return rh_err_set(err, EINVAL, "'%s' must be a string", key);
-	*out = v->valuestring;
-	return 0;
-}
-
 /* The call a request names, required. */
 static int
 call_field(const struct rh_proto_msg *m, const char **out,
@@ -87,11 +28,12 @@ call_field(const struct rh_proto_msg *m, const char **out,
 {
 	int r;
 
-	if ((r = string_field(m, "call", out, err)) < 0)
+	*out = NULL;
+	if ((r = rh_json_get_string(m->json, "call", out, err)) < 0)
 		return r;
 	if (*out == NULL)
 		return rh_err_set(err, EINVAL, "'call' (a call id) is missing");
-	if (!call_id_valid(*out))
+	if (!rh_call_id_valid(*out))
 		return rh_err_set(err, EINVAL, "'%s' is not a call id", *out);
 	return 0;
 }
@@ -100,30 +42,31 @@ static int
 op_hello(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
          struct rh_err *err)
 {
-	uint64_t max, min;
+	const char *client = "(unnamed)";
+	long long max = 0, min;
 	cJSON *r;
 	int v, rr;
 
-	if ((rr = uint_field(m, "proto", 0, 65535, &max, err)) < 0)
+	if ((rr = rh_json_get_int(m->json, "proto", 0, 65535, &max, err)) < 0)
 		return rr;
 	if (max == 0)
 		return rh_err_set(err, EINVAL, "'proto' (the highest protocol "
 		                  "version the client speaks) is missing");
-	if ((rr = uint_field(m, "proto_min", max, max, &min, err)) < 0)
+	min = max;
+	if ((rr = rh_json_get_int(m->json, "proto_min", 0, max, &min,
+	                          err)) < 0)
 		return rr;
 	v = max < RH_PROTO_VERSION ? (int)max : RH_PROTO_VERSION;
-	if (v < RH_PROTO_VERSION_MIN || (uint64_t)v < min)
+	if (v < RH_PROTO_VERSION_MIN || v < min)
 		return rh_err_set(err, EPROTONOSUPPORT, "the client speaks "
-		                  "protocol %llu to %llu, this agent %d to %d",
-		                  (unsigned long long)min,
-		                  (unsigned long long)max, RH_PROTO_VERSION_MIN,
+		                  "protocol %lld to %lld, this agent %d to %d",
+		                  min, max, RH_PROTO_VERSION_MIN,
 		                  RH_PROTO_VERSION);
 	c->proto = v;
 	autostop_touch(a);      /* a new client is activity */
+	rh_json_get_string(m->json, "client", &client, NULL);
 	rh_debug("client %llu: hello from %s, protocol %d",
-	         (unsigned long long)c->serial,
-	         cJSON_IsString(field(m, "client")) ?
-	         field(m, "client")->valuestring : "(unnamed)", v);
+	         (unsigned long long)c->serial, client, v);
 	r = rh_proto_reply(m->id);
 	cJSON_AddNumberToObject(r, "proto", v);
 	cJSON_AddStringToObject(r, "agent", "rhagent");
@@ -188,7 +131,8 @@ op_call(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	cJSON *r;
 	int wait, rr;
 
-	if ((rr = bool_field(m, "wait", 1, &wait, err)) < 0)
+	wait = 1;
+	if ((rr = rh_json_get_bool(m->json, "wait", &wait, err)) < 0)
 		return rr;
 	if ((rr = call_submit(a, m->json, &call, err)) < 0)
 		return rr;
@@ -220,10 +164,12 @@ op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	int wait, result, spec, rr;
 	cJSON *r, *sp;
 
+	wait = spec = 0;
+	result = 1;
 	if ((rr = call_field(m, &id, err)) < 0 ||
-	    (rr = bool_field(m, "wait", 0, &wait, err)) < 0 ||
-	    (rr = bool_field(m, "result", 1, &result, err)) < 0 ||
-	    (rr = bool_field(m, "spec", 0, &spec, err)) < 0)
+	    (rr = rh_json_get_bool(m->json, "wait", &wait, err)) < 0 ||
+	    (rr = rh_json_get_bool(m->json, "result", &result, err)) < 0 ||
+	    (rr = rh_json_get_bool(m->json, "spec", &spec, err)) < 0)
 		return rr;
 	if (wait && (call = call_find(a, id)) != NULL) {
 		call_wait(call, c, m->id);
@@ -263,39 +209,40 @@ static int
 op_output(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
           struct rh_err *err)
 {
-	const char *id, *stream;
-	uint64_t off, len, wait;
+	const char *id, *stream = "stdout";
+	long long off = 0, len = AGENT_RESULT_INLINE, wait = 0;
 	int rr;
 
 	if ((rr = call_field(m, &id, err)) < 0 ||
-	    (rr = string_field(m, "stream", &stream, err)) < 0 ||
-	    (rr = uint_field(m, "offset", 0, RH_PROTO_ID_MAX, &off, err)) < 0 ||
-	    (rr = uint_field(m, "length", AGENT_RESULT_INLINE,
-	                     RH_PROTO_ID_MAX, &len, err)) < 0 ||
-	    (rr = uint_field(m, "wait_ms", 0, RH_PROTO_ID_MAX, &wait,
-	                     err)) < 0)
+	    (rr = rh_json_get_string(m->json, "stream", &stream, err)) < 0 ||
+	    (rr = rh_json_get_int(m->json, "offset", 0, RH_PROTO_ID_MAX, &off,
+	                          err)) < 0 ||
+	    (rr = rh_json_get_int(m->json, "length", 0, RH_PROTO_ID_MAX, &len,
+	                          err)) < 0 ||
+	    (rr = rh_json_get_int(m->json, "wait_ms", 0, RH_PROTO_ID_MAX,
+	                          &wait, err)) < 0)
 		return rr;
 	if (len > AGENT_OUTPUT_MAX)     /* asking for more is fine */
 		len = AGENT_OUTPUT_MAX;
 	/* and waiting longer: the wait is capped */
-	return outwait_read(a, c, m->id, id, stream != NULL ? stream : "stdout",
-	                    off, (size_t)len, wait, err);
+	return outwait_read(a, c, m->id, id, stream, (uint64_t)off,
+	                    (size_t)len, (uint64_t)wait, err);
 }
 
 static int
 op_list(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
         struct rh_err *err)
 {
-	const char *send, *before;
-	uint64_t limit;
+	const char *send = NULL, *before = NULL;
+	long long limit = 100;
 	cJSON *r;
 	int rr;
 
-	if ((rr = string_field(m, "send", &send, err)) < 0 ||
-	    (rr = string_field(m, "before", &before, err)) < 0 ||
-	    (rr = uint_field(m, "limit", 100, 1000, &limit, err)) < 0)
+	if ((rr = rh_json_get_string(m->json, "send", &send, err)) < 0 ||
+	    (rr = rh_json_get_string(m->json, "before", &before, err)) < 0 ||
+	    (rr = rh_json_get_int(m->json, "limit", 0, 1000, &limit, err)) < 0)
 		return rr;
-	if (before != NULL && !call_id_valid(before))
+	if (before != NULL && !rh_call_id_valid(before))
 		return rh_err_set(err, EINVAL, "'%s' is not a call id", before);
 	r = rh_proto_reply(m->id);
 	record_history(a, send, before, (size_t)limit, r);
@@ -308,17 +255,20 @@ static int
 op_log(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
        struct rh_err *err)
 {
-	uint64_t off, len, wait;
+	long long off = 0, len = 65536, wait = 0;
 	int rr;
 
-	if ((rr = uint_field(m, "offset", 0, RH_PROTO_ID_MAX, &off, err)) < 0 ||
-	    (rr = uint_field(m, "length", 65536, RH_PROTO_ID_MAX, &len,
-	                     err)) < 0 ||
-	    (rr = uint_field(m, "wait_ms", 0, LOGWAIT_MAX_MS, &wait, err)) < 0)
+	if ((rr = rh_json_get_int(m->json, "offset", 0, RH_PROTO_ID_MAX, &off,
+	                          err)) < 0 ||
+	    (rr = rh_json_get_int(m->json, "length", 0, RH_PROTO_ID_MAX, &len,
+	                          err)) < 0 ||
+	    (rr = rh_json_get_int(m->json, "wait_ms", 0, LOGWAIT_MAX_MS, &wait,
+	                          err)) < 0)
 		return rr;
 	if (len > AGENT_OUTPUT_MAX)
 		len = AGENT_OUTPUT_MAX;
-	return logwait_read(a, c, m->id, off, (size_t)len, (unsigned)wait);
+	return logwait_read(a, c, m->id, (uint64_t)off, (size_t)len,
+	                    (unsigned)wait);
 }
 
 /* A line for the log from a client: what it did on this node (syncing,
@@ -327,11 +277,11 @@ static int
 op_note(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
         struct rh_err *err)
 {
-	const char *msg;
+	const char *msg = NULL;
 	char *line, *p;
 	int rr;
 
-	if ((rr = string_field(m, "message", &msg, err)) < 0)
+	if ((rr = rh_json_get_string(m->json, "message", &msg, err)) < 0)
 		return rr;
 	if (msg == NULL || *msg == '\0' || strlen(msg) > 4096)
 		return rh_err_set(err, EINVAL, "'message' must be a string "
@@ -363,22 +313,15 @@ static int
 op_autostop(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
             struct rh_err *err)
 {
-	const cJSON *v = field(m, "minutes");
+	long long mins;
 	cJSON *r;
 	int rr;
 
-	if (v == NULL) {
-		r = rh_proto_reply(m->id);
-		cJSON_AddNumberToObject(r, "minutes", a->autostop_mins);
-		conn_send(a, c, r);
-		return 0;
-	}
-	if (!cJSON_IsNumber(v) || v->valuedouble < -1 ||
-	    v->valuedouble > AUTOSTOP_MAX ||
-	    (double)(int)v->valuedouble != v->valuedouble)
+	if ((rr = rh_json_get_int(m->json, "minutes", -1, AUTOSTOP_MAX, &mins,
+	                          err)) < 0)
 		return rh_err_set(err, EINVAL, "'minutes' must be an integer "
 		                  "from -1 (never) to %d", AUTOSTOP_MAX);
-	if ((rr = autostop_set(a, (int)v->valuedouble, err)) < 0)
+	if (rr > 0 && (rr = autostop_set(a, (int)mins, err)) < 0)
 		return rr;
 	r = rh_proto_reply(m->id);
 	cJSON_AddNumberToObject(r, "minutes", a->autostop_mins);
@@ -403,13 +346,13 @@ op_setup_done(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
               struct rh_err *err)
 {
 	struct rh_buf b = { 0 };
-	const char *key, *p, *nl;
+	const char *key = NULL, *p, *nl;
 	size_t klen;
-	int set, done = 0, rr;
+	int set = 0, done = 0, rr;
 	cJSON *r;
 
-	if ((rr = string_field(m, "key", &key, err)) < 0 ||
-	    (rr = bool_field(m, "set", 0, &set, err)) < 0)
+	if ((rr = rh_json_get_string(m->json, "key", &key, err)) < 0 ||
+	    (rr = rh_json_get_bool(m->json, "set", &set, err)) < 0)
 		return rr;
 	if (key == NULL || !setup_key_valid(key))
 		return rh_err_set(err, EINVAL, "'key' must be a hex digest");

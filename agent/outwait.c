@@ -200,7 +200,7 @@ outwait_read(struct agent *a, struct conn *c, uint64_t id, const char *call,
 
 	if (wait_ms > OUTWAIT_MAX_MS)
 		wait_ms = OUTWAIT_MAX_MS;
-	if (wait_ms > 0 && call_id_valid(call) &&
+	if (wait_ms > 0 && rh_call_id_valid(call) &&
 	    strlen(call) < sizeof(w->call) &&
 	    strlen(stream) < sizeof(w->stream) && call_find(a, call) != NULL) {
 		if (ow->n >= OUTWAIT_MAX)

@@ -183,57 +183,37 @@ pool_init(struct agent *a, struct rh_err *err)
 	return 0;
 }
 
-int
-pool_spec(struct agent *a, const cJSON *spec, const char *python,
-          struct call *c, struct rh_err *err)
+void
+pool_spec(struct agent *a, const struct rh_call_spec *s, const char *python,
+          struct call *c)
 {
-	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(spec, "fn_pointers");
-	const cJSON *rel, *mod, *fn, *v;
-	cJSON *py;
+	const cJSON *e;
+	cJSON *py, *env;
 
-	if (!cJSON_IsArray(fp) || cJSON_GetArraySize(fp) != 3 ||
-	    (rel = fp->child, mod = rel->next, fn = mod->next,
-	     !(cJSON_IsString(rel) || cJSON_IsNull(rel))) ||
-	    !cJSON_IsString(mod) || *mod->valuestring == '\0' ||
-	    !cJSON_IsString(fn) || *fn->valuestring == '\0')
-		return rh_err_set(err, EINVAL, "'fn_pointers' must be "
-		                  "[relative_path, module, function]: strings, "
-		                  "relative_path may be null");
-	if (cJSON_GetObjectItemCaseSensitive(spec, "command") != NULL)
-		return rh_err_set(err, EINVAL, "a call has either 'command' or "
-		                  "'fn_pointers', not both");
 	py = cJSON_CreateObject();
 	cJSON_AddStringToObject(py, "python", python ? python : "python3");
-	cJSON_AddStringToObject(py, "path", cJSON_IsString(rel) ?
-	                        rel->valuestring : "");
-	cJSON_AddStringToObject(py, "module", mod->valuestring);
-	cJSON_AddStringToObject(py, "function", fn->valuestring);
-	v = cJSON_GetObjectItemCaseSensitive(spec, "args");
-	cJSON_AddItemToObject(py, "args", cJSON_IsArray(v) ?
-	                      cJSON_Duplicate(v, 1) : cJSON_CreateArray());
-	v = cJSON_GetObjectItemCaseSensitive(spec, "kwargs");
-	cJSON_AddItemToObject(py, "kwargs", cJSON_IsObject(v) ?
-	                      cJSON_Duplicate(v, 1) : cJSON_CreateObject());
-	v = cJSON_GetObjectItemCaseSensitive(spec, "env");
-	if (cJSON_IsObject(v))
-		cJSON_AddItemToObject(py, "env", cJSON_Duplicate(v, 1));
+	cJSON_AddStringToObject(py, "path", s->fn_path ? s->fn_path : "");
+	cJSON_AddStringToObject(py, "module", s->fn_module);
+	cJSON_AddStringToObject(py, "function", s->fn_function);
+	cJSON_AddItemToObject(py, "args", s->args ? cJSON_Duplicate(s->args, 1) :
+	                      cJSON_CreateArray());
+	cJSON_AddItemToObject(py, "kwargs", s->kwargs ?
+	                      cJSON_Duplicate(s->kwargs, 1) :
+	                      cJSON_CreateObject());
+	if (s->env != NULL)
+		cJSON_AddItemToObject(py, "env", cJSON_Duplicate(s->env, 1));
 	/* secrets' values join env: the worker sets them for the call's
 	 * duration only (runner.py) */
-	v = cJSON_GetObjectItemCaseSensitive(spec, "secret_env");
-	if (cJSON_IsObject(v)) {
-		cJSON *env = cJSON_GetObjectItemCaseSensitive(py, "env");
-		const cJSON *e;
-
-		if (env == NULL)
+	if (s->secret_env != NULL) {
+		if ((env = cJSON_GetObjectItemCaseSensitive(py, "env")) == NULL)
 			env = cJSON_AddObjectToObject(py, "env");
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, s->secret_env) {
 			cJSON_DeleteItemFromObjectCaseSensitive(env, e->string);
 			cJSON_AddStringToObject(env, e->string, e->valuestring);
 		}
 	}
 	c->py = py;
 	pool_find(a, c, 1);
-	return 0;
 }
 
 static const char *

@@ -68,7 +68,6 @@ spare_complete(const struct records *rs, int i)
  * YYYYMMDD-HHMMSS-uuuuuu: fixed width, so that sorting names sorts calls,
  * and never reused because each is above the newest one seen on disk.
  */
-#define ID_LEN 22
 
 static void
 id_format(uint64_t us, char *out, size_t len)
@@ -80,23 +79,6 @@ id_format(uint64_t us, char *out, size_t len)
 	gmtime_r(&t, &tm);
 	n = strftime(out, len, "%Y%m%d-%H%M%S", &tm);
 	snprintf(out + n, len - n, "-%06u", (unsigned)(us % 1000000));
-}
-
-int
-call_id_valid(const char *id)
-{
-	size_t i;
-
-	if (strlen(id) != ID_LEN)
-		return 0;
-	for (i = 0; i < ID_LEN; i++) {
-		if (i == 8 || i == 15) {
-			if (id[i] != '-')
-				return 0;
-		} else if (id[i] < '0' || id[i] > '9')
-			return 0;
-	}
-	return 1;
 }
 
 uint64_t
@@ -124,7 +106,7 @@ new_id(struct agent *a, struct call *c, const char *proposed)
 	clock_gettime(CLOCK_REALTIME, &c->queued_at);
 	us = (uint64_t)c->queued_at.tv_sec * 1000000 +
 	     (uint64_t)c->queued_at.tv_nsec / 1000;
-	if (proposed != NULL && call_id_valid(proposed) &&
+	if (proposed != NULL && rh_call_id_valid(proposed) &&
 	    record_id_time(proposed) > a->last_id) {
 		us = record_id_time(proposed);
 		proposed = NULL;
@@ -532,7 +514,7 @@ record_journal_load(void)
 		rec = rh_json_parse(p, (size_t)(nl - p), JOURNAL, NULL);
 		id = cJSON_GetObjectItemCaseSensitive(rec, "call");
 		if (!cJSON_IsObject(rec) || !cJSON_IsString(id) ||
-		    !call_id_valid(id->valuestring)) {
+		    !rh_call_id_valid(id->valuestring)) {
 			cJSON_Delete(rec);
 			continue;
 		}
@@ -792,7 +774,7 @@ record_describe(struct agent *a, const char *id, const struct call *c,
 	cJSON *rec, *state;
 	int ended;
 
-	if (!call_id_valid(id))
+	if (!rh_call_id_valid(id))
 		return rh_err_set(err, EINVAL, "'%s' is not a call id", id);
 	if (c != NULL || (c = call_find(a, id)) != NULL) {
 		rec = record_json(c);
@@ -832,7 +814,7 @@ record_output(struct agent *a, const char *id, const char *stream,
 	ssize_t n = 0;
 	int fd, active;
 
-	if (!call_id_valid(id))
+	if (!rh_call_id_valid(id))
 		return rh_err_set(err, EINVAL, "'%s' is not a call id", id);
 	if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0 &&
 	    strcmp(stream, "result") != 0)
@@ -919,7 +901,7 @@ record_ids(const char *dir, size_t *count)
 			memcpy(name, de->d_name, len + 1);
 		else
 			continue;
-		if (!call_id_valid(name))
+		if (!rh_call_id_valid(name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;

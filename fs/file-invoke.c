@@ -644,27 +644,29 @@ call_request(struct invoke *inv, const cJSON *spec)
 	const cJSON *command = cJSON_GetObjectItemCaseSensitive(inv->cfg,
 	                                                        "command");
 	const cJSON *q = cJSON_GetObjectItemCaseSensitive(spec, "queue");
+	struct rh_call_spec cs;
 	const cJSON *v;
-	cJSON *req = rh_proto_new(0, "call");
+	cJSON *req;
 
-	/* A Python send names its function; the agent's workers run it. */
+	rh_call_spec_init(&cs);
+	/* A Python send names its function; the agent's workers run it.
+	 * (send_check judged both.) */
 	if (cJSON_IsArray(command))
-		cJSON_AddItemToObject(req, "command",
-		                      cJSON_Duplicate(command, 1));
+		rh_call_spec_set_command(&cs, command, NULL);
 	else
-		cJSON_AddItemToObject(req, "fn_pointers", cJSON_Duplicate(
-		        cJSON_GetObjectItemCaseSensitive(inv->cfg,
-		                                         "fn_pointers"), 1));
+		rh_call_spec_set_fn(&cs, cJSON_GetObjectItemCaseSensitive(
+		                    inv->cfg, "fn_pointers"), NULL);
 	if ((v = cJSON_GetObjectItemCaseSensitive(spec, "args")) != NULL)
-		cJSON_AddItemToObject(req, "args", cJSON_Duplicate(v, 1));
+		cs.args = cJSON_Duplicate(v, 1);
 	if ((v = cJSON_GetObjectItemCaseSensitive(spec, "kwargs")) != NULL)
-		cJSON_AddItemToObject(req, "kwargs", cJSON_Duplicate(v, 1));
+		cs.kwargs = cJSON_Duplicate(v, 1);
 	if ((v = rh_send_env_vars(inv->cfg)) != NULL && cJSON_IsObject(v))
-		cJSON_AddItemToObject(req, "env", cJSON_Duplicate(v, 1));
-	cJSON_AddStringToObject(req, "send", inv->addr);
+		cs.env = cJSON_Duplicate(v, 1);
+	cs.send = xstrdup(inv->addr);
 	if (cJSON_IsTrue(q))
-		cJSON_AddStringToObject(req, "queue", inv->addr);
-	cJSON_AddBoolToObject(req, "wait", 1);
+		cs.queue = xstrdup(inv->addr);
+	req = rh_call_spec_encode(&cs);
+	rh_call_spec_free(&cs);
 	return req;
 }
 
@@ -1220,14 +1222,25 @@ refuse:
 static int
 send_check(struct invoke *inv, struct rh_err *err)
 {
+	const cJSON *command = cJSON_GetObjectItemCaseSensitive(inv->cfg,
+	                                                        "command");
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(inv->cfg,
+	                                                   "fn_pointers");
+	struct rh_call_spec cs;
+	struct rh_err why;
+	int r;
+
 	/* config.json was validated when written; one edited behind our
 	 * back still gets a clear error. */
-	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(inv->cfg,
-	                                                    "command")) &&
-	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(inv->cfg,
-	                                                    "fn_pointers")))
+	if (!cJSON_IsArray(command) && !cJSON_IsArray(fn))
 		return rh_err_set(err, EINVAL, "%s: the send has neither "
 		                  "'command' nor 'fn_pointers'", inv->addr);
+	rh_call_spec_init(&cs);
+	r = cJSON_IsArray(command) ? rh_call_spec_set_command(&cs, command, &why) :
+	    rh_call_spec_set_fn(&cs, fn, &why);
+	rh_call_spec_free(&cs);
+	if (r < 0)
+		return rh_err_set(err, EINVAL, "%s: %s", inv->addr, why.msg);
 	return 0;
 }
 

@@ -53,17 +53,15 @@ parse_command(const char *addr, const char *data, size_t size,
 static cJSON *
 run_request(struct invoke *inv, const cJSON *spec)
 {
-	cJSON *req = rh_proto_new(0, "call"), *argv;
-	char *script = xasprintf("exec 2>&1\n%s", spec->valuestring);
+	struct rh_call_spec cs;
+	cJSON *req;
 
 	/* stderr joins stdout: the output reads as it came */
-	argv = cJSON_AddArrayToObject(req, "command");
-	cJSON_AddItemToArray(argv, cJSON_CreateString("sh"));
-	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
-	cJSON_AddStringToObject(req, "send", invoke_addr(inv));
-	cJSON_AddBoolToObject(req, "wait", 1);
-	free(script);
+	rh_call_spec_init(&cs);
+	rh_call_spec_set_shell(&cs, spec->valuestring);
+	cs.send = xstrdup(invoke_addr(inv));
+	req = rh_call_spec_encode(&cs);
+	rh_call_spec_free(&cs);
 	return req;
 }
 

@@ -16,6 +16,7 @@
 #include "base.h"
 #include "rns.h"
 #include "link.h"
+#include "callspec.h"
 
 struct scratch;
 struct handle;

@@ -296,16 +296,15 @@ run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *what,
 {
 	const cJSON *state, *exitc, *reason;
 	struct rh_buf got = { 0 };
-	cJSON *req = rh_proto_new(0, "call"), *argv, *reply = NULL;
-	char *script = xasprintf("exec 2>&1\n%s", cmd), *last;
+	struct rh_call_spec cs;
+	cJSON *req, *reply = NULL;
+	char *last;
 	int r;
 
-	argv = cJSON_AddArrayToObject(req, "command");
-	cJSON_AddItemToArray(argv, cJSON_CreateString("sh"));
-	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(argv, cJSON_CreateString(script));
-	cJSON_AddBoolToObject(req, "wait", 1);
-	free(script);
+	rh_call_spec_init(&cs);
+	rh_call_spec_set_shell(&cs, cmd);
+	req = rh_call_spec_encode(&cs);
+	rh_call_spec_free(&cs);
 	r = job_call(fs, rpc, req, SETUP_TIMEOUT_MS, &reply);
 	cJSON_Delete(req);
 	if (r < 0)

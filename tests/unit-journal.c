@@ -50,13 +50,13 @@ want(const char *journal, const char *recs)
 static void
 test_ids(void)
 {
-	CHECK(call_id_valid(ID1));
-	CHECK(!call_id_valid("20240501-120000-00001"));
-	CHECK(!call_id_valid("20240501-120000-0000011"));
-	CHECK(!call_id_valid("20240501_120000-000001"));
-	CHECK(!call_id_valid("2024050a-120000-000001"));
-	CHECK(!call_id_valid("../../../etc/passwd-xx"));
-	CHECK(!call_id_valid(""));
+	CHECK(rh_call_id_valid(ID1));
+	CHECK(!rh_call_id_valid("20240501-120000-00001"));
+	CHECK(!rh_call_id_valid("20240501-120000-0000011"));
+	CHECK(!rh_call_id_valid("20240501_120000-000001"));
+	CHECK(!rh_call_id_valid("2024050a-120000-000001"));
+	CHECK(!rh_call_id_valid("../../../etc/passwd-xx"));
+	CHECK(!rh_call_id_valid(""));
 	CHECK_EQ_INT(record_id_time("19700101-000001-000002"), 1000002);
 	CHECK_EQ_INT(record_id_time(ID1), 1714564800000001ULL);
 }

@@ -24,6 +24,8 @@ void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) RH_PRINTF(1, 2);
+/* A NULL-ended array of strings (NULL: nothing), each freed, then it. */
+void rh_strv_free(char **v);
 
 /* buf.c: a growable byte buffer, always NUL-terminated after len bytes. */
 struct rh_buf {
@@ -115,6 +117,25 @@ const char *rh_json_str(const struct cJSON *o, const char *key);
  * null for a zero ts. */
 void rh_json_add_time(struct cJSON *o, const char *key,
                       const struct timespec *ts);
+/* Typed access for decoders: 1 and *out set when o has member key of
+ * that type, 0 (*out unchanged) when it is absent or null, and EINVAL
+ * naming the field ("'key' must be a string") when it has another type.
+ * An object's or array's *out points into o. */
+int rh_json_get_string(const struct cJSON *o, const char *key,
+                       const char **out, struct rh_err *err);
+int rh_json_get_bool(const struct cJSON *o, const char *key, int *out,
+                     struct rh_err *err);
+/* An integer from min to max (a whole number, exact in a double). */
+int rh_json_get_int(const struct cJSON *o, const char *key, long long min,
+                    long long max, long long *out, struct rh_err *err);
+int rh_json_get_object(const struct cJSON *o, const char *key,
+                       const struct cJSON **out, struct rh_err *err);
+int rh_json_get_array(const struct cJSON *o, const char *key,
+                      const struct cJSON **out, struct rh_err *err);
+/* 0 when every member of o is named in known (NULL-ended), else EINVAL
+ * naming the first other ("unknown field 'x'"). */
+int rh_json_only(const struct cJSON *o, const char *const *known,
+                 struct rh_err *err);
 /* Bytes in the valid UTF-8 sequence at p (n bytes available), 0 if none. */
 size_t rh_utf8_len(const unsigned char *p, size_t n);
 

@@ -533,3 +533,105 @@ rh_json_add_time(cJSON *o, const char *key, const struct timespec *ts)
 	snprintf(s + n, sizeof(s) - n, ".%06ldZ", ts->tv_nsec / 1000);
 	cJSON_AddStringToObject(o, key, s);
 }
+
+/* The typed getters below: a member that is absent or null is absent. */
+static const cJSON *
+member(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+int
+rh_json_get_string(const cJSON *o, const char *key, const char **out,
+                   struct rh_err *err)
+{
+	const cJSON *v = member(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v))
+		return rh_err_set(err, EINVAL, "'%s' must be a string", key);
+	*out = v->valuestring;
+	return 1;
+}
+
+int
+rh_json_get_bool(const cJSON *o, const char *key, int *out,
+                 struct rh_err *err)
+{
+	const cJSON *v = member(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return rh_err_set(err, EINVAL, "'%s' must be true or false",
+		                  key);
+	*out = cJSON_IsTrue(v);
+	return 1;
+}
+
+int
+rh_json_get_int(const cJSON *o, const char *key, long long min,
+                long long max, long long *out, struct rh_err *err)
+{
+	const cJSON *v = member(o, key);
+	double d;
+
+	if (v == NULL)
+		return 0;
+	d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	/* range first: converting a larger double is undefined */
+	if (!cJSON_IsNumber(v) || d < (double)min || d > (double)max ||
+	    (double)(long long)d != d)
+		return rh_err_set(err, EINVAL, "'%s' must be an integer from "
+		                  "%lld to %lld", key, min, max);
+	*out = (long long)d;
+	return 1;
+}
+
+int
+rh_json_get_object(const cJSON *o, const char *key, const cJSON **out,
+                   struct rh_err *err)
+{
+	const cJSON *v = member(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return rh_err_set(err, EINVAL, "'%s' must be an object", key);
+	*out = v;
+	return 1;
+}
+
+int
+rh_json_get_array(const cJSON *o, const char *key, const cJSON **out,
+                  struct rh_err *err)
+{
+	const cJSON *v = member(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsArray(v))
+		return rh_err_set(err, EINVAL, "'%s' must be an array", key);
+	*out = v;
+	return 1;
+}
+
+int
+rh_json_only(const cJSON *o, const char *const *known, struct rh_err *err)
+{
+	const cJSON *v;
+	size_t i;
+
+	cJSON_ArrayForEach(v, o) {
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(v->string, known[i]) == 0)
+				break;
+		if (known[i] == NULL)
+			return rh_err_set(err, EINVAL, "unknown field '%s'",
+			                  v->string);
+	}
+	return 0;
+}

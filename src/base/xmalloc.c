@@ -60,3 +60,13 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return check(s);
 }
+
+void
+rh_strv_free(char **v)
+{
+	char **p;
+
+	for (p = v; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(v);
+}
