@@ -572,17 +572,6 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
  * gives EAGAIN. An agent too old to hold the request is asked every
  * FOLLOW_POLL_MS instead, as before. */
 
-/* One read parked. Freed by whoever comes last of the agent's final
- * answer and the reader. */
-struct follow {
-	struct parked p;        /* first: parked_interrupted's arg */
-	fuse_req_t req;
-	struct rh_rpc *rpc;
-	char *call, *stream;
-	uint64_t off;
-	size_t size;
-};
-
 static cJSON *
 output_request(const char *call, const char *stream, uint64_t off,
                size_t size, int wait_ms)
@@ -597,88 +586,14 @@ output_request(const char *call, const char *stream, uint64_t off,
 	return req;
 }
 
-static void
-follow_put(struct follow *f)
-{
-	if (!parked_release(&f->p))
-		return;
-	free(f->call);
-	free(f->stream);
-	free(f);
-}
-
-static void follow_cb(void *arg, int err, const cJSON *msg, int final);
-
-static int
-follow_ask(struct follow *f)
-{
-	cJSON *req = output_request(f->call, f->stream, f->off, f->size,
-	                            FOLLOW_WAIT_MS);
-	int r;
-
-	parked_hold(&f->p);     /* the agent's answer holds one */
-	r = rh_rpc_call(f->rpc, req, follow_cb, f);
-	cJSON_Delete(req);
-	if (r < 0)
-		follow_put(f);
-	return r;
-}
-
-static void
-follow_cb(void *arg, int err, const cJSON *msg, int final)
-{
-	struct follow *f = arg;
-	struct rh_buf data = { 0 };
-	int eof = 0, r;
-
-	if (!final)
-		return;
-	if (err == 0) {
-		rh_json_get_bytes(msg, "data", &data);
-		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "eof"));
-	}
-	/* the wait ended with nothing, and the reader still waits: again */
-	if (err == 0 && data.len == 0 && !eof && !parked_answered(&f->p)) {
-		if ((r = follow_ask(f)) == 0) {
-			rh_buf_free(&data);
-			follow_put(f);
-			return;
-		}
-		err = r;
-	}
-	if (parked_claim(&f->p)) {
-		/* no interrupt may run with f after this */
-		fuse_req_interrupt_func(f->req, NULL, NULL);
-		if (err < 0)
-			fuse_reply_err(f->req, -err);
-		else
-			fuse_reply_buf(f->req, data.data, data.len);
-	}
-	rh_buf_free(&data);
-	follow_put(f);
-}
-
 /* Park req until the agent has bytes at off or the call ends. */
 static void
 follow_park(fuse_req_t req, struct handle *h, struct rh_rpc *rpc,
             const char *id, size_t size, off_t off)
 {
-	struct follow *f = xcalloc(1, sizeof(*f));
-	int r;
-
-	parked_init(&f->p);     /* this function's */
-	f->req = req;
-	f->rpc = rpc;
-	f->call = xstrdup(id);
-	f->stream = xstrdup(h->node->name);
-	f->off = (uint64_t)off;
-	f->size = size;
-	fuse_req_interrupt_func(req, parked_interrupted, f);
-	if ((r = follow_ask(f)) < 0 && parked_claim(&f->p)) {
-		fuse_req_interrupt_func(req, NULL, NULL);
-		fuse_reply_err(req, -r);
-	}
-	follow_put(f);
+	parked_poll(req, rpc, output_request(id, h->node->name,
+	                                     (uint64_t)off, size,
+	                                     FOLLOW_WAIT_MS), 1);
 }
 
 static void

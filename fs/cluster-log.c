@@ -25,17 +25,6 @@ struct log_file {
 	cJSON *cfg;
 };
 
-/* One read in flight. Freed by whoever comes last of the agent's final
- * answer and the request's answer. */
-struct log_read {
-	struct parked p;        /* first: parked_interrupted's arg */
-	fuse_req_t req;
-	struct rh_rpc *rpc;
-	uint64_t off;
-	size_t size;
-	int nonblock;
-};
-
 static int
 log_open(struct fs *fs, struct handle *h, struct rh_err *err)
 {
@@ -71,73 +60,13 @@ log_release(struct handle *h)
 }
 
 static void
-read_put(struct log_read *w)
-{
-	if (parked_release(&w->p))
-		free(w);
-}
-
-static void log_cb(void *arg, int err, const cJSON *msg, int final);
-
-static int
-ask(struct log_read *w)
-{
-	cJSON *req = rh_proto_new(0, "log");
-	int r;
-
-	cJSON_AddNumberToObject(req, "offset", (double)w->off);
-	cJSON_AddNumberToObject(req, "length", (double)w->size);
-	cJSON_AddNumberToObject(req, "wait_ms", w->nonblock ? 0 : LOG_WAIT_MS);
-	parked_hold(&w->p);     /* the agent's answer holds one */
-	r = rh_rpc_call(w->rpc, req, log_cb, w);
-	cJSON_Delete(req);
-	if (r < 0)
-		read_put(w);
-	return r;
-}
-
-static void
-log_cb(void *arg, int err, const cJSON *msg, int final)
-{
-	struct log_read *w = arg;
-	struct rh_buf data = { 0 };
-	int r;
-
-	if (!final)
-		return;
-	if (err == 0)
-		rh_json_get_bytes(msg, "data", &data);
-	/* nothing yet, and still wanted: ask again (a long poll) */
-	if (err == 0 && data.len == 0 && !w->nonblock &&
-	    !parked_answered(&w->p)) {
-		if ((r = ask(w)) == 0) {
-			rh_buf_free(&data);
-			read_put(w);
-			return;
-		}
-		err = r;
-	}
-	if (parked_claim(&w->p)) {
-		fuse_req_interrupt_func(w->req, NULL, NULL);
-		if (err < 0)
-			fuse_reply_err(w->req, -err);
-		else if (data.len == 0)
-			fuse_reply_err(w->req, EAGAIN);
-		else
-			fuse_reply_buf(w->req, data.data, data.len);
-	}
-	rh_buf_free(&data);
-	read_put(w);
-}
-
-static void
 log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	struct log_file *lf = h->priv;
-	struct log_read *w;
 	struct rh_rpc *rpc;
 	struct rh_err err;
-	int r;
+	int r, nonblock = (h->flags & O_NONBLOCK) != 0;
+	cJSON *ask;
 
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
@@ -148,19 +77,11 @@ log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	w = xcalloc(1, sizeof(*w));
-	parked_init(&w->p);     /* this function's */
-	w->req = req;
-	w->rpc = rpc;
-	w->off = (uint64_t)off;
-	w->size = size ? size : 1;
-	w->nonblock = (h->flags & O_NONBLOCK) != 0;
-	fuse_req_interrupt_func(req, parked_interrupted, w);
-	if ((r = ask(w)) < 0 && parked_claim(&w->p)) {
-		fuse_req_interrupt_func(req, NULL, NULL);
-		fuse_reply_err(req, -r);
-	}
-	read_put(w);
+	ask = rh_proto_new(0, "log");
+	cJSON_AddNumberToObject(ask, "offset", (double)off);
+	cJSON_AddNumberToObject(ask, "length", (double)(size ? size : 1));
+	cJSON_AddNumberToObject(ask, "wait_ms", nonblock ? 0 : LOG_WAIT_MS);
+	parked_poll(req, rpc, ask, !nonblock);
 }
 
 const struct fs_kind kind_cluster_log = {

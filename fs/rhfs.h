@@ -388,6 +388,12 @@ int parked_claim(struct parked *p);
 int parked_answered(struct parked *p);
 /* Ctrl-C: EINTR, unless the answer came first. */
 void parked_interrupted(fuse_req_t req, void *arg);
+/* Answer req with the bytes of ask's reply ("data" or "data_b64"), the
+ * request to rpc of an "output" or "log" long poll. A reply without
+ * bytes that is not at the end ("eof") asks again while the reader waits
+ * when again is set, else gives EAGAIN. Takes ask. */
+void parked_poll(fuse_req_t req, struct rh_rpc *rpc, struct cJSON *ask,
+                 int again);
 
 /* file-invoke.c: a file that runs calls (a send's invoke, a cluster's
  * run): a write submits, reads give the answers in the order submitted.
