@@ -339,7 +339,6 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct slot *s = arg;
 	struct invoke *inv = s->inv;
-	struct held *held = NULL;
 	const cJSON *id;
 
 	pthread_mutex_lock(&inv->lock);
@@ -357,17 +356,19 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 		s->accepted = 1;
 		if (final && err < 0 && inv->write_err == 0)
 			inv->write_err = err;
+		/* a held call's new state, before its thread (woken
+		 * below) lets go of it */
+		id = cJSON_GetObjectItemCaseSensitive(msg, "call");
+		if (s->held != NULL && err == 0 && cJSON_IsString(id))
+			held_sent(inv->fs, s->held, id->valuestring);
+		else if (s->held != NULL)
+			held_failed(inv->fs, s->held, err < 0 ?
+			            strerror(-err) : "the agent did not take it");
 		inv->write_left--;
 		pthread_cond_signal(&inv->accepted);
-		held = s->held;
 	}
 	pthread_mutex_unlock(&inv->lock);
 	id = cJSON_GetObjectItemCaseSensitive(msg, "call");
-	if (held != NULL && err == 0 && cJSON_IsString(id))
-		held_sent(inv->fs, held, id->valuestring);
-	else if (held != NULL)
-		held_failed(inv->fs, held, err < 0 ? strerror(-err) :
-		            "the agent did not take it");
 	if (!final)
 		return;
 	if (err == 0 && cJSON_IsString(id) &&
