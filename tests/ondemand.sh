@@ -332,16 +332,16 @@ rm "$SKYDIR/cli-old"
 unmount_rhfs
 
 # A launch past launch_timeout: sky is ended, the calls fail.
-mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5,launch_timeout=2"
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5,launch_timeout=8"
 touch "$SKYDIR/gate"
 rm -f "$SKYDIR/launch.pid"
 check "a call past launch_timeout is taken" call "$R/who/invoke" late
 has "and fails: launch_timeout" "$T/out" "launch_timeout"
 has "naming what did not end: the launch" "$T/out" \
-	"\`sky launch -c $NAME --yes --gpus A100:4 --num-nodes 1 --infra aws/us-east-1 --image-id ami-0123\` did not end within launch_timeout (2 s)"
+	"\`sky launch -c $NAME --yes --gpus A100:4 --num-nodes 1 --infra aws/us-east-1 --image-id ami-0123\` did not end within launch_timeout (8 s)"
 FID=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"])' "$T/out")
 check "the call's status" cat "$R/who/calls/$FID/status"
-has "says failed: launch_timeout" "$T/out" "did not end within launch_timeout (2 s)"
+has "says failed: launch_timeout" "$T/out" "did not end within launch_timeout (8 s)"
 pid=$(cat "$SKYDIR/launch.pid" 2>/dev/null)
 [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null &&
 	pass "the launch was ended" || fail "the launch still runs (${pid:-no pid})"
