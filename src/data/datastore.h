@@ -63,6 +63,10 @@ struct rh_data_ops {
 	int (*setattr)(struct rh_data *d, const char *path,
 	               struct rh_data_file *f, const struct rh_data_attr *a);
 	int (*fsync)(struct rh_data_file *f, int datasync);
+	/* At each close(2) of a descriptor of an open file (a file may have
+	 * several: dup, fork): a store that stages writes stores them here,
+	 * so that a failure reaches close(2). NULL: nothing to do. */
+	int (*flush)(struct rh_data_file *f);
 	/* Attributes of an open file. */
 	int (*fstat)(struct rh_data_file *f, struct stat *st);
 	int (*close)(struct rh_data_file *f);
