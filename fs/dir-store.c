@@ -236,6 +236,7 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 	struct rh_stat rs;
 	char *path, *type;
 	size_t i, count;
+	int data;
 	int r;
 
 	gone_clear(fs, n);
@@ -248,6 +249,9 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 		/* a secret's fields first: rm -r removes them while
 		 * config.json still makes them fields */
 		types_list(fs, n, type, d);
+		/* data/ before the config: rm -r empties it first */
+		if ((data = data_entry(fs, n)) != 0)
+			dirsnap_add(d, "data", (unsigned)data);
 		dirsnap_add(d, CONFIG_NAME, S_IFREG);
 		count = types_names(type, names);
 		for (i = 0; i < count; i++)

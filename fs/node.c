@@ -157,6 +157,7 @@ maybe_free(struct fs *fs, struct node *n)
 		node_unhash(fs, n);
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);
+		data_node_drop(n);
 		free(n->gone_type);
 		free(n->name);
 		free(n);
@@ -201,20 +202,14 @@ node_move(struct fs *fs, struct node *n, struct node *parent,
 	maybe_free(fs, old_parent);
 }
 
-/* The node's store path ("" for a store's root), with fs->lock held. */
-static char *
-node_path(const struct node *n)
+char *
+node_names(const struct node *n, int (*below)(const struct node *dir))
 {
 	const struct node *p;
 	size_t len = 0, l;
 	char *path, *end;
 
-	if (!n->kind->store_dir && !n->kind->store_file)
-		return xstrdup("");
-	/* a store's root directory is the child of the mount root (or @):
-	 * the names below it make the path */
-	for (p = n; p->parent != NULL && p->parent->kind->store_dir;
-	     p = p->parent)
+	for (p = n; p->parent != NULL && below(p->parent); p = p->parent)
 		len += strlen(p->name) + 1;
 	path = xmalloc(len + 1);
 	end = path + len;
@@ -222,8 +217,7 @@ node_path(const struct node *n)
 	if (len == 0)
 		return path;
 	*--end = '\0';         /* len counted one separator too many */
-	for (p = n; p->parent != NULL && p->parent->kind->store_dir;
-	     p = p->parent) {
+	for (p = n; p->parent != NULL && below(p->parent); p = p->parent) {
 		l = strlen(p->name);
 		end -= l;
 		memcpy(end, p->name, l);
@@ -231,6 +225,45 @@ node_path(const struct node *n)
 			*--end = '/';
 	}
 	return path;
+}
+
+static int
+is_store_dir(const struct node *dir)
+{
+	return dir->kind->store_dir;
+}
+
+/* The node's store path ("" for a store's root), with fs->lock held. */
+static char *
+node_path(const struct node *n)
+{
+	if (!n->kind->store_dir && !n->kind->store_file)
+		return xstrdup("");
+	/* a store's root directory is the child of the mount root (or @):
+	 * the names below it make the path */
+	return node_names(n, is_store_dir);
+}
+
+void
+node_forget_name(struct fs *fs, struct node *dir, const char *name)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((n = node_lookup(fs, dir, name)) != NULL)
+		node_unhash(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+struct node *
+node_get(struct fs *fs, fuse_ino_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return n;
 }
 
 char *
@@ -268,6 +301,7 @@ node_destroy_all(struct fs *fs)
 			next = n->ino_next;
 			if (n->scratch != NULL)
 				scratch_put(n->scratch);
+			data_node_drop(n);
 			free(n->gone_type);
 			free(n->name);
 			free(n);

@@ -18,20 +18,6 @@
 #include "rns.h"
 #include "rhfs.h"
 
-/* d_ino for entries the kernel has not looked up: not 0, which some
- * programs take for a deleted entry */
-#define FUSE_UNKNOWN_INO 0xffffffff
-
-static struct node *
-get_node(struct fs *fs, fuse_ino_t ino)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&fs->lock);
-	n = node_find(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
-	return n;
-}
 
 static const struct fs_kind *
 kind_of(struct fs *fs, const struct node *n)
@@ -76,20 +62,16 @@ timeout_of(struct fs *fs, const struct node *n)
 	return fs->opts.timeout;
 }
 
-/* Reply with n's entry, counting the kernel's new reference. */
-static void
-reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+void
+reply_node(fuse_req_t req, struct fs *fs, struct node *n,
+           const struct stat *st, double ttl)
 {
 	struct fuse_entry_param e;
-	int r;
 
 	memset(&e, 0, sizeof(e));
-	if ((r = node_attr(fs, n, NULL, &e.attr)) < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
+	e.attr = *st;
 	e.ino = n->ino;
-	e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
+	e.attr_timeout = e.entry_timeout = ttl;
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
@@ -98,6 +80,19 @@ reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
 		node_forget(fs, n, 1);
 		pthread_mutex_unlock(&fs->lock);
 	}
+}
+
+/* Reply with n's entry, counting the kernel's new reference. */
+static void
+reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+{
+	struct stat st;
+	int r;
+
+	if ((r = node_attr(fs, n, NULL, &st)) < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_node(req, fs, n, &st, timeout_of(fs, n));
 }
 
 int
@@ -153,7 +148,7 @@ static void
 rhfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	struct node *dir = get_node(fs, parent);
+	struct node *dir = node_get(fs, parent);
 	const struct fs_kind *k;
 	struct found f;
 	int r;
@@ -208,7 +203,7 @@ static void
 rhfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = node_get(fs, ino);
 	struct stat st;
 	int r;
 
@@ -257,7 +252,7 @@ rhfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
              struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = node_get(fs, ino);
 	struct handle *h = fi ? handle_of(fi) : NULL;
 	struct stat cur;
 	int r;
@@ -334,7 +329,7 @@ static void
 rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = node_get(fs, ino);
 	const struct fs_kind *k;
 	struct dirsnap *d;
 	int r;
@@ -362,28 +357,46 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		snap_free(d);
 }
 
+/* readdir, or readdirplus giving no attributes (the kernel looks the
+ * names up) */
 static void
-rhfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-             struct fuse_file_info *fi)
+read_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+          int plus)
 {
 	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
-	struct stat st;
+	struct fuse_entry_param e;
 	char *buf = xmalloc(size);
 	size_t used = 0, n;
 	off_t i;
 
-	memset(&st, 0, sizeof(st));
+	memset(&e, 0, sizeof(e));
 	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
-		st.st_ino = d->e[i].ino;
-		st.st_mode = d->e[i].fmt;
-		n = fuse_add_direntry(req, buf + used, size - used,
-		                      d->e[i].name, &st, i + 1);
+		e.attr.st_ino = d->e[i].ino;
+		e.attr.st_mode = d->e[i].fmt;
+		n = plus ? fuse_add_direntry_plus(req, buf + used, size - used,
+		                                  d->e[i].name, &e, i + 1) :
+		    fuse_add_direntry(req, buf + used, size - used,
+		                      d->e[i].name, &e.attr, i + 1);
 		if (n > size - used)
 			break;
 		used += n;
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+}
+
+static void
+rhfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+             struct fuse_file_info *fi)
+{
+	read_snap(req, size, off, fi, 0);
+}
+
+static void
+rhfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                 struct fuse_file_info *fi)
+{
+	read_snap(req, size, off, fi, 1);
 }
 
 static void
@@ -398,7 +411,7 @@ static int
 change_dir(struct fs *fs, fuse_ino_t ino, struct node **dir,
            const struct fs_kind **k)
 {
-	if ((*dir = get_node(fs, ino)) == NULL)
+	if ((*dir = node_get(fs, ino)) == NULL)
 		return -ESTALE;
 	*k = kind_of(fs, *dir);
 	return 0;
@@ -425,18 +438,6 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	reply_entry(req, fs, add_found(fs, dir, name, &f));
 }
 
-/* The kernel's dentry for name is gone: drop our (parent, name) link. */
-static void
-forget_name(struct fs *fs, struct node *dir, const char *name)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&fs->lock);
-	if ((n = node_lookup(fs, dir, name)) != NULL)
-		node_unhash(fs, n);
-	pthread_mutex_unlock(&fs->lock);
-}
-
 static void
 rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
@@ -448,7 +449,7 @@ rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
 		r = k->rmdir ? k->rmdir(fs, dir, name) : refused_change(fs, k);
 	if (r == 0) {
-		forget_name(fs, dir, name);
+		node_forget_name(fs, dir, name);
 		notify_inode(fs, dir->ino);
 	}
 	fuse_reply_err(req, -r);
@@ -466,7 +467,7 @@ rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = k->unlink ? k->unlink(fs, dir, name) :
 		    refused_change(fs, k);
 	if (r == 0) {
-		forget_name(fs, dir, name);
+		node_forget_name(fs, dir, name);
 		notify_inode(fs, dir->ino);
 	}
 	fuse_reply_err(req, -r);
@@ -523,7 +524,7 @@ static void
 rhfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = node_get(fs, ino);
 	struct handle *h;
 	int r;
 
@@ -716,7 +717,7 @@ static void
 rhfs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = node_get(fs, ino);
 	const struct fs_kind *k;
 	char *target;
 	int r;
@@ -759,7 +760,7 @@ rhfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EPERM);
 }
 
-const struct fuse_lowlevel_ops rhfs_ops = {
+const struct fuse_lowlevel_ops ns_ops = {
 	.init = rhfs_init,
 	.lookup = rhfs_lookup,
 	.forget = rhfs_forget,
@@ -768,6 +769,7 @@ const struct fuse_lowlevel_ops rhfs_ops = {
 	.setattr = rhfs_setattr,
 	.opendir = rhfs_opendir,
 	.readdir = rhfs_readdir,
+	.readdirplus = rhfs_readdirplus,
 	.releasedir = rhfs_releasedir,
 	.mkdir = rhfs_mkdir,
 	.rmdir = rhfs_rmdir,

@@ -26,6 +26,8 @@ static const struct fuse_opt rhfs_opts[] = {
 	RHFS_OPT("config=%s", config),
 	RHFS_OPT("builtins=%s", builtins),
 	RHFS_OPT("timeout=%lf", timeout),
+	RHFS_OPT("data_timeout=%lf", data_timeout),
+	RHFS_OPT("io_timeout=%lf", io_timeout),
 	RHFS_OPT("rhagent=%s", rhagent),
 	RHFS_OPT("known_hosts=%s", known_hosts),
 	RHFS_OPT("connect_timeout=%lf", connect_timeout),
@@ -101,6 +103,11 @@ usage(const char *prog, struct fs_opts *o)
 	       "    -o builtins=DIR        builtin resources (default: %s)\n"
 	       "    -o timeout=SECS        attribute and entry cache time "
 	       "(default: 1)\n"
+	       "    -o data_timeout=SECS   the same in data/: how soon changes "
+	       "made elsewhere show\n"
+	       "                           (default: 1)\n"
+	       "    -o io_timeout=SECS     bound on each request to a data "
+	       "store (default: 30)\n"
 	       "    -o rhagent=FILE        the node agent to run and install "
 	       "(default: %s)\n"
 	       "    -o known_hosts=FILE    SSH host keys (default: %s)\n"
@@ -264,6 +271,7 @@ main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
 	struct fuse_loop_config *loop;
+	struct fuse_lowlevel_ops ops;
 	struct positional pos = { { NULL, NULL }, 0 };
 	struct fs fs;
 	char *path;
@@ -272,6 +280,7 @@ main(int argc, char *argv[])
 	memset(&fs, 0, sizeof(fs));
 	memset(&opts, 0, sizeof(opts));
 	fs.opts.timeout = 1.0;
+	fs.opts.data_timeout = 1.0;
 	fs.opts.connect_timeout = 10.0;
 	fs.opts.launch_timeout = 1200.0;
 	pthread_mutex_init(&fs.lock, NULL);
@@ -308,6 +317,11 @@ main(int argc, char *argv[])
 	opts.mountpoint = xstrdup(pos.arg[pos.n - 1]);
 	if (fs.opts.timeout < 0)
 		fs.opts.timeout = 0;
+	if (fs.opts.data_timeout < 0)
+		fs.opts.data_timeout = 0;
+	if (fs.opts.io_timeout <= 0)
+		fs.opts.io_timeout = RH_DATA_IO_TIMEOUT;
+	fs.data_opts.io_timeout = fs.opts.io_timeout;
 	if (fs.opts.connect_timeout <= 0)
 		fs.opts.connect_timeout = 10.0;
 	if (fs.opts.launch_timeout <= 0)
@@ -335,7 +349,8 @@ main(int argc, char *argv[])
 
 	/* The kernel checks modes; names in df and mount say what this is. */
 	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=rhfs,subtype=rhfs");
-	fs.se = fuse_session_new(&args, &rhfs_ops, sizeof(rhfs_ops), &fs);
+	data_ops(&ops);
+	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (fs.se == NULL)
 		goto err_nodes;
 	if (fuse_set_signal_handlers(fs.se) != 0)

@@ -14,6 +14,7 @@
 
 #include "secret.h"
 #include "base.h"
+#include "datastore.h"
 #include "rns.h"
 #include "link.h"
 #include "callspec.h"
@@ -24,6 +25,12 @@ struct fs;
 struct node;
 struct dirsnap;
 struct fs_kind;
+struct dhandle;
+struct droot;
+
+/* d_ino for entries the kernel has not looked up: not 0, which some
+ * programs take for a deleted entry */
+#define FUSE_UNKNOWN_INO 0xffffffff
 
 /* What a name in a directory is, as the directory's kind found it. */
 struct found {
@@ -134,6 +141,11 @@ struct node {
 	char *gone_type;        /* a store directory: the type its
 	                         * config.json had, just removed; bits: */
 	unsigned gone;          /* its names not yet unlinked (dir-store.c) */
+	struct droot *droot;    /* data: its data tree (data.c) */
+	struct dhandle *dhandles;       /* data: open here */
+	int seen;               /* data: the size and mtime last seen */
+	off_t seen_size;
+	struct timespec seen_mtime;
 	struct node *ino_next, *name_next;
 };
 
@@ -156,6 +168,8 @@ struct fs_opts {
 	char *rhagent;          /* -o rhagent=FILE: the agent to run */
 	char *known_hosts;      /* -o known_hosts=FILE */
 	double timeout;         /* -o timeout=SECS: attribute/entry cache */
+	double data_timeout;    /* -o data_timeout=SECS: the same in data/ */
+	double io_timeout;      /* -o io_timeout=SECS: a data store's request */
 	double connect_timeout; /* -o connect_timeout=SECS */
 	double launch_timeout;  /* -o launch_timeout=SECS: on-demand */
 	int replace;            /* -o replace: unmount a running rhfs first */
@@ -192,6 +206,7 @@ struct fs {
 	int prep_stop;                  /* rhfs stops: setups end */
 	struct send_prepared *prepared; /* what was done, per connection */
 	struct ondemands *ondemand;     /* cluster-ondemand.c: its own lock */
+	struct rh_data_opts data_opts;  /* what data stores are opened with */
 	struct helds *held;             /* calls-held.c */
 };
 
@@ -230,6 +245,15 @@ fs_of(fuse_req_t req)
 void node_init(struct fs *fs);
 void node_destroy_all(struct fs *fs);
 struct node *node_find(struct fs *fs, fuse_ino_t ino);
+/* node_find, taking fs->lock itself */
+struct node *node_get(struct fs *fs, fuse_ino_t ino);
+/* The names from n up to its nearest ancestor whose parent is not
+ * below(), '/'-separated. */
+char *node_names(const struct node *n,
+                 int (*below)(const struct node *dir));
+/* The kernel's dentry for name in dir is gone: so is our (dir, name)
+ * link. Takes fs->lock itself. */
+void node_forget_name(struct fs *fs, struct node *dir, const char *name);
 struct node *node_lookup(struct fs *fs, struct node *parent,
                          const char *name);
 struct node *node_add(struct fs *fs, struct node *parent, const char *name,
@@ -267,7 +291,21 @@ void notify_inode(struct fs *fs, fuse_ino_t ino);
 void notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
 
 /* ops.c: the FUSE operations, and what kinds share of them */
-extern const struct fuse_lowlevel_ops rhfs_ops;
+extern const struct fuse_lowlevel_ops ns_ops;
+/* Reply to a lookup with n's entry (attributes st, cached ttl seconds),
+ * counting the kernel's new reference. */
+void reply_node(fuse_req_t req, struct fs *fs, struct node *n,
+                const struct stat *st, double ttl);
+
+/* data.c: a folder's and table's data/, a blob's data, over the
+ * resource's store. data_ops: ns_ops, with data trees answered by
+ * data.c (its nodes are of kind_data). */
+extern const struct fs_kind kind_data;
+void data_ops(struct fuse_lowlevel_ops *ops);
+/* What the resource at dir shows as "data": S_IFDIR, S_IFREG or 0. */
+int data_entry(struct fs *fs, struct node *dir);
+/* A node freed: its hold on its data tree goes (fs->lock held). */
+void data_node_drop(struct node *n);
 /* Replies with a copy of b's bytes at off. */
 void reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size,
                  off_t off);

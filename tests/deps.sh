@@ -7,7 +7,7 @@ packages="
 	build-essential autoconf automake pkg-config
 	libfuse3-dev fuse3
 	libssh2-1-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
-	python3 procps util-linux passwd
+	python3 procps util-linux passwd rsync
 	python3-pip python3-venv python3-wheel python3-setuptools
 	openssh-server openssh-client
 	etcd-server etcd-client openssl

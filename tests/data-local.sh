@@ -1,0 +1,340 @@
+# data-local.sh - a folder's, blob's and table's data on this machine's
+# disk (system "file"), through a real mount: what shell tools, cp -a,
+# rsync, tar and a plain-IO Python script do in data/ is what lands in
+# the folder's directory, and what changes there shows in the mount.
+. "$top_srcdir/tests/lib.sh"
+
+STORE=$T/store          # ~/ckpts's bytes
+mkdir -p "$STORE" "$WORK/rh/ckpts" "$WORK/rh/other" "$WORK/rh/model" \
+	"$WORK/rh/sales" "$WORK/rh/proj" "$WORK/rh/gone" "$WORK/rh/tmpf" \
+	"$T/blobs" "$T/sales" "$T/tmpf" "$WORK/other-data"
+cat >"$WORK/rh/ckpts/config.json" <<EOF
+{"resource_type": "folder", "name": "ckpts", "system": "file", "path": "$STORE"}
+EOF
+# a relative path is relative to the workdir; "fs" is the other spelling
+cat >"$WORK/rh/other/config.json" <<EOF
+{"resource_type": "folder", "name": "other", "fs": "file", "path": "other-data"}
+EOF
+cat >"$WORK/rh/model/config.json" <<EOF
+{"resource_type": "blob", "name": "model", "system": "file", "path": "$T/blobs/model.bin"}
+EOF
+cat >"$WORK/rh/sales/config.json" <<EOF
+{"resource_type": "table", "name": "sales", "system": "file", "path": "$T/sales", "partition_cols": ["year"]}
+EOF
+cat >"$WORK/rh/proj/config.json" <<EOF
+{"resource_type": "folder", "name": "proj", "rns_address": "~/proj"}
+EOF
+cat >"$WORK/rh/gone/config.json" <<EOF
+{"resource_type": "folder", "name": "gone", "system": "file", "path": "$T/nowhere"}
+EOF
+cat >"$WORK/rh/tmpf/config.json" <<EOF
+{"resource_type": "folder", "name": "tmpf", "path": "$T/tmpf"}
+EOF
+echo "made outside" >"$STORE/outside.txt"
+
+mount_rhfs
+D=$MNT/~/ckpts/data
+
+# --- the tree ---
+ls -a "$MNT/~/ckpts" >"$T/ls-res"
+has "a folder shows data/ beside its config" "$T/ls-res" "data"
+check "data/ is a directory" test -d "$D"
+check "it lists the folder's directory" test "$(ls "$D")" = outside.txt
+check "and reads its files" test "$(cat "$D/outside.txt")" = "made outside"
+ls -a "$MNT/~/proj" >"$T/ls-marker"
+lacks "a folder marker (no system, no path) has no data/" "$T/ls-marker" "data"
+refuse "and data is no name in it" "No such file" ls "$MNT/~/proj/data"
+refuse "a folder whose directory is missing: data/ fails" "No such file" \
+	ls "$MNT/~/gone/data/"
+has "naming the folder and the directory in .log" "$MNT/.log" \
+	"~/gone: its data directory $T/nowhere"
+
+# --- files: create, write, read, append, truncate, sizes, modes, times
+check "create and write" sh -c "printf hello >'$D/a.txt'"
+check "the bytes are in the folder's directory" \
+	test "$(cat "$STORE/a.txt")" = hello
+check "and read back" test "$(cat "$D/a.txt")" = hello
+check "append" sh -c "printf ' world' >>'$D/a.txt'"
+check "appended on disk" test "$(cat "$STORE/a.txt")" = "hello world"
+check "size is the file's" test "$(stat -c %s "$D/a.txt")" = 11
+check "truncate" truncate -s 5 "$D/a.txt"
+check "truncated on disk" test "$(cat "$STORE/a.txt")" = hello
+check "and in the mount" test "$(stat -c %s "$D/a.txt")" = 5
+check "chmod" chmod 640 "$D/a.txt"
+check "the mode is the file's" test "$(stat -c %a "$STORE/a.txt")" = 640
+check "and shows in the mount" test "$(stat -c %a "$D/a.txt")" = 640
+check "utimens" touch -d "2020-01-02 03:04:05.123456789" "$D/a.txt"
+check "the mtime is set on disk, to the nanosecond" \
+	test "$(stat -c %y "$STORE/a.txt")" = "$(stat -c %y "$D/a.txt")"
+check "and it is the one asked for" \
+	test "$(stat -c %Y "$STORE/a.txt")" = "$(date -d "2020-01-02 03:04:05" +%s)"
+check "write in the middle" sh -c "printf J | dd of='$D/a.txt' bs=1 seek=0 conv=notrunc 2>/dev/null"
+check "changes that byte" test "$(cat "$D/a.txt")" = Jello
+check "O_TRUNC empties" sh -c ": >'$D/a.txt'"
+check "on disk too" test "$(stat -c %s "$STORE/a.txt")" = 0
+
+# --- directories and names ---
+check "mkdir" mkdir -p "$D/x/y"
+check "makes the directories" test -d "$STORE/x/y"
+check "rename a file into a directory" mv "$D/a.txt" "$D/x/y/b.txt"
+check "moved on disk" test -f "$STORE/x/y/b.txt" -a ! -e "$STORE/a.txt"
+check "rename a directory" mv "$D/x" "$D/z"
+check "moved on disk, with what is in it" test -f "$STORE/z/y/b.txt"
+check "and through the mount" test -f "$D/z/y/b.txt"
+refuse "rmdir of a directory that is not empty" "not empty" rmdir "$D/z/y"
+check "unlink" rm "$D/z/y/b.txt"
+check "rmdir" rmdir "$D/z/y" "$D/z"
+check "gone on disk" test ! -e "$STORE/z"
+refuse "mkdir of what exists" "File exists" mkdir "$D/outside.txt"
+refuse "nothing but the folder's data: data/ cannot be renamed" \
+	"Operation not permitted" mv "$D" "$MNT/~/ckpts/data2"
+
+# across stores and out of data/: EXDEV (mv copies instead)
+cat >"$T/rename.py" <<'EOF'
+import errno, os, sys
+try:
+    os.rename(sys.argv[1], sys.argv[2])
+except OSError as e:
+    print(errno.errorcode[e.errno])
+    sys.exit(1)
+EOF
+echo x >"$D/cross.txt"
+"$PYTHON3" "$T/rename.py" "$D/cross.txt" "$MNT/~/other/data/cross.txt" \
+	>"$T/exdev1"
+has "rename to another folder's data is EXDEV" "$T/exdev1" EXDEV
+"$PYTHON3" "$T/rename.py" "$D/cross.txt" "$MNT/~/ckpts/cross.txt" >"$T/exdev2"
+has "rename out of data/ is EXDEV" "$T/exdev2" EXDEV
+check "mv falls back to a copy across folders" \
+	mv "$D/cross.txt" "$MNT/~/other/data/cross.txt"
+check "which lands in the other folder's directory (relative to the workdir)" \
+	test -f "$WORK/other-data/cross.txt" -a ! -e "$STORE/cross.txt"
+
+# --- open, unlinked: the file lives while open ---
+cat >"$T/unlinked.py" <<'EOF'
+import os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o644)
+os.unlink(p)
+assert not os.path.exists(p)
+os.write(fd, b"still here")
+os.lseek(fd, 0, 0)
+assert os.read(fd, 100) == b"still here"
+assert os.fstat(fd).st_size == 10
+os.close(fd)
+print("ok")
+EOF
+check "an open file outlives its unlink" "$PYTHON3" "$T/unlinked.py" "$D/u.bin"
+
+# --- a Python program using only open() and os.* ---
+cat >"$T/plain.py" <<'EOF'
+import os, sys
+d = sys.argv[1]
+os.makedirs(os.path.join(d, "py/a/b"), exist_ok=True)
+for i in range(20):
+    with open(os.path.join(d, "py/a/b", "f%02d.txt" % i), "w") as f:
+        f.write("line %d\n" % i * (i + 1))
+names = sorted(os.listdir(os.path.join(d, "py/a/b")))
+assert names == ["f%02d.txt" % i for i in range(20)], names
+for i in range(20):
+    p = os.path.join(d, "py/a/b", "f%02d.txt" % i)
+    assert os.stat(p).st_size == len("line %d\n" % i * (i + 1))
+    with open(p) as f:
+        assert f.read() == "line %d\n" % i * (i + 1)
+os.rename(os.path.join(d, "py/a/b/f00.txt"), os.path.join(d, "py/first.txt"))
+with open(os.path.join(d, "py/first.txt"), "a") as f:
+    f.write("more\n")
+with open(os.path.join(d, "py/first.txt"), "rb+") as f:
+    f.seek(2)
+    f.write(b"X")
+    f.truncate(7)
+with open(os.path.join(d, "py/first.txt")) as f:
+    assert f.read() == "liXe 0\n"
+os.remove(os.path.join(d, "py/a/b/f01.txt"))
+os.utime(os.path.join(d, "py/first.txt"), (1000000000, 1000000000))
+assert os.stat(os.path.join(d, "py/first.txt")).st_mtime == 1000000000
+for e in os.scandir(os.path.join(d, "py/a/b")):
+    assert e.is_file()
+print("ok")
+EOF
+check "a plain-IO Python script works in data/" "$PYTHON3" "$T/plain.py" "$D"
+check "and what it did is on disk" \
+	test "$(cat "$STORE/py/first.txt")" = "liXe 0" -a \
+	"$(ls "$STORE/py/a/b" | wc -l)" = 18
+
+# --- cp -a, rsync, tar: contents, sizes, mtimes, modes ---
+SRC=$T/src
+mkdir -p "$SRC/d1/d2" "$SRC/empty"
+head -c 100000 /dev/urandom >"$SRC/d1/r.bin"
+head -c 3000000 /dev/urandom >"$SRC/d1/d2/big.bin"
+echo small >"$SRC/s.txt"
+: >"$SRC/zero"
+chmod 600 "$SRC/s.txt"
+chmod 750 "$SRC/d1"
+touch -d "2019-05-06 07:08:09.5" "$SRC/d1/r.bin"
+touch -d "2018-01-01" "$SRC/d1/d2"
+# directories older than the copy (rsync compares their mtimes to the
+# second)
+touch -d "2017-03-04 05:06:07.25" "$SRC/d1" "$SRC/empty"
+# manifest DIR: each entry's path, type, size, mode, mtime and checksum
+manifest() {
+	(cd "$1" && find . -mindepth 1 -printf '%p %y %m %T@ ' \
+		-exec sh -c 'if [ -f "$1" ]; then sha256sum <"$1" | cut -c1-64; else echo -; fi' sh {} \; |
+		sort)
+}
+manifest "$SRC" >"$T/m-src"
+check "cp -a into data/" cp -a "$SRC" "$D/cp"
+manifest "$STORE/cp" >"$T/m-cp-disk"
+same "cp -a: contents, modes and mtimes on disk are the source's" \
+	"$T/m-src" "$T/m-cp-disk"
+manifest "$D/cp" >"$T/m-cp-mnt"
+same "and the same through the mount" "$T/m-src" "$T/m-cp-mnt"
+check "cp -a out of data/" cp -a "$D/cp" "$T/cp-out"
+manifest "$T/cp-out" >"$T/m-cp-out"
+same "cp -a out: the same again" "$T/m-src" "$T/m-cp-out"
+
+check "rsync -a into data/" rsync -a "$SRC/" "$D/rs/"
+manifest "$STORE/rs" >"$T/m-rs"
+same "rsync -a: the same on disk" "$T/m-src" "$T/m-rs"
+head -c 5000 /dev/urandom >>"$SRC/d1/d2/big.bin"
+echo changed >"$SRC/s.txt"
+manifest "$SRC" >"$T/m-src2"
+check "rsync -a again, files changed (temp file and rename)" \
+	rsync -a "$SRC/" "$D/rs/"
+manifest "$STORE/rs" >"$T/m-rs2"
+same "rsync -a: the changes are there" "$T/m-src2" "$T/m-rs2"
+head -c 7000 /dev/urandom | dd of="$SRC/d1/d2/big.bin" bs=1 seek=1000 \
+	conv=notrunc 2>/dev/null
+touch -d "2021-02-03" "$SRC/d1/d2/big.bin"
+manifest "$SRC" >"$T/m-src3"
+check "rsync -a --inplace (writes into the existing files)" \
+	rsync -a --inplace --no-whole-file "$SRC/" "$D/rs/"
+manifest "$STORE/rs" >"$T/m-rs3"
+same "rsync --inplace: the same on disk" "$T/m-src3" "$T/m-rs3"
+check "rsync -a out of data/" rsync -a "$D/rs/" "$T/rs-out/"
+manifest "$T/rs-out" >"$T/m-rs-out"
+same "rsync out: the same" "$T/m-src3" "$T/m-rs-out"
+
+check "tar into data/" sh -c "mkdir '$D/tar' && tar --format=posix -C '$SRC' -cf - . | tar -C '$D/tar' -xf -"
+manifest "$STORE/tar" >"$T/m-tar"
+same "tar in: the same on disk" "$T/m-src3" "$T/m-tar"
+check "tar out of data/" sh -c "mkdir '$T/tar-out' && tar --format=posix -C '$D/tar' -cf - . | tar -C '$T/tar-out' -xf -"
+manifest "$T/tar-out" >"$T/m-tar-out"
+same "tar out: the same" "$T/m-src3" "$T/m-tar-out"
+
+# --- a large file, and readers and writers at once ---
+head -c $((256 * 1024 * 1024)) /dev/urandom >"$T/large"
+sum=$(sha256sum <"$T/large" | cut -c1-64)
+check "a 256 MiB file copied in" cp "$T/large" "$D/large"
+check "on disk: its checksum" \
+	test "$(sha256sum <"$STORE/large" | cut -c1-64)" = "$sum"
+check "read back through the mount: its checksum" \
+	test "$(sha256sum <"$D/large" | cut -c1-64)" = "$sum"
+rm -f "$T/large"
+for i in 1 2 3 4; do
+	head -c $((8 * 1024 * 1024)) /dev/urandom >"$T/w$i"
+done
+pids=
+for i in 1 2 3 4; do
+	cp "$T/w$i" "$D/w$i" &
+	pids="$pids $!"
+	sh -c "sha256sum <'$D/large' | cut -c1-64 >'$T/r$i'" &
+	pids="$pids $!"
+done
+ok=1
+for p in $pids; do wait "$p" || ok=0; done
+check "four writers and four readers at once all end well" test $ok = 1
+for i in 1 2 3 4; do
+	same "writer $i's file is whole" "$T/w$i" "$STORE/w$i"
+	check "reader $i read the whole large file" \
+		test "$(cat "$T/r$i")" = "$sum"
+done
+cat >"$T/append.py" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+for i in range(200):
+    os.write(fd, (sys.argv[2] * 9 + "\n").encode())
+os.close(fd)
+EOF
+"$PYTHON3" "$T/append.py" "$D/log" a & p1=$!
+"$PYTHON3" "$T/append.py" "$D/log" b & p2=$!
+wait $p1; wait $p2
+check "two appenders at once: every line whole, none lost" \
+	test "$(grep -c -x -e aaaaaaaaa -e bbbbbbbbb "$STORE/log")" = 400
+
+# --- changes made outside show within data_timeout; ours at once ---
+echo one >"$STORE/ext.txt"
+check "a file made outside shows" test "$(cat "$D/ext.txt")" = one
+echo two >"$STORE/ext.txt"
+touch -d "2030-01-01" "$STORE/ext.txt"
+check "a file changed outside (same size) shows within the cache time" \
+	wait_for 10 sh -c "test \"\$(cat '$D/ext.txt')\" = two"
+echo longer-now >"$STORE/ext.txt"
+check "its new size shows too" \
+	wait_for 10 sh -c "test \"\$(stat -c %s '$D/ext.txt')\" = 11"
+rm "$STORE/ext.txt"
+check "a file removed outside goes" wait_for 10 test ! -e "$D/ext.txt"
+i=0
+while [ $i -lt 5 ]; do
+	echo "v$i" >"$D/own.txt"
+	test "$(cat "$D/own.txt")" = "v$i" || break
+	i=$((i + 1))
+done
+check "what this mount wrote is read back at once, each time" test $i = 5
+
+# --- a blob's data is one file ---
+ls -a "$MNT/~/model" >"$T/ls-blob"
+lacks "a blob whose file does not exist shows no data" "$T/ls-blob" data
+check "cp a file to a blob's data" cp "$SRC/d1/r.bin" "$MNT/~/model/data"
+same "it is the blob's file" "$SRC/d1/r.bin" "$T/blobs/model.bin"
+check "and a regular file in the mount" test -f "$MNT/~/model/data"
+ls -a "$MNT/~/model" >"$T/ls-blob2"
+has "listed beside the blob's config" "$T/ls-blob2" data
+same "read back" "$SRC/d1/r.bin" "$MNT/~/model/data"
+refuse "a blob's data is no directory" "Not a directory" ls "$MNT/~/model/data/x"
+check "rm of a blob's data removes its file" rm "$MNT/~/model/data"
+check "gone from disk" test ! -e "$T/blobs/model.bin"
+
+# --- a table's data/: its partition files ---
+check "a table's partitions are directories in its data/" \
+	mkdir -p "$MNT/~/sales/data/year=2024" "$MNT/~/sales/data/year=2025"
+check "with their files" sh -c "cp '$SRC/d1/r.bin' '$MNT/~/sales/data/year=2024/part-0.parquet' && cp '$SRC/s.txt' '$MNT/~/sales/data/year=2025/part-0.parquet'"
+check "as pyarrow writes them, on disk" \
+	test -f "$T/sales/year=2024/part-0.parquet" -a \
+	-f "$T/sales/year=2025/part-0.parquet"
+(cd "$MNT/~/sales/data" && find . -type f | sort) >"$T/parts"
+has "listed through the mount" "$T/parts" "./year=2025/part-0.parquet"
+if "$PYTHON3" -c 'import pandas, pyarrow' 2>/dev/null; then
+	"$PYTHON3" - "$MNT/~/sales/data" "$T/sales" <<'EOF' >"$T/pd" 2>&1
+import sys, pandas as pd
+df = pd.DataFrame({"year": [2024, 2024, 2025], "v": [1, 2, 3]})
+import shutil; shutil.rmtree(sys.argv[1] + "/year=2024"); shutil.rmtree(sys.argv[1] + "/year=2025")
+df.to_parquet(sys.argv[1], partition_cols=["year"])
+back = pd.read_parquet(sys.argv[1])
+assert sorted(back["v"].tolist()) == [1, 2, 3]
+assert sorted(pd.read_parquet(sys.argv[2])["v"].tolist()) == [1, 2, 3]
+print("ok")
+EOF
+	has "pandas writes and reads the table's partitions" "$T/pd" ok
+fi
+
+# --- a folder's config changed: its data/ follows ---
+mkdir -p "$T/store2"
+echo elsewhere >"$T/store2/moved.txt"
+cat >"$MNT/~/ckpts/config.json" <<EOF
+{"resource_type": "folder", "name": "ckpts", "system": "file", "path": "$T/store2"}
+EOF
+check "after the path changes, data/ is the new directory" \
+	wait_for 10 test -f "$D/moved.txt"
+check "and no longer the old one" test ! -e "$D/outside.txt"
+
+# --- rm -r of a folder resource empties its data and removes it ---
+echo bye >"$T/tmpf/f"
+mkdir "$T/tmpf/sub"
+check "rm -r of a folder" rm -r "$MNT/~/tmpf"
+check "removes it from the namespace" test ! -e "$MNT/~/tmpf"
+check "and its data with it (the directory itself stays)" \
+	test -d "$T/tmpf" -a -z "$(ls -A "$T/tmpf")"
+refuse "mkdir data in a folder: it is there" "File exists" \
+	mkdir "$MNT/~/ckpts/data"
+
+finish
