@@ -261,23 +261,35 @@ mount_get(const char *addr, const char *dir, struct rh_buf *out,
 }
 
 int
+cmd_workdir(char **out, struct rh_err *err)
+{
+	char cwd[PATH_MAX], *home;
+
+	*out = NULL;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return rh_err_set(err, errno, "current directory: %s",
+		                  strerror(errno));
+	home = getenv("HOME") ? realpath(getenv("HOME"), NULL) : NULL;
+	*out = rh_workdir_find(cwd, home);
+	free(home);
+	return 0;
+}
+
+int
 cmd_resource_get(const char *addr, const char *mount_path,
                  struct rh_buf *out, struct rh_err *err)
 {
-	char cwd[PATH_MAX], *home, *work;
+	char *work;
 	const char *dir;
 	struct rh_store *s;
+	int r;
 
 	if (mount_path != NULL)
 		return mount_get(addr, mount_path, out, err);
 
 	if (addr[0] == '~') {
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return rh_err_set(err, errno, "current directory: %s",
-			                  strerror(errno));
-		home = getenv("HOME") ? realpath(getenv("HOME"), NULL) : NULL;
-		work = rh_workdir_find(cwd, home);
-		free(home);
+		if ((r = cmd_workdir(&work, err)) < 0)
+			return r;
 		s = rh_store_local_new(work);
 		free(work);
 		return store_get(s, addr, addr[1] ? addr + 2 : "", out, err);

@@ -38,6 +38,7 @@ int cmd_secrets(int argc, char *argv[]);
 int cmd_passwd(int argc, char *argv[]);
 int cmd_ssh(int argc, char *argv[]);
 int cmd_tunnel(int argc, char *argv[]);
+int cmd_cp(int argc, char *argv[]);
 
 /* ---- cmd-util.c: messages, passwords, etcd ---- */
 
@@ -131,6 +132,8 @@ int cmd_address(const char *arg, char **addr, char **mount_path,
 /* A remote address "/top/rel" split; rel is "" for the top itself. */
 int cmd_address_split(const char *addr, char **top, char **rel,
                       struct rh_err *err);
+/* The workdir, found from the current directory as Runhouse finds it. */
+int cmd_workdir(char **out, struct rh_err *err);
 /* The config.json of the resource at addr, read through the mount at
  * mount_path if given, else from its store. */
 int cmd_resource_get(const char *addr, const char *mount_path,

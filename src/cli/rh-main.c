@@ -27,6 +27,7 @@ static const struct rh_cmd commands[] = {
 	{ "passwd", cmd_passwd, "passwd [--admin NAME] [--password-stdin]" },
 	{ "ssh", cmd_ssh, "ssh [--known-hosts FILE] [--dry-run] CLUSTER "
 	  "[-- COMMAND...]" },
+	{ "cp", cmd_cp, "cp SRC DEST" },
 	{ "tunnel", cmd_tunnel, "tunnel [--known-hosts FILE] [--dry-run] "
 	  "CLUSTER LOCAL_PORT:REMOTE_PORT" },
 };
