@@ -1,0 +1,109 @@
+#!/bin/sh
+# data.sh - benchmark: a folder's data/ against its peers, all in one
+# run: sequential write and read of a SIZE_MIB (1024) MiB file in 1 MiB
+# requests (written with an fsync at the end, read cold where the page
+# cache can be dropped), and `ls -lR` of FILES (10,000) small files in
+# 100 directories, cold. Prints figures and each row's ratio to its peer;
+# asserts nothing. Run as root from the build tree after make:
+#     sh tests/bench/data.sh [SIZE_MIB] [FILES]
+#
+# A row is `row NAME DIR [PEER]`: DIR is where its files go, PEER the
+# row it is compared with. Each store adds its rows in the section at
+# the end (the local store: rhfs's data/ on a "file" folder against the
+# native directory it is in; a cluster's: rhfs over SFTP against sshfs on
+# the same sshd; S3: rhfs against s3fs on the same server).
+top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+SIZE_MIB=${1:-1024}
+FILES=${2:-10000}
+. "$top_srcdir/tests/lib.sh"
+
+now() { date +%s.%N; }
+# secs START END
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# The page cache (and the kernel's FUSE entries) dropped where allowed:
+# reads and listings that follow are cold.
+cold() {
+	sync
+	if [ -w /proc/sys/vm/drop_caches ]; then
+		echo 3 >/proc/sys/vm/drop_caches
+		COLD=cold
+	else
+		COLD=warm
+	fi
+}
+
+RESULTS=$T/results
+: >"$RESULTS"
+
+# row NAME DIR [PEER]: the three figures for DIR, kept as NAME's.
+row() {
+	name=$1 dir=$2 peer=${3:-}
+	mkdir -p "$dir/bench-seq" "$dir/bench-ls" || { echo "$name: $dir: cannot write"; return 1; }
+	t0=$(now)
+	dd if=/dev/zero of="$dir/bench-seq/big" bs=1M count="$SIZE_MIB" \
+		conv=fsync 2>/dev/null || { echo "$name: write failed"; return 1; }
+	t1=$(now)
+	cold
+	t2=$(now)
+	dd if="$dir/bench-seq/big" of=/dev/null bs=1M 2>/dev/null ||
+		{ echo "$name: read failed"; return 1; }
+	t3=$(now)
+	rm -f "$dir/bench-seq/big"
+	# FILES files of 100 bytes, 100 to a directory
+	"$PYTHON3" - "$dir/bench-ls" "$FILES" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    sub = os.path.join(d, "d%03d" % (i // 100))
+    if i % 100 == 0:
+        os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%05d" % i), "wb") as f:
+        f.write(b"x" * 100)
+PY
+	cold
+	sleep 1.1       # past the attribute and entry cache times too
+	t4=$(now)
+	n=$(ls -lR "$dir/bench-ls" | grep -c '^-')
+	t5=$(now)
+	rm -rf "$dir/bench-ls" "$dir/bench-seq"
+	w=$(secs "$t0" "$t1") r=$(secs "$t2" "$t3") l=$(secs "$t4" "$t5")
+	echo "$name $w $r $l $n $COLD ${peer:--}" >>"$RESULTS"
+	awk -v n="$name" -v w="$w" -v r="$r" -v l="$l" -v s="$SIZE_MIB" \
+		-v f="$n" -v c="$COLD" 'BEGIN {
+		printf "%-22s write %7.1f MiB/s  read (%s) %7.1f MiB/s  ls -lR %d files %6.3f s\n",
+		       n, s / w, c, s / r, f, l }'
+}
+
+# The ratios of each row to its peer: above 1 is faster than the peer.
+ratios() {
+	echo
+	echo "ratios to the peer (write, read: MiB/s over the peer's; ls -lR: the peer's time over this one's)"
+	awk '{ w[$1] = $2; r[$1] = $3; l[$1] = $4; p[$1] = $7; o[NR] = $1 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			n = o[i]; q = p[n]
+			if (q == "-" || !(q in w)) continue
+			printf "%-22s vs %-16s write %5.2fx  read %5.2fx  ls -lR %5.2fx\n",
+			       n, q, w[q] / w[n], r[q] / r[n], l[q] / l[n]
+		}
+	}' "$RESULTS"
+}
+
+echo "data/ benchmark: ${SIZE_MIB} MiB sequential, ls -lR of $FILES files; $(nproc) CPUs, $(uname -r)"
+
+# --- the local store: data/ of a "file" folder against its directory ---
+mkdir -p "$T/native" "$T/store" "$WORK/rh/bench"
+cat >"$WORK/rh/bench/config.json" <<EOF
+{"resource_type": "folder", "name": "bench", "system": "file", "path": "$T/store"}
+EOF
+mount_rhfs
+row native "$T/native"
+row rhfs-local "$MNT/~/bench/data" native
+
+# --- other stores add their rows here ---
+
+ratios
+finish >/dev/null
