@@ -239,7 +239,8 @@ load_res(struct fs *fs, struct node *dir, cJSON **cfg, char **addr,
 
 	*cfg = NULL;
 	*addr = NULL;
-	if (!dir->kind->store_dir || res_load(fs, dir, addr, cfg, &err) < 0)
+	if (dir == NULL || !dir->kind->store_dir ||
+	    res_load(fs, dir, addr, cfg, &err) < 0)
 		return 1;
 	if ((*kind = kind_of(*cfg, *addr)) == 0) {
 		cJSON_Delete(*cfg);
@@ -450,15 +451,16 @@ data_entry(struct fs *fs, struct node *dir)
 /* After the config of the resource at dir changed: its data tree's store
  * follows the new location. */
 static void
-root_recheck(struct fs *fs, struct node *dir)
+root_recheck(struct fs *fs, fuse_ino_t ino)
 {
-	struct node *n;
+	struct node *n, *dir;
 	mode_t kind;
 	cJSON *cfg;
 	char *addr;
 
 	pthread_mutex_lock(&fs->lock);
-	n = node_lookup(fs, dir, DATA_NAME);
+	dir = node_find(fs, ino);
+	n = dir != NULL ? node_lookup(fs, dir, DATA_NAME) : NULL;
 	if (n != NULL && n->kind != &kind_data)
 		n = NULL;
 	pthread_mutex_unlock(&fs->lock);
@@ -721,8 +723,14 @@ d_readdir(fuse_req_t req, struct fs *fs, struct node *dir, size_t size,
 		                                    l->e[idx].name, &e, i + 1)
 		           : fuse_add_direntry(req, buf + used, size - used,
 		                               l->e[idx].name, &e.attr, i + 1);
-		if (len > size - used)
+		if (len > size - used) {
+			if (n != NULL) {        /* not given: not kept */
+				pthread_mutex_lock(&fs->lock);
+				node_forget(fs, n, 0);
+				pthread_mutex_unlock(&fs->lock);
+			}
 			break;
+		}
 		used += len;
 		if (n != NULL) {
 			pthread_mutex_lock(&fs->lock);
@@ -1216,7 +1224,7 @@ w_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			ns_ops.rename(req, parent, name, newparent, newname,
 			              flags);
 			if (strcmp(newname, "config.json") == 0)
-				root_recheck(fs, node_get(fs, newparent));
+				root_recheck(fs, newparent);
 		}
 		return;
 	}
@@ -1337,8 +1345,8 @@ static void
 w_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = data_node(fs, ino), *dir = NULL;
-	int config = 0;
+	struct node *n = data_node(fs, ino);
+	fuse_ino_t dir = 0;
 
 	if (n != NULL) {
 		handle_close(fs, n, (struct dhandle *)(uintptr_t)fi->fh);
@@ -1346,14 +1354,12 @@ w_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if ((n = node_find(fs, ino)) != NULL && n->kind == &kind_config) {
-		config = 1;
-		dir = n->parent;
-	}
+	if ((n = node_find(fs, ino)) != NULL && n->kind == &kind_config)
+		dir = n->parent->ino;
 	pthread_mutex_unlock(&fs->lock);
 	ns_ops.release(req, ino, fi);
 	/* a config written through this mount: its data follows it */
-	if (config && (fi->flags & O_ACCMODE) != O_RDONLY)
+	if (dir != 0 && (fi->flags & O_ACCMODE) != O_RDONLY)
 		root_recheck(fs, dir);
 }
 
