@@ -193,13 +193,22 @@ test_open(const char *work)
 	CHECK_HAS(err.msg, "~/m");
 	CHECK_HAS(err.msg, "marker");
 	cJSON_Delete(c);
+	/* s3: the checks made before any request (tests/s3.sh has more) */
 	c = cJSON_Parse("{\"resource_type\": \"folder\", \"system\": \"s3\", "
-	                "\"path\": \"bucket/p\"}");
+	                "\"path\": \"bucket/p\", \"data_config\": "
+	                "{\"endpoint_url\": \"ftp://x\"}}");
 	CHECK_EQ_INT(rh_data_open(c, "~/s", work, NULL, &d, &blob, &err),
-	             -EOPNOTSUPP);
+	             -EINVAL);
 	CHECK_HAS(err.msg, "~/s");
-	CHECK_HAS(err.msg, "s3");
-	CHECK_HAS(err.msg, "not yet available");
+	CHECK_HAS(err.msg, "endpoint_url");
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"resource_type\": \"blob\", \"system\": \"s3\", "
+	                "\"path\": \"s3://bucket/\"}");
+	CHECK_EQ_INT(rh_data_open(c, "~/sb", work, NULL, &d, &blob, &err),
+	             -EINVAL);
+	CHECK_HAS(err.msg, "~/sb");
+	CHECK_HAS(err.msg, "bucket/key");
+	CHECK(blob == NULL);
 	cJSON_Delete(c);
 	c = cJSON_Parse("{\"resource_type\": \"table\", \"system\": \"~/box\", "
 	                "\"path\": \"t\"}");

@@ -41,6 +41,15 @@ void rh_buf_pwrite(struct rh_buf *b, const void *data, size_t len, size_t off);
 void rh_buf_truncate(struct rh_buf *b, size_t len);
 void rh_buf_free(struct rh_buf *b);
 
+/* ini.c: INI files: keys in a [section] (NULL: before any section),
+ * "key = value" lines. The value of key in section, its span in *val and
+ * *vlen (*val NULL when absent) and its line's in [*lstart, *lend); returns
+ * the offset just after the section's last line (where a new key goes),
+ * or -1 when the section is absent. */
+long rh_ini_find(const char *text, size_t tlen, const char *section,
+                 const char *key, const char **val, size_t *vlen,
+                 size_t *lstart, size_t *lend);
+
 /* err.c: one line for the person who sees the failure. */
 struct rh_err {
 	char msg[512];

@@ -135,57 +135,8 @@ write_cred(const char *path, const char *data, size_t len, unsigned mode,
 	return r;
 }
 
-/* INI files (aws credentials, azure clouds.config, lambda_keys): keys in
- * a [section] (NULL: before any section), "key = value" lines. */
-
-static const char *
-trim(const char *s, const char *end, size_t *len)
-{
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-	                   end[-1] == '\r'))
-		end--;
-	*len = (size_t)(end - s);
-	return s;
-}
-
-/* Walk the lines; for the key in section, call found with the value's
- * span; returns the offset just after the section's last line (where a
- * new key goes), or -1 when the section is absent. */
-static long
-ini_find(const char *text, size_t tlen, const char *section, const char *key,
-         const char **val, size_t *vlen, size_t *lstart, size_t *lend)
-{
-	const char *p = text, *end = text + tlen, *nl, *s, *eq;
-	int in = section == NULL;
-	long after = section == NULL ? 0 : -1;
-	size_t n, kl;
-
-	*val = NULL;
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		nl = nl ? nl + 1 : end;
-		s = trim(p, nl[-1] == '\n' ? nl - 1 : nl, &n);
-		if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-			in = section != NULL && n - 2 == strlen(section) &&
-			     strncmp(s + 1, section, n - 2) == 0;
-		} else if (in && n > 0 && s[0] != '#' && s[0] != ';' &&
-		           (eq = memchr(s, '=', n)) != NULL) {
-			trim(s, eq, &kl);
-			if (kl == strlen(key) && strncmp(s, key, kl) == 0 &&
-			    *val == NULL) {
-				*val = trim(eq + 1, s + n, vlen);
-				*lstart = (size_t)(p - text);
-				*lend = (size_t)(nl - text);
-			}
-		}
-		if (in && (n > 0 || after < 0))
-			after = (long)(nl - text);
-		p = nl;
-	}
-	return after;
-}
+/* INI files (aws credentials, azure clouds.config, lambda_keys): read
+ * and edited with rh_ini_find (src/base/ini.c). */
 
 static int
 ini_get(const struct rh_buf *text, const char *section, const char *key,
@@ -194,7 +145,7 @@ ini_get(const struct rh_buf *text, const char *section, const char *key,
 	const char *v;
 	size_t vl, a, b;
 
-	ini_find(text->data, text->len, section, key, &v, &vl, &a, &b);
+	rh_ini_find(text->data, text->len, section, key, &v, &vl, &a, &b);
 	if (v == NULL)
 		return 0;
 	fields_add(f, field, v, vl);
@@ -211,7 +162,7 @@ ini_set(struct rh_buf *text, const char *section, const char *key,
 	size_t vl, a, b;
 	long after;
 
-	after = ini_find(text->data, text->len, section, key, &v, &vl, &a, &b);
+	after = rh_ini_find(text->data, text->len, section, key, &v, &vl, &a, &b);
 	rh_buf_reserve(&out, text->len + strlen(key) + value->len +
 	               (section ? strlen(section) : 0) + 16);
 	if (v != NULL) {

@@ -13,8 +13,7 @@
 static const char *
 kind_name(const struct rh_data_loc *loc)
 {
-	return loc->kind == RH_DATA_S3 ? "s3" :
-	       loc->cluster != NULL ? loc->cluster : "an inline cluster";
+	return loc->cluster != NULL ? loc->cluster : "an inline cluster";
 }
 
 int
@@ -36,6 +35,10 @@ rh_data_open(const cJSON *cfg, const char *addr, const char *workdir,
 	if (loc.kind == RH_DATA_NONE)
 		return rh_err_set(err, ENOENT, "%s: a folder marker (no "
 		                  "system, no path) has no data", addr);
+	if (loc.kind == RH_DATA_S3)
+		return rh_data_s3_open(&loc, addr, cJSON_IsString(type) &&
+		                       strcmp(type->valuestring, "blob") == 0,
+		                       opts, out, blob, err);
 	if (loc.kind != RH_DATA_FILE)
 		return rh_err_set(err, EOPNOTSUPP, "%s: its data is on %s: "
 		                  "that store is not yet available",

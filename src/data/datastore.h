@@ -19,6 +19,7 @@
 
 struct rh_data;
 struct rh_data_file;
+struct rh_data_loc;
 
 /* An entry of a listing: its name and attributes (as stat gives them). */
 typedef int (*rh_data_list_cb)(const char *name, const struct stat *st,
@@ -124,6 +125,11 @@ int rh_data_open(const struct cJSON *cfg, const char *addr,
 /* data-local.c: the directory root on this machine. */
 int rh_data_local_open(const char *root, const char *addr,
                        struct rh_data **out, struct rh_err *err);
+/* data/s3.c: the S3 store at loc (bucket/prefix; for a blob, bucket/key:
+ * the blob is the entry *blob of its prefix). */
+int rh_data_s3_open(const struct rh_data_loc *loc, const char *addr,
+                    int is_blob, const struct rh_data_opts *opts,
+                    struct rh_data **out, char **blob, struct rh_err *err);
 void rh_data_free(struct rh_data *d);
 /* 0 if path is a store path (see above), else -EINVAL. */
 int rh_data_path_ok(const char *path);

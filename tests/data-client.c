@@ -1,0 +1,274 @@
+/*
+ * data-client - drives a data store (rh_data_open, rh_data_ops) for the
+ * shell tests: `data-client [-t SECS] CONFIG OP ARGS...` runs one
+ * operation; without OP, operations are read one a line from stdin (one
+ * store across them all). Each prints "ok ..." or "error ENAME", and the
+ * store's log lines go to stderr.
+ *
+ *   stat P | ls P | mkdir P | rmdir P | unlink P | rename A B [noreplace]
+ *   (P "/" is the root)
+ *   truncate P SIZE | chmod P MODE | touch P SECS | readlink P
+ *   put P FILE (create or replace) | append P FILE | excl P FILE
+ *   pwrite P OFF FILE | get P FILE | getat P OFF LEN (the bytes to stdout)
+ *   hold P FILE FLAG: write FILE into P, say "held", wait until FLAG
+ *   exists, fsync and close (for a store lost in between)
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datastore.h"
+
+#define CHUNK (1024 * 1024)
+
+static struct rh_data *d;
+static char *blob;
+
+static int
+report(int r)
+{
+	if (r < 0)
+		printf("error %s\n", strerrorname_np(-r));
+	fflush(stdout);
+	return r;
+}
+
+static int
+list_cb(const char *name, const struct stat *st, void *arg)
+{
+	(void)arg;
+	printf("%s%s %lld\n", name, S_ISDIR(st->st_mode) ? "/" : "",
+	       (long long)st->st_size);
+	return 0;
+}
+
+/* FILE's bytes into the open file from off (or its end). */
+static int
+copy_in(struct rh_data_file *f, const char *file, off_t off)
+{
+	char *buf = malloc(CHUNK);
+	ssize_t n, w;
+	int fd = open(file, O_RDONLY), r = 0;
+
+	if (fd < 0 || buf == NULL) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((n = read(fd, buf, CHUNK)) > 0) {
+		if ((w = d->ops->write(f, buf, (size_t)n, off)) != n) {
+			r = w < 0 ? (int)w : -EIO;
+			break;
+		}
+		off += n;
+	}
+	if (n < 0)
+		r = -errno;
+	close(fd);
+	free(buf);
+	return r;
+}
+
+static int
+write_op(const char *path, int flags, const char *file, off_t off,
+         const char *flag)
+{
+	struct rh_data_file *f;
+	int r, c, i;
+
+	if ((r = d->ops->open(d, path, flags, 0644, &f)) < 0)
+		return r;
+	r = copy_in(f, file, off);
+	if (r == 0 && flag != NULL) {
+		printf("held\n");
+		fflush(stdout);
+	}
+	for (i = 0; r == 0 && flag != NULL && access(flag, F_OK) != 0 &&
+	     i < 1200; i++)
+		usleep(50000);
+	if (r == 0 && flag != NULL)
+		r = d->ops->fsync(f, 0);
+	c = d->ops->close(f);
+	return r < 0 ? r : c;
+}
+
+static int
+get_op(const char *path, const char *file, off_t off, size_t len)
+{
+	struct rh_data_file *f = NULL;
+	char *buf = malloc(CHUNK);
+	ssize_t n;
+	int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644) : 1;
+	int r;
+
+	if (fd < 0 || buf == NULL) {
+		free(buf);
+		return -errno;
+	}
+	r = d->ops->open(d, path, O_RDONLY, 0, &f);
+	while (r == 0) {
+		/* odd-sized reads: the window is not a request's size */
+		n = d->ops->read(f, buf, file ? 131072 + 4096 :
+		                 (len < CHUNK ? len : CHUNK), off);
+		if (n <= 0) {
+			r = (int)n;
+			break;
+		}
+		if (write(fd, buf, (size_t)n) != n) {
+			r = -errno;
+			break;
+		}
+		off += n;
+		if (!file && (len -= (size_t)n) == 0)
+			break;
+	}
+	if (f != NULL && d->ops->close(f) < 0 && r == 0)
+		r = -EIO;
+	if (file)
+		close(fd);
+	free(buf);
+	return r;
+}
+
+static int
+run(int argc, char **argv)
+{
+	const char *op = argv[0];
+	struct stat st;
+	char link[256];
+	int r = -EINVAL;
+
+	if (argc > 1 && strcmp(argv[1], "/") == 0)
+		argv[1][0] = '\0';   /* the root */
+#define ARGS(n) if (argc != (n) + 1) return report(-EINVAL)
+	if (strcmp(op, "stat") == 0) {
+		ARGS(1);
+		if ((r = d->ops->stat(d, argv[1], &st)) == 0)
+			printf("ok %s %lld %04o %lld\n",
+			       S_ISDIR(st.st_mode) ? "dir" : "reg",
+			       (long long)st.st_size, st.st_mode & 07777,
+			       (long long)st.st_mtime);
+	} else if (strcmp(op, "ls") == 0) {
+		ARGS(1);
+		if ((r = d->ops->list(d, argv[1], list_cb, NULL)) == 0)
+			printf("ok\n");
+	} else if (strcmp(op, "mkdir") == 0) {
+		ARGS(1);
+		r = d->ops->mkdir(d, argv[1], 0755);
+	} else if (strcmp(op, "rmdir") == 0) {
+		ARGS(1);
+		r = d->ops->rmdir(d, argv[1]);
+	} else if (strcmp(op, "unlink") == 0) {
+		ARGS(1);
+		r = d->ops->unlink(d, argv[1]);
+	} else if (strcmp(op, "readlink") == 0) {
+		ARGS(1);
+		r = d->ops->readlink(d, argv[1], link, sizeof(link));
+	} else if (strcmp(op, "rename") == 0) {
+		if (argc != 3 && argc != 4)
+			return report(-EINVAL);
+		r = d->ops->rename(d, argv[1], argv[2],
+		                   argc == 4 ? RENAME_NOREPLACE : 0);
+	} else if (strcmp(op, "truncate") == 0) {
+		ARGS(2);
+		r = d->ops->truncate(d, argv[1], NULL, atoll(argv[2]));
+	} else if (strcmp(op, "chmod") == 0 || strcmp(op, "touch") == 0) {
+		struct rh_data_attr a = { 0 };
+
+		ARGS(2);
+		if (op[1] == 'h') {
+			a.what = RH_DATA_MODE;
+			a.mode = (mode_t)strtol(argv[2], NULL, 8);
+		} else {
+			a.what = RH_DATA_MTIME;
+			a.mtime.tv_sec = atoll(argv[2]);
+		}
+		r = d->ops->setattr(d, argv[1], NULL, &a);
+	} else if (strcmp(op, "put") == 0 || strcmp(op, "excl") == 0) {
+		ARGS(2);
+		r = write_op(argv[1], O_WRONLY | O_CREAT | (op[0] == 'p' ?
+		             O_TRUNC : O_EXCL), argv[2], 0, NULL);
+	} else if (strcmp(op, "append") == 0) {
+		ARGS(2);
+		r = write_op(argv[1], O_WRONLY | O_APPEND, argv[2], 0, NULL);
+	} else if (strcmp(op, "pwrite") == 0) {
+		ARGS(3);
+		r = write_op(argv[1], O_RDWR, argv[3], atoll(argv[2]), NULL);
+	} else if (strcmp(op, "hold") == 0) {
+		ARGS(3);
+		r = write_op(argv[1], O_WRONLY | O_CREAT | O_TRUNC, argv[2],
+		             0, argv[3]);
+	} else if (strcmp(op, "get") == 0) {
+		ARGS(2);
+		r = get_op(argv[1], argv[2], 0, 0);
+	} else if (strcmp(op, "getat") == 0) {
+		ARGS(3);
+		r = get_op(argv[1], NULL, atoll(argv[2]),
+		           (size_t)atoll(argv[3]));
+		if (r == 0)
+			printf("\n");
+	}
+#undef ARGS
+	if (r == 0 && strcmp(op, "stat") != 0 && strcmp(op, "ls") != 0)
+		printf("ok\n");
+	return report(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rh_data_opts o = { 0 };
+	struct rh_err err = { "" };
+	char line[4096], *words[8], *save;
+	cJSON *cfg;
+	int n, r;
+
+	rh_log_init("data-client", 1, RH_LOG_INFO);
+	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
+		o.io_timeout = atof(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: data-client [-t SECS] CONFIG "
+		        "[OP ARGS...]\n");
+		return 2;
+	}
+	if ((cfg = cJSON_Parse(argv[1])) == NULL) {
+		fprintf(stderr, "data-client: bad config\n");
+		return 2;
+	}
+	r = rh_data_open(cfg, "~/data", "/", &o, &d, &blob, &err);
+	cJSON_Delete(cfg);
+	if (r < 0) {
+		printf("error %s %s\n", strerrorname_np(-r), err.msg);
+		return 1;
+	}
+	if (blob != NULL)
+		printf("blob %s\n", blob);
+	if (argc > 2) {
+		r = run(argc - 2, argv + 2);
+	} else {
+		while (fgets(line, sizeof(line), stdin) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			n = 0;
+			for (words[n] = strtok_r(line, " ", &save);
+			     words[n] != NULL && n < 7;
+			     words[++n] = strtok_r(NULL, " ", &save))
+				;
+			if (n > 0)
+				r = run(n, words);
+		}
+	}
+	rh_data_free(d);
+	free(blob);
+	return r < 0 ? 1 : 0;
+}
