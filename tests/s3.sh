@@ -40,7 +40,7 @@ moto_start() {
 	log=$2
 	shift 2
 	env "$@" "$PYTHON3" -m moto.server -H 127.0.0.1 -p "$port" \
-		>>"$log" 2>&1 &
+		>>"$log" 2>&1 3>&- &
 	STARTED=$!
 	if ! wait_for 60 curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
 		echo "s3.sh: moto did not start on port $port" >&2

@@ -385,7 +385,9 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 	rh_buf_truncate(&q->err, 0);
 	if ((c = q->curl = curl_easy_init()) == NULL)
 		return -ENOMEM;
-	rh_buf_printf(&url, "%s%s/", s->base, s->bpath);
+	rh_buf_printf(&url, "%s%s", s->base, s->bpath);
+	if (q->key != NULL || s->bpath[0] == '\0')
+		rh_buf_printf(&url, "/");       /* not "/bucket/" for the bucket */
 	if (q->key != NULL)
 		uri_encode(&url, q->key, 1);
 	if (q->query != NULL)
@@ -393,7 +395,7 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 	/* curl 7.x signs no payload hash: S3 wants the header */
 	extra = curl_slist_append(extra, "x-amz-content-sha256: "
 	                          "UNSIGNED-PAYLOAD");
-	extra = curl_slist_append(extra, "Expect:");
+
 	if (s->token != NULL) {
 		tok = xasprintf("x-amz-security-token: %s", s->token);
 		extra = curl_slist_append(extra, tok);
@@ -412,6 +414,9 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
+	/* no wait for "100 Continue" (an "Expect:" header to drop it
+	 * would be signed by curl, and the signature would not match) */
+	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
 	if (q->big) {
 		/* a long transfer: bounded by its progress, not its length */
