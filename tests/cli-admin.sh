@@ -8,12 +8,7 @@
 . "$top_srcdir/tests/etcd-lib.sh"
 RH=$top_builddir/rh
 
-if ! etcd_have; then
-	echo "SKIP: etcd and etcdctl are not installed (tests/deps.sh)"
-	exit 77
-fi
-etcd_start || { fail "etcd starts"; finish; }
-U=$ETCD_URL
+etcd_up
 
 admin() {
 	"$RH" admin --url "$U" --password-stdin "$@"
@@ -201,18 +196,8 @@ MNT_B=$T/mnt-b
 RHFS_B_PID=
 mkdir -p "$HOME_B" "$MNT_B"
 unmount_b() {
-	if grep -q " $MNT_B fuse" /proc/mounts; then
-		fusermount3 -u "$MNT_B" 2>/dev/null || fusermount3 -u -z "$MNT_B"
-	fi
-	if [ -n "$RHFS_B_PID" ]; then
-		i=0
-		while kill -0 "$RHFS_B_PID" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$RHFS_B_PID" 2>/dev/null
-		RHFS_B_PID=
-	fi
+	unmount_at "$MNT_B" "$RHFS_B_PID"
+	RHFS_B_PID=
 }
 trap 'unmount_b; etcd_exit' EXIT
 check "bob logs in" sh -c "echo bobpw | HOME='$HOME_B' '$RH' login --url '$U' --user bob --password-stdin"

@@ -266,12 +266,7 @@ else
 fi
 start=$(date +%s)
 check "unmount right after" fusermount3 -u "$MNT"
-i=0
-while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if kill -0 "$RHFS_PID" 2>/dev/null; then
+if ! exits_within 5 "$RHFS_PID"; then
 	fail "rhfs still runs 5 s after unmount"
 else
 	pass "rhfs left in $(( $(date +%s) - start )) s"

@@ -48,6 +48,14 @@ etcd_need() {
 	exit 77
 }
 
+# etcd_up [etcd options...]: in a test of lib.sh, an etcd of its own
+# (the test skipped where etcd is not installed); its URL in U.
+etcd_up() {
+	etcd_need
+	etcd_start "$@" || { fail "etcd starts"; finish; }
+	U=$ETCD_URL
+}
+
 # N (2) ports free on loopback, asked of the kernel at the same time so
 # that they differ; a test running in parallel gets others.
 etcd_ports() {

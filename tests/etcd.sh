@@ -6,10 +6,7 @@
 : "${top_srcdir:=$top_builddir}"
 . "$top_srcdir/tests/etcd-lib.sh"
 
-if ! etcd_have; then
-	echo "SKIP: etcd and etcdctl are not installed (tests/deps.sh)"
-	exit 77
-fi
+etcd_need
 # Tokens that expire quickly, so that renewing them is tested.
 etcd_start --auth-token-ttl 2 || exit 1
 

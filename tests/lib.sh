@@ -33,12 +33,7 @@ unmount_at() {
 		fusermount3 -u "$1" 2>/dev/null || fusermount3 -u -z "$1"
 	fi
 	if [ -n "$2" ]; then
-		i=0
-		while kill -0 "$2" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$2" 2>/dev/null
+		exits_within 5 "$2" || kill -9 "$2" 2>/dev/null
 	fi
 }
 
@@ -110,6 +105,96 @@ wait_for() {
 		n=$((n - 1))
 	done
 	return 1
+}
+
+# exits_within SECS PID: wait (at most SECS) for process PID to end;
+# fails if it still runs then.
+exits_within() {
+	i=0
+	while kill -0 "$2" 2>/dev/null && [ $i -lt $(($1 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$2" 2>/dev/null
+}
+
+# follow_outputs CALLDIR: three followers of a running call's output (a
+# and b of its stdout, e of its stderr), each reading until the end; once
+# each has its first bytes, $T/go is made, which the call waits for
+# before it prints more and ends. Each follower's report is in
+# $T/follow-a, -b, -e: "state at the first bytes: S", "state at the end:
+# S", "end soon after the call's" (within 5 s of its ended_at) and "got
+# OUTPUT" (line ends as |).
+follow_outputs() {
+	cat >"$T/follow.py" <<'PY'
+import datetime, json, os, sys, time
+d, stream, got_file = sys.argv[1], sys.argv[2], sys.argv[3]
+def status():
+    with open(os.path.join(d, "status")) as f:
+        return json.load(f)
+fd = os.open(os.path.join(d, stream), os.O_RDONLY)
+got, first_state = b"", None
+while True:
+    b = os.read(fd, 4096)
+    if not b:
+        break
+    got += b
+    if first_state is None:
+        first_state = status()["state"]
+        open(got_file, "w").close()
+end = time.time()
+st = status()
+ended = datetime.datetime.strptime(st["ended_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+lag = end - ended.replace(tzinfo=datetime.timezone.utc).timestamp()
+print("state at the first bytes: %s" % first_state)
+print("state at the end: %s" % st["state"])
+print("end %s" % ("soon after the call's" if lag < 5 else
+                  "%.1f s after the call's" % lag))
+print("got %s" % got.decode().replace("\n", "|"))
+PY
+	for f in a b e; do
+		stream=stdout
+		[ $f = e ] && stream=stderr
+		timeout 60 "$PYTHON3" "$T/follow.py" "$1" $stream \
+			"$T/got-$f" >"$T/follow-$f" 2>&1 &
+		eval "pid_$f=\$!"
+	done
+	i=0
+	while ! [ -e "$T/got-a" ] || ! [ -e "$T/got-b" ] ||
+		! [ -e "$T/got-e" ]; do
+		[ $i -ge 200 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	touch "$T/go"
+	# shellcheck disable=SC2154
+	wait "$pid_a" "$pid_b" "$pid_e"
+}
+
+# many_writers INVOKE [PREFIX]: 16 writers at once on one send's invoke
+# file, each writing 50 calls ["w<W>-<I>"] on its own open file, then
+# reading their 50 result lines, which must be PREFIXw<W>-<I> in order.
+# 0 when all 16 read theirs; what each said is in $T/writers.
+many_writers() {
+	writers=
+	for w in $(seq 1 16); do
+		"$PYTHON3" - "$1" "$w" "${2-}" >"$T/w$w" 2>&1 <<'PY' &
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+w, prefix = sys.argv[2], sys.argv[3]
+for i in range(50):
+    os.write(fd, (json.dumps(["w%s-%d" % (w, i)]) + "\n").encode())
+f = os.fdopen(fd, "r")
+got = [f.readline().rstrip("\n") for _ in range(50)]
+want = ["%sw%s-%d" % (prefix, w, i) for i in range(50)]
+print("writer ok" if got == want else "writer bad %r" % got[:2])
+PY
+		writers="$writers $!"
+	done
+	# shellcheck disable=SC2086
+	wait $writers
+	cat "$T"/w[0-9]* >"$T/writers"
+	[ "$(grep -c 'writer ok' "$T/writers")" -eq 16 ]
 }
 
 pass() {

@@ -43,9 +43,7 @@ refuse "nothing may be made at the root" "Operation not permitted" \
 	mkdir "$MNT/x"
 pid=$RHFS_PID
 check "fusermount3 -u unmounts" fusermount3 -u "$MNT"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if kill -0 "$pid" 2>/dev/null; then
+if ! exits_within 5 "$pid"; then
 	fail "rhfs left running after unmount"
 else
 	pass "rhfs exits after unmount"

@@ -97,44 +97,9 @@ has "spec holds fn_pointers" "$T/out" '"fns"'
 # A Python call's output is followed as it is printed: the call prints,
 # then waits (at most 30 s) for its followers to say they have it. Two
 # followers of stdout and one of stderr get it all, and end with the call.
-cat >"$T/follow.py" <<'PY'
-import json, os, sys
-d, stream, got_file = sys.argv[1], sys.argv[2], sys.argv[3]
-def state():
-    with open(os.path.join(d, "status")) as f:
-        return json.load(f)["state"]
-fd = os.open(os.path.join(d, stream), os.O_RDONLY)
-got, first_state = b"", None
-while True:
-    b = os.read(fd, 4096)
-    if not b:
-        break
-    got += b
-    if first_state is None:
-        first_state = state()
-        open(got_file, "w").close()
-print("state at the first bytes: %s" % first_state)
-print("state at the end: %s" % state())
-print("got %s" % got.decode().replace("\n", "|"))
-PY
 echo "[\"$T/go\"]" >"$S/gated/invoke"
 id=$(readlink "$S/gated/calls/latest")
-for f in a b e; do
-	stream=stdout
-	[ $f = e ] && stream=stderr
-	timeout 60 "$PYTHON3" "$T/follow.py" "$S/gated/calls/$id" $stream \
-		"$T/got-$f" >"$T/follow-$f" 2>&1 &
-	eval "pid_$f=\$!"
-done
-i=0
-while ! [ -e "$T/got-a" ] || ! [ -e "$T/got-b" ] || ! [ -e "$T/got-e" ]; do
-	[ $i -ge 200 ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-touch "$T/go"
-# shellcheck disable=SC2154
-wait "$pid_a" "$pid_b" "$pid_e"
+follow_outputs "$S/gated/calls/$id"
 for f in a b e; do
 	has "follower $f: the first line while the call runs" \
 		"$T/follow-$f" "state at the first bytes: running"

@@ -8,11 +8,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 
-NODE=/home/$SSH_USER
-trap 'stop_node_agent; stop_sshd; cleanup' EXIT
-
-start_sshd || finish
-stop_node_agent
+node_up
 rm -rf "$NODE/.rh" "$NODE/lka" "$NODE/lkb" "$NODE/lkc" "$NODE/lkd" \
 	"$NODE/out" "$NODE/victim.txt"
 

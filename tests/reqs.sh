@@ -10,11 +10,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 
-NODE=/home/$SSH_USER
-trap 'stop_node_agent; stop_sshd; cleanup' EXIT
-
-start_sshd || finish
-stop_node_agent
+node_up
 rm -rf "$NODE/.rh" "$NODE/work" "$NODE/lib" "$NODE/setup.log" \
 	"$NODE/outside" "$NODE/slow.log"
 
@@ -238,12 +234,7 @@ wait "$wpid"
 has "Ctrl-C on a writer of slow2" "$T/intr" "write=-1 errno=EINTR"
 start=$(date +%s)
 check "unmount while its setup runs" fusermount3 -u "$MNT"
-i=0
-while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 150 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if kill -0 "$RHFS_PID" 2>/dev/null; then
+if ! exits_within 15 "$RHFS_PID"; then
 	fail "rhfs still runs 15 s after unmount, its setup running"
 else
 	pass "rhfs left in $(( $(date +%s) - start )) s, its setup running"

@@ -7,10 +7,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/etcd-lib.sh"
 
-if ! etcd_have; then
-	echo "SKIP: etcd and etcdctl are not installed (tests/deps.sh)"
-	exit 77
-fi
+etcd_need
 
 HOME_2=$T/home-2
 MNT_2=$T/mnt-2
@@ -18,18 +15,8 @@ WORK_2=$T/work-2
 RHFS_2_PID=
 mkdir -p "$HOME_2" "$MNT_2" "$WORK_2"
 unmount_2() {
-	if grep -q " $MNT_2 fuse" /proc/mounts; then
-		fusermount3 -u "$MNT_2" 2>/dev/null || fusermount3 -u -z "$MNT_2"
-	fi
-	if [ -n "$RHFS_2_PID" ]; then
-		i=0
-		while kill -0 "$RHFS_2_PID" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$RHFS_2_PID" 2>/dev/null
-		RHFS_2_PID=
-	fi
+	unmount_at "$MNT_2" "$RHFS_2_PID"
+	RHFS_2_PID=
 }
 trap 'unmount_2; etcd_exit' EXIT
 

@@ -106,25 +106,7 @@ fi
 
 # 16 shells x 50 calls on one send: every call once in calls/, every
 # result once, in order, to the shell that wrote it.
-writers=
-for w in $(seq 1 16); do
-	"$PYTHON3" - "$R/w/invoke" "$w" >"$T/w$w" 2>&1 <<'PY' &
-import json, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-w = sys.argv[2]
-for i in range(50):
-    os.write(fd, (json.dumps(["w%s-%d" % (w, i)]) + "\n").encode())
-f = os.fdopen(fd, "r")
-got = [f.readline().rstrip("\n") for _ in range(50)]
-want = ["w%s-%d" % (w, i) for i in range(50)]
-print("writer ok" if got == want else "writer bad %r" % got[:2])
-PY
-	writers="$writers $!"
-done
-# shellcheck disable=SC2086
-wait $writers
-cat "$T"/w[0-9]* >"$T/writers"
-if [ "$(grep -c 'writer ok' "$T/writers")" -eq 16 ]; then
+if many_writers "$R/w/invoke"; then
 	pass "16 writers x 50 calls: each read its 50 results, in order"
 else
 	fail "16 writers x 50 calls: $(grep -v 'writer ok' "$T/writers" | head -3)"

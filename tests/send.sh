@@ -102,50 +102,9 @@ check "result after the end" cat "$S/slow/calls/$id/result"
 mkdir "$S/pause"
 printf '{"resource_type": "send", "hardware": "^local", "command": ["sh", "-c", "echo first; echo e1 >&2; i=0; while [ ! -e \\"$0\\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; echo second; echo e2 >&2"]}' \
 	>"$S/pause/config.json"
-cat >"$T/follow.py" <<'PY'
-import datetime, json, os, sys, time
-d, stream, got_file = sys.argv[1], sys.argv[2], sys.argv[3]
-def status():
-    with open(os.path.join(d, "status")) as f:
-        return json.load(f)
-fd = os.open(os.path.join(d, stream), os.O_RDONLY)
-got, first_state = b"", None
-while True:
-    b = os.read(fd, 4096)
-    if not b:
-        break
-    got += b
-    if first_state is None:
-        first_state = status()["state"]
-        open(got_file, "w").close()
-end = time.time()
-st = status()
-ended = datetime.datetime.strptime(st["ended_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
-lag = end - ended.replace(tzinfo=datetime.timezone.utc).timestamp()
-print("state at the first bytes: %s" % first_state)
-print("state at the end: %s" % st["state"])
-print("end %s" % ("soon after the call's" if lag < 5 else
-                  "%.1f s after the call's" % lag))
-print("got %s" % got.decode().replace("\n", "|"))
-PY
 echo "[\"$T/go\"]" >"$S/pause/invoke"
 id=$(readlink "$S/pause/calls/latest")
-for f in a b e; do
-	stream=stdout
-	[ $f = e ] && stream=stderr
-	timeout 60 "$PYTHON3" "$T/follow.py" "$S/pause/calls/$id" $stream \
-		"$T/got-$f" >"$T/follow-$f" 2>&1 &
-	eval "pid_$f=\$!"
-done
-i=0
-while ! [ -e "$T/got-a" ] || ! [ -e "$T/got-b" ] || ! [ -e "$T/got-e" ]; do
-	[ $i -ge 200 ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-touch "$T/go"
-# shellcheck disable=SC2154
-wait "$pid_a" "$pid_b" "$pid_e"
+follow_outputs "$S/pause/calls/$id"
 for f in a b e; do
 	has "follower $f: the first line while the call runs" \
 		"$T/follow-$f" "state at the first bytes: running"
@@ -289,25 +248,7 @@ check "the config is unchanged" cat "$S/envs/config.json"
 has "... still the plain env" "$T/out" '"plain"'
 
 # Many writers at once: every call answered exactly once.
-writers=
-for w in $(seq 1 16); do
-	"$PYTHON3" - "$S/echo/invoke" "$w" >"$T/w$w" 2>&1 <<'PY' &
-import json, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-w = sys.argv[2]
-for i in range(50):
-    os.write(fd, (json.dumps(["w%s-%d" % (w, i)]) + "\n").encode())
-f = os.fdopen(fd, "r")
-got = [f.readline().rstrip("\n") for _ in range(50)]
-want = ["hi w%s-%d" % (w, i) for i in range(50)]
-print("writer ok" if got == want else "writer bad %r" % got[:2])
-PY
-	writers="$writers $!"
-done
-# shellcheck disable=SC2086
-wait $writers
-cat "$T"/w[0-9]* >"$T/writers"
-if [ "$(grep -c 'writer ok' "$T/writers")" -eq 16 ]; then
+if many_writers "$S/echo/invoke" "hi "; then
 	pass "16 writers x 50 calls: each result once, in order"
 else
 	fail "16 writers x 50 calls: $(grep -v 'writer ok' "$T/writers" | head -3)"
@@ -324,12 +265,7 @@ kill "$reader"
 wait "$reader" 2>/dev/null
 start=$(date +%s)
 check "unmount right after a follower was killed" fusermount3 -u "$MNT"
-i=0
-while kill -0 "$RHFS_PID" 2>/dev/null && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if kill -0 "$RHFS_PID" 2>/dev/null; then
+if ! exits_within 5 "$RHFS_PID"; then
 	fail "rhfs still runs 5 s after unmount"
 else
 	pass "rhfs left in $(( $(date +%s) - start )) s"

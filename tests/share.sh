@@ -10,12 +10,7 @@
 . "$top_srcdir/tests/etcd-lib.sh"
 RH=$top_builddir/rh
 
-if ! etcd_have; then
-	echo "SKIP: etcd and etcdctl are not installed (tests/deps.sh)"
-	exit 77
-fi
-etcd_start || { fail "etcd starts"; finish; }
-U=$ETCD_URL
+etcd_up
 # a password no other test uses, to look for in process listings
 ROOTPW=grants-root-pw-$$
 SERVE_PID=

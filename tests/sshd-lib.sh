@@ -103,5 +103,14 @@ stop_node_agent() {
 		>/dev/null 2>&1
 }
 
+# node_up: in a test of lib.sh, sshd started and no agent of an earlier
+# run left on the node; at exit both stop. NODE is the ssh user's home.
+node_up() {
+	NODE=/home/$SSH_USER
+	trap 'stop_node_agent; stop_sshd; cleanup' EXIT
+	start_sshd || finish
+	stop_node_agent
+}
+
 # run after lib.sh's cleanup
 trap 'stop_sshd; cleanup' EXIT
