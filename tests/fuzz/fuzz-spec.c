@@ -70,6 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (call_parse(&a, req, &c, &err) < 0) {
 		FUZZ_CHECK(c == NULL && err.msg[0] != '\0',
 		           "a refusal without its reason");
+		pool_stop_all(&a);
 		rh_call_spec_free(&s);
 		cJSON_Delete(req);
 		return 0;
@@ -80,6 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(c->cwd != NULL && c->cwd[0] == '/',
 	           "a call without a working directory");
 	call_free(c);
+	pool_stop_all(&a);      /* the pool call_parse made for it */
 	rh_call_spec_free(&s);
 	cJSON_Delete(req);
 	return 0;
