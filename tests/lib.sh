@@ -240,6 +240,7 @@ same() {
 		pass "$1"
 	else
 		fail "$1 ($2 and $3 differ)"
+		diff "$2" "$3" | head -n 20 | sed 's/^/# /'
 	fi
 }
 

@@ -103,6 +103,9 @@ def start_sshd(name, port):
     with open(KEY + ".pub") as src, open(auth, "w") as dst:
         dst.write(src.read())
     os.chmod(auth, 0o644)
+    # sshd's privilege separation directory (a fresh machine may not have
+    # it before any sshd ran)
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     cfg = os.path.join(d, "sshd_config")
     with open(cfg, "w") as f:
         f.write("\n".join([
