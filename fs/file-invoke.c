@@ -1,5 +1,5 @@
 /* file-invoke.c - files that run calls: a send's invoke here, a cluster's
- * run in file-run.c (struct call_stream says what differs). Writing
+ * run and python in file-run.c (struct call_stream says what differs). Writing
  * submits calls; write() returns once the agent has accepted
  * every call of it, and bad input fails that write() with EINVAL and
  * submits nothing. Reading the same open file gives each call's answer,
@@ -112,6 +112,7 @@ inv_put(struct invoke *inv)
 }
 
 static const struct call_stream send_stream;
+static int submit_whole(struct invoke *inv, struct rh_err *err);
 
 const char *
 invoke_addr(const struct invoke *inv)
@@ -220,9 +221,17 @@ void
 call_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	struct invoke *inv = h->priv;
-	char *data = xmalloc(size ? size : 1);
+	char *data;
 	size_t n;
+	struct rh_err err;
+	int r;
 
+	/* a whole kind's program ends at the first read after it */
+	if (inv->kind->whole && (r = submit_whole(inv, &err)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	data = xmalloc(size ? size : 1);
 	fuse_req_interrupt_func(req, read_interrupted, inv);
 	pthread_mutex_lock(&inv->lock);
 	n = take(inv, data, size);
@@ -1082,40 +1091,35 @@ hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
 	return 0;
 }
 
-void
-call_stream_write(fuse_req_t req, struct handle *h, const char *data,
-                  size_t size, off_t off)
+/* Submit the calls of data's first len bytes (the rest: an unfinished
+ * line, for the next write); 0 once the agent accepted every one of
+ * them, or -errno with err set and, if refused, nothing submitted.
+ * req: a write's (NULL: a read, flush or fsync; the kind has no
+ * prepare then). Takes all (data, or NULL). */
+static int
+stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
+              size_t len, size_t rest, char *all, struct rh_err *err)
 {
-	struct invoke *inv = h->priv;
+	struct fs *fs = inv->fs;
 	struct timespec deadline;
-	struct rh_err err;
 	struct slot *s, **mine = NULL;
 	cJSON *specs = NULL, *spec, *senv = NULL;
-	size_t i, len = size, rest = 0;
-	char *all = NULL, *venv = NULL, *cluster = NULL;
+	size_t i;
+	char *venv = NULL, *cluster = NULL;
 	long ms;
 	unsigned ticket = 0;
 	cJSON *ccfg;
 	int r, n, prep, held;
 
-	if (inv->kind->lines) {
-		pthread_mutex_lock(&inv->lock);
-		if ((r = line_limit(inv, data, size, &err)) == 0)
-			all = complete_lines(inv, data, size, &len, &rest);
-		pthread_mutex_unlock(&inv->lock);
-		if (r < 0)
-			goto refuse;
-		data = all;
-	}
-	if ((r = inv->kind->parse(inv->addr, data, len, &specs, &err)) < 0)
+	if ((r = inv->kind->parse(inv->addr, data, len, &specs, err)) < 0)
 		goto refuse;
 	if ((n = cJSON_GetArraySize(specs)) > 0 &&
-	    ((inv->kind->check && (r = inv->kind->check(inv, &err)) < 0) ||
-	     (inv->kind->refs && (r = inv->kind->refs(inv, specs, &err)) < 0)))
+	    ((inv->kind->check && (r = inv->kind->check(inv, err)) < 0) ||
+	     (inv->kind->refs && (r = inv->kind->refs(inv, specs, err)) < 0)))
 		goto refuse;
 	/* the calls' environment (a send's secrets), read at each write */
 	if (n > 0 && inv->kind->env != NULL &&
-	    (r = inv->kind->env(inv, &senv, &err)) < 0)
+	    (r = inv->kind->env(inv, &senv, err)) < 0)
 		goto refuse;
 	/* an on-demand cluster not up is launched first, and the calls are
 	 * held until it is (after the calls held before them, in order);
@@ -1125,19 +1129,19 @@ call_stream_write(fuse_req_t req, struct handle *h, const char *data,
 	held = n > 0 && inv->holding;
 	pthread_mutex_unlock(&inv->lock);
 	if (n > 0 && !held && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc))) {
-		prep = ondemand_begin(h->fs, inv->addr, inv->cfg, &cluster,
-		                      &ticket, &err);
+		prep = ondemand_begin(fs, inv->addr, inv->cfg, &cluster,
+		                      &ticket, err);
 		held = prep > 0;
 		if (held)
 			prep = 0;
-		else if (prep == 0 && (r = res_agent(h->fs, inv->addr, inv->cfg,
-		                                     &inv->rpc, &err)) < 0)
+		else if (prep == 0 && (r = res_agent(fs, inv->addr, inv->cfg,
+		                                     &inv->rpc, err)) < 0)
 			goto refuse;
 	}
 	if (held && cluster == NULL) {
 		/* held after the calls before it, for the same cluster */
-		if (res_cluster_of(h->fs, inv->addr, inv->cfg, &cluster, &ccfg,
-		                   &err) == 0)
+		if (res_cluster_of(fs, inv->addr, inv->cfg, &cluster, &ccfg,
+		                   err) == 0)
 			cJSON_Delete(ccfg);
 		else
 			cluster = xstrdup(inv->addr);
@@ -1146,7 +1150,7 @@ call_stream_write(fuse_req_t req, struct handle *h, const char *data,
 	 * if that fails, so do its calls, with the reason. A Ctrl-C while
 	 * waiting for it refuses the write (EINTR), which leaves no trace. */
 	if (!held && prep == 0 && n > 0 && inv->kind->prepare != NULL)
-		prep = inv->kind->prepare(inv, req, &venv, &err);
+		prep = inv->kind->prepare(inv, req, &venv, err);
 	if (prep == -EINTR) {
 		r = prep;
 		goto refuse;
@@ -1157,26 +1161,21 @@ call_stream_write(fuse_req_t req, struct handle *h, const char *data,
 		inv->partial.len = 0;
 		rh_buf_append(&inv->partial, data + len, rest);
 		pthread_mutex_unlock(&inv->lock);
-		free(all);
-		all = NULL;
 	}
+	free(all);
+	all = NULL;
 	if (n == 0) {
 		cJSON_Delete(specs);
-		fuse_reply_write(req, size);
-		return;
+		return 0;
 	}
 	if (held) {
-		r = hold(inv, specs, senv, cluster, ticket, &err);
+		r = hold(inv, specs, senv, cluster, ticket, err);
 		cJSON_Delete(specs);
 		secret_env_free(senv);
 		free(cluster);
-		if (r < 0)
-			fuse_reply_err(req, -r);
-		else
-			fuse_reply_write(req, size);
-		return;
+		return r;
 	}
-	ms = (long)(h->fs->opts.connect_timeout * 1000);
+	ms = (long)(fs->opts.connect_timeout * 1000);
 	deadline = rh_time_after(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&inv->lock);
 	inv->write_err = 0;
@@ -1187,24 +1186,17 @@ call_stream_write(fuse_req_t req, struct handle *h, const char *data,
 		s = slot_new(inv, spec, senv, venv);
 		mine[i++] = s;
 		if (prep < 0)
-			fail_unsent(inv, s, err.msg);
+			fail_unsent(inv, s, err->msg);
 		else
 			submit(inv, s);
 	}
 	cJSON_Delete(specs);
-	specs = NULL;
 	secret_env_free(senv);
-	senv = NULL;
 	free(venv);
-	venv = NULL;
 	r = wait_accepted(inv, &deadline);
-	r = resend_lost(inv, mine, i, &deadline, r, &err);
+	r = resend_lost(inv, mine, i, &deadline, r, err);
 	free(mine);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_write(req, size);
-	return;
+	return r;
 refuse:
 	if (inv->kind->lines) {
 		pthread_mutex_lock(&inv->lock);
@@ -1216,8 +1208,101 @@ refuse:
 	free(venv);
 	free(all);
 	free(cluster);
-	rh_warn("refused: %s", err.msg);
-	fuse_reply_err(req, -r);
+	rh_warn("refused: %s", err->msg);
+	return r;
+}
+
+/* A whole kind's source collected so far is one program: submit it
+ * (a read, flush or fsync ends it). 0 when there was none, or when it
+ * was over the limit (its write failed). */
+static int
+submit_whole(struct invoke *inv, struct rh_err *err)
+{
+	char *all = NULL;
+	size_t len;
+
+	pthread_mutex_lock(&inv->lock);
+	inv->overlong = 0;
+	len = inv->partial.len;
+	if (len > 0) {
+		all = xmalloc(len);
+		memcpy(all, inv->partial.data, len);
+	}
+	inv->partial.len = 0;
+	pthread_mutex_unlock(&inv->lock);
+	if (all == NULL)
+		return 0;
+	return stream_submit(inv, NULL, all, len, 0, all, err);
+}
+
+/* A write to a whole kind: collected, up to kind->whole bytes; a write
+ * that passes them fails, drops what was collected, and so does every
+ * write after it until the program ends (at a read, flush or fsync). */
+static int
+collect_whole(struct invoke *inv, const char *data, size_t size,
+              struct rh_err *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&inv->lock);
+	if (!inv->overlong && size > inv->kind->whole - inv->partial.len) {
+		inv->overlong = 1;
+		inv->partial.len = 0;
+	}
+	if (inv->overlong)
+		r = rh_err_set(err, E2BIG, "%s: a program of more than the "
+		               "%u KiB one holds: nothing of it runs",
+		               inv->addr, inv->kind->whole >> 10);
+	else
+		rh_buf_append(&inv->partial, data, size);
+	pthread_mutex_unlock(&inv->lock);
+	return r;
+}
+
+void
+call_stream_write(fuse_req_t req, struct handle *h, const char *data,
+                  size_t size, off_t off)
+{
+	struct invoke *inv = h->priv;
+	struct rh_err err;
+	size_t len = size, rest = 0;
+	char *all = NULL;
+	int r;
+
+	if (inv->kind->whole) {
+		if ((r = collect_whole(inv, data, size, &err)) < 0) {
+			rh_warn("refused: %s", err.msg);
+			fuse_reply_err(req, -r);
+		} else {
+			fuse_reply_write(req, size);
+		}
+		return;
+	}
+	if (inv->kind->lines) {
+		pthread_mutex_lock(&inv->lock);
+		if ((r = line_limit(inv, data, size, &err)) == 0)
+			all = complete_lines(inv, data, size, &len, &rest);
+		pthread_mutex_unlock(&inv->lock);
+		if (r < 0) {
+			rh_warn("refused: %s", err.msg);
+			fuse_reply_err(req, -r);
+			return;
+		}
+		data = all;
+	}
+	if ((r = stream_submit(inv, req, data, len, rest, all, &err)) < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+}
+
+int
+call_stream_flush(struct handle *h)
+{
+	struct invoke *inv = h->priv;
+	struct rh_err err;
+
+	return inv->kind->whole ? submit_whole(inv, &err) : 0;
 }
 
 static int
@@ -1251,6 +1336,9 @@ call_stream_release(struct handle *h)
 	struct invoke *inv = h->priv;
 	size_t i = 0;
 
+	/* a whole kind's program: each close ran it (call_stream_flush) */
+	if (inv->kind->whole)
+		i = inv->partial.len;
 	/* only a line that cannot be a spec waits for more (ends_whole) */
 	while (i < inv->partial.len && strchr(" \t\r", inv->partial.data[i]) &&
 	       inv->partial.data[i] != '\0')

@@ -453,6 +453,9 @@ struct call_stream {
 	int (*prepare)(struct invoke *inv, fuse_req_t req, char **venv,
 	               struct rh_err *err);
 	int lines;              /* a write may end inside a line */
+	/* not 0: the writes up to a read, fsync or close are one program,
+	 * of at most this many bytes (parse gets it whole) */
+	unsigned whole;
 };
 /* The kernel hands rhfs a long write(2) in pieces of (nearly) max_write
  * bytes, 128 KiB or more, none smaller than this but the last, and stops
@@ -465,11 +468,14 @@ void call_stream_read(fuse_req_t req, struct handle *h, size_t size,
 void call_stream_write(fuse_req_t req, struct handle *h, const char *data,
                        size_t size, off_t off);
 void call_stream_release(struct handle *h);
+/* A whole kind's flush and fsync: its program submitted. */
+int call_stream_flush(struct handle *h);
 /* The address of the resource whose file it is. */
 const char *invoke_addr(const struct invoke *inv);
 extern const struct fs_kind kind_invoke;
 /* file-run.c */
 extern const struct fs_kind kind_run;
+extern const struct fs_kind kind_python;
 /* The call specs of an invoke write's whole lines, into the array *out;
  * all or nothing (file-invoke.c). */
 int invoke_parse_lines(const char *addr, const char *data, size_t size,

@@ -33,6 +33,7 @@ static const struct row rows[] = {
 	{ "cluster", "status",   &kind_status, 0 },
 	{ "cluster", "ctl",      &kind_cluster_ctl, 0 },
 	{ "cluster", "run",      &kind_run, 0 },
+	{ "cluster", "python",   &kind_python, 0 },
 	{ "cluster", "log",      &kind_cluster_log, 0 },
 	{ "cluster", "errors",   &kind_errors, 0 },
 	{ "secret",  NULL,       &kind_secret_field, 0 },  /* its fields */

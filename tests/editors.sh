@@ -25,7 +25,7 @@ refuse "sed -i making it invalid fails" "Invalid argument" \
 	sed -i 's/"ips"/"ips": 5, "x"/' "$C"
 same "sed -i refused: config intact" "$WORK/rh/box/config.json" "$T/before"
 ls -a "$R/box" >"$T/ls"
-lines=$(grep -v -x -e . -e .. -e config.json -e status -e ctl -e run -e log "$T/ls" | grep -c .)
+lines=$(grep -v -x -e . -e .. -e config.json -e status -e ctl -e run -e python -e log "$T/ls" | grep -c .)
 if [ "$lines" -le 1 ]; then
 	pass "at most sed's refused temp file is left"
 else

@@ -20,6 +20,8 @@ test_rows(void)
 	CHECK(types_row("cluster", "status") == &kind_status);
 	CHECK(types_row("cluster", "ctl") == &kind_cluster_ctl);
 	CHECK(types_row("cluster", "run") == &kind_run);
+	CHECK(types_row("cluster", "python") == &kind_python);
+	CHECK(types_row("send", "python") == NULL);
 	CHECK(types_row("cluster", "log") == &kind_cluster_log);
 	CHECK(types_row("cluster", "invoke") == NULL);
 	/* every other type shows errors; a secret's names are its fields */
@@ -43,9 +45,10 @@ test_names(void)
 	CHECK_STR(names[2], "errors");
 	CHECK(names[3] == NULL);
 	CHECK_EQ_INT(types_names("function", names), 3);
-	CHECK_EQ_INT(types_names("cluster", names), 5);
+	CHECK_EQ_INT(types_names("cluster", names), 6);
 	CHECK_STR(names[0], "status");
-	CHECK_STR(names[4], "errors");
+	CHECK_STR(names[3], "python");
+	CHECK_STR(names[5], "errors");
 	CHECK_EQ_INT(types_names("blob", names), 1);
 	CHECK_STR(names[0], "errors");
 	CHECK_EQ_INT(types_names("secret", names), 0);
@@ -67,6 +70,9 @@ test_kinds(void)
 	CHECK(kind_versions.fmt == S_IFDIR && kind_versions.claims != NULL);
 	CHECK(kind_invoke.nonseekable && kind_run.nonseekable);
 	CHECK(kind_invoke.truncate == stream_truncate);
+	/* python's program ends at a close or fsync too */
+	CHECK(kind_python.nonseekable && kind_python.flush != NULL);
+	CHECK(kind_run.flush == NULL);
 	CHECK(kind_secret_field.claims != NULL &&
 	      kind_secret_field.on_rename != NULL);
 	CHECK(kind_secret_field.mode == 0600);
