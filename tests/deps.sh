@@ -15,6 +15,7 @@ packages="
 	vim nano tmux
 	clang libclang-rt-14-dev
 	xvfb pcmanfm xdotool libglib2.0-bin imagemagick
+	slurm-wlm munge
 "
 missing=
 for p in $packages; do
