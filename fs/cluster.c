@@ -68,7 +68,8 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	}
 	if (r < 0) {
 		cJSON_AddStringToObject(out, "state", r == -ECONNREFUSED ?
-		                        "down" : "unreachable");
+		                        "down" : r == -EOPNOTSUPP ?
+		                        "unsupported" : "unreachable");
 		cJSON_AddStringToObject(out, "error", err.msg);
 		return;
 	}

@@ -392,6 +392,139 @@ test_refused_common(void)
 	        "\"/d\"}", 20, EINVAL, "JSON");
 }
 
+/* A SlurmCluster with the given fields after its login node. */
+#define SLURM(rest) \
+	"{\"name\": \"x\", \"resource_type\": \"cluster\", " \
+	"\"resource_subtype\": \"SlurmCluster\", \"ips\": " \
+	"[\"login.example\"]" rest "}"
+
+static void
+test_slurm(void)
+{
+	/* the minimal one, and a full one */
+	AS_IS(ADDR, "{\"name\": \"x\", \"resource_type\": \"cluster\", "
+	      "\"resource_subtype\": \"SlurmCluster\", \"ips\": [\"h\"]}");
+	AS_IS(ADDR, "{\"name\": \"x\", \"resource_type\": \"cluster\", "
+	      "\"resource_subtype\": \"SlurmCluster\", \"ips\": [\"login\"], "
+	      "\"ssh_creds\": {\"ssh_user\": \"me\"}, \"partition\": \"gpu\", "
+	      "\"slurm\": {\"nodes\": 2, \"cpus_per_task\": 8, \"gpus\": "
+	      "\"a100:2\", \"mem\": \"64G\", \"time\": \"1:00:00\", "
+	      "\"account\": \"proj-1\", \"qos\": \"normal\", \"sbatch_args\": "
+	      "[\"--exclusive\", \"--constraint=ib\"]}}");
+	/* each field's forms */
+	AS_IS(ADDR, SLURM(", \"slurm\": {\"gpus\": 4}"));
+	AS_IS(ADDR, SLURM(", \"slurm\": {\"gpus\": \"2\"}"));
+	AS_IS(ADDR, SLURM(", \"partition\": null, \"slurm\": {\"gres\": "
+	      "\"gpu:a100:2,nic:1\"}"));
+	AS_IS(ADDR, SLURM(", \"slurm\": {\"gres\": \"gpu\"}"));
+	{
+		static const char *const times[] = {
+			"30", "30:00", "1:00:00", "2-0", "2-12:30",
+			"2-12:30:00", "UNLIMITED",
+		};
+		static const char *const mems[] = {
+			"4096", "4G", "512M", "1t", "100k",
+		};
+		char buf[300];
+		size_t i;
+
+		for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+			snprintf(buf, sizeof(buf),
+			         SLURM(", \"slurm\": {\"time\": \"%s\"}"),
+			         times[i]);
+			AS_IS(ADDR, buf);
+		}
+		for (i = 0; i < sizeof(mems) / sizeof(mems[0]); i++) {
+			snprintf(buf, sizeof(buf),
+			         SLURM(", \"slurm\": {\"mem\": \"%s\"}"),
+			         mems[i]);
+			AS_IS(ADDR, buf);
+		}
+	}
+	/* null is unset */
+	AS_IS(ADDR, SLURM(", \"slurm\": {\"nodes\": null, \"gpus\": null, "
+	      "\"gres\": \"gpu:1\"}"));
+
+	/* the login node */
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"SlurmCluster\"}", "'ips'");
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"SlurmCluster\", \"ips\": [\"a\", \"b\"]}", "login node");
+	REFUSED(SLURM(", \"instance_type\": \"CPU:2\""), "'instance_type'");
+	/* partition */
+	REFUSED(SLURM(", \"partition\": 3"), "'partition'");
+	REFUSED(SLURM(", \"partition\": \"\""), "'partition'");
+	REFUSED(SLURM(", \"partition\": \"a b\""), "'partition'");
+	/* the slurm object */
+	REFUSED(SLURM(", \"slurm\": [1]"), "'slurm'");
+	REFUSED(SLURM(", \"slurm\": \"nodes=2\""), "'slurm'");
+	REFUSED(SLURM(", \"slurm\": {\"node\": 2}"), "unknown field 'node'");
+	REFUSED(SLURM(", \"slurm\": {\"ntasks\": 2}"), "'ntasks'");
+	REFUSED(SLURM(", \"slurm\": {\"nodes\": 0}"), "'nodes'");
+	REFUSED(SLURM(", \"slurm\": {\"nodes\": -1}"), "'nodes'");
+	REFUSED(SLURM(", \"slurm\": {\"nodes\": 1.5}"), "'nodes'");
+	REFUSED(SLURM(", \"slurm\": {\"nodes\": \"2\"}"), "'nodes'");
+	REFUSED(SLURM(", \"slurm\": {\"nodes\": 1e300}"), "'nodes'");
+	REFUSED(SLURM(", \"slurm\": {\"cpus_per_task\": 0}"),
+	        "'cpus_per_task'");
+	REFUSED(SLURM(", \"slurm\": {\"cpus_per_task\": true}"),
+	        "'cpus_per_task'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": 0}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": \"\"}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": \"a100\"}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": \"a100:\"}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": \"a100:0\"}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": \"a 100:2\"}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": \"2 --wrap=x\"}"), "'gpus'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": \"\"}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": 2}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": \"gpu:\"}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": \"gpu,\"}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": \"2\"}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": \"gpu:a:b:2\"}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gres\": \"gpu 2\"}"), "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"gpus\": 1, \"gres\": \"gpu:1\"}"),
+	        "'gres'");
+	REFUSED(SLURM(", \"slurm\": {\"mem\": 4096}"), "'mem'");
+	REFUSED(SLURM(", \"slurm\": {\"mem\": \"4GB\"}"), "'mem'");
+	REFUSED(SLURM(", \"slurm\": {\"mem\": \"G\"}"), "'mem'");
+	REFUSED(SLURM(", \"slurm\": {\"mem\": \"0\"}"), "'mem'");
+	REFUSED(SLURM(", \"slurm\": {\"mem\": \"-4G\"}"), "'mem'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": 30}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": \"\"}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": \"1h\"}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": \"1:2:3:4\"}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": \"1::00\"}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": \"-1\"}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"time\": \"1-2-3\"}"), "'time'");
+	REFUSED(SLURM(", \"slurm\": {\"account\": \"\"}"), "'account'");
+	REFUSED(SLURM(", \"slurm\": {\"account\": \"a b\"}"), "'account'");
+	REFUSED(SLURM(", \"slurm\": {\"qos\": 1}"), "'qos'");
+	REFUSED(SLURM(", \"slurm\": {\"qos\": \"hi\\nthere\"}"), "'qos'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": \"--exclusive\"}"),
+	        "'sbatch_args'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": [\"-N2\"]}"),
+	        "'sbatch_args'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": [\"script.sh\"]}"),
+	        "'sbatch_args'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": [\"--\"]}"),
+	        "'sbatch_args'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": [\"--=x\"]}"),
+	        "'sbatch_args'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": [\"--x\", 2]}"),
+	        "'sbatch_args'");
+	REFUSED(SLURM(", \"slurm\": {\"sbatch_args\": "
+	              "[\"--comment=a\\nb\"]}"), "'sbatch_args'");
+	/* the Slurm fields on other clusters would be ignored: refused */
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"partition\": \"gpu\"}", "'partition'");
+	REFUSED("{\"resource_type\": \"cluster\", \"resource_subtype\": "
+	        "\"Cluster\", \"ips\": [\"h\"], \"slurm\": {\"nodes\": 2}}",
+	        "'slurm'");
+	REFUSED("{\"resource_type\": \"cluster\", \"instance_type\": "
+	        "\"CPU:2\", \"slurm\": {}}", "SlurmCluster");
+}
+
 static void
 test_refused_cluster(void)
 {
@@ -944,6 +1077,7 @@ main(void)
 	test_names();
 	test_refused_common();
 	test_refused_cluster();
+	test_slurm();
 	test_refused_send();
 	test_refused_data();
 	test_data();

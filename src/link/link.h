@@ -114,7 +114,7 @@ void rh_rpc_stop(struct rh_rpc *r);
 
 /* link.c: the agents of clusters, connected on first use and again after
  * a broken stream: ^local directly, others over SSH (bootstrapping the
- * node's rhagent). */
+ * node's rhagent). A SlurmCluster has no agent yet: -EOPNOTSUPP. */
 struct rh_links;
 struct rh_link_opts {
 	const char *rhagent;            /* this build's rhagent */

@@ -1,5 +1,6 @@
-/* res-cluster.c - clusters: a BYO cluster of ips reached over SSH, or an
- * on-demand one described by instance type and provider. */
+/* res-cluster.c - clusters: a BYO cluster of ips reached over SSH, an
+ * on-demand one described by instance type and provider, or a Slurm
+ * cluster reached at its login node (res-slurm.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -27,6 +28,8 @@ static const struct res_field fields[] = {
 	{ "use_spot", F_BOOL | F_NULL },
 	{ "region", F_STRING | F_NULL },
 	{ "image_id", F_STRING | F_NULL },
+	{ "partition", F_STRING | F_NULL },
+	{ "slurm", F_OBJECT | F_NULL },
 	{ NULL, 0 },
 };
 
@@ -64,7 +67,7 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 		return rh_err_set(err, EINVAL, "%s: a cluster of subtype "
 		                  "'Cluster' needs 'ips' (at least one address)",
 		                  addr);
-	return 0;
+	return res_slurm_check(cfg, addr, err);
 }
 
 const struct rh_type res_cluster = { "cluster", "Cluster", validate };

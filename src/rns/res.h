@@ -33,6 +33,10 @@ const cJSON *res_get(const cJSON *cfg, const char *key);
 /* The resource_subtype, or "" when absent. */
 const char *res_subtype(const cJSON *cfg);
 
+/* res-slurm.c: the fields of a SlurmCluster (its login node, partition
+ * and slurm object); partition and slurm refused on other clusters. */
+int res_slurm_check(const cJSON *cfg, const char *addr, struct rh_err *err);
+
 extern const struct rh_type res_cluster;
 extern const struct rh_type res_send;
 extern const struct rh_type res_function;

@@ -1,0 +1,63 @@
+#!/bin/sh
+# slurm-config.sh - a SlurmCluster's config through the mount: a valid one
+# is stored as written, each bad field is refused at write() naming the
+# field, the previous config stays; its sends, status and ctl say plainly
+# that rhfs cannot make Slurm allocations yet (EOPNOTSUPP), never running
+# the calls elsewhere.
+. "$top_srcdir/tests/lib.sh"
+mount_rhfs -o connect_timeout=5
+R=$MNT/~
+C=$R/sl/config.json
+EOPNOTSUPP="Operation not supported"
+
+mkdir "$R/sl"
+good='{"name": "~/sl", "resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "me"}, "partition": "debug", "slurm": {"nodes": 2, "cpus_per_task": 1, "gpus": "a100:1", "mem": "4G", "time": "1:00:00", "account": "proj", "qos": "normal", "sbatch_args": ["--exclusive"]}}'
+check "a SlurmCluster config is stored" sh -c "printf '%s\n' '$good' > '$C'"
+printf '%s\n' "$good" >"$T/good"
+same "  as written" "$WORK/rh/sl/config.json" "$T/good"
+cp "$WORK/rh/sl/config.json" "$T/before"
+
+# bad DESCRIPTION LOG-TEXT CONTENT: refused at write() (EINVAL), the
+# previous config intact, the reason (naming ~/sl) in .log.
+bad() {
+	refuse "$1: refused at write()" "Invalid argument" \
+		bash -c "printf '%s' \"\$1\" > '$C'" sh "$3"
+	same "$1: previous config intact" "$WORK/rh/sl/config.json" "$T/before"
+	has "$1: reason in .log" "$MNT/.log" "~/sl: $2"
+}
+head='{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"]'
+bad "unknown slurm field" "slurm: unknown field 'ntasks'" \
+	"$head, \"slurm\": {\"ntasks\": 4}}"
+bad "nodes 0" "slurm: field 'nodes' must be a whole number, 1 or more" \
+	"$head, \"slurm\": {\"nodes\": 0}}"
+bad "gpus and gres" "slurm: fields 'gpus' and 'gres'" \
+	"$head, \"slurm\": {\"gpus\": 1, \"gres\": \"gpu:1\"}}"
+bad "mem without a size" "slurm: field 'mem'" \
+	"$head, \"slurm\": {\"mem\": \"lots\"}}"
+bad "time in hours" "slurm: field 'time'" \
+	"$head, \"slurm\": {\"time\": \"2h\"}}"
+bad "an sbatch argument that is not an option" "slurm: field 'sbatch_args'" \
+	"$head, \"slurm\": {\"sbatch_args\": [\"job.sh\"]}}"
+bad "two login nodes" "field 'ips' of a SlurmCluster is its login node" \
+	'{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["a", "b"]}'
+bad "slurm on a BYO cluster" "field 'slurm' is for a cluster of subtype 'SlurmCluster'" \
+	'{"resource_type": "cluster", "ips": ["a"], "slurm": {"nodes": 1}}'
+
+# What needs an allocation says it cannot be had yet, and runs nowhere.
+mkdir "$R/job"
+printf '{"resource_type": "send", "hardware": "~/sl", "command": ["touch", "%s"]}' \
+	"$T/ran" >"$R/job/config.json"
+refuse "a call on it fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+	bash -c "echo '[]' > '$R/job/invoke'"
+has "  the reason in .log" "$MNT/.log" \
+	"~/sl: a SlurmCluster runs its calls in a Slurm allocation, and rhfs cannot ask Slurm for allocations yet"
+check "  the command ran nowhere" test ! -e "$T/ran"
+check "its status reads" cat "$R/sl/status"
+has "  state unsupported" "$T/out" '"state": "unsupported"'
+has "  with the reason" "$T/out" "cannot ask Slurm for allocations yet"
+refuse "ctl up fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+	bash -c "echo up > '$R/sl/ctl'"
+refuse "a command written to run fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+	bash -c "echo 'touch $T/ran' > '$R/sl/run'"
+check "  and ran nowhere" test ! -e "$T/ran"
+finish
