@@ -1,8 +1,10 @@
 /* cluster.c - a cluster's status: a fresh probe at each open, as JSON,
- * bounded by the connect timeout. state is "up" (the agent answered),
- * "down" (nothing listens, or an on-demand cluster not launched) or
- * "unreachable" (no answer in time, or the node refused us); an
- * on-demand cluster's also what SkyPilot says (cluster-ondemand.c). */
+ * bounded by the connect timeout (for each node). state is "up" (the
+ * agent answered), "down" (nothing listens, or an on-demand cluster not
+ * launched), "unreachable" (no answer in time, or the node refused us)
+ * or "unsupported" (a Slurm cluster); an on-demand cluster's also what
+ * SkyPilot says (cluster-ondemand.c); a cluster of several ips has each
+ * node's own. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -34,20 +36,17 @@ cluster_has_ips(const cJSON *cfg)
 	return has_ips(cfg);
 }
 
+/* Ask the agent of the cluster at addr (config cfg) for its status, into
+ * out: state, and agent or error. */
 static void
-probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+probe_agent(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
 	const char *const *f;
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *req, *reply = NULL, *agent;
-	int r, up, tries;
+	int r, tries;
 
-	if (rh_sky_is_ondemand(cfg)) {
-		ondemand_status(fs, addr, out, &up);
-		if (!up)
-			return;
-	}
 	/* A connection that broke before rhfs noticed fails the probe with
 	 * ENOTCONN; the link is remade then, so ask once more on a new one:
 	 * the state is what the node says now, not how the old link ended. */
@@ -82,6 +81,67 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 			cJSON_AddItemToObject(agent, *f, cJSON_Duplicate(v, 1));
 	}
 	cJSON_Delete(reply);
+}
+
+/* A cluster of several ips: each node probed on its own (the head's
+ * probe is the one already in out), one entry of out's nodes each. A node
+ * is reached as a cluster of that one address, with its own link. */
+static void
+probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+	const cJSON *ip, *v;
+	cJSON *nodes, *node, *one;
+	char *key;
+	int i = 0;
+
+	if (cJSON_GetArraySize(ips) < 2)
+		return;
+	nodes = cJSON_AddArrayToObject(out, "nodes");
+	cJSON_ArrayForEach(ip, ips) {
+		node = cJSON_CreateObject();
+		cJSON_AddStringToObject(node, "address", ip->valuestring);
+		if (i++ == 0) {
+			/* the head: what was just asked */
+			cJSON_AddStringToObject(node, "role", "head");
+			v = cJSON_GetObjectItemCaseSensitive(out, "state");
+			cJSON_AddItemToObject(node, "state",
+			                      cJSON_Duplicate(v, 1));
+			if ((v = cJSON_GetObjectItemCaseSensitive(out, "agent")))
+				cJSON_AddItemToObject(node, "agent",
+				                      cJSON_Duplicate(v, 1));
+			if ((v = cJSON_GetObjectItemCaseSensitive(out, "error")))
+				cJSON_AddItemToObject(node, "error",
+				                      cJSON_Duplicate(v, 1));
+		} else {
+			cJSON_AddStringToObject(node, "role", "worker");
+			one = cJSON_Duplicate(cfg, 1);
+			cJSON_ReplaceItemInObjectCaseSensitive(one, "ips",
+				cJSON_CreateStringArray(
+					(const char *const *)&ip->valuestring,
+					1));
+			key = xasprintf("%s#%s", addr, ip->valuestring);
+			probe_agent(fs, key, one, node);
+			free(key);
+			cJSON_Delete(one);
+		}
+		cJSON_AddItemToArray(nodes, node);
+	}
+}
+
+static void
+probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+{
+	int up;
+
+	if (rh_sky_is_ondemand(cfg)) {
+		ondemand_status(fs, addr, out, &up);
+		if (!up)
+			return;
+	}
+	probe_agent(fs, addr, cfg, out);
+	if (!rh_sky_is_ondemand(cfg))
+		probe_nodes(fs, addr, cfg, out);
 }
 
 static int

@@ -1,0 +1,107 @@
+#!/bin/sh
+# cluster-nodes.sh - a BYO cluster of several ips: its status probes
+# every node, not only the head, and lists each (address, role, state,
+# its agent or the reason). Two real sshds on loopback are the nodes
+# (127.0.0.1 and 127.0.0.2, one port); they log in the same test user,
+# so they share its home and its agent, as nodes on a shared home do.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/sshd-lib.sh"
+SSHD2_PID=
+
+# the second node: sshd's config with its own address and pid file
+start_sshd2() {
+	sed -e 's/^ListenAddress .*/ListenAddress 127.0.0.2/' \
+		-e "s|^PidFile .*|PidFile $SSH_DIR/sshd2.pid|" \
+		"$SSH_DIR/sshd_config" >"$SSH_DIR/sshd2_config"
+	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd2_config" \
+		2>>"$SSH_DIR/sshd2.log" &
+	SSHD2_PID=$!
+	i=0
+	until ssh-keyscan -T 1 -p "$SSH_PORT" 127.0.0.2 >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 "$SSHD2_PID" 2>/dev/null; then
+			echo "FAIL: the second sshd did not start" >&2
+			cat "$SSH_DIR/sshd2.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# the second node gone: its sshd and every session it forked
+stop_sshd2() {
+	[ -n "$SSHD2_PID" ] || return 0
+	for p in $(pgrep -P "$SSHD2_PID"); do
+		kill "$p" 2>/dev/null
+	done
+	kill "$SSHD2_PID" 2>/dev/null
+	wait "$SSHD2_PID" 2>/dev/null
+	SSHD2_PID=
+}
+trap 'stop_node_agent; stop_sshd2; stop_sshd; cleanup' EXIT
+
+start_sshd || finish
+start_sshd2 || { fail "a second sshd on 127.0.0.2"; finish; }
+stop_node_agent
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=3"
+R=$MNT/~
+mkdir "$R/two" "$R/one"
+creds=$(printf '"ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}' \
+	"$SSH_USER" "$SSH_KEY" "$SSH_PORT")
+printf '{"resource_type": "cluster", "ips": ["127.0.0.1", "127.0.0.2"], %s}' \
+	"$creds" >"$R/two/config.json"
+printf '{"resource_type": "cluster", "ips": ["127.0.0.1"], %s}' \
+	"$creds" >"$R/one/config.json"
+
+# nodes FILE: each node of a status as "ADDRESS ROLE STATE AGENT-PID|-",
+# then "error: ..." lines; "no nodes" when it has none
+cat >"$T/nodes.py" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))
+if "nodes" not in st:
+    print("no nodes")
+for n in st.get("nodes", []):
+    print(n["address"], n["role"], n["state"],
+          n.get("agent", {}).get("pid", "-"))
+for n in st.get("nodes", []):
+    if "error" in n:
+        print("error: " + n["error"])
+PY
+nodes() {
+	"$PYTHON3" "$T/nodes.py" "$1"
+}
+
+check "status of a cluster of two nodes" timeout 60 cat "$R/two/status"
+cp "$T/out" "$T/st"
+has "  the head is up" "$T/st" '"state": "up"'
+check "  lists its nodes" nodes "$T/st"
+cp "$T/out" "$T/n"
+pid=$(sed -n 's/^127\.0\.0\.1 head up \([0-9][0-9]*\)$/\1/p' "$T/n")
+check "  the head, up, with its agent" test -n "$pid"
+has "  the second node, probed itself: up, the same agent (a shared home)" \
+	"$T/n" "127.0.0.2 worker up $pid"
+check "  the second node was reached at its own address" \
+	grep -q "Accepted publickey for $SSH_USER" "$SSH_DIR/sshd2.log"
+check "status of a cluster of one node" timeout 60 cat "$R/one/status"
+cp "$T/out" "$T/st1"
+check "  has no node list" nodes "$T/st1"
+has "  (none)" "$T/out" "no nodes"
+
+# the second node goes away: it alone is down, with the reason
+stop_sshd2
+check "status with the second node gone" timeout 60 cat "$R/two/status"
+cp "$T/out" "$T/st"
+has "  the head is still up" "$T/st" '"state": "up"'
+check "  lists its nodes" nodes "$T/st"
+has "  the head: up" "$T/out" "127.0.0.1 head up $pid"
+has "  the second node: down" "$T/out" "127.0.0.2 worker down -"
+has "  with the reason, naming it" "$T/out" \
+	"error: 127.0.0.2:$SSH_PORT: cannot connect"
+
+# and comes back
+start_sshd2 || { fail "the second sshd again"; finish; }
+check "status with the second node back" timeout 60 cat "$R/two/status"
+cp "$T/out" "$T/st"
+check "  lists its nodes" nodes "$T/st"
+has "  the second node is up again" "$T/out" "127.0.0.2 worker up $pid"
+finish
