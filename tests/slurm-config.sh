@@ -59,5 +59,12 @@ refuse "ctl up fails with EOPNOTSUPP" "$EOPNOTSUPP" \
 	bash -c "echo up > '$R/sl/ctl'"
 refuse "a command written to run fails with EOPNOTSUPP" "$EOPNOTSUPP" \
 	bash -c "echo 'touch $T/ran' > '$R/sl/run'"
+# a python program runs at its close: the close fails
+refuse "a program written to python fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+	"$PYTHON3" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, ("open(%r, \"w\")\n" % sys.argv[2]).encode())
+os.close(fd)' "$R/sl/python" "$T/ran"
 check "  and ran nowhere" test ! -e "$T/ran"
 finish
