@@ -16,16 +16,8 @@
 #include "link.h"
 #include "cmd.h"
 
-struct node {
-	char *addr;
-	int local;              /* ^local: this machine, no SSH */
-	char *host, *user, *key;
-	char *known_hosts;      /* an on-demand cluster's own (sky.c) */
-	int port;
-};
-
-static void
-node_free(struct node *n)
+void
+cmd_node_free(struct cmd_node *n)
 {
 	free(n->addr);
 	free(n->host);
@@ -44,9 +36,8 @@ expand_home(const char *path)
 	return xstrdup(path);
 }
 
-/* The cluster at arg, as link.c reaches it. */
-static int
-node_find(const char *arg, struct node *n, struct rh_err *err)
+int
+cmd_node_find(const char *arg, struct cmd_node *n, struct rh_err *err)
 {
 	struct rh_buf text = { 0 };
 	const cJSON *ips, *creds, *port, *type;
@@ -126,7 +117,7 @@ push(struct argv *a, const char *s)
 }
 
 static void
-ssh_base(struct argv *a, const struct node *n, const char *known_hosts)
+ssh_base(struct argv *a, const struct cmd_node *n, const char *known_hosts)
 {
 	char *s;
 
@@ -233,7 +224,7 @@ int
 cmd_ssh(int argc, char *argv[])
 {
 	struct argv a = { NULL, 0 };
-	struct node n;
+	struct cmd_node n;
 	struct rh_err err;
 	char *known_hosts;
 	const char *shell;
@@ -244,7 +235,7 @@ cmd_ssh(int argc, char *argv[])
 	first = optind + 1;
 	if (first < argc && strcmp(argv[first], "--") == 0)
 		first++;
-	if (node_find(argv[optind], &n, &err) < 0) {
+	if (cmd_node_find(argv[optind], &n, &err) < 0) {
 		r = cmd_fail("ssh", "%s", err.msg);
 		goto out;
 	}
@@ -273,7 +264,7 @@ cmd_ssh(int argc, char *argv[])
 	r = run("ssh", &a, dry_run);
 out:
 	argv_free(&a);
-	node_free(&n);
+	cmd_node_free(&n);
 	free(known_hosts);
 	return r;
 }
@@ -297,7 +288,7 @@ int
 cmd_tunnel(int argc, char *argv[])
 {
 	struct argv a = { NULL, 0 };
-	struct node n;
+	struct cmd_node n;
 	struct rh_err err;
 	const char *spec, *colon;
 	char *known_hosts, *fwd;
@@ -318,7 +309,7 @@ cmd_tunnel(int argc, char *argv[])
 		             "from 1 to 65535", spec);
 		goto out;
 	}
-	if (node_find(argv[optind], &n, &err) < 0) {
+	if (cmd_node_find(argv[optind], &n, &err) < 0) {
 		r = cmd_fail("tunnel", "%s", err.msg);
 		goto out;
 	}
@@ -342,7 +333,7 @@ cmd_tunnel(int argc, char *argv[])
 	r = run("tunnel", &a, dry_run);
 out:
 	argv_free(&a);
-	node_free(&n);
+	cmd_node_free(&n);
 	free(known_hosts);
 	return r;
 }

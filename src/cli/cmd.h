@@ -39,6 +39,7 @@ int cmd_passwd(int argc, char *argv[]);
 int cmd_ssh(int argc, char *argv[]);
 int cmd_tunnel(int argc, char *argv[]);
 int cmd_cp(int argc, char *argv[]);
+int cmd_notebook(int argc, char *argv[]);
 
 /* ---- cmd-util.c: messages, passwords, etcd ---- */
 
@@ -138,6 +139,20 @@ int cmd_workdir(char **out, struct rh_err *err);
  * mount_path if given, else from its store. */
 int cmd_resource_get(const char *addr, const char *mount_path,
                      struct rh_buf *out, struct rh_err *err);
+
+/* ---- cmd-ssh.c: a cluster's head node ---- */
+
+struct cmd_node {
+	char *addr;
+	int local;              /* ^local: this machine, no SSH */
+	char *host, *user, *key;
+	char *known_hosts;      /* an on-demand cluster's own (sky.c) */
+	int port;
+};
+/* The cluster at arg (as cmd_address takes it), as link.c reaches it:
+ * its head node, user, port and key. */
+int cmd_node_find(const char *arg, struct cmd_node *n, struct rh_err *err);
+void cmd_node_free(struct cmd_node *n);
 
 /* ---- grant.c: shares, requests for them, their audit ---- */
 

@@ -30,6 +30,8 @@ static const struct rh_cmd commands[] = {
 	{ "cp", cmd_cp, "cp SRC DEST" },
 	{ "tunnel", cmd_tunnel, "tunnel [--known-hosts FILE] [--dry-run] "
 	  "CLUSTER LOCAL_PORT:REMOTE_PORT" },
+	{ "notebook", cmd_notebook, "notebook [--port N] [--env ENV] "
+	  "[--known-hosts FILE] CLUSTER" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -44,6 +44,11 @@ ssize_t rh_ssh_chan_read(struct rh_ssh_chan *c, void *buf, size_t len);
 ssize_t rh_ssh_chan_read_stderr(struct rh_ssh_chan *c, void *buf,
                                 size_t len);
 int rh_ssh_chan_eof(struct rh_ssh_chan *c);
+/* A connection the node makes to host:port, through the session. */
+int rh_ssh_chan_direct(struct rh_ssh *s, const char *host, int port,
+                       struct rh_ssh_chan **out, struct rh_err *err);
+/* End what is written to c: 0, or -EAGAIN to try again. */
+int rh_ssh_chan_send_eof(struct rh_ssh_chan *c);
 void rh_ssh_chan_close(struct rh_ssh_chan *c);
 void rh_ssh_chan_close_now(struct rh_ssh_chan *c, int grace_ms);
 int rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,

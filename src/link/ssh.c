@@ -479,6 +479,48 @@ rh_ssh_chan_open(struct rh_ssh *s, const char *cmd, struct rh_ssh_chan **out,
 	return 0;
 }
 
+/* A TCP connection made by the node to host:port (a direct-tcpip
+ * channel: a tunnel through the session), read and written as a
+ * command's channel. */
+int
+rh_ssh_chan_direct(struct rh_ssh *s, const char *host, int port,
+                   struct rh_ssh_chan **out, struct rh_err *err)
+{
+	int64_t deadline = now_ms() + s->timeout_ms;
+	LIBSSH2_CHANNEL *ch;
+	char *what;
+	int rc;
+
+	*out = NULL;
+	while ((ch = libssh2_channel_direct_tcpip_ex(s->session, host, port,
+	                                             "127.0.0.1", 0)) == NULL) {
+		rc = libssh2_session_last_errno(s->session);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			rc = wait_io(s, deadline);
+		if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN) {
+			what = xasprintf("a tunnel to %s:%d", host, port);
+			rc = ssh_fail(s, rc, what, err);
+			free(what);
+			return rc;
+		}
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->ssh = s;
+	(*out)->channel = ch;
+	return 0;
+}
+
+/* The end of what is written: 0 once sent, or -EAGAIN. */
+int
+rh_ssh_chan_send_eof(struct rh_ssh_chan *c)
+{
+	int rc = libssh2_channel_send_eof(c->channel);
+
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return -EAGAIN;
+	return rc < 0 ? -ENOTCONN : 0;
+}
+
 /* Non-blocking: bytes moved, -EAGAIN, or -errno when the channel broke. */
 ssize_t
 rh_ssh_chan_write(struct rh_ssh_chan *c, const void *buf, size_t len)
