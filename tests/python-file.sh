@@ -98,6 +98,14 @@ on() {
 		"first: 'total 16206\\nexit 0\\n'"
 	has "$c: the next program, after the first was read" "$T/out" \
 		"second: 'second\\nexit 5\\n'"
+	check "$c: from Python, open(path, 'r+b', buffering=0)" "$PYTHON3" -c '
+import sys
+f = open(sys.argv[1], "r+b", buffering=0)
+f.write(b"for i in range(3):\n")
+f.write(b"    print(i)\n")
+sys.stdout.write(f.read().decode())' "$P"
+	printf '0\n1\n2\nexit 0\n' >"$T/want"
+	same "$c: a write, then a read of its answer" "$T/out" "$T/want"
 	rm -f "$mark"
 	check "$c: echo ... > python runs it at close" sh -c \
 		"echo 'open(\"$mark\", \"w\").write(\"by close\")' > '$P'"
