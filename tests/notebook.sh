@@ -14,9 +14,12 @@ RH=$top_builddir/rh
 
 stop_all() {
 	[ -n "${NB_PID:-}" ] && kill -9 "$NB_PID" 2>/dev/null
+	# a stand-in left running (and only it: its pid may be another's now)
 	for f in "/home/$SSH_USER/jupyter-standin.pid" \
 	    "$HOME/jupyter-standin.pid"; do
-		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+		[ -f "$f" ] || continue
+		p=$(cat "$f")
+		grep -q jupyter "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
 	done
 	rm -rf "/home/$SSH_USER/.local/bin/jupyter" \
 		"/home/$SSH_USER/jupyter-standin.pid"
@@ -117,6 +120,11 @@ refuse "--env is refused while rh has no environments" \
 	"$RH" notebook --env myenv '~/node'
 refuse "--port must be a port" "--port '0': a port" \
 	"$RH" notebook --port 0 '~/node'
+start_silent_peer
+refuse "a local port in use fails at once, naming it" \
+	"127.0.0.1:$SILENT_PORT: Address already in use" \
+	timeout 30 "$RH" notebook --known-hosts "$KH" --port "$SILENT_PORT" '~/node'
+kill "$SILENT_PID" 2>/dev/null
 
 # --- ^local: run here, no tunnel ---
 standin "$HOME"
