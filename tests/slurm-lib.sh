@@ -17,6 +17,11 @@
 #
 # SLURM_DIR is the temp dir, SLURM_NODES the node names, SLURM_PARTITION
 # the partition (both nodes), SLURM_CLUSTER the cluster name.
+#
+# A login node: an sshd of tests/sshd-lib.sh started after this file is
+# sourced gives its sessions SLURM_CONF (SSHD_SETENV), and the cluster's
+# config and munge socket are open to its unprivileged test user, so
+# that user's srun, sbatch, squeue and scancel reach this cluster.
 
 : "${PYTHON3:=python3}"
 SLURM_DIR=$(mktemp -d /tmp/rhfs-slurm.XXXXXX)
@@ -25,6 +30,7 @@ SLURM_PARTITION=debug
 SLURM_CLUSTER=rhfs$$
 SLURM_UP=
 MUNGE_SOCKET=$SLURM_DIR/munge/munge.socket
+SSHD_SETENV="${SSHD_SETENV:+$SSHD_SETENV }SLURM_CONF=$SLURM_DIR/slurm.conf"
 MUNGED_PID=
 SLURMCTLD_PID=
 SLURMD_PIDS=
@@ -73,7 +79,8 @@ slurm_daemon() {
 munge_start() {
 	d=$SLURM_DIR/munge
 	mkdir -p "$d"
-	chmod 700 "$d"
+	# others reach the socket (a login node's user); the key stays root's
+	chmod 755 "$SLURM_DIR" "$d"
 	# a key of its own, as mungekey makes it
 	dd if=/dev/urandom of="$d/munge.key" bs=1024 count=1 2>/dev/null
 	chmod 400 "$d/munge.key"

@@ -2,11 +2,15 @@
 # slurm.sh - the tests' Slurm (tests/slurm-lib.sh) is a real one: two
 # slurmd nodes that srun spreads a step over, sbatch jobs that run,
 # queue while the nodes are taken, and scancel that ends a running job
-# and its processes.
+# and its processes; and a login node (a loopback sshd) whose
+# unprivileged user runs, submits and cancels jobs as that user.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 slurm_need
 
+# the login node first: its sshd is not one of Slurm's processes
+start_sshd || { fail "the login node's sshd starts"; finish; }
 slurm_start || { fail "Slurm starts, node1 and node2 idle"; finish; }
 pass "Slurm starts, node1 and node2 idle"
 
@@ -118,6 +122,43 @@ fi
 grep -qx "next node[12]" "$T/jobs/next.out" 2>/dev/null &&
 	pass "the waiting job's output is there" ||
 	fail "the waiting job's output is there (got '$(head -c 100 "$T/jobs/next.out" 2>/dev/null)')"
+
+# the login node: the test user's commands over SSH reach this Slurm
+login() {
+	timeout 60 ssh -i "$SSH_KEY" -p "$SSH_PORT" -o BatchMode=yes \
+		-o UserKnownHostsFile="$KNOWN_HOSTS" \
+		-o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 \
+		"$SSH_USER@127.0.0.1" "$@"
+}
+if login 'srun -N2 -n2 sh -c "echo \$SLURMD_NODENAME \$(id -un)"' \
+	>"$T/login.out" 2>"$T/login.err"; then
+	got=$(sort "$T/login.out" | tr '\n' '|')
+	[ "$got" = "node1 $SSH_USER|node2 $SSH_USER|" ] &&
+		pass "login node: srun -N2 runs on both nodes as its user" ||
+		fail "login node: srun -N2 runs on both nodes as its user (got '$got')"
+else
+	fail "login node: srun -N2 runs (exit $?: $(head -c 300 "$T/login.err"))"
+fi
+mkdir -p "$T/login"
+chown "$SSH_USER" "$T/login"
+id=$(login "sbatch --parsable -o $T/login/job.out --wrap 'id -un'" \
+	2>"$T/errout")
+if [ -n "$id" ] && wait_for 60 job_in COMPLETED "$id"; then
+	pass "login node: its user's batch job completes"
+else
+	fail "login node: its user's batch job completes (job '$id', state $(job_state "$id"): $(head -c 300 "$T/errout"))"
+fi
+grep -qx "$SSH_USER" "$T/login/job.out" 2>/dev/null &&
+	pass "login node: the job ran as its user" ||
+	fail "login node: the job ran as its user (got '$(head -c 100 "$T/login/job.out" 2>/dev/null)')"
+id=$(login "sbatch --parsable -o /dev/null --wrap 'exec sleep 600'" \
+	2>"$T/errout")
+if [ -n "$id" ] && wait_for 60 job_in RUNNING "$id" &&
+	login "scancel $id" && wait_for 60 job_in CANCELLED "$id"; then
+	pass "login node: its user cancels its running job"
+else
+	fail "login node: its user cancels its running job (job '$id', state $(job_state "$id"): $(head -c 300 "$T/errout"))"
+fi
 
 # a job left running at the end is the harness's to end (slurm_stop)
 left=$(timeout 30 sbatch --parsable -N1 -o /dev/null \

@@ -68,11 +68,15 @@ MaxSessions 64
 MaxStartups 64
 LogLevel VERBOSE
 CONF
-	# a sanitizer build's agent reports where the test's own programs do
+	# the sessions' environment, on one SetEnv line (sshd keeps the
+	# first): the test's own (SSHD_SETENV, NAME=VALUE ...), and a
+	# sanitizer build's agent reports where the test's own programs do
+	setenv=${SSHD_SETENV:-}
 	[ -z "${ASAN_OPTIONS:-}" ] ||
-		echo "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS" >>"$SSH_DIR/sshd_config"
+		setenv="$setenv ASAN_OPTIONS=$ASAN_OPTIONS"
 	[ -z "${UBSAN_OPTIONS:-}" ] ||
-		echo "SetEnv UBSAN_OPTIONS=$UBSAN_OPTIONS" >>"$SSH_DIR/sshd_config"
+		setenv="$setenv UBSAN_OPTIONS=$UBSAN_OPTIONS"
+	[ -z "$setenv" ] || echo "SetEnv $setenv" >>"$SSH_DIR/sshd_config"
 	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config" \
 		2>>"$SSH_DIR/sshd.log" &
 	SSHD_PID=$!
