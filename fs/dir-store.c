@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>             /* RENAME_NOREPLACE */
+#include <stdio.h>             /* RENAME_NOREPLACE, RENAME_EXCHANGE */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -236,7 +236,6 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 	struct rh_stat rs;
 	char *path, *type;
 	size_t i, count;
-	int data;
 	int r;
 
 	gone_clear(fs, n);
@@ -246,12 +245,10 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 		r = -ENOENT;
 	if (r == 0 && rs.kind == RH_RESOURCE) {
 		type = res_type(fs, n);
-		/* a secret's fields first: rm -r removes them while
-		 * config.json still makes them fields */
+		/* a secret's fields and a resource's data before the
+		 * config: rm -r removes them while config.json still makes
+		 * them what they are */
 		types_list(fs, n, type, d);
-		/* data/ before the config: rm -r empties it first */
-		if ((data = data_entry(fs, n)) != 0)
-			dirsnap_add(d, "data", (unsigned)data);
 		dirsnap_add(d, CONFIG_NAME, S_IFREG);
 		count = types_names(type, names);
 		for (i = 0; i < count; i++)
@@ -409,9 +406,9 @@ dir_create(struct fs *fs, struct node *dir, const char *name, mode_t mode,
 	if (strcmp(name, CONFIG_NAME) == 0) {
 		f->kind = &kind_config;
 		r = create_config(fs, dir, path, flags, created);
-	} else if ((r = types_on_create(fs, dir, name, flags,
-	                                &f->kind)) <= 0) {
-		;       /* a row's own (a new field of a secret) */
+	} else if ((r = types_on_create(fs, dir, name, flags, f)) <= 0) {
+		;       /* a row's own (a new field of a secret, a blob's
+		         * data) */
 	} else {
 		r = create_scratch(fs, dir, path, name, mode, flags, f);
 	}
@@ -421,7 +418,7 @@ out:
 }
 
 static int
-dir_mkdir(struct fs *fs, struct node *dir, const char *name,
+dir_mkdir(struct fs *fs, struct node *dir, const char *name, mode_t mode,
           struct found *f)
 {
 	char *path, *child;
@@ -436,6 +433,8 @@ dir_mkdir(struct fs *fs, struct node *dir, const char *name,
 		r = -EINVAL;
 		goto out;
 	}
+	if ((r = types_on_mkdir(fs, dir, name)) <= 0)
+		goto out;       /* a row's own (a folder's data/) */
 	child = rh_path_join(path, name);
 	if ((r = reachable(fs, dir->store, NULL, child)) == 0)
 		r = dir->store->ops->mkdir(dir->store, child);
@@ -450,20 +449,22 @@ static int
 dir_rmdir(struct fs *fs, struct node *dir, const char *name)
 {
 	char *path, *child = NULL;
-	int r;
+	int r, own = 0;
 
 	if ((r = writable(fs, dir, &path)) < 0)
 		goto out;
 	child = rh_path_join(path, name);
 	if (gone_find(fs, dir, name, 1, NULL))
 		r = 0;          /* a send's calls/, gone with it */
+	else if ((r = types_on_rmdir(fs, dir, name)) <= 0)
+		own = 1;        /* a row's own (a folder's data/) */
 	else if ((r = typed_refused(fs, dir, path, name, "removed")) < 0)
 		;               /* a live send's calls/ */
 	else if (list_scratch(fs, dir, child, NULL, NULL) > 0)
 		r = -ENOTEMPTY;
 	else
 		r = dir->store->ops->rmdir(dir->store, child);
-	if (r == 0)
+	if (r == 0 && !own)
 		types_on_removed(fs, dir->store, child);
 out:
 	free(child);
@@ -760,7 +761,9 @@ dir_rename(struct fs *fs, struct node *sdir, const char *name,
 	m.s = sdir->store;
 	m.spath = node_dir_path(fs, sdir);
 	m.dpath = node_dir_path(fs, ddir);
-	if ((r = check_name(ddir, newname)) < 0)
+	if (flags & RENAME_EXCHANGE)
+		r = -EINVAL;
+	else if ((r = check_name(ddir, newname)) < 0)
 		;
 	else if (sdir->store != ddir->store)
 		r = -EXDEV;
@@ -773,6 +776,8 @@ dir_rename(struct fs *fs, struct node *sdir, const char *name,
 		if (ddir != sdir)
 			notify_inode(fs, ddir->ino);
 	}
+	if (r == 0 && strcmp(newname, CONFIG_NAME) == 0)
+		types_on_config(fs, ddir->ino);
 	pthread_mutex_lock(&fs->lock);
 	if (m.ssc != NULL)
 		scratch_put(m.ssc);

@@ -325,19 +325,24 @@ config_close(struct fs *fs, struct handle *h)
 	struct stat st;
 	fuse_ino_t parent;
 	int config = still_config(h), created = h->created;
+	int wrote = (h->flags & O_ACCMODE) != O_RDONLY;
 
 	if (config && h->dirty)
 		config_commit(fs, h);
 	handle_free(fs, h);
-	if (!config || !created)
-		return;
-	memset(&st, 0, sizeof(st));
-	if (config_getattr(fs, n, NULL, &st) != -ENOENT)
+	if (!config)
 		return;
 	pthread_mutex_lock(&fs->lock);
 	parent = n->parent->ino;
 	pthread_mutex_unlock(&fs->lock);
-	notify_entry(fs, parent, "config.json");
+	/* what the resource's files act on follows (its data's store) */
+	if (wrote)
+		types_on_config(fs, parent);
+	if (!created)
+		return;
+	memset(&st, 0, sizeof(st));
+	if (config_getattr(fs, n, NULL, &st) == -ENOENT)
+		notify_entry(fs, parent, "config.json");
 }
 
 const struct fs_kind kind_config = {

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>              /* RENAME_EXCHANGE */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,11 +35,21 @@ handle_of(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-static int
-node_attr(struct fs *fs, struct node *n, struct handle *h, struct stat *st)
+/* The open file fi names, if fi is a file's (not NULL, not a listing). */
+static struct handle *
+file_of(struct fuse_file_info *fi)
 {
-	const struct fs_kind *k = kind_of(fs, n);
+	struct handle *h = fi != NULL ? handle_of(fi) : NULL;
 
+	return h != NULL && !h->dir ? h : NULL;
+}
+
+/* What every node's attributes start as: its ino, the mounter's, the
+ * mount's start time, its kind's format and mode. */
+static void
+attr_base(struct fs *fs, const struct node *n, const struct fs_kind *k,
+          struct stat *st)
+{
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_uid = fs->uid;
@@ -49,13 +58,25 @@ node_attr(struct fs *fs, struct node *n, struct handle *h, struct stat *st)
 	st->st_nlink = k->fmt == S_IFDIR ? 2 : 1;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->started;
 	st->st_mode = (k->fmt ? k->fmt : S_IFREG) | k->mode;
+}
+
+int
+node_attr(struct fs *fs, struct node *n, struct handle *h, struct stat *st)
+{
+	const struct fs_kind *k = kind_of(fs, n);
+
+	attr_base(fs, n, k, st);
 	return k->getattr ? k->getattr(fs, n, h, st) : 0;
 }
 
 static double
 timeout_of(struct fs *fs, const struct node *n)
 {
-	if (kind_of(fs, n)->uncached)
+	const struct fs_kind *k = kind_of(fs, n);
+
+	if (k->ttl != NULL)
+		return k->ttl(fs);
+	if (k->uncached)
 		return 0.0;
 	if (rh_store_is_remote(n->store) && fs->opts.timeout > 0)
 		return REMOTE_CACHE_SECS;
@@ -82,17 +103,42 @@ reply_node(fuse_req_t req, struct fs *fs, struct node *n,
 	}
 }
 
+/* The attributes of n that f found, or else its kind's. */
+static int
+found_attr(struct fs *fs, struct node *n, const struct found *f,
+           struct handle *h, struct stat *st)
+{
+	if (!f->has_attr)
+		return node_attr(fs, n, h, st);
+	*st = f->st;
+	st->st_ino = n->ino;
+	if (st->st_blksize == 0)
+		st->st_blksize = 4096;
+	return 0;
+}
+
 /* Reply with n's entry, counting the kernel's new reference. */
 static void
-reply_entry(fuse_req_t req, struct fs *fs, struct node *n)
+reply_entry(fuse_req_t req, struct fs *fs, struct node *n,
+            const struct found *f)
 {
 	struct stat st;
 	int r;
 
-	if ((r = node_attr(fs, n, NULL, &st)) < 0)
+	if ((r = found_attr(fs, n, f, NULL, &st)) < 0)
 		fuse_reply_err(req, -r);
 	else
 		reply_node(req, fs, n, &st, timeout_of(fs, n));
+}
+
+/* A node made for what a lookup found, which the kernel has no
+ * reference to yet: the kernel will not forget it, so it goes now. */
+static void
+drop_unused(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->lock);
+	node_forget(fs, n, 0);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 int
@@ -106,13 +152,16 @@ check_name(const struct node *parent, const char *name)
 	return r;
 }
 
-/* Make (or find) the node for what f found, and attach its scratch. */
-static struct node *
+/* Make (or find) the node for what f found (made: by a create or
+ * mkdir), attach its scratch, and let its kind take what it needs (*out
+ * NULL on a failure: -errno). */
+static int
 add_found(struct fs *fs, struct node *dir, const char *name,
-          const struct found *f)
+          struct found *f, int made, struct node **out)
 {
 	struct scratch *sc = f->sc;
 	struct node *n;
+	int r;
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_add(fs, dir, name, f->kind, f->store ? f->store : dir->store);
@@ -124,7 +173,14 @@ add_found(struct fs *fs, struct node *dir, const char *name,
 		scratch_put(sc);        /* the node holds it already */
 	}
 	pthread_mutex_unlock(&fs->lock);
-	return n;
+	*out = n;
+	if (f->kind->attach != NULL &&
+	    (r = f->kind->attach(fs, n, made ? NULL : f)) < 0) {
+		drop_unused(fs, n);
+		*out = NULL;
+		return r;
+	}
+	return 0;
 }
 
 /* Why a change in n is refused: n is not a directory that takes any. */
@@ -136,19 +192,32 @@ refused_change(struct fs *fs, const struct fs_kind *k)
 	return k->fmt == S_IFDIR ? -EPERM : -ENOTDIR;
 }
 
+/* the largest request the kernel sends (max_write, max_pages) */
+#define FS_MAX_IO (1024 * 1024)
+
 static void
 rhfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* big requests for sequential I/O (data files) */
+	if (conn->max_write < FS_MAX_IO)
+		conn->max_write = FS_MAX_IO;
+	conn->max_readahead = FS_MAX_IO;
+	conn->max_background = conn->max_background < 64 ? 64 :
+	                       conn->max_background;
+	/* a kind that lets the kernel keep pages across opens: they go
+	 * when the file's mtime changes */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 static void
 rhfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	struct node *dir = node_get(fs, parent);
+	struct node *dir = node_get(fs, parent), *n;
 	const struct fs_kind *k;
 	struct found f;
 	int r;
@@ -163,11 +232,12 @@ rhfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if ((r = k->lookup(fs, dir, name, &f)) < 0) {
+	if ((r = k->lookup(fs, dir, name, &f)) < 0 ||
+	    (r = add_found(fs, dir, name, &f, 0, &n)) < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	reply_entry(req, fs, add_found(fs, dir, name, &f));
+	reply_entry(req, fs, n, &f);
 }
 
 static void
@@ -204,6 +274,7 @@ rhfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct node *n = node_get(fs, ino);
+	struct handle *h = NULL;
 	struct stat st;
 	int r;
 
@@ -211,40 +282,52 @@ rhfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if ((r = node_attr(fs, n, NULL, &st)) < 0)
+	if (kind_of(fs, n)->getattr_fh)
+		h = file_of(fi);
+	if ((r = node_attr(fs, n, h, &st)) < 0)
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_attr(req, &st, timeout_of(fs, n));
 }
 
-static int
-same_owner(const struct fs *fs, int to_set, const struct stat *attr)
+int
+setattr_allowed(struct fs *fs, struct node *n, const struct stat *attr,
+                int to_set)
 {
-	return (!(to_set & FUSE_SET_ATTR_UID) || attr->st_uid == fs->uid) &&
-	       (!(to_set & FUSE_SET_ATTR_GID) || attr->st_gid == fs->gid);
-}
-
-/* chmod, chown, utimes, truncate: a kind with its own mode and times
- * takes them all; others keep the store's modes and times (asking for
- * those is fine, anything else is refused) and may be truncated. */
-static int
-set_attr(struct fs *fs, struct node *n, struct handle *h,
-         const struct stat *attr, int to_set, const struct stat *cur)
-{
-	const struct fs_kind *k = kind_of(fs, n);
-
 	if (n->store != NULL && n->store->readonly)
 		return -EROFS;
-	if (!same_owner(fs, to_set, attr))
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid))
 		return -EPERM;
-	if (k->setattr != NULL)
-		return k->setattr(fs, n, attr, to_set);
+	return 0;
+}
+
+/* chmod, chown, utimes, truncate: a kind with its own attributes takes
+ * them all; others keep the store's modes and times (asking for those
+ * is fine, anything else is refused) and may be truncated. st: the
+ * attributes after. */
+static int
+set_attr(struct fs *fs, struct node *n, struct handle *h,
+         const struct stat *attr, int to_set, struct stat *st)
+{
+	const struct fs_kind *k = kind_of(fs, n);
+	int r;
+
+	if (k->setattr != NULL) {
+		attr_base(fs, n, k, st);
+		return k->setattr(fs, n, h, attr, to_set, st);
+	}
+	if ((r = node_attr(fs, n, NULL, st)) < 0 ||
+	    (r = setattr_allowed(fs, n, attr, to_set)) < 0)
+		return r;
 	if ((to_set & FUSE_SET_ATTR_MODE) &&
-	    (attr->st_mode & 07777) != (cur->st_mode & 07777))
+	    (attr->st_mode & 07777) != (st->st_mode & 07777))
 		return -EPERM;
-	if (!(to_set & FUSE_SET_ATTR_SIZE))
-		return 0;
-	return k->truncate ? k->truncate(fs, n, h, attr->st_size) : -EISDIR;
+	if ((to_set & FUSE_SET_ATTR_SIZE) &&
+	    (r = k->truncate ? k->truncate(fs, n, h, attr->st_size) :
+	         -EISDIR) < 0)
+		return r;
+	return node_attr(fs, n, h, st);
 }
 
 static void
@@ -253,20 +336,17 @@ rhfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct fs *fs = fs_of(req);
 	struct node *n = node_get(fs, ino);
-	struct handle *h = fi ? handle_of(fi) : NULL;
-	struct stat cur;
+	struct stat st;
 	int r;
 
 	if (n == NULL) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if ((r = node_attr(fs, n, NULL, &cur)) < 0 ||
-	    (r = set_attr(fs, n, h, attr, to_set, &cur)) < 0 ||
-	    (r = node_attr(fs, n, h, &cur)) < 0)
+	if ((r = set_attr(fs, n, file_of(fi), attr, to_set, &st)) < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &cur, timeout_of(fs, n));
+		fuse_reply_attr(req, &st, timeout_of(fs, n));
 }
 
 /* Directory listings are taken whole at opendir, so that offsets stay
@@ -275,11 +355,13 @@ struct dirent_snap {
 	char *name;
 	unsigned fmt;
 	fuse_ino_t ino;
+	struct found *f;        /* its attributes and kind, or NULL */
 };
 
 struct dirsnap {
+	int dir;                /* 1: not a struct handle */
 	struct fs *fs;
-	struct node *dir;
+	struct node *dir_node;
 	struct dirent_snap *e;
 	size_t n;
 };
@@ -291,6 +373,7 @@ snap_push(struct dirsnap *d, const char *name, unsigned fmt, fuse_ino_t ino)
 	d->e[d->n].name = xstrdup(name);
 	d->e[d->n].fmt = fmt;
 	d->e[d->n].ino = ino;
+	d->e[d->n].f = NULL;
 	d->n++;
 }
 
@@ -301,10 +384,18 @@ dirsnap_add(struct dirsnap *d, const char *name, unsigned fmt)
 	fuse_ino_t ino = FUSE_UNKNOWN_INO;
 
 	pthread_mutex_lock(&d->fs->lock);
-	if ((n = node_lookup(d->fs, d->dir, name)) != NULL)
+	if ((n = node_lookup(d->fs, d->dir_node, name)) != NULL)
 		ino = n->ino;
 	pthread_mutex_unlock(&d->fs->lock);
 	snap_push(d, name, fmt, ino);
+}
+
+void
+dirsnap_add_found(struct dirsnap *d, const char *name, const struct found *f)
+{
+	dirsnap_add(d, name, f->st.st_mode & S_IFMT);
+	d->e[d->n - 1].f = xmalloc(sizeof(*f));
+	*d->e[d->n - 1].f = *f;
 }
 
 int
@@ -319,8 +410,10 @@ snap_free(struct dirsnap *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n; i++) {
 		free(d->e[i].name);
+		free(d->e[i].f);
+	}
 	free(d->e);
 	free(d);
 }
@@ -343,8 +436,9 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	d = xcalloc(1, sizeof(*d));
+	d->dir = 1;
 	d->fs = fs;
-	d->dir = n;
+	d->dir_node = n;
 	snap_push(d, ".", S_IFDIR, n->ino);
 	snap_push(d, "..", S_IFDIR, n->parent ? n->parent->ino : n->ino);
 	if ((r = k->readdir(fs, n, d)) < 0) {
@@ -357,29 +451,61 @@ rhfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		snap_free(d);
 }
 
-/* readdir, or readdirplus giving no attributes (the kernel looks the
- * names up) */
+/* readdirplus's entry for what a kind found with its attributes: its
+ * node, which the entry given counts a lookup of (NULL: none, the
+ * kernel looks the name up). */
+static struct node *
+plus_entry(struct dirsnap *d, struct dirent_snap *de,
+           struct fuse_entry_param *e)
+{
+	struct found f = *de->f;
+	struct node *n;
+
+	if (add_found(d->fs, d->dir_node, de->name, &f, 0, &n) < 0 ||
+	    found_attr(d->fs, n, &f, NULL, &e->attr) < 0) {
+		if (n != NULL)
+			drop_unused(d->fs, n);
+		return NULL;
+	}
+	e->ino = n->ino;
+	e->attr_timeout = e->entry_timeout = timeout_of(d->fs, n);
+	return n;
+}
+
+/* readdir, or readdirplus: with attributes where the kind found them,
+ * else none (the kernel looks the names up) */
 static void
 read_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
           int plus)
 {
 	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
 	struct fuse_entry_param e;
+	struct node *node;
 	char *buf = xmalloc(size);
 	size_t used = 0, n;
 	off_t i;
 
-	memset(&e, 0, sizeof(e));
 	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
+		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = d->e[i].ino;
 		e.attr.st_mode = d->e[i].fmt;
+		node = plus && d->e[i].f != NULL ? plus_entry(d, &d->e[i], &e) :
+		       NULL;
 		n = plus ? fuse_add_direntry_plus(req, buf + used, size - used,
 		                                  d->e[i].name, &e, i + 1) :
 		    fuse_add_direntry(req, buf + used, size - used,
 		                      d->e[i].name, &e.attr, i + 1);
-		if (n > size - used)
+		if (n > size - used) {
+			if (node != NULL)       /* not given: not kept */
+				drop_unused(d->fs, node);
 			break;
+		}
 		used += n;
+		if (node != NULL) {
+			pthread_mutex_lock(&d->fs->lock);
+			node->nlookup++;
+			pthread_mutex_unlock(&d->fs->lock);
+		}
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
@@ -422,20 +548,23 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = fs_of(req);
 	const struct fs_kind *k;
-	struct node *dir;
+	struct node *dir, *n;
 	struct found f;
 	int r;
 
 	memset(&f, 0, sizeof(f));
 	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
-		r = k->mkdir ? k->mkdir(fs, dir, name, &f) :
+		r = k->mkdir ? k->mkdir(fs, dir, name, mode, &f) :
 		    refused_change(fs, k);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	notify_inode(fs, dir->ino);
-	reply_entry(req, fs, add_found(fs, dir, name, &f));
+	if ((r = add_found(fs, dir, name, &f, 1, &n)) < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_entry(req, fs, n, &f);
 }
 
 static void
@@ -486,10 +615,11 @@ handle_free(struct fs *fs, struct handle *h)
 	free(h);
 }
 
-/* Open n with a fresh handle in *out. */
+/* Open n with a fresh handle in *out (created: by create(2), with
+ * mode). */
 static int
 open_node(struct fs *fs, struct node *n, int flags, int created,
-          struct handle **out)
+          mode_t mode, struct handle **out)
 {
 	const struct fs_kind *k = kind_of(fs, n);
 	struct handle *h;
@@ -507,6 +637,8 @@ open_node(struct fs *fs, struct node *n, int flags, int created,
 	h->kind = k;
 	h->flags = flags;
 	h->created = created;
+	h->mode = mode;
+	h->direct_io = 1;
 	h->fs = fs;
 	err.msg[0] = '\0';
 	if (k->open != NULL && (r = k->open(fs, h, &err)) < 0) {
@@ -532,13 +664,15 @@ rhfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if ((r = open_node(fs, n, fi->flags, 0, &h)) < 0) {
+	if ((r = open_node(fs, n, fi->flags, 0, 0, &h)) < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	/* sizes and content come from the store or agent at each open */
-	fi->direct_io = 1;
+	/* sizes and content come from the store or agent at each open, but
+	 * where the kind keeps the page cache honest itself */
+	fi->direct_io = h->direct_io;
+	fi->keep_cache = h->keep_cache;
 	if (kind_of(fs, n)->nonseekable)
 		fi->nonseekable = 1;
 	if (fuse_reply_open(req, fi) != 0)
@@ -553,7 +687,7 @@ reply_create(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
 	int r;
 
 	memset(&e, 0, sizeof(e));
-	if ((r = node_attr(fs, n, NULL, &e.attr)) < 0) {
+	if ((r = node_attr(fs, n, h, &e.attr)) < 0) {
 		handle_free(fs, h);
 		fuse_reply_err(req, -r);
 		return;
@@ -561,7 +695,8 @@ reply_create(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
 	e.ino = n->ino;
 	e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
 	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
+	fi->direct_io = h->direct_io;
+	fi->keep_cache = 0;
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
@@ -589,12 +724,12 @@ rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
 		r = k->create ? k->create(fs, dir, name, mode, fi->flags, &f,
 		                          &created) : refused_change(fs, k);
-	if (r < 0) {
+	if (r < 0 || (r = add_found(fs, dir, name, &f, 1, &n)) < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	n = add_found(fs, dir, name, &f);
-	if ((r = open_node(fs, n, fi->flags, created, &h)) < 0) {
+	if ((r = open_node(fs, n, fi->flags, created, mode, &h)) < 0) {
+		drop_unused(fs, n);
 		fuse_reply_err(req, -r);
 		return;
 	}
@@ -663,7 +798,12 @@ static void
 rhfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
            struct fuse_file_info *fi)
 {
-	rhfs_flush(req, ino, fi);
+	struct handle *h = handle_of(fi);
+
+	if (h->kind->fsync != NULL)
+		fuse_reply_err(req, -h->kind->fsync(h, datasync));
+	else
+		rhfs_flush(req, ino, fi);
 }
 
 static void
@@ -698,16 +838,14 @@ rhfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct node *sdir, *ddir;
 	int r;
 
-	if (flags & RENAME_EXCHANGE)
-		r = -EINVAL;
-	else if ((r = change_dir(fs, parent, &sdir, &sk)) < 0 ||
-	         (sk->rename == NULL && (r = refused_change(fs, sk)) < 0))
+	if ((r = change_dir(fs, parent, &sdir, &sk)) < 0 ||
+	    (sk->rename == NULL && (r = refused_change(fs, sk)) < 0))
 		;
 	else if ((r = change_dir(fs, newparent, &ddir, &dk)) < 0 ||
 	         (dk->rename == NULL && (r = refused_change(fs, dk)) < 0))
 		;
-	else if (sk != dk)
-		r = -EXDEV;
+	else if (sk->rename != dk->rename)
+		r = -EXDEV;     /* directories of two kinds: two stores */
 	else
 		r = sk->rename(fs, sdir, name, ddir, newname, flags);
 	fuse_reply_err(req, -r);

@@ -271,7 +271,6 @@ main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
 	struct fuse_loop_config *loop;
-	struct fuse_lowlevel_ops ops;
 	struct positional pos = { { NULL, NULL }, 0 };
 	struct fs fs;
 	char *path;
@@ -349,8 +348,7 @@ main(int argc, char *argv[])
 
 	/* The kernel checks modes; names in df and mount say what this is. */
 	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=rhfs,subtype=rhfs");
-	data_ops(&ops);
-	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
+	fs.se = fuse_session_new(&args, &ns_ops, sizeof(ns_ops), &fs);
 	if (fs.se == NULL)
 		goto err_nodes;
 	if (fuse_set_signal_handlers(fs.se) != 0)

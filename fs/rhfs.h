@@ -37,6 +37,9 @@ struct found {
 	const struct fs_kind *kind;
 	struct rh_store *store; /* NULL: the directory's */
 	struct scratch *sc;     /* an editor's temp file: held */
+	int has_attr;           /* st is what the kernel is given (a data
+	                         * store's own attributes), but st_ino */
+	struct stat st;
 };
 
 /*
@@ -70,22 +73,38 @@ struct fs_kind {
 	int write_errno;        /* opening for write without write: this
 	                         * errno (0: EACCES) */
 	/* st comes filled with the node's ino, owner and the mount's time;
-	 * h is the handle a setattr came through (or NULL). NULL: the mode */
+	 * h is the handle a setattr, a create or (with getattr_fh) an fstat
+	 * came through, or NULL. NULL: the mode */
 	int (*getattr)(struct fs *fs, struct node *n, struct handle *h,
 	               struct stat *st);
-	/* chmod, utimes and truncate at once, for a kind that keeps its own
-	 * mode and times; NULL: the generic checks, then truncate */
-	int (*setattr)(struct fs *fs, struct node *n, const struct stat *attr,
-	               int to_set);
+	int getattr_fh;         /* an fstat asks the open file's handle */
+	/* The cache time of its attributes and entries, in seconds; NULL:
+	 * the namespace's (-o timeout, longer for the shared one). */
+	double (*ttl)(const struct fs *fs);
+	/* chmod, chown, utimes and truncate at once, for a kind that keeps
+	 * its own attributes: every check is its own, and st (filled as for
+	 * getattr) gets the attributes after; NULL: the generic checks (the
+	 * store's modes and times stay), then truncate */
+	int (*setattr)(struct fs *fs, struct node *n, struct handle *h,
+	               const struct stat *attr, int to_set, struct stat *st);
 	/* truncate(2) (h NULL) or ftruncate */
 	int (*truncate)(struct fs *fs, struct node *n, struct handle *h,
 	                off_t size);
 	int (*flush)(struct handle *h);
+	/* fsync(2); NULL: flush */
+	int (*fsync)(struct handle *h, int datasync);
 	/* the last close: instead of handle_free, which it calls */
 	void (*close)(struct fs *fs, struct handle *h);
 	int (*readlink)(struct fs *fs, struct node *n, char **target);
 
-	/* A directory: what a name in it is, and its listing (dirsnap_add). */
+	/* A node of this kind was just made for f (a lookup, mkdir, create
+	 * or a listing's entry), without fs->lock held: it takes what it
+	 * needs from its parent, and may give its attributes in f; -errno:
+	 * the name is not there after all. */
+	int (*attach)(struct fs *fs, struct node *n, struct found *f);
+
+	/* A directory: what a name in it is, and its listing (dirsnap_add,
+	 * or dirsnap_add_found with the attributes and kind of each). */
 	int (*lookup)(struct fs *fs, struct node *dir, const char *name,
 	              struct found *f);
 	int (*readdir)(struct fs *fs, struct node *dir, struct dirsnap *d);
@@ -94,22 +113,26 @@ struct fs_kind {
 	int (*create)(struct fs *fs, struct node *dir, const char *name,
 	              mode_t mode, int flags, struct found *f, int *created);
 	int (*mkdir)(struct fs *fs, struct node *dir, const char *name,
-	             struct found *f);
+	             mode_t mode, struct found *f);
 	int (*rmdir)(struct fs *fs, struct node *dir, const char *name);
 	int (*unlink)(struct fs *fs, struct node *dir, const char *name);
 	int (*rename)(struct fs *fs, struct node *sdir, const char *name,
 	              struct node *ddir, const char *newname, unsigned flags);
 	int (*refuse)(const struct fs *fs);
 
-	/* A row with no fixed name (a secret's fields): whether name in the
-	 * resource at dir is one, and the names there are. The hooks below
-	 * are asked about every change in a store directory, and answer 1
-	 * when it is none of their business (then the change goes on as
-	 * usual), else 0 or -errno. */
+	/* A row's: whether name in the resource at dir is its (a row with
+	 * no fixed name, a secret's fields, takes the names it claims; one
+	 * with a name may be there only at times, a resource's data), and
+	 * the names there are now. The hooks below are asked about every
+	 * change in a store directory, and answer 1 when it is none of
+	 * their business (then the change goes on as usual), else 0 or
+	 * -errno; a name on_create makes is of the kind in f. */
 	int (*claims)(struct fs *fs, struct node *dir, const char *name);
 	int (*list)(struct fs *fs, struct node *dir, rh_list_cb cb, void *arg);
 	int (*on_create)(struct fs *fs, struct node *dir, const char *name,
-	                 int flags);
+	                 int flags, struct found *f);
+	int (*on_mkdir)(struct fs *fs, struct node *dir, const char *name);
+	int (*on_rmdir)(struct fs *fs, struct node *dir, const char *name);
 	int (*on_unlink)(struct fs *fs, struct node *dir, const char *name);
 	int (*on_rename)(struct fs *fs, struct node *sdir, const char *spath,
 	                 const char *name, struct node *ddir,
@@ -121,6 +144,9 @@ struct fs_kind {
 	                 const char *to);
 	void (*on_removed)(struct fs *fs, struct rh_store *s,
 	                   const char *path);
+	/* the config of the resource at the directory dir was written, or
+	 * renamed into place, through this mount */
+	void (*on_config)(struct fs *fs, fuse_ino_t dir);
 };
 
 /* A name the kernel knows. Its fields are guarded by fs->lock but where
@@ -213,6 +239,8 @@ struct fs {
 /* An open file: used by one request at a time but for the fields its
  * kind guards itself (priv); node->configs is fs->lock's. */
 struct handle {
+	int dir;                /* 0 (struct dirsnap begins with 1): what an
+	                         * fi->fh is, where both can come */
 	struct node *node;
 	const struct fs_kind *kind;     /* the node's at open: what this
 	                         * handle does, whatever a rename makes of
@@ -232,6 +260,9 @@ struct handle {
 	void *priv;             /* the file's own state */
 	int stage;              /* the file's own reading stage (calls.c:
 	                         * enum call_stage), 0 at open */
+	mode_t mode;            /* create(2)'s mode, for its open */
+	int direct_io;          /* set by open: 1 at first */
+	int keep_cache;         /* set by open: 0 at first */
 };
 
 static inline struct fs *
@@ -297,13 +328,12 @@ extern const struct fuse_lowlevel_ops ns_ops;
 void reply_node(fuse_req_t req, struct fs *fs, struct node *n,
                 const struct stat *st, double ttl);
 
-/* data.c: a folder's and table's data/, a blob's data, over the
- * resource's store. data_ops: ns_ops, with data trees answered by
- * data.c (its nodes are of kind_data). */
+/* data.c: a folder's and table's data/ (kind_data_dir, a row of folder
+ * and table), a blob's data (kind_data_blob, a row of blob) and what is
+ * below data/ (kind_data), over the resource's data store. */
+extern const struct fs_kind kind_data_dir;
+extern const struct fs_kind kind_data_blob;
 extern const struct fs_kind kind_data;
-void data_ops(struct fuse_lowlevel_ops *ops);
-/* What the resource at dir shows as "data": S_IFDIR, S_IFREG or 0. */
-int data_entry(struct fs *fs, struct node *dir);
 /* A node freed: its hold on its data tree goes (fs->lock held). */
 void data_node_drop(struct node *n);
 /* Replies with a copy of b's bytes at off. */
@@ -319,6 +349,18 @@ int stream_truncate(struct fs *fs, struct node *n, struct handle *h,
                     off_t size);
 /* A directory listing, taken whole at opendir. */
 void dirsnap_add(struct dirsnap *d, const char *name, unsigned fmt);
+/* An entry with its attributes (f->has_attr) and the kind of its node,
+ * made when readdirplus gives it. */
+void dirsnap_add_found(struct dirsnap *d, const char *name,
+                       const struct found *f);
+/* Attributes as the kernel is given them: ino, a kind's base mode and
+ * times, then the kind's getattr. */
+int node_attr(struct fs *fs, struct node *n, struct handle *h,
+              struct stat *st);
+/* What a setattr may not change in a kind without setattr of its own:
+ * the store's owner (a readonly store refuses any). */
+int setattr_allowed(struct fs *fs, struct node *n, const struct stat *attr,
+                    int to_set);
 /* An rh_list_cb adding to the dirsnap arg (RH_ABSENT: a file). */
 int dirsnap_cb(void *arg, const char *name, enum rh_kind kind);
 /* The name check every creating operation makes: the reason is logged. */
@@ -347,13 +389,16 @@ const struct fs_kind *types_lookup(struct fs *fs, struct node *dir,
 const struct fs_kind *types_row(const char *type, const char *name);
 /* Names of a type's rows, for listings (NULL-ended; at most 32). */
 size_t types_names(const char *type, const char *names[33]);
-/* A resource's listing: the names of its rows. */
+/* A resource's listing: the names its rows' list gives (a secret's
+ * fields, its data), in the order of the rows. */
 int types_list(struct fs *fs, struct node *dir, const char *type,
                struct dirsnap *d);
-/* The hooks of the rows (fs_kind's on_*): 1 when none cared; a name
- * created by one is of its kind (*kind). */
+/* The hooks of the rows (fs_kind's on_*), each hook once: 1 when none
+ * cared; a name created by one is of the kind it put in f. */
 int types_on_create(struct fs *fs, struct node *dir, const char *name,
-                    int flags, const struct fs_kind **kind);
+                    int flags, struct found *f);
+int types_on_mkdir(struct fs *fs, struct node *dir, const char *name);
+int types_on_rmdir(struct fs *fs, struct node *dir, const char *name);
 int types_on_unlink(struct fs *fs, struct node *dir, const char *name);
 int types_on_rename(struct fs *fs, struct node *sdir, const char *spath,
                     const char *name, struct node *ddir, const char *dpath,
@@ -361,6 +406,7 @@ int types_on_rename(struct fs *fs, struct node *sdir, const char *spath,
 void types_on_moved(struct fs *fs, struct rh_store *s, const char *from,
                     const char *to);
 void types_on_removed(struct fs *fs, struct rh_store *s, const char *path);
+void types_on_config(struct fs *fs, fuse_ino_t dir);
 /* The address of the store directory dir (~/a, ^local, /top/a), and its
  * store path in *path if path is not NULL. Takes fs->lock. */
 char *res_address(struct fs *fs, struct node *dir, char **path);

@@ -126,11 +126,13 @@ scratch_getattr(struct fs *fs, struct node *n, struct handle *h,
 
 /* Its own mode and times, as a file on disk has. */
 static int
-scratch_setattr(struct fs *fs, struct node *n, const struct stat *attr,
-                int to_set)
+scratch_setattr(struct fs *fs, struct node *n, struct handle *h,
+                const struct stat *attr, int to_set, struct stat *st)
 {
-	int r = 0;
+	int r;
 
+	if ((r = setattr_allowed(fs, n, attr, to_set)) < 0)
+		return r;
 	pthread_mutex_lock(&fs->lock);
 	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size > SCRATCH_MAX)
 		r = -EFBIG;
@@ -143,7 +145,7 @@ scratch_setattr(struct fs *fs, struct node *n, const struct stat *attr,
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		n->scratch->mtime = attr->st_mtim;
 	pthread_mutex_unlock(&fs->lock);
-	return r;
+	return r < 0 ? r : scratch_getattr(fs, n, h, st);
 }
 
 static int

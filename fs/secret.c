@@ -494,7 +494,8 @@ secret_getattr(struct fs *fs, struct node *n, struct handle *h,
 /* Creating name in dir: 1 when it is not a field's business (go on as
  * usual), 0 when name is now a field of the secret at dir. */
 static int
-secret_create(struct fs *fs, struct node *dir, const char *name, int flags)
+secret_create(struct fs *fs, struct node *dir, const char *name, int flags,
+              struct found *f)
 {
 	struct rh_err err;
 	char *path;

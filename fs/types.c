@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,17 @@ struct row {
 
 static const char ANY[] = "*", OTHER[] = "";
 
+/* In the order of a resource's listing (rm -r's order of removal):
+ * what its config makes what it is goes before the config. */
 static const struct row rows[] = {
 	{ ANY,       "versions", &kind_versions, 1 },  /* shared ones' */
+	{ "secret",  NULL,       &kind_secret_field, 0 },  /* its fields */
+	{ "folder",  "data",     &kind_data_dir, 0 },
+	{ "table",   "data",     &kind_data_dir, 0 },
+	{ "blob",    "data",     &kind_data_blob, 0 },
+	{ "folder",  "errors",   &kind_errors, 0 },
+	{ "table",   "errors",   &kind_errors, 0 },
+	{ "blob",    "errors",   &kind_errors, 0 },
 	{ "send",    "invoke",   &kind_invoke, 0 },
 	{ "send",    "calls",    &kind_calls, 0 },
 	{ "send",    "errors",   &kind_errors, 0 },
@@ -36,7 +46,6 @@ static const struct row rows[] = {
 	{ "cluster", "python",   &kind_python, 0 },
 	{ "cluster", "log",      &kind_cluster_log, 0 },
 	{ "cluster", "errors",   &kind_errors, 0 },
-	{ "secret",  NULL,       &kind_secret_field, 0 },  /* its fields */
 	{ OTHER,     "errors",   &kind_errors, 0 },
 };
 
@@ -107,6 +116,8 @@ types_row(const char *type, const char *name)
 	return find(NULL, NULL, type, name);
 }
 
+/* The names of a type's rows, but those its kind lists (they are not
+ * there at all times). */
 size_t
 types_names(const char *type, const char *names[33])
 {
@@ -115,7 +126,8 @@ types_names(const char *type, const char *names[33])
 
 	type = canonical(type);
 	for (row = rows; row < rows + NROWS && n < 32; row++)
-		if (row_of(row, type) && row->name != NULL && !row->unlisted)
+		if (row_of(row, type) && row->name != NULL && !row->unlisted &&
+		    row->kind->list == NULL)
 			names[n++] = row->name;
 	names[n] = NULL;
 	return n;
@@ -130,28 +142,73 @@ types_list(struct fs *fs, struct node *dir, const char *type,
 
 	type = canonical(type);
 	for (row = rows; row < rows + NROWS && r == 0; row++)
-		if (row_of(row, type) && row->name == NULL &&
-		    row->kind->list != NULL)
+		if (row_of(row, type) && row->kind->list != NULL)
 			r = row->kind->list(fs, dir, dirsnap_cb, d);
 	return r;
 }
 
-/* The hooks are asked whatever the directory's type: a change may take
- * a name out of one resource into another. */
+/* Whether row i is the first with the hook at off in struct fs_kind:
+ * a kind with several rows, or kinds sharing their hooks (data/ and a
+ * blob's data), have each hook asked once. */
+static int
+first_with(size_t i, size_t off)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (memcmp((const char *)rows[j].kind + off,
+		           (const char *)rows[i].kind + off,
+		           sizeof(void (*)(void))) == 0)
+			return 0;
+	return 1;
+}
+
+/* The rows' hooks, each once. The hooks are asked whatever the
+ * directory's type: a change may take a name out of one resource into
+ * another. */
+#define EACH_HOOK(i, hook) \
+	for ((i) = 0; (i) < NROWS; (i)++) \
+		if (rows[i].kind->hook != NULL && \
+		    first_with((i), offsetof(struct fs_kind, hook)))
+
 int
 types_on_create(struct fs *fs, struct node *dir, const char *name,
-                int flags, const struct fs_kind **kind)
+                int flags, struct found *f)
 {
 	size_t i;
 	int r;
 
-	for (i = 0; i < NROWS; i++) {
-		if (rows[i].kind->on_create == NULL ||
-		    (r = rows[i].kind->on_create(fs, dir, name, flags)) > 0)
-			continue;
-		*kind = rows[i].kind;
-		return r;
+	EACH_HOOK(i, on_create) {
+		f->kind = rows[i].kind;
+		if ((r = rows[i].kind->on_create(fs, dir, name, flags,
+		                                 f)) <= 0)
+			return r;
 	}
+	f->kind = NULL;
+	return 1;
+}
+
+int
+types_on_mkdir(struct fs *fs, struct node *dir, const char *name)
+{
+	size_t i;
+	int r;
+
+	EACH_HOOK(i, on_mkdir)
+		if ((r = rows[i].kind->on_mkdir(fs, dir, name)) <= 0)
+			return r;
+	return 1;
+}
+
+int
+types_on_rmdir(struct fs *fs, struct node *dir, const char *name)
+{
+	size_t i;
+	int r;
+
+	EACH_HOOK(i, on_rmdir)
+		if ((r = rows[i].kind->on_rmdir(fs, dir, name)) <= 0)
+			return r;
 	return 1;
 }
 
@@ -161,9 +218,8 @@ types_on_unlink(struct fs *fs, struct node *dir, const char *name)
 	size_t i;
 	int r;
 
-	for (i = 0; i < NROWS; i++)
-		if (rows[i].kind->on_unlink != NULL &&
-		    (r = rows[i].kind->on_unlink(fs, dir, name)) <= 0)
+	EACH_HOOK(i, on_unlink)
+		if ((r = rows[i].kind->on_unlink(fs, dir, name)) <= 0)
 			return r;
 	return 1;
 }
@@ -176,9 +232,8 @@ types_on_rename(struct fs *fs, struct node *sdir, const char *spath,
 	size_t i;
 	int r;
 
-	for (i = 0; i < NROWS; i++)
-		if (rows[i].kind->on_rename != NULL &&
-		    (r = rows[i].kind->on_rename(fs, sdir, spath, name, ddir,
+	EACH_HOOK(i, on_rename)
+		if ((r = rows[i].kind->on_rename(fs, sdir, spath, name, ddir,
 		                                 dpath, newname, flags)) <= 0)
 			return r;
 	return 1;
@@ -190,9 +245,8 @@ types_on_moved(struct fs *fs, struct rh_store *s, const char *from,
 {
 	size_t i;
 
-	for (i = 0; i < NROWS; i++)
-		if (rows[i].kind->on_moved != NULL)
-			rows[i].kind->on_moved(fs, s, from, to);
+	EACH_HOOK(i, on_moved)
+		rows[i].kind->on_moved(fs, s, from, to);
 }
 
 void
@@ -200,9 +254,17 @@ types_on_removed(struct fs *fs, struct rh_store *s, const char *path)
 {
 	size_t i;
 
-	for (i = 0; i < NROWS; i++)
-		if (rows[i].kind->on_removed != NULL)
-			rows[i].kind->on_removed(fs, s, path);
+	EACH_HOOK(i, on_removed)
+		rows[i].kind->on_removed(fs, s, path);
+}
+
+void
+types_on_config(struct fs *fs, fuse_ino_t dir)
+{
+	size_t i;
+
+	EACH_HOOK(i, on_config)
+		rows[i].kind->on_config(fs, dir);
 }
 
 char *
