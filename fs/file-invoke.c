@@ -414,21 +414,6 @@ slot_answer(struct slot *s, int err, const cJSON *msg)
 	inv_put(inv);
 }
 
-/* A call id as the agent makes them: YYYYMMDD-HHMMSS-uuuuuu. */
-static int
-call_id_ok(const char *id)
-{
-	size_t i;
-
-	if (strlen(id) != 22)
-		return 0;
-	for (i = 0; i < 22; i++)
-		if ((i == 8 || i == 15) ? id[i] != '-' :
-		    (id[i] < '0' || id[i] > '9'))
-			return 0;
-	return 1;
-}
-
 /* Call fn on every {"$ref": ...} object among the values below v. */
 static int
 refs_walk(cJSON *v, int (*fn)(cJSON *ref, void *arg), void *arg)
@@ -462,17 +447,16 @@ ref_parse(cJSON *o, void *arg)
 {
 	struct ref_ctx *x = arg;
 	cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "$ref");
-	const char *s, *cut, *q;
+	const char *s;
 	char *canon;
+	size_t len;
 
 	if (cJSON_GetArraySize(o) != 1 || !cJSON_IsString(ref))
 		return rh_err_set(x->err, EINVAL, "%s/invoke: line %zu: a $ref "
 		                  "is {\"$ref\": \"<send>/calls/<ID>\"} alone",
 		                  x->addr, x->lineno);
 	s = ref->valuestring;
-	for (cut = NULL, q = s; (q = strstr(q, "/calls/")) != NULL; q++)
-		cut = q;
-	if (cut == NULL || cut == s || !call_id_ok(cut + 7) ||
+	if (rh_call_ref_split(s, &len) == NULL ||
 	    (s[0] != '~' && s[0] != '^' && s[0] != '@' && s[0] != '/'))
 		return rh_err_set(x->err, EINVAL, "%s/invoke: line %zu: $ref "
 		                  "'%s' is not <send address>/calls/<call id> "
@@ -494,10 +478,11 @@ ref_check(cJSON *o, void *arg)
 {
 	struct ref_ctx *x = arg;
 	cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "$ref");
-	const char *s, *cut, *q, *user;
+	const char *s, *user;
 	const cJSON *type;
 	struct rh_err why;
 	char *send, *key;
+	size_t len = 0;
 	cJSON *cfg;
 	int r;
 
@@ -508,10 +493,8 @@ ref_check(cJSON *o, void *arg)
 		free(send);
 	}
 	s = ref->valuestring;
-
-	for (cut = NULL, q = s; (q = strstr(q, "/calls/")) != NULL; q++)
-		cut = q;
-	send = xstrndup(s, (size_t)(cut - s));
+	rh_call_ref_split(s, &len);     /* its form was checked at parse */
+	send = xstrndup(s, len);
 	if (strcmp(send, x->inv->addr) == 0) {
 		free(send);
 		return 0;
