@@ -4,7 +4,8 @@ be installed here, so the tests put this on the node user's PATH as
 `jupyter`. Like `jupyter lab --no-browser --ip IP --port P` it listens on
 IP at P (or the next free port, as jupyter's port_retries does), prints
 its URLs with a token on stderr in jupyter's words, and answers HTTP GETs
-(200 with the token, 403 without). It writes its pid to
+(200 with the token, 403 without; size=N asks for N bytes), one thread
+per connection. It writes its pid to
 ~/jupyter-standin.pid and ends on SIGTERM, as jupyter does."""
 import http.server
 import os
@@ -30,6 +31,10 @@ def main():
             ok = ("token=" + token) in self.path
             body = ("stand-in jupyter: %s %s\n" %
                     ("token ok" if ok else "no token", self.path)).encode()
+            if ok and "size=" in self.path:
+                # a large answer: bytes i % 251, for i below size
+                n = int(self.path.split("size=")[1].split("&")[0])
+                body = bytes(i % 251 for i in range(n))
             self.send_response(200 if ok else 403)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
@@ -42,7 +47,7 @@ def main():
     server = None
     for p in range(port, port + 51):
         try:
-            server = http.server.HTTPServer((ip, p), Handler)
+            server = http.server.ThreadingHTTPServer((ip, p), Handler)
             break
         except OSError:
             print("[I ServerApp] The port %d is already in use, trying "

@@ -26,8 +26,8 @@ stop_all() {
 	stop_node_agent
 	stop_sshd
 }
-trap 'stop_all; cleanup' EXIT
 node_up
+trap 'stop_all; cleanup' EXIT
 KH=$T/kh-rh
 mkdir -p "$WORK/rh/node" "$HOME/.local/bin"
 printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}}' \
@@ -78,6 +78,25 @@ lacks "ssh: jupyter listens on another port there (this one is rh's)" \
 	"$T/ssh.err" "(port $LPORT there)"
 check "ssh: a GET through the tunnel" get "$URL"
 has "ssh: reaches jupyter, which takes the token" "$T/out" "stand-in jupyter: token ok"
+# many connections at once, and answers larger than any buffer on the way
+"$PYTHON3" - "$URL" >"$T/many" 2>&1 <<'PY'
+import sys, threading, urllib.request
+url, bad = sys.argv[1], []
+def one(i):
+    size = 3 * 1024 * 1024 + i
+    try:
+        got = urllib.request.urlopen("%s&size=%d" % (url, size), timeout=60).read()
+        if got != bytes(j % 251 for j in range(size)):
+            bad.append("%d: %d bytes, not the ones sent" % (i, len(got)))
+    except Exception as e:
+        bad.append("%d: %s" % (i, e))
+ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("8 GETs of 3 MiB at once: " + ("all whole" if not bad else "; ".join(bad)))
+PY
+has "ssh: 8 GETs of 3 MiB at once through the tunnel, each whole" "$T/many" \
+	"8 GETs of 3 MiB at once: all whole"
 check "ssh: a GET without the token" get "http://127.0.0.1:$LPORT/lab"
 has "ssh: is jupyter's to refuse" "$T/out" "HTTP 403"
 kill -INT "$NB_PID"
