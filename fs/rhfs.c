@@ -245,6 +245,7 @@ open_stores(struct fs *fs)
 	int r;
 
 	default_paths(&fs->opts);
+	fs->data_opts.known_hosts = fs->opts.known_hosts;
 	if (fs->opts.local == NULL) {
 		perror("rhfs: current directory");
 		return -1;
@@ -321,6 +322,8 @@ main(int argc, char *argv[])
 	if (fs.opts.io_timeout <= 0)
 		fs.opts.io_timeout = RH_DATA_IO_TIMEOUT;
 	fs.data_opts.io_timeout = fs.opts.io_timeout;
+	fs.data_opts.cluster = res_data_cluster;
+	fs.data_opts.cluster_arg = &fs;
 	if (fs.opts.connect_timeout <= 0)
 		fs.opts.connect_timeout = 10.0;
 	if (fs.opts.launch_timeout <= 0)

@@ -429,6 +429,10 @@ int res_agent(struct fs *fs, const char *addr, const struct cJSON *cfg,
 int res_cluster_of(struct fs *fs, const char *addr,
                    const struct cJSON *cfg, char **caddr,
                    struct cJSON **ccfg, struct rh_err *err);
+/* The config of the cluster at addr, for the data stores
+ * (rh_data_opts.cluster; arg is the fs). */
+int res_data_cluster(void *arg, const char *addr, struct cJSON **cfg,
+                     struct rh_err *err);
 /* The mount's links to agents, made on first use. */
 int res_links(struct fs *fs, struct rh_links **out, struct rh_err *err);
 

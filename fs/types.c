@@ -362,6 +362,13 @@ cluster_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 	return r;
 }
 
+int
+res_data_cluster(void *arg, const char *addr, cJSON **cfg,
+                 struct rh_err *err)
+{
+	return cluster_at(arg, addr, cfg, err);
+}
+
 /* The key res_agent gives the link of a send or cluster: calls under the
  * same key run on the same node. NULL: no hardware. */
 char *

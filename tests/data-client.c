@@ -3,7 +3,9 @@
  * shell tests: `data-client [-t SECS] CONFIG OP ARGS...` runs one
  * operation; without OP, operations are read one a line from stdin (one
  * store across them all). Each prints "ok ..." or "error ENAME", and the
- * store's log lines go to stderr.
+ * store's log lines go to stderr. Options: -t SECS, the store's
+ * io_timeout; -k FILE, SSH known hosts; -c FILE, the config of every
+ * cluster address (a cluster store's system).
  *
  *   stat P | ls P | mkdir P | rmdir P | unlink P | rename A B [noreplace]
  *   (P "/" is the root)
@@ -12,6 +14,7 @@
  *   pwrite P OFF FILE | get P FILE | getat P OFF LEN (the bytes to stdout)
  *   hold P FILE FLAG: write FILE into P, say "held", wait until FLAG
  *   exists, fsync and close (for a store lost in between)
+ *   sync P FILE: write FILE into P, fsync and close
  */
 #include "config.h"
 
@@ -30,6 +33,26 @@
 
 static struct rh_data *d;
 static char *blob;
+static const char *cluster_file;
+
+/* -c FILE: every cluster address has the config in FILE. */
+static int
+cluster_cfg(void *arg, const char *addr, cJSON **cfg, struct rh_err *err)
+{
+	char buf[65536];
+	FILE *f = fopen(cluster_file, "r");
+	size_t n;
+
+	(void)arg;
+	if (f == NULL)
+		return rh_err_set(err, ENOENT, "%s: no such cluster", addr);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((*cfg = cJSON_Parse(buf)) == NULL)
+		return rh_err_set(err, EINVAL, "%s: bad config", addr);
+	return 0;
+}
 
 static int
 report(int r)
@@ -79,7 +102,7 @@ copy_in(struct rh_data_file *f, const char *file, off_t off)
 
 static int
 write_op(const char *path, int flags, const char *file, off_t off,
-         const char *flag)
+         const char *flag, int sync)
 {
 	struct rh_data_file *f;
 	int r, c, i;
@@ -94,7 +117,7 @@ write_op(const char *path, int flags, const char *file, off_t off,
 	for (i = 0; r == 0 && flag != NULL && access(flag, F_OK) != 0 &&
 	     i < 1200; i++)
 		usleep(50000);
-	if (r == 0 && flag != NULL)
+	if (r == 0 && (flag != NULL || sync))
 		r = d->ops->fsync(f, 0);
 	c = d->ops->close(f);
 	return r < 0 ? r : c;
@@ -171,7 +194,9 @@ run(int argc, char **argv)
 		r = d->ops->unlink(d, argv[1]);
 	} else if (strcmp(op, "readlink") == 0) {
 		ARGS(1);
-		r = d->ops->readlink(d, argv[1], link, sizeof(link));
+		if ((r = d->ops->readlink(d, argv[1], link,
+		                          sizeof(link))) == 0)
+			printf("ok %s\n", link);
 	} else if (strcmp(op, "rename") == 0) {
 		if (argc != 3 && argc != 4)
 			return report(-EINVAL);
@@ -195,17 +220,23 @@ run(int argc, char **argv)
 	} else if (strcmp(op, "put") == 0 || strcmp(op, "excl") == 0) {
 		ARGS(2);
 		r = write_op(argv[1], O_WRONLY | O_CREAT | (op[0] == 'p' ?
-		             O_TRUNC : O_EXCL), argv[2], 0, NULL);
+		             O_TRUNC : O_EXCL), argv[2], 0, NULL, 0);
 	} else if (strcmp(op, "append") == 0) {
 		ARGS(2);
-		r = write_op(argv[1], O_WRONLY | O_APPEND, argv[2], 0, NULL);
+		r = write_op(argv[1], O_WRONLY | O_APPEND, argv[2], 0, NULL,
+		             0);
 	} else if (strcmp(op, "pwrite") == 0) {
 		ARGS(3);
-		r = write_op(argv[1], O_RDWR, argv[3], atoll(argv[2]), NULL);
+		r = write_op(argv[1], O_RDWR, argv[3], atoll(argv[2]), NULL,
+		             0);
 	} else if (strcmp(op, "hold") == 0) {
 		ARGS(3);
 		r = write_op(argv[1], O_WRONLY | O_CREAT | O_TRUNC, argv[2],
-		             0, argv[3]);
+		             0, argv[3], 0);
+	} else if (strcmp(op, "sync") == 0) {
+		ARGS(2);
+		r = write_op(argv[1], O_WRONLY | O_CREAT | O_TRUNC, argv[2],
+		             0, NULL, 1);
 	} else if (strcmp(op, "get") == 0) {
 		ARGS(2);
 		r = get_op(argv[1], argv[2], 0, 0);
@@ -217,7 +248,8 @@ run(int argc, char **argv)
 			printf("\n");
 	}
 #undef ARGS
-	if (r == 0 && strcmp(op, "stat") != 0 && strcmp(op, "ls") != 0)
+	if (r == 0 && strcmp(op, "stat") != 0 && strcmp(op, "ls") != 0 &&
+	    strcmp(op, "readlink") != 0)
 		printf("ok\n");
 	return report(r);
 }
@@ -232,13 +264,23 @@ main(int argc, char **argv)
 	int n, r;
 
 	rh_log_init("data-client", 1, RH_LOG_INFO);
-	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
-		o.io_timeout = atof(argv[2]);
+	while (argc > 2 && argv[1][0] == '-' && argv[1][2] == '\0') {
+		if (argv[1][1] == 't') {
+			o.io_timeout = atof(argv[2]);
+		} else if (argv[1][1] == 'k') {
+			o.known_hosts = argv[2];
+		} else if (argv[1][1] == 'c') {
+			cluster_file = argv[2];
+			o.cluster = cluster_cfg;
+		} else {
+			break;
+		}
 		argc -= 2;
 		argv += 2;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: data-client [-t SECS] CONFIG "
+		fprintf(stderr, "usage: data-client [-t SECS] [-k FILE] "
+		        "[-c FILE] CONFIG "
 		        "[OP ARGS...]\n");
 		return 2;
 	}

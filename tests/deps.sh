@@ -8,6 +8,7 @@ packages="
 	libfuse3-dev fuse3
 	libssh2-1-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
 	libxml2-dev
+	sshfs
 	python3 procps util-linux passwd rsync
 	python3-pip python3-venv python3-wheel python3-setuptools
 	openssh-server openssh-client

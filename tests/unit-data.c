@@ -212,9 +212,12 @@ test_open(const char *work)
 	cJSON_Delete(c);
 	c = cJSON_Parse("{\"resource_type\": \"table\", \"system\": \"~/box\", "
 	                "\"path\": \"t\"}");
+	/* no way given to find a cluster's config */
 	CHECK_EQ_INT(rh_data_open(c, "~/t", work, NULL, &d, &blob, &err),
-	             -EOPNOTSUPP);
+	             -ENOENT);
+	CHECK_HAS(err.msg, "~/t");
 	CHECK_HAS(err.msg, "~/box");
+	CHECK_HAS(err.msg, "no config known");
 	cJSON_Delete(c);
 	c = cJSON_Parse("{\"resource_type\": \"folder\", \"path\": \"nope\"}");
 	CHECK_EQ_INT(rh_data_open(c, "~/n", work, NULL, &d, &blob, &err),

@@ -8,12 +8,88 @@
 
 #include "base.h"
 #include "rns.h"
+#include "link.h"
 #include "datastore.h"
 
-static const char *
-kind_name(const struct rh_data_loc *loc)
+/* A blob's root: its directory, root cut at its last component, which is
+ * the blob's name (into *blob, if blob is not NULL). */
+static int
+blob_split(char *root, const char *addr, char **blob, struct rh_err *err)
 {
-	return loc->cluster != NULL ? loc->cluster : "an inline cluster";
+	char *slash;
+
+	while ((slash = strrchr(root, '/')) != NULL && slash[1] == '\0' &&
+	       slash != root)
+		*slash = '\0';
+	slash = strrchr(root, '/');
+	if (slash == NULL || slash[1] == '\0')
+		return rh_err_set(err, EINVAL, "%s: a blob's path names a file",
+		                  addr);
+	if (blob != NULL)
+		*blob = xstrdup(slash + 1);
+	slash[slash == root ? 1 : 0] = '\0';
+	return 0;
+}
+
+/* The directory root of this machine (a blob's: its directory). */
+static int
+open_local(char *root, const char *addr, int is_blob, struct rh_data **out,
+           char **blob, struct rh_err *err)
+{
+	int r = is_blob ? blob_split(root, addr, blob, err) : 0;
+
+	if (r == 0)
+		r = rh_data_local_open(root, addr, out, err);
+	if (r < 0 && blob != NULL) {
+		free(*blob);
+		*blob = NULL;
+	}
+	return r;
+}
+
+/* A cluster whose node is this machine, reached without SSH (^local, or
+ * a local transport): its store is the local one, rooted in $HOME. */
+static int
+cluster_is_local(const struct rh_data_loc *loc, const struct rh_data_opts *o)
+{
+	struct rh_err err;
+	cJSON *cfg = NULL;
+	int local;
+
+	if (loc->cluster_cfg != NULL)
+		return rh_links_is_local("", loc->cluster_cfg);
+	if (strcmp(loc->cluster, "^local") == 0)
+		return 1;
+	if (o == NULL || o->cluster == NULL ||
+	    o->cluster(o->cluster_arg, loc->cluster, &cfg, &err) < 0)
+		return 0;       /* the SFTP store says why at open */
+	local = rh_links_is_local(loc->cluster, cfg);
+	cJSON_Delete(cfg);
+	return local;
+}
+
+int
+rh_data_link_inside(const char *path, const char *target)
+{
+	const char *p;
+	long depth = 0;
+
+	if (target[0] == '/' || target[0] == '\0')
+		return -EACCES;
+	for (p = path; *p != '\0'; p++)
+		depth += *p == '/';     /* the link's directory's depth */
+	for (p = target; *p != '\0';) {
+		const char *e = strchrnul(p, '/');
+
+		if (e - p == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return -EACCES;
+		} else if (!(e - p == 1 && p[0] == '.') && e != p) {
+			depth++;
+		}
+		p = *e == '/' ? e + 1 : e;
+	}
+	return 0;
 }
 
 int
@@ -24,8 +100,9 @@ rh_data_open(const cJSON *cfg, const char *addr, const char *workdir,
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(cfg,
 	                                                     "resource_type");
 	struct rh_data_loc loc;
-	char *root, *slash;
-	int r;
+	const char *home;
+	char *root;
+	int r, is_blob;
 
 	*out = NULL;
 	if (blob != NULL)
@@ -39,33 +116,25 @@ rh_data_open(const cJSON *cfg, const char *addr, const char *workdir,
 		return rh_data_s3_open(&loc, addr, cJSON_IsString(type) &&
 		                       strcmp(type->valuestring, "blob") == 0,
 		                       opts, out, blob, err);
-	if (loc.kind != RH_DATA_FILE)
-		return rh_err_set(err, EOPNOTSUPP, "%s: its data is on %s: "
-		                  "that store is not yet available",
-		                  addr, kind_name(&loc));
-	root = loc.path[0] == '/' ? xstrdup(loc.path) :
-	       xasprintf("%s/%s", workdir, loc.path);
-	if (cJSON_IsString(type) && strcmp(type->valuestring, "blob") == 0) {
-		/* the blob is an entry of its directory */
-		while ((slash = strrchr(root, '/')) != NULL &&
-		       slash[1] == '\0' && slash != root)
-			*slash = '\0';
-		slash = strrchr(root, '/');
-		if (slash == NULL || slash[1] == '\0') {
-			free(root);
-			return rh_err_set(err, EINVAL, "%s: a blob's path "
-			                  "names a file", addr);
-		}
-		if (blob != NULL)
-			*blob = xstrdup(slash + 1);
-		slash[slash == root ? 1 : 0] = '\0';
+	is_blob = cJSON_IsString(type) &&
+	          strcmp(type->valuestring, "blob") == 0;
+	if (loc.kind == RH_DATA_CLUSTER && !cluster_is_local(&loc, opts))
+		return rh_data_sftp_open(&loc, addr, is_blob, opts, out, blob,
+		                         err);
+	if (loc.kind == RH_DATA_CLUSTER) {
+		home = getenv("HOME");
+		if (loc.path[0] != '/' && home == NULL)
+			return rh_err_set(err, ENOENT, "%s: its data is in the "
+			                  "home of this machine's user: no "
+			                  "HOME", addr);
+		root = loc.path[0] == '/' ? xstrdup(loc.path) :
+		       xasprintf("%s/%s", home, loc.path);
+	} else {
+		root = loc.path[0] == '/' ? xstrdup(loc.path) :
+		       xasprintf("%s/%s", workdir, loc.path);
 	}
-	r = rh_data_local_open(root, addr, out, err);
+	r = open_local(root, addr, is_blob, out, blob, err);
 	free(root);
-	if (r < 0 && blob != NULL) {
-		free(*blob);
-		*blob = NULL;
-	}
 	return r;
 }
 

@@ -100,6 +100,14 @@ typedef int (*rh_data_secret_fn)(void *arg, const char *name,
                                  const char *field, struct rh_buf *out,
                                  struct rh_err *err);
 
+/*
+ * The config of the cluster at addr into *cfg, or -errno with err set
+ * (-ENOENT: no such cluster).
+ */
+struct cJSON;
+typedef int (*rh_data_cluster_fn)(void *arg, const char *addr,
+                                  struct cJSON **cfg, struct rh_err *err);
+
 /* What the caller gives a store; NULL (or zeroed fields) for defaults. */
 struct rh_data_opts {
 	/* seconds each request to a remote store may take before it fails
@@ -109,6 +117,14 @@ struct rh_data_opts {
 	 * secrets of this machine, src/secret-local.c) */
 	rh_data_secret_fn secret;
 	void *secret_arg;
+	/* the config of the cluster at an address (a cluster store's
+	 * system), into *cfg (the caller's to cJSON_Delete); NULL: only
+	 * ^local and inline cluster configs are known */
+	rh_data_cluster_fn cluster;
+	void *cluster_arg;
+	/* where SSH host keys are checked and recorded (NULL:
+	 * ~/.ssh/known_hosts) */
+	const char *known_hosts;
 };
 
 /*
@@ -130,8 +146,18 @@ int rh_data_local_open(const char *root, const char *addr,
 int rh_data_s3_open(const struct rh_data_loc *loc, const char *addr,
                     int is_blob, const struct rh_data_opts *opts,
                     struct rh_data **out, char **blob, struct rh_err *err);
+/* data/sftp.c: the directory at loc's path on the cluster loc names,
+ * over SFTP (a blob: the entry *blob of its directory). */
+int rh_data_sftp_open(const struct rh_data_loc *loc, const char *addr,
+                      int is_blob, const struct rh_data_opts *opts,
+                      struct rh_data **out, char **blob,
+                      struct rh_err *err);
 void rh_data_free(struct rh_data *d);
 /* 0 if path is a store path (see above), else -EINVAL. */
 int rh_data_path_ok(const char *path);
+/* 0 if target, read from a symbolic link at store path, leads to a place
+ * beneath the root; -EACCES if it would lead out (absolute, or too many
+ * ".."). */
+int rh_data_link_inside(const char *path, const char *target);
 
 #endif

@@ -165,31 +165,6 @@ l_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 	return r;
 }
 
-/* 0 if target, read from a link at path, stays beneath the root. */
-static int
-target_inside(const char *path, const char *target)
-{
-	const char *p;
-	long depth = 0;
-
-	if (target[0] == '/' || target[0] == '\0')
-		return -EACCES;
-	for (p = path; *p != '\0'; p++)
-		depth += *p == '/';     /* the link's directory's depth */
-	for (p = target; *p != '\0';) {
-		const char *e = strchrnul(p, '/');
-
-		if (e - p == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
-				return -EACCES;
-		} else if (!(e - p == 1 && p[0] == '.') && e != p) {
-			depth++;
-		}
-		p = *e == '/' ? e + 1 : e;
-	}
-	return 0;
-}
-
 static int
 l_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
 {
@@ -207,7 +182,7 @@ l_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
 	if (r < 0)
 		return r;
 	buf[n] = '\0';
-	return target_inside(path, buf);
+	return rh_data_link_inside(path, buf);
 }
 
 static int

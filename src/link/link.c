@@ -198,9 +198,9 @@ done:
 
 /* An SSH session to the cluster's head node. An on-demand cluster is
  * reached as the BYO cluster SkyPilot records it to be. */
-static int
-connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
-            struct rh_ssh **ssh, struct rh_err *err)
+int
+rh_link_ssh(const char *addr, const cJSON *cfg, const char *known_hosts,
+            int timeout_ms, struct rh_ssh **ssh, struct rh_err *err)
 {
 	const cJSON *creds;
 	struct rh_ssh_opts o;
@@ -229,14 +229,22 @@ connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	key = rh_json_str(creds, "ssh_private_key");
 	keypath = expand_home(key ? key : "~/.ssh/id_ed25519");
 	o.private_key = keypath;
-	o.known_hosts = sky_hosts ? sky_hosts : ls->opts.known_hosts;
-	o.timeout_ms = ls->opts.timeout_ms;
+	o.known_hosts = sky_hosts ? sky_hosts : known_hosts;
+	o.timeout_ms = timeout_ms;
 	r = rh_ssh_connect(&o, ssh, err);
 	free(keypath);
 	free(user);
 	free(sky_hosts);
 	cJSON_Delete(sky);
 	return r;
+}
+
+static int
+connect_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
+            struct rh_ssh **ssh, struct rh_err *err)
+{
+	return rh_link_ssh(addr, cfg, ls->opts.known_hosts,
+	                   ls->opts.timeout_ms, ssh, err);
 }
 
 int

@@ -31,6 +31,12 @@ int rh_ssh_fd(const struct rh_ssh *s);
 const char *rh_ssh_where(const struct rh_ssh *s);
 int rh_ssh_events(const struct rh_ssh *s);
 int rh_ssh_keepalive(struct rh_ssh *s);
+/* The libssh2 session, for a protocol run on it by its owner (the SFTP
+ * data store); non-blocking. */
+struct _LIBSSH2_SESSION *rh_ssh_session(struct rh_ssh *s);
+/* Wait until the session can make progress, at most until deadline_ms
+ * (CLOCK_MONOTONIC milliseconds): -ETIMEDOUT past it. */
+int rh_ssh_wait(struct rh_ssh *s, long long deadline_ms);
 /* Run cmd to its end with in on its stdin; *status is its exit status. */
 int rh_ssh_exec(struct rh_ssh *s, const char *cmd, const void *in,
                 size_t inlen, struct rh_buf *out, struct rh_buf *errout,
@@ -139,6 +145,13 @@ int rh_links_is_local(const char *addr, const struct cJSON *cfg);
 int rh_links_ssh(struct rh_links *ls, const char *addr,
                  const struct cJSON *cfg, struct rh_ssh **ssh,
                  struct rh_err *err);
+
+/* An SSH session of its own to the cluster's head (cfg: its config;
+ * an on-demand cluster as SkyPilot records it), host keys checked in
+ * known_hosts, each wait bounded by timeout_ms. */
+int rh_link_ssh(const char *addr, const struct cJSON *cfg,
+                const char *known_hosts, int timeout_ms, struct rh_ssh **ssh,
+                struct rh_err *err);
 
 /* sync.c: the local directory dir copied to ~/name on a node (over sftp,
  * or, when sftp is NULL, into the directory home of this machine), only

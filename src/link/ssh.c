@@ -368,6 +368,18 @@ rh_ssh_events(const struct rh_ssh *s)
 	return ev;
 }
 
+LIBSSH2_SESSION *
+rh_ssh_session(struct rh_ssh *s)
+{
+	return s->session;
+}
+
+int
+rh_ssh_wait(struct rh_ssh *s, long long deadline_ms)
+{
+	return wait_io(s, (int64_t)deadline_ms);
+}
+
 /* Send a keepalive if one is due; returns seconds until the next. */
 int
 rh_ssh_keepalive(struct rh_ssh *s)

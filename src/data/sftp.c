@@ -1,0 +1,1164 @@
+/*
+ * sftp.c - the data store on a cluster's node, over SFTP (libssh2) on an
+ * SSH session of the store's own, beside the agent's. The root is a
+ * directory of the node: the resource's path, relative to the node
+ * user's home unless absolute.
+ *
+ * One session serves all the store's files and threads: a mutex is held
+ * around each operation. Every wait is bounded by io_timeout; an
+ * operation that meets a lost session (a timeout, a broken connection)
+ * fails with ETIMEDOUT or EIO and drops it, and the next one connects
+ * again (no sooner than RETRY_MS after a failed connect); a file open
+ * on the old session is opened again by its path.
+ *
+ * Reads and writes go through libssh2's pipeline: a large request is
+ * cut into SFTP requests that are all in flight at once, and a file read
+ * in order keeps libssh2's read-ahead going from one read to the next.
+ *
+ * What SFTP (version 3, as OpenSSH serves it) cannot give: times in
+ * whole seconds; a rename over an existing entry is done by moving that
+ * entry aside first (not atomic); the server follows symbolic links, so
+ * the store looks at the last component (lstat) before acting on it and
+ * refuses a link (ELOOP, or EOPNOTSUPP for chmod and utimens).
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base.h"
+#include "link.h"
+#include "rns.h"
+#include "datastore.h"
+
+/* after a failed connect, operations fail at once for this long */
+#define RETRY_MS 1000
+/* a wait that ran out (not a libssh2 error code) */
+#define TIMED_OUT (-100000)
+
+struct sftp {
+	struct rh_data d;
+	pthread_mutex_t lock;           /* the session and all below */
+	char *cluster;                  /* its address (for messages) */
+	cJSON *inline_cfg;              /* an inline cluster config, or NULL */
+	rh_data_cluster_fn cluster_fn;  /* else its config from here */
+	void *cluster_arg;
+	char *known_hosts;
+	int timeout_ms;
+	char *root;                     /* on the node; "" is the home */
+	struct rh_ssh *ssh;             /* NULL: not connected */
+	LIBSSH2_SESSION *session;
+	LIBSSH2_SFTP *sftp;
+	unsigned gen;                   /* counts sessions */
+	int64_t retry_at;               /* no connect before (ms) */
+	int down_err;                   /* the last connect's -errno */
+	int fsync_warned;
+	unsigned long aside;            /* names for rename's moved entries */
+	struct rh_data_file *files;     /* open files */
+};
+
+struct rh_data_file {
+	struct sftp *s;
+	LIBSSH2_SFTP_HANDLE *h;         /* on session gen; NULL: none */
+	unsigned gen;
+	char *path;                     /* on the node, to open again */
+	unsigned long reopen;           /* SFTP flags to open it again */
+	int append;
+	int64_t pos;                    /* libssh2's offset of h; -1: unknown */
+	int reading;                    /* the last transfer was a read */
+	struct rh_data_file *next;      /* in s->files */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run a libssh2 call until it stops answering EAGAIN, at most
+ * timeout_ms; TIMED_OUT past it. Called with s->lock held. */
+#define RUN(s, rc, call)                                                   \
+	do {                                                               \
+		int64_t dl_ = now_ms() + (s)->timeout_ms;                  \
+		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {          \
+			if (rh_ssh_wait((s)->ssh, dl_) < 0) {              \
+				(rc) = TIMED_OUT;                          \
+				break;                                     \
+			}                                                  \
+		}                                                          \
+	} while (0)
+
+/* The same for a call that returns a pointer (NULL and EAGAIN: again). */
+#define RUN_PTR(s, rc, p, call)                                            \
+	do {                                                               \
+		int64_t dl_ = now_ms() + (s)->timeout_ms;                  \
+		(rc) = 0;                                                  \
+		while (((p) = (call)) == NULL) {                           \
+			(rc) = libssh2_session_last_errno((s)->session);   \
+			if ((rc) != LIBSSH2_ERROR_EAGAIN)                  \
+				break;                                     \
+			if (rh_ssh_wait((s)->ssh, dl_) < 0) {              \
+				(rc) = TIMED_OUT;                          \
+				break;                                     \
+			}                                                  \
+		}                                                          \
+	} while (0)
+
+static struct sftp *
+store_of(struct rh_data *d)
+{
+	return (struct sftp *)d;
+}
+
+/* The session closed; its handles are forgotten (never used again).
+ * Called with s->lock held. */
+static void
+drop(struct sftp *s)
+{
+	struct rh_data_file *f;
+
+	if (s->ssh == NULL)
+		return;
+	for (f = s->files; f != NULL; f = f->next)
+		f->h = NULL;
+	/* one try, no wait: a lost session answers nothing */
+	if (s->sftp != NULL)
+		libssh2_sftp_shutdown(s->sftp);
+	rh_ssh_close(s->ssh);
+	s->ssh = NULL;
+	s->session = NULL;
+	s->sftp = NULL;
+}
+
+/* An SFTP status as an errno. */
+static int
+status_errno(unsigned long st)
+{
+	switch (st) {
+	case LIBSSH2_FX_OK:
+		return 0;
+	case LIBSSH2_FX_NO_SUCH_FILE:
+	case LIBSSH2_FX_NO_SUCH_PATH:
+		return ENOENT;
+	case LIBSSH2_FX_PERMISSION_DENIED:
+	case LIBSSH2_FX_WRITE_PROTECT:
+	case LIBSSH2_FX_LOCK_CONFlICT:
+		return EACCES;
+	case LIBSSH2_FX_BAD_MESSAGE:
+	case LIBSSH2_FX_INVALID_FILENAME:
+	case LIBSSH2_FX_INVALID_HANDLE:
+		return EINVAL;
+	case LIBSSH2_FX_OP_UNSUPPORTED:
+	case LIBSSH2_FX_UNKNOWN_PRINCIPAL:
+		return EOPNOTSUPP;
+	case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+		return EEXIST;
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+	case LIBSSH2_FX_QUOTA_EXCEEDED:
+		return ENOSPC;
+	case LIBSSH2_FX_NOT_A_DIRECTORY:
+		return ENOTDIR;
+	case LIBSSH2_FX_DIR_NOT_EMPTY:
+		return ENOTEMPTY;
+	case LIBSSH2_FX_LINK_LOOP:
+		return ELOOP;
+	case LIBSSH2_FX_NO_MEDIA:
+		return ENODEV;
+	default:        /* FX_FAILURE: OpenSSH's answer for most errnos */
+		return EIO;
+	}
+}
+
+/* A libssh2 result as -errno: the server's refusal as its errno; a
+ * timeout or a broken session drops the session. Called with s->lock
+ * held. */
+static int
+fail(struct sftp *s, int rc, const char *what, const char *path)
+{
+	char *msg = NULL;
+
+	if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return -status_errno(libssh2_sftp_last_error(s->sftp));
+	if (rc == TIMED_OUT) {
+		rh_warn("%s: %s: %s %s: no answer in %d ms: the session is "
+		        "dropped", s->d.addr, s->cluster, what, path,
+		        s->timeout_ms);
+		drop(s);
+		return -ETIMEDOUT;
+	}
+	if (s->session != NULL)
+		libssh2_session_last_error(s->session, &msg, NULL, 0);
+	rh_warn("%s: %s: %s %s: %s: the session is dropped", s->d.addr,
+	        s->cluster, what, path, msg && *msg ? msg : "SSH error");
+	drop(s);
+	return -EIO;
+}
+
+/* The session, connected if it is not; -EIO or -ETIMEDOUT if it cannot
+ * be (the cause logged; with cause not NULL, the cause in it and its
+ * -errno returned). Called with
+ * s->lock held. */
+static int
+connect_up(struct sftp *s, struct rh_err *cause)
+{
+	struct rh_err err = { "" };
+	cJSON *cfg = NULL;
+	int rc, r;
+
+	if (s->sftp != NULL)
+		return 0;
+	if (now_ms() < s->retry_at)
+		return s->down_err;
+	if (s->inline_cfg != NULL)
+		r = 0;
+	else if (s->cluster_fn == NULL)
+		r = rh_err_set(&err, ENOENT, "no config known for the "
+		               "cluster");
+	else
+		r = s->cluster_fn(s->cluster_arg, s->cluster, &cfg, &err);
+	if (r == 0)
+		r = rh_link_ssh(s->cluster, s->inline_cfg ? s->inline_cfg : cfg,
+		                s->known_hosts, s->timeout_ms, &s->ssh, &err);
+	cJSON_Delete(cfg);
+	if (r == 0) {
+		s->session = rh_ssh_session(s->ssh);
+		RUN_PTR(s, rc, s->sftp, libssh2_sftp_init(s->session));
+		if (s->sftp == NULL) {
+			r = rh_err_set(&err, rc == TIMED_OUT ? ETIMEDOUT : EIO,
+			               "%s: starting SFTP: %s",
+			               rh_ssh_where(s->ssh), rc == TIMED_OUT ?
+			               "no answer" : "refused");
+			drop(s);
+		}
+	}
+	if (r < 0) {
+		rh_warn("%s: its data on %s: %s", s->d.addr, s->cluster,
+		        err.msg);
+		if (cause != NULL)
+			*cause = err;
+		s->retry_at = now_ms() + RETRY_MS;
+		s->down_err = r == -ETIMEDOUT ? r : -EIO;
+		return cause != NULL ? r : s->down_err;
+	}
+	s->gen++;
+	return 0;
+}
+
+static int
+up(struct sftp *s)
+{
+	return connect_up(s, NULL);
+}
+
+/* path of the store as a path of the node (allocated). */
+static char *
+node_path(const struct sftp *s, const char *path)
+{
+	if (*s->root == '\0')
+		return xstrdup(*path == '\0' ? "." : path);
+	if (*path == '\0')
+		return xstrdup(s->root);
+	return xasprintf("%s/%s", s->root, path);
+}
+
+static void
+to_stat(const LIBSSH2_SFTP_ATTRIBUTES *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+	if (a->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS)
+		st->st_mode = (mode_t)a->permissions;
+	if (a->flags & LIBSSH2_SFTP_ATTR_SIZE) {
+		st->st_size = (off_t)a->filesize;
+		st->st_blocks = (blkcnt_t)((a->filesize + 511) / 512);
+	}
+	/* the node's ids mean nothing here: what the node's user owns
+	 * (all the store reaches) is the mounting user's, as sshfs's
+	 * idmap=user shows it */
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	if (a->flags & LIBSSH2_SFTP_ATTR_ACMODTIME) {
+		st->st_atim.tv_sec = (time_t)a->atime;
+		st->st_mtim.tv_sec = (time_t)a->mtime;
+		st->st_ctim.tv_sec = (time_t)a->mtime;
+	}
+	if (S_ISDIR(st->st_mode))
+		st->st_nlink = 2;
+}
+
+/* lstat of a node path. Called with s->lock held, the session up. */
+static int
+node_lstat(struct sftp *s, const char *np, LIBSSH2_SFTP_ATTRIBUTES *a)
+{
+	int rc;
+
+	RUN(s, rc, libssh2_sftp_stat_ex(s->sftp, np, (unsigned)strlen(np),
+	                                LIBSSH2_SFTP_LSTAT, a));
+	return rc < 0 ? fail(s, rc, "lstat", np) : 0;
+}
+
+/* The mode (type bits) of a node path, 0 when there is nothing. */
+static int
+node_type(struct sftp *s, const char *np, mode_t *mode)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int r = node_lstat(s, np, &a);
+
+	*mode = 0;
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0)
+		*mode = (mode_t)a.permissions;
+	return r;
+}
+
+/* Lock the store with its session up; -errno (unlocked) if it cannot
+ * be. Returns holding s->lock on success. */
+static int
+lock_up(struct sftp *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if ((r = up(s)) < 0)
+		pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int
+f_stat(struct rh_data *d, const char *path, struct stat *st)
+{
+	struct sftp *s = store_of(d);
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	char *np;
+	int r;
+
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	np = node_path(s, path);
+	if ((r = node_lstat(s, np, &a)) == 0)
+		to_stat(&a, st);
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	return r;
+}
+
+struct ent {
+	char *name;
+	struct stat st;
+};
+
+static int
+f_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
+{
+	struct sftp *s = store_of(d);
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	LIBSSH2_SFTP_HANDLE *h;
+	struct ent *e = NULL;
+	size_t n = 0, cap = 0, i;
+	char name[NAME_MAX + 2], *np;
+	mode_t type;
+	int rc, r = 0;
+
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	np = node_path(s, path);
+	RUN_PTR(s, rc, h, libssh2_sftp_open_ex(s->sftp, np, (unsigned)strlen(np),
+	                                       0, 0, LIBSSH2_SFTP_OPENDIR));
+	if (h == NULL) {
+		r = fail(s, rc, "opendir", np);
+		/* OpenSSH answers "no such file" for ENOTDIR */
+		if ((r == -EIO || r == -ENOENT) &&
+		    node_type(s, np, &type) == 0 && type != 0 &&
+		    !S_ISDIR(type))
+			r = -ENOTDIR;
+	}
+	while (h != NULL) {
+		/* a name too long for NAME_MAX is not one this system has */
+		RUN(s, rc, libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL,
+		                                   0, &a));
+		if (rc <= 0) {
+			if (rc < 0)
+				r = fail(s, rc, "readdir", np);
+			break;
+		}
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			e = xrealloc(e, cap * sizeof(*e));
+		}
+		e[n].name = xstrdup(name);
+		to_stat(&a, &e[n].st);
+		n++;
+	}
+	if (h != NULL && s->sftp != NULL)
+		RUN(s, rc, libssh2_sftp_close_handle(h));
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	/* told outside the lock: cb may use the store */
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = cb(e[i].name, &e[i].st, arg);
+		free(e[i].name);
+	}
+	free(e);
+	return r;
+}
+
+static int
+f_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
+{
+	struct sftp *s = store_of(d);
+	char *np;
+	int rc, r;
+
+	if (size == 0 || rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	np = node_path(s, path);
+	RUN(s, rc, libssh2_sftp_symlink_ex(s->sftp, np, (unsigned)strlen(np),
+	                                   buf, (unsigned)(size - 1),
+	                                   LIBSSH2_SFTP_READLINK));
+	if (rc == LIBSSH2_ERROR_BUFFER_TOO_SMALL)
+		r = -ENAMETOOLONG;
+	else if (rc < 0)
+		r = fail(s, rc, "readlink", np);
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	if (r < 0)
+		return r == -EIO ? -EINVAL : r;    /* OpenSSH: not a link */
+	buf[rc] = '\0';
+	return rh_data_link_inside(path, buf);
+}
+
+/* Open f's handle (again, on a new session). Called with s->lock held,
+ * the session up. */
+static int
+file_handle(struct sftp *s, struct rh_data_file *f, unsigned long flags,
+            long mode)
+{
+	int rc;
+
+	RUN_PTR(s, rc, f->h, libssh2_sftp_open_ex(s->sftp, f->path,
+	                                          (unsigned)strlen(f->path),
+	                                          flags, mode,
+	                                          LIBSSH2_SFTP_OPENFILE));
+	if (f->h == NULL)
+		return fail(s, rc, "open", f->path);
+	f->gen = s->gen;
+	f->pos = 0;
+	f->reading = 0;
+	return 0;
+}
+
+/* Lock the store with f's handle open: after a lost session, the file
+ * is opened again. Returns holding s->lock on success. */
+static int
+lock_file(struct rh_data_file *f)
+{
+	struct sftp *s = f->s;
+	int r;
+
+	if ((r = lock_up(s)) < 0)
+		return r;
+	if (f->h != NULL && f->gen == s->gen)
+		return 0;
+	if ((r = file_handle(s, f, f->reopen, 0)) < 0)
+		pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int
+f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
+       struct rh_data_file **out)
+{
+	struct sftp *s = store_of(d);
+	struct rh_data_file *f;
+	unsigned long fl = 0;
+	mode_t type = 0;
+	int r;
+
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		fl = LIBSSH2_FXF_READ;
+		break;
+	case O_WRONLY:
+		fl = LIBSSH2_FXF_WRITE;
+		break;
+	default:
+		fl = LIBSSH2_FXF_READ | LIBSSH2_FXF_WRITE;
+	}
+	if (flags & O_APPEND)
+		fl |= LIBSSH2_FXF_APPEND;
+	f = xcalloc(1, sizeof(*f));
+	f->s = s;
+	f->reopen = fl;
+	f->append = (flags & O_APPEND) != 0;
+	if (flags & O_CREAT)
+		fl |= LIBSSH2_FXF_CREAT;
+	if (flags & O_EXCL)
+		fl |= LIBSSH2_FXF_EXCL;
+	if (flags & O_TRUNC)
+		fl |= LIBSSH2_FXF_TRUNC;
+	if ((r = lock_up(s)) < 0) {
+		free(f);
+		return r;
+	}
+	f->path = node_path(s, path);
+	/* the server would follow a link: look first */
+	if (!(flags & O_EXCL) && (r = node_type(s, f->path, &type)) == 0) {
+		if (S_ISLNK(type))
+			r = -ELOOP;
+		else if (type == 0 && !(flags & O_CREAT))
+			r = -ENOENT;
+		else if (S_ISDIR(type) && (flags & O_ACCMODE) != O_RDONLY)
+			r = -EISDIR;
+	}
+	if (r == 0)
+		r = file_handle(s, f, fl, (long)(mode & 07777));
+	if (r == -EIO && s->sftp != NULL &&
+	    node_type(s, f->path, &type) == 0 && type != 0)
+		r = (flags & O_EXCL) ? -EEXIST : S_ISDIR(type) ? -EISDIR : r;
+	if (r == 0) {
+		f->next = s->files;
+		s->files = f;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		free(f->path);
+		free(f);
+		return r;
+	}
+	*out = f;
+	return 0;
+}
+
+static ssize_t
+f_read(struct rh_data_file *f, void *buf, size_t size, off_t off)
+{
+	struct sftp *s = f->s;
+	size_t got = 0;
+	ssize_t n = 0;
+	int r;
+
+	if ((r = lock_file(f)) < 0)
+		return r;
+	/* a jump, or a write since: libssh2's read-ahead starts anew */
+	if (f->pos != off || !f->reading) {
+		libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
+		f->pos = off;
+		f->reading = 1;
+	}
+	while (got < size) {
+		RUN(s, n, libssh2_sftp_read(f->h, (char *)buf + got,
+		                            size - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		f->pos += n;
+	}
+	if (n < 0)
+		r = fail(s, (int)n, "read", f->path);
+	pthread_mutex_unlock(&s->lock);
+	/* a short read would be taken for the end of the file */
+	return r < 0 ? r : (ssize_t)got;
+}
+
+static ssize_t
+f_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
+{
+	struct sftp *s = f->s;
+	size_t done = 0;
+	ssize_t n = 0;
+	int r;
+
+	if ((r = lock_file(f)) < 0)
+		return r;
+	if (f->pos != off || f->reading || f->append) {
+		/* appending: the server writes at the end (O_APPEND) */
+		libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
+		f->pos = off;
+		f->reading = 0;
+	}
+	while (done < size) {
+		/* libssh2 has the rest of buf in flight: give it again */
+		RUN(s, n, libssh2_sftp_write(f->h, (const char *)buf + done,
+		                             size - done));
+		if (n < 0)
+			break;
+		done += (size_t)n;
+	}
+	if (n < 0) {
+		r = fail(s, (int)n, "write", f->path);
+		f->pos = -1;
+	} else {
+		f->pos = f->append ? -1 : off + (off_t)done;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r < 0 ? r : (ssize_t)done;
+}
+
+static int
+set_attrs(struct sftp *s, struct rh_data_file *f, const char *np,
+          LIBSSH2_SFTP_ATTRIBUTES *a)
+{
+	int rc;
+
+	if (f != NULL)
+		RUN(s, rc, libssh2_sftp_fstat_ex(f->h, a, 1));
+	else
+		RUN(s, rc, libssh2_sftp_stat_ex(s->sftp, np,
+		                                (unsigned)strlen(np),
+		                                LIBSSH2_SFTP_SETSTAT, a));
+	return rc < 0 ? fail(s, rc, "setstat", np) : 0;
+}
+
+/* Lock the store for an attribute change of f, or of the entry at path
+ * (which must not be a symbolic link: the server would follow it);
+ * *np is the node path. Returns holding s->lock on success. */
+static int
+lock_attr(struct sftp *s, const char *path, struct rh_data_file *f,
+          char **np, LIBSSH2_SFTP_ATTRIBUTES *cur)
+{
+	int rc, r;
+
+	*np = NULL;
+	if (f != NULL) {
+		if ((r = lock_file(f)) < 0)
+			return r;
+		*np = xstrdup(f->path);
+		RUN(s, rc, libssh2_sftp_fstat_ex(f->h, cur, 0));
+		r = rc < 0 ? fail(s, rc, "fstat", *np) : 0;
+	} else {
+		if (rh_data_path_ok(path) < 0)
+			return -EINVAL;
+		if ((r = lock_up(s)) < 0)
+			return r;
+		*np = node_path(s, path);
+		r = node_lstat(s, *np, cur);
+		if (r == 0 && LIBSSH2_SFTP_S_ISLNK(cur->permissions))
+			r = -EOPNOTSUPP;
+	}
+	if (r < 0) {
+		pthread_mutex_unlock(&s->lock);
+		free(*np);
+		*np = NULL;
+	}
+	return r;
+}
+
+static int
+f_truncate(struct rh_data *d, const char *path, struct rh_data_file *f,
+           off_t size)
+{
+	struct sftp *s = store_of(d);
+	LIBSSH2_SFTP_ATTRIBUTES a, cur;
+	char *np;
+	int r;
+
+	if ((r = lock_attr(s, path, f, &np, &cur)) < 0)
+		return r == -EOPNOTSUPP ? -ELOOP : r;
+	if (LIBSSH2_SFTP_S_ISDIR(cur.permissions)) {
+		r = -EISDIR;
+	} else {
+		memset(&a, 0, sizeof(a));
+		a.flags = LIBSSH2_SFTP_ATTR_SIZE;
+		a.filesize = (libssh2_uint64_t)size;
+		r = set_attrs(s, f, np, &a);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	return r;
+}
+
+static unsigned long
+secs_of(const struct timespec *t, unsigned long cur)
+{
+	if (t->tv_nsec == UTIME_OMIT)
+		return cur;
+	if (t->tv_nsec == UTIME_NOW)
+		return (unsigned long)time(NULL);
+	return (unsigned long)t->tv_sec;
+}
+
+static int
+f_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
+          const struct rh_data_attr *at)
+{
+	struct sftp *s = store_of(d);
+	LIBSSH2_SFTP_ATTRIBUTES a, cur;
+	char *np;
+	int r;
+
+	if ((r = lock_attr(s, path, f, &np, &cur)) < 0)
+		return r;
+	memset(&a, 0, sizeof(a));
+	if (at->what & RH_DATA_MODE) {
+		a.flags |= LIBSSH2_SFTP_ATTR_PERMISSIONS;
+		a.permissions = at->mode & 07777;
+	}
+	if (at->what & (RH_DATA_ATIME | RH_DATA_MTIME)) {
+		/* SFTP sets both: the one not given stays as it is */
+		a.flags |= LIBSSH2_SFTP_ATTR_ACMODTIME;
+		a.atime = (at->what & RH_DATA_ATIME) ?
+		          secs_of(&at->atime, cur.atime) : cur.atime;
+		a.mtime = (at->what & RH_DATA_MTIME) ?
+		          secs_of(&at->mtime, cur.mtime) : cur.mtime;
+	}
+	r = a.flags ? set_attrs(s, f, np, &a) : 0;
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	return r;
+}
+
+static int
+f_fsync(struct rh_data_file *f, int datasync)
+{
+	struct sftp *s = f->s;
+	int rc, r;
+
+	(void)datasync;
+	if ((r = lock_file(f)) < 0)
+		return r;
+	RUN(s, rc, libssh2_sftp_fsync(f->h));
+	if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+	    libssh2_sftp_last_error(s->sftp) == LIBSSH2_FX_OP_UNSUPPORTED) {
+		/* written (each write was answered), but not synced */
+		if (!s->fsync_warned++)
+			rh_warn("%s: %s: the SFTP server has no fsync: data "
+			        "is written but not synced", s->d.addr,
+			        s->cluster);
+		rc = 0;
+	}
+	r = rc < 0 ? fail(s, rc, "fsync", f->path) : 0;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int
+f_fstat(struct rh_data_file *f, struct stat *st)
+{
+	struct sftp *s = f->s;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc, r;
+
+	if ((r = lock_file(f)) < 0)
+		return r;
+	RUN(s, rc, libssh2_sftp_fstat_ex(f->h, &a, 0));
+	r = rc < 0 ? fail(s, rc, "fstat", f->path) : 0;
+	if (r == 0)
+		to_stat(&a, st);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int
+f_close(struct rh_data_file *f)
+{
+	struct sftp *s = f->s;
+	struct rh_data_file **pp;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->files; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	/* every write was answered: a close that fails loses nothing */
+	if (f->h != NULL && f->gen == s->gen && s->sftp != NULL) {
+		RUN(s, rc, libssh2_sftp_close_handle(f->h));
+		if (rc < 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+			fail(s, rc, "close", f->path);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+static int
+f_mkdir(struct rh_data *d, const char *path, mode_t mode)
+{
+	struct sftp *s = store_of(d);
+	mode_t type;
+	char *np;
+	int rc, r;
+
+	if (*path == '\0')
+		return -EEXIST;
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	np = node_path(s, path);
+	RUN(s, rc, libssh2_sftp_mkdir_ex(s->sftp, np, (unsigned)strlen(np),
+	                                 (long)(mode & 07777)));
+	r = rc < 0 ? fail(s, rc, "mkdir", np) : 0;
+	/* OpenSSH answers a bare failure for EEXIST */
+	if (r == -EIO && node_type(s, np, &type) == 0 && type != 0)
+		r = -EEXIST;
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	return r;
+}
+
+static int
+f_unlink(struct rh_data *d, const char *path)
+{
+	struct sftp *s = store_of(d);
+	mode_t type;
+	char *np;
+	int rc, r;
+
+	if (*path == '\0')
+		return -EBUSY;
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	np = node_path(s, path);
+	RUN(s, rc, libssh2_sftp_unlink_ex(s->sftp, np, (unsigned)strlen(np)));
+	r = rc < 0 ? fail(s, rc, "unlink", np) : 0;
+	if (r == -EIO && node_type(s, np, &type) == 0 && S_ISDIR(type))
+		r = -EISDIR;
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	return r;
+}
+
+/* Whether the directory at np has entries. */
+static int
+dir_has_entries(struct sftp *s, const char *np)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	LIBSSH2_SFTP_HANDLE *h;
+	char name[NAME_MAX + 2];
+	int rc, found = 0;
+
+	RUN_PTR(s, rc, h, libssh2_sftp_open_ex(s->sftp, np, (unsigned)strlen(np),
+	                                       0, 0, LIBSSH2_SFTP_OPENDIR));
+	if (h == NULL)
+		return fail(s, rc, "opendir", np);
+	for (;;) {
+		RUN(s, rc, libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL,
+		                                   0, &a));
+		if (rc < 0)
+			return fail(s, rc, "readdir", np);
+		if (rc == 0)
+			break;
+		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			found = 1;
+			break;
+		}
+	}
+	RUN(s, rc, libssh2_sftp_close_handle(h));
+	return found;
+}
+
+static int
+f_rmdir(struct rh_data *d, const char *path)
+{
+	struct sftp *s = store_of(d);
+	mode_t type;
+	char *np;
+	int rc, r;
+
+	if (*path == '\0')
+		return -EBUSY;
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	np = node_path(s, path);
+	RUN(s, rc, libssh2_sftp_rmdir_ex(s->sftp, np, (unsigned)strlen(np)));
+	r = rc < 0 ? fail(s, rc, "rmdir", np) : 0;
+	/* OpenSSH answers a bare failure for ENOTEMPTY, "no such file"
+	 * for ENOTDIR */
+	if ((r == -EIO || r == -ENOENT) && node_type(s, np, &type) == 0 &&
+	    type != 0)
+		r = !S_ISDIR(type) ? -ENOTDIR :
+		    dir_has_entries(s, np) == 1 ? -ENOTEMPTY : r;
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+	return r;
+}
+
+static int
+node_rename(struct sftp *s, const char *from, const char *to)
+{
+	int rc;
+
+	/* OpenSSH (SFTP 3) renames over nothing: flags are not sent */
+	RUN(s, rc, libssh2_sftp_rename_ex(s->sftp, from, (unsigned)strlen(from),
+	                                  to, (unsigned)strlen(to),
+	                                  LIBSSH2_SFTP_RENAME_OVERWRITE |
+	                                  LIBSSH2_SFTP_RENAME_ATOMIC |
+	                                  LIBSSH2_SFTP_RENAME_NATIVE));
+	return rc < 0 ? fail(s, rc, "rename", from) : 0;
+}
+
+static int
+node_remove(struct sftp *s, const char *np, mode_t type)
+{
+	int rc;
+
+	if (S_ISDIR(type))
+		RUN(s, rc, libssh2_sftp_rmdir_ex(s->sftp, np,
+		                                 (unsigned)strlen(np)));
+	else
+		RUN(s, rc, libssh2_sftp_unlink_ex(s->sftp, np,
+		                                  (unsigned)strlen(np)));
+	return rc < 0 ? fail(s, rc, "remove", np) : 0;
+}
+
+/*
+ * rename(2) over an existing entry, as SFTP 3 cannot: what is at to is
+ * moved aside (to a name beside it), from takes its place, and the old
+ * entry is removed; moved back if from cannot move. Not atomic: for a
+ * moment nothing is at to. Called with s->lock held.
+ */
+static int
+rename_over(struct sftp *s, const char *from, const char *to, mode_t ft,
+            mode_t tt)
+{
+	const char *slash = strrchr(to, '/');
+	char *aside;
+	int r;
+
+	if (S_ISDIR(ft) && !S_ISDIR(tt))
+		return -ENOTDIR;
+	if (!S_ISDIR(ft) && S_ISDIR(tt))
+		return -EISDIR;
+	if (S_ISDIR(tt) && (r = dir_has_entries(s, to)) != 0)
+		return r < 0 ? r : -ENOTEMPTY;
+	aside = xasprintf("%.*s.rhfs-rename-%ld-%lu",
+	                  slash ? (int)(slash - to + 1) : 0, to,
+	                  (long)getpid(), ++s->aside);
+	if ((r = node_rename(s, to, aside)) < 0) {
+		free(aside);
+		return r;
+	}
+	if ((r = node_rename(s, from, to)) < 0) {
+		if (s->sftp != NULL && node_rename(s, aside, to) < 0)
+			rh_warn("%s: %s: a rename over %s failed, and what "
+			        "was there is left at %s", s->d.addr,
+			        s->cluster, to, aside);
+		free(aside);
+		return r;
+	}
+	if (node_remove(s, aside, tt) < 0)
+		rh_warn("%s: %s: %s (replaced by a rename) is left at %s",
+		        s->d.addr, s->cluster, to, aside);
+	free(aside);
+	return 0;
+}
+
+static int
+f_rename(struct rh_data *d, const char *from, const char *to,
+         unsigned flags)
+{
+	struct sftp *s = store_of(d);
+	mode_t ft, tt;
+	char *nf, *nt;
+	int r;
+
+	if (*from == '\0' || *to == '\0')
+		return -EBUSY;
+	if (rh_data_path_ok(from) < 0 || rh_data_path_ok(to) < 0)
+		return -EINVAL;
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL;         /* RENAME_EXCHANGE: not over SFTP */
+	if ((r = lock_up(s)) < 0)
+		return r;
+	nf = node_path(s, from);
+	nt = node_path(s, to);
+	if ((r = node_type(s, nf, &ft)) == 0 && ft == 0)
+		r = -ENOENT;
+	if (r == 0 && (r = node_type(s, nt, &tt)) == 0) {
+		if (tt == 0)
+			r = node_rename(s, nf, nt);
+		else if (flags & RENAME_NOREPLACE)
+			r = -EEXIST;
+		else if (strcmp(nf, nt) == 0)
+			r = 0;
+		else
+			r = rename_over(s, nf, nt, ft, tt);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(nf);
+	free(nt);
+	return r;
+}
+
+static void
+f_free(struct rh_data *d)
+{
+	struct sftp *s = store_of(d);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->sftp != NULL) {
+		int rc;
+
+		RUN(s, rc, libssh2_sftp_shutdown(s->sftp));
+		s->sftp = NULL;
+	}
+	drop(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+	cJSON_Delete(s->inline_cfg);
+	free(s->cluster);
+	free(s->known_hosts);
+	free(s->root);
+	free(s->d.addr);
+	free(s);
+}
+
+static const struct rh_data_ops sftp_ops = {
+	.name = "sftp",
+	.stat = f_stat,
+	.list = f_list,
+	.readlink = f_readlink,
+	.open = f_open,
+	.read = f_read,
+	.write = f_write,
+	.truncate = f_truncate,
+	.setattr = f_setattr,
+	.fsync = f_fsync,
+	/* every write is answered before it returns: nothing to flush */
+	.flush = NULL,
+	.fstat = f_fstat,
+	.close = f_close,
+	.mkdir = f_mkdir,
+	.unlink = f_unlink,
+	.rmdir = f_rmdir,
+	.rename = f_rename,
+	.free = f_free,
+};
+
+/* The node path of the root: "~/" and trailing '/' dropped; "" is the
+ * home. A blob's: its directory, and its name in *blob. */
+static int
+root_of(const char *path, const char *addr, int is_blob, char **root,
+        char **blob, struct rh_err *err)
+{
+	char *p, *slash;
+	size_t n;
+
+	if (strncmp(path, "~/", 2) == 0 || strcmp(path, "~") == 0)
+		path += path[1] == '/' ? 2 : 1;
+	p = xstrdup(path);
+	n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	if (!is_blob) {
+		*root = p;
+		return 0;
+	}
+	slash = strrchr(p, '/');
+	if (*p == '\0' || strcmp(p, "/") == 0) {
+		free(p);
+		return rh_err_set(err, EINVAL, "%s: a blob's path names a file",
+		                  addr);
+	}
+	if (blob != NULL)
+		*blob = xstrdup(slash ? slash + 1 : p);
+	if (slash == NULL)
+		*p = '\0';
+	else
+		slash[slash == p ? 1 : 0] = '\0';
+	*root = p;
+	return 0;
+}
+
+int
+rh_data_sftp_open(const struct rh_data_loc *loc, const char *addr,
+                  int is_blob, const struct rh_data_opts *opts,
+                  struct rh_data **out, char **blob, struct rh_err *err)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	struct rh_err cause;
+	struct sftp *s;
+	const char *home = getenv("HOME");
+	char *root = NULL, *np;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = root_of(loc->path, addr, is_blob, &root, blob, err)) < 0)
+		return r;
+	s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->d.ops = &sftp_ops;
+	s->d.addr = xstrdup(addr);
+	s->root = root;
+	if (loc->cluster_cfg != NULL) {
+		s->inline_cfg = cJSON_Duplicate(loc->cluster_cfg, 1);
+		s->cluster = xasprintf("%s#system", addr);
+	} else {
+		s->cluster = xstrdup(loc->cluster);
+	}
+	if (opts != NULL) {
+		s->cluster_fn = opts->cluster;
+		s->cluster_arg = opts->cluster_arg;
+	}
+	s->known_hosts = opts != NULL && opts->known_hosts != NULL ?
+	                 xstrdup(opts->known_hosts) :
+	                 xasprintf("%s/.ssh/known_hosts", home ? home : "");
+	s->timeout_ms = (int)((opts != NULL && opts->io_timeout > 0 ?
+	                       opts->io_timeout : RH_DATA_IO_TIMEOUT) * 1000);
+	/* the root must be a directory: told now, as the other stores do */
+	pthread_mutex_lock(&s->lock);
+	cause.msg[0] = '\0';
+	if ((r = connect_up(s, &cause)) < 0) {
+		r = rh_err_set(err, -r, "%s: its data on %s cannot be reached: "
+		               "%s", addr, s->cluster, cause.msg);
+	} else {
+		np = node_path(s, "");
+		RUN(s, rc, libssh2_sftp_stat_ex(s->sftp, np,
+		                                (unsigned)strlen(np),
+		                                LIBSSH2_SFTP_STAT, &a));
+		r = rc < 0 ? fail(s, rc, "stat", np) : 0;
+		if (r == 0 && !LIBSSH2_SFTP_S_ISDIR(a.permissions))
+			r = -ENOTDIR;
+		if (r < 0)
+			r = rh_err_set(err, -r, "%s: its data directory %s on "
+			               "%s: %s", addr, *np == '.' ? "~" : np,
+			               s->cluster, strerror(-r));
+		free(np);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		f_free(&s->d);
+		if (blob != NULL) {
+			free(*blob);
+			*blob = NULL;
+		}
+		return r;
+	}
+	*out = &s->d;
+	return 0;
+}
