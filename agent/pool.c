@@ -10,8 +10,10 @@
  * JSON object a line (runner.py says which); its stdout and stderr are the
  * call's files, so nothing the user's code prints can break the protocol.
  * A worker that dies fails the call it ran and is replaced by the next
- * call; cancel kills it; one whose module file changed on disk, or that
- * idled for POOL_IDLE_MS (or RHAGENT_WORKER_IDLE seconds), is let go.
+ * call; cancel kills it; one whose module file changed on disk, or whose
+ * virtualenv changed (rhfs renews its stamp, .rh-stamp, when it installs
+ * there), or that idled for POOL_IDLE_MS (or RHAGENT_WORKER_IDLE
+ * seconds), is let go.
  */
 #include "config.h"
 
@@ -57,6 +59,8 @@ struct worker {
 	struct call *call;      /* the call it runs, or NULL: idle */
 	struct timespec mtime;  /* of the module's file when it imported */
 	int has_mtime;
+	struct stat stamp;      /* of the virtualenv's stamp when it started */
+	int has_stamp;          /* the stamp was there then */
 	int retiring;           /* takes no more calls; exits */
 	int dead;               /* reaped; freed at the next pool_nfds */
 	struct timespec idle_since;     /* CLOCK_MONOTONIC */
@@ -69,6 +73,7 @@ struct pool {
 	char *python;           /* the interpreter its workers run: python3,
 	                         * or a virtualenv's (a pool per env) */
 	char *file;             /* the module's file, as a worker found it */
+	char *stamp;            /* a virtualenv's stamp file, or NULL */
 	struct worker *workers;
 	unsigned long long full_pass;    /* call_schedule's pass that found no worker */
 	struct pool *next;
@@ -77,6 +82,10 @@ struct pool {
 /* The workers' output files, work/PID.stdout and work/PID.stderr: a
  * call's output is there while it runs (runner.py). */
 #define WORK_DIR "work"
+/* A virtualenv's interpreter (call.c), and the file rhfs renews in the
+ * virtualenv whenever it installs there. */
+#define VENV_PYTHON "/bin/python"
+#define VENV_STAMP ".rh-stamp"
 
 static struct pool *pool_find(struct agent *a, struct call *c, int create);
 
@@ -229,6 +238,7 @@ pool_find(struct agent *a, struct call *c, int create)
 {
 	const char *path, *module, *python;
 	struct pool *p;
+	size_t n;
 
 	if (c->pool != NULL)
 		return c->pool;
@@ -246,6 +256,11 @@ pool_find(struct agent *a, struct call *c, int create)
 	p->path = xstrdup(path);
 	p->module = xstrdup(module);
 	p->python = xstrdup(python);
+	n = strlen(python);
+	if (n > sizeof(VENV_PYTHON) - 1 &&
+	    strcmp(python + n - (sizeof(VENV_PYTHON) - 1), VENV_PYTHON) == 0)
+		p->stamp = xasprintf("%.*s/" VENV_STAMP,
+		                     (int)(n - (sizeof(VENV_PYTHON) - 1)), python);
 	p->next = a->pools.list;
 	a->pools.list = p;
 	return c->pool = p;
@@ -327,18 +342,30 @@ retire(struct worker *w, const char *why)
 	}
 }
 
-/* Whether the module's file changed since w imported it. */
-static int
+/* Why w must go: the module's file changed since w imported it, or its
+ * virtualenv since it started; NULL: neither. */
+static const char *
 stale(const struct worker *w)
 {
 	struct stat st;
+	int has;
 
+	if (w->pool->stamp != NULL) {
+		has = stat(w->pool->stamp, &st) == 0;
+		if (has != w->has_stamp ||
+		    (has && (st.st_ino != w->stamp.st_ino ||
+		             st.st_mtim.tv_sec != w->stamp.st_mtim.tv_sec ||
+		             st.st_mtim.tv_nsec != w->stamp.st_mtim.tv_nsec)))
+			return "its virtualenv changed";
+	}
 	if (!w->has_mtime || w->pool->file == NULL)
-		return 0;
+		return NULL;
 	if (stat(w->pool->file, &st) < 0)
-		return 1;
-	return st.st_mtim.tv_sec != w->mtime.tv_sec ||
-	       st.st_mtim.tv_nsec != w->mtime.tv_nsec;
+		return "its module's file is gone";
+	if (st.st_mtim.tv_sec != w->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != w->mtime.tv_nsec)
+		return "its module changed on disk";
+	return NULL;
 }
 
 static int
@@ -349,7 +376,8 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	posix_spawnattr_t at;
 	struct worker *w;
 	char three[] = "3", *argv[7];
-	int sv[2], r, fd;
+	struct stat stamp;
+	int sv[2], r, fd, has_stamp;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -368,6 +396,8 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	argv[4] = p->module;
 	argv[5] = a->pools.work_path;
 	argv[6] = NULL;
+	/* the virtualenv as the worker finds it (before it looks) */
+	has_stamp = p->stamp != NULL && stat(p->stamp, &stamp) == 0;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -390,6 +420,9 @@ spawn(struct agent *a, struct pool *p, struct worker **out,
 	w->pid = pid;
 	w->start_ticks = proc_start(pid);
 	w->fd = sv[0];
+	w->has_stamp = has_stamp;
+	if (has_stamp)
+		w->stamp = stamp;
 	w->next = p->workers;
 	p->workers = w;
 	rh_debug("python worker %ld started for %s%s%s", (long)pid, p->path,
@@ -430,11 +463,12 @@ pool_start(struct agent *a, struct call *c)
 	struct pool *p = pool_find(a, c, 1);
 	struct worker *w;
 	struct rh_err err;
+	const char *why;
 	cJSON *frame;
 	char *dir, *text;
 
-	while ((w = idle_worker(p)) != NULL && stale(w))
-		retire(w, "its module changed on disk");
+	while ((w = idle_worker(p)) != NULL && (why = stale(w)) != NULL)
+		retire(w, why);
 	if (w == NULL && spawn(a, p, &w, &err) < 0) {
 		call_finish(a, c, CALL_FAILED, err.msg);
 		return;
@@ -768,6 +802,7 @@ pool_stop_all(struct agent *a)
 		free(p->module);
 		free(p->python);
 		free(p->file);
+		free(p->stamp);
 		free(p);
 	}
 	free(ps->polled);

@@ -866,11 +866,23 @@ resend_lost(struct invoke *inv, struct slot **v, size_t n,
 	return r;
 }
 
+/* What prepare gave each request (venv, env, cwd) into req. */
+static void
+extra_merge(cJSON *req, const cJSON *extra)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, extra) {
+		cJSON_DeleteItemFromObjectCaseSensitive(req, v->string);
+		cJSON_AddItemToObject(req, v->string, cJSON_Duplicate(v, 1));
+	}
+}
+
 /* A new call's slot, last of inv's: its request, with the send's
- * secrets and virtualenv (each may be NULL). */
+ * secrets and what prepare gave (each may be NULL). */
 static struct slot *
 slot_new(struct invoke *inv, const cJSON *spec, const cJSON *senv,
-         const char *venv)
+         const cJSON *extra)
 {
 	struct slot *s = xcalloc(1, sizeof(*s));
 
@@ -879,8 +891,7 @@ slot_new(struct invoke *inv, const cJSON *spec, const cJSON *senv,
 	if (senv != NULL)
 		cJSON_AddItemToObject(s->req, "secret_env",
 		                      cJSON_Duplicate(senv, 1));
-	if (venv != NULL)
-		cJSON_AddStringToObject(s->req, "venv", venv);
+	extra_merge(s->req, extra);
 	pthread_mutex_lock(&inv->lock);
 	if (inv->nslots == inv->slots_cap) {
 		inv->slots_cap = inv->slots_cap ? inv->slots_cap * 2 : 16;
@@ -933,7 +944,7 @@ held_main(void *arg)
 	struct rh_err err = { "" };
 	struct slot **batch, *s;
 	size_t n, i;
-	char *venv = NULL;
+	cJSON *extra = NULL;
 	unsigned ticket;
 	int r;
 
@@ -946,7 +957,7 @@ held_main(void *arg)
 		if (r == 0)
 			r = res_agent(fs, inv->addr, inv->cfg, &inv->rpc, &err);
 		if (r == 0 && inv->kind->prepare != NULL)
-			r = inv->kind->prepare(inv, NULL, &venv, &err);
+			r = inv->kind->prepare(inv, NULL, &extra, &err);
 		if (r < 0)
 			rh_warn("%s: held calls fail: %s", inv->addr, err.msg);
 		pthread_mutex_lock(&inv->lock);
@@ -967,9 +978,7 @@ held_main(void *arg)
 			if (r < 0) {
 				fail_unsent(inv, s, err.msg);
 			} else {
-				if (venv != NULL)
-					cJSON_AddStringToObject(s->req, "venv",
-					                        venv);
+				extra_merge(s->req, extra);
 				submit(inv, s);
 			}
 			inv_put(inv);   /* the hold's reference */
@@ -986,8 +995,8 @@ held_main(void *arg)
 			if (batch[i] != NULL)
 				held_done(fs, unhold(inv, batch[i]));
 		free(batch);
-		free(venv);
-		venv = NULL;
+		cJSON_Delete(extra);
+		extra = NULL;
 		pthread_mutex_lock(&inv->lock);
 		if (inv->nheld == 0)
 			inv->holding = 0;
@@ -1088,10 +1097,10 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	struct slot *s, **mine = NULL;
 	cJSON *specs = NULL, *spec, *senv = NULL;
 	size_t i;
-	char *venv = NULL, *cluster = NULL;
+	char *cluster = NULL;
 	long ms;
 	unsigned ticket = 0;
-	cJSON *ccfg;
+	cJSON *ccfg, *extra = NULL;
 	int r, n, prep, held;
 
 	if ((r = inv->kind->parse(inv->addr, data, len, &specs, err)) < 0)
@@ -1133,7 +1142,7 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	 * if that fails, so do its calls, with the reason. A Ctrl-C while
 	 * waiting for it refuses the write (EINTR), which leaves no trace. */
 	if (!held && prep == 0 && n > 0 && inv->kind->prepare != NULL)
-		prep = inv->kind->prepare(inv, req, &venv, err);
+		prep = inv->kind->prepare(inv, req, &extra, err);
 	if (prep == -EINTR) {
 		r = prep;
 		goto refuse;
@@ -1166,7 +1175,7 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	mine = xcalloc((size_t)n, sizeof(*mine));
 	i = 0;
 	cJSON_ArrayForEach(spec, specs) {
-		s = slot_new(inv, spec, senv, venv);
+		s = slot_new(inv, spec, senv, extra);
 		mine[i++] = s;
 		if (prep < 0)
 			fail_unsent(inv, s, err->msg);
@@ -1175,7 +1184,7 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	}
 	cJSON_Delete(specs);
 	secret_env_free(senv);
-	free(venv);
+	cJSON_Delete(extra);
 	r = wait_accepted(inv, &deadline);
 	r = resend_lost(inv, mine, i, &deadline, r, err);
 	free(mine);
@@ -1188,7 +1197,7 @@ refuse:
 	}
 	cJSON_Delete(specs);
 	secret_env_free(senv);
-	free(venv);
+	cJSON_Delete(extra);
 	free(all);
 	free(cluster);
 	rh_warn("refused: %s", err->msg);
@@ -1310,7 +1319,8 @@ send_check(struct invoke *inv, struct rh_err *err)
 	rh_call_spec_free(&cs);
 	if (r < 0)
 		return rh_err_set(err, EINVAL, "%s: %s", inv->addr, why.msg);
-	return 0;
+	/* an env that is not there, or not usable: the write is refused */
+	return send_env_check(inv->fs, inv->addr, inv->cfg, err);
 }
 
 void
@@ -1342,10 +1352,10 @@ send_env(struct invoke *inv, cJSON **env, struct rh_err *err)
 }
 
 static int
-send_setup(struct invoke *inv, fuse_req_t req, char **venv,
+send_setup(struct invoke *inv, fuse_req_t req, cJSON **extra,
            struct rh_err *err)
 {
-	return send_prepare(inv->fs, inv->addr, inv->cfg, inv->rpc, req, venv,
+	return send_prepare(inv->fs, inv->addr, inv->cfg, inv->rpc, req, extra,
 	                    err);
 }
 

@@ -500,8 +500,8 @@ struct call_stream {
 	/* the calls' environment, read at each write (may be NULL) */
 	int (*env)(struct invoke *inv, struct cJSON **env, struct rh_err *err);
 	/* before the first call on a connection (may be NULL) */
-	int (*prepare)(struct invoke *inv, fuse_req_t req, char **venv,
-	               struct rh_err *err);
+	int (*prepare)(struct invoke *inv, fuse_req_t req,
+	               struct cJSON **extra, struct rh_err *err);
 	int lines;              /* a write may end inside a line */
 	/* not 0: the writes up to a read, fsync or close are one program,
 	 * of at most this many bytes (parse gets it whole) */
@@ -615,14 +615,20 @@ struct cJSON *held_record(struct fs *fs, const char *send, const char *id,
  * *latest's before; *any: one or more. */
 void held_list(struct fs *fs, const char *send, rh_list_cb cb, void *arg,
                char **latest, int *any);
-/* send-setup.c: before a send's first call on a connection, its reqs
- * synced to the node, its packages installed and its setup_cmds run
- * once. *venv: the virtualenv its calls run in (relative to the node's
- * home), or NULL. The wait ends with -EINTR when req (if not NULL) is
- * interrupted; the work goes on. */
+/* send-setup.c: before a send's first call on a connection, its env
+ * looked up, its reqs (and its env's) synced to the node, its packages
+ * installed and its setup_cmds run once. *extra: what each of its call
+ * requests gets (venv: the virtualenv its calls run in, relative to the
+ * node's home; env: its env's env_vars; cwd: its working_dir), or NULL.
+ * The wait ends with -EINTR when req (if not NULL) is interrupted; the
+ * work goes on. */
 int send_prepare(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                 struct rh_rpc *rpc, fuse_req_t req, char **venv,
+                 struct rh_rpc *rpc, fuse_req_t req, struct cJSON **extra,
                  struct rh_err *err);
+/* The env a send's config names (or holds) can be used: 0, or the
+ * reason naming the send and the env. */
+int send_env_check(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                   struct rh_err *err);
 /* Ends the work still running; before the agents' connections go. */
 void send_prepare_stop(struct fs *fs);
 void send_prepared_free(struct fs *fs);

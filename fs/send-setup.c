@@ -49,6 +49,8 @@ struct send_prepared {
 	char key[2 * EVP_MAX_MD_SIZE + 1];      /* of reqs and setup_cmds */
 	struct fs *fs;
 	cJSON *cfg;             /* the send's, for the work */
+	cJSON *env;             /* its env's, or NULL */
+	char *ekey;             /* what names the env on the node */
 	int state;              /* PREP_*, under fs->prep_lock */
 	int err;                /* -errno of a failure, and why: */
 	struct rh_err why;
@@ -58,6 +60,15 @@ struct send_prepared {
 	int joinable;
 	struct send_prepared *next;
 };
+
+/* A field if present and not null, else NULL. */
+static const cJSON *
+field(const cJSON *cfg, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+
+	return cJSON_IsNull(v) ? NULL : v;
+}
 
 static int
 stopping(struct fs *fs)
@@ -359,11 +370,149 @@ note_output(struct fs *fs, struct rh_rpc *rpc, const char *addr,
 	}
 }
 
-/* The packages of pl, in their virtualenv (its directory relative to the
- * node's home in *venv), once per list on the node. */
+/* A send's env: a copy of its config (NULL: none) and what identifies
+ * it on the node (its address; an inline one's name, or the send's). */
+static int
+env_resolve(struct fs *fs, const char *addr, const cJSON *cfg, cJSON **env,
+            char **ekey, struct rh_err *err)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(cfg, "env");
+	const cJSON *name;
+	struct rh_err why;
+	char *eaddr, *what;
+	int r;
+
+	*env = NULL;
+	*ekey = NULL;
+	if (cJSON_IsObject(e)) {
+		what = xasprintf("%s: field 'env'", addr);
+		r = rh_env_check(e, what, err);
+		free(what);
+		if (r < 0)
+			return r;
+		name = field(e, "name");
+		*env = cJSON_Duplicate(e, 1);
+		*ekey = cJSON_IsString(name) && *name->valuestring ?
+		        xasprintf("name:%s", name->valuestring) :
+		        xasprintf("send:%s", addr);
+		return 0;
+	}
+	if (e == NULL || cJSON_IsNull(e))
+		return 0;
+	if (!cJSON_IsString(e) || !rh_env_addr_ok(e->valuestring))
+		return rh_err_set(err, EINVAL, "%s: field 'env' must be the "
+		                  "address of an env, its name, or an env "
+		                  "config", addr);
+	/* a bare name: the env of that name in the default folder, @ when
+	 * logged in */
+	if (strchr("~@/^", e->valuestring[0]) != NULL)
+		eaddr = xstrdup(e->valuestring);
+	else
+		eaddr = xasprintf("%s/%s", fs->remote != NULL ? "@" : "~",
+		                  e->valuestring);
+	if ((r = res_at(fs, eaddr, env, &why)) < 0) {
+		r = r == -ENOENT ?
+		    rh_err_set(err, ENOENT, "%s: env %s: no such env", addr,
+		               eaddr) :
+		    rh_err_set(err, -r, "%s: env %s: %s", addr, eaddr, why.msg);
+		free(eaddr);
+		return r;
+	}
+	name = cJSON_GetObjectItemCaseSensitive(*env, "resource_type");
+	if (!cJSON_IsString(name) || strcmp(name->valuestring, "env") != 0) {
+		r = rh_err_set(err, EINVAL, "%s: env %s: is a %s, not an env",
+		               addr, eaddr, cJSON_IsString(name) ?
+		               name->valuestring : "resource of no type");
+	} else {
+		what = xasprintf("%s: env %s", addr, eaddr);
+		r = rh_env_check(*env, what, err);
+		free(what);
+	}
+	if (r < 0) {
+		cJSON_Delete(*env);
+		*env = NULL;
+		free(eaddr);
+		return r;
+	}
+	*ekey = eaddr;
+	return 0;
+}
+
+/* An env's working_dir that is a local directory ("./", "local:PATH"),
+ * synced as a reqs entry; NULL: a directory of the node. */
+static const char *
+env_local_dir(const cJSON *env)
+{
+	const cJSON *wd = field(env, "working_dir");
+
+	if (!cJSON_IsString(wd))
+		return NULL;
+	if (strcmp(wd->valuestring, "./") == 0 ||
+	    strcmp(wd->valuestring, ".") == 0 ||
+	    strncmp(wd->valuestring, "local:", 6) == 0)
+		return wd->valuestring;
+	return NULL;
+}
+
+/* Where the calls run, relative to the node's home (or absolute); NULL:
+ * the home. */
+static char *
+env_cwd(struct fs *fs, const cJSON *env)
+{
+	const cJSON *wd = field(env, "working_dir");
+	const char *w, *l;
+	char *dir, *base;
+
+	if (!cJSON_IsString(wd))
+		return NULL;
+	if ((l = env_local_dir(env)) != NULL) {
+		dir = strncmp(l, "local:", 6) == 0 ? local_path(fs, l + 6) :
+		      xstrdup(fs->opts.local);
+		base = base_name(dir);
+		free(dir);
+		return base;
+	}
+	w = wd->valuestring;
+	if (w[0] == '~' && w[1] == '\0')
+		return NULL;
+	if (w[0] == '~' && w[1] == '/')
+		w += 2;
+	return *w ? xstrdup(w) : NULL;
+}
+
+/* The virtualenv an env's calls run in, relative to the node's home:
+ * one per env, named after it, kept across changes of its reqs. */
+static char *
+env_venv(const char *ekey)
+{
+	char hex[2 * EVP_MAX_MD_SIZE + 1], *safe, *p;
+	const char *base = strrchr(ekey, '/');
+
+	base = base ? base + 1 : strchr(ekey, ':') ? strchr(ekey, ':') + 1 :
+	       ekey;
+	if (*base == '^' || *base == '~' || *base == '@')
+		base++;
+	safe = xasprintf("%.40s", base);
+	for (p = safe; *p; p++)
+		if (!(*p == '-' || *p == '_' || *p == '.' ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			*p = '_';
+	rh_sha256_hex(ekey, strlen(ekey), hex);
+	p = xasprintf(ENVS_DIR "/env-%s-%.12s", *safe ? safe : "x", hex);
+	free(safe);
+	return p;
+}
+
+/* The packages of pl in the virtualenv venv (relative to the node's
+ * home), made first if it is not there or sees the node's packages when
+ * it should not (or the other way round): once per list and virtualenv
+ * on the node. Then its stamp, .rh-stamp, is new: the agent lets go of
+ * Python workers that started before (agent/pool.c). */
 static int
 install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
-                 struct rh_rpc *rpc, char **venv, struct rh_err *err)
+                 const char *venv, int system_site, struct rh_rpc *rpc,
+                 struct rh_err *err)
 {
 	char key[2 * EVP_MAX_MD_SIZE + 1], *dir, *q;
 	struct rh_buf script = { 0 }, out = { 0 };
@@ -372,41 +521,51 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	int done = 0, r;
 
 	what = cJSON_CreateArray();
-	cJSON_AddItemToArray(what, cJSON_CreateString("pip"));
+	cJSON_AddItemToArray(what, cJSON_CreateString("venv"));
+	cJSON_AddItemToArray(what, cJSON_CreateString(venv));
+	cJSON_AddItemToArray(what, cJSON_CreateBool(system_site));
 	cJSON_AddItemToArray(what, cJSON_Duplicate(pl->args, 1));
 	cJSON_AddItemToArray(what, cJSON_Duplicate(pl->text, 1));
 	digest(what, key);
 	cJSON_Delete(what);
-	*venv = xasprintf(ENVS_DIR "/reqs-%.16s", key);
 	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
 		return rh_err_set(err, -r, "%s: reqs: the agent did not "
 		                  "answer: %s", addr, strerror(-r));
 	if (done) {
-		rh_debug("%s: reqs already installed in ~/%s", addr, *venv);
+		rh_debug("%s: reqs already installed in ~/%s", addr, venv);
 		return 0;
 	}
-	dir = rh_shell_quote(*venv);
-	/* The virtualenv sees the node's own packages; without a pip of its
-	 * own when the node's python3 has one (quicker, and no index needed
-	 * to make it): the node's pip installs into the venv it runs in. */
+	dir = rh_shell_quote(venv);
+	/* With the node's packages in sight, the virtualenv goes without a
+	 * pip of its own when the node's python3 has one (quicker, and no
+	 * index needed to make it): the node's pip installs into the venv
+	 * it runs in. Without, it has its own (ensurepip's). */
 	rh_buf_printf(&script,
 	              "cd && d=%s && mkdir -p \"${d%%/*}\" || exit\n"
-	              "if [ ! -x \"$d/bin/python\" ]; then\n"
-	              "  w=; python3 -c 'import pip' >/dev/null 2>&1 && "
-	              "w=--without-pip\n"
-	              "  python3 -m venv --system-site-packages $w \"$d\" || "
-	              "exit\n"
-	              "fi\n"
-	              "exec \"$d/bin/python\" -m pip install "
-	              "--disable-pip-version-check --no-input", dir);
+	              "if [ ! -x \"$d/bin/python\" ] || ! grep -qx "
+	              "'include-system-site-packages = %s' \"$d/pyvenv.cfg\" "
+	              "2>/dev/null; then\n"
+	              "  w=%s\n"
+	              "  [ -n \"$w\" ] && python3 -c 'import pip' >/dev/null "
+	              "2>&1 && w=\"$w --without-pip\"\n"
+	              "  python3 -m venv $w \"$d\" || exit\n"
+	              "fi\n", dir, system_site ? "true" : "false",
+	              system_site ? "--system-site-packages" : "");
 	free(dir);
-	cJSON_ArrayForEach(a, pl->args) {
-		q = rh_shell_quote(a->valuestring);
-		rh_buf_printf(&script, " %s", q);
-		free(q);
+	if (cJSON_GetArraySize(pl->args) > 0) {
+		rh_buf_printf(&script, "\"$d/bin/python\" -m pip install "
+		              "--disable-pip-version-check --no-input");
+		cJSON_ArrayForEach(a, pl->args) {
+			q = rh_shell_quote(a->valuestring);
+			rh_buf_printf(&script, " %s", q);
+			free(q);
+		}
+		rh_buf_printf(&script, " || exit\n");
 	}
+	rh_buf_printf(&script, "echo %s >\"$d/.rh-stamp.new\" && "
+	              "mv -f \"$d/.rh-stamp.new\" \"$d/.rh-stamp\"\n", key);
 	note(fs, rpc, "%s: reqs: installing %d pip arguments into ~/%s",
-	     addr, cJSON_GetArraySize(pl->args), *venv);
+	     addr, cJSON_GetArraySize(pl->args), venv);
 	r = run_cmd(fs, addr, rpc, "reqs", "pip install", script.data, &out,
 	            err);
 	rh_buf_free(&script);
@@ -419,40 +578,77 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	if ((r = setup_done(fs, rpc, key, 1, &done)) < 0)
 		return rh_err_set(err, -r, "%s: reqs installed, but the agent "
 		                  "did not record it: %s", addr, strerror(-r));
-	note(fs, rpc, "%s: reqs: installed into ~/%s", addr, *venv);
+	note(fs, rpc, "%s: reqs: installed into ~/%s", addr, venv);
 	return 0;
 }
 
+/* setup_cmds, once per list on the node; an env's (venv not NULL) run
+ * with its virtualenv first on PATH, and renew its stamp. */
 static int
 run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
-          struct rh_rpc *rpc, struct rh_err *err)
+          const char *venv, struct rh_rpc *rpc, struct rh_err *err)
 {
-	char key[2 * EVP_MAX_MD_SIZE + 1];
+	char key[2 * EVP_MAX_MD_SIZE + 1], *q = NULL, *full;
+	const char *what = venv ? "env setup_cmds" : "setup_cmds";
 	const cJSON *cmd;
+	cJSON *both;
 	int done = 0, n = 0, r;
 
-	digest(cmds, key);
+	if (venv == NULL) {
+		digest(cmds, key);
+	} else {
+		both = cJSON_CreateArray();
+		cJSON_AddItemToArray(both, cJSON_CreateString(venv));
+		cJSON_AddItemToArray(both, cJSON_Duplicate(cmds, 1));
+		digest(both, key);
+		cJSON_Delete(both);
+	}
 	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
-		return rh_err_set(err, -r, "%s: setup_cmds: the agent did not "
-		                  "answer: %s", addr, strerror(-r));
+		return rh_err_set(err, -r, "%s: %s: the agent did not answer: "
+		                  "%s", addr, what, strerror(-r));
 	if (done) {
-		rh_debug("%s: setup_cmds already ran on the node", addr);
+		rh_debug("%s: %s already ran on the node", addr, what);
 		return 0;
 	}
+	if (venv != NULL)
+		q = rh_shell_quote(venv);
 	cJSON_ArrayForEach(cmd, cmds) {
 		note(fs, rpc, "%s: setup: running %s", addr, cmd->valuestring);
-		if ((r = run_cmd(fs, addr, rpc, "setup_cmds", cmd->valuestring,
-		                 cmd->valuestring, NULL, err)) < 0) {
+		full = q == NULL ? xstrdup(cmd->valuestring) :
+		       xasprintf("VIRTUAL_ENV=\"$HOME\"/%s; PATH=\"$VIRTUAL_ENV/"
+		                 "bin:$PATH\"; export VIRTUAL_ENV PATH; cd\n%s",
+		                 q, cmd->valuestring);
+		r = run_cmd(fs, addr, rpc, what, cmd->valuestring, full, NULL,
+		            err);
+		free(full);
+		if (r < 0) {
 			note(fs, rpc, "%s", err->msg);
+			free(q);
 			return r;
 		}
 		n++;
 	}
+	if (q != NULL) {
+		full = xasprintf("cd && echo %s >%s/.rh-stamp.new && mv -f "
+		                 "%s/.rh-stamp.new %s/.rh-stamp", key, q, q, q);
+		r = run_cmd(fs, addr, rpc, what, "the env's stamp", full, NULL,
+		            err);
+		free(full);
+		free(q);
+		if (r < 0)
+			return r;
+	}
 	if ((r = setup_done(fs, rpc, key, 1, &done)) < 0)
-		return rh_err_set(err, -r, "%s: setup_cmds ran, but the agent "
-		                  "did not record it: %s", addr, strerror(-r));
+		return rh_err_set(err, -r, "%s: %s ran, but the agent did not "
+		                  "record it: %s", addr, what, strerror(-r));
 	note(fs, rpc, "%s: setup: done (%d commands)", addr, n);
 	return 0;
+}
+
+static int
+count(const cJSON *env, const char *key)
+{
+	return cJSON_GetArraySize(field(env, key));
 }
 
 /* The work for one send on one connection, in its own thread. */
@@ -461,20 +657,55 @@ prepare_job(void *arg)
 {
 	struct send_prepared *p = arg;
 	struct fs *fs = p->fs;
-	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(p->cfg, "reqs");
-	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(p->cfg,
-	                                                     "setup_cmds");
+	const cJSON *reqs = field(p->cfg, "reqs");
+	const cJSON *cmds = field(p->cfg, "setup_cmds");
+	const cJSON *ereqs = NULL, *ecmds = NULL, *sys = NULL;
+	const char *wd = NULL;
 	struct pip_list pl = { cJSON_CreateArray(), cJSON_CreateArray() };
+	char key[2 * EVP_MAX_MD_SIZE + 1];
 	struct rh_err why = { "" };
 	char *venv = NULL;
+	cJSON *one, *what;
 	int r = 0;
 
+	if (p->env != NULL) {
+		ereqs = field(p->env, "reqs");
+		ecmds = field(p->env, "setup_cmds");
+		sys = field(p->env, "system_site_packages");
+		wd = env_local_dir(p->env);
+	}
 	if (cJSON_GetArraySize(reqs) > 0)
 		r = sync_reqs(fs, p->addr, p->cfg, reqs, p->rpc, &pl, &why);
-	if (r == 0 && cJSON_GetArraySize(pl.args) > 0)
-		r = install_packages(fs, p->addr, &pl, p->rpc, &venv, &why);
+	if (r == 0 && cJSON_GetArraySize(ereqs) > 0)
+		r = sync_reqs(fs, p->addr, p->cfg, ereqs, p->rpc, &pl, &why);
+	if (r == 0 && wd != NULL) {
+		one = cJSON_CreateArray();
+		cJSON_AddItemToArray(one, cJSON_CreateString(wd));
+		r = sync_reqs(fs, p->addr, p->cfg, one, p->rpc, &pl, &why);
+		cJSON_Delete(one);
+	}
+	/* an env's packages (and the send's) go in the env's virtualenv;
+	 * a send's alone in one of the list's own */
+	if (r == 0 && p->env != NULL &&
+	    (cJSON_GetArraySize(pl.args) > 0 || sys != NULL ||
+	     cJSON_GetArraySize(ecmds) > 0)) {
+		venv = env_venv(p->ekey);
+		r = install_packages(fs, p->addr, &pl, venv, cJSON_IsTrue(sys),
+		                     p->rpc, &why);
+	} else if (r == 0 && cJSON_GetArraySize(pl.args) > 0) {
+		what = cJSON_CreateArray();
+		cJSON_AddItemToArray(what, cJSON_CreateString("pip"));
+		cJSON_AddItemToArray(what, cJSON_Duplicate(pl.args, 1));
+		cJSON_AddItemToArray(what, cJSON_Duplicate(pl.text, 1));
+		digest(what, key);
+		cJSON_Delete(what);
+		venv = xasprintf(ENVS_DIR "/reqs-%.16s", key);
+		r = install_packages(fs, p->addr, &pl, venv, 1, p->rpc, &why);
+	}
+	if (r == 0 && cJSON_GetArraySize(ecmds) > 0)
+		r = run_setup(fs, p->addr, ecmds, venv, p->rpc, &why);
 	if (r == 0 && cJSON_GetArraySize(cmds) > 0)
-		r = run_setup(fs, p->addr, cmds, p->rpc, &why);
+		r = run_setup(fs, p->addr, cmds, NULL, p->rpc, &why);
 	cJSON_Delete(pl.args);
 	cJSON_Delete(pl.text);
 	pthread_mutex_lock(&fs->prep_lock);
@@ -514,32 +745,60 @@ prepare_start(struct send_prepared *p, struct rh_err *err)
 	return 0;
 }
 
+/* What each call of the send gets from its env: env_vars, working_dir. */
+static cJSON *
+env_extra(struct fs *fs, const cJSON *env)
+{
+	const cJSON *vars = field(env, "env_vars");
+	cJSON *extra = cJSON_CreateObject();
+	char *cwd;
+
+	if (cJSON_GetArraySize(vars) > 0)
+		cJSON_AddItemToObject(extra, "env", cJSON_Duplicate(vars, 1));
+	if ((cwd = env_cwd(fs, env)) != NULL)
+		cJSON_AddStringToObject(extra, "cwd", cwd);
+	free(cwd);
+	return extra;
+}
+
 int
 send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
-             struct rh_rpc *rpc, fuse_req_t req, char **venv,
+             struct rh_rpc *rpc, fuse_req_t req, cJSON **extra,
              struct rh_err *err)
 {
-	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(cfg, "reqs");
-	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(cfg,
-	                                                     "setup_cmds");
+	const cJSON *reqs = field(cfg, "reqs");
+	const cJSON *cmds = field(cfg, "setup_cmds");
 	struct send_prepared *p;
-	char key[2 * EVP_MAX_MD_SIZE + 1];
+	char key[2 * EVP_MAX_MD_SIZE + 1], *ekey = NULL;
 	struct timespec until;
-	cJSON *both;
+	cJSON *all, *env = NULL;
 	int r = 0;
 
-	*venv = NULL;
-	if (cJSON_GetArraySize(reqs) == 0 && cJSON_GetArraySize(cmds) == 0)
-		return 0;
-	both = cJSON_CreateArray();
-	cJSON_AddItemToArray(both, cJSON_Duplicate(reqs, 1));
-	cJSON_AddItemToArray(both, cJSON_Duplicate(cmds, 1));
-	digest(both, key);
-	cJSON_Delete(both);
+	*extra = NULL;
+	if ((r = env_resolve(fs, addr, cfg, &env, &ekey, err)) < 0)
+		return r;
+	if (env != NULL)
+		*extra = env_extra(fs, env);
+	if (cJSON_GetArraySize(reqs) == 0 && cJSON_GetArraySize(cmds) == 0 &&
+	    (env == NULL || (count(env, "reqs") == 0 &&
+	                     count(env, "setup_cmds") == 0 &&
+	                     field(env, "system_site_packages") == NULL &&
+	                     env_local_dir(env) == NULL)))
+		goto out;
+	all = cJSON_CreateArray();
+	cJSON_AddItemToArray(all, cJSON_Duplicate(reqs, 1));
+	cJSON_AddItemToArray(all, cJSON_Duplicate(cmds, 1));
+	if (env != NULL) {
+		cJSON_AddItemToArray(all, cJSON_Duplicate(env, 1));
+		cJSON_AddItemToArray(all, cJSON_CreateString(ekey));
+	}
+	digest(all, key);
+	cJSON_Delete(all);
 	pthread_mutex_lock(&fs->prep_lock);
 	if (fs->prep_stop) {
 		pthread_mutex_unlock(&fs->prep_lock);
-		return rh_err_set(err, ESHUTDOWN, "%s: rhfs is stopping", addr);
+		r = rh_err_set(err, ESHUTDOWN, "%s: rhfs is stopping", addr);
+		goto out;
 	}
 	for (p = fs->prepared; p != NULL; p = p->next)
 		if (p->rpc == rpc && strcmp(p->addr, addr) == 0 &&
@@ -553,6 +812,10 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 		strcpy(p->key, key);
 		p->fs = fs;
 		p->cfg = cJSON_Duplicate(cfg, 1);
+		p->env = env;
+		p->ekey = ekey;
+		env = NULL;
+		ekey = NULL;
 		p->next = fs->prepared;
 		fs->prepared = p;
 		r = prepare_start(p, err);
@@ -576,9 +839,19 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 		r = p->err;
 		*err = p->why;
 	}
-	if (r == 0 && p->venv != NULL)
-		*venv = xstrdup(p->venv);
+	if (r == 0 && p->venv != NULL) {
+		if (*extra == NULL)
+			*extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(*extra, "venv", p->venv);
+	}
 	pthread_mutex_unlock(&fs->prep_lock);
+out:
+	cJSON_Delete(env);
+	free(ekey);
+	if (*extra != NULL && (r < 0 || cJSON_GetArraySize(*extra) == 0)) {
+		cJSON_Delete(*extra);
+		*extra = NULL;
+	}
 	return r;
 }
 
@@ -610,9 +883,24 @@ send_prepared_free(struct fs *fs)
 	for (p = fs->prepared; p != NULL; p = next) {
 		next = p->next;
 		cJSON_Delete(p->cfg);
+		cJSON_Delete(p->env);
+		free(p->ekey);
 		free(p->venv);
 		free(p->addr);
 		free(p);
 	}
 	fs->prepared = NULL;
+}
+
+int
+send_env_check(struct fs *fs, const char *addr, const cJSON *cfg,
+               struct rh_err *err)
+{
+	cJSON *env;
+	char *ekey;
+	int r = env_resolve(fs, addr, cfg, &env, &ekey, err);
+
+	cJSON_Delete(env);
+	free(ekey);
+	return r;
 }

@@ -13,6 +13,7 @@
 # already installed on the node is not installed again.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
+. "$top_srcdir/tests/wheels-lib.sh"
 
 NODE=/home/$SSH_USER
 NODE_PIP=$NODE/.config/pip
@@ -22,44 +23,10 @@ node_clean() {
 }
 trap 'stop_node_agent; stop_sshd; node_clean; cleanup' EXIT
 
-# a python3 that builds wheels (Debian: python3-pip, -setuptools, -wheel)
-WHEEL_PY=
-for py in /usr/bin/python3 "$PYTHON3"; do
-	if "$py" -c 'import setuptools, wheel, pip' 2>/dev/null; then
-		WHEEL_PY=$py
-		break
-	fi
-done
-if [ -z "$WHEEL_PY" ]; then
-	echo "SKIP: no python3 with pip, setuptools and wheel" >&2
-	exit 77
-fi
-
-# wheel NAME VERSION: rhNAME-VERSION into the wheelhouse
-WH=$T/wheels
-wheel() {
-	d=$T/src/$1-$2
-	mkdir -p "$d/$1"
-	printf 'from setuptools import setup\nsetup(name="%s", version="%s", packages=["%s"])\n' \
-		"$1" "$2" "$1" >"$d/setup.py"
-	echo "VERSION = \"$2\"" >"$d/$1/__init__.py"
-	(cd "$d" && "$WHEEL_PY" -m pip wheel -q --no-index \
-		--no-build-isolation --no-deps -w "$WH" .) >"$T/wheel.log" 2>&1 ||
-		{ cat "$T/wheel.log" >&2; exit 1; }
-}
 wheel rhpkg 1.0
 wheel rhpkg 2.0
 wheel rhextra 1.0
-chmod -R a+rX "$WH"
-
-# the node's pip configuration: this machine's (^local: the test HOME),
-# not one of this shell's environment
-for v in $(env | sed -n 's/^\(PIP_[A-Z_]*\)=.*/\1/p'); do
-	unset "$v"
-done
-mkdir -p "$HOME/.config/pip"
-printf '[global]\nno-index = true\nfind-links = %s\n' "$WH" \
-	>"$HOME/.config/pip/pip.conf"
+local_pip_conf
 
 # a Python module and a directory with a requirements.txt
 cat >"$WORK/fns.py" <<'PY'
@@ -137,7 +104,6 @@ has "with pip's last lines in the reason" "$T/out" \
 has "and in the log" "$MNT/.log" \
 	"No matching distribution found for rhnew==1.0"
 wheel rhnew 1.0
-chmod -R a+rX "$WH"
 result "the next call tries again and installs it" bad '1.0'
 
 # a list installed on the node is not installed again (a new mount)
@@ -154,8 +120,7 @@ has "is installed" "$MNT/.log" "~/v1: reqs: installing"
 start_sshd || finish
 stop_node_agent
 node_clean
-su -s /bin/sh "$SSH_USER" -c "mkdir -p '$NODE_PIP' &&
-	printf '[global]\nno-index = true\nfind-links = %s\n' '$WH' >'$NODE_PIP/pip.conf'"
+node_pip_conf
 unmount_rhfs
 mv "$T/rhfs.err" "$T/rhfs.err.2"
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base.h"
@@ -30,24 +31,38 @@ rh_send_env_vars(const cJSON *cfg)
 	return cJSON_IsObject(env) ? res_get(env, "env_vars") : NULL;
 }
 
+int
+rh_env_addr_ok(const char *a)
+{
+	if ((a[0] == '~' || a[0] == '@') && a[1] == '/' && a[2] != '\0')
+		return 1;
+	if ((a[0] == '/' || a[0] == '^') && a[1] != '\0')
+		return 1;
+	return rh_name_check(a, NULL) == 0;
+}
+
 static int
 validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 {
-	const cJSON *fp, *cmd, *sec, *vars, *v;
+	const cJSON *fp, *cmd, *sec, *env;
+	char what[600];
 	int r;
 
 	if ((r = res_check_fields(cfg, addr, fields, err)) < 0)
 		return r;
-	vars = rh_send_env_vars(cfg);
-	if (vars != NULL && !cJSON_IsNull(vars) && !cJSON_IsObject(vars))
-		return rh_err_set(err, EINVAL, "%s: field 'env': env_vars must "
-		                  "be an object of strings", addr);
-	cJSON_ArrayForEach(v, vars)
-		if (!cJSON_IsString(v) || *v->string == '\0' ||
-		    strchr(v->string, '=') != NULL)
-			return rh_err_set(err, EINVAL, "%s: field 'env': "
-			                  "variable '%s' must be a string, named "
-			                  "without '='", addr, v->string);
+	/* an env inline is judged as a stored one; a named one is an
+	 * address (~/..., @/..., /top/..., ^name) or a bare name, looked up
+	 * at each call */
+	env = res_get(cfg, "env");
+	if (cJSON_IsObject(env)) {
+		snprintf(what, sizeof(what), "%s: field 'env'", addr);
+		if ((r = rh_env_check(env, what, err)) < 0)
+			return r;
+	} else if (cJSON_IsString(env) && !rh_env_addr_ok(env->valuestring)) {
+		return rh_err_set(err, EINVAL, "%s: field 'env': '%s' is "
+		                  "neither the address of an env (~/..., @/..., "
+		                  "/top/...) nor a name", addr, env->valuestring);
+	}
 	if (res_get(cfg, "hardware") == NULL && res_get(cfg, "system") == NULL)
 		return rh_err_set(err, EINVAL, "%s: a send needs 'hardware' "
 		                  "(a cluster address or config)", addr);

@@ -44,5 +44,6 @@ extern const struct rh_type res_folder;
 extern const struct rh_type res_blob;
 extern const struct rh_type res_table;
 extern const struct rh_type res_secret;
+extern const struct rh_type res_env;
 
 #endif

@@ -14,7 +14,7 @@
 
 static const struct rh_type *const type_table[] = {
 	&res_cluster, &res_send, &res_function, &res_folder,
-	&res_blob,    &res_table, &res_secret,
+	&res_blob,    &res_table, &res_secret, &res_env,
 };
 
 static const struct res_field common_fields[] = {
@@ -227,7 +227,7 @@ rh_config_check(const char *addr, const char *data, size_t len, char **out,
 	if ((type = rh_type_find(rt->valuestring)) == NULL) {
 		r = rh_err_set(err, EINVAL, "%s: unknown resource_type '%s' "
 		               "(known: cluster, send, function, folder, blob, "
-		               "table, secret)", addr, rt->valuestring);
+		               "table, secret, env)", addr, rt->valuestring);
 		goto out;
 	}
 	if ((r = type->validate(cfg, addr, err)) < 0)

@@ -41,6 +41,13 @@ int rh_data_locate(const struct cJSON *cfg, const char *addr,
 /* A send's environment variables: the env_vars of its env (Runhouse's
  * Env config); NULL for none (a named env, null, no env_vars). */
 const struct cJSON *rh_send_env_vars(const struct cJSON *cfg);
+/* res-env.c: an env's config (stored, or inline in a send: what names
+ * it in errors), every field checked; -EINVAL with err otherwise. */
+int rh_env_check(const struct cJSON *env, const char *what,
+                 struct rh_err *err);
+/* Whether a send's env names one: an address (~/..., @/..., /top/...,
+ * ^name) or a bare name (res-send.c). */
+int rh_env_addr_ok(const char *addr);
 /* Largest config.json accepted. */
 #define RH_CONFIG_MAX (1024 * 1024)
 /*
