@@ -12,6 +12,15 @@
  *               refuses pip there), and two sends with clashing versions
  *               get two virtualenvs. The send's calls then run in it.
  *   setup_cmds  run once per node, in order, in the node's home.
+ *   env         an env resource named by its address (or bare name, in
+ *               the default folder), looked up at each write, or held
+ *               inline. One with reqs, setup_cmds or system_site_packages
+ *               is a virtualenv of its own, ~/.rh/envs/env-<name>-<hash>,
+ *               updated in place when its reqs change: its packages and
+ *               the send's go there, then its setup_cmds run (its bin/
+ *               first on PATH), then its stamp .rh-stamp is renewed, which
+ *               the agent's Python workers of the old env retire on. Its
+ *               env_vars and working_dir go in each call request.
  * The node's agent remembers a digest of each list done, so a list is
  * installed (or run) once per node.
  * Done once per send and connection (a new connection looks again, as

@@ -677,6 +677,59 @@ test_refused_send(void)
 	        "\"command\": [\"ls\"], \"secrets\": [{}]}", "'secrets'");
 }
 
+/* env: Runhouse's rh.env config, stored or inline in a send */
+static void
+test_env(void)
+{
+	AS_IS("~/e", "{\"name\": \"e\", \"resource_type\": \"env\", "
+	      "\"resource_subtype\": \"Env\", \"reqs\": [\"./\", "
+	      "\"torch==2.1\"], \"setup_cmds\": [\"true\"], \"env_vars\": "
+	      "{\"A\": \"1\"}, \"working_dir\": \"./\", "
+	      "\"system_site_packages\": true, \"secrets\": [], "
+	      "\"compute\": {}}");
+	AS_IS("~/s", "{\"name\": \"s\", \"resource_type\": \"send\", "
+	      "\"hardware\": \"^local\", \"command\": [\"ls\"], "
+	      "\"env\": \"~/e\"}");
+	AS_IS("~/s", "{\"name\": \"s\", \"resource_type\": \"send\", "
+	      "\"hardware\": \"^local\", \"command\": [\"ls\"], "
+	      "\"env\": \"myenv\"}");
+	AS_IS("~/s", "{\"name\": \"s\", \"resource_type\": \"send\", "
+	      "\"hardware\": \"^local\", \"command\": [\"ls\"], "
+	      "\"env\": {\"reqs\": [\"x\"], \"name\": \"inl\"}}");
+	REFUSED("{\"resource_type\": \"env\", \"packages\": []}",
+	        "unknown field 'packages'");
+	REFUSED("{\"resource_type\": \"env\", \"reqs\": \"x\"}", "'reqs'");
+	REFUSED("{\"resource_type\": \"env\", \"reqs\": [1]}", "'reqs'");
+	REFUSED("{\"resource_type\": \"env\", \"env_vars\": [\"A=1\"]}",
+	        "'env_vars'");
+	REFUSED("{\"resource_type\": \"env\", \"env_vars\": {\"A\": 1}}",
+	        "variable 'A'");
+	REFUSED("{\"resource_type\": \"env\", \"env_vars\": {\"A=B\": "
+	        "\"1\"}}", "variable 'A=B'");
+	REFUSED("{\"resource_type\": \"env\", \"working_dir\": \"\"}",
+	        "'working_dir'");
+	REFUSED("{\"resource_type\": \"env\", \"system_site_packages\": 1}",
+	        "'system_site_packages'");
+	REFUSED("{\"resource_type\": \"env\", \"resource_subtype\": "
+	        "\"CondaEnv\", \"conda_yaml\": {}}", "conda");
+	REFUSED("{\"resource_type\": \"env\", \"conda_env\": \"x\"}",
+	        "conda");
+	REFUSED("{\"resource_type\": \"env\", \"secrets\": [\"aws\"]}",
+	        "'secrets'");
+	/* a send's env: a bad inline one, a bad address */
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"env\": {\"reqs\": \"x\"}}",
+	        "field 'env': field 'reqs'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"env\": {\"resource_type\": "
+	        "\"send\"}}", "field 'env'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"env\": \"a b/../c\"}",
+	        "field 'env'");
+	REFUSED("{\"resource_type\": \"send\", \"hardware\": \"~/c\", "
+	        "\"command\": [\"ls\"], \"env\": \"~/\"}", "field 'env'");
+}
+
 static void
 test_refused_data(void)
 {
@@ -1046,11 +1099,11 @@ test_types(void)
 {
 	static const char *const names[] = {
 		"cluster", "send", "function", "folder", "blob", "table",
-		"secret",
+		"secret", "env",
 	};
 	static const char *const subtypes[] = {
 		"Cluster", "Send", "Function", "Folder", "Blob", "Table",
-		"Secret",
+		"Secret", "Env",
 	};
 	const struct rh_type *t;
 	size_t i;
@@ -1079,6 +1132,7 @@ main(void)
 	test_refused_cluster();
 	test_slurm();
 	test_refused_send();
+	test_env();
 	test_refused_data();
 	test_data();
 	test_refused_secret();
