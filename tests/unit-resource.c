@@ -686,7 +686,7 @@ test_env(void)
 	      "\"torch==2.1\"], \"setup_cmds\": [\"true\"], \"env_vars\": "
 	      "{\"A\": \"1\"}, \"working_dir\": \"./\", "
 	      "\"system_site_packages\": true, \"secrets\": [], "
-	      "\"compute\": {}}");
+	      "\"compute\": {}, \"env_name\": \"e\"}");
 	AS_IS("~/s", "{\"name\": \"s\", \"resource_type\": \"send\", "
 	      "\"hardware\": \"^local\", \"command\": [\"ls\"], "
 	      "\"env\": \"~/e\"}");
@@ -699,7 +699,7 @@ test_env(void)
 	REFUSED("{\"resource_type\": \"env\", \"packages\": []}",
 	        "unknown field 'packages'");
 	REFUSED("{\"resource_type\": \"env\", \"reqs\": \"x\"}", "'reqs'");
-	REFUSED("{\"resource_type\": \"env\", \"reqs\": [1]}", "'reqs'");
+	REFUSED("{\"resource_type\": \"env\", \"reqs\": [\"\"]}", "'reqs'");
 	REFUSED("{\"resource_type\": \"env\", \"env_vars\": [\"A=1\"]}",
 	        "'env_vars'");
 	REFUSED("{\"resource_type\": \"env\", \"env_vars\": {\"A\": 1}}",

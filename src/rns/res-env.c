@@ -19,7 +19,10 @@ static const struct res_field fields[] = {
 	{ "env_vars", F_OBJECT | F_NULL },
 	{ "working_dir", F_STRING | F_NULL },
 	{ "system_site_packages", F_BOOL | F_NULL },
-	/* Runhouse writes these; rhfs has no use for them (empty only) */
+	/* Runhouse writes these: its name for the env on the cluster
+	 * (rhfs's are the virtualenvs), and what rhfs has no use for
+	 * (empty only) */
+	{ "env_name", F_STRING | F_NULL },
 	{ "secrets", F_ARRAY | F_NULL },
 	{ "compute", F_OBJECT | F_NULL },
 	{ NULL, 0 },
@@ -75,10 +78,12 @@ rh_env_check(const cJSON *env, const char *what, struct rh_err *err)
 			                  what, v->string);
 	if ((r = res_check_fields(env, what, fields, err)) < 0)
 		return r;
+	/* (an entry that is not a string, a package config, is skipped
+	 * with a note when the env is set up, as a send's is) */
 	cJSON_ArrayForEach(v, res_get(env, "reqs"))
-		if (!cJSON_IsString(v) || *v->valuestring == '\0')
-			return rh_err_set(err, EINVAL, "%s: field 'reqs' must hold "
-			                  "requirements (non-empty strings)", what);
+		if (cJSON_IsString(v) && *v->valuestring == '\0')
+			return rh_err_set(err, EINVAL, "%s: field 'reqs' holds an "
+			                  "empty requirement", what);
 	cJSON_ArrayForEach(v, res_get(env, "env_vars"))
 		if (!cJSON_IsString(v) || *v->string == '\0' ||
 		    strchr(v->string, '=') != NULL)
