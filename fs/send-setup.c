@@ -549,8 +549,13 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	 * pip of its own when the node's python3 has one (quicker, and no
 	 * index needed to make it): the node's pip installs into the venv
 	 * it runs in. Without, it has its own (ensurepip's). */
+	/* two sends of one env may install at once: one after the other
+	 * (flock(1) where the node has it) */
 	rh_buf_printf(&script,
-	              "cd && d=%s && mkdir -p \"${d%%/*}\" || exit\n"
+	              "cd && d=%s && mkdir -p \"$d\" || exit\n"
+	              "exec 9>\"$d/.rh-lock\" || exit\n"
+	              "if command -v flock >/dev/null 2>&1; then flock 9 || "
+	              "exit; fi\n"
 	              "if [ ! -x \"$d/bin/python\" ] || ! grep -qx "
 	              "'include-system-site-packages = %s' \"$d/pyvenv.cfg\" "
 	              "2>/dev/null; then\n"
