@@ -255,8 +255,8 @@ void autostop_touch(struct agent *a);
 int autostop_tick(struct agent *a);
 
 /* logwait.c: the agent's log read from an offset; at its end, the
- * request waits (at most wait_ms) until the log grows */
-#define LOGWAIT_MAX_MS 60000
+ * request waits (at most wait_ms, RH_LOG_WAIT_MAX_MS) until the log
+ * grows */
 struct log_waiter;
 int logwait_read(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
                  size_t len, unsigned wait_ms);

@@ -16,57 +16,32 @@
 
 #include "base.h"
 #include "proto.h"
+#include "requests.h"
 #include "agent.h"
 
 typedef int (*op_fn)(struct agent *, struct conn *,
                      const struct rh_proto_msg *, struct rh_err *);
 
-/* The call a request names, required. */
-static int
-call_field(const struct rh_proto_msg *m, const char **out,
-           struct rh_err *err)
-{
-	int r;
-
-	*out = NULL;
-	if ((r = rh_json_get_string(m->json, "call", out, err)) < 0)
-		return r;
-	if (*out == NULL)
-		return rh_err_set(err, EINVAL, "'call' (a call id) is missing");
-	if (!rh_call_id_valid(*out))
-		return rh_err_set(err, EINVAL, "'%s' is not a call id", *out);
-	return 0;
-}
-
 static int
 op_hello(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
          struct rh_err *err)
 {
-	const char *client = "(unnamed)";
-	long long max = 0, min;
+	struct rh_hello_req q = { 0, 0, "(unnamed)" };
 	cJSON *r;
 	int v, rr;
 
-	if ((rr = rh_json_get_int(m->json, "proto", 0, 65535, &max, err)) < 0)
+	if ((rr = rh_hello_req_decode(m->json, &q, err)) < 0)
 		return rr;
-	if (max == 0)
-		return rh_err_set(err, EINVAL, "'proto' (the highest protocol "
-		                  "version the client speaks) is missing");
-	min = max;
-	if ((rr = rh_json_get_int(m->json, "proto_min", 0, max, &min,
-	                          err)) < 0)
-		return rr;
-	v = max < RH_PROTO_VERSION ? (int)max : RH_PROTO_VERSION;
-	if (v < RH_PROTO_VERSION_MIN || v < min)
+	v = q.proto < RH_PROTO_VERSION ? (int)q.proto : RH_PROTO_VERSION;
+	if (v < RH_PROTO_VERSION_MIN || v < q.proto_min)
 		return rh_err_set(err, EPROTONOSUPPORT, "the client speaks "
 		                  "protocol %lld to %lld, this agent %d to %d",
-		                  min, max, RH_PROTO_VERSION_MIN,
+		                  q.proto_min, q.proto, RH_PROTO_VERSION_MIN,
 		                  RH_PROTO_VERSION);
 	c->proto = v;
 	autostop_touch(a);      /* a new client is activity */
-	rh_json_get_string(m->json, "client", &client, NULL);
 	rh_debug("client %llu: hello from %s, protocol %d",
-	         (unsigned long long)c->serial, client, v);
+	         (unsigned long long)c->serial, q.client, v);
 	r = rh_proto_reply(m->id);
 	cJSON_AddNumberToObject(r, "proto", v);
 	cJSON_AddStringToObject(r, "agent", "rhagent");
@@ -159,29 +134,24 @@ static int
 op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
        struct rh_err *err)
 {
+	struct rh_get_req q = { NULL, 0, 1, 0 };
 	struct call *call;
-	const char *id;
-	int wait, result, spec, rr;
 	cJSON *r, *sp;
+	int rr;
 
-	wait = spec = 0;
-	result = 1;
-	if ((rr = call_field(m, &id, err)) < 0 ||
-	    (rr = rh_json_get_bool(m->json, "wait", &wait, err)) < 0 ||
-	    (rr = rh_json_get_bool(m->json, "result", &result, err)) < 0 ||
-	    (rr = rh_json_get_bool(m->json, "spec", &spec, err)) < 0)
+	if ((rr = rh_get_req_decode(m->json, &q, err)) < 0)
 		return rr;
-	if (wait && (call = call_find(a, id)) != NULL) {
+	if (q.wait && (call = call_find(a, q.call)) != NULL) {
 		call_wait(call, c, m->id);
 		return 0;
 	}
 	r = rh_proto_reply(m->id);
-	if ((rr = record_describe(a, id, NULL, r, result, err)) < 0) {
+	if ((rr = record_describe(a, q.call, NULL, r, q.result, err)) < 0) {
 		cJSON_Delete(r);
 		return rr;
 	}
 	/* the request as the agent received it */
-	if (spec && (sp = record_spec(a, id)) != NULL)
+	if (q.spec && (sp = record_spec(a, q.call)) != NULL)
 		cJSON_AddItemToObject(r, "spec", sp);
 	conn_send(a, c, r);
 	return 0;
@@ -191,15 +161,15 @@ static int
 op_cancel(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
           struct rh_err *err)
 {
-	const char *id;
+	struct rh_cancel_req q;
 	int active, rr;
 	cJSON *r;
 
-	if ((rr = call_field(m, &id, err)) < 0 ||
-	    (rr = call_cancel(a, id, &active, err)) < 0)
+	if ((rr = rh_cancel_req_decode(m->json, &q, err)) < 0 ||
+	    (rr = call_cancel(a, q.call, &active, err)) < 0)
 		return rr;
 	r = rh_proto_reply(m->id);
-	record_describe(a, id, NULL, r, 0, NULL);
+	record_describe(a, q.call, NULL, r, 0, NULL);
 	cJSON_AddBoolToObject(r, "cancelled", active);
 	conn_send(a, c, r);
 	return 0;
@@ -209,43 +179,31 @@ static int
 op_output(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
           struct rh_err *err)
 {
-	const char *id, *stream = "stdout";
-	long long off = 0, len = AGENT_RESULT_INLINE, wait = 0;
+	struct rh_output_req q = { NULL, "stdout", 0, AGENT_RESULT_INLINE, 0 };
 	int rr;
 
-	if ((rr = call_field(m, &id, err)) < 0 ||
-	    (rr = rh_json_get_string(m->json, "stream", &stream, err)) < 0 ||
-	    (rr = rh_json_get_int(m->json, "offset", 0, RH_PROTO_ID_MAX, &off,
-	                          err)) < 0 ||
-	    (rr = rh_json_get_int(m->json, "length", 0, RH_PROTO_ID_MAX, &len,
-	                          err)) < 0 ||
-	    (rr = rh_json_get_int(m->json, "wait_ms", 0, RH_PROTO_ID_MAX,
-	                          &wait, err)) < 0)
+	if ((rr = rh_output_req_decode(m->json, &q, err)) < 0)
 		return rr;
-	if (len > AGENT_OUTPUT_MAX)     /* asking for more is fine */
-		len = AGENT_OUTPUT_MAX;
+	if (q.length > AGENT_OUTPUT_MAX)        /* asking for more is fine */
+		q.length = AGENT_OUTPUT_MAX;
 	/* and waiting longer: the wait is capped */
-	return outwait_read(a, c, m->id, id, stream, (uint64_t)off,
-	                    (size_t)len, (uint64_t)wait, err);
+	return outwait_read(a, c, m->id, q.call, q.stream,
+	                    (uint64_t)q.offset, (size_t)q.length,
+	                    (uint64_t)q.wait_ms, err);
 }
 
 static int
 op_list(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
         struct rh_err *err)
 {
-	const char *send = NULL, *before = NULL;
-	long long limit = 100;
+	struct rh_list_req q = { NULL, NULL, 100 };
 	cJSON *r;
 	int rr;
 
-	if ((rr = rh_json_get_string(m->json, "send", &send, err)) < 0 ||
-	    (rr = rh_json_get_string(m->json, "before", &before, err)) < 0 ||
-	    (rr = rh_json_get_int(m->json, "limit", 0, 1000, &limit, err)) < 0)
+	if ((rr = rh_list_req_decode(m->json, &q, err)) < 0)
 		return rr;
-	if (before != NULL && !rh_call_id_valid(before))
-		return rh_err_set(err, EINVAL, "'%s' is not a call id", before);
 	r = rh_proto_reply(m->id);
-	record_history(a, send, before, (size_t)limit, r);
+	record_history(a, q.send, q.before, (size_t)q.limit, r);
 	conn_send(a, c, r);
 	return 0;
 }
@@ -255,20 +213,15 @@ static int
 op_log(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
        struct rh_err *err)
 {
-	long long off = 0, len = 65536, wait = 0;
+	struct rh_log_req q = { 0, 65536, 0 };
 	int rr;
 
-	if ((rr = rh_json_get_int(m->json, "offset", 0, RH_PROTO_ID_MAX, &off,
-	                          err)) < 0 ||
-	    (rr = rh_json_get_int(m->json, "length", 0, RH_PROTO_ID_MAX, &len,
-	                          err)) < 0 ||
-	    (rr = rh_json_get_int(m->json, "wait_ms", 0, LOGWAIT_MAX_MS, &wait,
-	                          err)) < 0)
+	if ((rr = rh_log_req_decode(m->json, &q, err)) < 0)
 		return rr;
-	if (len > AGENT_OUTPUT_MAX)
-		len = AGENT_OUTPUT_MAX;
-	return logwait_read(a, c, m->id, (uint64_t)off, (size_t)len,
-	                    (unsigned)wait);
+	if (q.length > AGENT_OUTPUT_MAX)
+		q.length = AGENT_OUTPUT_MAX;
+	return logwait_read(a, c, m->id, (uint64_t)q.offset,
+	                    (size_t)q.length, (unsigned)q.wait_ms);
 }
 
 /* A line for the log from a client: what it did on this node (syncing,

@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "rns.h"
 #include "link.h"
+#include "requests.h"
 #include "rhfs.h"
 
 #define FOLLOW_WAIT_MS 30000    /* each long poll; the agent caps it */
@@ -93,6 +94,7 @@ static int
 calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
            char **latest)
 {
+	struct rh_list_req lq = { NULL, NULL, 1000 };
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	const cJSON *arr, *rec, *id;
@@ -111,9 +113,8 @@ calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
 		rh_warn("%s", err.msg);
 		return r;
 	}
-	req = rh_proto_new(0, "list");
-	cJSON_AddStringToObject(req, "send", addr);
-	cJSON_AddNumberToObject(req, "limit", 1000);
+	lq.send = addr;
+	req = rh_list_req_encode(&lq);
 	free(addr);
 	if ((r = ask(rpc, req, 10000, &reply)) < 0)
 		return r;
@@ -178,13 +179,11 @@ fetch_cb(void *arg, int err, const cJSON *msg, int final)
 static int
 fetch_next(struct fetch *f)
 {
-	cJSON *req = rh_proto_new(0, "output");
+	struct rh_output_req q = { f->id, "result", (long long)f->into->len,
+	                           FETCH_PART, 0 };
+	cJSON *req = rh_output_req_encode(&q);
 	int r;
 
-	cJSON_AddStringToObject(req, "call", f->id);
-	cJSON_AddStringToObject(req, "stream", "result");
-	cJSON_AddNumberToObject(req, "offset", (double)f->into->len);
-	cJSON_AddNumberToObject(req, "length", FETCH_PART);
 	r = rh_rpc_call(f->rpc, req, fetch_cb, f);
 	cJSON_Delete(req);
 	return r;
@@ -212,6 +211,7 @@ static int
 call_get(struct fs *fs, struct node *calls, const char *id, int wait,
          int result, int spec, cJSON **reply)
 {
+	struct rh_get_req gq;
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *req;
@@ -237,13 +237,12 @@ call_get(struct fs *fs, struct node *calls, const char *id, int wait,
 		return r;
 	}
 	free(addr);
-	req = rh_proto_new(0, "get");
-	cJSON_AddStringToObject(req, "call", real ? real : id);
+	gq.call = real ? real : id;
+	gq.wait = wait;
+	gq.result = result;
+	gq.spec = spec;
+	req = rh_get_req_encode(&gq);
 	free(real);
-	cJSON_AddBoolToObject(req, "wait", wait);
-	cJSON_AddBoolToObject(req, "result", result);
-	if (spec)
-		cJSON_AddBoolToObject(req, "spec", 1);
 	r = ask(rpc, req, wait ? 0 : 10000, reply);
 	return r == -EINVAL ? -ENOENT : r;
 }
@@ -431,13 +430,10 @@ ended(const cJSON *rec)
 static cJSON *
 part_request(const char *id, size_t size, off_t off)
 {
-	cJSON *req = rh_proto_new(0, "output");
+	struct rh_output_req q = { id, "result", (long long)off,
+	                           (long long)size, 0 };
 
-	cJSON_AddStringToObject(req, "call", id);
-	cJSON_AddStringToObject(req, "stream", "result");
-	cJSON_AddNumberToObject(req, "offset", (double)off);
-	cJSON_AddNumberToObject(req, "length", (double)size);
-	return req;
+	return rh_output_req_encode(&q);
 }
 
 /* The agent answered (or the stream broke): w is ours alone to free. */
@@ -500,6 +496,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 static void
 result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
+	struct rh_get_req gq = { NULL, 0, 1, 0 };
 	struct result_wait *w;
 	struct rh_rpc *rpc;
 	struct rh_err err;
@@ -548,10 +545,9 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	w->h = h;
 	w->size = size;
 	w->off = off;
-	creq = rh_proto_new(0, "get");
-	cJSON_AddStringToObject(creq, "call", w->id);
-	cJSON_AddBoolToObject(creq, "wait", !nonblock);
-	cJSON_AddBoolToObject(creq, "result", 1);
+	gq.call = w->id;
+	gq.wait = !nonblock;
+	creq = rh_get_req_encode(&gq);
 	fuse_req_interrupt_func(req, parked_interrupted, w);
 	r = rh_rpc_call(rpc, creq, result_cb, w);
 	cJSON_Delete(creq);
@@ -576,14 +572,10 @@ static cJSON *
 output_request(const char *call, const char *stream, uint64_t off,
                size_t size, int wait_ms)
 {
-	cJSON *req = rh_proto_new(0, "output");
+	struct rh_output_req q = { call, stream, (long long)off,
+	                           (long long)size, wait_ms };
 
-	cJSON_AddStringToObject(req, "call", call);
-	cJSON_AddStringToObject(req, "stream", stream);
-	cJSON_AddNumberToObject(req, "offset", (double)off);
-	cJSON_AddNumberToObject(req, "length", (double)size);
-	cJSON_AddNumberToObject(req, "wait_ms", wait_ms);
-	return req;
+	return rh_output_req_encode(&q);
 }
 
 /* Park req until the agent has bytes at off or the call ends. */
@@ -673,6 +665,7 @@ static void
 ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
           off_t off)
 {
+	struct rh_cancel_req cq;
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	cJSON *creq, *reply;
@@ -710,9 +703,9 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		return;
 	}
 	free(addr);
-	creq = rh_proto_new(0, "cancel");
 	id = agent_id(h->fs, calls_dir(h), call_id(h));
-	cJSON_AddStringToObject(creq, "call", id);
+	cq.call = id;
+	creq = rh_cancel_req_encode(&cq);
 	free(id);
 	r = ask(rpc, creq, 10000, &reply);
 	cJSON_Delete(reply);

@@ -15,6 +15,7 @@
 #include "base.h"
 #include "proto.h"
 #include "link.h"
+#include "requests.h"
 #include "rhfs.h"
 
 /* Each long poll; the agent caps it at a minute. */
@@ -66,7 +67,7 @@ log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	int r, nonblock = (h->flags & O_NONBLOCK) != 0;
-	cJSON *ask;
+	struct rh_log_req q;
 
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
@@ -77,11 +78,10 @@ log_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	ask = rh_proto_new(0, "log");
-	cJSON_AddNumberToObject(ask, "offset", (double)off);
-	cJSON_AddNumberToObject(ask, "length", (double)(size ? size : 1));
-	cJSON_AddNumberToObject(ask, "wait_ms", nonblock ? 0 : LOG_WAIT_MS);
-	parked_poll(req, rpc, ask, !nonblock);
+	q.offset = (long long)off;
+	q.length = (long long)(size ? size : 1);
+	q.wait_ms = nonblock ? 0 : LOG_WAIT_MS;
+	parked_poll(req, rpc, rh_log_req_encode(&q), !nonblock);
 }
 
 const struct fs_kind kind_cluster_log = {

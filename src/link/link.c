@@ -20,6 +20,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "requests.h"
 #include "link.h"
 
 #define NODE_AGENT ".rh/bin/rhagent"    /* relative to the node's home */
@@ -94,11 +95,11 @@ static int
 hello(struct rh_rpc *rpc, const char *addr, int timeout_ms,
       struct rh_err *err)
 {
-	cJSON *req = rh_proto_new(0, "hello"), *reply = NULL;
+	struct rh_hello_req q = { RH_PROTO_VERSION, RH_PROTO_VERSION_MIN,
+	                          NULL };
+	cJSON *req = rh_hello_req_encode(&q), *reply = NULL;
 	int r;
 
-	cJSON_AddNumberToObject(req, "proto", RH_PROTO_VERSION);
-	cJSON_AddNumberToObject(req, "proto_min", RH_PROTO_VERSION_MIN);
 	r = rh_rpc_call_wait(rpc, req, timeout_ms, &reply);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);

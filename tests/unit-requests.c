@@ -1,0 +1,217 @@
+/* unit-requests.c - the agent protocol's requests but "call"
+ * (src/proto/requests.c): each encoded by rhfs's encoder and read back by
+ * rhagent's decoder to the same fields; absent fields keep the caller's
+ * defaults; each bad field refused with the reason naming it. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "requests.h"
+#include "unit.h"
+
+#define ID "20240501-120000-000001"
+
+static cJSON *
+parse(const char *s)
+{
+	struct rh_err err;
+	cJSON *v = rh_json_parse(s, strlen(s), "test", &err);
+
+	if (v == NULL) {
+		fprintf(stderr, "bad test JSON %s: %s\n", s, err.msg);
+		exit(99);
+	}
+	return v;
+}
+
+static const char *
+op_of(const cJSON *m)
+{
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(m, "op");
+
+	return cJSON_IsString(op) ? op->valuestring : "(none)";
+}
+
+/* m refused by decode with a message holding want. */
+#define REFUSED(decode, json, q, want) do { \
+	struct rh_err e_; \
+	cJSON *m_ = parse(json); \
+	e_.msg[0] = '\0'; \
+	CHECK_EQ_INT(decode(m_, q, &e_), -EINVAL); \
+	if (!CHECK(strstr(e_.msg, want) != NULL)) \
+		fprintf(stderr, "     message: %s\n", e_.msg); \
+	cJSON_Delete(m_); \
+} while (0)
+
+static void
+hello(void)
+{
+	struct rh_hello_req q = { 3, 1, "rhfs" }, d = { 0, 0, "(unnamed)" };
+	struct rh_err err;
+	cJSON *m = rh_hello_req_encode(&q);
+
+	CHECK_STR(op_of(m), "hello");
+	CHECK_EQ_INT(rh_hello_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.proto, 3);
+	CHECK_EQ_INT(d.proto_min, 1);
+	CHECK_STR(d.client, "rhfs");
+	cJSON_Delete(m);
+	/* proto_min defaults to proto; no client keeps the default */
+	q.proto_min = 0;
+	q.client = NULL;
+	d.client = "(unnamed)";
+	m = rh_hello_req_encode(&q);
+	CHECK_EQ_INT(rh_hello_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.proto_min, 3);
+	CHECK_STR(d.client, "(unnamed)");
+	cJSON_Delete(m);
+	REFUSED(rh_hello_req_decode, "{\"op\":\"hello\"}", &d, "'proto'");
+	REFUSED(rh_hello_req_decode, "{\"proto\":70000}", &d, "'proto'");
+	REFUSED(rh_hello_req_decode, "{\"proto\":2,\"proto_min\":3}", &d,
+	        "'proto_min'");
+}
+
+static void
+get(void)
+{
+	struct rh_get_req q = { ID, 1, 0, 1 }, d = { NULL, 0, 1, 0 };
+	struct rh_err err;
+	cJSON *m = rh_get_req_encode(&q);
+
+	CHECK_STR(op_of(m), "get");
+	CHECK_EQ_INT(rh_get_req_decode(m, &d, &err), 0);
+	CHECK_STR(d.call, ID);
+	CHECK_EQ_INT(d.wait, 1);
+	CHECK_EQ_INT(d.result, 0);
+	CHECK_EQ_INT(d.spec, 1);
+	cJSON_Delete(m);
+	/* absent: the defaults stay */
+	d.wait = 0;
+	d.result = 1;
+	d.spec = 0;
+	m = parse("{\"op\":\"get\",\"call\":\"" ID "\"}");
+	CHECK_EQ_INT(rh_get_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.wait, 0);
+	CHECK_EQ_INT(d.result, 1);
+	CHECK_EQ_INT(d.spec, 0);
+	cJSON_Delete(m);
+	REFUSED(rh_get_req_decode, "{\"op\":\"get\"}", &d, "'call'");
+	REFUSED(rh_get_req_decode, "{\"call\":\"x\"}", &d,
+	        "'x' is not a call id");
+	REFUSED(rh_get_req_decode, "{\"call\":\"" ID "\",\"wait\":1}", &d,
+	        "'wait' must be true or false");
+}
+
+static void
+cancel(void)
+{
+	struct rh_cancel_req q = { ID }, d = { NULL };
+	struct rh_err err;
+	cJSON *m = rh_cancel_req_encode(&q);
+
+	CHECK_STR(op_of(m), "cancel");
+	CHECK_EQ_INT(rh_cancel_req_decode(m, &d, &err), 0);
+	CHECK_STR(d.call, ID);
+	cJSON_Delete(m);
+	REFUSED(rh_cancel_req_decode, "{\"call\":3}", &d,
+	        "'call' must be a string");
+}
+
+static void
+output(void)
+{
+	struct rh_output_req q = { ID, "stderr", 4096, 65536, 30000 };
+	struct rh_output_req d = { NULL, "stdout", 0, 1, 0 };
+	struct rh_err err;
+	cJSON *m = rh_output_req_encode(&q);
+
+	CHECK_STR(op_of(m), "output");
+	CHECK_EQ_INT(rh_output_req_decode(m, &d, &err), 0);
+	CHECK_STR(d.call, ID);
+	CHECK_STR(d.stream, "stderr");
+	CHECK_EQ_INT(d.offset, 4096);
+	CHECK_EQ_INT(d.length, 65536);
+	CHECK_EQ_INT(d.wait_ms, 30000);
+	cJSON_Delete(m);
+	/* no wait: none sent, the default stays */
+	q.wait_ms = 0;
+	q.stream = NULL;
+	d.wait_ms = 7;
+	d.stream = "stdout";
+	m = rh_output_req_encode(&q);
+	CHECK(cJSON_GetObjectItemCaseSensitive(m, "wait_ms") == NULL);
+	CHECK_EQ_INT(rh_output_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.wait_ms, 7);
+	CHECK_STR(d.stream, "stdout");
+	cJSON_Delete(m);
+	REFUSED(rh_output_req_decode, "{\"call\":\"" ID "\",\"offset\":-1}",
+	        &d, "'offset' must be an integer");
+	REFUSED(rh_output_req_decode, "{\"call\":\"" ID "\",\"length\":1.5}",
+	        &d, "'length' must be an integer");
+	REFUSED(rh_output_req_decode, "{\"call\":\"" ID "\",\"stream\":[]}",
+	        &d, "'stream' must be a string");
+}
+
+static void
+log_(void)
+{
+	struct rh_log_req q = { 100, 200, RH_LOG_WAIT_MAX_MS };
+	struct rh_log_req d = { 0, 65536, 0 };
+	struct rh_err err;
+	cJSON *m = rh_log_req_encode(&q);
+
+	CHECK_STR(op_of(m), "log");
+	CHECK_EQ_INT(rh_log_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.offset, 100);
+	CHECK_EQ_INT(d.length, 200);
+	CHECK_EQ_INT(d.wait_ms, RH_LOG_WAIT_MAX_MS);
+	cJSON_Delete(m);
+	d.length = 65536;
+	m = parse("{\"op\":\"log\",\"offset\":5}");
+	CHECK_EQ_INT(rh_log_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.length, 65536);
+	cJSON_Delete(m);
+	REFUSED(rh_log_req_decode, "{\"wait_ms\":60001}", &d,
+	        "'wait_ms' must be an integer from 0 to 60000");
+}
+
+static void
+list(void)
+{
+	struct rh_list_req q = { "~/add", ID, 1000 }, d = { NULL, NULL, 100 };
+	struct rh_err err;
+	cJSON *m = rh_list_req_encode(&q);
+
+	CHECK_STR(op_of(m), "list");
+	CHECK_EQ_INT(rh_list_req_decode(m, &d, &err), 0);
+	CHECK_STR(d.send, "~/add");
+	CHECK_STR(d.before, ID);
+	CHECK_EQ_INT(d.limit, 1000);
+	cJSON_Delete(m);
+	d.send = d.before = NULL;
+	d.limit = 100;
+	m = parse("{\"op\":\"list\"}");
+	CHECK_EQ_INT(rh_list_req_decode(m, &d, &err), 0);
+	CHECK(d.send == NULL && d.before == NULL);
+	CHECK_EQ_INT(d.limit, 100);
+	cJSON_Delete(m);
+	REFUSED(rh_list_req_decode, "{\"before\":\"yesterday\"}", &d,
+	        "'yesterday' is not a call id");
+	REFUSED(rh_list_req_decode, "{\"limit\":1001}", &d, "'limit'");
+}
+
+int
+main(void)
+{
+	hello();
+	get();
+	cancel();
+	output();
+	log_();
+	list();
+	return unit_done();
+}
