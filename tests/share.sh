@@ -277,6 +277,26 @@ check "shares are listed the same, through a path in the mount" \
 has "/alice/x" "$T/out" "/alice/x bob read"
 unmount_rhfs
 
+# --prefix: share and shares find rhfs's keys under another prefix
+for u in dave erin; do
+	check "useradd $u under --prefix /other" sh -c "printf '%s\n%s\n' '$ROOTPW' ${u}pw | '$RH' admin --url '$U' --prefix /other --password-stdin useradd $u"
+done
+can "dave writes /dave/z under /other" dave:davepw put /other/n/dave/z \
+	'{"name": "z"}'
+cannot "erin cannot read it yet" erin:erinpw get /other/n/dave/z
+check "share --prefix /other --admin" sh -c "echo '$ROOTPW' | '$RH' share --prefix /other --admin --url '$U' --password-stdin /dave/z erin read"
+can "erin reads it under /other" erin:erinpw get /other/n/dave/z
+check "nothing of it under /rh" as "root:$ROOTPW" get /rh/g/dave --prefix \
+	--keys-only
+lacks "no share record under /rh" "$T/out" "dave"
+HOME_D=$T/home-d
+mkdir -p "$HOME_D"
+check "dave logs in (the default prefix)" sh -c "echo davepw | HOME='$HOME_D' '$RH' login --url '$U' --user dave --password-stdin"
+check "shares --prefix /other" env HOME="$HOME_D" "$RH" shares --prefix /other
+has "lists /dave/z under /other" "$T/out" "/dave/z erin read"
+refuse "without it, /dave is no folder of dave's" "only its owner" \
+	env HOME="$HOME_D" "$RH" shares
+
 stop_serve
 echo "--- the controller's log:"
 cat "$T/serve.log" "$T/serve2.log"

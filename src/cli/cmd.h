@@ -66,6 +66,13 @@ enum {
 	{ "password-stdin", no_argument, NULL, CMD_OPT_PASSWORD_STDIN }
 #define CMD_ETCD_OPTIONS CMD_OPTION_URL, CMD_OPTION_CA_FILE, \
 	CMD_OPTION_PREFIX, CMD_OPTION_PASSWORD_STDIN
+/* Their usage, for the subcommands' usage lines (rh-main.c): where etcd
+ * is, rhfs's prefix there, the password from stdin; and all of them. */
+#define CMD_USAGE_URL "[--url URL] [--ca-file FILE]"
+#define CMD_USAGE_PREFIX "[--prefix P]"
+#define CMD_USAGE_PASSWORD_STDIN "[--password-stdin]"
+#define CMD_ETCD_USAGE \
+	CMD_USAGE_URL " " CMD_USAGE_PREFIX " " CMD_USAGE_PASSWORD_STDIN
 /* 1 when o is one of them (its value, optarg, now in eo), else 0. */
 int cmd_etcd_option(int o, struct cmd_etcd_opts *eo);
 

@@ -9,22 +9,22 @@
 #include "cmd.h"
 
 static const struct rh_cmd commands[] = {
-	{ "login", cmd_login, "login [--url URL] [--user NAME] [--ca-file FILE] "
-	  "[--prefix P] [--password-stdin]" },
+	{ "login", cmd_login, "login [--user NAME] " CMD_ETCD_USAGE },
 	{ "logout", cmd_logout, "logout" },
-	{ "admin", cmd_admin, "admin [--url URL] [--ca-file FILE] "
-	  "[--prefix P] [--password-stdin | --password-file FILE] [--syslog] "
+	{ "admin", cmd_admin, "admin " CMD_USAGE_URL " " CMD_USAGE_PREFIX
+	  " [--password-stdin | --password-file FILE] [--syslog] "
 	  "init | useradd NAME | orgadd ORG USER... | serve" },
-	{ "share", cmd_share, "share [--prefix P] [--admin[=NAME] [--url URL] "
-	  "[--ca-file FILE] [--password-stdin]] PATH USER read|write" },
-	{ "unshare", cmd_unshare, "unshare [--prefix P] [--admin[=NAME] "
-	  "[--url URL] [--ca-file FILE] [--password-stdin]] PATH USER" },
-	{ "shares", cmd_shares, "shares [--prefix P] [PATH]" },
+	{ "share", cmd_share, "share " CMD_USAGE_PREFIX " [--admin[=NAME] "
+	  CMD_USAGE_URL " " CMD_USAGE_PASSWORD_STDIN "] PATH USER read|write" },
+	{ "unshare", cmd_unshare, "unshare " CMD_USAGE_PREFIX " [--admin[=NAME] "
+	  CMD_USAGE_URL " " CMD_USAGE_PASSWORD_STDIN "] PATH USER" },
+	{ "shares", cmd_shares, "shares " CMD_USAGE_PREFIX " [PATH]" },
 	{ "config", cmd_config, "config set KEY VALUE | get KEY | upload | "
 	  "download" },
 	{ "secrets", cmd_secrets, "secrets [--local | --workdir DIR] "
 	  "extract|download [PROVIDER...]" },
-	{ "passwd", cmd_passwd, "passwd [--admin NAME] [--password-stdin]" },
+	{ "passwd", cmd_passwd, "passwd [--admin NAME] "
+	  CMD_USAGE_PASSWORD_STDIN },
 	{ "ssh", cmd_ssh, "ssh [--known-hosts FILE] [--dry-run] CLUSTER "
 	  "[-- COMMAND...]" },
 	{ "cp", cmd_cp, "cp SRC DEST" },
