@@ -1227,6 +1227,36 @@ submit_whole(struct invoke *inv, struct rh_err *err)
 	return stream_submit(inv, NULL, all, len, 0, all, err);
 }
 
+/* Before the first piece of a whole kind's program: its node reached,
+ * or its launch begun, so that a node that cannot be reached fails that
+ * write, which a shell reports, and not only the close, which it does
+ * not. */
+static int
+whole_reach(struct invoke *inv, struct rh_err *err)
+{
+	char *cluster = NULL;
+	unsigned ticket;
+	int r;
+
+	if (inv->rpc != NULL && rh_rpc_alive(inv->rpc))
+		return 0;
+	r = ondemand_begin(inv->fs, inv->addr, inv->cfg, &cluster, &ticket,
+	                   err);
+	free(cluster);
+	if (r == 0)
+		r = res_agent(inv->fs, inv->addr, inv->cfg, &inv->rpc, err);
+	else if (r > 0) /* launched: the program is held at its end */
+		return 0;
+	/* the message names the cluster (its errors file shows it) */
+	if (r < 0 && strncmp(err->msg, inv->addr, strlen(inv->addr)) != 0) {
+		char *why = xstrdup(err->msg);
+
+		rh_err_set(err, -r, "%s: %s", inv->addr, why);
+		free(why);
+	}
+	return r;
+}
+
 /* A write to a whole kind: collected, up to kind->whole bytes; a write
  * that passes them fails, drops what was collected, and so does every
  * write after it until the program ends (at a read, flush or fsync). */
@@ -1234,8 +1264,13 @@ static int
 collect_whole(struct invoke *inv, const char *data, size_t size,
               struct rh_err *err)
 {
-	int r = 0;
+	int r = 0, first;
 
+	pthread_mutex_lock(&inv->lock);
+	first = inv->partial.len == 0 && !inv->overlong;
+	pthread_mutex_unlock(&inv->lock);
+	if (first && size > 0 && (r = whole_reach(inv, err)) < 0)
+		return r;
 	pthread_mutex_lock(&inv->lock);
 	if (!inv->overlong && size > inv->kind->whole - inv->partial.len) {
 		inv->overlong = 1;

@@ -4,7 +4,8 @@
 # open file gives its output (stdout and stderr, as they came) and
 # "exit N". Output, SystemExit's status, a traceback, a multi-line
 # program written in pieces, a syntax error, two programs in order, one
-# run by close alone, one over the limit and a NUL byte refused.
+# run by close alone, one over the limit and a NUL byte refused, and a
+# node that cannot be reached.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 node_up
@@ -132,4 +133,14 @@ printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127
 	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" >"$R/node/config.json"
 on "ssh" "$R/node" "$SSH_USER" "$NODE/python-mark"
 rm -f "$NODE/python-mark"
+
+# A node that cannot be reached fails the program's first write, which a
+# shell reports (it does not report a failed close).
+mkdir "$R/gone"
+printf '{"resource_type": "cluster", "resource_subtype": "Cluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}}' \
+	"$SSH_USER" "$SSH_KEY" "$(free_port)" >"$R/gone/config.json"
+refuse "a node that cannot be reached: the first write fails" \
+	"write error" bash -c "echo 'print(1)' > '$R/gone/python'"
+check "its errors" cat "$R/gone/errors"
+has "name the node and the cause" "$T/out" "~/gone: 127.0.0.1:"
 finish
