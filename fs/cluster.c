@@ -2,7 +2,8 @@
  * bounded by the connect timeout (for each node). state is "up" (the
  * agent answered), "down" (nothing listens, or an on-demand cluster not
  * launched), "unreachable" (no answer in time, or the node refused us)
- * or "unsupported" (a Slurm cluster); an on-demand cluster's also what
+ * or "unsupported" (a Slurm cluster, whose status also says what sinfo
+ * on its login node lists); an on-demand cluster's also what
  * SkyPilot says (cluster-ondemand.c); a cluster of several ips has each
  * node's own. */
 #include "config.h"
@@ -129,6 +130,41 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	}
 }
 
+/* A Slurm cluster: what Slurm says of its partition, from the login node,
+ * in out's slurm object (nodes, or the error). */
+static void
+probe_slurm(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+{
+	const char *part = rh_json_str(cfg, "partition");
+	struct rh_links *ls;
+	struct rh_ssh *ssh;
+	struct rh_err err;
+	cJSON *slurm, *nodes = NULL;
+	char *why;
+	int r;
+
+	slurm = cJSON_AddObjectToObject(out, "slurm");
+	if (part != NULL)
+		cJSON_AddStringToObject(slurm, "partition", part);
+	else
+		cJSON_AddNullToObject(slurm, "partition");
+	if ((r = res_links(fs, &ls, &err)) == 0) {
+		if ((r = rh_links_ssh(ls, addr, cfg, &ssh, &err)) < 0) {
+			why = xasprintf("%s: the login node: %s", addr,
+			                err.msg);
+			cJSON_AddStringToObject(slurm, "error", why);
+			free(why);
+			return;
+		}
+		r = rh_slurm_nodes(ssh, addr, cfg, &nodes, &err);
+		rh_ssh_close(ssh);
+	}
+	if (r < 0)
+		cJSON_AddStringToObject(slurm, "error", err.msg);
+	else
+		cJSON_AddItemToObject(slurm, "nodes", nodes);
+}
+
 static void
 probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
@@ -140,7 +176,9 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 			return;
 	}
 	probe_agent(fs, addr, cfg, out);
-	if (!rh_sky_is_ondemand(cfg))
+	if (rh_slurm_is(cfg))
+		probe_slurm(fs, addr, cfg, out);
+	else if (!rh_sky_is_ondemand(cfg))
 		probe_nodes(fs, addr, cfg, out);
 }
 

@@ -71,15 +71,6 @@ is_local(const char *addr, const cJSON *cfg)
 	        strcmp(head, "127.0.0.1") == 0 || strcmp(head, "::1") == 0);
 }
 
-/* A Slurm cluster: its calls belong in a Slurm allocation. */
-static int
-is_slurm(const cJSON *cfg)
-{
-	const char *sub = rh_json_str(cfg, "resource_subtype");
-
-	return sub != NULL && strcmp(sub, "SlurmCluster") == 0;
-}
-
 /* "~/x" in a config means the home of the user running rhfs. */
 static char *
 expand_home(const char *path)
@@ -339,7 +330,7 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 
 	/* An agent on the login node would run the calls there, outside any
 	 * allocation: not what a SlurmCluster asks for. */
-	if (is_slurm(cfg))
+	if (rh_slurm_is(cfg))
 		return rh_err_set(err, EOPNOTSUPP, "%s: a SlurmCluster runs "
 		                  "its calls in a Slurm allocation, and rhfs "
 		                  "cannot ask Slurm for allocations yet (its "

@@ -167,6 +167,17 @@ int rh_sync_dir(struct rh_sftp *sftp, const char *home, const char *dir,
                 const char *name, const int *stop, struct rh_sync_stats *st,
                 struct rh_err *err);
 
+/* slurm.c: Slurm clusters, reached at their login node. */
+/* A config of resource_subtype SlurmCluster. */
+int rh_slurm_is(const struct cJSON *cfg);
+/* The nodes Slurm lists in the cluster's partition (in every partition
+ * when the config names none), asked with sinfo on the login node over
+ * ssh: an array of {"name", "state" (sinfo's short form: idle, alloc,
+ * mix, down, ...), "cpus", "partition"}. ENOENT when there are none. */
+int rh_slurm_nodes(struct rh_ssh *ssh, const char *addr,
+                   const struct cJSON *cfg, struct cJSON **out,
+                   struct rh_err *err);
+
 /* sky.c: on-demand clusters through the SkyPilot command line. */
 /* A cluster launched on demand: no ips, an instance_type (or subtype
  * OnDemandCluster). */
