@@ -38,8 +38,9 @@ struct rh_data_loc {
  * -EINVAL with err naming addr and the cause when it gives none. */
 int rh_data_locate(const struct cJSON *cfg, const char *addr,
                    struct rh_data_loc *loc, struct rh_err *err);
-/* A send's environment variables: the env_vars of its env (Runhouse's
- * Env config); NULL for none (a named env, null, no env_vars). */
+/* A send's environment variables: the env_vars of its inline env
+ * (Runhouse's Env config); NULL for none (null, no env_vars, or a named
+ * env, whose are read when its calls are made: fs/send-setup.c). */
 const struct cJSON *rh_send_env_vars(const struct cJSON *cfg);
 /* res-env.c: an env's config (stored, or inline in a send: what names
  * it in errors), every field checked; -EINVAL with err otherwise. */
