@@ -237,8 +237,11 @@ void record_ids_free(char **ids, size_t count);
  * when given, else from memory or disk. */
 int record_describe(struct agent *a, const char *id, const struct call *c,
                     struct cJSON *into, int with_result, struct rh_err *err);
+/* Up to len bytes of a call's stream from off into out (its data
+ * appended), with the stream's size and whether it has ended there. */
+struct rh_bytes_reply;
 int record_output(struct agent *a, const char *id, const char *stream,
-                  uint64_t off, size_t len, struct cJSON *into,
+                  uint64_t off, size_t len, struct rh_bytes_reply *out,
                   struct rh_err *err);
 /* The newest calls first, those of send only when it is not NULL, those
  * before id before only when it is not NULL. */

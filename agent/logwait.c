@@ -18,6 +18,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "requests.h"
 #include "agent.h"
 
 struct log_waiter {
@@ -44,6 +45,8 @@ answer(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
 {
 	cJSON *r = rh_proto_reply(id);
 	uint64_t size = log_size();
+	struct rh_buf data = { 0 };
+	struct rh_bytes_reply b = { &data, 0, 0, -1, -1 };
 	char *buf = NULL;
 	ssize_t n = 0;
 	int fd;
@@ -59,10 +62,13 @@ answer(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
 		if (n < 0)
 			n = 0;
 	}
-	rh_json_add_bytes(r, "data", buf, (size_t)n);
-	cJSON_AddNumberToObject(r, "offset", (double)off);
-	cJSON_AddNumberToObject(r, "size", (double)size);
+	if (n > 0)
+		rh_buf_append(&data, buf, (size_t)n);
+	b.offset = (long long)off;
+	b.size = (long long)size;
+	rh_bytes_reply_encode(r, &b);
 	conn_send(a, c, r);
+	rh_buf_free(&data);
 	free(buf);
 }
 

@@ -25,6 +25,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "requests.h"
 #include "agent.h"
 
 /* Most requests held at once: beyond, a request is refused. */
@@ -92,19 +93,19 @@ output_reply(struct agent *a, uint64_t id, const char *call,
              const char *stream, uint64_t off, size_t len, unsigned wait_ms,
              cJSON **out, struct rh_err *err)
 {
-	cJSON *r = rh_proto_reply(id);
+	struct rh_buf data = { 0 };
+	struct rh_bytes_reply b = { &data, 0, 0, 0, wait_ms };
 	int rr;
 
+	/* wait_ms tells the client that this agent holds requests (an
+	 * older one leaves the field out, and answers at once) */
 	*out = NULL;
-	if ((rr = record_output(a, call, stream, off, len, r, err)) < 0) {
-		cJSON_Delete(r);
-		return rr;
+	if ((rr = record_output(a, call, stream, off, len, &b, err)) == 0) {
+		*out = rh_proto_reply(id);
+		rh_bytes_reply_encode(*out, &b);
 	}
-	/* tells the client that this agent holds requests (an older one
-	 * leaves the field out, and answers at once) */
-	cJSON_AddNumberToObject(r, "wait_ms", wait_ms);
-	*out = r;
-	return 0;
+	rh_buf_free(&data);
+	return rr;
 }
 
 /* Whether a reply has bytes past off or the end of the output. */

@@ -41,6 +41,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "requests.h"
 #include "agent.h"
 
 /* The journal (a->records: its descriptor, its size, and the size it had
@@ -806,7 +807,8 @@ record_describe(struct agent *a, const char *id, const struct call *c,
 
 int
 record_output(struct agent *a, const char *id, const char *stream,
-              uint64_t off, size_t len, cJSON *into, struct rh_err *err)
+              uint64_t off, size_t len, struct rh_bytes_reply *out,
+              struct rh_err *err)
 {
 	const struct call *c;
 	struct stat st;
@@ -845,12 +847,11 @@ record_output(struct agent *a, const char *id, const char *stream,
 		return rh_err_set(err, EIO, "cannot read the call's %s: %s",
 		                  stream, strerror(errno));
 	}
-	rh_json_add_bytes(into, "data", data, (size_t)n);
+	rh_buf_append(out->data, data, (size_t)n);
 	free(data);
-	cJSON_AddNumberToObject(into, "offset", (double)off);
-	cJSON_AddNumberToObject(into, "size", (double)st.st_size);
-	cJSON_AddBoolToObject(into, "eof", !active &&
-	                      off + (uint64_t)n >= (uint64_t)st.st_size);
+	out->offset = (long long)off;
+	out->size = (long long)st.st_size;
+	out->eof = !active && off + (uint64_t)n >= (uint64_t)st.st_size;
 	return 0;
 }
 

@@ -159,18 +159,18 @@ static void
 fetch_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct fetch *f = arg;
+	struct rh_bytes_reply b = { f->into, 0, 0, -1, -1 };
 	size_t before = f->into->len;
 
 	if (!final)
 		return;
-	if (err == 0 && rh_json_get_bytes(msg, "data", f->into) < 0)
+	if (err == 0 && rh_bytes_reply_decode(msg, &b, NULL) < 0)
 		err = -EIO;
 	if (err < 0)
 		fetch_end(f, err);
 	else if (f->into->len > f->max)
 		fetch_end(f, -EFBIG);
-	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "eof")) ||
-	         f->into->len == before)
+	else if (b.eof > 0 || f->into->len == before)
 		fetch_end(f, 0);
 	else if ((err = fetch_next(f)) < 0)
 		fetch_end(f, err);
@@ -476,10 +476,13 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 			fuse_reply_err(w->req, -err);
 		} else if (w->part) {
 			struct rh_buf part = { 0 };
+			struct rh_bytes_reply b = { &part, 0, 0, -1, -1 };
 
 			/* h may be freed once the reader has its bytes */
-			rh_json_get_bytes(msg, "data", &part);
-			fuse_reply_buf(w->req, part.data, part.len);
+			if (rh_bytes_reply_decode(msg, &b, NULL) < 0)
+				fuse_reply_err(w->req, EIO);
+			else
+				fuse_reply_buf(w->req, part.data, part.len);
 			rh_buf_free(&part);
 		} else if (!ended(msg)) {
 			fuse_reply_err(w->req, EAGAIN);
@@ -497,6 +500,7 @@ static void
 result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	struct rh_get_req gq = { NULL, 0, 1, 0 };
+	struct rh_bytes_reply pb = { NULL, 0, 0, -1, -1 };
 	struct result_wait *w;
 	struct rh_rpc *rpc;
 	struct rh_err err;
@@ -520,9 +524,13 @@ result_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 			fuse_reply_err(req, -r);
 			return;
 		}
-		rh_json_get_bytes(reply, "data", &part);
+		pb.data = &part;
+		r = rh_bytes_reply_decode(reply, &pb, NULL);
 		cJSON_Delete(reply);
-		fuse_reply_buf(req, part.data, part.len);
+		if (r < 0)
+			fuse_reply_err(req, EIO);
+		else
+			fuse_reply_buf(req, part.data, part.len);
 		rh_buf_free(&part);
 		return;
 	}
@@ -592,6 +600,7 @@ static void
 output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	const char *stream = h->node->name;
+	struct rh_bytes_reply ob = { NULL, 0, 0, -1, -1 };
 	struct rh_rpc *rpc;
 	struct rh_err err;
 	struct rh_buf data = { 0 };
@@ -627,16 +636,21 @@ output_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 			fuse_reply_err(req, -r);
 			return;
 		}
-		waits = cJSON_GetObjectItemCaseSensitive(reply,
-		                                         "wait_ms") != NULL;
+		data.len = 0;
+		ob.data = &data;
+		r = rh_bytes_reply_decode(reply, &ob, NULL);
+		cJSON_Delete(reply);
+		if (r < 0) {
+			rh_buf_free(&data);
+			free(id);
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		waits = ob.wait_ms >= 0;
 		if (waits)
 			h->stage = STAGE_AGENT_WAITS;
-		data.len = 0;
-		rh_json_get_bytes(reply, "data", &data);
-		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,
-		                                                    "eof"));
+		eof = ob.eof > 0;
 		r = data.len > 0 || eof || nonblock;
-		cJSON_Delete(reply);
 		if (r)
 			break;
 		if (waits) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "requests.h"
 #include "rhfs.h"
 
 void
@@ -108,14 +109,14 @@ poll_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct poll_read *w = arg;
 	struct rh_buf data = { 0 };
+	struct rh_bytes_reply b = { &data, 0, 0, -1, -1 };
 	int eof = 0, r;
 
 	if (!final)
 		return;
-	if (err == 0) {
-		rh_json_get_bytes(msg, "data", &data);
-		eof = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "eof"));
-	}
+	if (err == 0 && rh_bytes_reply_decode(msg, &b, NULL) < 0)
+		err = -EIO;
+	eof = b.eof > 0;
 	/* the wait ended with nothing, and the reader still waits: again */
 	if (err == 0 && data.len == 0 && !eof && w->again &&
 	    !parked_answered(&w->p)) {

@@ -1,7 +1,8 @@
 /* unit-requests.c - the agent protocol's requests but "call"
  * (src/proto/requests.c): each encoded by rhfs's encoder and read back by
  * rhagent's decoder to the same fields; absent fields keep the caller's
- * defaults; each bad field refused with the reason naming it. */
+ * defaults; each bad field refused with the reason naming it. And the
+ * reply to output and log, encoded by rhagent and decoded by rhfs. */
 #include "config.h"
 
 #include <errno.h>
@@ -36,16 +37,18 @@ op_of(const cJSON *m)
 	return cJSON_IsString(op) ? op->valuestring : "(none)";
 }
 
-/* m refused by decode with a message holding want. */
-#define REFUSED(decode, json, q, want) do { \
+/* json refused by decode with -errno e and a message holding want. */
+#define REFUSED_WITH(e, decode, json, q, want) do { \
 	struct rh_err e_; \
 	cJSON *m_ = parse(json); \
 	e_.msg[0] = '\0'; \
-	CHECK_EQ_INT(decode(m_, q, &e_), -EINVAL); \
+	CHECK_EQ_INT(decode(m_, q, &e_), -(e)); \
 	if (!CHECK(strstr(e_.msg, want) != NULL)) \
 		fprintf(stderr, "     message: %s\n", e_.msg); \
 	cJSON_Delete(m_); \
 } while (0)
+#define REFUSED(decode, json, q, want) \
+	REFUSED_WITH(EINVAL, decode, json, q, want)
 
 static void
 hello(void)
@@ -204,6 +207,58 @@ list(void)
 	REFUSED(rh_list_req_decode, "{\"limit\":1001}", &d, "'limit'");
 }
 
+static void
+bytes_reply(void)
+{
+	struct rh_buf in = { 0 }, out = { 0 };
+	struct rh_bytes_reply b = { &in, 10, 14, 1, 100 };
+	struct rh_bytes_reply d = { &out, 0, 0, 0, 0 };
+	struct rh_err err;
+	cJSON *m = cJSON_CreateObject();
+
+	/* bytes that are not text go as base64, and come back the same */
+	rh_buf_append(&in, "a\0\xff\n", 4);
+	rh_bytes_reply_encode(m, &b);
+	CHECK(cJSON_GetObjectItemCaseSensitive(m, "data_b64") != NULL);
+	CHECK_EQ_INT(rh_bytes_reply_decode(m, &d, &err), 0);
+	CHECK_EQ_INT((long long)out.len, 4);
+	CHECK(memcmp(out.data, "a\0\xff\n", 4) == 0);
+	CHECK_EQ_INT(d.offset, 10);
+	CHECK_EQ_INT(d.size, 14);
+	CHECK_EQ_INT(d.eof, 1);
+	CHECK_EQ_INT(d.wait_ms, 100);
+	cJSON_Delete(m);
+	/* a log's reply: no eof, no wait_ms; text as text */
+	rh_buf_free(&in);
+	rh_buf_free(&out);
+	rh_buf_append(&in, "line\n", 5);
+	b.eof = -1;
+	b.wait_ms = -1;
+	m = cJSON_CreateObject();
+	rh_bytes_reply_encode(m, &b);
+	CHECK(cJSON_GetObjectItemCaseSensitive(m, "eof") == NULL);
+	CHECK(cJSON_GetObjectItemCaseSensitive(m, "wait_ms") == NULL);
+	CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "data")));
+	CHECK_EQ_INT(rh_bytes_reply_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.eof, -1);
+	CHECK_EQ_INT(d.wait_ms, -1);
+	CHECK_EQ_INT((long long)out.len, 5);
+	cJSON_Delete(m);
+	/* the bytes not kept: decoded all the same */
+	d.data = NULL;
+	m = parse("{\"data\":\"x\",\"offset\":1,\"size\":2,\"eof\":false}");
+	CHECK_EQ_INT(rh_bytes_reply_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.eof, 0);
+	CHECK_EQ_INT(d.size, 2);
+	cJSON_Delete(m);
+	REFUSED_WITH(EIO, rh_bytes_reply_decode, "{\"offset\":0}", &d,
+	             "'data'");
+	REFUSED(rh_bytes_reply_decode, "{\"data\":\"\",\"eof\":1}", &d,
+	        "'eof' must be true or false");
+	rh_buf_free(&in);
+	rh_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -213,5 +268,6 @@ main(void)
 	output();
 	log_();
 	list();
+	bytes_reply();
 	return unit_done();
 }

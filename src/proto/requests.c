@@ -198,3 +198,41 @@ rh_list_req_decode(const cJSON *m, struct rh_list_req *q, struct rh_err *err)
 		                  q->before);
 	return 0;
 }
+
+void
+rh_bytes_reply_encode(cJSON *r, const struct rh_bytes_reply *b)
+{
+	rh_json_add_bytes(r, "data", b->data != NULL ? b->data->data : "",
+	                  b->data != NULL ? b->data->len : 0);
+	cJSON_AddNumberToObject(r, "offset", (double)b->offset);
+	cJSON_AddNumberToObject(r, "size", (double)b->size);
+	if (b->eof >= 0)
+		cJSON_AddBoolToObject(r, "eof", b->eof);
+	if (b->wait_ms >= 0)
+		cJSON_AddNumberToObject(r, "wait_ms", (double)b->wait_ms);
+}
+
+int
+rh_bytes_reply_decode(const cJSON *r, struct rh_bytes_reply *b,
+                      struct rh_err *err)
+{
+	struct rh_buf scratch = { 0 };
+	int rr;
+
+	b->offset = b->size = 0;
+	b->eof = -1;
+	b->wait_ms = -1;
+	rr = rh_json_get_bytes(r, "data", b->data != NULL ? b->data : &scratch);
+	rh_buf_free(&scratch);
+	if (rr < 0)
+		return rh_err_set(err, EIO, "'data' is not bytes");
+	if ((rr = rh_json_get_int(r, "offset", 0, RH_PROTO_ID_MAX, &b->offset,
+	                          err)) < 0 ||
+	    (rr = rh_json_get_int(r, "size", 0, RH_PROTO_ID_MAX, &b->size,
+	                          err)) < 0 ||
+	    (rr = rh_json_get_bool(r, "eof", &b->eof, err)) < 0 ||
+	    (rr = rh_json_get_int(r, "wait_ms", 0, RH_PROTO_ID_MAX, &b->wait_ms,
+	                          err)) < 0)
+		return rr;
+	return 0;
+}

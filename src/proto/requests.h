@@ -80,4 +80,24 @@ struct cJSON *rh_list_req_encode(const struct rh_list_req *q);
 int rh_list_req_decode(const struct cJSON *m, struct rh_list_req *q,
                        struct rh_err *err);
 
+/* The reply to "output" and to "log": bytes of a file from an offset.
+ * A reply's own fields (id, op) are the frame's. */
+struct rh_bytes_reply {
+	struct rh_buf *data;    /* the bytes: encode reads them, decode
+	                         * appends them (NULL: not kept) */
+	long long offset;       /* where they start */
+	long long size;         /* the file's size when they were read */
+	int eof;                /* output: 1 when nothing more will come;
+	                         * -1: not said (log) */
+	long long wait_ms;      /* output: the longest this agent holds a
+	                         * request; -1: not said (an older agent) */
+};
+/* b's fields added to the reply message r: data (or data_b64), offset,
+ * size, and eof and wait_ms where said. */
+void rh_bytes_reply_encode(struct cJSON *r, const struct rh_bytes_reply *b);
+/* r's fields into b (eof and wait_ms -1 where not said); EIO when its
+ * bytes are not bytes, EINVAL naming a field of another type. */
+int rh_bytes_reply_decode(const struct cJSON *r, struct rh_bytes_reply *b,
+                          struct rh_err *err);
+
 #endif
