@@ -45,6 +45,9 @@
 
 /* after a failed connect, operations fail at once for this long */
 #define RETRY_MS 1000
+/* the most bytes of one file's writes in flight, unanswered: beyond the
+ * SSH channel's window (2 MiB), so that the pipe never runs dry */
+#define WB_MAX (8 * 1024 * 1024)
 /* a wait that ran out (not a libssh2 error code) */
 #define TIMED_OUT (-100000)
 
@@ -67,6 +70,7 @@ struct sftp {
 	int fsync_warned;
 	unsigned long aside;            /* names for rename's moved entries */
 	struct rh_data_file *files;     /* open files */
+	struct rh_data_file *wb_file;   /* the one with writes in flight */
 };
 
 struct rh_data_file {
@@ -78,6 +82,12 @@ struct rh_data_file {
 	int append;
 	int64_t pos;                    /* libssh2's offset of h; -1: unknown */
 	int reading;                    /* the last transfer was a read */
+	/* write-behind: wb[wb_head, wb_len) are bytes handed to libssh2
+	 * and not yet answered; they end at file offset wb_end */
+	char *wb;
+	size_t wb_head, wb_len, wb_cap;
+	int64_t wb_end;
+	int wb_err;                     /* a write that failed, not yet told */
 	struct rh_data_file *next;      /* in s->files */
 };
 
@@ -134,8 +144,14 @@ drop(struct sftp *s)
 
 	if (s->ssh == NULL)
 		return;
-	for (f = s->files; f != NULL; f = f->next)
+	for (f = s->files; f != NULL; f = f->next) {
 		f->h = NULL;
+		/* writes in flight are lost: told at the file's next call */
+		if (f->wb_head < f->wb_len && f->wb_err == 0)
+			f->wb_err = -EIO;
+		f->wb_head = f->wb_len = 0;
+	}
+	s->wb_file = NULL;
 	/* one try, no wait: a lost session answers nothing */
 	if (s->sftp != NULL)
 		libssh2_sftp_shutdown(s->sftp);
@@ -328,17 +344,78 @@ node_type(struct sftp *s, const char *np, mode_t *mode)
 	return r;
 }
 
-/* Lock the store with its session up; -errno (unlocked) if it cannot
- * be. Returns holding s->lock on success. */
+/*
+ * Hand libssh2 f's staged bytes and take its answers until at most keep
+ * bytes are unanswered; then only while it need not wait. A failure
+ * drops what was staged. Called with s->lock held.
+ */
 static int
-lock_up(struct sftp *s)
+wb_push(struct sftp *s, struct rh_data_file *f, size_t keep)
+{
+	int64_t dl = now_ms() + s->timeout_ms;
+	ssize_t n;
+
+	while (f->wb_head < f->wb_len) {
+		n = libssh2_sftp_write(f->h, f->wb + f->wb_head,
+		                       f->wb_len - f->wb_head);
+		if (n > 0) {
+			f->wb_head += (size_t)n;
+			dl = now_ms() + s->timeout_ms;  /* it moves */
+			continue;
+		}
+		if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+			f->wb_head = f->wb_len = 0;
+			return fail(s, (int)n, "write", f->path);
+		}
+		/* 0: a request half sent, nothing answered yet */
+		if (n < 0 && f->wb_len - f->wb_head <= keep)
+			break;
+		if (rh_ssh_wait(s->ssh, dl) < 0) {
+			f->wb_head = f->wb_len = 0;
+			return fail(s, TIMED_OUT, "write", f->path);
+		}
+	}
+	if (f->wb_head == f->wb_len)
+		f->wb_head = f->wb_len = 0;
+	return 0;
+}
+
+/* Every staged write of the store answered: nothing else may go on the
+ * session while a write request may be half sent. A failure is kept
+ * for the file's next call. Called with s->lock held. */
+static void
+wb_drain(struct sftp *s)
+{
+	struct rh_data_file *f = s->wb_file;
+	int r;
+
+	if (f == NULL)
+		return;
+	if ((r = wb_push(s, f, 0)) < 0 && f->wb_err == 0)
+		f->wb_err = r;
+	s->wb_file = NULL;
+}
+
+/* Lock the store with its session up, the writes in flight of every
+ * file but keep answered; -errno (unlocked) if it cannot be. Returns
+ * holding s->lock on success. */
+static int
+lock_sess(struct sftp *s, struct rh_data_file *keep)
 {
 	int r;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->wb_file != NULL && s->wb_file != keep)
+		wb_drain(s);
 	if ((r = up(s)) < 0)
 		pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+static int
+lock_up(struct sftp *s)
+{
+	return lock_sess(s, NULL);
 }
 
 static int
@@ -474,20 +551,27 @@ file_handle(struct sftp *s, struct rh_data_file *f, unsigned long flags,
 }
 
 /* Lock the store with f's handle open: after a lost session, the file
- * is opened again. Returns holding s->lock on success. */
+ * is opened again. f's own writes stay in flight if keep. Returns
+ * holding s->lock on success. */
 static int
-lock_file(struct rh_data_file *f)
+lock_file_keep(struct rh_data_file *f, int keep)
 {
 	struct sftp *s = f->s;
 	int r;
 
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_sess(s, keep ? f : NULL)) < 0)
 		return r;
 	if (f->h != NULL && f->gen == s->gen)
 		return 0;
 	if ((r = file_handle(s, f, f->reopen, 0)) < 0)
 		pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+static int
+lock_file(struct rh_data_file *f)
+{
+	return lock_file_keep(f, 0);
 }
 
 static int
@@ -588,38 +672,110 @@ f_read(struct rh_data_file *f, void *buf, size_t size, off_t off)
 	return r < 0 ? r : (ssize_t)got;
 }
 
+/* An O_APPEND write, answered before it returns (the server appends:
+ * no offset to run on from). Called with s->lock held. */
 static ssize_t
-f_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
+write_now(struct sftp *s, struct rh_data_file *f, const void *buf,
+          size_t size)
 {
-	struct sftp *s = f->s;
 	size_t done = 0;
 	ssize_t n = 0;
-	int r;
 
-	if ((r = lock_file(f)) < 0)
-		return r;
-	if (f->pos != off || f->reading || f->append) {
-		/* appending: the server writes at the end (O_APPEND) */
-		libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
-		f->pos = off;
-		f->reading = 0;
-	}
 	while (done < size) {
 		/* libssh2 has the rest of buf in flight: give it again */
 		RUN(s, n, libssh2_sftp_write(f->h, (const char *)buf + done,
 		                             size - done));
 		if (n < 0)
-			break;
+			return fail(s, (int)n, "write", f->path);
 		done += (size_t)n;
 	}
-	if (n < 0) {
-		r = fail(s, (int)n, "write", f->path);
-		f->pos = -1;
-	} else {
-		f->pos = f->append ? -1 : off + (off_t)done;
+	return (ssize_t)done;
+}
+
+/*
+ * Writes go behind: the bytes are staged and handed to libssh2, and the
+ * call returns while the answers are still to come (up to WB_MAX bytes
+ * of a file in flight). A write that then fails is told at the file's
+ * next write, flush (close(2)) or fsync; any other operation on the
+ * session first waits for every answer.
+ */
+static ssize_t
+f_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
+{
+	struct sftp *s = f->s;
+	ssize_t r;
+	size_t keep;
+
+	if ((r = lock_file_keep(f, 1)) < 0)
+		return r;
+	if (s->wb_file == f && (f->wb_end != off || f->append))
+		wb_drain(s);
+	if ((r = f->wb_err) < 0) {
+		f->wb_err = 0;
+		goto out;
 	}
+	if (s->sftp == NULL || f->gen != s->gen) {
+		r = -EIO;       /* lost while draining: told, not retried */
+		goto out;
+	}
+	if (s->wb_file != f && (f->pos != off || f->reading || f->append)) {
+		/* appending: the server writes at the end (O_APPEND) */
+		libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
+		f->pos = off;
+		f->reading = 0;
+	}
+	if (f->append) {
+		r = write_now(s, f, buf, size);
+		f->pos = -1;
+		goto out;
+	}
+	if (s->wb_file != f) {
+		s->wb_file = f;
+		f->wb_head = f->wb_len = 0;
+		f->wb_end = off;
+	}
+	/* room for size: answers taken until little enough is in flight */
+	keep = size < WB_MAX ? WB_MAX - size : 0;
+	if ((r = wb_push(s, f, keep)) < 0)
+		goto out;
+	if (f->wb_head > 0) {
+		memmove(f->wb, f->wb + f->wb_head, f->wb_len - f->wb_head);
+		f->wb_len -= f->wb_head;
+		f->wb_head = 0;
+	}
+	if (f->wb_len + size > f->wb_cap) {
+		f->wb_cap = f->wb_len + size > WB_MAX ? f->wb_len + size :
+		            WB_MAX;
+		f->wb = xrealloc(f->wb, f->wb_cap);
+	}
+	memcpy(f->wb + f->wb_len, buf, size);
+	f->wb_len += size;
+	f->wb_end += (int64_t)size;
+	f->pos = f->wb_end;
+	/* sent now, answered later */
+	if ((r = wb_push(s, f, WB_MAX)) == 0)
+		r = (ssize_t)size;
+out:
+	if (s->wb_file == f && f->wb_head == f->wb_len)
+		s->wb_file = NULL;
 	pthread_mutex_unlock(&s->lock);
-	return r < 0 ? r : (ssize_t)done;
+	return r;
+}
+
+/* At each close(2): the file's writes answered, a failure told. */
+static int
+f_flush(struct rh_data_file *f)
+{
+	struct sftp *s = f->s;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->wb_file == f)
+		wb_drain(s);
+	r = f->wb_err;
+	f->wb_err = 0;
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 static int
@@ -744,6 +900,11 @@ f_fsync(struct rh_data_file *f, int datasync)
 	(void)datasync;
 	if ((r = lock_file(f)) < 0)
 		return r;
+	if ((r = f->wb_err) < 0) {
+		f->wb_err = 0;
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
 	RUN(s, rc, libssh2_sftp_fsync(f->h));
 	if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL &&
 	    libssh2_sftp_last_error(s->sftp) == LIBSSH2_FX_OP_UNSUPPORTED) {
@@ -781,9 +942,12 @@ f_close(struct rh_data_file *f)
 {
 	struct sftp *s = f->s;
 	struct rh_data_file **pp;
-	int rc = 0;
+	int rc = 0, r;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->wb_file == f)
+		wb_drain(s);
+	r = f->wb_err;
 	for (pp = &s->files; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == f) {
 			*pp = f->next;
@@ -796,9 +960,10 @@ f_close(struct rh_data_file *f)
 			fail(s, rc, "close", f->path);
 	}
 	pthread_mutex_unlock(&s->lock);
+	free(f->wb);
 	free(f->path);
 	free(f);
-	return 0;
+	return r;
 }
 
 static int
@@ -1049,8 +1214,7 @@ static const struct rh_data_ops sftp_ops = {
 	.truncate = f_truncate,
 	.setattr = f_setattr,
 	.fsync = f_fsync,
-	/* every write is answered before it returns: nothing to flush */
-	.flush = NULL,
+	.flush = f_flush,
 	.fstat = f_fstat,
 	.close = f_close,
 	.mkdir = f_mkdir,
