@@ -292,6 +292,23 @@ check "sshd back: the store reconnects ($ANSWER)" \
 	test "${ANSWER#ok reg}" != "$ANSWER"
 has "the loss is logged, naming the resource" "$T/live.err" \
 	"~/data: ~/box: lstat"
+# a file written (its writes returned) whose answers never come: its
+# fsync and close fail, never reported as written
+head -c 33554432 /dev/urandom >"$T/held"
+"$DC" -t 3 -k "$KNOWN_HOSTS" -c "$T/box.json" "$CFG" hold held.bin \
+	"$T/held" "$T/flag" >"$T/hold.out" 2>"$T/hold.err" &
+HOLD_PID=$!
+wait_for 60 grep -q held "$T/hold.out"
+STOPPED=$(sshd_tree)
+# shellcheck disable=SC2086
+kill -STOP $STOPPED 2>/dev/null
+touch "$T/flag"
+exits_within 20 "$HOLD_PID"
+HOLD_RC=$?
+check "a node stopped before fsync: the writer ends" test "$HOLD_RC" = 0
+has "with an error from fsync, not ok" "$T/hold.out" "error E"
+# shellcheck disable=SC2086
+kill -CONT $STOPPED 2>/dev/null
 exec 7>&-
 exits_within 10 "$DC_PID" && DC_PID=
 check "the live store ends at the end of its input" test -z "$DC_PID"
