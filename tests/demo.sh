@@ -3,8 +3,9 @@
 # rh/ is the local RNS ~) and HOME, browse the builtins with ^local among
 # them, create and edit a command send with plain file operations and run
 # it through its invoke file, then a Python send served by a warm worker:
-# a call, a map, and a call's stdout streamed while it runs. Each step is
-# narrated in one line. Always unmounts and stops the agent it started.
+# a call, a map, and a call's stdout streamed while it runs; a folder
+# whose data is on ^local. Each step is narrated in one line. Always
+# unmounts and stops the agent it started.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 # the programs: in the build tree (make check says where), else here
@@ -104,6 +105,13 @@ say "A map: three lines written at once are three calls, results in order"
 run "exec 3<>./~/demo/add/invoke; printf '[1, 2]\n[3, 4]\n[\"a\", \"b\"]\n' >&3; for i in 1 2 3; do read -r r <&3; echo \"\$r\"; done"
 say "A call's stdout, followed while it runs (cat ends when the call does)"
 run "echo '[3]' > ./~/demo/count/invoke; cat ./~/demo/count/calls/latest/stdout; cat ./~/demo/count/calls/latest/result"
+
+say "A folder whose data is on a cluster: on ^local, a directory in its user's home"
+run "mkdir -p $HOME/results ./~/demo/results"
+run "echo '{\"resource_type\": \"folder\", \"system\": \"^local\", \"path\": \"results\"}' > ./~/demo/results/config.json"
+say "Its files are its data/: written here, there on the node"
+run "echo 0.93 > ./~/demo/results/data/acc.txt; ls -l ./~/demo/results/data"
+run "cat $HOME/results/acc.txt"
 
 say "The cluster's status: a fresh probe"
 run 'cat ^/local/status'
