@@ -103,6 +103,37 @@ mount_rhfs
 row native "$T/native"
 row rhfs-local "$MNT/~/bench/data" native
 
+# --- a cluster's store: data/ of a folder on the loopback sshd's node
+# against sshfs on the same sshd, as the same user ---
+. "$top_srcdir/tests/sshd-lib.sh"
+SSHFS_MNT=$T/sshfs
+bench_cleanup() {
+	grep -q " $SSHFS_MNT fuse" /proc/mounts && fusermount3 -u "$SSHFS_MNT"
+	stop_sshd
+	cleanup
+}
+trap bench_cleanup EXIT
+if ! command -v sshfs >/dev/null 2>&1; then
+	echo "sshfs: missing (tests/deps.sh installs it): no cluster rows"
+elif start_sshd; then
+	su -s /bin/sh "$SSH_USER" -c 'cd && rm -rf rhfs-bench sshfs-bench &&
+		mkdir rhfs-bench sshfs-bench'
+	mkdir -p "$WORK/rh/box" "$WORK/rh/cbench" "$SSHFS_MNT"
+	cat >"$WORK/rh/box/config.json" <<EOF
+{"resource_type": "cluster", "name": "box", "ips": ["127.0.0.1"],
+ "ssh_creds": {"ssh_user": "$SSH_USER", "ssh_private_key": "$SSH_KEY",
+ "ssh_port": $SSH_PORT}}
+EOF
+	cat >"$WORK/rh/cbench/config.json" <<EOF
+{"resource_type": "folder", "name": "cbench", "system": "~/box", "path": "rhfs-bench"}
+EOF
+	sshfs -o "IdentityFile=$SSH_KEY,UserKnownHostsFile=$KNOWN_HOSTS" \
+		-o "StrictHostKeyChecking=accept-new,port=$SSH_PORT" \
+		"$SSH_USER@127.0.0.1:sshfs-bench" "$SSHFS_MNT" &&
+		row sshfs "$SSHFS_MNT"
+	row rhfs-sftp "$MNT/~/cbench/data" sshfs
+fi
+
 # --- other stores add their rows here ---
 
 ratios
