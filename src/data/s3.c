@@ -38,6 +38,7 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,8 +509,25 @@ head(struct s3 *s, const char *key, struct req *q)
 	return s3_do(s, q, 1);
 }
 
+/* A version of an object's content (its ETag's hash) for st_ino. */
+static ino_t
+etag_version(const char *etag)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	if (etag == NULL || *etag == '\0')
+		return 0;
+	for (; *etag != '\0'; etag++)
+		if (*etag != '"')
+			h = (h ^ (unsigned char)*etag) * 1099511628211ull;
+	return (ino_t)h;
+}
+
+/* st_ctim is when the object last changed (LastModified), st_ino the
+ * version of its content: what the cache compares (cache.c). */
 static void
-fill_stat(struct stat *st, int dir, off_t size, time_t mtime, long mode)
+fill_stat(struct stat *st, int dir, off_t size, time_t mtime, long mode,
+          time_t changed, const char *etag)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_mode = dir ? S_IFDIR | 0755 : S_IFREG | 0644;
@@ -522,7 +540,9 @@ fill_stat(struct stat *st, int dir, off_t size, time_t mtime, long mode)
 	st->st_blksize = 128 * 1024;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mtim.tv_sec = mtime;
-	st->st_atim = st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+	st->st_ctim.tv_sec = changed;
+	st->st_ino = etag_version(etag);
 }
 
 /* One page of ListObjectsV2 under prefix; entries to cb. */
@@ -532,7 +552,7 @@ struct page {
 };
 
 typedef int (*key_cb)(const char *key, int is_prefix, off_t size,
-                      time_t mtime, void *arg);
+                      time_t mtime, const char *etag, void *arg);
 
 static char *
 node_text(xmlNode *n, const char *name)
@@ -562,6 +582,23 @@ unescape(const char *s)
 	return t;
 }
 
+/* A listing's LastModified (ISO 8601, UTC: 2024-01-02T03:04:05.000Z), or
+ * 0 when it is none. */
+static time_t
+iso_time(const char *v)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (v == NULL || sscanf(v, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
+	                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	                        &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
 static int
 list_page(struct s3 *s, const char *prefix, int delim, int max,
           const char *token, key_cb cb, void *arg, struct page *pg)
@@ -570,7 +607,7 @@ list_page(struct s3 *s, const char *prefix, int delim, int max,
 	struct req q;
 	xmlDoc *doc;
 	xmlNode *n;
-	char *t, *key, *sz, *lm;
+	char *t, *key, *sz, *lm, *et;
 	int r;
 
 	pg->next = NULL;
@@ -625,10 +662,12 @@ list_page(struct s3 *s, const char *prefix, int delim, int max,
 		free(t);
 		sz = node_text(n, "Size");
 		lm = node_text(n, "LastModified");
+		et = node_text(n, "ETag");
 		pg->n++;
 		r = cb(key, xmlStrcmp(n->name, (const xmlChar *)"Contents") == 0,
 		       sz ? strtoll(sz, NULL, 10) : 0,
-		       lm ? curl_getdate(lm, NULL) : 0, arg);
+		       iso_time(lm), et, arg);
+		free(et);
 		free(sz);
 		free(lm);
 		free(key);
@@ -663,7 +702,7 @@ list_all(struct s3 *s, const char *prefix, int delim, key_cb cb, void *arg)
 
 static int
 count_cb(const char *key, int is_prefix, off_t size, time_t mtime,
-         void *arg)
+         const char *etag, void *arg)
 {
 	int *n = arg;
 
@@ -671,6 +710,7 @@ count_cb(const char *key, int is_prefix, off_t size, time_t mtime,
 	(void)is_prefix;
 	(void)size;
 	(void)mtime;
+	(void)etag;
 	(*n)++;
 	return 0;
 }
@@ -697,14 +737,15 @@ kind_of(struct s3 *s, const char *path, struct stat *st)
 
 	if (*path == '\0') {
 		if (st != NULL)
-			fill_stat(st, 1, 0, 0, -1);
+			fill_stat(st, 1, 0, 0, -1, 0, NULL);
 		return S_IFDIR;
 	}
 	key = key_of(s, path, 0);
 	r = head(s, key, &q);
 	if (r == 0 && st != NULL)
 		fill_stat(st, 0, q.length, q.meta_mtime >= 0 ?
-		          (time_t)q.meta_mtime : q.mtime, q.meta_mode);
+		          (time_t)q.meta_mtime : q.mtime, q.meta_mode,
+		          q.mtime, q.etag);
 	req_done(&q);
 	free(key);
 	if (r == 0)
@@ -715,12 +756,13 @@ kind_of(struct s3 *s, const char *path, struct stat *st)
 	r = head(s, key, &q);           /* a marker: its mode and time */
 	if (r == 0 && st != NULL)
 		fill_stat(st, 1, 0, q.meta_mtime >= 0 ?
-		          (time_t)q.meta_mtime : q.mtime, q.meta_mode);
+		          (time_t)q.meta_mtime : q.mtime, q.meta_mode,
+		          q.mtime, q.etag);
 	req_done(&q);
 	if (r == -ENOENT) {
 		r = has_below(s, key);
 		if (r > 0 && st != NULL)
-			fill_stat(st, 1, 0, 0, -1);
+			fill_stat(st, 1, 0, 0, -1, 0, NULL);
 		r = r > 0 ? 0 : r == 0 ? -ENOENT : r;
 	}
 	free(key);
@@ -743,6 +785,7 @@ parent_ok(struct s3 *s, const char *path)
 	return k < 0 ? k : k == S_IFDIR ? 0 : -ENOTDIR;
 }
 
+/* An empty object at key, with the headers hdrs (freed). */
 static int
 put_empty(struct s3 *s, const char *key, struct curl_slist *hdrs)
 {
@@ -814,7 +857,8 @@ struct list_arg {
 };
 
 static int
-list_entry(const char *key, int is_file, off_t size, time_t mtime, void *arg)
+list_entry(const char *key, int is_file, off_t size, time_t mtime,
+           const char *etag, void *arg)
 {
 	struct list_arg *la = arg;
 	struct stat st;
@@ -834,7 +878,7 @@ list_entry(const char *key, int is_file, off_t size, time_t mtime, void *arg)
 		free(name);             /* no name a path can give */
 		return 0;
 	}
-	fill_stat(&st, !is_file, size, mtime, -1);
+	fill_stat(&st, !is_file, size, mtime, -1, mtime, etag);
 	r = la->cb(name, &st, la->arg);
 	free(name);
 	return r;
@@ -1371,10 +1415,10 @@ s_fstat(struct rh_data_file *f, struct stat *st)
 		if (fstat(f->fd, &fs) < 0)
 			return -errno;
 		fill_stat(st, 0, fs.st_size, fs.st_mtime,
-		          f->mode ? (long)f->mode : -1);
+		          f->mode ? (long)f->mode : -1, fs.st_mtime, NULL);
 	} else {
 		fill_stat(st, 0, f->size, f->mtime,
-		          f->mode ? (long)f->mode : -1);
+		          f->mode ? (long)f->mode : -1, f->mtime, NULL);
 	}
 	return 0;
 }
@@ -1408,8 +1452,7 @@ s_mkdir(struct rh_data *d, const char *path, mode_t mode)
 	if ((mode & 07777) != 0755)
 		meta = meta_headers((long)(S_IFDIR | (mode & 07777)), -1);
 	key = key_of(s, path, 1);
-	r = put_empty(s, key, meta);
-	curl_slist_free_all(meta);
+	r = put_empty(s, key, meta);    /* the request frees meta */
 	free(key);
 	return r;
 }
@@ -1495,13 +1538,15 @@ struct keys {
 };
 
 static int
-keys_add(const char *key, int is_file, off_t size, time_t mtime, void *arg)
+keys_add(const char *key, int is_file, off_t size, time_t mtime,
+         const char *etag, void *arg)
 {
 	struct keys *ks = arg;
 
 	(void)is_file;
 	(void)size;
 	(void)mtime;
+	(void)etag;
 	if (ks->n == ks->cap) {
 		ks->cap = ks->cap ? ks->cap * 2 : 64;
 		ks->k = xrealloc(ks->k, ks->cap * sizeof(*ks->k));
