@@ -324,6 +324,7 @@ main(int argc, char *argv[])
 	fs.data_opts.io_timeout = fs.opts.io_timeout;
 	fs.data_opts.cluster = res_data_cluster;
 	fs.data_opts.cluster_arg = &fs;
+	fs.data_opts.cache_ttl = fs.opts.data_timeout;
 	if (fs.opts.connect_timeout <= 0)
 		fs.opts.connect_timeout = 10.0;
 	if (fs.opts.launch_timeout <= 0)

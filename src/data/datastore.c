@@ -112,15 +112,18 @@ rh_data_open(const cJSON *cfg, const char *addr, const char *workdir,
 	if (loc.kind == RH_DATA_NONE)
 		return rh_err_set(err, ENOENT, "%s: a folder marker (no "
 		                  "system, no path) has no data", addr);
-	if (loc.kind == RH_DATA_S3)
-		return rh_data_s3_open(&loc, addr, cJSON_IsString(type) &&
-		                       strcmp(type->valuestring, "blob") == 0,
-		                       opts, out, blob, err);
 	is_blob = cJSON_IsString(type) &&
 	          strcmp(type->valuestring, "blob") == 0;
-	if (loc.kind == RH_DATA_CLUSTER && !cluster_is_local(&loc, opts))
-		return rh_data_sftp_open(&loc, addr, is_blob, opts, out, blob,
-		                         err);
+	if (loc.kind == RH_DATA_S3 ||
+	    (loc.kind == RH_DATA_CLUSTER && !cluster_is_local(&loc, opts))) {
+		r = loc.kind == RH_DATA_S3 ?
+		    rh_data_s3_open(&loc, addr, is_blob, opts, out, blob, err) :
+		    rh_data_sftp_open(&loc, addr, is_blob, opts, out, blob,
+		                      err);
+		if (r == 0 && opts != NULL)     /* remote: behind a cache */
+			*out = rh_data_cache_wrap(*out, opts->cache_ttl);
+		return r;
+	}
 	if (loc.kind == RH_DATA_CLUSTER) {
 		home = getenv("HOME");
 		if (loc.path[0] != '/' && home == NULL)

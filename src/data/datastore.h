@@ -125,6 +125,9 @@ struct rh_data_opts {
 	/* where SSH host keys are checked and recorded (NULL:
 	 * ~/.ssh/known_hosts) */
 	const char *known_hosts;
+	/* seconds a remote store's attributes and listings are kept in
+	 * memory (cache.c); 0: not kept */
+	double cache_ttl;
 };
 
 /*
@@ -152,6 +155,11 @@ int rh_data_sftp_open(const struct rh_data_loc *loc, const char *addr,
                       int is_blob, const struct rh_data_opts *opts,
                       struct rh_data **out, char **blob,
                       struct rh_err *err);
+/* cache.c: inner behind a cache of its attributes and listings kept ttl
+ * seconds (inner itself when ttl is 0); freeing it frees inner. A
+ * store's stat and list give st_ctim (when the entry last changed in the
+ * store) and st_ino (0, or a version of its content) for it to compare. */
+struct rh_data *rh_data_cache_wrap(struct rh_data *inner, double ttl);
 void rh_data_free(struct rh_data *d);
 /* 0 if path is a store path (see above), else -EINVAL. */
 int rh_data_path_ok(const char *path);
