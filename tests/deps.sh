@@ -10,6 +10,7 @@ packages="
 	libxml2-dev
 	sshfs
 	python3 procps util-linux passwd rsync
+	s3fs
 	python3-pip python3-venv python3-wheel python3-setuptools
 	openssh-server openssh-client
 	etcd-server etcd-client openssl

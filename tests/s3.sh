@@ -7,14 +7,7 @@
 DC=$top_builddir/tests/data-client
 RH=$top_builddir/rh
 
-if ! "$PYTHON3" -c 'import moto.server, boto3' 2>/dev/null; then
-	echo "s3.sh: moto (with its server) and boto3 are needed: run tests/deps.sh" >&2
-	exit 1
-fi
-if ! command -v aws >/dev/null 2>&1; then
-	echo "s3.sh: the AWS CLI (aws) is needed: run tests/deps.sh" >&2
-	exit 1
-fi
+. "$top_srcdir/tests/moto-lib.sh"
 
 MOTO_PID=
 AUTH_PID=
@@ -29,32 +22,10 @@ s3_cleanup() {
 }
 trap s3_cleanup EXIT
 
-free_port() {
-	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# moto_start PORT LOG [VAR=VALUE...]: a moto S3 server, ready when this
-# returns; its pid in STARTED.
-moto_start() {
-	port=$1
-	log=$2
-	shift 2
-	env "$@" "$PYTHON3" -m moto.server -H 127.0.0.1 -p "$port" \
-		>>"$log" 2>&1 3>&- &
-	STARTED=$!
-	if ! wait_for 60 curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
-		echo "s3.sh: moto did not start on port $port" >&2
-		cat "$log" >&2
-		exit 1
-	fi
-}
-
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 moto_start "$PORT" "$T/moto.log"
 MOTO_PID=$STARTED
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 awsc() {
 	aws --endpoint-url "$URL" "$@"
 }

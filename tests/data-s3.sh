@@ -1,0 +1,431 @@
+# data-s3.sh - a folder's, blob's and table's data in S3 (system "s3")
+# through a real mount, against moto's S3 server on a free loopback port:
+# what shell tools, cp -a, rsync, tar and a plain-IO Python script do in
+# data/ is what the AWS CLI and boto3 find in the bucket; what they change
+# there shows in the mount within the cache time, what the mount changes
+# at once; a store that stops answering fails within io_timeout and works
+# again after; kill -9 of rhfs mid-write leaves the old object whole; the
+# aws secret's and the AWS variables' credentials are used, and wrong ones
+# are EACCES without the credential in any log.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/moto-lib.sh"
+
+MOTO_PID=
+AUTH_PID=
+s3_cleanup() {
+	for p in $MOTO_PID $AUTH_PID; do
+		kill -CONT "$p" 2>/dev/null
+		kill "$p" 2>/dev/null
+	done
+	cleanup
+}
+trap s3_cleanup EXIT
+
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+moto_start "$PORT" "$T/moto.log"
+MOTO_PID=$STARTED
+awsc() {
+	aws --endpoint-url "$URL" "$@"
+}
+awsc s3 mb s3://bkt >/dev/null || { echo "data-s3.sh: no bucket" >&2; exit 1; }
+
+# a second server that checks credentials, with a user made for it
+APORT=$(free_port)
+AURL=http://127.0.0.1:$APORT
+moto_start "$APORT" "$T/moto-auth.log" INITIAL_NO_AUTH_ACTION_COUNT=3
+AUTH_PID=$STARTED
+"$PYTHON3" - "$AURL" >"$T/keys" <<'EOF' || fail "IAM user for the credential checks"
+import boto3, json, sys
+iam = boto3.client("iam", endpoint_url=sys.argv[1])
+iam.create_user(UserName="t")
+iam.put_user_policy(UserName="t", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17",
+     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+k = iam.create_access_key(UserName="t")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+EOF
+read -r KEY SECRET <"$T/keys"
+BAD=NotTheSecret$$
+echo locked >"$T/locked.txt"
+AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET \
+	aws --endpoint-url "$AURL" s3 mb s3://auth >/dev/null
+AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET \
+	aws --endpoint-url "$AURL" s3 cp "$T/locked.txt" s3://auth/f.txt >/dev/null
+
+DC='"data_config": {"endpoint_url": "'$URL'", "region": "us-east-1"}'
+# res DIR JSON: the resource ~/DIR (and the same in the second workdir)
+res() {
+	for w in "$WORK" "$T/work-2"; do
+		mkdir -p "$w/rh/$1"
+		echo "$2" >"$w/rh/$1/config.json"
+	done
+}
+res ckpts '{"resource_type": "folder", "name": "ckpts", "system": "s3", "path": "bkt/ckpts", '"$DC"'}'
+res model '{"resource_type": "blob", "name": "model", "fs": "s3", "url": "s3://bkt/blobs/model.bin", '"$DC"'}'
+res sales '{"resource_type": "table", "name": "sales", "system": "s3", "path": "bkt/sales", "partition_cols": ["year"], '"$DC"'}'
+for n in 1 2 3; do
+	res "locked$n" '{"resource_type": "folder", "name": "locked'$n'", "system": "s3", "path": "auth", "data_config": {"endpoint_url": "'$AURL'"}}'
+done
+echo "made outside" >"$T/outside.txt"
+awsc s3 cp "$T/outside.txt" s3://bkt/ckpts/outside.txt >/dev/null
+
+# the mount's credentials: the AWS variables (the right ones for the
+# server that checks; the other takes any)
+AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET mount_rhfs -o io_timeout=5
+D=$MNT/~/ckpts/data
+s3get() {
+	awsc s3 cp "s3://bkt/ckpts/$1" "$2" >/dev/null 2>&1
+}
+s3has() {
+	awsc s3api head-object --bucket bkt --key "ckpts/$1" >/dev/null 2>&1
+}
+
+# --- the tree ---
+ls -a "$MNT/~/ckpts" >"$T/ls-res"
+has "a folder in S3 shows data/ beside its config" "$T/ls-res" "data"
+check "data/ is a directory" test -d "$D"
+check "it lists the prefix's objects" test "$(ls "$D")" = outside.txt
+check "and reads them" test "$(cat "$D/outside.txt")" = "made outside"
+
+# --- files ---
+check "create and write" sh -c "printf hello >'$D/a.txt'"
+s3get a.txt "$T/got"
+check "the AWS CLI reads what was written" test "$(cat "$T/got")" = hello
+check "and read back" test "$(cat "$D/a.txt")" = hello
+check "append" sh -c "printf ' world' >>'$D/a.txt'"
+s3get a.txt "$T/got"
+check "appended in the object" test "$(cat "$T/got")" = "hello world"
+check "size is the object's" test "$(stat -c %s "$D/a.txt")" = 11
+check "truncate" truncate -s 5 "$D/a.txt"
+s3get a.txt "$T/got"
+check "truncated in the object" test "$(cat "$T/got")" = hello
+check "and in the mount" test "$(stat -c %s "$D/a.txt")" = 5
+check "write in the middle" sh -c "printf J | dd of='$D/a.txt' bs=1 seek=0 conv=notrunc 2>/dev/null"
+check "changes that byte" test "$(cat "$D/a.txt")" = Jello
+s3get a.txt "$T/got"
+check "in the object too" test "$(cat "$T/got")" = Jello
+check "chmod" chmod 640 "$D/a.txt"
+check "the mode shows in the mount" test "$(stat -c %a "$D/a.txt")" = 640
+awsc s3api head-object --bucket bkt --key ckpts/a.txt >"$T/head"
+has "kept as s3fs keeps it" "$T/head" '"mode": "33184"'
+check "utimens" touch -d "2020-01-02 03:04:05" "$D/a.txt"
+check "the mtime shows" test "$(stat -c %Y "$D/a.txt")" = \
+	"$(date -d "2020-01-02 03:04:05" +%s)"
+check "both in a listing" sh -c "ls -l --time-style=+%Y '$D' | grep -q '^-rw-r----- .* 2020 a.txt'"
+check "O_TRUNC empties" sh -c ": >'$D/a.txt'"
+s3get a.txt "$T/got"
+check "the object too" test ! -s "$T/got"
+
+# --- directories and names ---
+check "mkdir" mkdir -p "$D/x/y"
+check "an empty directory is a marker object" s3has x/y/
+check "rename a file into a directory" mv "$D/a.txt" "$D/x/y/b.txt"
+check "moved in the bucket" s3has x/y/b.txt
+refuse "the old object is gone" "" s3has a.txt
+check "rename a directory" mv "$D/x" "$D/z"
+check "moved in the bucket, with what is in it" s3has z/y/b.txt
+check "and through the mount" test -f "$D/z/y/b.txt"
+check "nothing under the old name" test ! -e "$D/x"
+refuse "rmdir of a directory that is not empty" "not empty" rmdir "$D/z/y"
+check "unlink" rm "$D/z/y/b.txt"
+check "rmdir" rmdir "$D/z/y" "$D/z"
+awsc s3 ls --recursive s3://bkt/ckpts/ >"$T/ls"
+lacks "gone from the bucket" "$T/ls" "ckpts/z/"
+refuse "mkdir of what exists" "File exists" mkdir "$D/outside.txt"
+refuse "no hard links in S3" "" ln "$D/outside.txt" "$D/hard"
+refuse "no symbolic links in S3" "" ln -s outside.txt "$D/sym"
+
+# --- a Python program using only open() and os.* ---
+cat >"$T/plain.py" <<'EOF'
+import os, sys
+d = sys.argv[1]
+os.makedirs(os.path.join(d, "py/a/b"), exist_ok=True)
+for i in range(20):
+    with open(os.path.join(d, "py/a/b", "f%02d.txt" % i), "w") as f:
+        f.write("line %d\n" % i * (i + 1))
+names = sorted(os.listdir(os.path.join(d, "py/a/b")))
+assert names == ["f%02d.txt" % i for i in range(20)], names
+for i in range(20):
+    p = os.path.join(d, "py/a/b", "f%02d.txt" % i)
+    assert os.stat(p).st_size == len("line %d\n" % i * (i + 1))
+    with open(p) as f:
+        assert f.read() == "line %d\n" % i * (i + 1)
+os.rename(os.path.join(d, "py/a/b/f00.txt"), os.path.join(d, "py/first.txt"))
+with open(os.path.join(d, "py/first.txt"), "a") as f:
+    f.write("more\n")
+with open(os.path.join(d, "py/first.txt"), "rb+") as f:
+    f.seek(2)
+    f.write(b"X")
+    f.truncate(7)
+with open(os.path.join(d, "py/first.txt")) as f:
+    assert f.read() == "liXe 0\n"
+os.remove(os.path.join(d, "py/a/b/f01.txt"))
+os.utime(os.path.join(d, "py/first.txt"), (1000000000, 1000000000))
+assert os.stat(os.path.join(d, "py/first.txt")).st_mtime == 1000000000
+for e in os.scandir(os.path.join(d, "py/a/b")):
+    assert e.is_file()
+print("ok")
+EOF
+check "a plain-IO Python script works in data/" "$PYTHON3" "$T/plain.py" "$D"
+s3get py/first.txt "$T/got"
+check "and what it did is in the bucket" test "$(cat "$T/got")" = "liXe 0"
+check "every file it left" \
+	test "$(awsc s3 ls s3://bkt/ckpts/py/a/b/ | grep -c 'f[0-9]*\.txt')" = 18
+
+# --- cp -a, rsync, tar: contents, sizes, modes, mtimes ---
+SRC=$T/src
+mkdir -p "$SRC/d1/d2" "$SRC/empty"
+head -c 100000 /dev/urandom >"$SRC/d1/r.bin"
+head -c 3000000 /dev/urandom >"$SRC/d1/d2/big.bin"
+echo small >"$SRC/s.txt"
+: >"$SRC/zero"
+chmod 600 "$SRC/s.txt"
+chmod 750 "$SRC/d1"
+touch -d "2019-05-06 07:08:09" "$SRC/d1/r.bin"
+touch -d "2018-01-01" "$SRC/d1/d2"
+touch -d "2017-03-04 05:06:07" "$SRC/d1" "$SRC/empty"
+# manifest DIR: each entry's path, type, mode, mtime (seconds: what S3
+# keeps), size and checksum
+cat >"$T/manifest.py" <<'EOF'
+import hashlib, os, stat, sys
+top = sys.argv[1]
+out = []
+for d, dirs, files in os.walk(top):
+    for n in dirs + files:
+        p = os.path.join(d, n)
+        st = os.lstat(p)
+        rel = os.path.relpath(p, top)
+        if stat.S_ISDIR(st.st_mode):
+            out.append("%s d %o %d" % (rel, st.st_mode & 0o7777, int(st.st_mtime)))
+        else:
+            h = hashlib.sha256(open(p, "rb").read()).hexdigest()
+            out.append("%s f %o %d %d %s" % (rel, st.st_mode & 0o7777,
+                       int(st.st_mtime), st.st_size, h))
+print("\n".join(sorted(out)))
+EOF
+# s3manifest PREFIX: the same for the files under PREFIX, by boto3
+cat >"$T/s3manifest.py" <<'EOF'
+import boto3, hashlib, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1])
+pre = sys.argv[2]
+out = []
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket="bkt", Prefix=pre):
+    for o in page.get("Contents", []):
+        if o["Key"].endswith("/"):
+            continue
+        r = s3.get_object(Bucket="bkt", Key=o["Key"])
+        m = r["Metadata"]
+        mode = int(m["mode"]) & 0o7777 if "mode" in m else 0o644
+        mtime = int(m["mtime"]) if "mtime" in m else int(o["LastModified"].timestamp())
+        body = r["Body"].read()
+        out.append("%s f %o %d %d %s" % (o["Key"][len(pre):], mode, mtime,
+                   len(body), hashlib.sha256(body).hexdigest()))
+print("\n".join(sorted(out)))
+EOF
+manifest() { "$PYTHON3" "$T/manifest.py" "$1"; }
+s3manifest() { "$PYTHON3" "$T/s3manifest.py" "$URL" "ckpts/$1/"; }
+manifest "$SRC" >"$T/m-src"
+grep ' f ' "$T/m-src" >"$T/m-src-f"
+check "cp -a into data/" cp -a "$SRC" "$D/cp"
+s3manifest cp >"$T/m-cp-s3"
+same "cp -a: contents, modes and mtimes in the bucket are the source's" \
+	"$T/m-src-f" "$T/m-cp-s3"
+manifest "$D/cp" >"$T/m-cp-mnt"
+same "and the same through the mount, directories too" "$T/m-src" "$T/m-cp-mnt"
+check "cp -a out of data/" cp -a "$D/cp" "$T/cp-out"
+manifest "$T/cp-out" >"$T/m-cp-out"
+same "cp -a out: the same again" "$T/m-src" "$T/m-cp-out"
+
+check "rsync -a into data/" rsync -a "$SRC/" "$D/rs/"
+s3manifest rs >"$T/m-rs"
+same "rsync -a: the same in the bucket" "$T/m-src-f" "$T/m-rs"
+head -c 5000 /dev/urandom >>"$SRC/d1/d2/big.bin"
+echo changed >"$SRC/s.txt"
+touch -d "2019-05-06 07:08:09" "$SRC/d1/d2/big.bin"
+manifest "$SRC" >"$T/m-src2"
+grep ' f ' "$T/m-src2" >"$T/m-src2-f"
+check "rsync -a again, files changed (temp file and rename)" \
+	rsync -a "$SRC/" "$D/rs/"
+s3manifest rs >"$T/m-rs2"
+same "rsync -a: the changes are in the bucket" "$T/m-src2-f" "$T/m-rs2"
+head -c 7000 /dev/urandom | dd of="$SRC/d1/d2/big.bin" bs=1 seek=1000 \
+	conv=notrunc 2>/dev/null
+touch -d "2021-02-03" "$SRC/d1/d2/big.bin"
+manifest "$SRC" >"$T/m-src3"
+grep ' f ' "$T/m-src3" >"$T/m-src3-f"
+check "rsync -a --inplace (writes into the existing files)" \
+	rsync -a --inplace --no-whole-file "$SRC/" "$D/rs/"
+s3manifest rs >"$T/m-rs3"
+same "rsync --inplace: the same in the bucket" "$T/m-src3-f" "$T/m-rs3"
+manifest "$D/rs" >"$T/m-rs3-mnt"
+same "and through the mount" "$T/m-src3" "$T/m-rs3-mnt"
+check "rsync -a out of data/" rsync -a "$D/rs/" "$T/rs-out/"
+manifest "$T/rs-out" >"$T/m-rs-out"
+same "rsync out: the same" "$T/m-src3" "$T/m-rs-out"
+
+check "tar into data/" sh -c "mkdir '$D/tar' && tar -C '$SRC' -cf - . | tar -C '$D/tar' -xf -"
+s3manifest tar >"$T/m-tar"
+same "tar in: the same in the bucket" "$T/m-src3-f" "$T/m-tar"
+check "tar out of data/" sh -c "mkdir '$T/tar-out' && tar -C '$D/tar' -cf - . | tar -C '$T/tar-out' -xf -"
+manifest "$T/tar-out" >"$T/m-tar-out"
+same "tar out: the same" "$T/m-src3" "$T/m-tar-out"
+
+# --- a large file, and readers and writers at once ---
+head -c $((256 * 1024 * 1024)) /dev/urandom >"$T/large"
+sum=$(sha256sum <"$T/large" | cut -c1-64)
+check "a 256 MiB file copied in" cp "$T/large" "$D/large"
+awsc s3 cp s3://bkt/ckpts/large "$T/large.s3" >/dev/null 2>&1
+check "the AWS CLI's copy: its checksum" \
+	test "$(sha256sum <"$T/large.s3" | cut -c1-64)" = "$sum"
+rm -f "$T/large" "$T/large.s3"
+check "read back through the mount: its checksum" \
+	test "$(sha256sum <"$D/large" | cut -c1-64)" = "$sum"
+for i in 1 2 3 4; do
+	head -c $((8 * 1024 * 1024 + i)) /dev/urandom >"$T/w$i"
+done
+pids=
+for i in 1 2 3 4; do
+	cp "$T/w$i" "$D/w$i" &
+	pids="$pids $!"
+	sh -c "sha256sum <'$D/large' | cut -c1-64 >'$T/r$i'" &
+	pids="$pids $!"
+done
+ok=1
+for p in $pids; do wait "$p" || ok=0; done
+check "four writers and four readers at once all end well" test $ok = 1
+for i in 1 2 3 4; do
+	s3get "w$i" "$T/got"
+	same "writer $i's object is whole" "$T/w$i" "$T/got"
+	check "reader $i read the whole large file" \
+		test "$(cat "$T/r$i")" = "$sum"
+done
+rm -f "$D/large"
+
+# --- changes made elsewhere show within the cache time; ours at once ---
+echo one >"$T/one"
+echo two >"$T/two"
+awsc s3 cp "$T/one" s3://bkt/ckpts/ext.txt >/dev/null
+check "an object the AWS CLI put shows" test "$(cat "$D/ext.txt")" = one
+awsc s3 cp "$T/two" s3://bkt/ckpts/ext.txt >/dev/null
+check "an object changed by the AWS CLI (same size) shows within the cache time" \
+	wait_for 10 sh -c "test \"\$(cat '$D/ext.txt')\" = two"
+awsc s3 rm s3://bkt/ckpts/ext.txt >/dev/null
+check "an object removed by the AWS CLI goes" wait_for 10 test ! -e "$D/ext.txt"
+# a second mount keeping what it saw for 30 s: its listings come from
+# its cache, but what it writes itself shows at once
+mount_rhfs_2 -o data_timeout=30
+D2=$MNT2/~/ckpts/data
+ls "$D2" >/dev/null
+awsc s3 cp "$T/one" s3://bkt/ckpts/later.txt >/dev/null
+ls "$D2" >"$T/ls2"
+lacks "within its cache time, a listing is the one it saw" "$T/ls2" later.txt
+check "after it, the object the AWS CLI put is listed" \
+	wait_for 60 sh -c "ls '$D2' | grep -q later.txt"
+i=0
+while [ $i -lt 5 ]; do
+	echo "v$i" >"$D2/own.txt"
+	test "$(cat "$D2/own.txt")" = "v$i" || break
+	ls "$D2" | grep -q own.txt || break
+	i=$((i + 1))
+done
+check "what this mount wrote is listed and read back at once, each time" \
+	test $i = 5
+rm "$D2/own.txt"
+check "what it removed is gone at once" test ! -e "$D2/own.txt"
+unmount_rhfs_2
+
+# --- a blob's data is one object ---
+ls -a "$MNT/~/model" >"$T/ls-blob"
+lacks "a blob whose object does not exist shows no data" "$T/ls-blob" data
+check "cp a file to a blob's data" cp "$SRC/d1/r.bin" "$MNT/~/model/data"
+awsc s3 cp s3://bkt/blobs/model.bin "$T/got" >/dev/null 2>&1
+same "it is the blob's object" "$SRC/d1/r.bin" "$T/got"
+same "read back" "$SRC/d1/r.bin" "$MNT/~/model/data"
+check "rm of a blob's data removes its object" rm "$MNT/~/model/data"
+refuse "gone from the bucket" "" \
+	awsc s3api head-object --bucket bkt --key blobs/model.bin
+
+# --- a table's data/: its partition files ---
+check "a table's partitions are directories in its data/" \
+	mkdir -p "$MNT/~/sales/data/year=2024" "$MNT/~/sales/data/year=2025"
+check "with their files" sh -c "cp '$SRC/d1/r.bin' '$MNT/~/sales/data/year=2024/part-0.parquet' && cp '$SRC/s.txt' '$MNT/~/sales/data/year=2025/part-0.parquet'"
+awsc s3 ls --recursive s3://bkt/sales/ >"$T/parts"
+has "as pyarrow writes them, in the bucket" "$T/parts" \
+	"sales/year=2025/part-0.parquet"
+if "$PYTHON3" -c 'import pandas, pyarrow' 2>/dev/null; then
+	"$PYTHON3" - "$MNT/~/sales/data" <<'EOF' >"$T/pd" 2>&1
+import sys, shutil, pandas as pd
+for y in ("2024", "2025"):
+    shutil.rmtree(sys.argv[1] + "/year=" + y)
+df = pd.DataFrame({"year": [2024, 2024, 2025], "v": [1, 2, 3]})
+df.to_parquet(sys.argv[1], partition_cols=["year"])
+assert sorted(pd.read_parquet(sys.argv[1])["v"].tolist()) == [1, 2, 3]
+print("ok")
+EOF
+	has "pandas writes and reads the table's partitions" "$T/pd" ok
+fi
+
+# --- the store stops answering, then goes: bounded, then back ---
+echo keep >"$T/keep"
+awsc s3 cp "$T/keep" s3://bkt/ckpts/stopped.txt >/dev/null
+kill -STOP "$MOTO_PID"
+refuse "a server that stops answering: reading fails (io_timeout 5 s)" \
+	"timed out" timeout 60 cat "$D/stopped.txt"
+refuse "so does creating a file" "timed out" timeout 60 sh -c "echo x >'$D/new-while-stopped'"
+kill -CONT "$MOTO_PID"
+check "once it answers, the same read works" \
+	wait_for 30 sh -c "test \"\$(cat '$D/stopped.txt')\" = keep"
+kill "$MOTO_PID"
+wait "$MOTO_PID" 2>/dev/null
+MOTO_PID=
+sleep 2
+refuse "a server that is gone: EIO" "Input/output error" \
+	timeout 60 ls "$D/py"
+moto_start "$PORT" "$T/moto.log"
+MOTO_PID=$STARTED
+awsc s3 mb s3://bkt >/dev/null
+check "the same mount works again after the restart" \
+	wait_for 30 sh -c "echo back >'$D/back.txt'"
+s3get back.txt "$T/got"
+check "what it wrote is there" test "$(cat "$T/got")" = back
+
+# --- kill -9 of rhfs during a write: the old object, whole ---
+head -c $((24 * 1024 * 1024)) /dev/urandom >"$T/old"
+head -c $((48 * 1024 * 1024)) /dev/urandom >"$T/new"
+awsc s3 cp "$T/old" s3://bkt/ckpts/k.bin >/dev/null
+(dd if="$T/new" bs=1M 2>/dev/null | sh -c "cat >'$D/k.bin'") &
+WRITER=$!
+sleep 2
+kill -9 "$RHFS_PID"
+wait "$WRITER" 2>/dev/null
+unmount_rhfs
+awsc s3 cp s3://bkt/ckpts/k.bin "$T/got" >/dev/null 2>&1
+if cmp -s "$T/got" "$T/old" || cmp -s "$T/got" "$T/new"; then
+	pass "after kill -9 mid-write the object is the old or the new file, whole"
+else
+	fail "after kill -9 mid-write the object is neither the old nor the new file"
+fi
+AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET mount_rhfs -o io_timeout=5
+check "a new mount reads it" cmp -s "$T/got" "$D/k.bin"
+
+# --- credentials ---
+check "the AWS variables' credentials reach a server that checks them" \
+	test "$(cat "$MNT/~/locked1/data/f.txt")" = locked
+mkdir -p "$MNT/~/secrets/aws"
+echo '{"resource_type": "secret", "provider": "aws", "fields": ["access_key", "secret_key"]}' \
+	>"$MNT/~/secrets/aws/config.json"
+printf %s "$KEY" >"$MNT/~/secrets/aws/access_key"
+printf %s "$BAD" >"$MNT/~/secrets/aws/secret_key"
+refuse "the aws secret's credentials come first: a wrong one is EACCES" \
+	"Permission denied" cat "$MNT/~/locked2/data/f.txt"
+has "the store's message is in .log" "$MNT/.log" "SignatureDoesNotMatch"
+lacks "and no credential is" "$MNT/.log" "$BAD"
+lacks "nor in rhfs's own output" "$T/rhfs.err" "$BAD"
+printf %s "$SECRET" >"$MNT/~/secrets/aws/secret_key"
+check "the aws secret's right credentials work" \
+	test "$(cat "$MNT/~/locked3/data/f.txt")" = locked
+lacks "no credential in .log" "$MNT/.log" "$SECRET"
+lacks "nor in rhfs's own output" "$T/rhfs.err" "$SECRET"
+
+finish
