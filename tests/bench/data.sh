@@ -5,7 +5,7 @@
 # cache can be dropped), and `ls -lR` of FILES (10,000) small files in
 # 100 directories, cold. Prints figures and each row's ratio to its peer;
 # asserts nothing. Run as root from the build tree after make:
-#     sh tests/bench/data.sh [SIZE_MIB] [FILES]
+#     sh tests/bench/data.sh [SIZE_MIB] [FILES] [S3_FILES]
 #
 # A row is `row NAME DIR [PEER]`: DIR is where its files go, PEER the
 # row it is compared with. Each store adds its rows in the section at
@@ -136,5 +136,62 @@ fi
 
 # --- other stores add their rows here ---
 
+# --- S3: data/ of an "s3" folder against s3fs and the AWS CLI, all on
+# one moto server (S3_FILES small files: moto takes a request per file)
+S3_FILES=${3:-$FILES}
+if "$PYTHON3" -c 'import moto.server, boto3' 2>/dev/null &&
+	command -v aws >/dev/null && command -v s3fs >/dev/null; then
+	. "$top_srcdir/tests/moto-lib.sh"
+	S3PORT=$(free_port)
+	S3URL=http://127.0.0.1:$S3PORT
+	moto_start "$S3PORT" "$T/moto.log"
+	S3PID=$STARTED
+	aws --endpoint-url "$S3URL" s3 mb s3://bench >/dev/null
+	mkdir -p "$WORK/rh/bench-s3" "$T/s3fs"
+	cat >"$WORK/rh/bench-s3/config.json" <<EOF
+{"resource_type": "folder", "name": "bench-s3", "system": "s3", "path": "bench/rhfs",
+ "data_config": {"endpoint_url": "$S3URL", "region": "us-east-1"}}
+EOF
+	# the same keys for all three (rhfs: from ~/.aws/credentials)
+	mkdir -p "$HOME/.aws"
+	printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+		"$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$HOME/.aws/credentials"
+	echo "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" >"$T/s3fs.passwd"
+	chmod 600 "$T/s3fs.passwd"
+	aws --endpoint-url "$S3URL" s3api put-object --bucket bench \
+		--key s3fs/ >/dev/null
+	s3fs bench:/s3fs "$T/s3fs" -o url="$S3URL" -o use_path_request_style \
+		-o passwd_file="$T/s3fs.passwd" -o endpoint=us-east-1
+	FILES_ALL=$FILES
+	FILES=$S3_FILES
+	row s3fs "$T/s3fs"
+	row rhfs-s3 "$MNT/~/bench-s3/data" s3fs
+	FILES=$FILES_ALL
+	fusermount3 -u "$T/s3fs"
+	# the AWS CLI: the same file up and down (no listing figure)
+	dd if=/dev/zero of="$T/aws-big" bs=1M count="$SIZE_MIB" 2>/dev/null
+	t0=$(now)
+	aws --endpoint-url "$S3URL" s3 cp "$T/aws-big" s3://bench/aws/big >/dev/null
+	t1=$(now)
+	rm -f "$T/aws-big"
+	t2=$(now)
+	aws --endpoint-url "$S3URL" s3 cp s3://bench/aws/big - >/dev/null
+	t3=$(now)
+	w=$(secs "$t0" "$t1") r=$(secs "$t2" "$t3")
+	awk -v w="$w" -v r="$r" -v s="$SIZE_MIB" 'BEGIN {
+		printf "%-22s write %7.1f MiB/s  read        %7.1f MiB/s\n",
+		       "aws-cli", s / w, s / r }'
+	echo "aws-cli $w $r" >"$T/aws-row"
+	kill "$S3PID"
+else
+	echo "S3 rows skipped: moto, boto3, the AWS CLI and s3fs are needed (tests/deps.sh)"
+fi
+
 ratios
+if [ -f "$T/aws-row" ]; then
+	read -r _ aw ar <"$T/aws-row"
+	awk -v aw="$aw" -v ar="$ar" '$1 == "rhfs-s3" {
+		printf "%-22s vs %-16s write %5.2fx  read %5.2fx\n",
+		       $1, "aws-cli", aw / $2, ar / $3 }' "$RESULTS"
+fi
 finish >/dev/null
