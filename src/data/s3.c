@@ -14,19 +14,22 @@
  * be written is staged in an unlinked local temp file (the old content
  * downloaded first unless truncated), and uploaded at fsync and close
  * when it changed, in one PUT up to PART bytes and as a multipart upload
- * above: a failed upload fails that fsync or close and leaves the old
- * object whole. Rename copies then deletes, object by object for a
+ * above: at each close(2) (flush) and fsync, so a failed upload fails
+ * that close or fsync and leaves the old object whole. Rename copies then deletes, object by object for a
  * directory (not atomic). Modes and modification times set by chmod and
  * utimens are kept as s3fs does (x-amz-meta-mode, x-amz-meta-mtime: a
- * copy of the object onto itself); stat shows them, a listing shows the
- * store's own (0644, 0755, LastModified). No symbolic or hard links.
+ * copy of the object onto itself), and so is the mode a file is created
+ * with; stat shows them, a listing cannot (its entries come with st_nlink
+ * 0: stat them for all). No symbolic or hard links.
  *
  * Credentials: the user's secret "aws" (access_key, secret_key,
  * session_token), else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
  * AWS_SESSION_TOKEN, else ~/.aws/credentials (AWS_PROFILE or default);
  * without any, requests go unsigned. None is ever logged. Each request is
  * bounded by the caller's io_timeout: it fails with -ETIMEDOUT instead of
- * waiting longer.
+ * waiting longer; within that time one that met a 500, 502, 503 or 504
+ * or a connection lost midway is tried again (RETRIES times at most, the
+ * waits between doubling from 100 ms).
  */
 #include "config.h"
 
@@ -57,7 +60,8 @@
 #define RA_MIN (256 * 1024)             /* first read window */
 #define RA_MAX (8 * 1024 * 1024)        /* largest read window */
 #define LIST_MAX 1000                   /* keys per ListObjectsV2 */
-#define ERRBODY_MAX 16384               /* error answer kept for its text */
+#define ERRBODY_MAX 16384
+#define RETRIES 4                       /* more tries of a request */               /* error answer kept for its text */
 
 struct s3 {
 	struct rh_data d;
@@ -83,6 +87,7 @@ struct rh_data_file {
 	off_t size;
 	time_t mtime;
 	mode_t mode;
+	ino_t ver;              /* the version opened (etag_version) */
 	char etag[128];
 	char *ra;               /* the window: ra_len bytes from ra_off */
 	off_t ra_off;
@@ -365,15 +370,15 @@ shown_key(const struct req *q)
 
 /* Send q; 0 for a 2xx answer, else -errno (logged unless quiet, the
  * store's message with it; never a credential). */
-static int
-s3_do(struct s3 *s, struct req *q, int quiet)
+/* One try of q: curl's code, the answer's status in q->status. */
+static CURLcode
+s3_once(struct s3 *s, struct req *q, long timeout_ms, char *cerr)
 {
 	struct rh_buf url = { 0 };
 	struct curl_slist *h = q->hdrs, *extra = NULL, *l;
-	char cerr[CURL_ERROR_SIZE] = "", says[400], *tok = NULL;
+	char *tok = NULL;
 	CURL *c;
 	CURLcode rc;
-	int r;
 
 	q->status = 0;
 	q->length = -1;
@@ -384,8 +389,9 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 	q->in_done = 0;
 	q->fail = 0;
 	rh_buf_truncate(&q->err, 0);
+	cerr[0] = '\0';
 	if ((c = q->curl = curl_easy_init()) == NULL)
-		return -ENOMEM;
+		return CURLE_OUT_OF_MEMORY;
 	rh_buf_printf(&url, "%s%s", s->base, s->bpath);
 	if (q->key != NULL || s->bpath[0] == '\0')
 		rh_buf_printf(&url, "/");       /* not "/bucket/" for the bucket */
@@ -418,14 +424,14 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 	/* no wait for "100 Continue" (an "Expect:" header to drop it
 	 * would be signed by curl, and the signature would not match) */
 	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	if (q->big) {
 		/* a long transfer: bounded by its progress, not its length */
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
 		                 (s->timeout_ms + 999) / 1000);
 	} else {
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	}
 	if (s->akid != NULL) {
 		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
@@ -451,6 +457,64 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(extra);
+	rh_buf_free(&url);
+	return rc;
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Worth another try: the server's passing trouble (500, 502, 503, 504)
+ * or a connection lost midway. */
+static int
+retryable(CURLcode rc, long status)
+{
+	if (rc == CURLE_OK)
+		return status == 500 || status == 502 || status == 503 ||
+		       status == 504;
+	return rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+	       rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
+}
+
+/* q, tried again (at most RETRIES times, 100 ms, 200 ms, ... apart) while
+ * it fails in a way worth it and the io_timeout has time left. */
+static int
+s3_do(struct s3 *s, struct req *q, int quiet)
+{
+	char cerr[CURL_ERROR_SIZE], says[400];
+	double end = mono_ms() + (double)s->timeout_ms, left;
+	size_t out0 = q->out != NULL ? q->out->len : 0, dst0 = q->dst_len;
+	off_t off0 = q->out_off;
+	long wait = 100;
+	CURLcode rc;
+	int r, tries = 0;
+
+	for (;;) {
+		left = end - mono_ms();
+		rc = s3_once(s, q, tries == 0 || left < 1 ? s->timeout_ms :
+		             (long)left, cerr);
+		if (rc == CURLE_OUT_OF_MEMORY && q->curl == NULL)
+			return -ENOMEM;
+		if (q->fail < 0 || !retryable(rc, q->status) ||
+		    ++tries > RETRIES ||
+		    end - mono_ms() < (double)wait + 100.0)
+			break;
+		rh_debug("%s: s3://%s/%s: %s: %s: trying again", s->d.addr,
+		         s->bucket, shown_key(q), q->method,
+		         rc != CURLE_OK ? curl_easy_strerror(rc) : "5xx");
+		usleep((useconds_t)wait * 1000);
+		wait *= 2;
+		if (q->out != NULL)
+			rh_buf_truncate(q->out, out0);
+		q->dst_len = dst0;
+		q->out_off = off0;
+	}
 	if (rc == CURLE_OK && q->status / 100 == 2) {
 		r = 0;
 	} else if (q->fail < 0) {
@@ -471,7 +535,6 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 			rh_warn("%s: s3://%s/%s: %s: %s", s->d.addr, s->bucket,
 			        shown_key(q), q->method, says);
 	}
-	rh_buf_free(&url);
 	return r;
 }
 
@@ -879,6 +942,7 @@ list_entry(const char *key, int is_file, off_t size, time_t mtime,
 		return 0;
 	}
 	fill_stat(&st, !is_file, size, mtime, -1, mtime, etag);
+	st.st_nlink = 0;        /* not all: the metadata is not listed */
 	r = la->cb(name, &st, la->arg);
 	free(name);
 	return r;
@@ -1135,7 +1199,6 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	struct stat st;
 	int k, r = 0, wr = (flags & O_ACCMODE) != O_RDONLY;
 
-	(void)mode;
 	*out = NULL;
 	if (rh_data_path_ok(path) < 0)
 		return -EINVAL;
@@ -1165,9 +1228,14 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 		f->mode = st.st_mode & 07777;
 		if ((st.st_mode & 07777) == 0644)
 			f->mode = 0;    /* the default: no metadata */
+		f->ver = st.st_ino;
 	}
-	if (k == -ENOENT)       /* it exists from now on, empty */
-		r = put_empty(s, f->key, NULL);
+	if (k == -ENOENT) {     /* it exists from now on, empty */
+		if ((mode & 07777) != 0644 && (flags & O_CREAT))
+			f->mode = mode & 07777;
+		r = put_empty(s, f->key, f->mode == 0 ? NULL :
+		              meta_headers((long)(S_IFREG | f->mode), -1));
+	}
 	if (r == 0 && (wr || (flags & O_TRUNC))) {
 		r = f->fd = staging_file();
 		if (r >= 0 && k == S_IFREG && (flags & O_TRUNC))
@@ -1388,8 +1456,16 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 		r = put_empty(s, key, meta);    /* a marker holds no bytes */
 	else
 		r = copy_object(s, key, key, meta);
-	if (f != NULL && r == 0)
+	if (f != NULL && r == 0) {
+		/* what fstat says from now on */
+		struct timespec ts[2] = { { 0, UTIME_OMIT },
+		                          { (time_t)mtime, 0 } };
+
 		f->mode = (mode_t)mode & 07777;
+		f->mtime = (time_t)mtime;
+		if (f->fd >= 0)
+			futimens(f->fd, ts);
+	}
 	free(key);
 	return r;
 }
@@ -1406,6 +1482,14 @@ s_fsync(struct rh_data_file *f, int datasync)
 	return r;
 }
 
+/* At each close(2): what was written is stored now, so that a failed
+ * upload fails the close (the release after it is not waited for). */
+static int
+s_flush(struct rh_data_file *f)
+{
+	return s_fsync(f, 0);
+}
+
 static int
 s_fstat(struct rh_data_file *f, struct stat *st)
 {
@@ -1419,6 +1503,7 @@ s_fstat(struct rh_data_file *f, struct stat *st)
 	} else {
 		fill_stat(st, 0, f->size, f->mtime,
 		          f->mode ? (long)f->mode : -1, f->mtime, NULL);
+		st->st_ino = f->ver;
 	}
 	return 0;
 }
@@ -1675,6 +1760,7 @@ static const struct rh_data_ops s3_ops = {
 	.truncate = s_truncate,
 	.setattr = s_setattr,
 	.fsync = s_fsync,
+	.flush = s_flush,
 	.fstat = s_fstat,
 	.close = s_close,
 	.mkdir = s_mkdir,
