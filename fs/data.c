@@ -277,8 +277,9 @@ data_ttl(const struct fs *fs)
 	return fs->opts.data_timeout;
 }
 
-/* Whether the page cache of n can stay: its size and mtime are those
- * this mount last saw. Records st as seen. */
+/* Whether the page cache of n can stay: its size and mtime, and its
+ * version where the store gives one (st_ino: S3's ETag), are those this
+ * mount last saw. Records st as seen. */
 static int
 seen_same(struct fs *fs, struct node *n, const struct stat *st)
 {
@@ -287,10 +288,13 @@ seen_same(struct fs *fs, struct node *n, const struct stat *st)
 	pthread_mutex_lock(&fs->lock);
 	same = n->seen && n->seen_size == st->st_size &&
 	       n->seen_mtime.tv_sec == st->st_mtim.tv_sec &&
-	       n->seen_mtime.tv_nsec == st->st_mtim.tv_nsec;
+	       n->seen_mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       (n->seen_ver == 0 || st->st_ino == 0 ||
+	        n->seen_ver == st->st_ino);
 	n->seen = 1;
 	n->seen_size = st->st_size;
 	n->seen_mtime = st->st_mtim;
+	n->seen_ver = st->st_ino;
 	pthread_mutex_unlock(&fs->lock);
 	return same;
 }
@@ -322,6 +326,38 @@ by_open(struct fs *fs, struct node *n, enum by_handle what, struct stat *st,
 		r = by_handle(n->dhandles, what, st, size, a);
 	pthread_mutex_unlock(&fs->lock);
 	return r;
+}
+
+/* A file open here with writes staged by its store: chmod, truncate and
+ * utimens by path (fchmod and futimens come so) go through the handle
+ * that wrote, so that the store keeps them with what it stores at close;
+ * -ENOENT when no handle of n has written. */
+static int
+by_written(struct fs *fs, struct node *n, enum by_handle what,
+           struct stat *st, off_t size, const struct rh_data_attr *a)
+{
+	struct dhandle *h;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&fs->lock);
+	for (h = n->dhandles; h != NULL && !h->written; h = h->next)
+		;
+	if (h != NULL)
+		r = by_handle(h, what, st, size, a);
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+static int
+has_written(struct fs *fs, struct node *n)
+{
+	struct dhandle *h;
+
+	pthread_mutex_lock(&fs->lock);
+	for (h = n->dhandles; h != NULL && !h->written; h = h->next)
+		;
+	pthread_mutex_unlock(&fs->lock);
+	return h != NULL;
 }
 
 
@@ -516,7 +552,7 @@ d_setattr(struct fs *fs, struct node *n, struct handle *hd,
 	struct dhandle *h = dhandle_of(hd);
 	struct rh_data_attr a = { 0 };
 	struct dop o;
-	int r, gone;
+	int r, gone, staged;
 
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		a.what |= RH_DATA_MODE;
@@ -538,9 +574,11 @@ d_setattr(struct fs *fs, struct node *n, struct handle *hd,
 		return r;
 	/* by the handle the kernel gives, else by path, else (the path is
 	 * gone) by a handle open here */
+	staged = h == NULL && has_written(fs, n);
 	r = h ? by_handle(h, H_STAT, cur, 0, NULL) :
+	    staged ? by_written(fs, n, H_STAT, cur, 0, NULL) :
 	    ops_of(&o)->stat(o.s->d, o.path, cur);
-	gone = h == NULL && r == -ENOENT;
+	gone = h == NULL && !staged && r == -ENOENT;
 	if (gone)
 		r = by_open(fs, n, H_STAT, cur, 0, NULL);
 	/* owners stay: asking for the present ones is fine */
@@ -551,15 +589,19 @@ d_setattr(struct fs *fs, struct node *n, struct handle *hd,
 		r = -EPERM;
 	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
 		r = h ? by_handle(h, H_TRUNCATE, NULL, attr->st_size, NULL) :
+		    staged ? by_written(fs, n, H_TRUNCATE, NULL,
+		                        attr->st_size, NULL) :
 		    gone ? by_open(fs, n, H_TRUNCATE, NULL, attr->st_size,
 		                   NULL) :
 		    ops_of(&o)->truncate(o.s->d, o.path, NULL, attr->st_size);
 	if (r == 0 && a.what != 0)
 		r = h ? by_handle(h, H_SETATTR, NULL, 0, &a) :
+		    staged ? by_written(fs, n, H_SETATTR, NULL, 0, &a) :
 		    gone ? by_open(fs, n, H_SETATTR, NULL, 0, &a) :
 		    ops_of(&o)->setattr(o.s->d, o.path, NULL, &a);
 	if (r == 0)
 		r = h ? by_handle(h, H_STAT, cur, 0, NULL) :
+		    staged ? by_written(fs, n, H_STAT, cur, 0, NULL) :
 		    gone ? by_open(fs, n, H_STAT, cur, 0, NULL) :
 		    ops_of(&o)->stat(o.s->d, o.path, cur);
 	dop_end(&o);
@@ -586,11 +628,18 @@ d_lookup(struct fs *fs, struct node *dir, const char *name, struct found *f)
 	return r;
 }
 
-/* A listing's entry, with its attributes: readdirplus gives them. */
+/* A listing's entry, with its attributes: readdirplus gives them (not
+ * when the store's listing does not say all, st_nlink 0: the kernel looks
+ * the name up when it wants them). */
 static int
 list_add(const char *name, const struct stat *st, void *arg)
 {
 	struct found f;
+
+	if (st->st_nlink == 0) {
+		dirsnap_add(arg, name, st->st_mode & S_IFMT);
+		return 0;
+	}
 
 	memset(&f, 0, sizeof(f));
 	f.kind = &kind_data;

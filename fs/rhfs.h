@@ -172,6 +172,7 @@ struct node {
 	int seen;               /* data: the size and mtime last seen */
 	off_t seen_size;
 	struct timespec seen_mtime;
+	ino_t seen_ver;         /* and its version (st_ino; 0: none) */
 	struct node *ino_next, *name_next;
 };
 

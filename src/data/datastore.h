@@ -21,7 +21,8 @@ struct rh_data;
 struct rh_data_file;
 struct rh_data_loc;
 
-/* An entry of a listing: its name and attributes (as stat gives them). */
+/* An entry of a listing: its name and attributes (as stat gives them;
+ * st_nlink 0 when the listing cannot say all of them: stat can). */
 typedef int (*rh_data_list_cb)(const char *name, const struct stat *st,
                                void *arg);
 
