@@ -13,12 +13,14 @@
  * answered stale, and nothing it did not write is answered older than ttl.
  *
  * A fresh listing of a directory answers for its entries too: a name it
- * lacks is -ENOENT without asking, and a name whose listed version (type,
- * size, st_ctim and st_ino as the store gives them: for S3 LastModified
- * and a hash of the ETag) is the one last stat'ed keeps the attributes
- * stat gave (the mode and mtime kept in S3 metadata, which a listing
- * does not show) and counts as seen anew. A directory listed keeps the
- * attributes stat last gave it (a listing has none of its own).
+ * lacks is -ENOENT without asking. A store whose listing does not say
+ * all of an entry gives it with st_nlink 0 (S3: not the mode and mtime
+ * kept in metadata); the cache gives such an entry the attributes stat
+ * last gave while its listed version (type, size, st_ctim and st_ino: for
+ * S3 LastModified and a hash of the ETag) is the same, takes the listing
+ * as all for a file this store wrote with nothing kept beside its bytes,
+ * and otherwise leaves st_nlink 0 for fs/data.c to have it looked up (and
+ * stat'ed) when its attributes are wanted.
  */
 #include "config.h"
 
@@ -41,6 +43,8 @@ struct centry {
 	struct stat st;
 	int err;                /* 0, or -ENOENT: known to be missing */
 	int full;               /* st from stat (not only from a listing) */
+	int plain;              /* written here with nothing but its bytes:
+	                         * a listing shows all of it */
 	double seen;            /* when it was last confirmed */
 	struct centry *next;    /* in its bucket */
 };
@@ -70,6 +74,7 @@ struct rh_data_file {
 	struct rh_data_file *f;
 	char *path;
 	int wr;
+	int attrs;              /* setattr was called on it */
 };
 
 static double
@@ -261,6 +266,8 @@ record(struct cache *c, uint64_t gen, const char *path,
 		e->st = *st;
 	e->err = err;
 	e->full = full;
+	if (full)
+		e->plain = 0;
 	e->seen = now();
 	return e;
 }
@@ -403,25 +410,32 @@ c_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 		return r;
 	}
 	pthread_mutex_lock(&c->lock);
-	if (gen == c->gen) {
-		for (i = 0; i < t.n; i++) {
-			p = rh_path_join(path, t.names[i]);
-			e = entry_find(c, p);
-			if (e != NULL && e->full && e->err == 0 &&
-			    same_version(&e->st, &t.st[i])) {
-				t.st[i] = e->st;        /* seen again */
+	for (i = 0; i < t.n; i++) {
+		p = rh_path_join(path, t.names[i]);
+		e = entry_find(c, p);
+		if (t.st[i].st_nlink != 0) {
+			/* the store's listing says all */
+			record(c, gen, p, &t.st[i], 0, 1);
+		} else if (e != NULL && e->full && e->err == 0 &&
+		           (same_version(&e->st, &t.st[i]) ||
+		            (S_ISDIR(e->st.st_mode) &&
+		             S_ISDIR(t.st[i].st_mode)))) {
+			/* what stat gave, still so (a listing says nothing
+			 * of a directory's own attributes) */
+			t.st[i] = e->st;
+			if (gen == c->gen)
 				e->seen = now();
-			} else if (e != NULL && e->full && e->err == 0 &&
-			           S_ISDIR(e->st.st_mode) &&
-			           S_ISDIR(t.st[i].st_mode)) {
-				/* a listing says nothing of a directory's
-				 * own attributes: those stat gave stay */
-				t.st[i] = e->st;
-			} else {
-				record(c, gen, p, &t.st[i], 0, 0);
-			}
-			free(p);
+		} else if (e != NULL && e->plain && e->err == 0 &&
+		           S_ISREG(t.st[i].st_mode)) {
+			/* written here with nothing kept beside */
+			t.st[i].st_nlink = 1;
+			record(c, gen, p, &t.st[i], 0, 1);
+		} else {
+			record(c, gen, p, &t.st[i], 0, 0);
 		}
+		free(p);
+	}
+	if (gen == c->gen) {
 		if ((l = list_find(c, path)) == NULL) {
 			l = xcalloc(1, sizeof(*l));
 			l->path = xstrdup(path);
@@ -519,6 +533,8 @@ c_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	struct cache *c = (struct cache *)d;
 	int r = c->inner->ops->setattr(c->inner, path, f ? f->f : NULL, a);
 
+	if (f != NULL)
+		f->attrs = 1;
 	invalidate(c, f ? f->path : path, 0);
 	return r;
 }
@@ -553,10 +569,25 @@ c_fstat(struct rh_data_file *f, struct stat *st)
 static int
 c_close(struct rh_data_file *f)
 {
-	int r = f->c->inner->ops->close(f->f);
+	struct cache *c = f->c;
+	struct centry *e;
+	struct stat st;
+	int plain = f->wr && !f->attrs &&
+	            c->inner->ops->fstat(f->f, &st) == 0 &&
+	            (st.st_mode & 07777) == 0644;
+	int r = c->inner->ops->close(f->f);
 
-	if (f->wr)
-		invalidate(f->c, f->path, 0);
+	if (f->wr) {
+		pthread_mutex_lock(&c->lock);
+		forget(c, f->path, 0);
+		if (r == 0 && plain) {
+			memset(&st, 0, sizeof(st));
+			st.st_mode = S_IFREG;
+			if ((e = record(c, c->gen, f->path, &st, 0, 0)))
+				e->plain = 1;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	free(f->path);
 	free(f);
 	return r;
