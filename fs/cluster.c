@@ -130,6 +130,26 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	}
 }
 
+/* The allocation the config asks for, as sbatch options, and Slurm's
+ * verdict on it (sbatch --test-only on the login node): "request", and
+ * "request_check" (when and where it would start) or "request_error". */
+static void
+check_request(struct rh_ssh *ssh, const char *addr, const cJSON *cfg,
+              cJSON *slurm)
+{
+	cJSON *args = rh_slurm_request(cfg);
+	struct rh_err err;
+	char *verdict;
+
+	cJSON_AddItemToObject(slurm, "request", args);
+	if (rh_slurm_test_only(ssh, addr, args, &verdict, &err) == 0) {
+		cJSON_AddStringToObject(slurm, "request_check", verdict);
+		free(verdict);
+	} else {
+		cJSON_AddStringToObject(slurm, "request_error", err.msg);
+	}
+}
+
 /* A Slurm cluster: what Slurm says of its partition, from the login node,
  * in out's slurm object (nodes, or the error). */
 static void
@@ -156,13 +176,14 @@ probe_slurm(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 			free(why);
 			return;
 		}
-		r = rh_slurm_nodes(ssh, addr, cfg, &nodes, &err);
+		if ((r = rh_slurm_nodes(ssh, addr, cfg, &nodes, &err)) == 0) {
+			cJSON_AddItemToObject(slurm, "nodes", nodes);
+			check_request(ssh, addr, cfg, slurm);
+		}
 		rh_ssh_close(ssh);
 	}
 	if (r < 0)
 		cJSON_AddStringToObject(slurm, "error", err.msg);
-	else
-		cJSON_AddItemToObject(slurm, "nodes", nodes);
 }
 
 static void

@@ -15,9 +15,11 @@ slurm_start || { fail "Slurm starts"; finish; }
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"
 R=$MNT/~
 mkdir "$R/sl"
+# config PARTITION [SLURM-OBJECT]
 config() {
-	printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2}}' \
-		"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$1" >"$R/sl/config.json"
+	printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": %s}' \
+		"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$1" "${2:-{\"nodes\": 2\}}" \
+		>"$R/sl/config.json"
 }
 config "$SLURM_PARTITION"
 
@@ -33,6 +35,11 @@ for n in s.get("nodes", []):
     print(n["name"], n["state"], n["cpus"], n["partition"])
 if "error" in s:
     print("error: " + s["error"])
+if "request" in s:
+    print("request " + " ".join(s["request"]))
+for k in ("request_check", "request_error"):
+    if k in s:
+        print(k + ": " + s[k])
 PY
 status() {
 	timeout 60 cat "$R/sl/status" >"$T/st" 2>"$T/errout" &&
@@ -49,6 +56,27 @@ has "  node1 idle, its CPUs" "$T/s1" "node1 idle $cpus $SLURM_PARTITION"
 has "  node2 idle" "$T/s1" "node2 idle $cpus $SLURM_PARTITION"
 check "  the login node was asked, as the test user" \
 	grep -q "Accepted publickey for $SSH_USER" "$SSH_DIR/sshd.log"
+has "  the sbatch options the config asks for" "$T/s1" \
+	"request --partition=$SLURM_PARTITION --nodes=2"
+has "  Slurm's verdict: where it would start" "$T/s1" \
+	"on nodes node[1-2] in partition $SLURM_PARTITION"
+check "  and nothing was submitted" \
+	sh -c "[ -z \"\$(timeout 10 squeue -h -o %i)\" ]"
+
+# every field: the options, accepted by this Slurm
+config "$SLURM_PARTITION" '{"nodes": 1, "cpus_per_task": 1, "mem": "1M", "time": "10", "sbatch_args": ["--exclusive"]}'
+check "status of a config with more fields" status
+cp "$T/out" "$T/s5"
+has "  its options, in order" "$T/s5" \
+	"request --partition=$SLURM_PARTITION --nodes=1 --cpus-per-task=1 --mem=1M --time=10 --exclusive"
+has "  accepted" "$T/s5" "request_check: sbatch: Job"
+# more nodes than the partition has: Slurm's refusal
+config "$SLURM_PARTITION" '{"nodes": 3}'
+check "status of a config asking three nodes of two" status
+cp "$T/out" "$T/s6"
+has "  refused by Slurm, with its reason" "$T/s6" \
+	"request_error: ~/sl: sbatch on the login node refuses the request: allocation failure: Requested node configuration is not available"
+config "$SLURM_PARTITION"
 
 # a job holding both nodes: Slurm's states change, and status says so
 job_state() {

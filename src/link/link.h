@@ -177,6 +177,18 @@ int rh_slurm_is(const struct cJSON *cfg);
 int rh_slurm_nodes(struct rh_ssh *ssh, const char *addr,
                    const struct cJSON *cfg, struct cJSON **out,
                    struct rh_err *err);
+/* The sbatch options a config asks for, a new array of strings:
+ * --partition, then the slurm object's fields in a fixed order (nodes,
+ * cpus_per_task, gpus, gres, mem, time, account, qos as --nodes=N, ...),
+ * then its sbatch_args as they are. */
+struct cJSON *rh_slurm_request(const struct cJSON *cfg);
+/* Slurm's verdict on those options: `sbatch --test-only ARGS` on the
+ * login node, which submits nothing. *verdict is sbatch's line when it
+ * accepts them (when and where the job would start); when it refuses,
+ * -EINVAL and err gives its reason. */
+int rh_slurm_test_only(struct rh_ssh *ssh, const char *addr,
+                       const struct cJSON *args, char **verdict,
+                       struct rh_err *err);
 
 /* sky.c: on-demand clusters through the SkyPilot command line. */
 /* A cluster launched on demand: no ips, an instance_type (or subtype

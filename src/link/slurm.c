@@ -1,6 +1,8 @@
 /* slurm.c - Slurm clusters (resource_subtype "SlurmCluster"), reached at
- * their login node over SSH: what tells a config is one, and what Slurm
- * says of the cluster's partition, asked with sinfo on the login node. */
+ * their login node over SSH: what tells a config is one, what Slurm says
+ * of the cluster's partition (sinfo on the login node), the sbatch
+ * options the config asks for, and Slurm's verdict on them (sbatch
+ * --test-only, which submits nothing). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -118,6 +120,97 @@ rh_slurm_nodes(struct rh_ssh *ssh, const char *addr, const cJSON *cfg,
 	}
 	*out = nodes;
 done:
+	rh_buf_free(&o);
+	rh_buf_free(&e);
+	return r;
+}
+
+/* The slurm object's fields and their sbatch options, in this order. */
+static const struct {
+	const char *key;
+	const char *option;
+} request_fields[] = {
+	{ "nodes", "--nodes" },
+	{ "cpus_per_task", "--cpus-per-task" },
+	{ "gpus", "--gpus" },
+	{ "gres", "--gres" },
+	{ "mem", "--mem" },
+	{ "time", "--time" },
+	{ "account", "--account" },
+	{ "qos", "--qos" },
+};
+
+cJSON *
+rh_slurm_request(const cJSON *cfg)
+{
+	const cJSON *slurm = cJSON_GetObjectItemCaseSensitive(cfg, "slurm");
+	const cJSON *v, *a;
+	const char *part = rh_json_str(cfg, "partition");
+	cJSON *args = cJSON_CreateArray();
+	char *opt;
+	size_t i;
+
+	if (part != NULL) {
+		opt = xasprintf("--partition=%s", part);
+		cJSON_AddItemToArray(args, cJSON_CreateString(opt));
+		free(opt);
+	}
+	for (i = 0; i < sizeof(request_fields) / sizeof(request_fields[0]);
+	     i++) {
+		v = cJSON_GetObjectItemCaseSensitive(slurm,
+		                                     request_fields[i].key);
+		if (cJSON_IsNumber(v))
+			opt = xasprintf("%s=%d", request_fields[i].option,
+			                v->valueint);
+		else if (cJSON_IsString(v))
+			opt = xasprintf("%s=%s", request_fields[i].option,
+			                v->valuestring);
+		else
+			continue;
+		cJSON_AddItemToArray(args, cJSON_CreateString(opt));
+		free(opt);
+	}
+	a = cJSON_GetObjectItemCaseSensitive(slurm, "sbatch_args");
+	cJSON_ArrayForEach(v, a)
+		if (cJSON_IsString(v))
+			cJSON_AddItemToArray(args,
+			                     cJSON_CreateString(v->valuestring));
+	return args;
+}
+
+int
+rh_slurm_test_only(struct rh_ssh *ssh, const char *addr, const cJSON *args,
+                   char **verdict, struct rh_err *err)
+{
+	struct rh_buf cmd = { 0 }, o = { 0 }, e = { 0 };
+	const cJSON *a;
+	char *q;
+	int r, status = -1;
+
+	*verdict = NULL;
+	rh_buf_printf(&cmd, "timeout %d sbatch --test-only", SINFO_TIMEOUT_S);
+	cJSON_ArrayForEach(a, args) {
+		q = rh_shell_quote(a->valuestring);
+		rh_buf_printf(&cmd, " %s", q);
+		free(q);
+	}
+	rh_buf_printf(&cmd, " --wrap=true");
+	r = rh_ssh_exec(ssh, cmd.data, NULL, 0, &o, &e, &status, err);
+	if (r == 0) {
+		/* sbatch says its verdict on stderr, either way */
+		q = first_line(e.len ? &e : &o);
+		if (status == 0)
+			*verdict = q;
+		else {
+			r = rh_err_set(err, status == 127 ? ENOENT : EINVAL,
+			               "%s: sbatch on the login node %s: %s",
+			               addr, status == 127 ? "was not found" :
+			               status == 124 ? "timed out" :
+			               "refuses the request", q);
+			free(q);
+		}
+	}
+	rh_buf_free(&cmd);
 	rh_buf_free(&o);
 	rh_buf_free(&e);
 	return r;
