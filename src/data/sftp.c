@@ -29,11 +29,13 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,6 +227,22 @@ fail(struct sftp *s, int rc, const char *what, const char *path)
 	return -EIO;
 }
 
+/* Whether the node closed the connection while the session was idle
+ * (sshd's ClientAlive, a restart): then it is made anew before the
+ * operation rather than failing it. */
+static int
+closed_by_peer(struct sftp *s)
+{
+	struct pollfd p = { .fd = rh_ssh_fd(s->ssh), .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & (POLLHUP | POLLERR))
+		return 1;
+	return recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* The session, connected if it is not; -EIO or -ETIMEDOUT if it cannot
  * be (the cause logged; with cause not NULL, the cause in it and its
  * -errno returned). Called with
@@ -236,8 +254,13 @@ connect_up(struct sftp *s, struct rh_err *cause)
 	cJSON *cfg = NULL;
 	int rc, r;
 
-	if (s->sftp != NULL)
-		return 0;
+	if (s->sftp != NULL) {
+		if (!closed_by_peer(s))
+			return 0;
+		rh_info("%s: %s closed the idle connection: connecting "
+		        "again", s->d.addr, s->cluster);
+		drop(s);
+	}
 	if (now_ms() < s->retry_at)
 		return s->down_err;
 	if (s->inline_cfg != NULL)
@@ -1032,8 +1055,13 @@ dir_has_entries(struct sftp *s, const char *np)
 	for (;;) {
 		RUN(s, rc, libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL,
 		                                   0, &a));
-		if (rc < 0)
-			return fail(s, rc, "readdir", np);
+		if (rc < 0) {
+			int r = fail(s, rc, "readdir", np);
+
+			if (s->sftp != NULL)
+				RUN(s, rc, libssh2_sftp_close_handle(h));
+			return r;
+		}
 		if (rc == 0)
 			break;
 		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
