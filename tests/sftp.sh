@@ -235,6 +235,24 @@ echo '{"resource_type": "cluster", "ips": ["localhost"], "server_connection_type
 has "a cluster on this machine, reached without SSH: the local store" \
 	"$T/dc.out" "ok reg 11"
 
+# ---- rh cp between a folder here and one on the cluster ----
+mkdir -p "$WORK/rh/box" "$WORK/rh/here" "$WORK/rh/there" "$WORK/rh/back" \
+	"$T/here/sub" "$T/back"
+echo "$CLUSTER" >"$WORK/rh/box/config.json"
+echo '{"resource_type": "folder", "path": "'$T/here'"}' >"$WORK/rh/here/config.json"
+echo '{"resource_type": "folder", "system": "~/box", "path": "store/cp"}' \
+	>"$WORK/rh/there/config.json"
+echo '{"resource_type": "folder", "path": "'$T/back'"}' >"$WORK/rh/back/config.json"
+node 'mkdir store/cp'
+head -c 2000000 /dev/urandom >"$T/here/sub/r.bin"
+printf top >"$T/here/t.txt"
+check "rh cp into a folder on the cluster" \
+	sh -c "cd '$WORK' && '$top_builddir/rh' cp '~/here' '~/there'"
+on_node "the node has its files" "$T/here/sub/r.bin" cp/sub/r.bin
+check "rh cp out of it" sh -c "cd '$WORK' && '$top_builddir/rh' cp '~/there' '~/back'"
+same "the bytes back" "$T/here/sub/r.bin" "$T/back/sub/r.bin"
+same "every file" "$T/here/t.txt" "$T/back/t.txt"
+
 # ---- a lost session: every operation ends within io_timeout ----
 mkfifo "$T/in"
 : >"$T/live.out"
@@ -275,6 +293,15 @@ sleep 1.1
 ask stat new.txt
 check "answering again: the store reconnects ($ANSWER)" \
 	test "${ANSWER#ok reg}" != "$ANSWER"
+# the node closes the idle session (its sshd stays): the next operation
+# connects again instead of failing
+# shellcheck disable=SC2046
+kill $(sshd_tree | grep -vx "$SSHD_PID" | tac) 2>/dev/null
+sleep 0.5
+ask stat new.txt
+check "a session the node closed while idle: made anew ($ANSWER)" \
+	test "${ANSWER#ok reg}" != "$ANSWER"
+has "and said in the log" "$T/live.err" "closed the idle connection"
 # the node's sshd gone: its sessions and its listener
 # shellcheck disable=SC2086
 kill $(sshd_tree | tac) 2>/dev/null

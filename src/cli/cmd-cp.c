@@ -113,6 +113,21 @@ resource_arg(const char *arg)
 	return p;
 }
 
+/* The config of a cluster a data resource's system names, read as any
+ * resource is (rh_data_opts.cluster). */
+static int
+cluster_cfg(void *arg, const char *addr, cJSON **cfg, struct rh_err *err)
+{
+	struct rh_buf b = { 0 };
+	int r;
+
+	(void)arg;
+	if ((r = cmd_resource_get(addr, NULL, &b, err)) < 0)
+		return r;
+	*cfg = rh_json_parse(b.data, b.len, addr, err);
+	rh_buf_free(&b);
+	return *cfg != NULL ? 0 : -EINVAL;
+}
 static int
 side_open(const char *arg, struct side *s, struct rh_err *err)
 {
@@ -158,7 +173,9 @@ side_open(const char *arg, struct side *s, struct rh_err *err)
 		goto out;
 	}
 	if ((r = cmd_workdir(&work, err)) == 0) {
-		r = rh_data_open(cfg, s->addr, work, NULL, &s->d, &s->blob,
+		struct rh_data_opts o = { .cluster = cluster_cfg };
+
+		r = rh_data_open(cfg, s->addr, work, &o, &s->d, &s->blob,
 		                 err);
 		free(work);
 		s->local = r == 0 && strcmp(s->d->ops->name, "file") == 0;
