@@ -517,7 +517,8 @@ env_venv(const char *ekey)
  * home), made first if it is not there or sees the node's packages when
  * it should not (or the other way round): once per list and virtualenv
  * on the node. Then its stamp, .rh-stamp, is new: the agent lets go of
- * Python workers that started before (agent/pool.c). */
+ * Python workers that started before (agent/pool.c). 1: installed now;
+ * 2: made again, as it had gone; 0: it was there. */
 static int
 install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
                  const char *venv, int system_site, struct rh_rpc *rpc,
@@ -527,7 +528,7 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	struct rh_buf script = { 0 }, out = { 0 };
 	const cJSON *a;
 	cJSON *what;
-	int done = 0, r;
+	int done = 0, gone = 0, r;
 
 	what = cJSON_CreateArray();
 	cJSON_AddItemToArray(what, cJSON_CreateString("venv"));
@@ -540,11 +541,22 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
 		return rh_err_set(err, -r, "%s: reqs: the agent did not "
 		                  "answer: %s", addr, strerror(-r));
-	if (done) {
-		rh_debug("%s: reqs already installed in ~/%s", addr, venv);
-		return 0;
-	}
 	dir = rh_shell_quote(venv);
+	if (done) {
+		/* the agent remembers it; the virtualenv may have gone since */
+		q = xasprintf("cd && test -x %s/bin/python", dir);
+		r = run_cmd(fs, addr, rpc, "reqs", "test", q, NULL, err);
+		free(q);
+		if (r == 0) {
+			rh_debug("%s: reqs already installed in ~/%s", addr,
+			         venv);
+			free(dir);
+			return 0;
+		}
+		note(fs, rpc, "%s: reqs: ~/%s is gone from the node: made "
+		     "again", addr, venv);
+		gone = 1;
+	}
 	/* With the node's packages in sight, the virtualenv goes without a
 	 * pip of its own when the node's python3 has one (quicker, and no
 	 * index needed to make it): the node's pip installs into the venv
@@ -593,14 +605,16 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 		return rh_err_set(err, -r, "%s: reqs installed, but the agent "
 		                  "did not record it: %s", addr, strerror(-r));
 	note(fs, rpc, "%s: reqs: installed into ~/%s", addr, venv);
-	return 0;
+	return gone ? 2 : 1;
 }
 
-/* setup_cmds, once per list on the node; an env's (venv not NULL) run
- * with its virtualenv first on PATH, and renew its stamp. */
+/* setup_cmds, once per list on the node (again when again); an env's
+ * (venv not NULL) run with its virtualenv first on PATH, and renew its
+ * stamp. */
 static int
 run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
-          const char *venv, struct rh_rpc *rpc, struct rh_err *err)
+          const char *venv, int again, struct rh_rpc *rpc,
+          struct rh_err *err)
 {
 	char key[2 * EVP_MAX_MD_SIZE + 1], *q = NULL, *full;
 	const char *what = venv ? "env setup_cmds" : "setup_cmds";
@@ -620,7 +634,7 @@ run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
 	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
 		return rh_err_set(err, -r, "%s: %s: the agent did not answer: "
 		                  "%s", addr, what, strerror(-r));
-	if (done) {
+	if (done && !again) {
 		rh_debug("%s: %s already ran on the node", addr, what);
 		return 0;
 	}
@@ -680,7 +694,7 @@ prepare_job(void *arg)
 	struct rh_err why = { "" };
 	char *venv = NULL;
 	cJSON *one, *what;
-	int r = 0;
+	int r = 0, made = 0;
 
 	if (p->env != NULL) {
 		ereqs = field(p->env, "reqs");
@@ -706,6 +720,10 @@ prepare_job(void *arg)
 		venv = env_venv(p->ekey);
 		r = install_packages(fs, p->addr, &pl, venv, cJSON_IsTrue(sys),
 		                     p->rpc, &why);
+		/* a virtualenv made again runs its setup_cmds again */
+		made = r == 2;
+		if (r > 0)
+			r = 0;
 	} else if (r == 0 && cJSON_GetArraySize(pl.args) > 0) {
 		what = cJSON_CreateArray();
 		cJSON_AddItemToArray(what, cJSON_CreateString("pip"));
@@ -715,11 +733,13 @@ prepare_job(void *arg)
 		cJSON_Delete(what);
 		venv = xasprintf(ENVS_DIR "/reqs-%.16s", key);
 		r = install_packages(fs, p->addr, &pl, venv, 1, p->rpc, &why);
+		if (r > 0)
+			r = 0;
 	}
 	if (r == 0 && cJSON_GetArraySize(ecmds) > 0)
-		r = run_setup(fs, p->addr, ecmds, venv, p->rpc, &why);
+		r = run_setup(fs, p->addr, ecmds, venv, made, p->rpc, &why);
 	if (r == 0 && cJSON_GetArraySize(cmds) > 0)
-		r = run_setup(fs, p->addr, cmds, NULL, p->rpc, &why);
+		r = run_setup(fs, p->addr, cmds, NULL, 0, p->rpc, &why);
 	cJSON_Delete(pl.args);
 	cJSON_Delete(pl.text);
 	pthread_mutex_lock(&fs->prep_lock);

@@ -5,7 +5,8 @@
 # each see their own (on ^local and over SSH); a command send gets the
 # env's bin/ first on PATH, its env_vars and its working_dir; a changed
 # env is updated in place (no new virtualenv) and the Python workers that
-# ran the old one are let go; system_site_packages; bad envs refused with
+# ran the old one are let go; a virtualenv removed from the node is made
+# again; system_site_packages; bad envs refused with
 # the send and the env named, nothing changed. Packages come from a local
 # wheelhouse (tests/wheels-lib.sh): no index is reachable here.
 . "$top_srcdir/tests/lib.sh"
@@ -190,6 +191,21 @@ if [ "$n" -eq 1 ]; then
 else
 	fail "an unchanged env is not installed again ($n installs)"
 fi
+
+# an env's virtualenv removed from the node: made again (and its
+# setup_cmds run again) when a new connection readies the send
+E2=$(find "$HOME/.rh/envs" -mindepth 1 -maxdepth 1 -name 'env-e2-*')
+rm -rf "$E2" "$HOME/e2-setup.txt"
+unmount_rhfs
+mv "$T/rhfs.err" "$T/rhfs.err.0"
+mount_rhfs
+if call p2 && [ "$(field 0)" = 2.0 ]; then
+	pass "a removed virtualenv is made again"
+else
+	fail "a removed virtualenv is made again (got '$(cat "$T/out")': $(head -c 300 "$T/errout"))"
+fi
+has "the log says so" "$MNT/.log" "is gone from the node: made again"
+check "and the env's setup_cmds ran again" test -s "$HOME/e2-setup.txt"
 
 # system_site_packages: the node's own packages (here the user's
 # site-packages of its python3) in sight, or not
