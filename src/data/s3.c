@@ -10,13 +10,15 @@
  * lasts (the parent of a removed entry gets one too, so it stays).
  *
  * Reading: ranged GETs into a window per open file that doubles (up to
- * RA_MAX) while the reads are sequential. Writing: an open file that may
+ * RA_MAX) while the reads are sequential: few large GETs, as a store that
+ * reads the whole object for each (moto) is slow with many small ones. Writing: an open file that may
  * be written is staged in an unlinked local temp file (the old content
  * downloaded first unless truncated), and uploaded at fsync and close
  * when it changed, in one PUT up to PART bytes and as a multipart upload
- * above: at each close(2) (flush) and fsync, so a failed upload fails
- * that close or fsync and leaves the old object whole. Rename copies then deletes, object by object for a
- * directory (not atomic). Modes and modification times set by chmod and
+ * above (PARALLEL parts at once): at each close(2) (flush) and fsync, so
+ * a failed upload fails that close or fsync and leaves the old object
+ * whole. Rename copies then deletes, object by object for a directory
+ * (not atomic). Modes and modification times set by chmod and
  * utimens are kept as s3fs does (x-amz-meta-mode, x-amz-meta-mtime: a
  * copy of the object onto itself), and so is the mode a file is created
  * with; stat shows them, a listing cannot (its entries come with st_nlink
@@ -57,8 +59,9 @@
 #include "secret.h"
 
 #define PART (8 * 1024 * 1024)          /* multipart above, part size */
+#define PARALLEL 4                      /* parts sent at once */
 #define RA_MIN (256 * 1024)             /* first read window */
-#define RA_MAX (8 * 1024 * 1024)        /* largest read window */
+#define RA_MAX (64 * 1024 * 1024)       /* largest read window */
 #define LIST_MAX 1000                   /* keys per ListObjectsV2 */
 #define ERRBODY_MAX 16384
 #define RETRIES 4                       /* more tries of a request */               /* error answer kept for its text */
@@ -1046,6 +1049,74 @@ complete_multipart(struct s3 *s, const char *key, const char *id,
 }
 
 /* The staged file, size bytes, as the object: parts of PART bytes. */
+/* The parts of a multipart upload being sent, PARALLEL at a time. */
+struct parts {
+	struct rh_data_file *f;
+	const char *id;
+	off_t size;
+	int n;
+	int next;               /* the next part to send (atomic) */
+	int r;                  /* the first failure (atomic) */
+	char **etags;
+};
+
+static void *
+part_sender(void *arg)
+{
+	struct parts *p = arg;
+	struct rh_buf qs = { 0 };
+	struct req q;
+	int i, r;
+
+	while (__atomic_load_n(&p->r, __ATOMIC_ACQUIRE) == 0 &&
+	       (i = __atomic_fetch_add(&p->next, 1, __ATOMIC_ACQ_REL)) <
+	       p->n) {
+		rh_buf_truncate(&qs, 0);
+		rh_buf_printf(&qs, "partNumber=%d&uploadId=", i + 1);
+		uri_encode(&qs, p->id, 0);
+		req_init(&q, "PUT", p->f->key);
+		q.query = qs.data;
+		q.in_fd = p->f->fd;
+		q.in_off = (off_t)i * PART;
+		q.in_len = p->size - q.in_off < PART ? p->size - q.in_off :
+		           PART;
+		q.big = 1;
+		r = s3_do(p->f->s, &q, 0);
+		p->etags[i] = xstrdup(q.etag);
+		req_done(&q);
+		if (r < 0) {
+			int zero = 0;
+
+			__atomic_compare_exchange_n(&p->r, &zero, r, 0,
+			                            __ATOMIC_ACQ_REL,
+			                            __ATOMIC_ACQUIRE);
+		}
+	}
+	rh_buf_free(&qs);
+	return NULL;
+}
+
+/* Every part of f's upload id, PARALLEL requests at a time (pread on the
+ * staged file: no shared offset); each one's ETag in etags. */
+static int
+send_parts(struct rh_data_file *f, const char *id, off_t size, int n,
+           char **etags)
+{
+	struct parts p = { f, id, size, n, 0, 0, etags };
+	pthread_t t[PARALLEL - 1];
+	int i, started = 0;
+
+	for (i = 0; i < PARALLEL - 1 && i < n - 1; i++)
+		if (pthread_create(&t[i], NULL, part_sender, &p) == 0)
+			started++;
+		else
+			break;
+	part_sender(&p);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	return p.r;
+}
+
 static int
 upload_multipart(struct rh_data_file *f, off_t size, struct curl_slist *meta)
 {
@@ -1073,20 +1144,7 @@ upload_multipart(struct rh_data_file *f, off_t size, struct curl_slist *meta)
 	if (r < 0)
 		return r;
 	etags = xcalloc((size_t)n, sizeof(*etags));
-	for (i = 0; i < n && r == 0; i++) {
-		rh_buf_truncate(&qs, 0);
-		rh_buf_printf(&qs, "partNumber=%d&uploadId=", i + 1);
-		uri_encode(&qs, id, 0);
-		req_init(&q, "PUT", f->key);
-		q.query = qs.data;
-		q.in_fd = f->fd;
-		q.in_off = (off_t)i * PART;
-		q.in_len = size - q.in_off < PART ? size - q.in_off : PART;
-		q.big = 1;
-		r = s3_do(s, &q, 0);
-		etags[i] = xstrdup(q.etag);
-		req_done(&q);
-	}
+	r = send_parts(f, id, size, n, etags);
 	if (r == 0)
 		r = complete_multipart(s, f->key, id, etags, n);
 	if (r < 0) {
