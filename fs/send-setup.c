@@ -489,30 +489,6 @@ env_cwd(struct fs *fs, const cJSON *env)
 	return *w ? xstrdup(w) : NULL;
 }
 
-/* The virtualenv an env's calls run in, relative to the node's home:
- * one per env, named after it, kept across changes of its reqs. */
-static char *
-env_venv(const char *ekey)
-{
-	char hex[2 * EVP_MAX_MD_SIZE + 1], *safe, *p;
-	const char *base = strrchr(ekey, '/');
-
-	base = base ? base + 1 : strchr(ekey, ':') ? strchr(ekey, ':') + 1 :
-	       ekey;
-	if (*base == '^' || *base == '~' || *base == '@')
-		base++;
-	safe = xasprintf("%.40s", base);
-	for (p = safe; *p; p++)
-		if (!(*p == '-' || *p == '_' || *p == '.' ||
-		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9')))
-			*p = '_';
-	rh_sha256_hex(ekey, strlen(ekey), hex);
-	p = xasprintf(ENVS_DIR "/env-%s-%.12s", *safe ? safe : "x", hex);
-	free(safe);
-	return p;
-}
-
 /* The packages of pl in the virtualenv venv (relative to the node's
  * home), made first if it is not there or sees the node's packages when
  * it should not (or the other way round): once per list and virtualenv
@@ -717,7 +693,7 @@ prepare_job(void *arg)
 	if (r == 0 && p->env != NULL &&
 	    (cJSON_GetArraySize(pl.args) > 0 || sys != NULL ||
 	     cJSON_GetArraySize(ecmds) > 0)) {
-		venv = env_venv(p->ekey);
+		venv = rh_env_venv(p->ekey);
 		r = install_packages(fs, p->addr, &pl, venv, cJSON_IsTrue(sys),
 		                     p->rpc, &why);
 		/* a virtualenv made again runs its setup_cmds again */

@@ -6,7 +6,8 @@ IP at P (or the next free port, as jupyter's port_retries does), prints
 its URLs with a token on stderr in jupyter's words, and answers HTTP GETs
 (200 with the token, 403 without; size=N asks for N bytes), one thread
 per connection. It writes its pid to
-~/jupyter-standin.pid and ends on SIGTERM, as jupyter does."""
+~/jupyter-standin.pid and its sys.prefix to ~/jupyter-standin.prefix, and
+ends on SIGTERM, as jupyter does."""
 import http.server
 import os
 import secrets
@@ -58,6 +59,8 @@ def main():
     p = server.server_address[1]
     with open(os.path.expanduser("~/jupyter-standin.pid"), "w") as f:
         f.write("%d\n" % os.getpid())
+    with open(os.path.expanduser("~/jupyter-standin.prefix"), "w") as f:
+        f.write(sys.prefix + "\n")    # the virtualenv it runs in, if any
     url = "http://%s:%d/lab?token=%s" % (ip, p, token)
     print("[I ServerApp] Jupyter Server is running at:\n"
           "[I ServerApp] %s\n"

@@ -7,7 +7,7 @@
 # and the local port, an HTTP GET through that port reaches it over the
 # tunnel (it listens on another port on the node), Ctrl-C and SIGTERM
 # stop it and rh killed outright stops it too; no jupyter gives an error
-# naming the fix; --env is refused.
+# naming the fix; --env runs it in an env's virtualenv on the node.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 RH=$top_builddir/rh
@@ -22,7 +22,9 @@ stop_all() {
 		grep -q jupyter "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
 	done
 	rm -rf "/home/$SSH_USER/.local/bin/jupyter" \
-		"/home/$SSH_USER/jupyter-standin.pid"
+		"/home/$SSH_USER/jupyter-standin.pid" \
+		"/home/$SSH_USER/jupyter-standin.prefix" \
+		"/home/$SSH_USER"/.rh/envs/env-nbenv-*
 	stop_node_agent
 	stop_sshd
 }
@@ -134,9 +136,51 @@ rm -f "/home/$SSH_USER/.local/bin/jupyter"
 refuse "ssh: no jupyter on the node" "jupyter is not installed on the node" \
 	timeout 60 "$RH" notebook --known-hosts "$KH" --port "$LPORT" '~/node'
 has "ssh: names the fix" "$T/errout" "pip install --user jupyterlab"
-refuse "--env is refused while rh has no environments" \
-	"--env myenv: this rh has no environments yet" \
-	"$RH" notebook --env myenv '~/node'
+
+# --env: jupyter from the env's virtualenv, which a send using the env
+# made on the node (through a mount)
+mount_rhfs -o "known_hosts=$KH,connect_timeout=5"
+mkdir "$MNT/~/nbenv" "$MNT/~/nbenv2" "$MNT/~/usenb"
+echo '{"resource_type": "env", "setup_cmds": ["true"]}' >"$MNT/~/nbenv/config.json"
+echo '{"resource_type": "env", "setup_cmds": ["true"]}' >"$MNT/~/nbenv2/config.json"
+echo '{"resource_type": "send", "hardware": "~/node", "env": "~/nbenv", "command": ["true"]}' \
+	>"$MNT/~/usenb/config.json"
+check "--env: a send in the env makes its virtualenv on the node" \
+	sh -c "echo '[]' > '$MNT/~/usenb/invoke' && cat '$MNT/~/usenb/calls/latest/result'"
+VENV=$(ls -d "/home/$SSH_USER"/.rh/envs/env-nbenv-* 2>/dev/null | head -n 1)
+check "--env: the virtualenv is there" test -x "$VENV/bin/python"
+cp "$top_srcdir/tests/jupyter-standin.py" "$VENV/bin/jupyter"
+chown "$SSH_USER" "$VENV/bin/jupyter"
+chmod 755 "$VENV/bin/jupyter"
+rm -f "$PIDF"
+if start_nb env --known-hosts "$KH" --port "$LPORT" --env '~/nbenv' '~/node'; then
+	pass "--env: rh notebook printed a URL"
+else
+	fail "--env: rh notebook printed a URL ($(cat "$T/env.url" "$T/env.err"))"
+fi
+JPID=$(cat "$PIDF" 2>/dev/null)
+check "--env: jupyter runs in the env's virtualenv" \
+	grep -qx "$VENV" "/home/$SSH_USER/jupyter-standin.prefix"
+check "--env: a GET through the tunnel" get "$(head -n 1 "$T/env.url")"
+has "--env: reaches it" "$T/out" "stand-in jupyter: token ok"
+kill -INT "$NB_PID"
+exits_within 20 "$NB_PID"
+NB_PID=
+if exits_within 20 "$JPID"; then
+	pass "--env: Ctrl-C stops it"
+else
+	fail "--env: Ctrl-C stops it"
+fi
+refuse "--env: an env the node does not have yet" \
+	"the env's virtualenv is not on the node (rhfs-test@127.0.0.1:$SSH_PORT) yet" \
+	timeout 60 "$RH" notebook --known-hosts "$KH" --port "$LPORT" \
+	--env '~/nbenv2' '~/node'
+has "--env: says how it is made" "$T/errout" "call a send that uses the env"
+refuse "--env: what is not an env" "--env ~/node: ~/node is not an env" \
+	"$RH" notebook --env '~/node' '~/node'
+refuse "--env: no such env" "--env ~/nothing: ~/nothing: no such resource" \
+	"$RH" notebook --env '~/nothing' '~/node'
+unmount_rhfs
 refuse "--port must be a port" "--port '0': a port" \
 	"$RH" notebook --port 0 '~/node'
 start_silent_peer

@@ -23,8 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "base.h"
 #include "link.h"
+#include "rns.h"
 #include "cmd.h"
 
 /* ~/.local/bin: where pip install --user puts jupyter, which a
@@ -34,6 +37,7 @@
  * is left after 10 s. */
 #define SCRIPT \
 	"PATH=\"$HOME/.local/bin:$PATH\"\n" \
+	"%s" \
 	"command -v jupyter >/dev/null 2>&1 || " \
 	"{ echo 'rh-notebook: no jupyter'; exit 127; }\n" \
 	"echo \"rh-notebook: pgid $$\"\n" \
@@ -71,6 +75,7 @@ struct notebook {
 	struct rh_buf out;      /* its output, until the URL */
 	struct rh_buf line;     /* a line not yet ended */
 	char *url;
+	char *venv;             /* --env's virtualenv, from the node's home */
 	long pgid;
 	int ended;
 	struct conn **conns;
@@ -493,6 +498,7 @@ notebook_free(struct notebook *nb)
 	rh_buf_free(&nb->out);
 	rh_buf_free(&nb->line);
 	free(nb->url);
+	free(nb->venv);
 	cmd_node_free(&nb->node);
 }
 
@@ -506,6 +512,15 @@ failed(struct notebook *nb)
 	int r;
 
 	if (strstr(nb->out.data ? nb->out.data : "",
+	           "rh-notebook: no jupyter") != NULL && nb->venv != NULL) {
+		r = cmd_fail("notebook", "%s: jupyter is not installed on %s, "
+		             "in the env's virtualenv (~/%s) or on the PATH: "
+		             "add jupyterlab to the env's reqs", nb->node.addr,
+		             where, nb->venv);
+		free(where);
+		return r;
+	}
+	if (strstr(nb->out.data ? nb->out.data : "",
 	           "rh-notebook: no jupyter") != NULL) {
 		r = cmd_fail("notebook", "%s: jupyter is not installed on %s: "
 		             "install JupyterLab there (python3 -m pip install "
@@ -515,10 +530,62 @@ failed(struct notebook *nb)
 		free(where);
 		return r;
 	}
+	if (strstr(nb->out.data ? nb->out.data : "",
+	           "rh-notebook: no env") != NULL) {
+		r = cmd_fail("notebook", "%s: the env's virtualenv is not on "
+		             "%s yet (~/%s): call a send that uses the env "
+		             "there first, which makes it", nb->node.addr,
+		             where, nb->venv);
+		free(where);
+		return r;
+	}
 	free(where);
 	return cmd_fail("notebook", "%s: jupyter lab ended before it printed "
 	                "its URL; its last output:\n%s", nb->node.addr,
 	                nb->out.len ? nb->out.data : "(none)\n");
+}
+
+/* --env ENV: the lines that put the env's virtualenv first on PATH, or
+ * end the script (126) when the node does not have it yet. ENV is named
+ * as a send's env field names it: its virtualenv is the one rhfs made
+ * for that name. */
+static int
+env_lines(const char *arg, char **lines, char **venv, struct rh_err *err)
+{
+	struct rh_buf text = { 0 };
+	const cJSON *type;
+	cJSON *cfg;
+	char *addr = NULL, *mnt = NULL, *key;
+	int r;
+
+	*lines = *venv = NULL;
+	if ((r = cmd_address(arg, &addr, &mnt, err)) < 0 ||
+	    (r = cmd_resource_get(addr, mnt, &text, err)) < 0)
+		goto out;
+	cfg = rh_json_parse(text.data, text.len, addr, NULL);
+	type = cJSON_GetObjectItemCaseSensitive(cfg, "resource_type");
+	if (!cJSON_IsString(type) || strcmp(type->valuestring, "env") != 0)
+		r = rh_err_set(err, EINVAL, "%s is not an env", addr);
+	cJSON_Delete(cfg);
+	if (r < 0)
+		goto out;
+	if (mnt == NULL && strchr("~@^/", arg[0]) != NULL)
+		key = xstrdup(arg);
+	else if (mnt == NULL && strchr(arg, '/') == NULL)
+		key = xasprintf("%s/%s", addr[0] == '~' ? "~" : "@", arg);
+	else
+		key = xstrdup(addr);
+	*venv = rh_env_venv(key);
+	free(key);
+	*lines = xasprintf("[ -x \"$HOME/%s/bin/python\" ] || "
+	                   "{ echo 'rh-notebook: no env'; exit 126; }\n"
+	                   "VIRTUAL_ENV=\"$HOME/%s\"; export VIRTUAL_ENV\n"
+	                   "PATH=\"$VIRTUAL_ENV/bin:$PATH\"\n", *venv, *venv);
+out:
+	rh_buf_free(&text);
+	free(addr);
+	free(mnt);
+	return r;
 }
 
 int
@@ -534,7 +601,7 @@ cmd_notebook(int argc, char *argv[])
 	struct sigaction sa;
 	struct rh_err err;
 	const char *env = NULL, *home = getenv("HOME");
-	char *kh = NULL, *script = NULL, *end;
+	char *kh = NULL, *script = NULL, *elines = NULL, *end;
 	int64_t deadline;
 	long port = NOTEBOOK_PORT;
 	int o, r;
@@ -569,10 +636,9 @@ cmd_notebook(int argc, char *argv[])
 		free(kh);
 		return cmd_usage("notebook");
 	}
-	if (env != NULL) {
+	if (env != NULL && env_lines(env, &elines, &nb.venv, &err) < 0) {
 		free(kh);
-		return cmd_fail("notebook", "--env %s: this rh has no "
-		                "environments yet: run without --env", env);
+		return cmd_fail("notebook", "--env %s: %s", env, err.msg);
 	}
 	if (kh == NULL)
 		kh = xasprintf("%s/.ssh/known_hosts", home ? home : "");
@@ -581,7 +647,7 @@ cmd_notebook(int argc, char *argv[])
 		goto out;
 	}
 	nb.lport = (int)port;
-	script = xasprintf(SCRIPT, nb.lport);
+	script = xasprintf(SCRIPT, elines ? elines : "", nb.lport);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;        /* no SA_RESTART: poll returns */
 	sigaction(SIGINT, &sa, NULL);
@@ -637,6 +703,7 @@ cmd_notebook(int argc, char *argv[])
 	}
 out:
 	notebook_free(&nb);
+	free(elines);
 	free(script);
 	free(kh);
 	return r;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -103,6 +104,28 @@ rh_env_check(const cJSON *env, const char *what, struct rh_err *err)
 		                  "supported; give the send its 'hardware'",
 		                  what);
 	return 0;
+}
+
+char *
+rh_env_venv(const char *key)
+{
+	char hex[RH_SHA256_HEX], *safe, *p;
+	const char *base = strrchr(key, '/');
+
+	base = base ? base + 1 : strchr(key, ':') ? strchr(key, ':') + 1 :
+	       key;
+	if (*base == '^' || *base == '~' || *base == '@')
+		base++;
+	safe = xasprintf("%.40s", base);
+	for (p = safe; *p; p++)
+		if (!(*p == '-' || *p == '_' || *p == '.' ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			*p = '_';
+	rh_sha256_hex(key, strlen(key), hex);
+	p = xasprintf(".rh/envs/env-%s-%.12s", *safe ? safe : "x", hex);
+	free(safe);
+	return p;
 }
 
 static int

@@ -49,6 +49,11 @@ int rh_env_check(const struct cJSON *env, const char *what,
 /* Whether a send's env names one: an address (~/..., @/..., /top/...,
  * ^name) or a bare name (res-send.c). */
 int rh_env_addr_ok(const char *addr);
+/* The virtualenv of the env that key names on a node (its address; an
+ * inline env's "name:NAME" or "send:ADDR"), relative to the node's home:
+ * one per env, named after it, kept across changes of its reqs
+ * (res-env.c; fs/send-setup.c makes it, rh notebook --env uses it). */
+char *rh_env_venv(const char *key);
 /* Largest config.json accepted. */
 #define RH_CONFIG_MAX (1024 * 1024)
 /*
