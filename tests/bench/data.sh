@@ -146,6 +146,12 @@ if "$PYTHON3" -c 'import moto.server, boto3' 2>/dev/null &&
 	S3URL=http://127.0.0.1:$S3PORT
 	moto_start "$S3PORT" "$T/moto.log"
 	S3PID=$STARTED
+	s3_bench_cleanup() {
+		grep -q " $T/s3fs fuse" /proc/mounts && fusermount3 -u "$T/s3fs"
+		kill "$S3PID" 2>/dev/null
+		bench_cleanup
+	}
+	trap s3_bench_cleanup EXIT
 	aws --endpoint-url "$S3URL" s3 mb s3://bench >/dev/null
 	mkdir -p "$WORK/rh/bench-s3" "$T/s3fs"
 	cat >"$WORK/rh/bench-s3/config.json" <<EOF
