@@ -59,7 +59,7 @@
 #include "secret.h"
 
 #define PART (8 * 1024 * 1024)          /* multipart above, part size */
-#define PARALLEL 4                      /* parts sent at once */
+#define PARALLEL 10                     /* parts sent at once */
 #define RA_MIN (256 * 1024)             /* first read window */
 #define RA_MAX (64 * 1024 * 1024)       /* largest read window */
 #define LIST_MAX 1000                   /* keys per ListObjectsV2 */
