@@ -68,6 +68,67 @@ config_getattr(struct fs *fs, struct node *n, struct handle *h,
 	return 0;
 }
 
+/* Whether the kernel's pages of n hold version ver alone: the bytes
+ * this mount last read are of ver, and no open handle is at another
+ * version (one could still be filling the pages with its own bytes).
+ * With fs->lock held. */
+static int
+pages_current(const struct node *n, uint64_t ver)
+{
+	const struct handle *o;
+
+	if (n->cfg_ver == 0 || n->cfg_ver != ver)
+		return 0;
+	for (o = n->configs; o != NULL; o = o->next_config)
+		if (o->version != ver)
+			return 0;
+	return 1;
+}
+
+/* A reader's open: while the stored version is the one this mount last
+ * read, its bytes are served again and the kernel keeps its pages of
+ * them (no read of the store, no round trip per read); otherwise the
+ * store is read, the kernel's pages are dropped (keep_cache 0) and so
+ * is its cached size, which the next read asks again. */
+static int
+open_reader(struct fs *fs, struct handle *h)
+{
+	struct node *n = h->node;
+	struct rh_stat rs;
+	char *path = node_dir_path(fs, n);
+	int r = n->store->ops->stat(n->store, path, &rs);
+
+	if (r == 0 && rs.kind == RH_RESOURCE && rs.version != 0) {
+		pthread_mutex_lock(&fs->lock);
+		if (pages_current(n, rs.version) &&
+		    n->cfg.len == rs.config_size) {
+			rh_buf_append(&h->buf, n->cfg.data, n->cfg.len);
+			h->version = rs.version;
+			h->keep_cache = 1;
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (!h->keep_cache) {
+		r = n->store->ops->get(n->store, path, &h->buf, &h->version);
+		if (r == 0) {
+			pthread_mutex_lock(&fs->lock);
+			rh_buf_truncate(&n->cfg, 0);
+			rh_buf_append(&n->cfg, h->buf.data, h->buf.len);
+			n->cfg_ver = h->version;
+			pthread_mutex_unlock(&fs->lock);
+			/* attributes only (offset -1): no page is locked */
+			fuse_lowlevel_notify_inval_inode(fs->se, n->ino, -1, 0);
+		}
+	}
+	free(path);
+	if (r < 0)
+		return r == -EISDIR ? -ENOENT : r;
+	/* nothing to store at close: no flush round trip */
+	h->direct_io = 0;
+	h->noflush = 1;
+	return 0;
+}
+
 static int
 config_open(struct fs *fs, struct handle *h, struct rh_err *err)
 {
@@ -78,7 +139,11 @@ config_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	if ((h->flags & O_ACCMODE) != O_RDONLY && n->store->readonly)
 		return -EROFS;
 	rh_buf_reserve(&h->buf, 0);
-	if (!h->created && !(h->flags & O_TRUNC)) {
+	if ((h->flags & O_ACCMODE) == O_RDONLY && !h->created &&
+	    !(h->flags & O_TRUNC)) {
+		if ((r = open_reader(fs, h)) < 0)
+			return r;
+	} else if (!h->created && !(h->flags & O_TRUNC)) {
 		path = node_dir_path(fs, n);
 		r = n->store->ops->get(n->store, path, &h->buf, &h->version);
 		free(path);
@@ -218,6 +283,11 @@ config_commit(struct fs *fs, struct handle *h)
 	from = h->version;
 	h->version = config_version(fs, n);
 	config_stored(fs, h, from, h->version);
+	/* the kernel's pages are of the old bytes until the notification
+	 * below is through: the next reader's open drops them */
+	pthread_mutex_lock(&fs->lock);
+	n->cfg_ver = 0;
+	pthread_mutex_unlock(&fs->lock);
 	h->dirty = 0;
 	rh_debug("stored %s config.json (%zu bytes)", n->store->prefix,
 	         h->buf.len);

@@ -158,6 +158,7 @@ maybe_free(struct fs *fs, struct node *n)
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);
 		data_node_drop(n);
+		rh_buf_free(&n->cfg);
 		free(n->gone_type);
 		free(n->name);
 		free(n);
@@ -302,6 +303,7 @@ node_destroy_all(struct fs *fs)
 			if (n->scratch != NULL)
 				scratch_put(n->scratch);
 			data_node_drop(n);
+			rh_buf_free(&n->cfg);
 			free(n->gone_type);
 			free(n->name);
 			free(n);

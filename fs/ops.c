@@ -673,6 +673,7 @@ rhfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * where the kind keeps the page cache honest itself */
 	fi->direct_io = h->direct_io;
 	fi->keep_cache = h->keep_cache;
+	fi->noflush = h->noflush;
 	if (kind_of(fs, n)->nonseekable)
 		fi->nonseekable = 1;
 	if (fuse_reply_open(req, fi) != 0)

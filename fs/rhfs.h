@@ -164,6 +164,9 @@ struct node {
 	struct scratch *scratch;/* an editor's temp file's (held) */
 	unsigned writers;       /* config.json: handles of it not yet stored */
 	struct handle *configs; /* config.json: its open handles */
+	struct rh_buf cfg;      /* config.json: the bytes last read from the
+	                         * store, at version cfg_ver (0: none) */
+	uint64_t cfg_ver;
 	char *gone_type;        /* a store directory: the type its
 	                         * config.json had, just removed; bits: */
 	unsigned gone;          /* its names not yet unlinked (dir-store.c) */
@@ -264,6 +267,7 @@ struct handle {
 	mode_t mode;            /* create(2)'s mode, for its open */
 	int direct_io;          /* set by open: 1 at first */
 	int keep_cache;         /* set by open: 0 at first */
+	int noflush;            /* set by open: 0 at first */
 };
 
 static inline struct fs *

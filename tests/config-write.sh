@@ -210,4 +210,25 @@ check "and read back" cmp "$R/marker/config.json" "$T/marker2"
 # The reason is readable by the user, and names the resource.
 has ".log names resource and cause" "$MNT/.log" \
 	"refused: ~/c: field 'ips' must be an array of strings or null"
+
+# Readers keep the kernel's pages while the stored config is unchanged;
+# any change, here or in the workdir, is what the next open reads, in
+# full, within the attribute cache time.
+mkdir "$R/pc"
+printf '%s' '{"resource_type": "folder", "name": "pc", "path": "/a"}' >"$T/pc1"
+cp "$T/pc1" "$R/pc/config.json"
+check "a read config is read again" cmp "$R/pc/config.json" "$T/pc1"
+check "and again, unchanged" cmp "$R/pc/config.json" "$T/pc1"
+printf '%s' '{"resource_type": "folder", "name": "pc", "path": "/a/much/longer/path"}' >"$T/pc2"
+cat "$T/pc2" >"$WORK/rh/pc/config.json"
+check "grown in the workdir: read in full at once" cmp "$R/pc/config.json" "$T/pc2"
+printf '%s' '{"resource_type": "folder", "name": "pc", "path": "/b/much/longer/path"}' >"$T/pc3"
+cat "$T/pc3" >"$WORK/rh/pc/config.json"
+check "same size, changed in the workdir: read at once" cmp "$R/pc/config.json" "$T/pc3"
+cp "$T/pc1" "$WORK/rh/pc/new" && mv "$WORK/rh/pc/new" "$WORK/rh/pc/config.json"
+check "shrunk by a rename in the workdir: read at once" cmp "$R/pc/config.json" "$T/pc1"
+printf '%s' '{"resource_type": "folder", "name": "pc", "path": "/through/the/mount"}' >"$T/pc4"
+cat "$T/pc4" >"$R/pc/config.json"
+check "written through the mount: read at once" cmp "$R/pc/config.json" "$T/pc4"
+check "and again" cmp "$R/pc/config.json" "$T/pc4"
 finish
