@@ -129,7 +129,11 @@ local_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 		if (de->d_type != DT_DIR &&
 		    (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK))
 			continue;
-		if (fstatat(dfd, de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+		/* a directory as listed needs no stat: a listing of many
+		 * resources is one stat each (their config.json) */
+		if (de->d_type != DT_DIR &&
+		    (fstatat(dfd, de->d_name, &st, 0) < 0 ||
+		     !S_ISDIR(st.st_mode)))
 			continue;
 		cfg = xasprintf("%s/config.json", de->d_name);
 		r = cb(arg, de->d_name,
