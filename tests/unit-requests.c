@@ -72,6 +72,12 @@ hello(void)
 	CHECK_EQ_INT(d.proto_min, 3);
 	CHECK_STR(d.client, "(unnamed)");
 	cJSON_Delete(m);
+	/* an explicit 0 accepts every version, as 1 does: kept as 1, so
+	 * that it encodes again as it decoded */
+	m = cJSON_Parse("{\"op\":\"hello\",\"proto\":3,\"proto_min\":0}");
+	CHECK_EQ_INT(rh_hello_req_decode(m, &d, &err), 0);
+	CHECK_EQ_INT(d.proto_min, 1);
+	cJSON_Delete(m);
 	REFUSED(rh_hello_req_decode, "{\"op\":\"hello\"}", &d, "'proto'");
 	REFUSED(rh_hello_req_decode, "{\"proto\":70000}", &d, "'proto'");
 	REFUSED(rh_hello_req_decode, "{\"proto\":2,\"proto_min\":3}", &d,

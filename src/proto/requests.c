@@ -80,6 +80,10 @@ rh_hello_req_decode(const cJSON *m, struct rh_hello_req *q,
 	min = max;
 	if ((r = rh_json_get_int(m, "proto_min", 0, max, &min, err)) < 0)
 		return r;
+	/* versions start at 1: a proto_min of 0 accepts what 1 does, and
+	 * is kept as 1 (0 in the struct is "as proto") */
+	if (min == 0)
+		min = 1;
 	q->proto = max;
 	q->proto_min = min;
 	/* who is asking only names it in the log: a wrong type is none */
