@@ -184,9 +184,12 @@ side_open(const char *arg, struct side *s, struct rh_err *err)
 	}
 out:
 	if (r < 0) {
+		rh_data_free(s->d);
 		free(s->blob);
 		free(s->fname);
-		s->blob = s->fname = NULL;
+		free(s->addr);
+		s->d = NULL;
+		s->blob = s->fname = s->addr = NULL;
 	}
 	cJSON_Delete(cfg);
 	rh_buf_free(&b);
