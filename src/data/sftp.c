@@ -146,7 +146,12 @@ drop(struct sftp *s)
 
 	if (s->ssh == NULL)
 		return;
+	/* the socket shut first: closing handles and SFTP then frees their
+	 * memory (and write-behind) at once, with no wait for the peer */
+	shutdown(rh_ssh_fd(s->ssh), SHUT_RDWR);
 	for (f = s->files; f != NULL; f = f->next) {
+		if (f->h != NULL)
+			libssh2_sftp_close_handle(f->h);
 		f->h = NULL;
 		/* writes in flight are lost: told at the file's next call */
 		if (f->wb_head < f->wb_len && f->wb_err == 0)
@@ -154,7 +159,6 @@ drop(struct sftp *s)
 		f->wb_head = f->wb_len = 0;
 	}
 	s->wb_file = NULL;
-	/* one try, no wait: a lost session answers nothing */
 	if (s->sftp != NULL)
 		libssh2_sftp_shutdown(s->sftp);
 	rh_ssh_close(s->ssh);
@@ -1214,13 +1218,7 @@ f_free(struct rh_data *d)
 	struct sftp *s = store_of(d);
 
 	pthread_mutex_lock(&s->lock);
-	if (s->sftp != NULL) {
-		int rc;
-
-		RUN(s, rc, libssh2_sftp_shutdown(s->sftp));
-		s->sftp = NULL;
-	}
-	drop(s);
+	drop(s);                /* its files' handles, then SFTP, closed */
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_destroy(&s->lock);
 	cJSON_Delete(s->inline_cfg);

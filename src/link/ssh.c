@@ -330,15 +330,29 @@ fail:
 	return rc;
 }
 
+/* How often rh_ssh_close asks libssh2 to free a session that says
+ * EAGAIN (its socket shut: each try fails at once). */
+#define CLOSE_TRIES 64
+
 void
 rh_ssh_close(struct rh_ssh *s)
 {
 	if (s == NULL)
 		return;
 	if (s->session != NULL) {
-		/* a goodbye the peer may never read: do not wait for it */
+		int i;
+
+		/* a goodbye the peer may never read: one try, no wait */
+		libssh2_session_set_blocking(s->session, 0);
 		libssh2_session_disconnect(s->session, "bye");
-		libssh2_session_free(s->session);
+		/* the socket shut first, so that closing the channels fails
+		 * at once instead of waiting for a peer that may be silent
+		 * (EAGAIN would leave the session half freed) */
+		shutdown(s->fd, SHUT_RDWR);
+		for (i = 0; i < CLOSE_TRIES &&
+		     libssh2_session_free(s->session) ==
+		     LIBSSH2_ERROR_EAGAIN; i++)
+			;
 	}
 	close(s->fd);
 	free(s->where);
