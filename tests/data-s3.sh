@@ -25,9 +25,6 @@ PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 moto_start "$PORT" "$T/moto.log"
 MOTO_PID=$STARTED
-awsc() {
-	aws --endpoint-url "$URL" "$@"
-}
 awsc s3 mb s3://bkt >/dev/null || { echo "data-s3.sh: no bucket" >&2; exit 1; }
 
 # a second server that checks credentials, with a user made for it

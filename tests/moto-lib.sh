@@ -32,6 +32,11 @@ moto_start() {
 	fi
 }
 
+# awsc ARGS...: the AWS CLI against the caller's moto server, at $URL.
+awsc() {
+	aws --endpoint-url "$URL" "$@"
+}
+
 # The AWS CLI's (and boto3's) settings for a moto server: its test keys.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true

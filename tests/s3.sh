@@ -26,9 +26,6 @@ PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 moto_start "$PORT" "$T/moto.log"
 MOTO_PID=$STARTED
-awsc() {
-	aws --endpoint-url "$URL" "$@"
-}
 awsc s3 mb s3://bkt >/dev/null || { echo "s3.sh: no bucket" >&2; exit 1; }
 CFG='{"resource_type": "folder", "system": "s3", "path": "bkt/pre",
  "data_config": {"endpoint_url": "'$URL'", "region": "us-east-1"}}'

@@ -16,20 +16,6 @@ mount_cleanup() {
 }
 trap mount_cleanup EXIT
 
-# sshd and every process under it (the sessions), by pid.
-sshd_tree() {
-	[ -n "$SSHD_PID" ] || return 0
-	todo=$SSHD_PID
-	while [ -n "$todo" ]; do
-		next=
-		for p in $todo; do
-			echo "$p"
-			next="$next $(pgrep -P "$p" | tr '\n' ' ')"
-		done
-		todo=$(echo $next)
-	done
-}
-
 start_sshd || finish
 NODE=/home/$SSH_USER
 STORE=$NODE/mstore

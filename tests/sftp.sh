@@ -17,20 +17,6 @@ sftp_cleanup() {
 }
 trap sftp_cleanup EXIT
 
-# sshd and every process under it (the sessions), by pid.
-sshd_tree() {
-	[ -n "$SSHD_PID" ] || return 0
-	todo=$SSHD_PID
-	while [ -n "$todo" ]; do
-		next=
-		for p in $todo; do
-			echo "$p"
-			next="$next $(pgrep -P "$p" | tr '\n' ' ')"
-		done
-		todo=$(echo $next)
-	done
-}
-
 start_sshd || finish
 NODE=/home/$SSH_USER
 # node CMD: a shell command run on the node as its user

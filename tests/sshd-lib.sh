@@ -118,3 +118,17 @@ node_up() {
 
 # run after lib.sh's cleanup
 trap 'stop_sshd; cleanup' EXIT
+
+# sshd and every process under it (the sessions), by pid.
+sshd_tree() {
+	[ -n "$SSHD_PID" ] || return 0
+	todo=$SSHD_PID
+	while [ -n "$todo" ]; do
+		next=
+		for p in $todo; do
+			echo "$p"
+			next="$next $(pgrep -P "$p" | tr '\n' ' ')"
+		done
+		todo=$(echo $next)
+	done
+}

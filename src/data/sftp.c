@@ -137,7 +137,7 @@ store_of(struct rh_data *d)
 	return (struct sftp *)d;
 }
 
-/* The session closed; its handles are forgotten (never used again).
+/* The session closed; its files' handles closed with it (never used again).
  * Called with s->lock held. */
 static void
 drop(struct sftp *s)
