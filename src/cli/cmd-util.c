@@ -114,8 +114,8 @@ tty_ask(const char *prompt, int echo, char **out, struct rh_err *err)
 		close(fd);
 		return rh_err_set(err, errno, "/dev/tty: %s", strerror(errno));
 	}
-	fprintf(tty, "%s: ", prompt);
-	fflush(tty);
+	/* Echo goes off before the prompt shows: whatever is typed once
+	 * the prompt is seen must not be flushed by the switch. */
 	if (!echo && tcgetattr(fd, &saved_tio) == 0) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = restore_tty;
@@ -127,6 +127,8 @@ tty_ask(const char *prompt, int echo, char **out, struct rh_err *err)
 		tio.c_lflag |= ECHONL;
 		tcsetattr(fd, TCSAFLUSH, &tio);
 	}
+	fprintf(tty, "%s: ", prompt);
+	fflush(tty);
 	r = read_line(tty, out);
 	if (tty_fd >= 0) {
 		tcsetattr(fd, TCSAFLUSH, &saved_tio);
