@@ -1394,6 +1394,20 @@ send_setup(struct invoke *inv, fuse_req_t req, cJSON **extra,
 	                    err);
 }
 
+int
+invoke_cluster_prepare(struct invoke *inv, fuse_req_t req, cJSON **extra,
+                       struct rh_err *err)
+{
+	return cluster_env_prepare(inv->fs, inv->addr, inv->cfg, inv->rpc, req,
+	                           extra, err);
+}
+
+int
+invoke_cluster_check(struct invoke *inv, struct rh_err *err)
+{
+	return cluster_env_check(inv->fs, inv->addr, inv->cfg, err);
+}
+
 static const struct call_stream send_stream = {
 	.parse = invoke_parse_lines,
 	.check = send_check,

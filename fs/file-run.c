@@ -134,6 +134,8 @@ static const struct call_stream run_stream = {
 	.parse = parse_command,
 	.request = run_request,
 	.answer = run_answer,
+	.check = invoke_cluster_check,
+	.prepare = invoke_cluster_prepare,
 };
 
 static int
@@ -146,6 +148,8 @@ static const struct call_stream python_stream = {
 	.parse = parse_python,
 	.request = python_request,
 	.answer = run_answer,
+	.check = invoke_cluster_check,
+	.prepare = invoke_cluster_prepare,
 	.whole = RUN_COMMAND_MAX,
 };
 

@@ -523,6 +523,12 @@ void call_stream_read(fuse_req_t req, struct handle *h, size_t size,
 void call_stream_write(fuse_req_t req, struct handle *h, const char *data,
                        size_t size, off_t off);
 void call_stream_release(struct handle *h);
+/* A cluster's own call files' prepare: its default_env made on the node
+ * before the first call, each call run in it. */
+int invoke_cluster_prepare(struct invoke *inv, fuse_req_t req,
+                           struct cJSON **extra, struct rh_err *err);
+/* Its check at each write: that default_env can be used. */
+int invoke_cluster_check(struct invoke *inv, struct rh_err *err);
 /* A whole kind's flush and fsync: its program submitted. */
 int call_stream_flush(struct handle *h);
 /* The address of the resource whose file it is. */
@@ -630,10 +636,19 @@ void held_list(struct fs *fs, const char *send, rh_list_cb cb, void *arg,
 int send_prepare(struct fs *fs, const char *addr, const struct cJSON *cfg,
                  struct rh_rpc *rpc, fuse_req_t req, struct cJSON **extra,
                  struct rh_err *err);
+/* The same for a cluster's run and python files: the env its config's
+ * default_env names (or holds), made as a send's env is. */
+int cluster_env_prepare(struct fs *fs, const char *addr,
+                        const struct cJSON *cfg, struct rh_rpc *rpc,
+                        fuse_req_t req, struct cJSON **extra,
+                        struct rh_err *err);
 /* The env a send's config names (or holds) can be used: 0, or the
  * reason naming the send and the env. */
 int send_env_check(struct fs *fs, const char *addr, const struct cJSON *cfg,
                    struct rh_err *err);
+/* The same for a cluster's default_env. */
+int cluster_env_check(struct fs *fs, const char *addr,
+                      const struct cJSON *cfg, struct rh_err *err);
 /* Ends the work still running; before the agents' connections go. */
 void send_prepare_stop(struct fs *fs);
 void send_prepared_free(struct fs *fs);

@@ -21,6 +21,9 @@
  *               first on PATH), then its stamp .rh-stamp is renewed, which
  *               the agent's Python workers of the old env retire on. Its
  *               env_vars and working_dir go in each call request.
+ *   default_env a cluster's env (the same forms): what its run and
+ *               python files run in, and the calls of its sends that
+ *               name no env of their own; made as a send's env is.
  * The node's agent remembers a digest of each list done, so a list is
  * installed (or run) once per node.
  * Done once per send and connection (a new connection looks again, as
@@ -379,13 +382,14 @@ note_output(struct fs *fs, struct rh_rpc *rpc, const char *addr,
 	}
 }
 
-/* A send's env: a copy of its config (NULL: none) and what identifies
- * it on the node (its address; an inline one's name, or the send's). */
+/* The env in cfg's field key (a send's "env", a cluster's "default_env"):
+ * a copy of its config (NULL: none) and what identifies it on the node
+ * (its address; an inline one's name, or the resource's). */
 static int
-env_resolve(struct fs *fs, const char *addr, const cJSON *cfg, cJSON **env,
-            char **ekey, struct rh_err *err)
+env_resolve(struct fs *fs, const char *addr, const cJSON *cfg,
+            const char *key, cJSON **env, char **ekey, struct rh_err *err)
 {
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(cfg, "env");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(cfg, key);
 	const cJSON *name;
 	struct rh_err why;
 	char *eaddr, *what;
@@ -394,7 +398,7 @@ env_resolve(struct fs *fs, const char *addr, const cJSON *cfg, cJSON **env,
 	*env = NULL;
 	*ekey = NULL;
 	if (cJSON_IsObject(e)) {
-		what = xasprintf("%s: field 'env'", addr);
+		what = xasprintf("%s: field '%s'", addr, key);
 		r = rh_env_check(e, what, err);
 		free(what);
 		if (r < 0)
@@ -409,9 +413,9 @@ env_resolve(struct fs *fs, const char *addr, const cJSON *cfg, cJSON **env,
 	if (e == NULL || cJSON_IsNull(e))
 		return 0;
 	if (!cJSON_IsString(e) || !rh_env_addr_ok(e->valuestring))
-		return rh_err_set(err, EINVAL, "%s: field 'env' must be the "
+		return rh_err_set(err, EINVAL, "%s: field '%s' must be the "
 		                  "address of an env, its name, or an env "
-		                  "config", addr);
+		                  "config", addr, key);
 	/* a bare name: the env of that name in the default folder, @ when
 	 * logged in */
 	if (strchr("~@/^", e->valuestring[0]) != NULL)
@@ -445,6 +449,30 @@ env_resolve(struct fs *fs, const char *addr, const cJSON *cfg, cJSON **env,
 	}
 	*ekey = eaddr;
 	return 0;
+}
+
+/* The env of a call of the resource at addr: a cluster's default_env
+ * (key "default_env"), or a send's own env (key "env"), else its
+ * cluster's default_env. */
+static int
+env_of(struct fs *fs, const char *addr, const cJSON *cfg, const char *key,
+       cJSON **env, char **ekey, struct rh_err *err)
+{
+	struct rh_err why;
+	char *caddr;
+	cJSON *ccfg;
+	int r = env_resolve(fs, addr, cfg, key, env, ekey, err);
+
+	if (r < 0 || *env != NULL || strcmp(key, "env") != 0)
+		return r;
+	/* a cluster that cannot be had fails the call where it is reached */
+	if (res_cluster_of(fs, addr, cfg, &caddr, &ccfg, &why) < 0)
+		return 0;
+	if (field(ccfg, "default_env") != NULL)
+		r = env_resolve(fs, caddr, ccfg, "default_env", env, ekey, err);
+	free(caddr);
+	cJSON_Delete(ccfg);
+	return r;
 }
 
 /* An env's working_dir that is a local directory ("./", "local:PATH"),
@@ -771,10 +799,12 @@ env_extra(struct fs *fs, const cJSON *env)
 	return extra;
 }
 
-int
-send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
-             struct rh_rpc *rpc, fuse_req_t req, cJSON **extra,
-             struct rh_err *err)
+/* What the resource at addr (config cfg, its env in field env_field)
+ * needs before its first call on rpc. */
+static int
+prepare(struct fs *fs, const char *addr, const cJSON *cfg,
+        const char *env_field, struct rh_rpc *rpc, fuse_req_t req,
+        cJSON **extra, struct rh_err *err)
 {
 	const cJSON *reqs = field(cfg, "reqs");
 	const cJSON *cmds = field(cfg, "setup_cmds");
@@ -785,7 +815,7 @@ send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
 	int r = 0;
 
 	*extra = NULL;
-	if ((r = env_resolve(fs, addr, cfg, &env, &ekey, err)) < 0)
+	if ((r = env_of(fs, addr, cfg, env_field, &env, &ekey, err)) < 0)
 		return r;
 	if (env != NULL)
 		*extra = env_extra(fs, env);
@@ -865,6 +895,22 @@ out:
 	return r;
 }
 
+int
+send_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
+             struct rh_rpc *rpc, fuse_req_t req, cJSON **extra,
+             struct rh_err *err)
+{
+	return prepare(fs, addr, cfg, "env", rpc, req, extra, err);
+}
+
+int
+cluster_env_prepare(struct fs *fs, const char *addr, const cJSON *cfg,
+                    struct rh_rpc *rpc, fuse_req_t req, cJSON **extra,
+                    struct rh_err *err)
+{
+	return prepare(fs, addr, cfg, "default_env", rpc, req, extra, err);
+}
+
 /* rhfs is stopping: the work still running ends at its next step, before
  * the connections it uses go. */
 void
@@ -902,15 +948,29 @@ send_prepared_free(struct fs *fs)
 	fs->prepared = NULL;
 }
 
-int
-send_env_check(struct fs *fs, const char *addr, const cJSON *cfg,
-               struct rh_err *err)
+static int
+env_check(struct fs *fs, const char *addr, const cJSON *cfg, const char *key,
+          struct rh_err *err)
 {
 	cJSON *env;
 	char *ekey;
-	int r = env_resolve(fs, addr, cfg, &env, &ekey, err);
+	int r = env_of(fs, addr, cfg, key, &env, &ekey, err);
 
 	cJSON_Delete(env);
 	free(ekey);
 	return r;
+}
+
+int
+send_env_check(struct fs *fs, const char *addr, const cJSON *cfg,
+               struct rh_err *err)
+{
+	return env_check(fs, addr, cfg, "env", err);
+}
+
+int
+cluster_env_check(struct fs *fs, const char *addr, const cJSON *cfg,
+                  struct rh_err *err)
+{
+	return env_check(fs, addr, cfg, "default_env", err);
 }

@@ -7,7 +7,9 @@
 # env is updated in place (no new virtualenv) and the Python workers that
 # ran the old one are let go; a virtualenv removed from the node is made
 # again; system_site_packages; bad envs refused with
-# the send and the env named, nothing changed. Packages come from a local
+# the send and the env named, nothing changed; a cluster's default_env:
+# its python and run files and its sends of no env run in it, bad ones
+# refused. Packages come from a local
 # wheelhouse (tests/wheels-lib.sh): no index is reachable here.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
@@ -282,4 +284,96 @@ same "runs in its working_dir, synced, with its env's python" \
 	"$T/out" "$T/want"
 check "the virtualenvs are in the node user's ~/.rh/envs" \
 	sh -c "ls -d '$NODE'/.rh/envs/env-n1-* '$NODE'/.rh/envs/env-n2-* '$NODE'/.rh/envs/env-inline-*"
+
+# A cluster's default_env: what its python and run files run in.
+# prog FILE SOURCE: SOURCE written to FILE, what it gave read back on the
+# same open file, into $T/out
+cat >"$T/prog.py" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, sys.argv[2].encode())
+out = b""
+while True:
+    b = os.read(fd, 65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())
+PY
+prog() {
+	timeout 180 "$PYTHON3" "$T/prog.py" "$1" "$2" >"$T/out" 2>"$T/errout"
+}
+put n4 "{\"resource_type\": \"env\", \"reqs\": [\"rhpkg==2.0\"], \"env_vars\": {\"RH_E\": \"from-n4\"}, \"working_dir\": \"local:$T/wdir\"}"
+"$PYTHON3" - "$T/node.json" "$T/node-env.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["default_env"] = "~/n4"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+put denv "$(cat "$T/node-env.json")"
+check "a cluster with a default_env is stored" cat "$R/denv/config.json"
+has "with its default_env" "$T/out" '"default_env": "~/n4"'
+printf '2.0 from-n4\nexit 0\n' >"$T/want"
+check "python of a cluster with a default_env" prog "$R/denv/python" \
+	'import os, rhpkg; print(rhpkg.VERSION, os.environ.get("RH_E"))'
+same "runs the env's interpreter with its env_vars" "$T/out" "$T/want"
+printf 'synced here\n2.0\nexit 0\n' >"$T/want"
+check "run of that cluster" prog "$R/denv/run" \
+	'cat marker.txt; python -c "import rhpkg; print(rhpkg.VERSION)"'
+same "runs in the env's working_dir, its bin/ first on PATH" \
+	"$T/out" "$T/want"
+printf '%s\n' 'import importlib.util as u; print(u.find_spec("rhpkg") is None)' \
+	>"$T/nopkg.py"
+check "python of the cluster without a default_env" prog "$R/node/python" \
+	"$(cat "$T/nopkg.py")"
+has "runs the node's python3, which lacks the package" "$T/out" "True"
+"$PYTHON3" - "$T/node.json" "$T/node-inline.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["default_env"] = {"name": "dinline", "reqs": ["rhpkg==3.0"]}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+put denv "$(cat "$T/node-inline.json")"
+printf '3.0\nexit 0\n' >"$T/want"
+check "an inline default_env" prog "$R/denv/python" \
+	'import rhpkg; print(rhpkg.VERSION)'
+same "its packages are seen" "$T/out" "$T/want"
+put s5 "{\"resource_type\": \"send\", \"hardware\": \"~/denv\", \"reqs\": [\"local:$T/plib\"], \"fn_pointers\": [\"plib\", \"fns\", \"info\"]}"
+if call s5 && [ "$(field 0)" = 3.0 ]; then
+	pass "a send of no env runs in its cluster's default_env"
+else
+	fail "a send of no env runs in its cluster's default_env (got '$(cat "$T/out")': $(head -c 300 "$T/errout"))"
+fi
+put s6 "{\"resource_type\": \"send\", \"hardware\": \"~/denv\", \"fn_pointers\": [\"plib\", \"fns\", \"info\"], \"env\": \"~/n1\"}"
+if call s6 && [ "$(field 0)" = 1.0 ]; then
+	pass "a send's own env wins over its cluster's default_env"
+else
+	fail "a send's own env wins over its cluster's default_env (got '$(cat "$T/out")': $(head -c 300 "$T/errout"))"
+fi
+cp "$WORK/rh/denv/config.json" "$T/denv-before"
+refuse "a default_env that is no env's address: refused" "Invalid argument" \
+	bash -c "printf '%s' '{\"resource_type\": \"cluster\", \"ips\": [\"127.0.0.1\"], \"default_env\": \"~/\"}' > '$R/denv/config.json'"
+has "the reason names the cluster and the field" "$MNT/.log" \
+	"~/denv: field 'default_env': '~/' is neither the address of an env"
+refuse "a default_env of the wrong type: refused" "Invalid argument" \
+	bash -c "printf '%s' '{\"resource_type\": \"cluster\", \"ips\": [\"127.0.0.1\"], \"default_env\": 7}' > '$R/denv/config.json'"
+same "the cluster is unchanged" "$WORK/rh/denv/config.json" "$T/denv-before"
+"$PYTHON3" - "$T/node.json" "$T/node-gone.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["default_env"] = "~/nosuch"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+put dgone "$(cat "$T/node-gone.json")"
+refuse "a default_env that does not exist: the program is refused" \
+	"No such file" "$PYTHON3" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, b"print(1)\\n")
+os.fsync(fd)' "$R/dgone/python"
+has "the reason names the cluster and the env" "$MNT/.log" \
+	"~/dgone: env ~/nosuch: no such env"
+put s7 '{"resource_type": "send", "hardware": "~/dgone", "command": ["true"]}'
+refuse "a send of no env on that cluster: its call is refused" \
+	"No such file" bash -c "echo '[]' > '$R/s7/invoke'"
 finish

@@ -528,6 +528,17 @@ test_slurm(void)
 static void
 test_refused_cluster(void)
 {
+	/* default_env: an env's address, its name, or an env config */
+	AS_IS(ADDR, "{\"name\": \"x\", \"resource_type\": \"cluster\", "
+	      "\"ips\": [\"h\"], \"default_env\": \"~/e\"}");
+	AS_IS(ADDR, "{\"name\": \"x\", \"resource_type\": \"cluster\", "
+	      "\"ips\": [\"h\"], \"default_env\": {\"reqs\": [\"a==1\"]}}");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"default_env\": 7}", "'default_env'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"default_env\": \"~/\"}", "'default_env'");
+	REFUSED("{\"resource_type\": \"cluster\", \"ips\": [\"h\"], "
+	        "\"default_env\": {\"reqs\": 3}}", "'reqs'");
 	/* wrong types */
 	REFUSED("{\"resource_type\": \"cluster\", \"ips\": 3}", "'ips'");
 	REFUSED("{\"resource_type\": \"cluster\", \"ips\": \"10.0.0.1\"}",

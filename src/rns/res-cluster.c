@@ -30,6 +30,7 @@ static const struct res_field fields[] = {
 	{ "image_id", F_STRING | F_NULL },
 	{ "partition", F_STRING | F_NULL },
 	{ "slurm", F_OBJECT | F_NULL },
+	{ "default_env", F_STRING | F_OBJECT | F_NULL },
 	{ NULL, 0 },
 };
 
@@ -67,6 +68,9 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 		return rh_err_set(err, EINVAL, "%s: a cluster of subtype "
 		                  "'Cluster' needs 'ips' (at least one address)",
 		                  addr);
+	/* what its run and python files run in (fs/send-setup.c) */
+	if ((r = rh_env_field_check(cfg, "default_env", addr, err)) < 0)
+		return r;
 	return res_slurm_check(cfg, addr, err);
 }
 

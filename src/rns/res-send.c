@@ -41,11 +41,29 @@ rh_env_addr_ok(const char *a)
 	return rh_name_check(a, NULL) == 0;
 }
 
+int
+rh_env_field_check(const cJSON *cfg, const char *key, const char *addr,
+                   struct rh_err *err)
+{
+	const cJSON *env = res_get(cfg, key);
+	char what[600];
+
+	if (cJSON_IsObject(env)) {
+		snprintf(what, sizeof(what), "%s: field '%s'", addr, key);
+		return rh_env_check(env, what, err);
+	}
+	if (cJSON_IsString(env) && !rh_env_addr_ok(env->valuestring))
+		return rh_err_set(err, EINVAL, "%s: field '%s': '%s' is "
+		                  "neither the address of an env (~/..., @/..., "
+		                  "/top/...) nor a name", addr, key,
+		                  env->valuestring);
+	return 0;
+}
+
 static int
 validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 {
-	const cJSON *fp, *cmd, *sec, *env;
-	char what[600];
+	const cJSON *fp, *cmd, *sec;
 	int r;
 
 	if ((r = res_check_fields(cfg, addr, fields, err)) < 0)
@@ -53,16 +71,8 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 	/* an env inline is judged as a stored one; a named one is an
 	 * address (~/..., @/..., /top/..., ^name) or a bare name, looked up
 	 * at each call */
-	env = res_get(cfg, "env");
-	if (cJSON_IsObject(env)) {
-		snprintf(what, sizeof(what), "%s: field 'env'", addr);
-		if ((r = rh_env_check(env, what, err)) < 0)
-			return r;
-	} else if (cJSON_IsString(env) && !rh_env_addr_ok(env->valuestring)) {
-		return rh_err_set(err, EINVAL, "%s: field 'env': '%s' is "
-		                  "neither the address of an env (~/..., @/..., "
-		                  "/top/...) nor a name", addr, env->valuestring);
-	}
+	if ((r = rh_env_field_check(cfg, "env", addr, err)) < 0)
+		return r;
 	if (res_get(cfg, "hardware") == NULL && res_get(cfg, "system") == NULL)
 		return rh_err_set(err, EINVAL, "%s: a send needs 'hardware' "
 		                  "(a cluster address or config)", addr);

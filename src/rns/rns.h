@@ -49,6 +49,10 @@ int rh_env_check(const struct cJSON *env, const char *what,
 /* Whether a send's env names one: an address (~/..., @/..., /top/...,
  * ^name) or a bare name (res-send.c). */
 int rh_env_addr_ok(const char *addr);
+/* cfg's field key (a send's env, a cluster's default_env), if present,
+ * names an env (rh_env_addr_ok) or holds one (rh_env_check). */
+int rh_env_field_check(const struct cJSON *cfg, const char *key,
+                       const char *addr, struct rh_err *err);
 /* The virtualenv of the env that key names on a node (its address; an
  * inline env's "name:NAME" or "send:ADDR"), relative to the node's home:
  * one per env, named after it, kept across changes of its reqs
