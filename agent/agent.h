@@ -221,11 +221,15 @@ int record_spare_step(struct agent *a);
 int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);
 struct cJSON *record_read(const char *id, const char *name);
-/* An ended call's record (calls/ID.json), or NULL. */
-struct cJSON *record_status(const char *id);
-int record_write_status(const char *id, const struct cJSON *json);
-/* A call's spec, active or ended, or NULL. */
-struct cJSON *record_spec(struct agent *a, const char *id);
+/* A call's record from disk (calls/ID.json, or an older agent's
+ * calls/ID/status.json) into rec, which points into *json: free both,
+ * also on failure. ENOENT when there is none; EIO (logged) when it does
+ * not read as a record. */
+struct rh_call_record;
+int record_load(const char *id, struct cJSON **json,
+                struct rh_call_record *rec, struct rh_err *err);
+/* An ended call's record written as its calls/ID.json. */
+int record_write_ended(const char *id, const struct rh_call_record *rec);
 /* Make the call's directory (a Python call has none until needed). */
 int record_dir(const char *id);
 /* A Python call's result kept in its record; -ENOENT: none there. */
@@ -233,10 +237,13 @@ int record_result(const char *id, struct rh_buf *out);
 /* The valid call ids in a directory, sorted. */
 char **record_ids(const char *dir, size_t *count);
 void record_ids_free(char **ids, size_t count);
-/* Add a call's record (and its result, once ended) to a reply; from c
- * when given, else from memory or disk. */
+/* Add a call's record to a reply, with its result once ended
+ * (RECORD_RESULT) and its spec (RECORD_SPEC) when asked; from c when
+ * given, else from memory or disk. */
+#define RECORD_RESULT 1
+#define RECORD_SPEC 2
 int record_describe(struct agent *a, const char *id, const struct call *c,
-                    struct cJSON *into, int with_result, struct rh_err *err);
+                    struct cJSON *into, int what, struct rh_err *err);
 /* Up to len bytes of a call's stream from off into out (its data
  * appended), with the stream's size and whether it has ended there. */
 struct rh_bytes_reply;

@@ -24,18 +24,23 @@
 
 #include "base.h"
 #include "proto.h"
+#include "callrecord.h"
 #include "agent.h"
 
 extern char **environ;
 
-static const char *const state_names[] = {
-	"queued", "running", "done", "failed", "cancelled"
-};
+/* A call's states are those of its record. */
+_Static_assert((int)CALL_QUEUED == (int)RH_CALL_QUEUED &&
+               (int)CALL_RUNNING == (int)RH_CALL_RUNNING &&
+               (int)CALL_DONE == (int)RH_CALL_DONE &&
+               (int)CALL_FAILED == (int)RH_CALL_FAILED &&
+               (int)CALL_CANCELLED == (int)RH_CALL_CANCELLED,
+               "enum call_state is enum rh_call_state");
 
 const char *
 call_state_name(enum call_state s)
 {
-	return state_names[s];
+	return rh_call_state_name((enum rh_call_state)s);
 }
 
 static void
@@ -319,7 +324,7 @@ answer_waiters(struct agent *a, struct call *c)
 	while ((w = c->waiters) != NULL) {
 		c->waiters = w->next;
 		m = rh_proto_reply(w->id);
-		record_describe(a, c->id, c, m, 1, NULL);
+		record_describe(a, c->id, c, m, RECORD_RESULT, NULL);
 		w->conn->waiting--;
 		conn_send(a, w->conn, m);
 		free(w);
@@ -439,10 +444,12 @@ ref_value(const char *id, char *why, size_t len)
 static int
 refs_each(cJSON *v, struct refs_walk *w, int put)
 {
-	const cJSON *state, *rsend, *reason;
-	cJSON *ch, *next, *rec, *val;
+	struct rh_call_record rec;
+	struct rh_err err;
+	cJSON *ch, *next, *json, *val;
 	const char *id;
 	char *send;
+	int r;
 
 	for (ch = v != NULL ? v->child : NULL; ch != NULL; ch = next) {
 		next = ch->next;
@@ -464,29 +471,25 @@ refs_each(cJSON *v, struct refs_walk *w, int put)
 			free(send);
 			continue;
 		}
-		rec = record_status(id);
-		state = cJSON_GetObjectItemCaseSensitive(rec, "state");
-		rsend = cJSON_GetObjectItemCaseSensitive(rec, "send");
-		reason = cJSON_GetObjectItemCaseSensitive(rec, "reason");
+		r = record_load(id, &json, &rec, &err);
 		val = NULL;
-		if (rec == NULL)
+		if (r == -ENOENT)
 			snprintf(w->why, sizeof(w->why), "no such call on "
 			         "this cluster");
-		else if (!cJSON_IsString(rsend) ||
-		         strcmp(rsend->valuestring, send) != 0)
+		else if (r < 0)
+			snprintf(w->why, sizeof(w->why), "%.150s", err.msg);
+		else if (rec.send == NULL || strcmp(rec.send, send) != 0)
 			snprintf(w->why, sizeof(w->why), "that call belongs "
-			         "to %s", cJSON_IsString(rsend) ?
-			         rsend->valuestring : "no send");
-		else if (!cJSON_IsString(state) ||
-		         strcmp(state->valuestring, "done") != 0)
+			         "to %s", rec.send ? rec.send : "no send");
+		else if (rec.state != RH_CALL_DONE)
 			snprintf(w->why, sizeof(w->why), "that call %s%s%s",
-			         cJSON_IsString(state) ? state->valuestring :
-			         "has no state", cJSON_IsString(reason) ?
-			         ": " : "", cJSON_IsString(reason) ?
-			         reason->valuestring : "");
+			         rh_call_state_name(rec.state),
+			         rec.reason ? ": " : "",
+			         rec.reason ? rec.reason : "");
 		else
 			val = ref_value(id, w->why, sizeof(w->why));
-		cJSON_Delete(rec);
+		rh_call_record_free(&rec);
+		cJSON_Delete(json);
 		free(send);
 		if (val == NULL) {
 			char *what = xstrdup(w->why);
@@ -927,30 +930,34 @@ call_forget_conn(struct agent *a, struct conn *c)
 static void
 recover(struct agent *a, const char *id, const cJSON *jrec)
 {
-	cJSON *rec = record_status(id), *spec = NULL, *v;
-	const char *state = NULL;
+	struct rh_call_record rec;
+	cJSON *disk = NULL, *spec = NULL;
+	const cJSON *json;
 	struct timespec now;
 	struct rh_err err;
 	const char *why;
 	struct call *c;
 	uint64_t us;
 	pid_t pid = 0;
+	int state = -1;
 
 	/* The journal's record, unless ID.json says the call ended (it is
 	 * written before the journal hears of the end). */
-	if (jrec != NULL && (rec == NULL || record_is_active(rec))) {
-		cJSON_Delete(rec);
-		rec = cJSON_Duplicate(jrec, 1);
-	}
-	if (rec != NULL && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(
-	                                   rec, "state")))
-		state = v->valuestring;
+	record_load(id, &disk, &rec, NULL);
+	json = disk;
+	if (jrec != NULL && (disk == NULL || record_is_active(disk)))
+		json = jrec;
+	rh_call_record_free(&rec);
+	if (json != NULL && rh_call_record_decode(json, &rec, &err) == 0)
+		state = (int)rec.state;
+	else if (json != NULL)
+		rh_warn("call %s: its record does not read: %s", id, err.msg);
 	/* its spec: in the journal's lines, or as agents before kept it */
-	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(rec, "spec")))
-		spec = cJSON_Duplicate(v, 1);
+	if (rec.spec != NULL)
+		spec = cJSON_Duplicate(rec.spec, 1);
 	else
 		spec = record_read(id, "spec.json");
-	if (state != NULL && strcmp(state, "queued") == 0 && spec != NULL &&
+	if (state == RH_CALL_QUEUED && spec != NULL &&
 	    cJSON_GetObjectItemCaseSensitive(spec, "secret_names") == NULL) {
 		if (call_parse(a, spec, &c, &err) == 0) {
 			snprintf(c->id, sizeof(c->id), "%s", id);
@@ -965,16 +972,11 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		}
 		rh_warn("call %s: its spec no longer parses: %s", id, err.msg);
 	}
-	if (state == NULL || strcmp(state, "queued") == 0 ||
-	    strcmp(state, "running") == 0) {
-		if (rec == NULL)
-			rec = cJSON_CreateObject();
-		v = cJSON_GetObjectItemCaseSensitive(rec, "pid");
-		if (cJSON_IsNumber(v) && v->valuedouble > 1) {
-			pid = (pid_t)v->valuedouble;
-			v = cJSON_GetObjectItemCaseSensitive(rec, "pid_start");
-			if (!cJSON_IsNumber(v) || v->valuedouble == 0 ||
-			    proc_start(pid) != (unsigned long long)v->valuedouble)
+	if (state < 0 || !RH_CALL_ENDED(state)) {
+		if (rec.pid > 1) {
+			pid = (pid_t)rec.pid;
+			if (rec.pid_start <= 0 ||
+			    proc_start(pid) != (unsigned long long)rec.pid_start)
 				pid = 0;
 		}
 		if (pid > 0)
@@ -983,27 +985,30 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		why = cJSON_GetObjectItemCaseSensitive(spec, "secret_names") ?
 		      "its secrets were held in memory only and were lost "
 		      "when the agent restarted" :
-		      state == NULL ? "its record was lost when the agent died" :
-		      strcmp(state, "running") == 0 ?
+		      state < 0 ? "its record was lost when the agent died" :
+		      state == RH_CALL_RUNNING ?
 		      "the agent died while the call ran" :
 		      "its spec could not be read after the agent died";
 		clock_gettime(CLOCK_REALTIME, &now);
-		/* state points into rec: why is chosen before it goes. */
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "call");
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "state");
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "reason");
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "ended_at");
-		cJSON_AddStringToObject(rec, "call", id);
-		cJSON_AddStringToObject(rec, "state", "failed");
-		cJSON_AddStringToObject(rec, "reason", why);
-		rh_json_add_time(rec, "ended_at", &now);
-		record_write_status(id, rec);
+		if (state < 0)
+			rh_call_record_init(&rec);
+		rec.call = id;
+		rec.state = RH_CALL_FAILED;
+		rec.reason = why;
+		rec.ended_at = now;
+		if (rec.pid_start < 0)  /* on disk, beside pid */
+			rec.pid_start = 0;
+		/* the result and sizes are not the record's on disk */
+		rec.result_is = RH_RESULT_NONE;
+		rec.stdout_size = rec.stderr_size = -1;
+		record_write_ended(id, &rec);
 		rh_info("call %s: failed: %s%s", id, why,
 		        pid > 0 ? " (its processes killed)" : "");
 	}
 	record_clear_active(a, id);
 out:
-	cJSON_Delete(rec);
+	rh_call_record_free(&rec);
+	cJSON_Delete(disk);
 	cJSON_Delete(spec);
 }
 

@@ -136,7 +136,7 @@ op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 {
 	struct rh_get_req q = { NULL, 0, 1, 0 };
 	struct call *call;
-	cJSON *r, *sp;
+	cJSON *r;
 	int rr;
 
 	if ((rr = rh_get_req_decode(m->json, &q, err)) < 0)
@@ -146,13 +146,13 @@ op_get(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 		return 0;
 	}
 	r = rh_proto_reply(m->id);
-	if ((rr = record_describe(a, q.call, NULL, r, q.result, err)) < 0) {
+	/* with the request as the agent received it when asked */
+	if ((rr = record_describe(a, q.call, NULL, r,
+	                          (q.result ? RECORD_RESULT : 0) |
+	                          (q.spec ? RECORD_SPEC : 0), err)) < 0) {
 		cJSON_Delete(r);
 		return rr;
 	}
-	/* the request as the agent received it */
-	if (q.spec && (sp = record_spec(a, q.call)) != NULL)
-		cJSON_AddItemToObject(r, "spec", sp);
 	conn_send(a, c, r);
 	return 0;
 }

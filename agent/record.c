@@ -42,6 +42,7 @@
 #include "base.h"
 #include "proto.h"
 #include "requests.h"
+#include "callrecord.h"
 #include "agent.h"
 
 /* The journal (a->records: its descriptor, its size, and the size it had
@@ -228,44 +229,32 @@ read_json(const char *path)
 	return json;
 }
 
+/* c's record, its strings pointing into c; on disk with pid_start. */
 static void
-add_string_or_null(cJSON *o, const char *key, const char *s)
+record_of(const struct call *c, struct rh_call_record *rec)
 {
-	if (s != NULL && *s != '\0')
-		cJSON_AddStringToObject(o, key, s);
-	else
-		cJSON_AddNullToObject(o, key);
+	rh_call_record_init(rec);
+	rec->call = c->id;
+	rec->state = (enum rh_call_state)c->state;
+	rec->send = c->send;
+	rec->queue = c->queue;
+	rec->pid = c->pid > 0 ? c->pid : 0;
+	rec->pid_start = c->pid > 0 ? (long long)c->start_ticks : 0;
+	rec->exit = c->exit_code;
+	rec->signal = c->signo;
+	rec->reason = c->reason;
+	rec->queued_at = c->queued_at;
+	rec->started_at = c->started_at;
+	rec->ended_at = c->ended_at;
 }
 
-/* The record of status.json, for a call held in memory. */
+/* A call's record as a JSON object (free it), and its spec unless NULL. */
 static cJSON *
-record_json(const struct call *c)
+record_json(const struct rh_call_record *rec)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "call", c->id);
-	cJSON_AddStringToObject(o, "state", call_state_name(c->state));
-	add_string_or_null(o, "send", c->send);
-	add_string_or_null(o, "queue", c->queue);
-	if (c->pid > 0) {
-		cJSON_AddNumberToObject(o, "pid", c->pid);
-		cJSON_AddNumberToObject(o, "pid_start", (double)c->start_ticks);
-	} else {
-		cJSON_AddNullToObject(o, "pid");
-		cJSON_AddNullToObject(o, "pid_start");
-	}
-	if (c->exit_code >= 0)
-		cJSON_AddNumberToObject(o, "exit", c->exit_code);
-	else
-		cJSON_AddNullToObject(o, "exit");
-	if (c->signo > 0)
-		cJSON_AddNumberToObject(o, "signal", c->signo);
-	else
-		cJSON_AddNullToObject(o, "signal");
-	add_string_or_null(o, "reason", c->reason);
-	rh_json_add_time(o, "queued_at", &c->queued_at);
-	rh_json_add_time(o, "started_at", &c->started_at);
-	rh_json_add_time(o, "ended_at", &c->ended_at);
+	rh_call_record_encode(o, rec);
 	return o;
 }
 
@@ -275,31 +264,39 @@ record_json(const struct call *c)
 void
 record_save(struct agent *a, const struct call *c)
 {
+	struct rh_call_record rec;
 	char *path;
-	cJSON *o = record_json(c);
+	cJSON *o;
 	int r;
 
-	if (c->spec != NULL)
-		cJSON_AddItemReferenceToObject(o, "spec", c->spec);
+	record_of(c, &rec);
+	rec.spec = c->spec;
 	if (c->state >= CALL_DONE) {
 		path = status_path(c->id);
-		if (c->result != NULL)
-			cJSON_AddStringToObject(o, "result", c->result);
+		if (c->result != NULL) {
+			rec.result_is = RH_RESULT_BYTES;
+			rh_buf_append(&rec.result, c->result,
+			              strlen(c->result));
+		}
+		o = record_json(&rec);
 		r = write_new(path, o);
 		free(path);
+		cJSON_Delete(o);
 		if (r == 0) {
 			/* A restarted agent looks at ID.json before the
 			 * journal's line: the journal need not hear of it. */
-			cJSON_Delete(o);
+			rh_call_record_free(&rec);
 			return;
 		}
 		rh_error("call %s: cannot write its record: %s", c->id,
 		         strerror(-r));
-		cJSON_DeleteItemFromObjectCaseSensitive(o, "result");
-		cJSON_DeleteItemFromObjectCaseSensitive(o, "spec");
+		rh_call_record_free(&rec);
+		record_of(c, &rec);
 	}
+	o = record_json(&rec);
 	journal_append(a, o);
 	cJSON_Delete(o);
+	rh_call_record_free(&rec);
 }
 
 static char *
@@ -462,14 +459,18 @@ record_clear_active(struct agent *a, const char *id)
 /* Whether a record (a journal line, a status.json) is of a call that has
  * not ended. */
 int
-record_is_active(const cJSON *rec)
+record_is_active(const cJSON *json)
 {
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(rec, "state");
+	struct rh_call_record rec;
+	int r;
 
-	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "active")))
+	/* the journal's mark of a call found ended: {"call", "active"} */
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(json, "active")))
 		return 0;
-	return cJSON_IsString(st) && (strcmp(st->valuestring, "queued") == 0 ||
-	                              strcmp(st->valuestring, "running") == 0);
+	r = rh_call_record_decode(json, &rec, NULL) == 0 &&
+	    !RH_CALL_ENDED(rec.state);
+	rh_call_record_free(&rec);
+	return r;
 }
 
 struct jline {
@@ -549,6 +550,7 @@ journal_rewrite(struct agent *a)
 {
 	const struct call_list *lists[] = { &a->running, &a->queued };
 	const struct call *c;
+	struct rh_call_record rec;
 	struct rh_buf b = { 0 };
 	cJSON *o;
 	char *text;
@@ -557,11 +559,10 @@ journal_rewrite(struct agent *a)
 
 	for (i = 0; i < 2; i++) {
 		for (c = lists[i]->head; c != NULL; c = c->next) {
-			o = record_json(c);
+			record_of(c, &rec);
 			/* a restarted agent runs a queued call from this */
-			if (c->spec != NULL)
-				cJSON_AddItemReferenceToObject(o, "spec",
-				                               c->spec);
+			rec.spec = c->spec;
+			o = record_json(&rec);
 			text = rh_json_print(o, 0);
 			cJSON_Delete(o);
 			if (text == NULL)
@@ -632,38 +633,38 @@ record_exists(const char *id)
 	return r == 0;
 }
 
-cJSON *
-record_status(const char *id)
+int
+record_load(const char *id, cJSON **json, struct rh_call_record *rec,
+            struct rh_err *err)
 {
 	char *path = status_path(id);
-	cJSON *json = read_json(path);
+	struct rh_err e;
 
+	rh_call_record_init(rec);
+	*json = read_json(path);
 	free(path);
-	return json != NULL ? json : record_read(id, "status.json");
+	if (*json == NULL)      /* as agents before kept it */
+		*json = record_read(id, "status.json");
+	if (*json == NULL)
+		return rh_err_set(err, ENOENT, "no call %s", id);
+	if (rh_call_record_decode(*json, rec, &e) < 0) {
+		rh_warn("call %s: its record does not read: %s", id, e.msg);
+		return rh_err_set(err, EIO, "call %s: its record does not "
+		                  "read: %s", id, e.msg);
+	}
+	return 0;
 }
 
 int
-record_write_status(const char *id, const cJSON *json)
+record_write_ended(const char *id, const struct rh_call_record *rec)
 {
 	char *path = status_path(id);
-	int r = write_json(path, json);
+	cJSON *o = record_json(rec);
+	int r = write_json(path, o);
 
+	cJSON_Delete(o);
 	free(path);
 	return r;
-}
-
-cJSON *
-record_spec(struct agent *a, const char *id)
-{
-	const struct call *c = call_find(a, id);
-	cJSON *rec, *spec;
-
-	if (c != NULL)
-		return c->spec != NULL ? cJSON_Duplicate(c->spec, 1) : NULL;
-	rec = record_status(id);
-	spec = cJSON_DetachItemFromObjectCaseSensitive(rec, "spec");
-	cJSON_Delete(rec);
-	return spec != NULL ? spec : record_read(id, "spec.json");
 }
 
 cJSON *
@@ -706,103 +707,112 @@ file_size(const struct call *c, const char *id, const char *name)
 int
 record_result(const char *id, struct rh_buf *out)
 {
-	cJSON *rec = record_status(id);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "result");
+	struct rh_call_record rec;
+	cJSON *json;
 	int r = -ENOENT;
 
-	if (cJSON_IsString(v)) {
-		rh_buf_append(out, v->valuestring, strlen(v->valuestring));
+	if (record_load(id, &json, &rec, NULL) == 0 &&
+	    rec.result_is == RH_RESULT_BYTES) {
+		rh_buf_append(out, rec.result.data, rec.result.len);
 		r = 0;
 	}
-	cJSON_Delete(rec);
+	rh_call_record_free(&rec);
+	cJSON_Delete(json);
 	return r;
 }
 
+/* An ended call's result into rec, unless its record has it already. */
 static void
-add_result(const char *id, const struct call *c, cJSON *into)
+add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 {
 	/* A Python call's result is the JSON its worker sent (c->result,
-	 * then in status.json) or, a large one, wrote to "result"
-	 * (pool.c); a command's is its stdout. */
-	char *path = record_path(id, "result");
-	struct rh_buf b = { 0 };
+	 * then in ID.json) or, a large one, wrote to "result" (pool.c); a
+	 * command's is its stdout. */
+	char *path;
 	int r;
 
 	if (c != NULL && c->result != NULL) {
-		cJSON_AddStringToObject(into, "result", c->result);
-		free(path);
+		rec->result_is = RH_RESULT_BYTES;
+		rh_buf_append(&rec->result, c->result, strlen(c->result));
 		return;
 	}
-	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(into, "result"))) {
-		free(path);     /* it came with status.json */
-		return;
-	}
-	r = rh_file_read(path, AGENT_RESULT_INLINE, &b, NULL);
+	if (rec->result_is == RH_RESULT_BYTES)
+		return;         /* it came with ID.json */
+	rec->result.len = 0;
+	path = record_path(id, "result");
+	r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result, NULL);
 	if (r == -ENOENT) {
 		free(path);
 		path = record_path(id, "stdout");
-		r = rh_file_read(path, AGENT_RESULT_INLINE, &b, NULL);
+		r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result,
+		                 NULL);
 	}
-	if (r == 0)
-		rh_json_add_bytes(into, "result", b.data, b.len);
-	else if (r == -EFBIG)
-		cJSON_AddTrueToObject(into, "result_truncated");
-	else if (r == -ENOENT)  /* it never started */
-		cJSON_AddStringToObject(into, "result", "");
-	else
+	if (r == 0 || r == -ENOENT) {   /* -ENOENT: it never started */
+		if (r == -ENOENT)
+			rec->result.len = 0;
+		rec->result_is = RH_RESULT_BYTES;
+	} else if (r == -EFBIG) {
+		rec->result_is = RH_RESULT_TRUNCATED;
+	} else {
+		rec->result_is = RH_RESULT_NONE;
 		rh_warn("call %s: cannot read %s: %s", id, path, strerror(-r));
-	rh_buf_free(&b);
+	}
 	free(path);
 }
 
-/* Move every member of from into into, replacing what is there. */
-static void
-merge(cJSON *into, cJSON *from)
+/* A call's record added to into, as record_describe; with send not NULL
+ * only if the call is that send's. 1 when added, 0 when not the send's. */
+static int
+describe(struct agent *a, const char *id, const struct call *c, int what,
+         const char *send, cJSON *into, struct rh_err *err)
 {
-	cJSON *v;
-
-	while ((v = from->child) != NULL) {
-		cJSON_DetachItemViaPointer(from, v);
-		cJSON_DeleteItemFromObjectCaseSensitive(into, v->string);
-		cJSON_AddItemToObject(into, v->string, v);
-	}
-}
-
-int
-record_describe(struct agent *a, const char *id, const struct call *c,
-                cJSON *into, int with_result, struct rh_err *err)
-{
-	cJSON *rec, *state;
-	int ended;
+	struct rh_call_record rec;
+	cJSON *json = NULL, *old_spec = NULL;
+	int r = 1;
 
 	if (!rh_call_id_valid(id))
 		return rh_err_set(err, EINVAL, "'%s' is not a call id", id);
 	if (c != NULL || (c = call_find(a, id)) != NULL) {
-		rec = record_json(c);
-		ended = c->state >= CALL_DONE;
-	} else {
-		if ((rec = record_status(id)) == NULL)
-			return rh_err_set(err, ENOENT, "no call %s", id);
-		state = cJSON_GetObjectItemCaseSensitive(rec, "state");
-		ended = cJSON_IsString(state) &&
-		        strcmp(state->valuestring, "queued") != 0 &&
-		        strcmp(state->valuestring, "running") != 0;
+		record_of(c, &rec);
+		rec.spec = c->spec;
+	} else if ((r = record_load(id, &json, &rec, err)) < 0) {
+		goto out;
 	}
-	/* pid_start is only for the agent's own recovery; the spec comes
-	 * when asked for (record_spec). */
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "pid_start");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "spec");
-	if (!(ended && with_result))
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "result");
-	merge(into, rec);
-	cJSON_Delete(rec);
-	cJSON_AddNumberToObject(into, "stdout_size",
-	                        (double)file_size(c, id, "stdout"));
-	cJSON_AddNumberToObject(into, "stderr_size",
-	                        (double)file_size(c, id, "stderr"));
-	if (ended && with_result)
-		add_result(id, c, into);
-	return 0;
+	r = 1;
+	if (send != NULL && (rec.send == NULL || strcmp(rec.send, send) != 0)) {
+		r = 0;
+		goto out;
+	}
+	/* pid_start is the agent's own, for its recovery; the spec and
+	 * the result come when asked for */
+	rec.pid_start = -1;
+	if (!(what & RECORD_SPEC))
+		rec.spec = NULL;
+	else if (rec.spec == NULL && c == NULL)  /* as agents before kept it */
+		rec.spec = old_spec = record_read(id, "spec.json");
+	if (!(RH_CALL_ENDED(rec.state) && (what & RECORD_RESULT))) {
+		rec.result_is = RH_RESULT_NONE;
+		rec.result.len = 0;
+	}
+	rec.stdout_size = file_size(c, id, "stdout");
+	rec.stderr_size = file_size(c, id, "stderr");
+	if (RH_CALL_ENDED(rec.state) && (what & RECORD_RESULT))
+		add_result(id, c, &rec);
+	rh_call_record_encode(into, &rec);
+out:
+	rh_call_record_free(&rec);
+	cJSON_Delete(old_spec);
+	cJSON_Delete(json);
+	return r;
+}
+
+int
+record_describe(struct agent *a, const char *id, const struct call *c,
+                cJSON *into, int what, struct rh_err *err)
+{
+	int r = describe(a, id, c, what, NULL, into, err);
+
+	return r < 0 ? r : 0;
 }
 
 int
@@ -929,7 +939,7 @@ record_history(struct agent *a, const char *send, const char *before,
                size_t limit, cJSON *into)
 {
 	const struct call_list *lists[] = { &a->queued, &a->running };
-	cJSON *arr = cJSON_AddArrayToObject(into, "calls"), *rec, *s;
+	cJSON *arr = cJSON_AddArrayToObject(into, "calls"), *rec;
 	size_t n, i, got = 0, k;
 	char **ids = record_ids(AGENT_CALLS, &n);
 	const struct call *c;
@@ -946,13 +956,7 @@ record_history(struct agent *a, const char *send, const char *before,
 		if (before != NULL && strcmp(ids[i - 1], before) >= 0)
 			continue;
 		rec = cJSON_CreateObject();
-		if (record_describe(a, ids[i - 1], NULL, rec, 0, NULL) < 0) {
-			cJSON_Delete(rec);
-			continue;
-		}
-		s = cJSON_GetObjectItemCaseSensitive(rec, "send");
-		if (send != NULL && (!cJSON_IsString(s) ||
-		                     strcmp(s->valuestring, send) != 0)) {
+		if (describe(a, ids[i - 1], NULL, 0, send, rec, NULL) <= 0) {
 			cJSON_Delete(rec);
 			continue;
 		}

@@ -21,6 +21,7 @@
 
 #include "base.h"
 #include "rns.h"
+#include "callrecord.h"
 #include "rhfs.h"
 
 enum hstate { H_QUEUED, H_SENDING, H_SENT, H_FAILED, H_CANCELLED };
@@ -330,15 +331,17 @@ held_lookup(struct fs *fs, const char *send, const char *id, char **real,
 	return r;
 }
 
-static const char *const state_names[] = {
-	[H_QUEUED] = "queued", [H_SENDING] = "queued", [H_SENT] = "queued",
-	[H_FAILED] = "failed", [H_CANCELLED] = "cancelled",
+static const enum rh_call_state call_states[] = {
+	[H_QUEUED] = RH_CALL_QUEUED, [H_SENDING] = RH_CALL_QUEUED,
+	[H_SENT] = RH_CALL_QUEUED, [H_FAILED] = RH_CALL_FAILED,
+	[H_CANCELLED] = RH_CALL_CANCELLED,
 };
 
 cJSON *
 held_record(struct fs *fs, const char *send, const char *id, int spec)
 {
 	struct helds *hs = fs->held;
+	struct rh_call_record r;
 	struct held *h;
 	cJSON *rec = NULL;
 	char *last;
@@ -348,29 +351,21 @@ held_record(struct fs *fs, const char *send, const char *id, int spec)
 		pthread_mutex_unlock(&hs->lock);
 		return NULL;
 	}
+	/* as the agent's: nothing ran, so no output yet */
+	rh_call_record_init(&r);
+	r.call = h->id;
+	r.state = call_states[h->state];
+	r.send = h->send;
+	r.queue = rh_json_str(h->spec, "queue");
+	r.reason = h->reason;
+	r.queued_at = h->queued_at;
+	r.ended_at = h->ended_at;
+	r.stdout_size = r.stderr_size = 0;
+	if (spec)
+		r.spec = h->spec;
 	rec = cJSON_CreateObject();
-	if (spec) {
-		cJSON_AddItemToObject(rec, "spec", cJSON_Duplicate(h->spec, 1));
-		pthread_mutex_unlock(&hs->lock);
-		return rec;
-	}
-	cJSON_AddStringToObject(rec, "call", h->id);
-	cJSON_AddStringToObject(rec, "state", state_names[h->state]);
-	cJSON_AddStringToObject(rec, "send", h->send);
-	cJSON_AddItemToObject(rec, "queue", cJSON_Duplicate(
-	        cJSON_GetObjectItemCaseSensitive(h->spec, "queue"), 1));
-	if (cJSON_GetObjectItemCaseSensitive(rec, "queue") == NULL)
-		cJSON_AddNullToObject(rec, "queue");
-	cJSON_AddNullToObject(rec, "pid");
-	cJSON_AddNullToObject(rec, "exit");
-	if (h->reason != NULL)
-		cJSON_AddStringToObject(rec, "reason", h->reason);
-	else
-		cJSON_AddNullToObject(rec, "reason");
-	rh_json_add_time(rec, "queued_at", &h->queued_at);
-	cJSON_AddNullToObject(rec, "started_at");
-	rh_json_add_time(rec, "ended_at", &h->ended_at);
-	if (h->state == H_QUEUED || h->state == H_SENDING) {
+	rh_call_record_encode(rec, &r);
+	if (!spec && (h->state == H_QUEUED || h->state == H_SENDING)) {
 		last = ondemand_last_line(fs, h->cluster);
 		cJSON_AddStringToObject(rec, "waiting_for", h->cluster);
 		cJSON_AddStringToObject(rec, "waiting", "its cluster is being "

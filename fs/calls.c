@@ -23,6 +23,7 @@
 #include "rns.h"
 #include "link.h"
 #include "requests.h"
+#include "callrecord.h"
 #include "rhfs.h"
 
 #define FOLLOW_WAIT_MS 30000    /* each long poll; the agent caps it */
@@ -95,9 +96,10 @@ calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
            char **latest)
 {
 	struct rh_list_req lq = { NULL, NULL, 1000 };
+	struct rh_call_record rec;
 	struct rh_rpc *rpc;
 	struct rh_err err;
-	const cJSON *arr, *rec, *id;
+	const cJSON *arr, *o;
 	cJSON *req, *reply;
 	char *addr;
 	int r, any;
@@ -115,21 +117,27 @@ calls_list(struct fs *fs, struct node *calls, rh_list_cb cb, void *arg,
 	}
 	lq.send = addr;
 	req = rh_list_req_encode(&lq);
-	free(addr);
-	if ((r = ask(rpc, req, 10000, &reply)) < 0)
+	if ((r = ask(rpc, req, 10000, &reply)) < 0) {
+		free(addr);
 		return r;
-	arr = cJSON_GetObjectItemCaseSensitive(reply, "calls");
-	cJSON_ArrayForEach(rec, arr) {
-		id = cJSON_GetObjectItemCaseSensitive(rec, "call");
-		if (!cJSON_IsString(id))
-			continue;
-		/* ids sort by time: the greatest is the newest */
-		if (*latest == NULL || strcmp(id->valuestring, *latest) > 0) {
-			free(*latest);
-			*latest = xstrdup(id->valuestring);
-		}
-		cb(arg, id->valuestring, RH_FOLDER);
 	}
+	arr = cJSON_GetObjectItemCaseSensitive(reply, "calls");
+	cJSON_ArrayForEach(o, arr) {
+		if (rh_call_record_decode(o, &rec, &err) < 0) {
+			rh_warn("%s/calls: the agent listed a call that is "
+			        "not one: %s", lq.send, err.msg);
+			rh_call_record_free(&rec);
+			continue;
+		}
+		/* ids sort by time: the greatest is the newest */
+		if (*latest == NULL || strcmp(rec.call, *latest) > 0) {
+			free(*latest);
+			*latest = xstrdup(rec.call);
+		}
+		cb(arg, rec.call, RH_FOLDER);
+		rh_call_record_free(&rec);
+	}
+	free(addr);
 	cJSON_Delete(reply);
 	return 0;
 }
@@ -270,31 +278,44 @@ calls_dir(const struct handle *h)
 	return h->node->parent->parent;
 }
 
-/* status (the record) or spec (the request), fetched at open. */
+/* status (the record) or spec (the request), fetched at open. status
+ * shows the record as the agent sent it (a newer agent's fields too),
+ * once it has read as one. */
 static int
 record_open(struct fs *fs, struct handle *h, int spec, struct rh_err *err)
 {
+	struct rh_call_record rec;
+	struct rh_err e;
 	const cJSON *part;
-	cJSON *rec;
+	cJSON *reply;
 	char *s;
 	int r;
 
-	if ((r = call_get(fs, calls_dir(h), call_id(h), 0, 0, spec, &rec)) < 0)
+	if ((r = call_get(fs, calls_dir(h), call_id(h), 0, 0, spec,
+	                  &reply)) < 0)
 		return rh_err_set(err, -r, "call %s: %s", call_id(h),
 		                  strerror(-r));
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "id");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "op");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "ok");
-	part = spec ? cJSON_GetObjectItemCaseSensitive(rec, "spec") : rec;
+	cJSON_DeleteItemFromObjectCaseSensitive(reply, "id");
+	cJSON_DeleteItemFromObjectCaseSensitive(reply, "op");
+	cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
+	if (rh_call_record_decode(reply, &rec, &e) < 0) {
+		rh_call_record_free(&rec);
+		cJSON_Delete(reply);
+		return rh_err_set(err, EIO, "call %s: the agent's record: %s",
+		                  call_id(h), e.msg);
+	}
+	part = spec ? rec.spec : reply;
 	if (part == NULL) {
-		cJSON_Delete(rec);
+		rh_call_record_free(&rec);
+		cJSON_Delete(reply);
 		return rh_err_set(err, EIO, "call %s: the agent kept no spec",
 		                  call_id(h));
 	}
 	s = rh_json_pretty(part);
 	rh_buf_append(&h->buf, s, strlen(s));
 	free(s);
-	cJSON_Delete(rec);
+	rh_call_record_free(&rec);
+	cJSON_Delete(reply);
 	return 0;
 }
 
@@ -417,16 +438,6 @@ held_park(fuse_req_t req, struct handle *h, size_t size, off_t off,
 	return 0;
 }
 
-static int
-ended(const cJSON *rec)
-{
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
-
-	return cJSON_IsString(state) &&
-	       strcmp(state->valuestring, "queued") != 0 &&
-	       strcmp(state->valuestring, "running") != 0;
-}
-
 static cJSON *
 part_request(const char *id, size_t size, off_t off)
 {
@@ -442,6 +453,7 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 {
 	struct result_wait *w = arg;
 	struct handle *h = w->h;
+	struct rh_call_record rec;
 	struct rh_rpc *rpc;
 	struct rh_err e;
 	cJSON *req;
@@ -450,9 +462,14 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 
 	if (!final)
 		return;
-	if (!w->part && err == 0 && ended(msg) &&
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
-	                                                  "result_truncated"))) {
+	rh_call_record_init(&rec);
+	if (!w->part && err == 0 &&
+	    rh_call_record_decode(msg, &rec, &e) < 0) {
+		rh_warn("call %s: the agent's record: %s", w->id, e.msg);
+		err = -EIO;
+	}
+	if (!w->part && err == 0 && RH_CALL_ENDED(rec.state) &&
+	    rec.result_is == RH_RESULT_TRUNCATED) {
 		/* too large for a reply: this read and the next ones ask
 		 * for the part of the result they want. h is still ours: the
 		 * read is not answered. */
@@ -465,8 +482,10 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 			r = rh_rpc_call(rpc, req, result_cb, w);
 			cJSON_Delete(req);
 		}
-		if (r == 0)
+		if (r == 0) {
+			rh_call_record_free(&rec);
 			return;         /* w goes on */
+		}
 		err = r;
 	}
 	if (parked_claim(&w->p)) {
@@ -484,15 +503,18 @@ result_cb(void *arg, int err, const cJSON *msg, int final)
 			else
 				fuse_reply_buf(w->req, part.data, part.len);
 			rh_buf_free(&part);
-		} else if (!ended(msg)) {
+		} else if (!RH_CALL_ENDED(rec.state)) {
 			fuse_reply_err(w->req, EAGAIN);
 		} else {
 			h->buf.len = 0;
-			rh_json_get_bytes(msg, "result", &h->buf);
+			if (rec.result_is == RH_RESULT_BYTES)
+				rh_buf_append(&h->buf, rec.result.data,
+				              rec.result.len);
 			h->stage = STAGE_FETCHED;
 			reply_slice(w->req, &h->buf, w->size, w->off);
 		}
 	}
+	rh_call_record_free(&rec);
 	wait_free(w);
 }
 

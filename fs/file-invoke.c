@@ -24,6 +24,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "callrecord.h"
 #include "rns.h"
 #include "link.h"
 #include "rhfs.h"
@@ -262,27 +263,24 @@ call_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 }
 
 /* One line for a finished call: its result without the final newline,
- * as a JSON string if it spans lines; a failure as a JSON object. */
+ * as a JSON string if it spans lines; a failure as a JSON object. rec is
+ * NULL when the call has no record (err). */
 static void
-result_line(struct rh_buf *line, int err, const cJSON *msg)
+result_line(struct rh_buf *line, int err, const struct rh_call_record *rec)
 {
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
-	const cJSON *call = cJSON_GetObjectItemCaseSensitive(msg, "call");
-	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(msg, "reason");
-	const cJSON *exitc = cJSON_GetObjectItemCaseSensitive(msg, "exit");
-	struct rh_buf res = { 0 };
 	cJSON *o;
 	char *s;
+	size_t len;
 
-	if (err == 0 && cJSON_IsString(state) &&
-	    strcmp(state->valuestring, "done") == 0 &&
-	    rh_json_get_bytes(msg, "result", &res) == 0) {
-		if (res.len > 0 && res.data[res.len - 1] == '\n')
-			res.len--;
-		if (memchr(res.data, '\n', res.len) == NULL) {
-			rh_buf_append(line, res.data, res.len);
+	if (err == 0 && rec->state == RH_CALL_DONE &&
+	    rec->result_is == RH_RESULT_BYTES) {
+		len = rec->result.len;
+		if (len > 0 && rec->result.data[len - 1] == '\n')
+			len--;
+		if (len == 0 || memchr(rec->result.data, '\n', len) == NULL) {
+			rh_buf_append(line, rec->result.data, len);
 		} else {
-			char *text = xstrndup(res.data, res.len);
+			char *text = xstrndup(rec->result.data, len);
 
 			o = cJSON_CreateString(text);
 			s = cJSON_PrintUnformatted(o);
@@ -295,26 +293,26 @@ result_line(struct rh_buf *line, int err, const cJSON *msg)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "error",
 		                        err < 0 ? strerror(-err) :
-		                        cJSON_IsString(reason) ?
-		                        reason->valuestring :
-		                        cJSON_IsString(state) ?
-		                        state->valuestring : "failed");
-		if (cJSON_IsString(state))
-			cJSON_AddStringToObject(o, "state", state->valuestring);
-		if (cJSON_IsNumber(exitc))
-			cJSON_AddNumberToObject(o, "exit", exitc->valuedouble);
-		if (cJSON_IsString(call))
-			cJSON_AddStringToObject(o, "call", call->valuestring);
+		                        rec->reason != NULL ? rec->reason :
+		                        rh_call_state_name(rec->state));
+		if (err == 0) {
+			cJSON_AddStringToObject(o, "state",
+			                        rh_call_state_name(rec->state));
+			if (rec->exit >= 0)
+				cJSON_AddNumberToObject(o, "exit", rec->exit);
+			if (rec->call != NULL)
+				cJSON_AddStringToObject(o, "call", rec->call);
+		}
 		s = cJSON_PrintUnformatted(o);
 		rh_buf_append(line, s, strlen(s));
 		cJSON_free(s);
 		cJSON_Delete(o);
 	}
 	rh_buf_append(line, "\n", 1);
-	rh_buf_free(&res);
 }
 
-static void slot_answer(struct slot *s, int err, const cJSON *msg);
+static void slot_answer(struct slot *s, int err,
+                        const struct rh_call_record *rec);
 
 /* The whole of a result too large for the call's reply has come (or
  * not): answer with it, or say where to read it. */
@@ -322,54 +320,60 @@ static void
 big_fetched(void *arg, int err)
 {
 	struct slot *s = arg;
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(s->big, "call");
-	char *why;
+	struct rh_call_record rec;
+	char *why = NULL;
 
+	/* s->big decoded once already, in call_cb */
+	if (rh_call_record_decode(s->big, &rec, NULL) < 0) {
+		rh_call_record_free(&rec);
+		rh_buf_free(&s->result);
+		slot_answer(s, -EIO, NULL);
+		return;
+	}
 	if (err == 0) {
-		rh_json_add_bytes(s->big, "result", s->result.data,
-		                  s->result.len);
+		rec.result_is = RH_RESULT_BYTES;
+		rh_buf_free(&rec.result);
+		rec.result = s->result;         /* the record's now */
+		memset(&s->result, 0, sizeof(s->result));
 	} else {
 		why = err == -EFBIG ?
 		      xasprintf("the result is over %u MiB, the most an invoke "
 		                "line holds: read calls/%s/result",
-		                INVOKE_RESULT_MAX >> 20, cJSON_IsString(id) ?
-		                id->valuestring : "ID") :
+		                INVOKE_RESULT_MAX >> 20, rec.call) :
 		      xasprintf("cannot fetch the result: %s", strerror(-err));
-		cJSON_DeleteItemFromObjectCaseSensitive(s->big, "reason");
-		cJSON_AddStringToObject(s->big, "reason", why);
-		free(why);
+		rec.reason = why;
+		rh_buf_free(&s->result);
 	}
-	rh_buf_free(&s->result);
-	slot_answer(s, 0, s->big);
+	slot_answer(s, 0, &rec);
+	rh_call_record_free(&rec);
+	free(why);
 }
 
-static void
-call_cb(void *arg, int err, const cJSON *msg, int final)
+/* The first answer about a call: the agent took it (its id), or not
+ * (err). 1 when the stream broke under it before: the writer sends it
+ * again on a new connection, and the slot's reference is gone. */
+static int
+slot_first(struct slot *s, int err, const char *id, int final)
 {
-	struct slot *s = arg;
 	struct invoke *inv = s->inv;
-	const cJSON *id;
 
 	pthread_mutex_lock(&inv->lock);
 	if (!s->accepted) {
 		if (final && err == -ENOTCONN && !s->resent) {
-			/* the stream broke under it: the writer sends it
-			 * again on a new connection */
 			s->lost = 1;
 			inv->write_left--;
 			pthread_cond_signal(&inv->accepted);
 			pthread_mutex_unlock(&inv->lock);
 			inv_put(inv);
-			return;
+			return 1;
 		}
 		s->accepted = 1;
 		if (final && err < 0 && inv->write_err == 0)
 			inv->write_err = err;
 		/* a held call's new state, before its thread (woken
 		 * below) lets go of it */
-		id = cJSON_GetObjectItemCaseSensitive(msg, "call");
-		if (s->held != NULL && err == 0 && cJSON_IsString(id))
-			held_sent(inv->fs, s->held, id->valuestring);
+		if (s->held != NULL && err == 0 && id != NULL)
+			held_sent(inv->fs, s->held, id);
 		else if (s->held != NULL)
 			held_failed(inv->fs, s->held, err < 0 ?
 			            strerror(-err) : "the agent did not take it");
@@ -377,24 +381,40 @@ call_cb(void *arg, int err, const cJSON *msg, int final)
 		pthread_cond_signal(&inv->accepted);
 	}
 	pthread_mutex_unlock(&inv->lock);
-	id = cJSON_GetObjectItemCaseSensitive(msg, "call");
-	if (!final)
+	return 0;
+}
+
+static void
+call_cb(void *arg, int err, const cJSON *msg, int final)
+{
+	struct slot *s = arg;
+	struct rh_call_record rec;
+	struct rh_err e;
+
+	/* "accepted", or the reply of a call not waited for: its id */
+	if (slot_first(s, err, rh_json_str(msg, "call"), final) || !final)
 		return;
-	if (err == 0 && cJSON_IsString(id) &&
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
-	                                                  "result_truncated"))) {
+	rh_call_record_init(&rec);
+	if (err == 0 && rh_call_record_decode(msg, &rec, &e) < 0) {
+		rh_warn("%s: the agent's answer to a call: %s",
+		        invoke_addr(s->inv), e.msg);
+		err = -EIO;
+	}
+	if (err == 0 && rec.result_is == RH_RESULT_TRUNCATED) {
 		/* over what a reply holds: fetch it by parts */
 		s->big = cJSON_Duplicate(msg, 1);
-		calls_fetch(inv->rpc, id->valuestring, INVOKE_RESULT_MAX,
+		calls_fetch(s->inv->rpc, rec.call, INVOKE_RESULT_MAX,
 		            &s->result, big_fetched, s);
+		rh_call_record_free(&rec);
 		return;
 	}
-	slot_answer(s, err, msg);
+	slot_answer(s, err, err == 0 ? &rec : NULL);
+	rh_call_record_free(&rec);
 }
 
 /* A call has ended: its line, and a parked read may go on. */
 static void
-slot_answer(struct slot *s, int err, const cJSON *msg)
+slot_answer(struct slot *s, int err, const struct rh_call_record *rec)
 {
 	struct invoke *inv = s->inv;
 	fuse_req_t rreq;
@@ -402,7 +422,7 @@ slot_answer(struct slot *s, int err, const cJSON *msg)
 	char *rdata = NULL;
 
 	pthread_mutex_lock(&inv->lock);
-	inv->kind->answer(&s->line, err, msg);
+	inv->kind->answer(&s->line, err, rec);
 	s->done = 1;
 	rreq = ready_read(inv, &rdata, &rlen);
 	pthread_mutex_unlock(&inv->lock);
@@ -682,20 +702,21 @@ submit(struct invoke *inv, struct slot *s)
 static void
 fail_unsent(struct invoke *inv, struct slot *s, const char *reason)
 {
-	cJSON *msg = cJSON_CreateObject();
+	struct rh_call_record rec;
 
-	cJSON_AddStringToObject(msg, "state", "failed");
-	cJSON_AddStringToObject(msg, "reason", reason);
+	rh_call_record_init(&rec);
+	rec.state = RH_CALL_FAILED;
+	rec.reason = reason;
 	if (s->held != NULL) {
-		cJSON_AddStringToObject(msg, "call", held_id(s->held));
+		rec.call = held_id(s->held);
 		held_failed(inv->fs, s->held, reason);
 	}
 	pthread_mutex_lock(&inv->lock);
 	inv->refs++;
 	inv->write_left++;
 	pthread_mutex_unlock(&inv->lock);
-	call_cb(s, 0, msg, 1);
-	cJSON_Delete(msg);
+	if (slot_first(s, 0, rec.call, 1) == 0)
+		slot_answer(s, 0, &rec);
 }
 
 /* Wait until every call sent is accepted (or failed), at most until
@@ -921,14 +942,13 @@ static void
 held_cancelled(void *arg, struct held *h)
 {
 	struct slot *s = arg;
-	cJSON *msg = cJSON_CreateObject();
+	struct rh_call_record rec;
 
-	cJSON_AddStringToObject(msg, "state", "cancelled");
-	cJSON_AddStringToObject(msg, "reason", "cancelled while its cluster "
-	                        "was being launched");
-	cJSON_AddStringToObject(msg, "call", held_id(h));
-	slot_answer(s, 0, msg);         /* the hold's reference goes */
-	cJSON_Delete(msg);
+	rh_call_record_init(&rec);
+	rec.state = RH_CALL_CANCELLED;
+	rec.reason = "cancelled while its cluster was being launched";
+	rec.call = held_id(h);
+	slot_answer(s, 0, &rec);        /* the hold's reference goes */
 }
 
 /* The thread of an invoke's held calls: waits for the launch of the

@@ -14,6 +14,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "callrecord.h"
 #include "rhfs.h"
 
 /* Longest command written to run: a longer write fails at its first
@@ -111,23 +112,21 @@ python_request(struct invoke *inv, const cJSON *spec)
 
 /* run's answer: the output, then "exit N" on a line of its own. */
 static void
-run_answer(struct rh_buf *out, int err, const cJSON *msg)
+run_answer(struct rh_buf *out, int err, const struct rh_call_record *rec)
 {
-	const cJSON *exitc = cJSON_GetObjectItemCaseSensitive(msg, "exit");
-	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(msg, "reason");
-
 	if (err < 0) {
 		rh_buf_printf(out, "rhfs: %s\nexit -1\n", strerror(-err));
 		return;
 	}
-	rh_json_get_bytes(msg, "result", out);
+	if (rec->result_is == RH_RESULT_BYTES)
+		rh_buf_append(out, rec->result.data, rec->result.len);
 	if (out->len > 0 && out->data[out->len - 1] != '\n')
 		rh_buf_append(out, "\n", 1);
-	if (cJSON_IsNumber(exitc))
-		rh_buf_printf(out, "exit %d\n", exitc->valueint);
+	if (rec->exit >= 0)
+		rh_buf_printf(out, "exit %d\n", rec->exit);
 	else
-		rh_buf_printf(out, "exit -1 (%s)\n", cJSON_IsString(reason) ?
-		              reason->valuestring : "no exit status");
+		rh_buf_printf(out, "exit -1 (%s)\n", rec->reason != NULL ?
+		              rec->reason : "no exit status");
 }
 
 static const struct call_stream run_stream = {

@@ -492,13 +492,16 @@ void parked_poll(fuse_req_t req, struct rh_rpc *rpc, struct cJSON *ask,
  * run): a write submits, reads give the answers in the order submitted.
  * What differs between them: */
 struct invoke;
+struct rh_call_record;
 struct call_stream {
 	/* the call specs of a write (all or nothing) */
 	int (*parse)(const char *addr, const char *data, size_t size,
 	             struct cJSON **specs, struct rh_err *err);
 	int (*check)(struct invoke *inv, struct rh_err *err);  /* may be NULL */
 	struct cJSON *(*request)(struct invoke *inv, const struct cJSON *spec);
-	void (*answer)(struct rh_buf *out, int err, const struct cJSON *msg);
+	/* a call's line from its record (NULL when err: it has none) */
+	void (*answer)(struct rh_buf *out, int err,
+	               const struct rh_call_record *rec);
 	/* the $refs of parsed specs (may be NULL) */
 	int (*refs)(struct invoke *inv, const struct cJSON *specs,
 	            struct rh_err *err);
@@ -618,8 +621,8 @@ int held_cancel(struct fs *fs, const char *send, const char *id);
 enum { HELD_NONE, HELD_WAITING, HELD_ENDED, HELD_SENT };
 int held_lookup(struct fs *fs, const char *send, const char *id, char **real,
                 void (*fn)(void *arg), void *arg);
-/* A held call not sent as the agent describes its calls (its record, or
- * {"spec": ...}), or NULL. */
+/* A held call not sent as the agent describes its calls (its record,
+ * with its spec when asked), or NULL. */
 struct cJSON *held_record(struct fs *fs, const char *send, const char *id,
                           int spec);
 /* send's held calls not sent, to cb; *latest the newest id of them and

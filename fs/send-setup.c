@@ -43,6 +43,7 @@
 
 #include "base.h"
 #include "proto.h"
+#include "callrecord.h"
 #include "link.h"
 #include "rhfs.h"
 
@@ -317,7 +318,8 @@ run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *what,
         const char *shown, const char *cmd, struct rh_buf *out,
         struct rh_err *err)
 {
-	const cJSON *state, *exitc, *reason;
+	struct rh_call_record rec;
+	struct rh_err e;
 	struct rh_buf got = { 0 };
 	struct rh_call_spec cs;
 	cJSON *req, *reply = NULL;
@@ -333,34 +335,41 @@ run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *what,
 	if (r < 0)
 		return rh_err_set(err, -r, "%s: %s: '%s': %s", addr, what,
 		                  shown, strerror(-r));
-	state = cJSON_GetObjectItemCaseSensitive(reply, "state");
-	exitc = cJSON_GetObjectItemCaseSensitive(reply, "exit");
-	reason = cJSON_GetObjectItemCaseSensitive(reply, "reason");
-	rh_json_get_bytes(reply, "result", &got);
-	if (cJSON_IsString(state) && strcmp(state->valuestring, "done") == 0 &&
-	    cJSON_IsNumber(exitc) && exitc->valueint == 0) {
+	if (rh_call_record_decode(reply, &rec, &e) < 0) {
+		rh_call_record_free(&rec);
+		cJSON_Delete(reply);
+		return rh_err_set(err, EIO, "%s: %s: '%s': the agent's answer: "
+		                  "%s", addr, what, shown, e.msg);
+	}
+	if (rec.result_is == RH_RESULT_BYTES) {
+		got = rec.result;       /* ours now */
+		memset(&rec.result, 0, sizeof(rec.result));
+	}
+	if (rec.state == RH_CALL_DONE && rec.exit == 0) {
 		if (out != NULL)
 			*out = got;
 		else
 			rh_buf_free(&got);
+		rh_call_record_free(&rec);
 		cJSON_Delete(reply);
 		return 0;
 	}
 	/* the last lines it printed are usually the why */
 	last = last_lines(&got, out != NULL ? 2 : 1);
-	if (cJSON_IsNumber(exitc))
+	if (rec.exit >= 0)
 		r = rh_err_set(err, EIO, "%s: %s: '%s' failed with exit "
-		               "%d%s%.300s", addr, what, shown, exitc->valueint,
+		               "%d%s%.300s", addr, what, shown, rec.exit,
 		               *last ? ": " : "", last);
 	else
 		r = rh_err_set(err, EIO, "%s: %s: '%s' failed: %s", addr, what,
-		               shown, cJSON_IsString(reason) ?
-		               reason->valuestring : "no exit status");
+		               shown, rec.reason != NULL ?
+		               rec.reason : "no exit status");
 	if (out != NULL)
 		*out = got;
 	else
 		rh_buf_free(&got);
 	free(last);
+	rh_call_record_free(&rec);
 	cJSON_Delete(reply);
 	return r;
 }

@@ -1,0 +1,234 @@
+/* callrecord.c - a call's record, encoded and decoded the one way both
+ * sides share (callrecord.h; docs/protocol.md, "The call record"). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "callrecord.h"
+#include "callspec.h"
+#include "proto.h"
+
+static const char *const state_names[] = {
+	[RH_CALL_QUEUED] = "queued", [RH_CALL_RUNNING] = "running",
+	[RH_CALL_DONE] = "done", [RH_CALL_FAILED] = "failed",
+	[RH_CALL_CANCELLED] = "cancelled",
+};
+#define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
+
+/* The most a file's size or a start time in ticks may be: exact in a
+ * double. */
+#define COUNT_MAX ((long long)RH_PROTO_ID_MAX)
+
+const char *
+rh_call_state_name(enum rh_call_state s)
+{
+	return (unsigned)s < NSTATES ? state_names[s] : "unknown";
+}
+
+int
+rh_call_state_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < NSTATES; i++)
+		if (strcmp(name, state_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+rh_call_record_init(struct rh_call_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->pid_start = -1;
+	rec->exit = -1;
+	rec->stdout_size = rec->stderr_size = -1;
+}
+
+void
+rh_call_record_free(struct rh_call_record *rec)
+{
+	rh_buf_free(&rec->result);
+	rh_call_record_init(rec);
+}
+
+static void
+add_string_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s != NULL && *s != '\0')
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_int_or_null(cJSON *o, const char *key, long long v, int null)
+{
+	if (null)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+void
+rh_call_record_encode(cJSON *o, const struct rh_call_record *rec)
+{
+	add_string_or_null(o, "call", rec->call);
+	cJSON_AddStringToObject(o, "state", rh_call_state_name(rec->state));
+	add_string_or_null(o, "send", rec->send);
+	add_string_or_null(o, "queue", rec->queue);
+	add_int_or_null(o, "pid", rec->pid, rec->pid <= 0);
+	if (rec->pid_start >= 0)        /* with the pid it tells apart */
+		add_int_or_null(o, "pid_start", rec->pid_start, rec->pid <= 0);
+	add_int_or_null(o, "exit", rec->exit, rec->exit < 0);
+	add_int_or_null(o, "signal", rec->signal, rec->signal <= 0);
+	add_string_or_null(o, "reason", rec->reason);
+	rh_json_add_time(o, "queued_at", &rec->queued_at);
+	rh_json_add_time(o, "started_at", &rec->started_at);
+	rh_json_add_time(o, "ended_at", &rec->ended_at);
+	if (rec->stdout_size >= 0)
+		cJSON_AddNumberToObject(o, "stdout_size",
+		                        (double)rec->stdout_size);
+	if (rec->stderr_size >= 0)
+		cJSON_AddNumberToObject(o, "stderr_size",
+		                        (double)rec->stderr_size);
+	if (rec->spec != NULL)
+		cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(rec->spec, 1));
+	if (rec->result_is == RH_RESULT_BYTES)
+		rh_json_add_bytes(o, "result", rec->result.data,
+		                  rec->result.len);
+	else if (rec->result_is == RH_RESULT_TRUNCATED)
+		cJSON_AddTrueToObject(o, "result_truncated");
+}
+
+/* A time as rh_json_add_time writes it, "2024-05-01T12:00:00.000001Z":
+ * read, then written again and compared, so that nothing else passes. */
+static int
+get_time(const cJSON *o, const char *key, struct timespec *ts,
+         struct rh_err *err)
+{
+	const char *s = NULL;
+	struct tm tm;
+	cJSON *again;
+	unsigned us;
+	int r, n = 0;
+
+	if ((r = rh_json_get_string(o, key, &s, err)) <= 0)
+		return r;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%6uZ%n", &tm.tm_year,
+	           &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	           &tm.tm_sec, &us, &n) != 7 || s[n] != '\0' || us > 999999)
+		goto bad;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = (long)us * 1000;
+	again = cJSON_CreateObject();
+	rh_json_add_time(again, key, ts);
+	r = strcmp(rh_json_str(again, key) ? rh_json_str(again, key) : "", s);
+	cJSON_Delete(again);
+	if (r == 0)
+		return 1;
+bad:
+	ts->tv_sec = ts->tv_nsec = 0;
+	return rh_err_set(err, EINVAL, "'%s' must be a UTC time like "
+	                  "2024-05-01T12:00:00.000001Z, not '%.64s'", key, s);
+}
+
+/* The result: result (text) or result_b64 (bytes), or result_truncated. */
+static int
+get_result(const cJSON *o, struct rh_call_record *rec, struct rh_err *err)
+{
+	const char *s = NULL;
+	int r, trunc = 0;
+
+	if ((r = rh_json_get_string(o, "result", &s, err)) < 0)
+		return r;
+	if (r > 0) {
+		rh_buf_append(&rec->result, s, strlen(s));
+		rec->result_is = RH_RESULT_BYTES;
+		return 0;
+	}
+	if ((r = rh_json_get_string(o, "result_b64", &s, err)) < 0)
+		return r;
+	if (r > 0) {
+		if (rh_b64_decode(s, &rec->result) < 0)
+			return rh_err_set(err, EINVAL, "'result_b64' must be "
+			                  "base64");
+		rec->result_is = RH_RESULT_BYTES;
+		return 0;
+	}
+	if ((r = rh_json_get_bool(o, "result_truncated", &trunc, err)) < 0)
+		return r;
+	if (trunc)
+		rec->result_is = RH_RESULT_TRUNCATED;
+	return 0;
+}
+
+int
+rh_call_record_decode(const cJSON *o, struct rh_call_record *rec,
+                      struct rh_err *err)
+{
+	const char *state = NULL;
+	long long v;
+	int r;
+
+	rh_call_record_init(rec);
+	if (!cJSON_IsObject(o))
+		return rh_err_set(err, EINVAL, "a call record must be a JSON "
+		                  "object");
+	if ((r = rh_json_get_string(o, "call", &rec->call, err)) < 0)
+		return r;
+	if (rec->call == NULL)
+		return rh_err_set(err, EINVAL, "'call' (the call id) is "
+		                  "missing");
+	if (!rh_call_id_valid(rec->call))
+		return rh_err_set(err, EINVAL, "'call' must be a call id, not "
+		                  "'%.64s'", rec->call);
+	if ((r = rh_json_get_string(o, "state", &state, err)) < 0)
+		return r;
+	if (state == NULL)
+		return rh_err_set(err, EINVAL, "'state' is missing");
+	if ((r = rh_call_state_of(state)) < 0)
+		return rh_err_set(err, EINVAL, "'state' must be queued, "
+		                  "running, done, failed or cancelled, not "
+		                  "'%.64s'", state);
+	rec->state = (enum rh_call_state)r;
+	if ((r = rh_json_get_string(o, "send", &rec->send, err)) < 0 ||
+	    (r = rh_json_get_string(o, "queue", &rec->queue, err)) < 0 ||
+	    (r = rh_json_get_int(o, "pid", 0, INT_MAX, &rec->pid, err)) < 0)
+		return r;
+	/* on disk, pid_start is null beside a null pid: present, unknown */
+	if (cJSON_GetObjectItemCaseSensitive(o, "pid_start") != NULL)
+		rec->pid_start = 0;
+	if ((r = rh_json_get_int(o, "pid_start", 0, COUNT_MAX,
+	                         &rec->pid_start, err)) < 0)
+		return r;
+	v = -1;
+	if ((r = rh_json_get_int(o, "exit", 0, 255, &v, err)) < 0)
+		return r;
+	rec->exit = (int)v;
+	v = 0;
+	if ((r = rh_json_get_int(o, "signal", 0, 255, &v, err)) < 0)
+		return r;
+	rec->signal = (int)v;
+	if ((r = rh_json_get_string(o, "reason", &rec->reason, err)) < 0 ||
+	    (r = get_time(o, "queued_at", &rec->queued_at, err)) < 0 ||
+	    (r = get_time(o, "started_at", &rec->started_at, err)) < 0 ||
+	    (r = get_time(o, "ended_at", &rec->ended_at, err)) < 0 ||
+	    (r = rh_json_get_int(o, "stdout_size", 0, COUNT_MAX,
+	                         &rec->stdout_size, err)) < 0 ||
+	    (r = rh_json_get_int(o, "stderr_size", 0, COUNT_MAX,
+	                         &rec->stderr_size, err)) < 0 ||
+	    (r = rh_json_get_object(o, "spec", &rec->spec, err)) < 0 ||
+	    (r = get_result(o, rec, err)) < 0)
+		return r;
+	return 0;
+}
