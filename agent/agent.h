@@ -290,6 +290,8 @@ int outwait_read(struct agent *a, struct conn *c, uint64_t id,
 /* Answer waiters with news or whose wait ended; ms until the next
  * deadline, or -1. Call at the end of each turn. */
 int outwait_tick(struct agent *a);
+/* What poll said of outwait_fd: the next tick reads its events. */
+void outwait_polled(struct agent *a, short revents);
 /* A call started or ended: its waiters look again (where its output
  * is, whether it has ended). */
 void outwait_wake(struct agent *a, const char *call);

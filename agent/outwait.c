@@ -53,6 +53,7 @@ struct outwait {
 	int fd;                 /* inotify; -1: none */
 	struct out_waiter *list;
 	unsigned n;
+	int readable;           /* poll said fd has events to read */
 };
 
 void
@@ -278,6 +279,13 @@ read_events(struct outwait *ow)
 	}
 }
 
+void
+outwait_polled(struct agent *a, short revents)
+{
+	if (a->outwait != NULL && revents != 0)
+		a->outwait->readable = 1;
+}
+
 static long
 ms_until(const struct timespec *t, const struct timespec *now)
 {
@@ -347,9 +355,13 @@ outwait_tick(struct agent *a)
 
 	if (ow == NULL)
 		return -1;
-	/* always: events left unread (of a watch just dropped) would wake
-	 * every poll */
-	read_events(ow);
+	/* when poll says there are some: events left unread (of a watch
+	 * just dropped) would wake every poll, and a read that finds none
+	 * costs a system call at every turn, twice a call */
+	if (ow->readable) {
+		read_events(ow);
+		ow->readable = 0;
+	}
 	if (ow->list == NULL)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &now);

@@ -417,6 +417,7 @@ serve_loop(struct agent *a)
 		}
 		if (pfd[0].revents)
 			read_signals(a);
+		outwait_polled(a, pfd[n + np].revents);
 		for (i = 2; i < n; i++) {
 			c = pc[i];
 			if (c->dead || pfd[i].revents == 0)
