@@ -126,6 +126,8 @@ struct records {
 	int jfd;                /* the journal (O_APPEND); -1: not open */
 	off_t jsize, jbase;     /* its size, and the size it had when last
 	                         * rewritten */
+	struct timespec jidle;  /* CLOCK_MONOTONIC: since when no call is
+	                         * active (0: one is) */
 	int spare_made[RECORD_SPARES];  /* 0: none; 1: the directory;
 	                                 * 1 + k: and its first k files */
 };
@@ -213,7 +215,7 @@ void record_clear_active(struct agent *a, const char *id);
  * small (each turn of the loop). */
 struct cJSON *record_journal_load(void);
 int record_journal_open(struct agent *a, struct rh_err *err);
-void record_journal_tidy(struct agent *a);
+int record_journal_tidy(struct agent *a);  /* ms until it looks again */
 /* Make a little more of the spare call directories that new calls take
  * (no inode made while a client waits): 1 when there is more to make. */
 int record_spare_step(struct agent *a);

@@ -807,7 +807,7 @@ call_tick(struct agent *a)
 	long ms, next = -1;
 	int spare;
 
-	record_journal_tidy(a);
+	next = record_journal_tidy(a);
 	spare = record_spare_step(a);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (c = a->running.head; c != NULL; c = c->next) {

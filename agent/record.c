@@ -49,6 +49,12 @@
  * when last rewritten, so that rewriting costs O(1) per line written). */
 #define JOURNAL "journal"
 #define JOURNAL_MIN_REWRITE (4u * 1024 * 1024)
+/* With no call active, the journal is emptied once that has lasted this
+ * long (or at once when it holds JOURNAL_IDLE_EMPTY): not after each
+ * call of a sequence, which cost a truncate per call. The lines it keeps
+ * meanwhile are of ended calls, whose ID.json a restart reads first. */
+#define JOURNAL_IDLE_MS 100
+#define JOURNAL_IDLE_EMPTY (64u * 1024)
 
 /* Spare call directories, spare/N beside calls/, each with the empty
  * files of a call, made one file per turn of the loop while the agent has
@@ -596,26 +602,40 @@ record_journal_open(struct agent *a, struct rh_err *err)
 	return 0;
 }
 
-/* Keep the journal small: empty when no call is active, rewritten when it
- * has grown well past what it held at its last rewrite. Cheap enough for
- * every turn of the loop. */
-void
+/* Keep the journal small: emptied once no call has been active for
+ * JOURNAL_IDLE_MS, rewritten when it has grown well past what it held at
+ * its last rewrite. Cheap enough for every turn of the loop. The ms until
+ * it looks again, or -1. */
+int
 record_journal_tidy(struct agent *a)
 {
 	struct records *rs = &a->records;
 	off_t limit = rs->jbase * 4;
+	struct timespec now;
+	long ms;
 
+	if (a->running.n > 0 || a->queued.n > 0)
+		rs->jidle.tv_sec = rs->jidle.tv_nsec = 0;
 	if (rs->jfd < 0 || rs->jsize == 0)
-		return;
+		return -1;
 	if (a->running.n == 0 && a->queued.n == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (rs->jidle.tv_sec == 0 && rs->jidle.tv_nsec == 0)
+			rs->jidle = now;
+		ms = (long)(now.tv_sec - rs->jidle.tv_sec) * 1000 +
+		     (now.tv_nsec - rs->jidle.tv_nsec) / 1000000;
+		if (ms < JOURNAL_IDLE_MS &&
+		    rs->jsize < (off_t)JOURNAL_IDLE_EMPTY)
+			return (int)(JOURNAL_IDLE_MS - ms);
 		if (ftruncate(rs->jfd, 0) == 0)
 			rs->jsize = rs->jbase = 0;
-		return;
+		return -1;
 	}
 	if (limit < (off_t)JOURNAL_MIN_REWRITE)
 		limit = JOURNAL_MIN_REWRITE;
 	if (rs->jsize > limit && journal_rewrite(a) < 0)
 		rh_error("%s/%s: cannot rewrite", a->dir, JOURNAL);
+	return -1;
 }
 
 int
