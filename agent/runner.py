@@ -20,10 +20,12 @@
 #                    this worker exits and the next call tries again.
 #                    Each of these also has "stdout": N and "stderr": N,
 #                    the sizes of the call's output.
-# During a call fd 1 and 2 are WORKDIR/PID.stdout and WORKDIR/PID.stderr,
-# so print() and the output of child processes land there, and what is
-# there at its end moves to CALL_DIR/stdout and CALL_DIR/stderr (none: the
-# call printed nothing); between calls they are /dev/null. Standard
+# fd 1 and 2 are WORKDIR/PID.stdout and WORKDIR/PID.stderr, so print()
+# and the output of child processes land there, and what is there at a
+# call's end moves to CALL_DIR/stdout and CALL_DIR/stderr (none: the call
+# printed nothing). Between calls they stay there (what lands there then
+# is dropped when the next call begins), not /dev/null: a call costs two
+# dup2s, not four. Before the first call fd 2 is the agent's log. Standard
 # library only: the node has nothing else.
 import importlib
 import json
@@ -44,8 +46,6 @@ def send(sock, obj):
 
 
 def redirect(stdout, stderr):
-    sys.stdout.flush()
-    sys.stderr.flush()
     os.dup2(stdout, 1)
     os.dup2(stderr, 2)
 
@@ -78,13 +78,14 @@ class Output:
             self.fresh()
 
     def end(self, call_dir):
-        """Moves the output to the call; its size."""
+        """Moves the output to the call: its size, and whether the file
+        is a new one."""
         size = os.fstat(self.fd).st_size
         if size > 0:
             os.makedirs(call_dir, 0o700, exist_ok=True)
             os.rename(self.path, os.path.join(call_dir, self.name))
             self.fresh()
-        return size
+        return size, size > 0
 
 
 def main():
@@ -97,7 +98,6 @@ def main():
     sys.path[0] = where
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
-    devnull = os.open(os.devnull, os.O_RDWR)
     shown = "~/" + rel if rel else "~"
     out, err = Output(workdir, "stdout"), Output(workdir, "stderr")
 
@@ -109,6 +109,7 @@ def main():
         req = json.loads(line)
         out.begin()
         err.begin()
+        # each call: what the last one's code did to fd 1 and 2 is undone
         redirect(out.fd, err.fd)
         if mod is None and import_error is None:
             mod, import_error = load(sock, modname, shown)
@@ -119,9 +120,12 @@ def main():
             reply["retire"] = True
         else:
             run(mod, modname, shown, req, reply, home)
-        redirect(devnull, devnull)
-        reply["stdout"] = out.end(req["dir"])
-        reply["stderr"] = err.end(req["dir"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        reply["stdout"], moved_out = out.end(req["dir"])
+        reply["stderr"], moved_err = err.end(req["dir"])
+        if moved_out or moved_err:     # not the moved files
+            redirect(out.fd, err.fd)
         send(sock, reply)
         if reply.get("retire"):
             return
