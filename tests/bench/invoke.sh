@@ -5,7 +5,13 @@
 # `ssh -o ControlMaster=auto -o ControlPersist=60` running the same command,
 # both measured in this run; the floor under any command send (the
 # node starting the program, posix_spawn and wait, without rhfs); and map
-# throughput (many lines to one invoke). Prints figures; asserts nothing. Run as root from the build
+# throughput (many lines to one invoke); the same Python send on ^local;
+# and the floors under a warm Python call: one FUSE request and reply (a
+# statfs of the mount) and one JSON line to a Python process and back
+# over a socket pair (what a warm worker costs at the least). Prints
+# figures and the load average; asserts nothing. With BENCH_OUT=FILE
+# every figure is also written there, a "name value" line each
+# (tests/bench/summary.sh reads them). Run as root from the build
 # tree after make: sh tests/bench/invoke.sh [N] [MAP] [PYTHON_MAP]
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_builddir:=$top_srcdir}"
@@ -17,6 +23,8 @@ PYMAP=${3:-5000}
 . "$top_srcdir/tests/sshd-lib.sh"
 trap 'su -s /bin/sh "$SSH_USER" -c "~/.rh/bin/rhagent stop" >/dev/null 2>&1; rm -rf "/home/$SSH_USER/rhbench"; stop_sshd; cleanup' EXIT
 
+load() { cut -d' ' -f1 /proc/loadavg; }
+echo "load_start $(load)" | tee "$T/load.txt"
 start_sshd || exit 1
 mount_rhfs -o "known_hosts=$T/known_hosts"
 R=$MNT/~
@@ -100,12 +108,69 @@ printf '{"resource_type": "send", "hardware": "~/node", "fn_pointers": ["rhbench
 echo "rhfs invoke, Python send, $N sequential warm calls, map of $PYMAP:"
 "$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/pyecho/invoke" \
 	"$N" "$PYMAP" python | tee "$T/py.txt"
-"$PYTHON3" - "$T/py.txt" "$T/ssh.txt" <<'PY'
+
+# The same Python send on ^local (rhfs -> rhagent, no SSH).
+mkdir -p "$HOME/rhbench"
+cp "/home/$SSH_USER/rhbench/benchfns.py" "$HOME/rhbench/"
+mkdir "$R/lpyecho"
+printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": ["rhbench", "benchfns", "echo"]}' \
+	>"$R/lpyecho/config.json"
+echo "rhfs invoke on ^local, Python send, $N sequential warm calls, map of $PYMAP:"
+"$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/lpyecho/invoke" \
+	"$N" "$PYMAP" lpython | tee "$T/lpy.txt"
+
+# The floors under a warm Python call, measured here and now.
+echo "floors: a FUSE round trip (statfs), a JSON line to a Python process and back:"
+"$PYTHON3" - "$MNT" <<'PY' | tee "$T/floor.txt"
+import json, os, socket, subprocess, sys, time
+def p50(f, n):
+    for _ in range(50):
+        f()
+    lat = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        lat.append((time.perf_counter() - t0) * 1000)
+    lat.sort()
+    return lat[len(lat) // 2]
+print("floor_fuse_rt_ms %.3f" % p50(lambda: os.statvfs(sys.argv[1]), 2000))
+a, b = socket.socketpair()
+echo = ("import json, os, sys\n"
+        "fd = int(sys.argv[1])\n"
+        "for line in os.fdopen(fd, 'rb'):\n"
+        "    r = json.loads(line)\n"
+        "    os.write(fd, (json.dumps({'call': r['call'], 'ok': True, "
+        "'result': json.dumps(r['args'][0])}) + '\\n').encode())\n")
+p = subprocess.Popen([sys.executable, "-c", echo, str(b.fileno())],
+                     pass_fds=(b.fileno(),))
+b.close()
+rf = a.makefile("rb")
+def rt():
+    a.sendall(b'{"call": "x", "function": "echo", "args": [1], "kwargs": {}}\n')
+    rf.readline()
+print("floor_py_rt_ms %.3f" % p50(rt, 2000))
+rf.close()
+a.close()
+p.wait()
+PY
+echo "load_end $(load)" | tee -a "$T/load.txt"
+"$PYTHON3" - "$T/py.txt" "$T/ssh.txt" "$T/lpy.txt" "$T/floor.txt" <<'PY'
 import sys
 v = {}
 for f in sys.argv[1:]:
     for line in open(f):
         k, x = line.split()
         v[k] = float(x)
-print("ratio ssh_p50 / python_p50: %.1fx" % (v["ssh_p50_ms"] / v["python_p50_ms"]))
+print("ratio ssh_p50 / python_p50: %.1fx (target >= 30x, python_p50 <= 0.3 ms)" %
+      (v["ssh_p50_ms"] / v["python_p50_ms"]))
+print("python_p50 - floors (FUSE round trip + Python round trip): %.3f ms" %
+      (v["python_p50_ms"] - v["floor_fuse_rt_ms"] - v["floor_py_rt_ms"]))
+print("lpython_p50 - floors: %.3f ms (target lpython_p50 <= 0.2 ms)" %
+      (v["lpython_p50_ms"] - v["floor_fuse_rt_ms"] - v["floor_py_rt_ms"]))
 PY
+[ -n "${BENCH_OUT:-}" ] && cat "$T"/local.txt "$T"/rhfs.txt "$T"/ssh.txt \
+	"$T"/spawn.txt "$T"/py.txt "$T"/lpy.txt "$T"/floor.txt "$T"/load.txt \
+	>"$BENCH_OUT"
+echo "cores $(nproc)"
+[ -n "${BENCH_OUT:-}" ] && echo "cores $(nproc)" >>"$BENCH_OUT"
+exit 0

@@ -1,0 +1,123 @@
+#!/bin/sh
+# summary.sh - benchmark: runs tests/bench/invoke.sh and
+# tests/bench/memory.sh and prints one table of the call path's figures:
+# each figure, its peer measured in the same run, their ratio, the target,
+# and whether it is met, with the load average at the start and end of
+# each run (the machine is shared: read the figures with it). Asserts
+# nothing. Run as root from the build tree after make:
+#   sh tests/bench/summary.sh [N] [MAP] [PYTHON_MAP] [MEMORY_N]
+# With SUMMARY_FROM=DIR, reads DIR/invoke.out and DIR/memory.out (written
+# by an earlier run, or by the benchmarks run with BENCH_OUT=FILE) and
+# runs nothing.
+top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+: "${top_builddir:=$top_srcdir}"
+: "${PYTHON3:=python3}"
+export top_srcdir top_builddir
+N=${1:-1000}
+MAP=${2:-5000}
+PYMAP=${3:-20000}
+MEMN=${4:-100000}
+
+if [ -n "${SUMMARY_FROM:-}" ]; then
+	D=$SUMMARY_FROM
+else
+	D=$(mktemp -d /tmp/rhfs-summary.XXXXXX)
+	echo "figures in $D"
+	BENCH_OUT=$D/invoke.out sh "$top_srcdir/tests/bench/invoke.sh" \
+		"$N" "$MAP" "$PYMAP" >"$D/invoke.log" 2>&1 ||
+		echo "invoke.sh failed: $D/invoke.log"
+	BENCH_OUT=$D/memory.out sh "$top_srcdir/tests/bench/memory.sh" \
+		"$MEMN" >"$D/memory.log" 2>&1 ||
+		echo "memory.sh failed: $D/memory.log"
+fi
+
+"$PYTHON3" - "$D/invoke.out" "$D/memory.out" <<'PY'
+import sys
+v = {}
+for f in sys.argv[1:]:
+    try:
+        for line in open(f):
+            parts = line.split()
+            if len(parts) == 2:
+                try:
+                    v[parts[0]] = float(parts[1])
+                except ValueError:
+                    pass
+    except OSError as e:
+        print("cannot read %s: %s" % (f, e.strerror))
+
+rows = []
+
+
+def row(what, key, unit, peer, peer_val, target, ok, faster=False):
+    """faster: the ratio is peer / value (how many times faster than the
+    peer); else value / peer."""
+    val = v.get(key)
+    if val is None:
+        rows.append((what, "-", peer, "-", "-", target, "not measured"))
+        return
+    ratio = None
+    if peer_val and val:
+        ratio = peer_val / val if faster else val / peer_val
+    rows.append((what, ("%.3f %s" if unit == "ms" else "%.0f %s") %
+                 (val, unit), peer,
+                 "-" if peer_val is None else
+                 ("%.3f" if unit == "ms" else "%.0f") % peer_val,
+                 "-" if ratio is None else "%.2fx" % ratio, target,
+                 "-" if ok is None else "met" if ok(val) else "NOT met"))
+
+
+g = v.get
+ssh = g("ssh_p50_ms")
+floor = (g("floor_fuse_rt_ms") or 0) + (g("floor_py_rt_ms") or 0)
+spawn = g("spawn_p50_ms")
+cores = g("cores") or 1
+row("Python call p50, SSH", "python_p50_ms", "ms", "ssh ControlMaster p50",
+    ssh, "<= 0.3 ms, >= 30x faster",
+    lambda x: x <= 0.3 and ssh is not None and ssh / x >= 30, faster=True)
+row("Python call p99, SSH", "python_p99_ms", "ms", "ssh ControlMaster p99",
+    g("ssh_p99_ms"), "<= 1 ms", lambda x: x <= 1, faster=True)
+row("Python call p50, ^local", "lpython_p50_ms", "ms",
+    "floor: FUSE + Python round trips", floor or None, "<= 0.2 ms",
+    lambda x: x <= 0.2)
+row("Python call p99, ^local", "lpython_p99_ms", "ms", "-", None, "-", None)
+row("Python map, SSH", "python_map_calls_per_s", "/s",
+    "calls/s of ssh ControlMaster", 1000 / ssh if ssh else None,
+    ">= 10,000/s", lambda x: x >= 10000)
+row("Python map, ^local", "lpython_map_calls_per_s", "/s",
+    "calls/s of ssh ControlMaster", 1000 / ssh if ssh else None,
+    ">= 10,000/s", lambda x: x >= 10000)
+row("command call p50, SSH", "invoke_p50_ms", "ms", "node's program start",
+    spawn, "<= program start + 0.3 ms",
+    lambda x: spawn is not None and x <= spawn + 0.3)
+row("command call p50, ^local", "local_p50_ms", "ms", "node's program start",
+    spawn, "<= program start + 0.3 ms",
+    lambda x: spawn is not None and x <= spawn + 0.3)
+cap = cores * 1000 / spawn if spawn else None
+row("command map, SSH", "map_calls_per_s", "/s",
+    "program starts/s on all cores", cap, ">= 80% of that",
+    lambda x: cap is not None and x >= 0.8 * cap)
+row("command map, ^local", "local_map_calls_per_s", "/s",
+    "program starts/s on all cores", cap, ">= 80% of that",
+    lambda x: cap is not None and x >= 0.8 * cap)
+row("rhfs idle RSS", "rhfs_idle_kib", "KiB", "-", None, "<= 10240 KiB",
+    lambda x: x <= 10240)
+n = int(g("mem_calls") or 0)
+row("rhfs growth, %d calls" % n, "rhfs_growth_kib", "KiB", "-", None,
+    "<= 1024 KiB", lambda x: x <= 1024)
+row("rhagent growth, %d calls" % n, "rhagent_growth_kib", "KiB",
+    "rhagent RSS after warm-up", g("rhagent_kib"), "<= 1024 KiB",
+    lambda x: x <= 1024)
+
+w = [max(len(str(r[i])) for r in rows + [("figure", "value", "peer",
+     "peer value", "ratio", "target", "")]) for i in range(7)]
+head = ("figure", "value", "peer", "peer value", "ratio", "target", "")
+for r in [head] + rows:
+    print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(r)).rstrip())
+print("load average (1 min): invoke.sh %s -> %s, memory.sh %s -> %s; %d cores"
+      % (g("load_start"), g("load_end"), g("mem_load_start"),
+         g("mem_load_end"), cores))
+print("floors this run: FUSE round trip %s ms, Python JSON round trip %s ms,"
+      " program start %s ms" % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"),
+                                spawn))
+PY
