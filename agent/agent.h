@@ -22,6 +22,9 @@ struct pollfd;
 
 /* Names inside the agent's directory, ~/.rh/agent (which is our cwd). */
 #define AGENT_SOCK "sock"
+/* A bridge hands its stdin and stdout to the agent here (SCM_RIGHTS), so
+ * that the agent reads and writes the SSH channel's pipes itself. */
+#define AGENT_FDSOCK "sock-fds"
 #define AGENT_PID "pid"
 #define AGENT_LOG "log"
 #define AGENT_CALLS "calls"     /* calls/ID/: one per call (record.c) */
@@ -42,7 +45,11 @@ struct pollfd;
 
 /* A client connection (serve.c). */
 struct conn {
-	int fd;
+	int fd;                 /* read from */
+	int ofd;                /* written to: fd, or the stdout a bridge
+	                         * handed over */
+	int hold;               /* a bridge's socket, closed with the
+	                         * connection so that it exits; or -1 */
 	uint64_t serial;        /* names the client in the log */
 	struct rh_proto_dec dec;
 	struct rh_buf out;      /* encoded frames not yet written */
@@ -140,6 +147,7 @@ struct agent {
 	int foreground;
 	enum rh_log_level log_level;    /* -v: debug */
 	int lfd;                /* the listening socket */
+	int hfd;                /* AGENT_FDSOCK's, or -1 */
 	int sigfd;
 	unsigned jobs;          /* most calls running at once */
 	struct conn *conns;

@@ -1,9 +1,13 @@
 /*
  * bridge.c - `rhagent bridge`: connect to the agent's socket, starting
- * the agent first if it is not running, and copy bytes stdin -> socket and
- * socket -> stdout until the agent closes. rhfs runs this over one
- * persistent SSH exec channel, since libssh2 cannot forward unix sockets.
- * It never looks inside the frames: the agent judges them.
+ * the agent first if it is not running, and hand the agent its stdin and
+ * stdout (SCM_RIGHTS over AGENT_FDSOCK): the agent then reads and writes
+ * them itself, and the bridge only waits for the agent to close the
+ * connection. An agent that takes no descriptors (one from before) gets
+ * the bytes copied: stdin -> socket and socket -> stdout until the agent
+ * closes. rhfs runs this over one persistent SSH exec channel, since
+ * libssh2 cannot forward unix sockets. It never looks inside the frames:
+ * the agent judges them.
  */
 #include "config.h"
 
@@ -192,12 +196,65 @@ pipe_write(struct pipe *p)
 	return 0;
 }
 
+/* Hand stdin and stdout to the agent: the socket to wait on, or -1 when
+ * it takes none (an older agent) and nothing was handed over. */
+static int
+handoff(void)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct sockaddr_un sun;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	int fd, fds[2] = { STDIN_FILENO, STDOUT_FILENO };
+	char byte = 'F';
+	ssize_t n;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, AGENT_FDSOCK, sizeof(AGENT_FDSOCK));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	while ((n = sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (n != 1) {
+		close(fd);
+		return -1;
+	}
+	/* Ours are copies now: the agent's stay open until it closes the
+	 * connection, and so does this socket. */
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	return fd;
+}
+
 int
 bridge_main(const char *dir, int verbose)
 {
 	struct pipe up = { 0 }, down = { 0 };   /* to the agent, from it */
 	struct pollfd pfd[4];
 	int sock, r, in_flags, out_flags, sock_shut = 0, status = 0;
+	char byte;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = connect_agent(dir, verbose, &sock)) < 0) {
@@ -207,6 +264,15 @@ bridge_main(const char *dir, int verbose)
 	}
 	nodelay_if_tcp(STDIN_FILENO);
 	nodelay_if_tcp(STDOUT_FILENO);
+	/* The agent takes our stdin and stdout: nothing to copy; we wait
+	 * for it to be done with them. */
+	if ((r = handoff()) >= 0) {
+		close(sock);
+		while (read(r, &byte, 1) != 0 && errno == EINTR)
+			;
+		close(r);
+		return 0;
+	}
 	if (set_nonblock(STDIN_FILENO, &in_flags) < 0 ||
 	    set_nonblock(STDOUT_FILENO, &out_flags) < 0 ||
 	    set_nonblock(sock, &r) < 0) {

@@ -285,7 +285,7 @@ cmd_serve(int argc, char **argv, enum rh_log_level log_level)
 	int ch, r;
 
 	memset(&a, 0, sizeof(a));
-	a.lfd = a.sigfd = a.records.jfd = -1;
+	a.lfd = a.hfd = a.sigfd = a.records.jfd = -1;
 	a.log_level = log_level;
 	a.jobs = cpus > 4 ? (unsigned)cpus * 4 : 16;
 	optind = 0;     /* glibc: start afresh on the subcommand's argv */

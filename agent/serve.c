@@ -61,9 +61,13 @@ conn_close(struct agent *a, struct conn *c)
 	call_forget_conn(a, c);
 	logwait_forget_conn(a, c);
 	outwait_forget_conn(a, c);
+	if (c->ofd >= 0 && c->ofd != c->fd)
+		close(c->ofd);
 	if (c->fd >= 0)
 		close(c->fd);
-	c->fd = -1;
+	if (c->hold >= 0)
+		close(c->hold);
+	c->fd = c->ofd = c->hold = -1;
 	c->dead = 1;
 	a->nconns--;
 }
@@ -76,7 +80,11 @@ conn_flush(struct agent *a, struct conn *c)
 	ssize_t n;
 
 	while (!c->dead && pending(c) > 0) {
-		n = send(c->fd, c->out.data + c->out_off, pending(c),
+		/* a bridge's stdout is a pipe (non-blocking; SIGPIPE is
+		 * ignored) */
+		n = c->ofd != c->fd ?
+		    write(c->ofd, c->out.data + c->out_off, pending(c)) :
+		    send(c->fd, c->out.data + c->out_off, pending(c),
 		         MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -198,11 +206,128 @@ conn_read(struct agent *a, struct conn *c)
 	}
 }
 
+static struct conn *
+conn_new(struct agent *a, int fd, int ofd, int hold)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->fd = fd;
+	c->ofd = ofd;
+	c->hold = hold;
+	c->serial = ++a->next_serial;
+	rh_proto_dec_init(&c->dec, RH_PROTO_FRAME_MAX);
+	c->next = a->conns;
+	a->conns = c;
+	a->nconns++;
+	return c;
+}
+
+/* Whether a client may connect: our own user (or root), and room. */
+static int
+client_ok(struct agent *a, int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+
+	/* The directory is 0700; this also holds if it is not. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0 ||
+	    (cred->uid != getuid() && cred->uid != 0)) {
+		rh_warn("refusing a client of another user");
+		return 0;
+	}
+	if (a->nconns >= AGENT_MAX_CONNS) {
+		rh_warn("refusing a client: %u already connected", a->nconns);
+		return 0;
+	}
+	return 1;
+}
+
+/* How long a bridge that connected to AGENT_FDSOCK may take to send its
+ * descriptors (it sends them at once). */
+#define HANDOFF_WAIT_MS 1000
+
+/* Bridges handing over their stdin and stdout: each is a client that
+ * the agent reads and writes directly, without the bridge copying. */
+static void
+accept_handoffs(struct agent *a)
+{
+	struct timeval tv = { HANDOFF_WAIT_MS / 1000,
+	                      (HANDOFF_WAIT_MS % 1000) * 1000 };
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct ucred cred;
+	struct iovec iov;
+	struct conn *c;
+	int fd, fds[2], i;
+	ssize_t n;
+	char byte;
+
+	for (;;) {
+		fd = accept4(a->hfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				rh_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (!client_ok(a, fd, &cred)) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = &byte;
+		iov.iov_len = 1;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0 &&
+		       errno == EINTR)
+			;
+		cm = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+		if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(2 * sizeof(int)) ||
+		    (msg.msg_flags & MSG_CTRUNC)) {
+			/* whatever came is closed with it */
+			for (; cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+				if (cm->cmsg_level == SOL_SOCKET &&
+				    cm->cmsg_type == SCM_RIGHTS)
+					for (i = 0; (size_t)i < (cm->cmsg_len -
+					     CMSG_LEN(0)) / sizeof(int); i++)
+						close(((int *)CMSG_DATA(cm))[i]);
+			rh_warn("refusing a bridge that handed over no "
+			        "stdin and stdout");
+			close(fd);
+			continue;
+		}
+		memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+		if (fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) |
+		          O_NONBLOCK) < 0 ||
+		    fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) |
+		          O_NONBLOCK) < 0 ||
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+			rh_warn("a bridge's descriptors: %s", strerror(errno));
+			close(fds[0]);
+			close(fds[1]);
+			close(fd);
+			continue;
+		}
+		c = conn_new(a, fds[0], fds[1], fd);
+		rh_debug("client %llu: connected through a bridge (pid %ld)",
+		         (unsigned long long)c->serial, (long)cred.pid);
+	}
+}
+
 static void
 accept_all(struct agent *a)
 {
 	struct ucred cred;
-	socklen_t len;
 	struct conn *c;
 	int fd;
 
@@ -215,27 +340,11 @@ accept_all(struct agent *a)
 				rh_warn("accept: %s", strerror(errno));
 			return;
 		}
-		/* The directory is 0700; this also holds if it is not. */
-		len = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    (cred.uid != getuid() && cred.uid != 0)) {
-			rh_warn("refusing a client of another user");
+		if (!client_ok(a, fd, &cred)) {
 			close(fd);
 			continue;
 		}
-		if (a->nconns >= AGENT_MAX_CONNS) {
-			rh_warn("refusing a client: %u already connected",
-			        a->nconns);
-			close(fd);
-			continue;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->fd = fd;
-		c->serial = ++a->next_serial;
-		rh_proto_dec_init(&c->dec, RH_PROTO_FRAME_MAX);
-		c->next = a->conns;
-		a->conns = c;
-		a->nconns++;
+		c = conn_new(a, fd, fd, -1);
 		rh_debug("client %llu: connected (pid %ld)",
 		         (unsigned long long)c->serial, (long)cred.pid);
 	}
@@ -324,6 +433,18 @@ serve_setup(struct agent *a, struct rh_err *err)
 	    chmod(AGENT_SOCK, 0600) < 0 || listen(a->lfd, 128) < 0)
 		return rh_err_set(err, errno, "%s/%s: %s", a->dir, AGENT_SOCK,
 		                  strerror(errno));
+	/* Without it bridges copy the bytes, as before it was. */
+	unlink(AGENT_FDSOCK);
+	memcpy(sun.sun_path, AGENT_FDSOCK, sizeof(AGENT_FDSOCK));
+	a->hfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                0);
+	if (a->hfd >= 0 &&
+	    (bind(a->hfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	     chmod(AGENT_FDSOCK, 0600) < 0 || listen(a->hfd, 128) < 0)) {
+		rh_warn("%s/%s: %s", a->dir, AGENT_FDSOCK, strerror(errno));
+		close(a->hfd);
+		a->hfd = -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &a->started);
 	clock_gettime(CLOCK_REALTIME, &a->started_wall);
 	rh_info("rhagent %s (protocol %d) serving %s as pid %ld, %u jobs",
@@ -348,13 +469,17 @@ serve_stop(struct agent *a)
 		 * for the stream's end (ctl down) then knows the agent is
 		 * gone, not merely stopping */
 		if (!c->dead)
-			c->fd = -1;
+			c->fd = c->ofd = c->hold = -1;
 		conn_close(a, c);
 	}
 	sweep(a);
 	outwait_stop(a);
 	close(a->lfd);
 	unlink(AGENT_SOCK);
+	if (a->hfd >= 0) {
+		close(a->hfd);
+		unlink(AGENT_FDSOCK);
+	}
 	rh_info("stopped");
 }
 
@@ -363,7 +488,7 @@ serve_loop(struct agent *a)
 {
 	struct pollfd *pfd = NULL;
 	struct conn **pc = NULL, *c;
-	size_t cap = 0, n, i, np;
+	size_t cap = 0, n, i, np, nout;
 	int timeout, ticks, t;
 
 	while (!a->stopping) {
@@ -379,8 +504,8 @@ serve_loop(struct agent *a)
 			ticks = t;
 		n = 2 + a->nconns;
 		np = pool_nfds(a);       /* Python workers, after the clients */
-		if (n + np + 1 > cap) {
-			cap = (n + np + 1) * 2;
+		if (n + np + 2 + a->nconns > cap) {
+			cap = (n + np + 2 + a->nconns) * 2;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
 			pc = xrealloc(pc, cap * sizeof(*pc));
 		}
@@ -392,6 +517,16 @@ serve_loop(struct agent *a)
 			pc[i] = c;
 			pfd[i].fd = c->fd;
 			pfd[i].events = 0;
+			if (c->ofd != c->fd) {
+				/* a bridge's pipes: its stdin here until it
+				 * ends (a pipe's end is not to be polled
+				 * again), its stdout among the last */
+				if (c->eof || pending(c) >= AGENT_OUT_HIGH)
+					pfd[i].fd = -1;
+				else
+					pfd[i].events = POLLIN;
+				continue;
+			}
 			/* A client that does not read its replies is not
 			 * read from either. */
 			if (!c->eof && pending(c) < AGENT_OUT_HIGH)
@@ -404,12 +539,25 @@ serve_loop(struct agent *a)
 		 * what it says; -1 is left out by poll) */
 		pfd[n + np].fd = outwait_fd(a);
 		pfd[n + np].events = POLLIN;
+		/* and bridges handing over their stdin and stdout */
+		pfd[n + np + 1].fd = a->hfd;
+		pfd[n + np + 1].events = POLLIN;
+		/* then the stdouts of bridges' clients while output waits */
+		nout = 0;
+		for (c = a->conns; c != NULL; c = c->next) {
+			if (c->ofd == c->fd || pending(c) == 0)
+				continue;
+			pc[n + np + 2 + nout] = c;
+			pfd[n + np + 2 + nout].fd = c->ofd;
+			pfd[n + np + 2 + nout].events = POLLOUT;
+			nout++;
+		}
 		timeout = call_tick(a);
 		/* the soonest of the calls', autostop's, log and output
 		 * waiters' deadlines (-1: none) */
 		if (ticks >= 0 && (timeout < 0 || ticks < timeout))
 			timeout = ticks;
-		if (poll(pfd, n + np + 1, timeout) < 0) {
+		if (poll(pfd, n + np + 2 + nout, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rh_error("poll: %s", strerror(errno));
@@ -422,7 +570,9 @@ serve_loop(struct agent *a)
 			c = pc[i];
 			if (c->dead || pfd[i].revents == 0)
 				continue;
-			if (pfd[i].revents & POLLIN)
+			/* a pipe's end is POLLHUP alone: read, to see it */
+			if ((pfd[i].revents & POLLIN) ||
+			    (c->ofd != c->fd && pfd[i].fd == c->fd))
 				conn_read(a, c);
 			else if (pfd[i].revents & (POLLHUP | POLLERR)) {
 				rh_debug("client %llu: hung up",
@@ -432,6 +582,17 @@ serve_loop(struct agent *a)
 		}
 		if (pfd[1].revents)
 			accept_all(a);
+		for (i = n + np + 2; i < n + np + 2 + nout; i++) {
+			c = pc[i];
+			/* POLLOUT: written at the end of the turn */
+			if (!c->dead && (pfd[i].revents & (POLLHUP | POLLERR))) {
+				rh_debug("client %llu: hung up",
+				         (unsigned long long)c->serial);
+				conn_close(a, c);
+			}
+		}
+		if (a->hfd >= 0 && pfd[n + np + 1].revents)
+			accept_handoffs(a);
 		pool_events(a, pfd + n);
 		/* Log lines and calls' output of this turn reach the
 		 * readers waiting for them; then the replies of this turn
