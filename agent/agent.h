@@ -156,6 +156,8 @@ struct agent {
 	struct call_list queued, running;
 	uint64_t last_id;       /* microseconds of the newest call id */
 	uint64_t ncalls;        /* accepted since start */
+	int trim;               /* many calls were active: give memory back
+	                         * once none is (serve.c) */
 	struct timespec started;        /* CLOCK_MONOTONIC */
 	struct timespec started_wall;
 	int stopping;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -350,6 +351,22 @@ accept_all(struct agent *a)
 	}
 }
 
+/* A map queues thousands of calls at once; once none is active, what
+ * they took goes back to the system (glibc keeps what is freed), or the
+ * agent stays at its largest map's size. */
+#define TRIM_AFTER_CALLS 256
+
+static void
+trim_when_idle(struct agent *a)
+{
+	if (a->queued.n + a->running.n >= TRIM_AFTER_CALLS) {
+		a->trim = 1;
+	} else if (a->trim && a->queued.n == 0 && a->running.n == 0) {
+		malloc_trim(0);
+		a->trim = 0;
+	}
+}
+
 static void
 sweep(struct agent *a)
 {
@@ -607,6 +624,7 @@ serve_loop(struct agent *a)
 				conn_close(a, c);
 		}
 		sweep(a);
+		trim_when_idle(a);
 	}
 	free(pfd);
 	free(pc);
