@@ -158,6 +158,19 @@ deliver(struct rh_rpc *r, struct rh_proto_msg *m)
 	free(p);
 }
 
+/* All queued is written: a buffer a burst grew (a map's thousands of
+ * requests) goes back, so that a connection does not keep its largest
+ * burst's size. With the lock held. */
+#define RPC_OUT_KEEP (64u * 1024)
+
+static void
+out_drained(struct rh_rpc *r)
+{
+	if (r->out.cap > RPC_OUT_KEEP)
+		rh_buf_free(&r->out);
+	r->out_off = r->out.len = 0;
+}
+
 static void *
 io_thread(void *arg)
 {
@@ -191,7 +204,7 @@ io_thread(void *arg)
 			if (n > 0) {
 				r->out_off += (size_t)n;
 				if (r->out_off == r->out.len)
-					r->out_off = r->out.len = 0;
+					out_drained(r);
 			}
 			want_out = r->out.len > r->out_off;
 			pthread_mutex_unlock(&r->lock);
@@ -300,7 +313,7 @@ write_now(struct rh_rpc *r)
 			return 0;       /* the I/O thread waits, or fails */
 		r->out_off += (size_t)n;
 	}
-	r->out_off = r->out.len = 0;
+	out_drained(r);
 	return 1;
 }
 

@@ -64,16 +64,24 @@ while done < n:
 PY
 }
 
+# what a map's end frees goes back to the system a moment after its
+# invoke is closed (its last reply may come after): the figures are of
+# rhfs at rest
+settle() { sleep 1; }
+
 calls 1000
+settle
 apid=$(cat "$HOME/.rh/agent/pid" 2>/dev/null)
 base=$(rss "$RHFS_PID")
 abase=$(rss "$apid")
 echo "after 1,000 calls: rhfs $base KiB, rhagent $abase KiB"
 calls "$N"
+settle
 one=$(rss "$RHFS_PID")
 aone=$(rss "$apid")
 echo "after $N more calls: rhfs $one KiB, rhagent $aone KiB"
 calls "$N"
+settle
 two=$(rss "$RHFS_PID")
 atwo=$(rss "$apid")
 echo "after $N more again: rhfs $two KiB, rhagent $atwo KiB"
