@@ -368,6 +368,10 @@ slot_first(struct slot *s, int err, const char *id, int final)
 			return 1;
 		}
 		s->accepted = 1;
+		/* never sent again: what a map holds while its results
+		 * wait to be read is their lines, not every request */
+		secret_env_free(s->req);
+		s->req = NULL;
 		if (final && err < 0 && inv->write_err == 0)
 			inv->write_err = err;
 		/* a held call's new state, before its thread (woken
