@@ -120,8 +120,9 @@ echo "rhfs invoke on ^local, Python send, $N sequential warm calls, map of $PYMA
 	"$N" "$PYMAP" lpython | tee "$T/lpy.txt"
 
 # The floors under a warm Python call, measured here and now.
-echo "floors: a FUSE round trip (statfs), a JSON line to a Python process and back:"
-"$PYTHON3" - "$MNT" <<'PY' | tee "$T/floor.txt"
+echo "floors: a FUSE round trip (statfs), a JSON line to a Python process and back,"
+echo "a new file (open O_CREAT, write, close) in the node's calls directory:"
+"$PYTHON3" - "$MNT" "/home/$SSH_USER/.rh/agent/calls" <<'PY' | tee "$T/floor.txt"
 import json, os, socket, subprocess, sys, time
 def p50(f, n):
     for _ in range(50):
@@ -152,6 +153,20 @@ print("floor_py_rt_ms %.3f" % p50(rt, 2000))
 rf.close()
 a.close()
 p.wait()
+# what a call's record file costs there at the least (a new inode in a
+# directory that holds every call's): the files go at once
+d, i = sys.argv[2], [0]
+def create():
+    i[0] += 1
+    fd = os.open(os.path.join(d, ".bench-%d" % i[0]),
+                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, b"{}" * 150)
+    os.close(fd)
+if os.path.isdir(d):
+    print("floor_create_ms %.3f" % p50(create, 2000))
+    for k in range(1, i[0] + 1):
+        os.unlink(os.path.join(d, ".bench-%d" % k))
+    print("node_calls_files %d" % len(os.listdir(d)))
 PY
 echo "load_end $(load)" | tee -a "$T/load.txt"
 "$PYTHON3" - "$T/py.txt" "$T/ssh.txt" "$T/lpy.txt" "$T/floor.txt" <<'PY'

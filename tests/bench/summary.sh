@@ -118,6 +118,8 @@ print("load average (1 min): invoke.sh %s -> %s, memory.sh %s -> %s; %d cores"
       % (g("load_start"), g("load_end"), g("mem_load_start"),
          g("mem_load_end"), cores))
 print("floors this run: FUSE round trip %s ms, Python JSON round trip %s ms,"
-      " program start %s ms" % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"),
-                                spawn))
+      " program start %s ms, a new file in the node's calls directory %s ms"
+      " (%s records there)" % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"),
+                               spawn, g("floor_create_ms"),
+                               g("node_calls_files")))
 PY
