@@ -36,8 +36,10 @@ printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": ["bench",
 	>"$S/echo/config.json"
 ls -l "$S" >/dev/null
 idle=$(rss "$RHFS_PID")
-echo "rhfs idle after mount: $idle KiB (target <= 10240 KiB)"
+anon=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RHFS_PID/status")
+echo "rhfs idle after mount: $idle KiB (target <= 10240 KiB), of it $anon KiB its own (RssAnon; the rest is the shared libraries' pages)"
 out rhfs_idle_kib "$idle"
+out rhfs_idle_anon_kib "$anon"
 
 calls() {
 	"$PYTHON3" - "$S/echo/invoke" "$1" <<'PY'
