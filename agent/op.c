@@ -77,6 +77,7 @@ op_status(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	cJSON_AddStringToObject(r, "version", VERSION);
 	cJSON_AddNumberToObject(r, "proto", RH_PROTO_VERSION);
 	cJSON_AddNumberToObject(r, "pid", getpid());
+	cJSON_AddStringToObject(r, "home", a->home);
 	cJSON_AddNumberToObject(r, "uptime",
 	                        (double)(now.tv_sec - a->started.tv_sec) +
 	                        (now.tv_nsec - a->started.tv_nsec) / 1e9);

@@ -11,7 +11,9 @@
  *           it already is a whole JSON object or array. A line over the
  *           limit fails, and so does the rest of it (line_limit).
  *           {"$ref": "<send>/calls/ID"} as a value passes that call's
- *           result; the agent puts it in when the call starts. */
+ *           result; the agent puts it in when the call starts.
+ *           {"$data": "<folder>"} passes the data's place where the
+ *           call runs; rhfs puts it in (data-args.c). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -34,6 +36,7 @@ struct slot {
 	cJSON *req;             /* kept until accepted, to send again */
 	int accepted, done;
 	int lost, resent;       /* the stream broke before it was accepted */
+	int data_later;         /* a $data waits for the node's home */
 	struct rh_buf line;     /* the result line, once done */
 	cJSON *big;             /* the reply of a result fetched by parts */
 	struct rh_buf result;   /* the parts */
@@ -70,6 +73,7 @@ struct invoke {
 	size_t last_size;       /* of the last write judged: one of at least
 	                         * WRITE_PIECE_MIN may go on in the next */
 	char *link;             /* res_link_key of the send, for $refs */
+	char *home;             /* the node's, once asked for a $data */
 	/* calls held while the send's cluster is launched, in order, and
 	 * the thread that sends them once it is up (holding) */
 	struct slot **held;
@@ -101,6 +105,7 @@ inv_put(struct invoke *inv)
 	free(inv->held);
 	rh_buf_free(&inv->partial);
 	free(inv->link);
+	free(inv->home);
 	cJSON_Delete(inv->cfg);
 	free(inv->addr);
 	pthread_mutex_destroy(&inv->lock);
@@ -548,12 +553,46 @@ ref_check(cJSON *o, void *arg)
 	return r;
 }
 
+/* The $data of v (a request, or an array of specs when list is set)
+ * put in, with the node's home kept in inv; 1 when some need it while
+ * rpc is NULL (they are left), 0, or -errno. */
 static int
-send_refs(struct invoke *inv, const cJSON *specs, struct rh_err *err)
+data_put(struct invoke *inv, struct rh_rpc *rpc, cJSON *v, int list,
+         struct rh_err *err)
+{
+	struct data_args da;
+	cJSON *spec;
+	int r = 0;
+
+	data_args_init(&da, inv->fs, inv->addr, inv->cfg);
+	da.rpc = rpc;
+	pthread_mutex_lock(&inv->lock);
+	if (inv->home != NULL)
+		da.home = xstrdup(inv->home);
+	pthread_mutex_unlock(&inv->lock);
+	if (!list)
+		r = data_args_resolve(&da, v, err);
+	else
+		cJSON_ArrayForEach(spec, v)
+			if ((r = data_args_resolve(&da, spec, err)) < 0)
+				break;
+	pthread_mutex_lock(&inv->lock);
+	if (inv->home == NULL && da.home != NULL)
+		inv->home = xstrdup(da.home);
+	pthread_mutex_unlock(&inv->lock);
+	if (r == 0)
+		r = da.later > 0;
+	data_args_free(&da);
+	return r;
+}
+
+/* The send's $refs checked and its $data put in: 1 when some $data
+ * waits for the node's agent (data_late), 0, or -EINVAL. */
+static int
+send_refs(struct invoke *inv, cJSON *specs, struct rh_err *err)
 {
 	struct ref_ctx x = { inv->addr, 0, err, inv };
-	const cJSON *spec;
-	cJSON *v;
+	cJSON *spec, *v;
 	int r;
 
 	if (inv->link == NULL)
@@ -566,7 +605,20 @@ send_refs(struct invoke *inv, const cJSON *specs, struct rh_err *err)
 		    (r = refs_walk(v, ref_check, &x)) < 0)
 			return r;
 	}
-	return 0;
+	/* the agent, if reached, says the node's home at once */
+	return data_put(inv, inv->rpc != NULL && rh_rpc_alive(inv->rpc) ?
+	                inv->rpc : NULL, specs, 1, err);
+}
+
+/* The $data left by send_refs, once the agent is reached: in the specs
+ * of a write (an array), or in a held call's request. */
+static int
+send_data_late(struct invoke *inv, cJSON *v, struct rh_err *err)
+{
+	int r = data_put(inv, inv->rpc, v, cJSON_IsArray(v), err);
+
+	return r > 0 ? rh_err_set(err, EIO, "%s/invoke: a $data is still "
+	                          "not resolved", inv->addr) : r;
 }
 
 /* Parse the lines of one write() into call specs; all or nothing. */
@@ -599,7 +651,8 @@ invoke_parse_lines(const char *addr, const char *data, size_t size,
 			spec = cJSON_CreateObject();
 			cJSON_AddItemToObject(spec, "args", v);
 			x.lineno = lineno;
-			if (refs_walk(v, ref_parse, &x) < 0)
+			if (refs_walk(v, ref_parse, &x) < 0 ||
+			    data_args_form(v, addr, lineno, err) < 0)
 				goto bad;
 		} else if (cJSON_IsObject(v)) {
 			spec = v;
@@ -632,10 +685,12 @@ invoke_parse_lines(const char *addr, const char *data, size_t size,
 			x.lineno = lineno;
 			if (((item = cJSON_GetObjectItemCaseSensitive(spec,
 			                                              "args")) &&
-			     refs_walk(item, ref_parse, &x) < 0) ||
+			     (refs_walk(item, ref_parse, &x) < 0 ||
+			      data_args_form(item, addr, lineno, err) < 0)) ||
 			    ((item = cJSON_GetObjectItemCaseSensitive(spec,
 			                                              "kwargs")) &&
-			     refs_walk(item, ref_parse, &x) < 0))
+			     (refs_walk(item, ref_parse, &x) < 0 ||
+			      data_args_form(item, addr, lineno, err) < 0)))
 				goto bad;
 		} else {
 			cJSON_Delete(v);
@@ -965,7 +1020,7 @@ held_main(void *arg)
 	struct invoke *inv = arg;
 	struct fs *fs = inv->fs;
 	struct timespec deadline;
-	struct rh_err err = { "" };
+	struct rh_err err = { "" }, why;
 	struct slot **batch, *s;
 	size_t n, i;
 	cJSON *extra = NULL;
@@ -1001,6 +1056,9 @@ held_main(void *arg)
 			}
 			if (r < 0) {
 				fail_unsent(inv, s, err.msg);
+			} else if (s->data_later &&
+			           inv->kind->late(inv, s->req, &why) < 0) {
+				fail_unsent(inv, s, why.msg);
 			} else {
 				extra_merge(s->req, extra);
 				submit(inv, s);
@@ -1039,7 +1097,7 @@ held_main(void *arg)
  * order; the thread sends them. */
 static int
 hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
-     const char *cluster, unsigned ticket, struct rh_err *err)
+     const char *cluster, unsigned ticket, int later, struct rh_err *err)
 {
 	const cJSON *spec;
 	pthread_attr_t at;
@@ -1050,6 +1108,7 @@ hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
 
 	cJSON_ArrayForEach(spec, specs) {
 		s = slot_new(inv, spec, senv, NULL);
+		s->data_later = later;
 		s->held = held_add(inv->fs, inv->addr, cluster, s->req,
 		                   held_cancelled, s);
 		/* the node keeps the id the call has shown since */
@@ -1125,13 +1184,14 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	long ms;
 	unsigned ticket = 0;
 	cJSON *ccfg, *extra = NULL;
-	int r, n, prep, held;
+	int r, n, prep, held, later = 0;
 
 	if ((r = inv->kind->parse(inv->addr, data, len, &specs, err)) < 0)
 		goto refuse;
 	if ((n = cJSON_GetArraySize(specs)) > 0 &&
 	    ((inv->kind->check && (r = inv->kind->check(inv, err)) < 0) ||
-	     (inv->kind->refs && (r = inv->kind->refs(inv, specs, err)) < 0)))
+	     (inv->kind->refs &&
+	      (r = later = inv->kind->refs(inv, specs, err)) < 0)))
 		goto refuse;
 	/* the calls' environment (a send's secrets), read at each write */
 	if (n > 0 && inv->kind->env != NULL &&
@@ -1171,6 +1231,10 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 		r = prep;
 		goto refuse;
 	}
+	/* $data that needed the node's home, now that its agent answers */
+	if (later > 0 && !held && prep == 0 &&
+	    (r = inv->kind->late(inv, specs, err)) < 0)
+		goto refuse;
 	if (inv->kind->lines) {
 		/* accepted: the unfinished line waits for the rest */
 		pthread_mutex_lock(&inv->lock);
@@ -1185,7 +1249,7 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 		return 0;
 	}
 	if (held) {
-		r = hold(inv, specs, senv, cluster, ticket, err);
+		r = hold(inv, specs, senv, cluster, ticket, later > 0, err);
 		cJSON_Delete(specs);
 		secret_env_free(senv);
 		free(cluster);
@@ -1438,6 +1502,7 @@ static const struct call_stream send_stream = {
 	.request = call_request,
 	.answer = result_line,
 	.refs = send_refs,
+	.late = send_data_late,
 	.env = send_env,
 	.prepare = send_setup,
 	.lines = 1,

@@ -502,9 +502,12 @@ struct call_stream {
 	/* a call's line from its record (NULL when err: it has none) */
 	void (*answer)(struct rh_buf *out, int err,
 	               const struct rh_call_record *rec);
-	/* the $refs of parsed specs (may be NULL) */
-	int (*refs)(struct invoke *inv, const struct cJSON *specs,
+	/* the $refs and $data of parsed specs (may be NULL); 1: some
+	 * $data waits for the agent, put in by late (on the specs, or on
+	 * a request held while the cluster was launched) once it answers */
+	int (*refs)(struct invoke *inv, struct cJSON *specs,
 	            struct rh_err *err);
+	int (*late)(struct invoke *inv, struct cJSON *v, struct rh_err *err);
 	/* the calls' environment, read at each write (may be NULL) */
 	int (*env)(struct invoke *inv, struct cJSON **env, struct rh_err *err);
 	/* before the first call on a connection (may be NULL) */
@@ -544,6 +547,35 @@ extern const struct fs_kind kind_python;
  * all or nothing (file-invoke.c). */
 int invoke_parse_lines(const char *addr, const char *data, size_t size,
                        struct cJSON **out, struct rh_err *err);
+/* data-args.c: {"$data": ADDR} among a call's args and kwargs, put in
+ * by rhfs: the path of the data where the call runs (on the send's own
+ * cluster, or this machine's for ^local) or its s3:// URL. */
+struct data_args {
+	struct fs *fs;
+	const char *send;               /* the send's address, for messages */
+	const struct cJSON *cfg;        /* and its config */
+	char *caddr;                    /* its cluster, once looked up */
+	struct cJSON *ccfg;
+	int local;                      /* that cluster is this machine */
+	struct rh_rpc *rpc;             /* its agent, to ask the node's home
+	                                 * (NULL: not reached yet) */
+	char *home;                     /* the node's, once known */
+	size_t later;                   /* $data left until the home is */
+};
+/* The form of each $data below v ({"$data": "<address>"} alone; "^/x"
+ * becomes "^x"): EINVAL naming the send's invoke and line otherwise. */
+int data_args_form(struct cJSON *v, const char *addr, size_t lineno,
+                   struct rh_err *err);
+void data_args_init(struct data_args *da, struct fs *fs, const char *send,
+                    const struct cJSON *cfg);
+void data_args_free(struct data_args *da);
+/* Each $data of a spec's (or request's) args and kwargs replaced by its
+ * value; one that needs the node's home while da->rpc is NULL is left
+ * and counted in da->later. EINVAL naming the send, the $data and the
+ * cause for data that cannot be passed (nothing replaced is undone: the
+ * caller drops the spec). */
+int data_args_resolve(struct data_args *da, struct cJSON *spec,
+                      struct rh_err *err);
 /* file-errors.c: every resource's errors (but a secret's, whose files
  * are its fields): the log's recent lines naming it */
 extern const struct fs_kind kind_errors;

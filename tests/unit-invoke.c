@@ -116,6 +116,33 @@ test_refs(void)
 }
 
 static void
+test_data(void)
+{
+	/* a data resource by its address: its form is judged here, its
+	 * place when the call is sent (tests/send-data.sh) */
+	want("[{\"$data\": \"~/ckpts\"}]",
+	     "[{\"args\":[{\"$data\":\"~/ckpts\"}]}]");
+	want("{\"kwargs\": {\"d\": [{\"$data\": \"@/team/w\"}]}}",
+	     "[{\"kwargs\":{\"d\":[{\"$data\":\"@/team/w\"}]}}]");
+	/* the mount's path ^/x is the address ^x */
+	want("[{\"$data\": \"^/x\"}]", "[{\"args\":[{\"$data\":\"^x\"}]}]");
+	want("[{\"$data\": \"/alice/w\"}]",
+	     "[{\"args\":[{\"$data\":\"/alice/w\"}]}]");
+
+	refused("[{\"$data\": 1}]", "line 1: a $data is {\"$data\": "
+	        "\"<folder, table or blob>\"} alone");
+	refused("[{\"$data\": \"~/a\", \"x\": 1}]", "alone");
+	refused("[{\"$data\": null}]", "alone");
+	refused("[{\"$data\": \"ckpts\"}]", "line 1: $data 'ckpts' is not "
+	        "the address of a folder, table or blob");
+	refused("[{\"$data\": \"\"}]", "$data '' is not the address");
+	refused("[{\"$data\": \"~x\"}]", "$data '~x' is not the address");
+	refused("[{\"$data\": \"/\"}]", "$data '/' is not the address");
+	refused("[1]\n{\"kwargs\": {\"k\": {\"$data\": \"^\"}}}",
+	        "~/add/invoke: line 2: $data '^'");
+}
+
+static void
 test_refusals(void)
 {
 	refused("{\"arg\": []}", "~/add/invoke: line 1: unknown field 'arg' "
@@ -153,6 +180,7 @@ main(void)
 {
 	test_forms();
 	test_refs();
+	test_data();
 	test_refusals();
 	return unit_done();
 }
