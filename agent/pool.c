@@ -579,12 +579,12 @@ drain(struct agent *a, struct worker *w)
 {
 	char *nl, *p;
 	ssize_t n;
-	size_t used;
+	size_t used, space;
 
 	while (w->fd >= 0) {
 		rh_buf_reserve(&w->in, w->in.len + 4096);
-		n = read(w->fd, w->in.data + w->in.len,
-		         w->in.cap - w->in.len - 1);
+		space = w->in.cap - w->in.len - 1;
+		n = read(w->fd, w->in.data + w->in.len, space);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -596,6 +596,10 @@ drain(struct agent *a, struct worker *w)
 			break;
 		}
 		w->in.len += (size_t)n;
+		/* a short read took all there was: no read that finds
+		 * nothing (poll says when there is more, or the end) */
+		if ((size_t)n < space)
+			break;
 	}
 	p = w->in.data;
 	used = 0;
