@@ -89,9 +89,6 @@ struct rh_transport {
 	ssize_t (*write)(struct rh_transport *t, const void *buf, size_t len);
 	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */
 	void (*close)(struct rh_transport *t);
-	/* write may be called from any thread while another reads (a
-	 * socket; not an SSH channel, whose session is one thread's) */
-	int write_any_thread;
 };
 /* A running agent's unix socket, reached directly (^local). */
 int rh_transport_unix(const char *path, struct rh_transport **out);

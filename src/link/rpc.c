@@ -297,32 +297,12 @@ wake(struct rh_rpc *r)
 	(void)!write(r->wake, &one, sizeof(one));
 }
 
-/* Write what is queued from the caller's thread, when the transport
- * allows it and nothing was queued before: the I/O thread need not wake
- * for it (one context switch less a request). 1: all written. With the
- * lock held. */
-static int
-write_now(struct rh_rpc *r)
-{
-	ssize_t n;
-
-	while (r->out.len > r->out_off) {
-		n = r->t->write(r->t, r->out.data + r->out_off,
-		                r->out.len - r->out_off);
-		if (n <= 0)
-			return 0;       /* the I/O thread waits, or fails */
-		r->out_off += (size_t)n;
-	}
-	out_drained(r);
-	return 1;
-}
-
 int
 rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 {
 	struct pending *p;
 	uint64_t id;
-	int e, idle, sent = 0;
+	int e;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->dead) {
@@ -331,7 +311,6 @@ rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 		return e;
 	}
 	id = r->next_id++;
-	idle = r->out.len == r->out_off;
 	cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
 	cJSON_AddNumberToObject(req, "id", (double)id);
 	if ((e = rh_proto_encode(req, 0, &r->out)) < 0) {
@@ -343,11 +322,8 @@ rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 	p->cb = cb;
 	p->arg = arg;
 	pending_add(r, p);
-	if (idle && r->t->write_any_thread)
-		sent = write_now(r);
 	pthread_mutex_unlock(&r->lock);
-	if (!sent)
-		wake(r);
+	wake(r);
 	return 0;
 }
 

@@ -110,7 +110,6 @@ rh_transport_spawn(char *const argv[], struct rh_transport **out,
 	f->t.read = fd_read;
 	f->t.write = fd_write;
 	f->t.close = fd_close;
-	f->t.write_any_thread = 1;
 	f->fd = sv[0];
 	f->child = pid;
 	*out = &f->t;
@@ -145,7 +144,6 @@ rh_transport_unix(const char *path, struct rh_transport **out)
 	f->t.read = fd_read;
 	f->t.write = fd_write;
 	f->t.close = fd_close;
-	f->t.write_any_thread = 1;
 	f->fd = fd;
 	*out = &f->t;
 	return 0;
