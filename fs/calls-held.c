@@ -366,14 +366,20 @@ held_record(struct fs *fs, const char *send, const char *id, int spec)
 	rec = cJSON_CreateObject();
 	rh_call_record_encode(rec, &r);
 	if (!spec && (h->state == H_QUEUED || h->state == H_SENDING)) {
-		last = ondemand_last_line(fs, h->cluster);
 		cJSON_AddStringToObject(rec, "waiting_for", h->cluster);
-		cJSON_AddStringToObject(rec, "waiting", "its cluster is being "
-		                        "launched through SkyPilot; the call "
-		                        "starts when it is up");
-		if (last != NULL)
-			cJSON_AddStringToObject(rec, "sky_output", last);
-		free(last);
+		if (slurm_known(fs, h->cluster)) {
+			slurm_waiting(fs, h->cluster, rec);
+		} else {
+			last = ondemand_last_line(fs, h->cluster);
+			cJSON_AddStringToObject(rec, "waiting", "its cluster is "
+			                        "being launched through "
+			                        "SkyPilot; the call starts when "
+			                        "it is up");
+			if (last != NULL)
+				cJSON_AddStringToObject(rec, "sky_output",
+				                        last);
+			free(last);
+		}
 	}
 	pthread_mutex_unlock(&hs->lock);
 	return rec;

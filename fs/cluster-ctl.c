@@ -6,6 +6,8 @@
  *                tell the agent, which stops itself after N idle minutes
  *                (-1: never; 0: as soon as it is idle)
  *   stop         an on-demand cluster only: its instances stopped
+ * On a Slurm cluster (cluster-slurm.c) up submits its allocation, down
+ * cancels it, restart is both, autostop cancels it after N idle minutes.
  * On an on-demand cluster, SkyPilot runs first (cluster-ondemand.c): up
  * launches or starts it, down tears it down (`sky down`, instead of the
  * agent's stop), autostop is also `sky autostop` (a builtin's config is
@@ -328,7 +330,9 @@ do_autostop(struct fs *fs, struct node *dir, const char *addr,
 			return r;
 		rh_info("%s: autostop_mins %d recorded", addr, mins);
 	}
-	if (cluster_has_ips(cfg) || ondemand_is_up(fs, addr)) {
+	/* a Slurm cluster's watcher took it (slurm_ctl) */
+	if (!rh_slurm_is(cfg) &&
+	    (cluster_has_ips(cfg) || ondemand_is_up(fs, addr))) {
 		if ((r = res_agent(fs, addr, cfg, &rpc, err)) < 0 ||
 		    (r = tell_autostop(fs, addr, rpc, mins, err)) < 0) {
 			rh_warn("%s: autostop_mins %d is in its config, but the "
@@ -366,10 +370,14 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		goto out;
 	}
 	for (i = 0; r == 0 && i < n; i++) {
-		r = ondemand_ctl(h->fs, addr, cfg, verb_names[cmds[i].verb],
-		                 cmds[i].mins, req, &out, &err);
+		r = slurm_ctl(h->fs, addr, cfg, verb_names[cmds[i].verb],
+		              cmds[i].mins, req, &out, &err);
+		if (r == 0 && !rh_slurm_is(cfg))
+			r = ondemand_ctl(h->fs, addr, cfg,
+			                 verb_names[cmds[i].verb], cmds[i].mins,
+			                 req, &out, &err);
 		if (r != 0) {
-			r = r > 0 ? 0 : r;      /* done by SkyPilot */
+			r = r > 0 ? 0 : r;      /* done by SkyPilot or Slurm */
 			continue;
 		}
 		switch (cmds[i].verb) {

@@ -85,6 +85,7 @@ ondemand_init(struct fs *fs)
 	ods->infra = -1;
 	fs->ondemand = ods;
 	held_init(fs);
+	slurm_init(fs);
 }
 
 void
@@ -585,8 +586,15 @@ ondemand_begin(struct fs *fs, const char *addr, const cJSON *cfg,
 
 	*cluster = NULL;
 	*ticket = 0;
-	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg))
+	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg)) {
+		/* a Slurm cluster's allocation: cluster-slurm.c */
+		if (ccfg != NULL && rh_slurm_is(ccfg) &&
+		    (r = slurm_begin(fs, caddr, ccfg, err)) == 1) {
+			*cluster = caddr;
+			caddr = NULL;
+		}
 		goto done;
+	}
 	if (is_up(fs, caddr)) {
 		if (res_agent(fs, caddr, ccfg, &rpc, &e) == 0)
 			goto done;
@@ -630,8 +638,11 @@ ondemand_wait(struct fs *fs, const char *addr, const cJSON *cfg,
 	cJSON *ccfg;
 	int r = 0;
 
-	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg))
+	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg)) {
+		if (ccfg != NULL && rh_slurm_is(ccfg))
+			r = slurm_wait(fs, caddr, ccfg, err);
 		goto done;
+	}
 	if (ticket == 0) {
 		r = run_job(fs, caddr, ccfg, J_READY, 0, NULL, NULL, err);
 		goto done;
@@ -800,6 +811,7 @@ ondemand_stop(struct fs *fs)
 
 	if (ods == NULL)
 		return;
+	slurm_stop(fs);
 	pthread_mutex_lock(&ods->lock);
 	__atomic_store_n(&ods->stop, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&ods->cond);
@@ -838,4 +850,5 @@ ondemand_free(struct fs *fs)
 	free(ods);
 	fs->ondemand = NULL;
 	held_free(fs);
+	slurm_free(fs);
 }

@@ -2,8 +2,10 @@
  * bounded by the connect timeout (for each node). state is "up" (the
  * agent answered), "down" (nothing listens, or an on-demand cluster not
  * launched), "unreachable" (no answer in time, or the node refused us)
- * or "unsupported" (a Slurm cluster, whose status also says what sinfo
- * on its login node lists); an on-demand cluster's also what
+ * or, for a Slurm cluster, "up" (its job runs), "pending" or "down" (no
+ * job: the last one's end in last_job), with the job (id, Slurm's state,
+ * reason, nodes, time left) and what sinfo on its login node lists
+ * (cluster-slurm.c); an on-demand cluster's also what
  * SkyPilot says (cluster-ondemand.c); a cluster of several ips has each
  * node's own. */
 #include "config.h"
@@ -172,10 +174,13 @@ probe_slurm(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 		if ((r = rh_links_ssh(ls, addr, cfg, &ssh, &err)) < 0) {
 			why = xasprintf("%s: the login node: %s", addr,
 			                err.msg);
+			cJSON_AddStringToObject(out, "state", "unreachable");
+			cJSON_AddStringToObject(out, "error", why);
 			cJSON_AddStringToObject(slurm, "error", why);
 			free(why);
 			return;
 		}
+		slurm_status(fs, addr, cfg, ssh, out);
 		if ((r = rh_slurm_nodes(ssh, addr, cfg, &nodes, &err)) == 0) {
 			cJSON_AddItemToObject(slurm, "nodes", nodes);
 			check_request(ssh, addr, cfg, slurm);
@@ -196,10 +201,12 @@ probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 		if (!up)
 			return;
 	}
-	probe_agent(fs, addr, cfg, out);
-	if (rh_slurm_is(cfg))
+	if (rh_slurm_is(cfg)) {
 		probe_slurm(fs, addr, cfg, out);
-	else if (!rh_sky_is_ondemand(cfg))
+		return;
+	}
+	probe_agent(fs, addr, cfg, out);
+	if (!rh_sky_is_ondemand(cfg))
 		probe_nodes(fs, addr, cfg, out);
 }
 

@@ -660,6 +660,18 @@ invoke_parse_lines(const char *addr, const char *data, size_t size,
 				for (i = 0; keys[i] && strcmp(keys[i], item->string);
 				     i++)
 					;
+				if (keys[i] == NULL &&
+				    strcmp(item->string, "slurm") == 0) {
+					/* each call runs in its cluster's one
+					 * allocation (cluster-slurm.c) */
+					rh_err_set(err, EINVAL, "%s/invoke: line %zu: "
+					           "a call cannot ask for Slurm "
+					           "resources of its own ('slurm'): it "
+					           "runs in its cluster's allocation, "
+					           "which the cluster's 'slurm' config "
+					           "sizes", addr, lineno);
+					goto bad;
+				}
 				if (keys[i] == NULL) {
 					rh_err_set(err, EINVAL, "%s/invoke: line %zu: "
 					           "unknown field '%s' (known: args, "

@@ -238,6 +238,7 @@ struct fs {
 	struct ondemands *ondemand;     /* cluster-ondemand.c: its own lock */
 	struct rh_data_opts data_opts;  /* what data stores are opened with */
 	struct helds *held;             /* calls-held.c */
+	struct slurms *slurm;           /* cluster-slurm.c: its own lock */
 };
 
 /* An open file: used by one request at a time but for the fields its
@@ -621,6 +622,34 @@ void ondemand_status(struct fs *fs, const char *addr, struct cJSON *out,
 /* Ends the sky commands still running; before the agents' connections. */
 void ondemand_stop(struct fs *fs);
 void ondemand_free(struct fs *fs);
+/* cluster-slurm.c: a Slurm cluster's allocation, one job watched by a
+ * thread per cluster; made, stopped and freed with ondemand's state. */
+void slurm_init(struct fs *fs);
+/* Calls on it: 0 when its job runs; 1 when it is being submitted or is
+ * pending (a job is submitted now if there is none): the calls are held
+ * and slurm_wait waits, bounded by launch_timeout, until it runs (0) or
+ * ends or cannot be had (-errno, with Slurm's reason). */
+int slurm_begin(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                struct rh_err *err);
+int slurm_wait(struct fs *fs, const char *addr, const struct cJSON *cfg,
+               struct rh_err *err);
+/* Whether addr is a Slurm cluster rhfs has seen a call or ctl for. */
+int slurm_known(struct fs *fs, const char *addr);
+/* A held call's record: what it waits for (waiting, slurm). */
+void slurm_waiting(struct fs *fs, const char *addr, struct cJSON *rec);
+/* ctl's verb on a Slurm cluster: up submits (returns once submitted),
+ * down cancels (returns once Slurm says it ended), restart is both, stop
+ * is refused; 1: done; 0: the caller goes on (not a Slurm cluster, or
+ * autostop, which the caller records in the config). */
+int slurm_ctl(struct fs *fs, const char *addr, const struct cJSON *cfg,
+              const char *verb, int mins, fuse_req_t req, struct rh_buf *out,
+              struct rh_err *err);
+/* status's fields (state, job, last_job, ...), asked over ssh (NULL:
+ * the login node was not reached). */
+void slurm_status(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                  struct rh_ssh *ssh, struct cJSON *out);
+void slurm_stop(struct fs *fs);
+void slurm_free(struct fs *fs);
 /* calls-held.c: calls written while their on-demand cluster is launched,
  * held with a calls/ID of their own until it is up (then sent to the
  * agent, which keeps the id), or failed. Made and freed with ondemand's

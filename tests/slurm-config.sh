@@ -1,14 +1,13 @@
 #!/bin/sh
 # slurm-config.sh - a SlurmCluster's config through the mount: a valid one
 # is stored as written, each bad field is refused at write() naming the
-# field, the previous config stays; its sends, status and ctl say plainly
-# that rhfs cannot make Slurm allocations yet (EOPNOTSUPP), never running
-# the calls elsewhere.
+# field, the previous config stays; with its login node out of reach,
+# its calls, status and ctl fail with that reason, and nothing runs
+# elsewhere.
 . "$top_srcdir/tests/lib.sh"
 mount_rhfs -o connect_timeout=5
 R=$MNT/~
 C=$R/sl/config.json
-EOPNOTSUPP="Operation not supported"
 
 mkdir "$R/sl"
 good='{"name": "~/sl", "resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "me"}, "partition": "debug", "slurm": {"nodes": 2, "cpus_per_task": 1, "gpus": "a100:1", "mem": "4G", "time": "1:00:00", "account": "proj", "qos": "normal", "sbatch_args": ["--exclusive"]}}'
@@ -43,28 +42,46 @@ bad "two login nodes" "field 'ips' of a SlurmCluster is its login node" \
 bad "slurm on a BYO cluster" "field 'slurm' is for a cluster of subtype 'SlurmCluster'" \
 	'{"resource_type": "cluster", "ips": ["a"], "slurm": {"nodes": 1}}'
 
-# What needs an allocation says it cannot be had yet, and runs nowhere.
+# What needs an allocation reaches for the login node (here nothing
+# listens: port 1), fails with the reason, and runs nowhere.
+printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "me", "ssh_port": 1}, "partition": "debug"}' >"$C"
+GONE="~/sl: the login node: 127.0.0.1:1: cannot connect"
 mkdir "$R/job"
 printf '{"resource_type": "send", "hardware": "~/sl", "command": ["touch", "%s"]}' \
 	"$T/ran" >"$R/job/config.json"
-refuse "a call on it fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+check "a call on it: the write returns (the call is held)" \
 	bash -c "echo '[]' > '$R/job/invoke'"
-has "  the reason in .log" "$MNT/.log" \
-	"~/sl: a SlurmCluster runs its calls in a Slurm allocation, and rhfs cannot ask Slurm for allocations yet"
+CALL=$(ls "$R/job/calls" | grep -v '^latest$' | tail -n 1)
+wait_for 30 sh -c "grep -q '\"state\": \"failed\"' '$R/job/calls/$CALL/status'" ||
+	fail "  the call fails"
+check "  its status" cat "$R/job/calls/$CALL/status"
+has "  failed, with the reason" "$T/out" "$GONE"
 check "  the command ran nowhere" test ! -e "$T/ran"
+refuse "a call asking for Slurm resources of its own is refused" \
+	"Invalid argument" \
+	bash -c "echo '{\"args\": [], \"slurm\": {\"gpus\": 1}}' > '$R/job/invoke'"
+has "  the reason in .log" "$MNT/.log" \
+	"~/job/invoke: line 1: a call cannot ask for Slurm resources of its own ('slurm'): it runs in its cluster's allocation"
+[ "$(ls "$R/job/calls" | grep -vc '^latest$')" = 1 ] &&
+	pass "  and no call was made" ||
+	fail "  and no call was made ($(ls "$R/job/calls" | tr '\n' ' '))"
 check "its status reads" cat "$R/sl/status"
-has "  state unsupported" "$T/out" '"state": "unsupported"'
-has "  with the reason" "$T/out" "cannot ask Slurm for allocations yet"
-refuse "ctl up fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+has "  state unreachable" "$T/out" '"state": "unreachable"'
+has "  with the reason" "$T/out" "$GONE"
+refuse "ctl up fails" "Connection refused" \
 	bash -c "echo up > '$R/sl/ctl'"
-refuse "a command written to run fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+has "  the reason in .log" "$MNT/.log" "$GONE"
+refuse "stop in its ctl is refused" "Invalid argument" \
+	bash -c "echo stop > '$R/sl/ctl'"
+check "a command written to run: the write returns" \
 	bash -c "echo 'touch $T/ran' > '$R/sl/run'"
-# a python program runs at its close: the close fails
-refuse "a program written to python fails with EOPNOTSUPP" "$EOPNOTSUPP" \
+# a python program runs at its close
+check "a program written to python: its close returns" \
 	"$PYTHON3" -c '
 import os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY)
 os.write(fd, ("open(%r, \"w\")\n" % sys.argv[2]).encode())
 os.close(fd)' "$R/sl/python" "$T/ran"
-check "  and ran nowhere" test ! -e "$T/ran"
+sleep 2
+check "  and neither ran anywhere" test ! -e "$T/ran"
 finish

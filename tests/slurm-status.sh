@@ -1,7 +1,7 @@
 #!/bin/sh
 # slurm-status.sh - a SlurmCluster's status against a real Slurm (tests/
-# slurm-lib.sh) whose login node is a loopback sshd: calls are not
-# supported yet (state "unsupported", the reason), and the slurm object
+# slurm-lib.sh) whose login node is a loopback sshd: with no allocation
+# yet it is down (the reason says what makes one), and the slurm object
 # lists the partition's nodes and their states as sinfo on the login
 # node gives them, as the test user; a partition with no nodes and a
 # login node that is down are said in its error.
@@ -49,8 +49,8 @@ cpus=$(nproc)
 
 check "status of a SlurmCluster" status
 cp "$T/out" "$T/s1"
-has "  state unsupported" "$T/s1" "state unsupported"
-has "  the reason" "$T/st" "cannot ask Slurm for allocations yet"
+has "  state down" "$T/s1" "state down"
+has "  the reason" "$T/st" "no Slurm allocation; a call or 'up' in its ctl submits one"
 has "  its partition" "$T/s1" "partition $SLURM_PARTITION"
 has "  node1 idle, its CPUs" "$T/s1" "node1 idle $cpus $SLURM_PARTITION"
 has "  node2 idle" "$T/s1" "node2 idle $cpus $SLURM_PARTITION"
@@ -98,7 +98,7 @@ timeout 30 scancel "$hold"
 config nosuch
 check "status with a partition Slurm does not have" status
 cp "$T/out" "$T/s3"
-has "  still unsupported" "$T/s3" "state unsupported"
+has "  still down" "$T/s3" "state down"
 has "  the error, naming the cluster and the partition" "$T/s3" \
 	"error: ~/sl: Slurm lists no nodes in partition 'nosuch'"
 

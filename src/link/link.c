@@ -328,14 +328,14 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	struct rh_rpc *rpc;
 	int r;
 
-	/* An agent on the login node would run the calls there, outside any
+	/* An agent on the login node would run the calls there, outside the
 	 * allocation: not what a SlurmCluster asks for. */
 	if (rh_slurm_is(cfg))
 		return rh_err_set(err, EOPNOTSUPP, "%s: a SlurmCluster runs "
-		                  "its calls in a Slurm allocation, and rhfs "
-		                  "cannot ask Slurm for allocations yet (its "
-		                  "login node is reachable with `rh ssh`)",
-		                  addr);
+		                  "its calls on worker agents in its Slurm "
+		                  "allocation, and this rhagent cannot dispatch "
+		                  "calls to worker agents yet (its login node "
+		                  "is reachable with `rh ssh`)", addr);
 	pthread_mutex_lock(&ls->lock);
 	for (pp = &ls->live; (l = *pp) != NULL; pp = &l->next) {
 		if (strcmp(l->addr, addr) != 0)

@@ -190,6 +190,53 @@ int rh_slurm_test_only(struct rh_ssh *ssh, const char *addr,
                        const struct cJSON *args, char **verdict,
                        struct rh_err *err);
 
+/* The allocation of a Slurm cluster: one batch job. Its script and id
+ * are kept on the login node in the directory rh_slurm_dir(addr) (".rh/
+ * slurm/NAME", NAME as rh_sky_name), so that an rhfs started again finds
+ * the job; its output goes to out/JOBID.out there. */
+char *rh_slurm_dir(const char *addr);
+/* The job's script (a new string): one worker agent a node, started with
+ * srun, that reaches the head at head ("HOST:PORT") with the key in the
+ * file key; with head NULL, a script that starts none and holds the
+ * nodes until the job is cancelled or reaches its time limit. */
+char *rh_slurm_script(const char *addr, const char *head, const char *key);
+/* Submit script with sbatch and the config's options (rh_slurm_request)
+ * on the login node; the job id in *job, also written to the job file. */
+int rh_slurm_submit(struct rh_ssh *ssh, const char *addr,
+                    const struct cJSON *cfg, const char *script, char **job,
+                    struct rh_err *err);
+/* The job id the login node keeps for addr: *job NULL when none. */
+int rh_slurm_recall(struct rh_ssh *ssh, const char *addr, char **job,
+                    struct rh_err *err);
+/* The job file removed, if it still names job. */
+int rh_slurm_forget(struct rh_ssh *ssh, const char *addr, const char *job,
+                    struct rh_err *err);
+/* scancel job on the login node. */
+int rh_slurm_cancel(struct rh_ssh *ssh, const char *addr, const char *job,
+                    struct rh_err *err);
+/* What Slurm says of a job: squeue (which keeps an ended job a while),
+ * else scontrol, else the accounting (sacct). state "" when no one knows
+ * it any more. */
+struct rh_slurm_job {
+	char id[24];
+	char state[32];         /* PENDING, RUNNING, TIMEOUT, CANCELLED, ... */
+	char reason[128];       /* Slurm's: Resources, Priority, TimeLimit */
+	char nodes[256];        /* node1,node2 or node[1-2] */
+	char time_left[32];     /* squeue's %L: 9:58, UNLIMITED */
+	char name[64];          /* the job's name: rhfs's are rh_sky_name */
+};
+int rh_slurm_job_state(struct rh_ssh *ssh, const char *addr, const char *job,
+                       struct rh_slurm_job *j, struct rh_err *err);
+/* Whether j is the job rhfs submits for addr (its name), or Slurm does
+ * not know it (any more): a job id kept from another Slurm may name
+ * another's job. */
+int rh_slurm_job_ours(const struct rh_slurm_job *j, const char *addr);
+/* Whether a job in state still holds, or waits for, its allocation. */
+int rh_slurm_state_live(const char *state);
+/* Why an ended job ended, for the calls it fails: "Slurm job 12 reached
+ * its time limit (TIMEOUT, TimeLimit on node1)". */
+char *rh_slurm_end_reason(const struct rh_slurm_job *j);
+
 /* sky.c: on-demand clusters through the SkyPilot command line. */
 /* A cluster launched on demand: no ips, an instance_type (or subtype
  * OnDemandCluster). */
