@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "base.h"
+#include "proto.h"
 #include "link.h"
 #include "rhfs.h"
 
@@ -164,6 +165,35 @@ job_ended(struct sl *s, struct rh_ssh *ssh)
 	pthread_mutex_lock(&sls->lock);
 }
 
+/* The job's script: its worker agents reach the agent on the login
+ * node, made their head. An agent without worker dispatch: a script
+ * that holds the nodes and starts nothing (calls then fail with the
+ * reason once the job runs). */
+static int
+head_of(struct sl *s, const cJSON *cfg, char **script, struct rh_err *err)
+{
+	struct rh_rpc *rpc;
+	char *head = NULL, *key = NULL;
+	int r;
+
+	*script = NULL;
+	r = res_agent(s->fs, s->addr, cfg, &rpc, err);
+	if (r == 0)
+		r = rh_slurm_head(rpc, s->addr, cfg,
+		                  (int)(s->fs->opts.connect_timeout * 1000),
+		                  &head, &key, err);
+	if (r == -EOPNOTSUPP) {
+		rh_warn("%s: the job starts no worker agent: %s", s->addr,
+		        err->msg);
+		r = 0;
+	}
+	if (r == 0)
+		*script = rh_slurm_script(s->addr, head, key);
+	free(head);
+	free(key);
+	return r;
+}
+
 static void *
 watch_main(void *arg)
 {
@@ -228,8 +258,10 @@ watch_main(void *arg)
 			s->submitting = 1;
 			cfg = cJSON_Duplicate(s->cfg, 1);
 			pthread_mutex_unlock(&sls->lock);
-			script = rh_slurm_script(s->addr, NULL, NULL);
-			r = rh_slurm_submit(ssh, s->addr, cfg, script, &job, &e);
+			r = head_of(s, cfg, &script, &e);
+			if (r == 0)
+				r = rh_slurm_submit(ssh, s->addr, cfg, script,
+				                    &job, &e);
 			free(script);
 			cJSON_Delete(cfg);
 			pthread_mutex_lock(&sls->lock);
@@ -487,6 +519,24 @@ slurm_wait(struct fs *fs, const char *addr, const cJSON *cfg,
 }
 
 int
+slurm_stale(struct fs *fs, const char *addr, const cJSON *cfg)
+{
+	struct slurms *sls = fs->slurm;
+	char *key = res_link_key(addr, cfg);
+	struct sl *s;
+	int r = 0;
+
+	if (key == NULL)
+		return 0;
+	pthread_mutex_lock(&sls->lock);
+	if ((s = find(fs, key, 0)) != NULL)
+		r = !running(s);
+	pthread_mutex_unlock(&sls->lock);
+	free(key);
+	return r;
+}
+
+int
 slurm_known(struct fs *fs, const char *addr)
 {
 	struct slurms *sls = fs->slurm;
@@ -707,6 +757,37 @@ slurm_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
 	return r < 0 ? r : 1;
 }
 
+/* The head's word on the worker agents (its nodes), into out. */
+static void
+head_status(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+{
+	const cJSON *v;
+	struct rh_rpc *rpc;
+	struct rh_err e;
+	cJSON *req, *reply = NULL;
+	int r;
+
+	if ((r = res_agent(fs, addr, cfg, &rpc, &e)) == 0) {
+		req = rh_proto_new(0, "status");
+		r = rh_rpc_call_wait(rpc, req,
+		                     (int)(fs->opts.connect_timeout * 1000),
+		                     &reply);
+		cJSON_Delete(req);
+		if (r < 0)
+			rh_err_set(&e, -r, "%s: the agent on the login node did "
+			           "not answer: %s", addr, strerror(-r));
+	}
+	if (r < 0) {
+		cJSON_AddStringToObject(out, "workers", e.msg);
+		return;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(reply, "nodes")) != NULL)
+		cJSON_AddItemToObject(out, "nodes", cJSON_Duplicate(v, 1));
+	if ((v = cJSON_GetObjectItemCaseSensitive(reply, "workers")) != NULL)
+		cJSON_AddItemToObject(out, "workers", cJSON_Duplicate(v, 1));
+	cJSON_Delete(reply);
+}
+
 void
 slurm_status(struct fs *fs, const char *addr, const cJSON *cfg,
              struct rh_ssh *ssh, cJSON *out)
@@ -761,11 +842,7 @@ slurm_status(struct fs *fs, const char *addr, const cJSON *cfg,
 		cJSON_AddStringToObject(job, "time_left", info.time_left);
 		if (strcmp(info.state, "RUNNING") == 0) {
 			cJSON_AddStringToObject(out, "state", "up");
-			/* no worker agent is started in the job yet */
-			cJSON_AddStringToObject(out, "workers", "none: this "
-			                        "rhagent cannot dispatch calls to "
-			                        "worker agents; calls on this "
-			                        "cluster fail once the job runs");
+			head_status(fs, addr, cfg, out);
 		} else if (rh_slurm_state_live(info.state)) {
 			cJSON_AddStringToObject(out, "state", "pending");
 			why = xasprintf("Slurm job %s is %s (%s): calls wait "

@@ -1216,7 +1216,8 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	pthread_mutex_lock(&inv->lock);
 	held = n > 0 && inv->holding;
 	pthread_mutex_unlock(&inv->lock);
-	if (n > 0 && !held && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc))) {
+	if (n > 0 && !held && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc) ||
+	                       slurm_stale(fs, inv->addr, inv->cfg))) {
 		prep = ondemand_begin(fs, inv->addr, inv->cfg, &cluster,
 		                      &ticket, err);
 		held = prep > 0;

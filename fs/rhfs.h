@@ -633,6 +633,10 @@ int slurm_begin(struct fs *fs, const char *addr, const struct cJSON *cfg,
                 struct rh_err *err);
 int slurm_wait(struct fs *fs, const char *addr, const struct cJSON *cfg,
                struct rh_err *err);
+/* Whether the resource at addr (a send, or a cluster) runs on a Slurm
+ * cluster whose job does not run now: its calls go through
+ * slurm_begin again, even on a live connection to its login node. */
+int slurm_stale(struct fs *fs, const char *addr, const struct cJSON *cfg);
 /* Whether addr is a Slurm cluster rhfs has seen a call or ctl for. */
 int slurm_known(struct fs *fs, const char *addr);
 /* A held call's record: what it waits for (waiting, slurm). */

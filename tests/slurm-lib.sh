@@ -16,7 +16,9 @@
 #   slurm_log           the daemons' logs, to stderr
 #
 # SLURM_DIR is the temp dir, SLURM_NODES the node names, SLURM_PARTITION
-# the partition (both nodes), SLURM_CLUSTER the cluster name.
+# the partition (both nodes), SLURM_CLUSTER the cluster name. Lines of
+# SLURM_CONF_EXTRA, set before slurm_start, go into slurm.conf (say
+# MaxArraySize=10001 for a large job array).
 #
 # A login node: an sshd of tests/sshd-lib.sh started after this file is
 # sourced gives its sessions SLURM_CONF (SSHD_SETENV), and the cluster's
@@ -140,6 +142,8 @@ InactiveLimit=0
 KillWait=5
 MinJobAge=300
 CONF
+	[ -z "${SLURM_CONF_EXTRA:-}" ] ||
+		printf '%s\n' "$SLURM_CONF_EXTRA" >>"$SLURM_DIR/slurm.conf"
 	for n in $SLURM_NODES; do
 		echo "NodeName=$n NodeHostname=localhost NodeAddr=127.0.0.1" \
 			"Port=$1 CPUs=$cpus State=UNKNOWN" >>"$SLURM_DIR/slurm.conf"
@@ -253,7 +257,9 @@ slurm_exit() {
 	slurm_stop
 	rm -rf "$SLURM_DIR"
 	if command -v cleanup >/dev/null 2>&1; then
-		# sshd-lib.sh's sshd, when sourced before
+		# sshd-lib.sh's sshd and the agent on its node, when sourced
+		# before
+		command -v stop_node_agent >/dev/null 2>&1 && stop_node_agent
 		command -v stop_sshd >/dev/null 2>&1 && stop_sshd
 		cleanup
 	fi

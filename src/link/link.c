@@ -328,14 +328,6 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	struct rh_rpc *rpc;
 	int r;
 
-	/* An agent on the login node would run the calls there, outside the
-	 * allocation: not what a SlurmCluster asks for. */
-	if (rh_slurm_is(cfg))
-		return rh_err_set(err, EOPNOTSUPP, "%s: a SlurmCluster runs "
-		                  "its calls on worker agents in its Slurm "
-		                  "allocation, and this rhagent cannot dispatch "
-		                  "calls to worker agents yet (its login node "
-		                  "is reachable with `rh ssh`)", addr);
 	pthread_mutex_lock(&ls->lock);
 	for (pp = &ls->live; (l = *pp) != NULL; pp = &l->next) {
 		if (strcmp(l->addr, addr) != 0)
@@ -353,6 +345,13 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	r = is_local(addr, cfg) ? open_local(ls, addr, &rpc, err) :
 	                          open_ssh(ls, addr, cfg, &rpc, err);
 	if (r == 0 && (r = hello(rpc, addr, ls->opts.timeout_ms, err)) < 0)
+		rh_rpc_stop(rpc);
+	/* A SlurmCluster's agent is on its login node: the head of the
+	 * worker agents in its allocation, never running a call itself
+	 * (the login node is not the allocation). */
+	if (r == 0 && rh_slurm_is(cfg) &&
+	    (r = rh_slurm_head(rpc, addr, cfg, ls->opts.timeout_ms, NULL,
+	                       NULL, err)) < 0)
 		rh_rpc_stop(rpc);
 	if (r == 0) {
 		l = xcalloc(1, sizeof(*l));

@@ -233,6 +233,15 @@ int rh_slurm_job_state(struct rh_ssh *ssh, const char *addr, const char *job,
 int rh_slurm_job_ours(const struct rh_slurm_job *j, const char *addr);
 /* Whether a job in state still holds, or waits for, its allocation. */
 int rh_slurm_state_live(const char *state);
+/* The agent on the login node made the head of the allocation's worker
+ * agents (`workers` {"listen": true, "local": false}: it listens at the
+ * login node's address, ips[0], and runs no call itself); where workers
+ * reach it in *head ("HOST:PORT") and the key file they prove themselves
+ * with in *key (either may be NULL). -EOPNOTSUPP when the agent has no
+ * worker dispatch. */
+int rh_slurm_head(struct rh_rpc *rpc, const char *addr,
+                  const struct cJSON *cfg, int timeout_ms, char **head,
+                  char **key, struct rh_err *err);
 /* Why an ended job ended, for the calls it fails: "Slurm job 12 reached
  * its time limit (TIMEOUT, TimeLimit on node1)". */
 char *rh_slurm_end_reason(const struct rh_slurm_job *j);

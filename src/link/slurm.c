@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "proto.h"
 #include "link.h"
 
 /* How long sinfo may take on the login node (its own timeouts are
@@ -652,4 +653,55 @@ rh_slurm_end_reason(const struct rh_slurm_job *j)
 	return xasprintf("Slurm job %s %s (%s%s%s%s%s)", j->id, why, j->state,
 	                 slurm_says ? ", " : "", slurm_says ? j->reason : "",
 	                 j->nodes[0] ? " on " : "", j->nodes);
+}
+
+int
+rh_slurm_head(struct rh_rpc *rpc, const char *addr, const cJSON *cfg,
+              int timeout_ms, char **head, char **key, struct rh_err *err)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+	const char *login = cJSON_IsArray(ips) && cJSON_IsString(ips->child) ?
+	                    ips->child->valuestring : "127.0.0.1";
+	const cJSON *port;
+	const char *host, *file;
+	cJSON *req = rh_proto_new(0, "workers"), *reply = NULL;
+	int r;
+
+	if (head != NULL)
+		*head = NULL;
+	if (key != NULL)
+		*key = NULL;
+	/* the workers reach it at the login node's address; it runs no call
+	 * itself (the login node is not the allocation) */
+	cJSON_AddBoolToObject(req, "listen", 1);
+	cJSON_AddBoolToObject(req, "local", 0);
+	cJSON_AddStringToObject(req, "host", login);
+	cJSON_AddStringToObject(req, "name", "login");
+	r = rh_rpc_call_wait(rpc, req, timeout_ms, &reply);
+	cJSON_Delete(req);
+	if (r == -ENOSYS)
+		return rh_err_set(err, EOPNOTSUPP, "%s: a SlurmCluster runs "
+		                  "its calls on worker agents in its Slurm "
+		                  "allocation, and this rhagent cannot dispatch "
+		                  "calls to worker agents yet (its login node "
+		                  "is reachable with `rh ssh`)", addr);
+	if (r < 0)
+		return rh_err_set(err, -r, "%s: the agent on the login node did "
+		                  "not take 'workers': %s", addr, strerror(-r));
+	host = rh_json_str(reply, "host");
+	file = rh_json_str(reply, "key_file");
+	port = cJSON_GetObjectItemCaseSensitive(reply, "port");
+	if (host == NULL || file == NULL || !cJSON_IsNumber(port)) {
+		cJSON_Delete(reply);
+		return rh_err_set(err, EPROTO, "%s: the agent on the login node "
+		                  "does not say where workers reach it", addr);
+	}
+	if (head != NULL)
+		*head = strchr(host, ':') != NULL ?
+		        xasprintf("[%s]:%d", host, port->valueint) :
+		        xasprintf("%s:%d", host, port->valueint);
+	if (key != NULL)
+		*key = xstrdup(file);
+	cJSON_Delete(reply);
+	return 0;
 }
