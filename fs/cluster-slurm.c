@@ -194,6 +194,41 @@ head_of(struct sl *s, const cJSON *cfg, char **script, struct rh_err *err)
 	return r;
 }
 
+/* Whether the head has calls running or queued: then the allocation is
+ * not idle (its last call written may be long ago). With the lock held;
+ * let go while the head is asked. */
+static int
+head_busy(struct sl *s)
+{
+	struct slurms *sls = s->fs->slurm;
+	const cJSON *running, *queued;
+	struct rh_rpc *rpc;
+	struct rh_err e;
+	cJSON *cfg = cJSON_Duplicate(s->cfg, 1), *req, *reply = NULL;
+	int r, busy = 0;
+
+	pthread_mutex_unlock(&sls->lock);
+	if ((r = res_agent(s->fs, s->addr, cfg, &rpc, &e)) == 0) {
+		req = rh_proto_new(0, "status");
+		r = rh_rpc_call_wait(rpc, req,
+		                     (int)(s->fs->opts.connect_timeout * 1000),
+		                     &reply);
+		cJSON_Delete(req);
+	}
+	if (r == 0) {
+		running = cJSON_GetObjectItemCaseSensitive(reply, "running");
+		queued = cJSON_GetObjectItemCaseSensitive(reply, "queued");
+		busy = (cJSON_IsNumber(running) && running->valueint > 0) ||
+		       (cJSON_IsNumber(queued) && queued->valueint > 0);
+	}
+	cJSON_Delete(reply);
+	cJSON_Delete(cfg);
+	pthread_mutex_lock(&sls->lock);
+	if (busy)
+		clock_gettime(CLOCK_MONOTONIC, &s->active);
+	return busy;
+}
+
 static void *
 watch_main(void *arg)
 {
@@ -350,7 +385,7 @@ watch_main(void *arg)
 		idle = elapsed_ms(&s->active);
 		if (mins >= 0 && s->cancel == NULL && s->waiting == 0 &&
 		    strcmp(info.state, "RUNNING") == 0 &&
-		    idle >= (long)mins * 60000) {
+		    idle >= (long)mins * 60000 && !head_busy(s)) {
 			cancel = xasprintf("autostop: idle for %d minute%s",
 			                   mins, mins == 1 ? "" : "s");
 			rh_info("%s: %s: cancelling Slurm job %s", s->addr,
@@ -529,8 +564,11 @@ slurm_stale(struct fs *fs, const char *addr, const cJSON *cfg)
 	if (key == NULL)
 		return 0;
 	pthread_mutex_lock(&sls->lock);
-	if ((s = find(fs, key, 0)) != NULL)
+	if ((s = find(fs, key, 0)) != NULL) {
 		r = !running(s);
+		/* calls written: not idle (autostop) */
+		clock_gettime(CLOCK_MONOTONIC, &s->active);
+	}
 	pthread_mutex_unlock(&sls->lock);
 	free(key);
 	return r;
