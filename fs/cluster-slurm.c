@@ -135,34 +135,36 @@ nap(struct sl *s, long ms)
 		pthread_cond_timedwait(&sls->cond, &sls->lock, &until);
 }
 
-/* The job ended: why, for the calls, status and the log. With the lock
- * held. */
+/* The job ended: its id forgotten on the login node, then why, for the
+ * calls, status and the log. With the lock held (let go meanwhile). */
 static void
 job_ended(struct sl *s, struct rh_ssh *ssh)
 {
 	struct slurms *sls = s->fs->slurm;
 	struct rh_err e;
-	char *why = rh_slurm_end_reason(&s->info), *job = s->job;
+	char *why = rh_slurm_end_reason(&s->info), *job = xstrdup(s->job);
 
 	if (s->cancel != NULL) {
 		free(why);
 		why = xasprintf("Slurm job %s was cancelled: %s", job,
 		                s->cancel);
 	}
+	/* gone from the login node before anyone is told it ended */
+	pthread_mutex_unlock(&sls->lock);
+	if (rh_slurm_forget(ssh, s->addr, job, &e) < 0)
+		rh_warn("%s", e.msg);
+	pthread_mutex_lock(&sls->lock);
 	rh_info("%s: %s", s->addr, why);
 	free(s->ended);
 	s->ended = why;
 	free(s->cancel);
 	s->cancel = NULL;
 	s->cancel_sent = 0;
+	free(s->job);
 	s->job = NULL;
 	s->want = 0;
 	pthread_cond_broadcast(&sls->cond);
-	pthread_mutex_unlock(&sls->lock);
-	if (rh_slurm_forget(ssh, s->addr, job, &e) < 0)
-		rh_warn("%s", e.msg);
 	free(job);
-	pthread_mutex_lock(&sls->lock);
 }
 
 /* The job's script: its worker agents reach the agent on the login
@@ -881,6 +883,13 @@ slurm_status(struct fs *fs, const char *addr, const cJSON *cfg,
 		if (strcmp(info.state, "RUNNING") == 0) {
 			cJSON_AddStringToObject(out, "state", "up");
 			head_status(fs, addr, cfg, out);
+		} else if (strcmp(info.state, "COMPLETING") == 0) {
+			cJSON_AddStringToObject(out, "state", "ending");
+			why = xasprintf("Slurm job %s is ending (%s): the next "
+			                "call submits a new one once it ended", id,
+			                info.reason);
+			cJSON_AddStringToObject(out, "error", why);
+			free(why);
 		} else if (rh_slurm_state_live(info.state)) {
 			cJSON_AddStringToObject(out, "state", "pending");
 			why = xasprintf("Slurm job %s is %s (%s): calls wait "

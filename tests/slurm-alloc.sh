@@ -9,6 +9,8 @@
 # their status and the cluster's) and go on once it runs; the job's time
 # limit and autostop end it, with the reason.
 . "$top_srcdir/tests/lib.sh"
+# the login node's user: Slurm's tests' own (their node lock too)
+SSH_USER=rhfs-slurm
 . "$top_srcdir/tests/sshd-lib.sh"
 . "$top_srcdir/tests/slurm-lib.sh"
 slurm_need
@@ -43,7 +45,8 @@ if j:
     print("time_left", j.get("time_left"))
 for k in ("error", "last_job", "last_error", "workers"):
     if k in st:
-        print(k + ": " + st[k])
+        v = st[k]
+        print(k + ": " + (v if isinstance(v, str) else json.dumps(v)))
 PY
 st() {
 	timeout 60 cat "$R/sl/status" >"$T/st.json" 2>"$T/errout" &&
@@ -148,6 +151,8 @@ JOB=$(cat "$JOBFILE" 2>/dev/null)
 	fail "  a job was submitted"
 wait_for 30 sh -c "timeout 10 squeue -h -j '$JOB' -o %r | grep -qx Resources" ||
 	fail "  it is pending for Resources ($(timeout 10 squeue -h -j "$JOB" -o '%T %r'))"
+wait_for 30 sh -c "grep -q 'PENDING: Resources' '$R/py/calls/$CALL/status'" ||
+	fail "  the call's status tells Slurm's reason"
 check "  the call's status" cat "$R/py/calls/$CALL/status"
 cp "$T/out" "$T/q1"
 has "  queued" "$T/q1" '"state": "queued"'

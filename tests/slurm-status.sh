@@ -6,6 +6,8 @@
 # node gives them, as the test user; a partition with no nodes and a
 # login node that is down are said in its error.
 . "$top_srcdir/tests/lib.sh"
+# the login node's user: Slurm's tests' own (their node lock too)
+SSH_USER=rhfs-slurm
 . "$top_srcdir/tests/sshd-lib.sh"
 . "$top_srcdir/tests/slurm-lib.sh"
 slurm_need

@@ -5,6 +5,8 @@
 # and its processes; and a login node (a loopback sshd) whose
 # unprivileged user runs, submits and cancels jobs as that user.
 . "$(dirname "$0")/lib.sh"
+# the login node's user: Slurm's tests' own (their node lock too)
+SSH_USER=rhfs-slurm
 . "$(dirname "$0")/sshd-lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 slurm_need

@@ -3,7 +3,9 @@
 # shell start-up is slow), an ed25519 client key. Source after lib.sh
 # (which provides $T and the cleanup trap); call start_sshd.
 
-SSH_USER=rhfs-test
+# A test may name a user of its own (set SSH_USER before sourcing): its
+# node is then its own, with a lock of its own.
+SSH_USER=${SSH_USER:-rhfs-test}
 SSH_DIR=$T/ssh
 SSH_KEY=$SSH_DIR/client_ed25519
 KNOWN_HOSTS=$SSH_DIR/known_hosts
@@ -30,7 +32,7 @@ ensure_ssh_user() {
 # that use it take turns, holding the lock until they exit.
 take_node() {
 	if [ -z "${NODE_LOCKED:-}" ]; then
-		exec 8>/tmp/rhfs-test-node.lock
+		exec 8>"/tmp/$SSH_USER-node.lock"
 		flock 8
 		NODE_LOCKED=1
 	fi

@@ -111,6 +111,7 @@ main(void)
 
 	CHECK(rh_slurm_state_live("PENDING"));
 	CHECK(rh_slurm_state_live("RUNNING"));
+	CHECK(rh_slurm_state_live("COMPLETING"));
 	CHECK(!rh_slurm_state_live("TIMEOUT"));
 	CHECK(!rh_slurm_state_live("CANCELLED"));
 	CHECK(!rh_slurm_state_live(""));

@@ -606,7 +606,9 @@ int
 rh_slurm_state_live(const char *state)
 {
 	static const char *const live[] = {
-		"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED",
+		/* COMPLETING: ending, its last state (TIMEOUT, ...) to come */
+		"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED",
+		"REQUEUED",
 		"REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING",
 		"STAGE_OUT", "STOPPED", "RESV_DEL_HOLD", NULL,
 	};
@@ -633,7 +635,6 @@ rh_slurm_end_reason(const struct rh_slurm_job *j)
 		{ "OUT_OF_MEMORY", "ran out of memory" },
 		{ "FAILED", "failed" },
 		{ "COMPLETED", "ended (its script exited)" },
-		{ "COMPLETING", "is ending" },
 	};
 	const char *why = NULL;
 	int slurm_says;
