@@ -6,6 +6,7 @@
 # 100 directories, cold. Prints figures and each row's ratio to its peer;
 # asserts nothing. Run as root from the build tree after make:
 #     sh tests/bench/data.sh [SIZE_MIB] [FILES] [S3_FILES]
+# STORES (default "local sftp s3") names the stores whose rows are run.
 #
 # A row is `row NAME DIR [PEER]`: DIR is where its files go, PEER the
 # row it is compared with. Each store adds its rows in the section at
@@ -17,6 +18,12 @@ top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 export top_srcdir top_builddir
 SIZE_MIB=${1:-1024}
 FILES=${2:-10000}
+STORES=${STORES:-local sftp s3}
+# wants STORE: whether STORE's rows are run
+wants() {
+	case " $STORES " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 . "$top_srcdir/tests/lib.sh"
 
 now() { date +%s.%N; }
@@ -100,8 +107,10 @@ cat >"$WORK/rh/bench/config.json" <<EOF
 {"resource_type": "folder", "name": "bench", "system": "file", "path": "$T/store"}
 EOF
 mount_rhfs
-row native "$T/native"
-row rhfs-local "$MNT/~/bench/data" native
+if wants local; then
+	row native "$T/native"
+	row rhfs-local "$MNT/~/bench/data" native
+fi
 
 # --- a cluster's store: data/ of a folder on the loopback sshd's node
 # against sshfs on the same sshd, as the same user ---
@@ -113,7 +122,9 @@ bench_cleanup() {
 	cleanup
 }
 trap bench_cleanup EXIT
-if ! command -v sshfs >/dev/null 2>&1; then
+if ! wants sftp; then
+	:
+elif ! command -v sshfs >/dev/null 2>&1; then
 	echo "sshfs: missing (tests/deps.sh installs it): no cluster rows"
 elif start_sshd; then
 	su -s /bin/sh "$SSH_USER" -c 'cd && rm -rf rhfs-bench sshfs-bench &&
@@ -139,7 +150,9 @@ fi
 # --- S3: data/ of an "s3" folder against s3fs and the AWS CLI, all on
 # one moto server (S3_FILES small files: moto takes a request per file)
 S3_FILES=${3:-$FILES}
-if "$PYTHON3" -c 'import moto.server, boto3' 2>/dev/null &&
+if ! wants s3; then
+	:
+elif "$PYTHON3" -c 'import moto.server, boto3' 2>/dev/null &&
 	command -v aws >/dev/null && command -v s3fs >/dev/null; then
 	. "$top_srcdir/tests/moto-lib.sh"
 	S3PORT=$(free_port)
