@@ -15,6 +15,12 @@
  *   hold P FILE FLAG: write FILE into P, say "held", wait until FLAG
  *   exists, fsync and close (for a store lost in between)
  *   sync P FILE: write FILE into P, fsync and close
+ *   shuffled P FILE: read P into FILE in 128 KiB reads out of order, as
+ *   the kernel's read-ahead sends them: pairs swapped, a jump back to
+ *   the start and one far ahead now and then
+ *   stale P FILE OFF: read P's first bytes, write FILE at OFF through a
+ *   second handle, then read FILE's length at OFF through the first
+ *   (the bytes to stdout)
  */
 #include "config.h"
 
@@ -161,6 +167,89 @@ get_op(const char *path, const char *file, off_t off, size_t len)
 	return r;
 }
 
+#define BLOCK (128 * 1024)
+
+/* Block i of path's open file f into fd at its offset. */
+static int
+get_block(struct rh_data_file *f, char *buf, int fd, off_t i)
+{
+	ssize_t n = d->ops->read(f, buf, BLOCK, i * BLOCK);
+
+	if (n > 0 && pwrite(fd, buf, (size_t)n, i * BLOCK) != n)
+		return -errno;
+	return n < 0 ? (int)n : 0;
+}
+
+static int
+shuffled_op(const char *path, const char *file)
+{
+	struct rh_data_file *f = NULL;
+	struct stat st;
+	char *buf = malloc(BLOCK);
+	off_t blocks, i;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644), r;
+
+	if (fd < 0 || buf == NULL) {
+		free(buf);
+		return -errno;
+	}
+	if ((r = d->ops->stat(d, path, &st)) == 0)
+		r = d->ops->open(d, path, O_RDONLY, 0, &f);
+	blocks = (st.st_size + BLOCK - 1) / BLOCK;
+	for (i = 0; r == 0 && i < blocks; i += 2) {
+		/* i + 1 before i; every 16th pair, block 0 again (far
+		 * behind) and a block 64 ahead (far ahead) first */
+		if (i % 32 == 16 && (r = get_block(f, buf, fd, 0)) == 0 &&
+		    i + 64 < blocks)
+			r = get_block(f, buf, fd, i + 64);
+		if (r == 0 && i + 1 < blocks)
+			r = get_block(f, buf, fd, i + 1);
+		if (r == 0)
+			r = get_block(f, buf, fd, i);
+	}
+	if (f != NULL && d->ops->close(f) < 0 && r == 0)
+		r = -EIO;
+	close(fd);
+	free(buf);
+	return r;
+}
+
+static int
+stale_op(const char *path, const char *file, off_t off)
+{
+	struct rh_data_file *f = NULL, *w = NULL;
+	char *buf = malloc(CHUNK);
+	ssize_t n = 0;
+	int r;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	if ((r = d->ops->open(d, path, O_RDONLY, 0, &f)) == 0 &&
+	    (n = d->ops->read(f, buf, 4096, 0)) < 0)
+		r = (int)n;
+	if (r == 0 && (r = d->ops->open(d, path, O_WRONLY, 0, &w)) == 0) {
+		r = copy_in(w, file, off);
+		if (d->ops->close(w) < 0 && r == 0)
+			r = -EIO;
+	}
+	if (r == 0 && (n = open(file, O_RDONLY)) >= 0) {
+		struct stat st;
+
+		fstat((int)n, &st);
+		close((int)n);
+		n = d->ops->read(f, buf, (size_t)st.st_size, off);
+		if (n < 0)
+			r = (int)n;
+		else if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			r = -EIO;
+		printf("\n");
+	}
+	if (f != NULL && d->ops->close(f) < 0 && r == 0)
+		r = -EIO;
+	free(buf);
+	return r;
+}
+
 static int
 run(int argc, char **argv)
 {
@@ -240,6 +329,12 @@ run(int argc, char **argv)
 	} else if (strcmp(op, "get") == 0) {
 		ARGS(2);
 		r = get_op(argv[1], argv[2], 0, 0);
+	} else if (strcmp(op, "shuffled") == 0) {
+		ARGS(2);
+		r = shuffled_op(argv[1], argv[2]);
+	} else if (strcmp(op, "stale") == 0) {
+		ARGS(3);
+		r = stale_op(argv[1], argv[2], atoll(argv[3]));
 	} else if (strcmp(op, "getat") == 0) {
 		ARGS(3);
 		r = get_op(argv[1], NULL, atoll(argv[2]),

@@ -77,6 +77,16 @@ dc getat rnd.bin 2999990 100
 head -c 10 "$T/dc.out" >"$T/tail.got"
 tail -c 10 "$T/rnd" >"$T/tail.want"
 same "a read at an offset near the end" "$T/tail.want" "$T/tail.got"
+head -c 25165824 /dev/urandom >"$T/ooo"
+cp "$T/ooo" "$NODE/store/ooo.bin" && chown "$SSH_USER" "$NODE/store/ooo.bin"
+dc_is "reads out of order, jumps back and far ahead" "ok" \
+	shuffled ooo.bin "$T/ooo.got"
+same "each read its own bytes" "$T/ooo" "$T/ooo.got"
+printf 'changed!' >"$T/changed"
+dc stale ooo.bin "$T/changed" 300000
+check "a reader sees another handle's write where it had read ahead" \
+	test "$(head -n 1 "$T/dc.out")" = 'changed!'
+node 'rm store/ooo.bin'
 dc_is "overwrite (O_TRUNC)" "ok" put f.txt "$T/b"
 on_node "the node's file is the new content" "$T/b" f.txt
 dc_is "append (O_APPEND)" "ok" append f.txt "$T/a"

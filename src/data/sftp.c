@@ -13,7 +13,8 @@
  *
  * Reads and writes go through libssh2's pipeline: a large request is
  * cut into SFTP requests that are all in flight at once, and a file read
- * in order keeps libssh2's read-ahead going from one read to the next.
+ * in order (or nearly: the kernel's read-ahead comes on several threads)
+ * keeps libssh2's read-ahead going from one read to the next.
  *
  * What SFTP (version 3, as OpenSSH serves it) cannot give: times in
  * whole seconds; a rename over an existing entry is done by moving that
@@ -50,6 +51,16 @@
 /* the most bytes of one file's writes in flight, unanswered: beyond the
  * SSH channel's window (2 MiB), so that the pipe never runs dry */
 #define WB_MAX (8 * 1024 * 1024)
+/* A file read in order is one stream of libssh2's reads, asked RA_ASK
+ * bytes at a time (libssh2 keeps four times that in flight); the last
+ * RA_KEEP bytes taken from it are kept, and a read up to RA_SKIP bytes
+ * ahead of the stream reads on to it: the kernel's read-ahead sends its
+ * requests on several threads, out of order, and each would otherwise
+ * restart the stream (and its requests in flight) */
+#define RA_ASK (1024 * 1024)
+#define RA_KEEP (2 * 1024 * 1024)
+#define RA_SKIP (2 * 1024 * 1024)
+#define RA_CAP (RA_KEEP + 6 * RA_ASK)
 /* a wait that ran out (not a libssh2 error code) */
 #define TIMED_OUT (-100000)
 
@@ -84,6 +95,9 @@ struct rh_data_file {
 	int append;
 	int64_t pos;                    /* libssh2's offset of h; -1: unknown */
 	int reading;                    /* the last transfer was a read */
+	/* read: ra[0, ra_len) are the bytes of the stream before pos */
+	char *ra;
+	size_t ra_len;
 	/* write-behind: wb[wb_head, wb_len) are bytes handed to libssh2
 	 * and not yet answered; they end at file offset wb_end */
 	char *wb;
@@ -557,6 +571,19 @@ f_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
 	return rh_data_link_inside(path, buf);
 }
 
+/* The open files of path read again from the node at their next read:
+ * what they took ahead may be older than a change made by another
+ * handle. Called with s->lock held. */
+static void
+ra_forget(struct sftp *s, const char *path)
+{
+	struct rh_data_file *f;
+
+	for (f = s->files; f != NULL; f = f->next)
+		if (f->reading && strcmp(f->path, path) == 0)
+			f->reading = 0;
+}
+
 /* Open f's handle (again, on a new session). Called with s->lock held,
  * the session up. */
 static int
@@ -654,6 +681,8 @@ f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	if (r == -EIO && s->sftp != NULL &&
 	    node_type(s, f->path, &type) == 0 && type != 0)
 		r = (flags & O_EXCL) ? -EEXIST : S_ISDIR(type) ? -EISDIR : r;
+	if (r == 0 && (flags & O_TRUNC))
+		ra_forget(s, f->path);
 	if (r == 0) {
 		f->next = s->files;
 		s->files = f;
@@ -668,32 +697,72 @@ f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	return 0;
 }
 
+/* Read of f's stream from pos on, into ra (its oldest bytes dropped for
+ * room): bytes taken, 0 at the end of the file. Called with s->lock
+ * held. */
+static ssize_t
+ra_fill(struct sftp *s, struct rh_data_file *f)
+{
+	ssize_t n;
+
+	if (f->ra == NULL)
+		f->ra = xmalloc(RA_CAP);
+	if (f->ra_len + RA_ASK > RA_CAP) {
+		memmove(f->ra, f->ra + f->ra_len - RA_KEEP, RA_KEEP);
+		f->ra_len = RA_KEEP;
+	}
+	RUN(s, n, libssh2_sftp_read(f->h, f->ra + f->ra_len, RA_ASK));
+	if (n > 0) {
+		f->ra_len += (size_t)n;
+		f->pos += n;
+	}
+	return n;
+}
+
+/* The stream of f restarted at off (libssh2's read-ahead with it). */
+static void
+ra_seek(struct rh_data_file *f, off_t off)
+{
+	libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
+	f->pos = off;
+	f->ra_len = 0;
+	f->reading = 1;
+}
+
 static ssize_t
 f_read(struct rh_data_file *f, void *buf, size_t size, off_t off)
 {
 	struct sftp *s = f->s;
-	size_t got = 0;
-	ssize_t n = 0;
+	size_t got = 0, n;
+	int64_t cur, lo;
+	ssize_t rc = 0;
 	int r;
 
 	if ((r = lock_file(f)) < 0)
 		return r;
-	/* a jump, or a write since: libssh2's read-ahead starts anew */
-	if (f->pos != off || !f->reading) {
-		libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
-		f->pos = off;
-		f->reading = 1;
-	}
+	/* a write since (or the first read): the stream starts anew */
+	if (!f->reading)
+		ra_seek(f, off);
 	while (got < size) {
-		RUN(s, n, libssh2_sftp_read(f->h, (char *)buf + got,
-		                            size - got));
-		if (n <= 0)
+		cur = off + (off_t)got;
+		lo = f->pos - (int64_t)f->ra_len;
+		if (cur >= lo && cur < f->pos) {
+			n = (size_t)(f->pos - cur) < size - got ?
+			    (size_t)(f->pos - cur) : size - got;
+			memcpy((char *)buf + got, f->ra + (cur - lo), n);
+			got += n;
+			continue;
+		}
+		/* behind what is kept, or far ahead: a jump */
+		if (cur < lo || cur > f->pos + RA_SKIP)
+			ra_seek(f, cur);
+		if ((rc = ra_fill(s, f)) <= 0)
 			break;
-		got += (size_t)n;
-		f->pos += n;
 	}
-	if (n < 0)
-		r = fail(s, (int)n, "read", f->path);
+	if (rc < 0)
+		r = fail(s, (int)rc, "read", f->path);
+	else if (rc == 0 && got < size)
+		f->reading = 0;         /* the end: looked for anew next time */
 	pthread_mutex_unlock(&s->lock);
 	/* a short read would be taken for the end of the file */
 	return r < 0 ? r : (ssize_t)got;
@@ -745,6 +814,7 @@ f_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
 		r = -EIO;       /* lost while draining: told, not retried */
 		goto out;
 	}
+	ra_forget(s, f->path);
 	if (s->wb_file != f && (f->pos != off || f->reading || f->append)) {
 		/* appending: the server writes at the end (O_APPEND) */
 		libssh2_sftp_seek64(f->h, (libssh2_uint64_t)off);
@@ -872,6 +942,7 @@ f_truncate(struct rh_data *d, const char *path, struct rh_data_file *f,
 		a.flags = LIBSSH2_SFTP_ATTR_SIZE;
 		a.filesize = (libssh2_uint64_t)size;
 		r = set_attrs(s, f, np, &a);
+		ra_forget(s, np);
 	}
 	pthread_mutex_unlock(&s->lock);
 	free(np);
@@ -988,6 +1059,7 @@ f_close(struct rh_data_file *f)
 	}
 	pthread_mutex_unlock(&s->lock);
 	free(f->wb);
+	free(f->ra);
 	free(f->path);
 	free(f);
 	return r;
