@@ -122,6 +122,47 @@ bench_cleanup() {
 	cleanup
 }
 trap bench_cleanup EXIT
+# The floor of the cluster rows: rhfs's SFTP transport without FUSE
+# (tests/bench/sftp-floor: libssh2 on a session as the store makes it,
+# the same sshd and user), and what its cipher costs in libcrypto as
+# libssh2 1.10 calls it (a call per 16-byte block) and as OpenSSH does
+# (a call per packet).
+sftp_floor() {
+	floor=$top_builddir/tests/bench/sftp-floor
+	[ -x "$floor" ] || make -C "$top_builddir" tests/bench/sftp-floor \
+		>/dev/null 2>&1 || { echo "sftp-floor: cannot build"; return; }
+	set -- 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" "$KNOWN_HOSTS" \
+		rhfs-bench/floor "$SIZE_MIB"
+	"$floor" "$@" write >"$T/floor-w" && cold &&
+		"$floor" "$@" read >"$T/floor-r" ||
+		{ echo "sftp-floor: failed"; return; }
+	read -r cipher mac fw <"$T/floor-w"
+	read -r _ _ fr <"$T/floor-r"
+	awk -v w="$fw" -v r="$fr" -v c="$COLD" -v m="$cipher $mac" 'BEGIN {
+		printf "%-22s write %7.1f MiB/s  read (%s) %7.1f MiB/s  (%s)\n",
+		       "libssh2 (no FUSE)", w, c, r, m }'
+	echo "$fw $fr" >"$T/floor-row"
+	command -v openssl >/dev/null || return 0
+	# SSH's aes128-ctr is OpenSSL's aes-128-ctr; hmac-sha2-256 its
+	# HMAC of sha256
+	evp=$(echo "$cipher" | sed 's/^aes\([0-9]*\)-/aes-\1-/')
+	hmac=$(echo "$mac" | sed 's/^hmac-//; s/^sha2-/sha/')
+	for b in 16 32768; do
+		speed "$cipher, $b-byte calls" -bytes $b -evp "$evp"
+	done
+	speed "$mac, 32768-byte calls" -bytes 32768 -hmac "$hmac"
+}
+# speed WHAT ARGS...: one figure of `openssl speed ARGS`, in MiB/s
+speed() {
+	what=$1
+	shift
+	openssl speed -seconds 1 "$@" 2>/dev/null | awk -v w="$what" '
+		$1 != "type" && NF >= 2 { v = $NF }
+		END { sub(/k$/, "", v)
+		      printf "%-22s %-32s %7.1f MiB/s\n", "libcrypto", w,
+		             v * 1000 / 1048576 }'
+}
+
 if ! wants sftp; then
 	:
 elif ! command -v sshfs >/dev/null 2>&1; then
@@ -143,6 +184,7 @@ EOF
 		"$SSH_USER@127.0.0.1:sshfs-bench" "$SSHFS_MNT" &&
 		row sshfs "$SSHFS_MNT"
 	row rhfs-sftp "$MNT/~/cbench/data" sshfs
+	sftp_floor
 fi
 
 # --- other stores add their rows here ---
@@ -207,6 +249,12 @@ else
 fi
 
 ratios
+if [ -f "$T/floor-row" ]; then
+	read -r fw fr <"$T/floor-row"
+	awk -v fw="$fw" -v fr="$fr" '$1 == "sshfs" || $1 == "rhfs-sftp" {
+		printf "%-22s vs %-16s write %5.2fx  read %5.2fx\n", "libssh2 (no FUSE)",
+		       $1, fw * $2 / '"$SIZE_MIB"', fr * $3 / '"$SIZE_MIB"' }' "$RESULTS"
+fi
 if [ -f "$T/aws-row" ]; then
 	read -r _ aw ar <"$T/aws-row"
 	awk -v aw="$aw" -v ar="$ar" '$1 == "rhfs-s3" {
