@@ -200,7 +200,7 @@ head_of(struct sl *s, const cJSON *cfg, char **script, struct rh_err *err)
  * not idle (its last call written may be long ago). With the lock held;
  * let go while the head is asked. */
 static int
-head_busy(struct sl *s)
+head_busy(struct sl *s, int count_running)
 {
 	struct slurms *sls = s->fs->slurm;
 	const cJSON *running, *queued;
@@ -220,13 +220,14 @@ head_busy(struct sl *s)
 	if (r == 0) {
 		running = cJSON_GetObjectItemCaseSensitive(reply, "running");
 		queued = cJSON_GetObjectItemCaseSensitive(reply, "queued");
-		busy = (cJSON_IsNumber(running) && running->valueint > 0) ||
+		busy = (count_running && cJSON_IsNumber(running) &&
+		        running->valueint > 0) ||
 		       (cJSON_IsNumber(queued) && queued->valueint > 0);
 	}
 	cJSON_Delete(reply);
 	cJSON_Delete(cfg);
 	pthread_mutex_lock(&sls->lock);
-	if (busy)
+	if (busy && count_running)
 		clock_gettime(CLOCK_MONOTONIC, &s->active);
 	return busy;
 }
@@ -244,7 +245,7 @@ watch_main(void *arg)
 	cJSON *cfg;
 	char *job, *script, *cancel, *why;
 	long idle;
-	int r, mins;
+	int r, mins, ours;
 
 	pthread_mutex_lock(&sls->lock);
 	while (!sls->stop) {
@@ -377,7 +378,16 @@ watch_main(void *arg)
 		s->info = info;
 		pthread_cond_broadcast(&sls->cond);
 		if (!rh_slurm_state_live(info.state)) {
+			ours = s->cancel != NULL;
 			job_ended(s, ssh);
+			/* calls the head still holds, not yet handed to a
+			 * node, want a job: a new one, unless rhfs ended this
+			 * one (down, autostop) */
+			if (!s->want && !ours && head_busy(s, 0)) {
+				rh_info("%s: calls wait on the head: a new Slurm "
+				        "job for them", s->addr);
+				s->want = 1;
+			}
 			if (!s->want)
 				break;
 			continue;       /* a call came meanwhile: a new job */
@@ -387,7 +397,7 @@ watch_main(void *arg)
 		idle = elapsed_ms(&s->active);
 		if (mins >= 0 && s->cancel == NULL && s->waiting == 0 &&
 		    strcmp(info.state, "RUNNING") == 0 &&
-		    idle >= (long)mins * 60000 && !head_busy(s)) {
+		    idle >= (long)mins * 60000 && !head_busy(s, 1)) {
 			cancel = xasprintf("autostop: idle for %d minute%s",
 			                   mins, mins == 1 ? "" : "s");
 			rh_info("%s: %s: cancelling Slurm job %s", s->addr,
