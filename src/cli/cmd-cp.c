@@ -6,7 +6,9 @@
  *
  * SRC and DEST are addresses (~/ckpts, @/team/w, ^x) or paths inside an
  * rhfs mount (MOUNT/~/ckpts, or its data/); through a mount, the copy
- * goes through the mount's data/.
+ * goes through the mount's data/. Two addresses whose data is on the same
+ * cluster, reached over SSH, are copied on its node by cp -a (node_copy):
+ * no byte of the data comes through this machine.
  */
 #include "config.h"
 
@@ -25,6 +27,8 @@
 
 #include "cmd.h"
 #include "datastore.h"
+#include "link.h"
+#include "rns.h"
 
 #define CP_CHUNK (1024 * 1024)
 #define CP_BAR 30
@@ -36,6 +40,11 @@ struct side {
 	char *blob;             /* a blob: its entry in d's root */
 	char *fname;            /* a blob: its file's name */
 	int local;              /* a directory on this machine */
+	/* data on a cluster over SSH (by address): the cluster, and the
+	 * path of the data on its node (a blob's: its file) */
+	char *cluster;          /* its address, or NULL: */
+	cJSON *cluster_cfg;     /* its inline config */
+	char *npath;
 };
 
 struct copy {
@@ -128,6 +137,27 @@ cluster_cfg(void *arg, const char *addr, cJSON **cfg, struct rh_err *err)
 	rh_buf_free(&b);
 	return *cfg != NULL ? 0 : -EINVAL;
 }
+/* Data on a cluster over SSH: where it is, for a copy on the node. Its
+ * path as the SFTP store takes it: relative to the node user's home (a
+ * leading ~/ too) unless absolute. */
+static void
+node_side(struct side *s, const struct rh_data_loc *loc)
+{
+	const char *p = loc->path;
+	size_t n;
+
+	if (loc->cluster != NULL)
+		s->cluster = xstrdup(loc->cluster);
+	else
+		s->cluster_cfg = cJSON_Duplicate(loc->cluster_cfg, 1);
+	if (p[0] == '~' && (p[1] == '/' || p[1] == '\0'))
+		p += p[1] ? 2 : 1;
+	s->npath = xstrdup(*p ? p : ".");
+	n = strlen(s->npath);
+	while (n > 1 && s->npath[n - 1] == '/')
+		s->npath[--n] = '\0';
+}
+
 static int
 side_open(const char *arg, struct side *s, struct rh_err *err)
 {
@@ -181,6 +211,9 @@ side_open(const char *arg, struct side *s, struct rh_err *err)
 		s->local = r == 0 && strcmp(s->d->ops->name, "file") == 0;
 		if (r == 0 && s->blob != NULL)
 			s->fname = xstrdup(s->blob);
+		if (r == 0 && strcmp(s->d->ops->name, "sftp") == 0 &&
+		    rh_data_locate(cfg, s->addr, &loc, NULL) == 0)
+			node_side(s, &loc);
 	}
 out:
 	if (r < 0) {
@@ -204,6 +237,9 @@ side_free(struct side *s)
 	free(s->blob);
 	free(s->fname);
 	free(s->addr);
+	free(s->cluster);
+	cJSON_Delete(s->cluster_cfg);
+	free(s->npath);
 }
 
 /* A listing, taken whole before what is in it is copied. */
@@ -408,6 +444,186 @@ copy(struct copy *c, struct rh_err *err)
 	return r;
 }
 
+/* Both sides' data on one cluster reached over SSH. */
+static int
+same_node(const struct side *a, const struct side *b)
+{
+	if (a->npath == NULL || b->npath == NULL)
+		return 0;
+	if (a->cluster != NULL && b->cluster != NULL)
+		return strcmp(a->cluster, b->cluster) == 0;
+	return a->cluster_cfg != NULL && b->cluster_cfg != NULL &&
+	       cJSON_Compare(a->cluster_cfg, b->cluster_cfg, 1);
+}
+
+/* A node path for the node's shell: absolute, or in "$HOME". */
+static char *
+node_word(const char *path)
+{
+	char *q = rh_shell_quote(path), *w;
+
+	if (path[0] == '/')
+		return q;
+	w = xasprintf("\"$HOME\"/%s", q);
+	free(q);
+	return w;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The script run on the node: it prints "total FILES DIRS BYTES", a
+ * "tick" each second while cp -a runs (the reader's sign of life), then
+ * "rc STATUS"; errors go to its stderr. A folder's entries go into
+ * DEST's directory (DEST's own mode and times are left, as a copy
+ * through this machine leaves them); a blob's file becomes DEST's file
+ * (a blob) or a file of its name in DEST's directory. */
+static char *
+node_script(const struct side *s, const struct side *d)
+{
+	char *src = node_word(s->npath), *dst, *p, *script;
+
+	if (s->blob != NULL && d->blob == NULL) {
+		p = xasprintf("%s/%s", d->npath, s->fname);
+		dst = node_word(p);
+		free(p);
+	} else {
+		dst = node_word(d->npath);
+	}
+	script = xasprintf(
+	    "src=%s; dst=%s\n"
+	    "%s"
+	    "echo \"total $f $d $b\"\n"
+	    "(while sleep 1; do echo tick; done) & t=$!\n"
+	    "%s\n"
+	    "rc=$?\n"
+	    "kill $t 2>/dev/null\n"
+	    "echo \"rc $rc\"\n", src, dst,
+	    s->blob != NULL ?
+	    "f=1 d=0 b=$(stat -c %s -- \"$src\") || exit 3\n" :
+	    "cd -- \"$src\" || exit 3\n"
+	    "f=$(find . -mindepth 1 -type f | wc -l)\n"
+	    "d=$(find . -mindepth 1 -type d | wc -l)\n"
+	    "b=$(find . -mindepth 1 -type f -printf '%s\\n' | "
+	    "awk '{s+=$1} END {printf \"%.0f\", s}')\n",
+	    s->blob != NULL ? "cp -a -- \"$src\" \"$dst\"" :
+	    "find . -mindepth 1 -maxdepth 1 -exec cp -a -t \"$dst\" -- {} +");
+	free(src);
+	free(dst);
+	return script;
+}
+
+/* What the node said (stdout so far): the totals, once; the status, at
+ * the end (-1 before). */
+static int
+node_said(struct copy *c, const struct rh_buf *out)
+{
+	const char *p, *end = out->data + out->len;
+	unsigned f, d;
+	unsigned long long b;
+	int rc = -1;
+
+	for (p = out->data; p != NULL && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL)
+			break;
+		if (sscanf(p, "total %u %u %llu", &f, &d, &b) == 3) {
+			c->total = b;
+			c->files = f;
+			c->dirs = d;
+		}
+		sscanf(p, "rc %d", &rc);
+		p = nl + 1;
+	}
+	return rc;
+}
+
+/* The copy run on the node of the cluster that holds both sides, over
+ * an SSH session of its own; bounded by the data timeout while the node
+ * says nothing (it ticks each second while it copies). */
+static int
+node_copy(struct copy *c, struct rh_err *err)
+{
+	struct side *s = c->src, *d = c->dst;
+	const char *where = s->cluster ? s->cluster : "its cluster";
+	const char *home = getenv("HOME");
+	long long deadline;
+	struct rh_buf out = { 0 }, errout = { 0 };
+	struct rh_ssh *ssh = NULL;
+	struct rh_ssh_chan *ch = NULL;
+	cJSON *cfg = NULL;
+	char buf[4096], *kh, *script, *nl;
+	ssize_t n, m;
+	int r, rc = -1, progress;
+
+	if (s->cluster != NULL &&
+	    (r = cluster_cfg(NULL, s->cluster, &cfg, err)) < 0)
+		return r;
+	if (cfg == NULL)
+		cfg = cJSON_Duplicate(s->cluster_cfg, 1);
+	kh = xasprintf("%s/.ssh/known_hosts", home ? home : "");
+	r = rh_link_ssh(s->cluster ? s->cluster : s->addr, cfg, kh,
+	                RH_DATA_IO_TIMEOUT * 1000, &ssh, err);
+	free(kh);
+	cJSON_Delete(cfg);
+	if (r < 0)
+		return r;
+	script = node_script(s, d);
+	r = rh_ssh_chan_open(ssh, script, &ch, err);
+	free(script);
+	deadline = mono_ms() + RH_DATA_IO_TIMEOUT * 1000;
+	while (r == 0) {
+		progress = 0;
+		while ((n = rh_ssh_chan_read(ch, buf, sizeof(buf))) > 0) {
+			rh_buf_append(&out, buf, (size_t)n);
+			progress = 1;
+		}
+		while ((m = rh_ssh_chan_read_stderr(ch, buf, sizeof(buf))) > 0)
+			if (errout.len < 4096)
+				rh_buf_append(&errout, buf, (size_t)m);
+		if (n < 0 && n != -EAGAIN) {
+			r = rh_err_set(err, EIO, "%s -> %s: the connection to "
+			               "the node of %s was lost during the copy",
+			               s->addr, d->addr, where);
+			break;
+		}
+		rc = node_said(c, &out);
+		if (n == 0 || rh_ssh_chan_eof(ch))
+			break;
+		show(c, 0);
+		if (progress)
+			deadline = mono_ms() + RH_DATA_IO_TIMEOUT * 1000;
+		else if (rh_ssh_wait(ssh, deadline) == -ETIMEDOUT)
+			r = rh_err_set(err, ETIMEDOUT, "%s -> %s: the node of %s "
+			               "did not answer for %d s during the copy",
+			               s->addr, d->addr, where,
+			               RH_DATA_IO_TIMEOUT);
+	}
+	if (r == 0 && rc != 0) {
+		rh_buf_append(&errout, "", 1);
+		if ((nl = strchr(errout.data, '\n')) != NULL)
+			*nl = '\0';
+		r = rh_err_set(err, EIO, "%s -> %s: the copy on the node of %s "
+		               "failed: %s", s->addr, d->addr, where,
+		               *errout.data ? errout.data : rc < 0 ?
+		               "it ended before it said so" : "cp failed");
+	}
+	if (r == 0)
+		c->done = c->total;
+	rh_ssh_chan_close(ch);
+	rh_ssh_close(ssh);
+	rh_buf_free(&out);
+	rh_buf_free(&errout);
+	return r;
+}
+
 int
 cmd_cp(int argc, char *argv[])
 {
@@ -415,7 +631,7 @@ cmd_cp(int argc, char *argv[])
 	struct copy c;
 	struct rh_err err;
 	double secs;
-	int r;
+	int r, node;
 
 	if (argc != 3 || argv[1][0] == '-')
 		return cmd_usage("cp");
@@ -436,17 +652,23 @@ cmd_cp(int argc, char *argv[])
 	c.tty = isatty(STDERR_FILENO);
 	c.buf = xmalloc(CP_CHUNK);
 	clock_gettime(CLOCK_MONOTONIC, &c.t0);
-	r = copy(&c, &err);
+	node = same_node(&src, &dst);
+	if (node && src.blob == NULL && dst.blob != NULL)
+		r = copy(&c, &err);     /* refused there */
+	else
+		r = node ? node_copy(&c, &err) : copy(&c, &err);
 	free(c.buf);
 	if (r == 0) {
 		show(&c, 1);
 		secs = since(&c.t0);
 		printf("rh cp: %s -> %s: %u file%s, %u director%s, %.1f MiB "
-		       "in %.1f s (%.1f MiB/s)%s\n", src.addr, dst.addr,
+		       "in %.1f s (%.1f MiB/s)%s%s%s\n", src.addr, dst.addr,
 		       c.files, c.files == 1 ? "" : "s", c.dirs,
 		       c.dirs == 1 ? "y" : "ies", mib(c.done), secs,
 		       secs > 0 ? mib(c.done) / secs : 0.0,
-		       c.skipped ? "; some entries not copied" : "");
+		       c.skipped ? "; some entries not copied" : "",
+		       node ? ", copied on the node of " : "",
+		       node ? (src.cluster ? src.cluster : "its cluster") : "");
 	} else if (c.tty) {
 		fputc('\n', stderr);
 	}
