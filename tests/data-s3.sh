@@ -12,8 +12,9 @@
 
 MOTO_PID=
 AUTH_PID=
+FAULTS_PID=
 s3_cleanup() {
-	for p in $MOTO_PID $AUTH_PID; do
+	for p in $MOTO_PID $AUTH_PID $FAULTS_PID; do
 		kill -CONT "$p" 2>/dev/null
 		kill "$p" 2>/dev/null
 	done
@@ -424,5 +425,50 @@ check "the aws secret's right credentials work" \
 	test "$(cat "$MNT/~/locked3/data/f.txt")" = locked
 lacks "no credential in .log" "$MNT/.log" "$SECRET"
 lacks "nor in rhfs's own output" "$T/rhfs.err" "$SECRET"
+
+# --- a server in passing trouble (a relay in front of moto brings it): a
+# connection lost midway and 503 SlowDown answers are tried again within
+# io_timeout, and the operation succeeds; trouble that lasts fails it
+# with EIO, bounded, and the mount works again after ---
+FPORT=$(free_port)
+"$PYTHON3" "$top_srcdir/tests/s3-faults.py" "$FPORT" "$PORT" >"$T/faults.log" 2>&1 &
+FAULTS_PID=$!
+wait_for 10 grep -q ready "$T/faults.log"
+res flaky '{"resource_type": "folder", "name": "flaky", "system": "s3", "path": "bkt/flaky", "data_config": {"endpoint_url": "http://127.0.0.1:'$FPORT'", "region": "us-east-1"}}'
+F=$MNT/~/flaky/data
+head -c $((24 * 1024 * 1024)) /dev/urandom >"$T/flaky"
+awsc s3 cp "$T/flaky" s3://bkt/flaky/in.bin >/dev/null
+echo calm >"$T/calm"
+awsc s3 cp "$T/calm" s3://bkt/flaky/calm.txt >/dev/null
+check "the relay passes requests" test "$(cat "$F/calm.txt")" = calm
+kill -USR1 "$FAULTS_PID"
+check "a read whose connection is cut midway, then answered 503 twice" \
+	cmp "$T/flaky" "$F/in.bin"
+check "(the relay cut it and answered 503 twice)" \
+	test "$(grep -c '^cut$' "$T/faults.log")" = 1 -a \
+	"$(grep -c '^503$' "$T/faults.log")" = 2
+kill -USR1 "$FAULTS_PID"
+check "a write (a multipart upload) cut midway, then answered 503 twice" \
+	cp "$T/flaky" "$F/out.bin"
+check "(the relay cut it and answered 503 twice)" \
+	test "$(grep -c '^cut$' "$T/faults.log")" = 2 -a \
+	"$(grep -c '^503$' "$T/faults.log")" = 4
+awsc s3 cp s3://bkt/flaky/out.bin "$T/got" >/dev/null 2>&1
+same "the object is the file, whole" "$T/flaky" "$T/got"
+awsc s3 cp "$T/calm" s3://bkt/flaky/later.txt >/dev/null
+# opened before: its read is a GET, whose 503 says why
+exec 4<"$F/later.txt"
+kill -USR2 "$FAULTS_PID"
+t0=$(date +%s)
+refuse "503 on every try: the read fails with EIO" "Input/output error" \
+	timeout 60 cat <&4
+took=$(( $(date +%s) - t0 ))
+exec 4<&-
+check "within io_timeout (took ${took} s)" test "$took" -le 6
+has "the store's words are in .log" "$MNT/.log" "SlowDown"
+kill -USR2 "$FAULTS_PID"
+check "trouble over: the same read works" \
+	wait_for 10 sh -c "test \"\$(cat '$F/later.txt')\" = calm"
+kill "$FAULTS_PID"
 
 finish
