@@ -532,7 +532,12 @@ d_getattr(struct fs *fs, struct node *n, struct handle *hd, struct stat *st)
 	struct dop o;
 	int r;
 
-	if (h != NULL) {
+	/* a file open here with writes the store stages or keeps beside
+	 * it until close: what its handle holds */
+	if (h == NULL && has_written(fs, n) &&
+	    by_written(fs, n, H_STAT, st, 0, NULL) == 0) {
+		r = 0;
+	} else if (h != NULL) {
 		r = h->s->d->ops->fstat(h->f, st);
 	} else if ((r = dop_begin(fs, n, NULL, &o)) == 0) {
 		r = ops_of(&o)->stat(o.s->d, o.path, st);

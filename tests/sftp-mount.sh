@@ -213,6 +213,53 @@ for i in 1 2 3 4; do
 done
 rm -f "$T/big" "$D/big.bin"
 
+# --- rhfs killed (kill -9) while files are written whole: the node has
+# the old file, or for a new one an empty file, never a part of the new;
+# what was written waits beside it, under a name .rhfs-write-* ---
+head -c 3000000 /dev/urandom >"$T/old"
+cp "$T/old" "$D/kill.bin"
+# slow_write FILE: 4 MiB written and synced, then $T/go-FILE made, then
+# more each second until killed
+cat >"$T/slow.py" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, os.urandom(4 << 20))
+os.fsync(fd)
+open(sys.argv[2], "w").close()
+while True:
+    time.sleep(1)
+    os.write(fd, os.urandom(1 << 20))
+PY
+"$PYTHON3" "$T/slow.py" "$D/kill.bin" "$T/go-old" 2>/dev/null &
+W1=$!
+"$PYTHON3" "$T/slow.py" "$D/killnew.bin" "$T/go-new" 2>/dev/null &
+W2=$!
+check "two files under way (one over an old file, one new)" \
+	wait_for 30 test -e "$T/go-old" -a -e "$T/go-new"
+kill -9 "$RHFS_PID"
+wait "$RHFS_PID" 2>/dev/null
+RHFS_PID=
+kill "$W1" "$W2" 2>/dev/null
+wait "$W1" "$W2" 2>/dev/null
+on_node "killed: the old file is whole on the node" "$T/old" kill.bin
+check "killed: the new file is there, empty" \
+	test "$(node 'stat -c %s mstore/killnew.bin')" = 0
+check "what was written waits beside them (.rhfs-write-*)" \
+	test "$(node 'ls -A mstore | grep -c "^\.rhfs-write-"')" = 2
+node 'rm -f mstore/.rhfs-write-*'
+unmount_rhfs
+mount_rhfs -o "known_hosts=$KNOWN_HOSTS,io_timeout=3"
+same "mounted again: the old file reads whole" "$T/old" "$D/kill.bin"
+check "a whole write that ends" cp "$T/w1" "$D/kill.bin"
+on_node "puts the new file in its place" "$T/w1" kill.bin
+check "and leaves nothing beside it" \
+	test "$(node 'ls -A mstore | grep -c "^\.rhfs-write-"')" = 0
+check "a file open for writing is seen at its name" \
+	sh -c "exec 3>'$D/open.txt'; printf abc >&3; test \"\$(stat -c %s '$D/open.txt')\" = 3"
+check "and written in place on the node at its close" \
+	test "$(node 'cat mstore/open.txt')" = abc
+rm -f "$D/kill.bin" "$D/killnew.bin" "$D/open.txt"
+
 # --- the node stops answering: operations end within io_timeout (3 s) ---
 # secs_of COMMAND...: run it (at most 30 s); its exit status in RC and
 # the seconds it took in TOOK
@@ -224,7 +271,8 @@ secs_of() {
 }
 dd if=/dev/zero of="$D/stall.bin" bs=1M count=2048 2>"$T/dd.err" &
 DD_PID=$!
-wait_for 30 test -s "$STORE/stall.bin"
+# (written whole: to a name beside it until its close)
+wait_for 30 sh -c 'for f in "$1"/.rhfs-write-*; do test -s "$f" && exit 0; done; exit 1' sh "$STORE"
 STOPPED=$(sshd_tree)
 # shellcheck disable=SC2086
 kill -STOP $STOPPED 2>/dev/null

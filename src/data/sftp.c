@@ -16,6 +16,10 @@
  * in order (or nearly: the kernel's read-ahead comes on several threads)
  * keeps libssh2's read-ahead going from one read to the next.
  *
+ * A file written whole (made, or truncated, by its open) is written to a
+ * name beside it (.rhfs-write-*) that takes its place at close: the node
+ * holds the old file (a new one: empty) or the new one, never a part.
+ *
  * What SFTP (version 3, as OpenSSH serves it) cannot give: times in
  * whole seconds; a rename over an existing entry is done by moving that
  * entry aside first (not atomic); the server follows symbolic links, so
@@ -91,6 +95,12 @@ struct rh_data_file {
 	LIBSSH2_SFTP_HANDLE *h;         /* on session gen; NULL: none */
 	unsigned gen;
 	char *path;                     /* on the node, to open again */
+	char *final;                    /* written whole: the name path
+	                                 * takes at close (NULL: in place) */
+	int dropped;                    /* final was removed or replaced */
+	int wrote;                      /* written, truncated or set since
+	                                 * open */
+	int fresh;                      /* final was made by the open */
 	unsigned long reopen;           /* SFTP flags to open it again */
 	int append;
 	int64_t pos;                    /* libssh2's offset of h; -1: unknown */
@@ -628,6 +638,12 @@ lock_file(struct rh_data_file *f)
 	return lock_file_keep(f, 0);
 }
 
+static int open_whole(struct sftp *s, struct rh_data_file *f,
+                      unsigned long fl, mode_t mode, mode_t type);
+static int rename_over(struct sftp *s, const char *from, const char *to,
+                       mode_t ft, mode_t tt);
+static int node_remove(struct sftp *s, const char *np, mode_t type);
+
 static int
 f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
        struct rh_data_file **out)
@@ -676,7 +692,11 @@ f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 		else if (S_ISDIR(type) && (flags & O_ACCMODE) != O_RDONLY)
 			r = -EISDIR;
 	}
-	if (r == 0)
+	if (r == 0 && (flags & O_ACCMODE) != O_RDONLY &&
+	    !(flags & O_APPEND) && ((type == 0 && (flags & O_CREAT)) ||
+	                            (S_ISREG(type) && (flags & O_TRUNC))))
+		r = open_whole(s, f, fl, mode, type);
+	else if (r == 0)
 		r = file_handle(s, f, fl, (long)(mode & 07777));
 	if (r == -EIO && s->sftp != NULL &&
 	    node_type(s, f->path, &type) == 0 && type != 0)
@@ -727,6 +747,121 @@ ra_seek(struct rh_data_file *f, off_t off)
 	f->pos = off;
 	f->ra_len = 0;
 	f->reading = 1;
+}
+
+/* A file written whole: made now if new (empty: its name is there at
+ * once, and O_EXCL holds), then opened as a new name beside it with the
+ * file's permissions, which takes its place at close (whole_done).
+ * Called with s->lock held, the session up. */
+static int
+open_whole(struct sftp *s, struct rh_data_file *f, unsigned long fl,
+           mode_t mode, mode_t type)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	const char *slash = strrchr(f->path, '/');
+	long perm = (long)(mode & 07777);
+	char *tmp;
+	int rc, r;
+
+	if (type == 0) {
+		r = file_handle(s, f, fl & ~(unsigned long)LIBSSH2_FXF_READ,
+		                perm);
+		if (r < 0)
+			return r;
+		RUN(s, rc, libssh2_sftp_close_handle(f->h));
+		f->h = NULL;
+		if (rc < 0)
+			return fail(s, rc, "close", f->path);
+		f->fresh = 1;
+	} else {
+		if ((r = node_lstat(s, f->path, &a)) < 0)
+			return r;
+		perm = (long)(a.permissions & 07777);
+	}
+	tmp = xasprintf("%.*s.rhfs-write-%ld-%lu",
+	                slash ? (int)(slash - f->path + 1) : 0, f->path,
+	                (long)getpid(), ++s->aside);
+	f->final = f->path;
+	f->path = tmp;
+	/* the owner may write it, whatever its permissions */
+	r = file_handle(s, f, (fl & ~(unsigned long)LIBSSH2_FXF_TRUNC) |
+	                LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
+	                perm | 0200);
+	if (r == 0 && (perm & 0200) == 0) {
+		memset(&a, 0, sizeof(a));
+		a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+		a.permissions = (unsigned long)perm;
+		RUN(s, rc, libssh2_sftp_fstat_ex(f->h, &a, 1));
+		if (rc < 0)
+			r = fail(s, rc, "setstat", f->path);
+	}
+	if (r < 0) {
+		f->path = f->final;
+		f->final = NULL;
+		free(tmp);
+	}
+	return r;
+}
+
+/* At the first close(2) after writes of a file written whole (or at its
+ * last, if never written; ok: every write of it answered): its new name
+ * takes the place of the file (the old one whole until then), unless that
+ * was removed or replaced meanwhile (as an open file unlinked, it is
+ * gone); not ok, it is removed. From then on the file is written in
+ * place. Called with s->lock held. */
+static int
+whole_done(struct sftp *s, struct rh_data_file *f, int ok)
+{
+	mode_t type = 0;
+	int r = 0;
+
+	/* (a session lost with writes in flight is not made again just to
+	 * remove what they went to) */
+	if (ok && !f->dropped && (r = up(s)) == 0 &&
+	    (r = node_type(s, f->final, &type)) == 0) {
+		if (type == 0)
+			f->dropped = 1;
+		else
+			r = rename_over(s, f->path, f->final, S_IFREG, type);
+	}
+	if ((r < 0 || !ok || f->dropped) && s->sftp != NULL &&
+	    node_remove(s, f->path, S_IFREG) < 0)
+		rh_warn("%s: %s: what was written to %s is left at %s",
+		        s->d.addr, s->cluster, f->final, f->path);
+	free(f->path);
+	f->path = f->final;
+	f->final = NULL;
+	return r;
+}
+
+/* Files written whole whose name moved (a rename of it, or of a
+ * directory above it) or was replaced by a rename: told. Called with
+ * s->lock held. */
+static void
+whole_moved(struct sftp *s, const char *from, const char *to)
+{
+	struct rh_data_file *f;
+	size_t n = strlen(from);
+	char *p;
+
+	for (f = s->files; f != NULL; f = f->next) {
+		if (f->final == NULL)
+			continue;
+		if (strcmp(f->final, to) == 0) {
+			f->dropped = 1;
+		} else if (strncmp(f->final, from, n) == 0 &&
+		           (f->final[n] == '\0' || f->final[n] == '/')) {
+			p = xasprintf("%s%s", to, f->final + n);
+			free(f->final);
+			f->final = p;
+			if (strncmp(f->path, from, n) == 0 &&
+			    f->path[n] == '/') {
+				p = xasprintf("%s%s", to, f->path + n);
+				free(f->path);
+				f->path = p;
+			}
+		}
+	}
 }
 
 static ssize_t
@@ -804,6 +939,7 @@ f_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
 
 	if ((r = lock_file_keep(f, 1)) < 0)
 		return r;
+	f->wrote = 1;
 	if (s->wb_file == f && (f->wb_end != off || f->append))
 		wb_drain(s);
 	if ((r = f->wb_err) < 0) {
@@ -864,13 +1000,18 @@ static int
 f_flush(struct rh_data_file *f)
 {
 	struct sftp *s = f->s;
-	int r;
+	int r, rc;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->wb_file == f)
 		wb_drain(s);
 	r = f->wb_err;
 	f->wb_err = 0;
+	/* the close(2) after writes, not the close of a descriptor dup'ed
+	 * before them (a shell's redirection, dd) */
+	if (f->final != NULL && f->wrote &&
+	    (rc = whole_done(s, f, r == 0)) < 0 && r == 0)
+		r = rc;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -935,6 +1076,8 @@ f_truncate(struct rh_data *d, const char *path, struct rh_data_file *f,
 
 	if ((r = lock_attr(s, path, f, &np, &cur)) < 0)
 		return r == -EOPNOTSUPP ? -ELOOP : r;
+	if (f != NULL)
+		f->wrote = 1;
 	if (LIBSSH2_SFTP_S_ISDIR(cur.permissions)) {
 		r = -EISDIR;
 	} else {
@@ -970,6 +1113,8 @@ f_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 
 	if ((r = lock_attr(s, path, f, &np, &cur)) < 0)
 		return r;
+	if (f != NULL)
+		f->wrote = 1;   /* kept with what it replaces the file with */
 	memset(&a, 0, sizeof(a));
 	if (at->what & RH_DATA_MODE) {
 		a.flags |= LIBSSH2_SFTP_ATTR_PERMISSIONS;
@@ -1057,10 +1202,17 @@ f_close(struct rh_data_file *f)
 		if (rc < 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
 			fail(s, rc, "close", f->path);
 	}
+	/* written whole, not written before a close(2): now (a new file
+	 * left as it was made: as it is, empty) */
+	if (f->final != NULL &&
+	    (rc = whole_done(s, f, r == 0 && (f->wrote || !f->fresh))) < 0 &&
+	    r == 0)
+		r = rc;
 	pthread_mutex_unlock(&s->lock);
 	free(f->wb);
 	free(f->ra);
 	free(f->path);
+	free(f->final);
 	free(f);
 	return r;
 }
@@ -1278,6 +1430,8 @@ f_rename(struct rh_data *d, const char *from, const char *to,
 		else
 			r = rename_over(s, nf, nt, ft, tt);
 	}
+	if (r == 0)
+		whole_moved(s, nf, nt);
 	pthread_mutex_unlock(&s->lock);
 	free(nf);
 	free(nt);
