@@ -39,6 +39,7 @@ expand_home(const char *path)
 int
 cmd_node_find(const char *arg, struct cmd_node *n, struct rh_err *err)
 {
+	int (*reach)(const char *, cJSON **, char **, struct rh_err *);
 	struct rh_buf text = { 0 };
 	const cJSON *ips, *creds, *port, *type;
 	const char *s;
@@ -64,11 +65,11 @@ cmd_node_find(const char *arg, struct cmd_node *n, struct rh_err *err)
 		n->local = 1;
 		goto out;
 	}
-	if (rh_sky_is_ondemand(cfg)) {
+	/* a kind whose head is elsewhere once up (on-demand: SkyPilot's) */
+	if ((reach = rh_cluster_kind(n->addr, cfg)->reach) != NULL) {
 		cJSON_Delete(cfg);
 		cfg = NULL;
-		if ((r = rh_sky_reach(n->addr, &cfg, &n->known_hosts,
-		                      err)) < 0)
+		if ((r = reach(n->addr, &cfg, &n->known_hosts, err)) < 0)
 			goto out;
 	}
 	ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");

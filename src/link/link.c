@@ -58,19 +58,6 @@ head_of(const cJSON *cfg)
 	       ips->child->valuestring : NULL;
 }
 
-static int
-is_local(const char *addr, const cJSON *cfg)
-{
-	const char *head = head_of(cfg), *ct;
-
-	if (strcmp(addr, "^local") == 0)
-		return 1;
-	ct = rh_json_str(cfg, "server_connection_type");
-	return ct != NULL && strcmp(ct, "none") == 0 && head != NULL &&
-	       (strcmp(head, "localhost") == 0 ||
-	        strcmp(head, "127.0.0.1") == 0 || strcmp(head, "::1") == 0);
-}
-
 /* "~/x" in a config means the home of the user running rhfs. */
 static char *
 expand_home(const char *path)
@@ -188,12 +175,14 @@ done:
 	return r;
 }
 
-/* An SSH session to the cluster's head node. An on-demand cluster is
- * reached as the BYO cluster SkyPilot records it to be. */
+/* An SSH session to the cluster's head node. A kind that says where its
+ * head is once up (an on-demand cluster: as the BYO cluster SkyPilot
+ * records it to be) is reached there. */
 int
 rh_link_ssh(const char *addr, const cJSON *cfg, const char *known_hosts,
             int timeout_ms, struct rh_ssh **ssh, struct rh_err *err)
 {
+	const struct rh_cluster_kind *kind = rh_cluster_kind(addr, cfg);
 	const cJSON *creds;
 	struct rh_ssh_opts o;
 	const char *key;
@@ -201,8 +190,8 @@ rh_link_ssh(const char *addr, const cJSON *cfg, const char *known_hosts,
 	cJSON *sky = NULL;
 	int r;
 
-	if (rh_sky_is_ondemand(cfg)) {
-		if ((r = rh_sky_reach(addr, &sky, &sky_hosts, err)) < 0)
+	if (kind->reach != NULL) {
+		if ((r = kind->reach(addr, &sky, &sky_hosts, err)) < 0)
 			return r;
 		cfg = sky;
 	}
@@ -249,7 +238,7 @@ rh_links_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
 int
 rh_links_is_local(const char *addr, const cJSON *cfg)
 {
-	return is_local(addr, cfg);
+	return rh_cluster_here(addr, cfg);
 }
 
 static int
@@ -324,6 +313,7 @@ int
 rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
              struct rh_rpc **out, struct rh_err *err)
 {
+	const struct rh_cluster_kind *kind = rh_cluster_kind(addr, cfg);
 	struct link *l, **pp;
 	struct rh_rpc *rpc;
 	int r;
@@ -342,16 +332,14 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 		ls->dead = l;
 		break;
 	}
-	r = is_local(addr, cfg) ? open_local(ls, addr, &rpc, err) :
-	                          open_ssh(ls, addr, cfg, &rpc, err);
+	r = rh_cluster_here(addr, cfg) ? open_local(ls, addr, &rpc, err) :
+	                                 open_ssh(ls, addr, cfg, &rpc, err);
 	if (r == 0 && (r = hello(rpc, addr, ls->opts.timeout_ms, err)) < 0)
 		rh_rpc_stop(rpc);
-	/* A SlurmCluster's agent is on its login node: the head of the
-	 * worker agents in its allocation, never running a call itself
-	 * (the login node is not the allocation). */
-	if (r == 0 && rh_slurm_is(cfg) &&
-	    (r = rh_slurm_head(rpc, addr, cfg, ls->opts.timeout_ms, NULL,
-	                       NULL, err)) < 0)
+	/* what the kind asks of its agent once linked (a SlurmCluster's:
+	 * the head of its allocation's worker agents) */
+	if (r == 0 && kind->linked != NULL &&
+	    (r = kind->linked(rpc, addr, cfg, ls->opts.timeout_ms, err)) < 0)
 		rh_rpc_stop(rpc);
 	if (r == 0) {
 		l = xcalloc(1, sizeof(*l));

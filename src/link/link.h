@@ -124,8 +124,9 @@ int rh_rpc_alive(struct rh_rpc *r);
 void rh_rpc_stop(struct rh_rpc *r);
 
 /* link.c: the agents of clusters, connected on first use and again after
- * a broken stream: ^local directly, others over SSH (bootstrapping the
- * node's rhagent). A SlurmCluster has no agent yet: -EOPNOTSUPP. */
+ * a broken stream, as their kind says (kind.c): a local one directly,
+ * others over SSH (bootstrapping the node's rhagent), then what the kind
+ * asks of the agent (a SlurmCluster's: the head of its allocation). */
 struct rh_links;
 struct rh_link_opts {
 	const char *rhagent;            /* this build's rhagent */
@@ -152,6 +153,36 @@ int rh_links_ssh(struct rh_links *ls, const char *addr,
 int rh_link_ssh(const char *addr, const struct cJSON *cfg,
                 const char *known_hosts, int timeout_ms, struct rh_ssh **ssh,
                 struct rh_err *err);
+
+/* kind.c: the kinds of cluster, one row each, told apart in the order
+ * Slurm, on-demand, local, BYO (which takes every other config). */
+struct rh_cluster_kind {
+	const char *name;       /* "slurm", "ondemand", "local", "byo" */
+	/* whether the cluster at addr (may be NULL) with config cfg is of
+	 * this kind (NULL for the last row) */
+	int (*is)(const char *addr, const struct cJSON *cfg);
+	/* brought up and down by rhfs (fs/cluster-ondemand.c): no ips to
+	 * reach before */
+	unsigned on_demand : 1;
+	/* where SSH reaches its head once it is up: a BYO cluster's config
+	 * (*cfg, new) and the known hosts file to check it in; NULL: the
+	 * config's own ips */
+	int (*reach)(const char *addr, struct cJSON **cfg, char **known_hosts,
+	             struct rh_err *err);
+	/* what its agent is asked once linked (after hello), or NULL: a
+	 * failure fails the link */
+	int (*linked)(struct rh_rpc *rpc, const char *addr,
+	              const struct cJSON *cfg, int timeout_ms,
+	              struct rh_err *err);
+};
+extern const struct rh_cluster_kind rh_cluster_slurm, rh_cluster_ondemand,
+                                    rh_cluster_local, rh_cluster_byo;
+const struct rh_cluster_kind *rh_cluster_kind(const char *addr,
+                                              const struct cJSON *cfg);
+/* Whether the cluster's agent runs on this machine, spawned without SSH:
+ * the local kind's test (^local, or no server connection on the
+ * loopback), which a cluster of another kind may also pass. */
+int rh_cluster_here(const char *addr, const struct cJSON *cfg);
 
 /* sync.c: the local directory dir copied to ~/name on a node (over sftp,
  * or, when sftp is NULL, into the directory home of this machine), only
