@@ -58,6 +58,8 @@ struct conn {
 	int eof;                /* the client sends no more */
 	unsigned waiting;       /* calls that will answer it */
 	int dead;               /* closed; freed at the end of the turn */
+	int to_head;            /* a worker's connection to its head
+	                         * (worker.c): losing it stops the worker */
 	struct conn *next;
 };
 
@@ -110,6 +112,12 @@ struct call {
 	struct call_list *list;         /* queued or running */
 	int pool_only;          /* when listed: waits for nothing but a
 	                         * worker of its pool (no queue, no $ref) */
+	/* head.c: a head's call may run on a worker node */
+	char *node;             /* the node that ran it; NULL: no nodes */
+	struct node *on;        /* running on this worker node */
+	struct cJSON *secrets;  /* its secret_env, kept to send a node */
+	struct cJSON *resolved; /* its spec with $refs resolved */
+	int result_truncated;   /* its result stayed on the node (large) */
 	struct call *prev, *next;
 };
 
@@ -171,6 +179,9 @@ struct agent {
 	struct pool_set pools;          /* pool.c */
 	struct records records;         /* record.c */
 	unsigned long long sched_pass;  /* call_schedule's passes */
+	struct head *head;      /* head.c: worker nodes; NULL: none */
+	char *worker_name;      /* worker.c: this agent is worker NAME */
+	int reexec;             /* worker.c: run again once stopped */
 };
 
 /* rhagent.c */
@@ -181,6 +192,9 @@ int agent_dir(char **dir, char **home, struct rh_err *err);
 int agent_log_open(void);
 int serve_setup(struct agent *a, struct rh_err *err);
 int serve_loop(struct agent *a);
+/* A new client on fd (its replies to ofd; hold: a descriptor closed
+ * with it, or -1). */
+struct conn *conn_new(struct agent *a, int fd, int ofd, int hold);
 /* Queue msg (consumed) for c; it goes out at the end of the turn. */
 void conn_send(struct agent *a, struct conn *c, struct cJSON *msg);
 
@@ -346,6 +360,52 @@ void call_finish(struct agent *a, struct call *c, enum call_state state,
 /* The start time of a process (ticks since boot): pid and it name one
  * process for good. */
 unsigned long long proc_start(pid_t pid);
+
+/* head.c: the head of several nodes: worker agents connect to its TCP
+ * listener, prove they hold its key, and run the calls it hands them */
+struct node;
+int head_op_workers(struct agent *a, struct conn *c,
+                    const struct rh_proto_msg *m, struct rh_err *err);
+/* Whether the head runs calls itself (a head with no local slots does
+ * not). */
+int head_local(const struct agent *a);
+/* The name of the head's own node. */
+const char *head_name(const struct agent *a);
+/* A node with a free slot, or NULL. */
+struct node *head_pick(struct agent *a);
+/* Send a call (already listed as running, on node n) to its node. */
+void head_send_call(struct agent *a, struct node *n, struct call *c);
+/* A running call on a node: ask the node to cancel it. */
+void head_cancel(struct agent *a, struct call *c);
+/* A request about call id that ran on another node is sent there, its
+ * reply relayed: 1 when so, 0 when the call is this node's, -errno with
+ * err when its node is not connected. */
+int head_proxy(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
+               const char *id, struct rh_err *err);
+void head_forget_conn(struct agent *a, struct conn *c);
+/* status: the nodes */
+void head_status(struct agent *a, struct cJSON *into);
+size_t head_nfds(struct agent *a);
+size_t head_pollfds(struct agent *a, struct pollfd *pfd);
+void head_events(struct agent *a, const struct pollfd *pfd);
+int head_tick(struct agent *a);
+void head_stop(struct agent *a);
+/* record.c: the node in a call's record, and what it told of the call */
+struct rh_call_record;
+void node_record(const struct call *c, struct rh_call_record *rec);
+/* HMAC-SHA256 of the parts (each NUL-ended string) with key, in hex
+ * (65 bytes). */
+void head_proof(const unsigned char *key, size_t keylen, const char *what,
+                const char *n1, const char *n2, const char *node,
+                char *hex);
+
+/* worker.c: rhagent worker */
+int worker_main(int argc, char **argv, enum rh_log_level log_level);
+/* rhagent.c, for worker.c */
+int agent_make_dir(const char *home, const char *dir, struct rh_err *err);
+int agent_lock_pid(int *fd, struct rh_err *err);
+void agent_write_pid(int fd);
+int agent_stop_dir(const char *dir, const char *home);
 
 /* bridge.c */
 int bridge_main(const char *dir, int verbose);

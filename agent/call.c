@@ -108,6 +108,12 @@ call_free(struct call *c)
 			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
 	cJSON_Delete(c->py);
 	cJSON_Delete(c->refspec);
+	cJSON_ArrayForEach(v, c->secrets)
+		if (cJSON_IsString(v))
+			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+	cJSON_Delete(c->secrets);
+	cJSON_Delete(c->resolved);
+	free(c->node);
 	cJSON_Delete(c->spec);
 	free(c->result);
 	free(c->cwd);
@@ -565,7 +571,10 @@ refs_resolve(struct agent *a, struct call *c)
 	c->py = tmp->py;
 	tmp->py = spec;
 	call_free(tmp);
-	cJSON_Delete(c->refspec);
+	if (a->head != NULL)    /* what a worker node is sent (head.c) */
+		c->resolved = c->refspec;
+	else
+		cJSON_Delete(c->refspec);
 	c->refspec = NULL;
 	return 0;
 }
@@ -601,6 +610,11 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 		return r;
 	}
 	c->state = CALL_QUEUED;
+	/* its secrets' values, should it run on a worker node (head.c) */
+	if (a->head != NULL && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
+	                                      req, "secret_env")))
+		c->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+		                             req, "secret_env"), 1);
 	record_save(a, c);
 	list_append(&a->queued, c);
 	a->ncalls++;
@@ -656,6 +670,10 @@ call_start(struct agent *a, struct call *c)
 
 	list_append(&a->running, c);
 	outwait_wake(a, c->id);         /* its output may move */
+	if (a->head != NULL)    /* the head ran it: its record says so */
+		c->node = xstrdup(head_name(a));
+	cJSON_Delete(c->secrets);       /* kept for a node only */
+	c->secrets = NULL;
 	r = stat(c->cwd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	if (r != 0) {
 		call_end(a, c, CALL_FAILED, "working directory %s: %s", c->cwd,
@@ -718,39 +736,87 @@ queue_busy(struct agent *a, const struct call *c)
 	return 0;
 }
 
+/* Hand a ready call to a worker node (head.c). */
+static void
+call_start_on(struct agent *a, struct call *c, struct node *n)
+{
+	list_append(&a->running, c);
+	c->state = CALL_RUNNING;
+	clock_gettime(CLOCK_REALTIME, &c->started_at);
+	head_send_call(a, n, c);
+	record_save(a, c);
+}
+
+/* Calls running here, not on a worker node. */
+static unsigned
+running_here(const struct agent *a)
+{
+	const struct call *c;
+	unsigned n = 0;
+
+	if (a->head == NULL)
+		return a->running.n;
+	for (c = a->running.head; c != NULL; c = c->next)
+		n += c->on == NULL;
+	return n;
+}
+
 void
 call_schedule(struct agent *a)
 {
 	struct call *c, *next;
-	unsigned others = 0;
+	struct node *node;
+	unsigned others = 0, here = running_here(a);
 	unsigned long long pass;
-	int room = pool_any_room(a), py;
+	int room = pool_any_room(a), py, local = head_local(a);
 
 	if (a->stopping)
 		return;
 	pass = ++a->sched_pass;
-	for (c = a->queued.head; c != NULL && a->running.n < a->jobs;
-	     c = next) {
+	node = head_pick(a);
+	for (c = a->queued.head; c != NULL &&
+	     ((local && here < a->jobs) || node != NULL); c = next) {
 		next = c->next;
+		/* a call whose secrets are not at hand runs here only */
+		if (node != NULL && c->secrets == NULL &&
+		    cJSON_GetObjectItemCaseSensitive(c->spec, "secret_names"))
+			node = NULL;
 		if (c->pool_only) {
 			/* A map queues thousands of these: once no pool has
-			 * a worker free and no other kind of call is left
-			 * further on, the rest of the list waits. */
-			if (!room && others == a->queued.nother)
+			 * a worker free, no node a slot, and no other kind
+			 * of call is left further on, the rest of the list
+			 * waits. */
+			if ((!room || !local) && node == NULL &&
+			    others == a->queued.nother)
 				break;
-			if (!pool_ready(a, c, pass))
+			if (!(local && here < a->jobs &&
+			      pool_ready(a, c, pass))) {
+				if (node == NULL)
+					continue;
+				list_remove(c);
+				call_start_on(a, c, node);
+				node = head_pick(a);
 				continue;
+			}
 		} else {
 			others++;
 			if (c->queue != NULL && queue_busy(a, c))
 				continue;
 			if (c->refspec != NULL && refs_resolve(a, c) != 0)
 				continue;       /* waits for a $ref, or failed */
-			if (c->py != NULL && !pool_ready(a, c, pass))
-				continue;       /* its module's workers are busy */
+			if (!(local && here < a->jobs) ||
+			    (c->py != NULL && !pool_ready(a, c, pass))) {
+				if (node == NULL)
+					continue;
+				list_remove(c);
+				call_start_on(a, c, node);
+				node = head_pick(a);
+				continue;
+			}
 		}
 		py = c->py != NULL;
 		list_remove(c);
+		here++;
 		call_start(a, c);       /* may end c: it is not looked at again */
 		if (py)
 			room = pool_any_room(a);
@@ -857,6 +923,12 @@ call_cancel(struct agent *a, const char *id, int *was_active,
 		call_schedule(a);       /* a call waiting on its result fails */
 		return 0;
 	}
+	if (c->on != NULL) {    /* on a worker node: it ends there */
+		if (!c->cancelled)
+			head_cancel(a, c);
+		c->cancelled = 1;
+		return 0;
+	}
 	if (!c->cancelled) {
 		c->cancelled = 1;
 		rh_info("call %s: cancelling pid %ld", id, (long)c->pid);
@@ -880,7 +952,8 @@ call_stop_all(struct agent *a)
 	struct call *c;
 
 	while ((c = a->running.head) != NULL) {
-		kill(-c->pid, SIGKILL);
+		if (c->on == NULL && c->pid > 0)
+			kill(-c->pid, SIGKILL);
 		call_end(a, c, CALL_FAILED, "the agent stopped while the call "
 		         "ran");
 	}
@@ -957,7 +1030,9 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		spec = cJSON_Duplicate(rec.spec, 1);
 	else
 		spec = record_read(id, "spec.json");
-	if (state == RH_CALL_QUEUED && spec != NULL &&
+	/* a worker node's calls are its head's: a new worker runs none of
+	 * the old one's (the head failed them when it lost the node) */
+	if (state == RH_CALL_QUEUED && spec != NULL && a->worker_name == NULL &&
 	    cJSON_GetObjectItemCaseSensitive(spec, "secret_names") == NULL) {
 		if (call_parse(a, spec, &c, &err) == 0) {
 			snprintf(c->id, sizeof(c->id), "%s", id);
@@ -982,7 +1057,9 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 		if (pid > 0)
 			kill(-pid, SIGKILL);
 		/* its secrets were in the dead agent's memory only */
-		why = cJSON_GetObjectItemCaseSensitive(spec, "secret_names") ?
+		why = a->worker_name != NULL ? "the worker agent stopped "
+		      "before the call ended (its head was lost)" :
+		      cJSON_GetObjectItemCaseSensitive(spec, "secret_names") ?
 		      "its secrets were held in memory only and were lost "
 		      "when the agent restarted" :
 		      state < 0 ? "its record was lost when the agent died" :

@@ -95,6 +95,9 @@ op_status(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	arr = cJSON_AddArrayToObject(r, "running_calls");
 	for (call = a->running.head; call != NULL; call = call->next)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(call->id));
+	if (a->worker_name != NULL)
+		cJSON_AddStringToObject(r, "node", a->worker_name);
+	head_status(a, r);      /* a head's nodes */
 	conn_send(a, c, r);
 	return 0;
 }
@@ -185,6 +188,9 @@ op_output(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 
 	if ((rr = rh_output_req_decode(m->json, &q, err)) < 0)
 		return rr;
+	/* a call that ran on a worker node: its output is there */
+	if ((rr = head_proxy(a, c, m, q.call, err)) != 0)
+		return rr < 0 ? rr : 0;
 	if (q.length > AGENT_OUTPUT_MAX)        /* asking for more is fine */
 		q.length = AGENT_OUTPUT_MAX;
 	/* and waiting longer: the wait is capped */
@@ -358,6 +364,7 @@ static const struct {
 	{ "stop", op_stop, 0 },
 	{ "autostop", op_autostop, 0 },
 	{ "setup_done", op_setup_done, 0 },
+	{ "workers", head_op_workers, 0 },
 };
 
 void

@@ -110,18 +110,22 @@ static void
 new_id(struct agent *a, struct call *c, const char *proposed)
 {
 	uint64_t us;
+	int forced = 0;
 
 	clock_gettime(CLOCK_REALTIME, &c->queued_at);
 	us = (uint64_t)c->queued_at.tv_sec * 1000000 +
 	     (uint64_t)c->queued_at.tv_nsec / 1000;
+	/* a worker node's call has the id its head gave (worker.c) */
 	if (proposed != NULL && rh_call_id_valid(proposed) &&
-	    record_id_time(proposed) > a->last_id) {
+	    (record_id_time(proposed) > a->last_id ||
+	     a->worker_name != NULL)) {
 		us = record_id_time(proposed);
-		proposed = NULL;
+		forced = a->worker_name != NULL;
 	}
-	if (us <= a->last_id)
+	if (!forced && us <= a->last_id)
 		us = a->last_id + 1;
-	a->last_id = us;
+	if (us > a->last_id)
+		a->last_id = us;
 	id_format(us, c->id, sizeof(c->id));
 }
 
@@ -252,6 +256,8 @@ record_of(const struct call *c, struct rh_call_record *rec)
 	rec->queued_at = c->queued_at;
 	rec->started_at = c->started_at;
 	rec->ended_at = c->ended_at;
+	if (c->node != NULL)
+		node_record(c, rec);
 }
 
 /* A call's record as a JSON object (free it), and its spec unless NULL. */
@@ -756,8 +762,10 @@ add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 		rh_buf_append(&rec->result, c->result, strlen(c->result));
 		return;
 	}
-	if (rec->result_is == RH_RESULT_BYTES)
-		return;         /* it came with ID.json */
+	if (rec->result_is == RH_RESULT_BYTES ||
+	    rec->result_is == RH_RESULT_TRUNCATED)
+		return;         /* it came with ID.json (or stayed on the
+		                 * worker node that ran it) */
 	rec->result.len = 0;
 	path = record_path(id, "result");
 	r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result, NULL);
@@ -814,8 +822,11 @@ describe(struct agent *a, const char *id, const struct call *c, int what,
 		rec.result_is = RH_RESULT_NONE;
 		rec.result.len = 0;
 	}
-	rec.stdout_size = file_size(c, id, "stdout");
-	rec.stderr_size = file_size(c, id, "stderr");
+	/* a call run on a worker node has its sizes in its record */
+	if (rec.stdout_size < 0)
+		rec.stdout_size = file_size(c, id, "stdout");
+	if (rec.stderr_size < 0)
+		rec.stderr_size = file_size(c, id, "stderr");
 	if (RH_CALL_ENDED(rec.state) && (what & RECORD_RESULT))
 		add_result(id, c, &rec);
 	rh_call_record_encode(into, &rec);

@@ -40,6 +40,9 @@ usage(FILE *f)
 	fprintf(f,
 	        "usage: rhagent [-v] serve [-f] [-j JOBS]\n"
 	        "       rhagent [-v] bridge\n"
+	        "       rhagent [-v] worker --head HOST:PORT --key-file PATH "
+	        "--node NAME\n"
+	        "               [--slots N] [--dir DIR]\n"
 	        "       rhagent stop\n"
 	        "       rhagent --version\n");
 }
@@ -62,8 +65,8 @@ agent_dir(char **dir, char **home, struct rh_err *err)
 }
 
 /* ~/.rh and ~/.rh/agent, both private and both ours. */
-static int
-make_dir(const char *home, const char *dir, struct rh_err *err)
+int
+agent_make_dir(const char *home, const char *dir, struct rh_err *err)
 {
 	char *rh = xasprintf("%s/.rh", home);
 	struct stat st;
@@ -123,8 +126,8 @@ running_pid(int *fd)
 }
 
 /* Take the pid file's lock, or say who holds it. */
-static int
-lock_pid(int *fd, struct rh_err *err)
+int
+agent_lock_pid(int *fd, struct rh_err *err)
 {
 	pid_t other;
 	int ofd;
@@ -147,8 +150,8 @@ lock_pid(int *fd, struct rh_err *err)
 	                  "%ld)", (long)other);
 }
 
-static void
-write_pid(int fd)
+void
+agent_write_pid(int fd)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
@@ -236,10 +239,10 @@ serve(struct agent *a)
 	int pidfd, ready = -1, devnull, r;
 
 	umask(077);
-	if (make_dir(a->home, a->dir, &err) < 0 ||
+	if (agent_make_dir(a->home, a->dir, &err) < 0 ||
 	    (chdir(a->dir) < 0 &&
 	     rh_err_set(&err, errno, "%s: %s", a->dir, strerror(errno))) ||
-	    lock_pid(&pidfd, &err) < 0) {
+	    agent_lock_pid(&pidfd, &err) < 0) {
 		fprintf(stderr, "rhagent: %s\n", err.msg);
 		return 1;
 	}
@@ -263,7 +266,7 @@ serve(struct agent *a)
 		rh_log_timestamps(1);
 	}
 	rh_log_init("rhagent", 1, a->log_level);
-	write_pid(pidfd);
+	agent_write_pid(pidfd);
 	if (serve_setup(a, &err) < 0) {
 		rh_error("%s", err.msg);
 		report(ready, err.msg);
@@ -392,8 +395,8 @@ say_other_agents(const char *dir)
 	closedir(proc);
 }
 
-static int
-stop(const char *dir, const char *home)
+int
+agent_stop_dir(const char *dir, const char *home)
 {
 	pid_t pid;
 	int fd, i;
@@ -440,7 +443,7 @@ cmd_stop(void)
 		fprintf(stderr, "rhagent: %s\n", err.msg);
 		return 1;
 	}
-	r = stop(dir, home);
+	r = agent_stop_dir(dir, home);
 	free(dir);
 	free(home);
 	return r;
@@ -524,6 +527,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc, argv, log_level);
 	if (strcmp(cmd, "bridge") == 0)
 		return cmd_bridge(argc, argv, log_level);
+	if (strcmp(cmd, "worker") == 0)
+		return worker_main(argc, argv, log_level);
 	if (strcmp(cmd, "stop") == 0 && argc == 1)
 		return cmd_stop();
 	usage(stderr);

@@ -62,6 +62,15 @@ conn_close(struct agent *a, struct conn *c)
 	call_forget_conn(a, c);
 	logwait_forget_conn(a, c);
 	outwait_forget_conn(a, c);
+	head_forget_conn(a, c);
+	if (c->to_head && !a->stopping) {
+		/* a worker without its head: it stops, and starts again to
+		 * join anew (worker.c) */
+		rh_warn("the head closed the connection: stopping, to join "
+		        "again");
+		a->stopping = 1;
+		a->reexec = 1;
+	}
 	if (c->ofd >= 0 && c->ofd != c->fd)
 		close(c->ofd);
 	if (c->fd >= 0)
@@ -207,7 +216,7 @@ conn_read(struct agent *a, struct conn *c)
 	}
 }
 
-static struct conn *
+struct conn *
 conn_new(struct agent *a, int fd, int ofd, int hold)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
@@ -480,6 +489,7 @@ serve_stop(struct agent *a)
 
 	pool_stop_all(a);
 	call_stop_all(a);
+	head_stop(a);
 	for (c = a->conns; c != NULL; c = c->next) {
 		send_bye(a, c, ESHUTDOWN, "the agent is stopping");
 		/* its socket is left for exit to close: a client that waits
@@ -505,7 +515,7 @@ serve_loop(struct agent *a)
 {
 	struct pollfd *pfd = NULL;
 	struct conn **pc = NULL, *c;
-	size_t cap = 0, n, i, np, nout;
+	size_t cap = 0, n, i, np, nout, nh;
 	int timeout, ticks, t;
 
 	while (!a->stopping) {
@@ -519,10 +529,13 @@ serve_loop(struct agent *a)
 			ticks = t;
 		if ((t = pool_tick(a)) >= 0 && (ticks < 0 || t < ticks))
 			ticks = t;
+		if ((t = head_tick(a)) >= 0 && (ticks < 0 || t < ticks))
+			ticks = t;
 		n = 2 + a->nconns;
 		np = pool_nfds(a);       /* Python workers, after the clients */
-		if (n + np + 2 + a->nconns > cap) {
-			cap = (n + np + 2 + a->nconns) * 2;
+		nh = head_nfds(a);       /* worker nodes, at the very end */
+		if (n + np + 2 + a->nconns + nh > cap) {
+			cap = (n + np + 2 + a->nconns + nh) * 2;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
 			pc = xrealloc(pc, cap * sizeof(*pc));
 		}
@@ -569,12 +582,13 @@ serve_loop(struct agent *a)
 			pfd[n + np + 2 + nout].events = POLLOUT;
 			nout++;
 		}
+		nh = head_pollfds(a, pfd + n + np + 2 + nout);
 		timeout = call_tick(a);
 		/* the soonest of the calls', autostop's, log and output
 		 * waiters' deadlines (-1: none) */
 		if (ticks >= 0 && (timeout < 0 || ticks < timeout))
 			timeout = ticks;
-		if (poll(pfd, n + np + 2 + nout, timeout) < 0) {
+		if (poll(pfd, n + np + 2 + nout + nh, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rh_error("poll: %s", strerror(errno));
@@ -611,6 +625,7 @@ serve_loop(struct agent *a)
 		if (a->hfd >= 0 && pfd[n + np + 1].revents)
 			accept_handoffs(a);
 		pool_events(a, pfd + n);
+		head_events(a, pfd + n + np + 2 + nout);
 		/* Log lines and calls' output of this turn reach the
 		 * readers waiting for them; then the replies of this turn
 		 * go out together. */

@@ -92,6 +92,8 @@ rh_call_record_encode(cJSON *o, const struct rh_call_record *rec)
 	rh_json_add_time(o, "queued_at", &rec->queued_at);
 	rh_json_add_time(o, "started_at", &rec->started_at);
 	rh_json_add_time(o, "ended_at", &rec->ended_at);
+	if (rec->node != NULL && *rec->node != '\0')    /* several nodes */
+		cJSON_AddStringToObject(o, "node", rec->node);
 	if (rec->stdout_size >= 0)
 		cJSON_AddNumberToObject(o, "stdout_size",
 		                        (double)rec->stdout_size);
@@ -220,6 +222,7 @@ rh_call_record_decode(const cJSON *o, struct rh_call_record *rec,
 		return r;
 	rec->signal = (int)v;
 	if ((r = rh_json_get_string(o, "reason", &rec->reason, err)) < 0 ||
+	    (r = rh_json_get_string(o, "node", &rec->node, err)) < 0 ||
 	    (r = get_time(o, "queued_at", &rec->queued_at, err)) < 0 ||
 	    (r = get_time(o, "started_at", &rec->started_at, err)) < 0 ||
 	    (r = get_time(o, "ended_at", &rec->ended_at, err)) < 0 ||

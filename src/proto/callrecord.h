@@ -46,6 +46,7 @@ struct rh_call_record {
 	enum rh_call_state state;       /* required */
 	const char *send;       /* the send it belongs to, as given */
 	const char *queue;      /* as given */
+	const char *node;       /* of several: the node that ran it */
 	long long pid;          /* of its process (a Python call's worker) */
 	long long pid_start;    /* on disk: the pid's start time in clock
 	                         * ticks (0: unknown), written beside pid so
