@@ -118,6 +118,7 @@ struct call {
 	struct cJSON *secrets;  /* its secret_env, kept to send a node */
 	struct cJSON *resolved; /* its spec with $refs resolved */
 	int result_truncated;   /* its result stayed on the node (large) */
+	char *pin;              /* the node it must run on, or NULL */
 	struct call *prev, *next;
 };
 
@@ -373,6 +374,9 @@ int head_local(const struct agent *a);
 const char *head_name(const struct agent *a);
 /* A node with a free slot, or NULL. */
 struct node *head_pick(struct agent *a);
+/* The worker node name, when it is up and has a free slot; *up says
+ * whether it is up. */
+struct node *head_node_named(struct agent *a, const char *name, int *up);
 /* Send a call (already listed as running, on node n) to its node. */
 void head_send_call(struct agent *a, struct node *n, struct call *c);
 /* A running call on a node: ask the node to cancel it. */

@@ -48,7 +48,7 @@ list_append(struct call_list *l, struct call *c)
 {
 	c->list = l;
 	c->pool_only = c->pool != NULL && c->queue == NULL &&
-	               c->refspec == NULL;
+	               c->refspec == NULL && c->pin == NULL;
 	l->nother += !c->pool_only;
 	c->next = NULL;
 	c->prev = l->tail;
@@ -114,6 +114,7 @@ call_free(struct call *c)
 	cJSON_Delete(c->secrets);
 	cJSON_Delete(c->resolved);
 	free(c->node);
+	free(c->pin);
 	cJSON_Delete(c->spec);
 	free(c->result);
 	free(c->cwd);
@@ -306,7 +307,8 @@ spec_parse(struct agent *a, const cJSON *req, struct call *c,
 		c->cwd = xstrdup(a->home);
 	c->queue = s.queue;
 	c->send = s.send;
-	s.queue = s.send = NULL;
+	c->pin = s.node;
+	s.queue = s.send = s.node = NULL;
 	rh_call_spec_free(&s);
 	return 0;
 }
@@ -765,7 +767,7 @@ void
 call_schedule(struct agent *a)
 {
 	struct call *c, *next;
-	struct node *node;
+	struct node *node, *cn;
 	unsigned others = 0, here = running_here(a);
 	unsigned long long pass;
 	int room = pool_any_room(a), py, local = head_local(a);
@@ -778,9 +780,10 @@ call_schedule(struct agent *a)
 	     ((local && here < a->jobs) || node != NULL); c = next) {
 		next = c->next;
 		/* a call whose secrets are not at hand runs here only */
-		if (node != NULL && c->secrets == NULL &&
+		cn = node;
+		if (cn != NULL && c->secrets == NULL &&
 		    cJSON_GetObjectItemCaseSensitive(c->spec, "secret_names"))
-			node = NULL;
+			cn = NULL;
 		if (c->pool_only) {
 			/* A map queues thousands of these: once no pool has
 			 * a worker free, no node a slot, and no other kind
@@ -791,10 +794,10 @@ call_schedule(struct agent *a)
 				break;
 			if (!(local && here < a->jobs &&
 			      pool_ready(a, c, pass))) {
-				if (node == NULL)
+				if (cn == NULL)
 					continue;
 				list_remove(c);
-				call_start_on(a, c, node);
+				call_start_on(a, c, cn);
 				node = head_pick(a);
 				continue;
 			}
@@ -804,12 +807,37 @@ call_schedule(struct agent *a)
 				continue;
 			if (c->refspec != NULL && refs_resolve(a, c) != 0)
 				continue;       /* waits for a $ref, or failed */
-			if (!(local && here < a->jobs) ||
-			    (c->py != NULL && !pool_ready(a, c, pass))) {
-				if (node == NULL)
+			if (c->pin != NULL && a->head != NULL &&
+			    strcmp(c->pin, head_name(a)) != 0) {
+				struct node *pn;
+				int up;
+
+				/* it must run on that worker node */
+				if ((pn = head_node_named(a, c->pin, &up)) ==
+				    NULL && !up) {
+					call_end(a, c, CALL_FAILED, "node %s is "
+					         "not connected to the head",
+					         c->pin);
+					continue;
+				}
+				if (pn == NULL)
 					continue;
 				list_remove(c);
-				call_start_on(a, c, node);
+				call_start_on(a, c, pn);
+				node = head_pick(a);
+				continue;
+			}
+			if (c->pin != NULL && a->head != NULL) {
+				/* it must run here */
+				if (here >= a->jobs || (c->py != NULL &&
+				    !pool_ready(a, c, pass)))
+					continue;
+			} else if (!(local && here < a->jobs) ||
+			    (c->py != NULL && !pool_ready(a, c, pass))) {
+				if (cn == NULL)
+					continue;
+				list_remove(c);
+				call_start_on(a, c, cn);
 				node = head_pick(a);
 				continue;
 			}

@@ -659,6 +659,21 @@ head_pick(struct agent *a)
 	return best;
 }
 
+struct node *
+head_node_named(struct agent *a, const char *name, int *up)
+{
+	struct node *n;
+
+	*up = 0;
+	for (n = a->head != NULL ? a->head->nodes : NULL; n != NULL;
+	     n = n->next)
+		if (n->state == N_UP && strcmp(n->name, name) == 0) {
+			*up = 1;
+			return n->inflight < n->slots ? n : NULL;
+		}
+	return NULL;
+}
+
 void
 head_send_call(struct agent *a, struct node *n, struct call *c)
 {

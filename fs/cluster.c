@@ -86,24 +86,46 @@ probe_agent(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	cJSON_Delete(reply);
 }
 
-/* A cluster of several ips: each node probed on its own (the head's
- * probe is the one already in out), one entry of out's nodes each. A node
- * is reached as a cluster of that one address, with its own link. */
+/* A cluster of several ips: the head's agent says how each node is (its
+ * worker agent joined, lost, or never joined), one entry of out's nodes
+ * each; a worker not up is started again first (rh_nodes_start), so that
+ * a node back from the dead rejoins. */
 static void
 probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
 	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
-	const cJSON *ip, *v;
-	cJSON *nodes, *node, *one;
-	char *key;
-	int i = 0;
+	static const char *const copied[] = { "slots", "running", "calls",
+	                                      "load", "joined_at", "lost_at",
+	                                      NULL };
+	const char *const *f;
+	const cJSON *ip, *v, *hn;
+	cJSON *nodes, *node, *errors = NULL, *reply = NULL, *req;
+	const char *state = rh_json_str(out, "state"), *why;
+	struct rh_links *ls;
+	struct rh_rpc *rpc;
+	struct rh_err err;
+	char *name, *msg;
+	int i = 0, up = state != NULL && strcmp(state, "up") == 0;
+	int tmo = (int)(fs->opts.connect_timeout * 1000);
 
 	if (cJSON_GetArraySize(ips) < 2)
 		return;
+	if (up && res_links(fs, &ls, &err) == 0 &&
+	    res_agent(fs, addr, cfg, &rpc, &err) == 0) {
+		if (rh_nodes_start(ls, addr, cfg, rpc, tmo, &errors, &err) < 0)
+			cJSON_AddStringToObject(out, "nodes_error", err.msg);
+		req = rh_proto_new(0, "status");
+		if (rh_rpc_call_wait(rpc, req, tmo, &reply) < 0)
+			reply = NULL;
+		cJSON_Delete(req);
+	}
 	nodes = cJSON_AddArrayToObject(out, "nodes");
 	cJSON_ArrayForEach(ip, ips) {
 		node = cJSON_CreateObject();
+		name = rh_node_name(i);
 		cJSON_AddStringToObject(node, "address", ip->valuestring);
+		cJSON_AddStringToObject(node, "name", name);
+		hn = rh_node_find(reply, name);
 		if (i++ == 0) {
 			/* the head: what was just asked */
 			cJSON_AddStringToObject(node, "role", "head");
@@ -118,18 +140,39 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 				                      cJSON_Duplicate(v, 1));
 		} else {
 			cJSON_AddStringToObject(node, "role", "worker");
-			one = cJSON_Duplicate(cfg, 1);
-			cJSON_ReplaceItemInObjectCaseSensitive(one, "ips",
-				cJSON_CreateStringArray(
-					(const char *const *)&ip->valuestring,
-					1));
-			key = xasprintf("%s#%s", addr, ip->valuestring);
-			probe_agent(fs, key, one, node);
-			free(key);
-			cJSON_Delete(one);
+			state = rh_json_str(hn, "state");
+			cJSON_AddStringToObject(node, "state", state != NULL ?
+			                        state : up ? "down" : "unknown");
+			if (state != NULL && strcmp(state, "up") == 0 &&
+			    (v = cJSON_GetObjectItemCaseSensitive(hn, "agent")))
+				cJSON_AddItemToObject(node, "agent",
+				                      cJSON_Duplicate(v, 1));
+			why = rh_json_str(hn, "reason");
+			if (why == NULL && state == NULL)
+				why = up ? "its worker agent has not joined the "
+				      "head" : "the head is not up";
+			v = cJSON_GetObjectItemCaseSensitive(errors, name);
+			if (why != NULL || cJSON_IsString(v)) {
+				msg = xasprintf("%s%s%s%s", why ? why : "",
+				                why && cJSON_IsString(v) ?
+				                "; starting its worker: " : "",
+				                !why && cJSON_IsString(v) ?
+				                "starting its worker: " : "",
+				                cJSON_IsString(v) ?
+				                v->valuestring : "");
+				cJSON_AddStringToObject(node, "error", msg);
+				free(msg);
+			}
 		}
+		for (f = copied; hn != NULL && *f != NULL; f++)
+			if ((v = cJSON_GetObjectItemCaseSensitive(hn, *f)))
+				cJSON_AddItemToObject(node, *f,
+				                      cJSON_Duplicate(v, 1));
+		free(name);
 		cJSON_AddItemToArray(nodes, node);
 	}
+	cJSON_Delete(errors);
+	cJSON_Delete(reply);
 }
 
 /* The allocation the config asks for, as sbatch options, and Slurm's

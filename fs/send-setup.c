@@ -195,7 +195,7 @@ pip_add_file(struct pip_list *pl, const char *dir, const char *name)
 static int
 sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
           const cJSON *reqs, struct rh_rpc *rpc, struct pip_list *pl,
-          struct rh_err *err)
+          struct rh_err *err, int node)
 {
 	struct rh_sync_stats st;
 	struct rh_links *ls;
@@ -232,6 +232,18 @@ sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
 		     (r = res_links(fs, &ls, err)) < 0)) {
 			free(dir);
 			break;
+		}
+		/* node i of several: reached at its own address */
+		if (node > 0 && ssh == NULL) {
+			const cJSON *ip = cJSON_GetArrayItem(
+				cJSON_GetObjectItemCaseSensitive(ccfg, "ips"),
+				node);
+
+			if (cJSON_IsString(ip))
+				cJSON_ReplaceItemInObjectCaseSensitive(ccfg,
+					"ips", cJSON_CreateStringArray(
+					(const char *const *)&ip->valuestring,
+					1));
 		}
 		local = rh_links_is_local(caddr, ccfg);
 		if (!local && ssh == NULL &&
@@ -274,11 +286,19 @@ sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
 
 static int
 setup_done(struct fs *fs, struct rh_rpc *rpc, const char *key, int set,
-           int *done)
+           int *done, const char *node)
 {
 	cJSON *req = rh_proto_new(0, "setup_done"), *reply = NULL;
+	char nkey[RH_SHA256_HEX], *both;
 	int r;
 
+	/* a node of several has its own (the head keeps them all) */
+	if (node != NULL) {
+		both = xasprintf("%s %s", key, node);
+		if (rh_sha256_hex(both, strlen(both), nkey) == 0)
+			key = nkey;
+		free(both);
+	}
 	cJSON_AddStringToObject(req, "key", key);
 	cJSON_AddBoolToObject(req, "set", set);
 	r = job_call(fs, rpc, req, (long)(fs->opts.connect_timeout * 1000),
@@ -316,7 +336,7 @@ last_lines(struct rh_buf *out, int n)
 static int
 run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *what,
         const char *shown, const char *cmd, struct rh_buf *out,
-        struct rh_err *err)
+        struct rh_err *err, const char *node)
 {
 	struct rh_call_record rec;
 	struct rh_err e;
@@ -328,6 +348,8 @@ run_cmd(struct fs *fs, const char *addr, struct rh_rpc *rpc, const char *what,
 
 	rh_call_spec_init(&cs);
 	rh_call_spec_set_shell(&cs, cmd);
+	if (node != NULL)       /* on that node of several */
+		cs.node = xstrdup(node);
 	req = rh_call_spec_encode(&cs);
 	rh_call_spec_free(&cs);
 	r = job_call(fs, rpc, req, SETUP_TIMEOUT_MS, &reply);
@@ -535,7 +557,7 @@ env_cwd(struct fs *fs, const cJSON *env)
 static int
 install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
                  const char *venv, int system_site, struct rh_rpc *rpc,
-                 struct rh_err *err)
+                 struct rh_err *err, const char *node)
 {
 	char key[2 * EVP_MAX_MD_SIZE + 1], *dir, *q;
 	struct rh_buf script = { 0 }, out = { 0 };
@@ -551,14 +573,14 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	cJSON_AddItemToArray(what, cJSON_Duplicate(pl->text, 1));
 	digest(what, key);
 	cJSON_Delete(what);
-	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
+	if ((r = setup_done(fs, rpc, key, 0, &done, node)) < 0)
 		return rh_err_set(err, -r, "%s: reqs: the agent did not "
 		                  "answer: %s", addr, strerror(-r));
 	dir = rh_shell_quote(venv);
 	if (done) {
 		/* the agent remembers it; the virtualenv may have gone since */
 		q = xasprintf("cd && test -x %s/bin/python", dir);
-		r = run_cmd(fs, addr, rpc, "reqs", "test", q, NULL, err);
+		r = run_cmd(fs, addr, rpc, "reqs", "test", q, NULL, err, node);
 		free(q);
 		if (r == 0) {
 			rh_debug("%s: reqs already installed in ~/%s", addr,
@@ -606,7 +628,7 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 	note(fs, rpc, "%s: reqs: installing %d pip arguments into ~/%s",
 	     addr, cJSON_GetArraySize(pl->args), venv);
 	r = run_cmd(fs, addr, rpc, "reqs", "pip install", script.data, &out,
-	            err);
+	            err, node);
 	rh_buf_free(&script);
 	note_output(fs, rpc, addr, "pip", &out);
 	rh_buf_free(&out);
@@ -614,7 +636,7 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 		note(fs, rpc, "%s", err->msg);
 		return r;
 	}
-	if ((r = setup_done(fs, rpc, key, 1, &done)) < 0)
+	if ((r = setup_done(fs, rpc, key, 1, &done, node)) < 0)
 		return rh_err_set(err, -r, "%s: reqs installed, but the agent "
 		                  "did not record it: %s", addr, strerror(-r));
 	note(fs, rpc, "%s: reqs: installed into ~/%s", addr, venv);
@@ -627,7 +649,7 @@ install_packages(struct fs *fs, const char *addr, const struct pip_list *pl,
 static int
 run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
           const char *venv, int again, struct rh_rpc *rpc,
-          struct rh_err *err)
+          struct rh_err *err, const char *node)
 {
 	char key[2 * EVP_MAX_MD_SIZE + 1], *q = NULL, *full;
 	const char *what = venv ? "env setup_cmds" : "setup_cmds";
@@ -644,7 +666,7 @@ run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
 		digest(both, key);
 		cJSON_Delete(both);
 	}
-	if ((r = setup_done(fs, rpc, key, 0, &done)) < 0)
+	if ((r = setup_done(fs, rpc, key, 0, &done, node)) < 0)
 		return rh_err_set(err, -r, "%s: %s: the agent did not answer: "
 		                  "%s", addr, what, strerror(-r));
 	if (done && !again) {
@@ -660,7 +682,7 @@ run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
 		                 "bin:$PATH\"; export VIRTUAL_ENV PATH; cd\n%s",
 		                 q, cmd->valuestring);
 		r = run_cmd(fs, addr, rpc, what, cmd->valuestring, full, NULL,
-		            err);
+		            err, node);
 		free(full);
 		if (r < 0) {
 			note(fs, rpc, "%s", err->msg);
@@ -673,13 +695,13 @@ run_setup(struct fs *fs, const char *addr, const cJSON *cmds,
 		full = xasprintf("cd && echo %s >%s/.rh-stamp.new && mv -f "
 		                 "%s/.rh-stamp.new %s/.rh-stamp", key, q, q, q);
 		r = run_cmd(fs, addr, rpc, what, "the env's stamp", full, NULL,
-		            err);
+		            err, node);
 		free(full);
 		free(q);
 		if (r < 0)
 			return r;
 	}
-	if ((r = setup_done(fs, rpc, key, 1, &done)) < 0)
+	if ((r = setup_done(fs, rpc, key, 1, &done, node)) < 0)
 		return rh_err_set(err, -r, "%s: %s ran, but the agent did not "
 		                  "record it: %s", addr, what, strerror(-r));
 	note(fs, rpc, "%s: setup: done (%d commands)", addr, n);
@@ -692,11 +714,31 @@ count(const cJSON *env, const char *key)
 	return cJSON_GetArraySize(field(env, key));
 }
 
-/* The work for one send on one connection, in its own thread. */
-static void *
-prepare_job(void *arg)
+/* The number of nodes of the send's cluster: several for a BYO cluster of
+ * several ips (each gets the reqs and setup_cmds), else 1. */
+static int
+node_count(struct fs *fs, const struct send_prepared *p)
 {
-	struct send_prepared *p = arg;
+	struct rh_err err;
+	cJSON *ccfg = NULL;
+	char *caddr = NULL;
+	int n = 1;
+
+	if (res_cluster_of(fs, p->addr, p->cfg, &caddr, &ccfg, &err) == 0 &&
+	    rh_nodes_is(ccfg))
+		n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ccfg,
+		                                                        "ips"));
+	cJSON_Delete(ccfg);
+	free(caddr);
+	return n;
+}
+
+/* The work for one send on one node (i of n; node: its name, NULL when
+ * the cluster has one). */
+static int
+prepare_node(struct send_prepared *p, int i, const char *node, char **venvp,
+             struct rh_err *why)
+{
 	struct fs *fs = p->fs;
 	const cJSON *reqs = field(p->cfg, "reqs");
 	const cJSON *cmds = field(p->cfg, "setup_cmds");
@@ -704,7 +746,6 @@ prepare_job(void *arg)
 	const char *wd = NULL;
 	struct pip_list pl = { cJSON_CreateArray(), cJSON_CreateArray() };
 	char key[2 * EVP_MAX_MD_SIZE + 1];
-	struct rh_err why = { "" };
 	char *venv = NULL;
 	cJSON *one, *what;
 	int r = 0, made = 0;
@@ -716,13 +757,13 @@ prepare_job(void *arg)
 		wd = env_local_dir(p->env);
 	}
 	if (cJSON_GetArraySize(reqs) > 0)
-		r = sync_reqs(fs, p->addr, p->cfg, reqs, p->rpc, &pl, &why);
+		r = sync_reqs(fs, p->addr, p->cfg, reqs, p->rpc, &pl, why, i);
 	if (r == 0 && cJSON_GetArraySize(ereqs) > 0)
-		r = sync_reqs(fs, p->addr, p->cfg, ereqs, p->rpc, &pl, &why);
+		r = sync_reqs(fs, p->addr, p->cfg, ereqs, p->rpc, &pl, why, i);
 	if (r == 0 && wd != NULL) {
 		one = cJSON_CreateArray();
 		cJSON_AddItemToArray(one, cJSON_CreateString(wd));
-		r = sync_reqs(fs, p->addr, p->cfg, one, p->rpc, &pl, &why);
+		r = sync_reqs(fs, p->addr, p->cfg, one, p->rpc, &pl, why, i);
 		cJSON_Delete(one);
 	}
 	/* an env's packages (and the send's) go in the env's virtualenv;
@@ -732,7 +773,7 @@ prepare_job(void *arg)
 	     cJSON_GetArraySize(ecmds) > 0)) {
 		venv = rh_env_venv(p->ekey);
 		r = install_packages(fs, p->addr, &pl, venv, cJSON_IsTrue(sys),
-		                     p->rpc, &why);
+		                     p->rpc, why, node);
 		/* a virtualenv made again runs its setup_cmds again */
 		made = r == 2;
 		if (r > 0)
@@ -745,16 +786,43 @@ prepare_job(void *arg)
 		digest(what, key);
 		cJSON_Delete(what);
 		venv = xasprintf(ENVS_DIR "/reqs-%.16s", key);
-		r = install_packages(fs, p->addr, &pl, venv, 1, p->rpc, &why);
+		r = install_packages(fs, p->addr, &pl, venv, 1, p->rpc, why,
+		                     node);
 		if (r > 0)
 			r = 0;
 	}
 	if (r == 0 && cJSON_GetArraySize(ecmds) > 0)
-		r = run_setup(fs, p->addr, ecmds, venv, made, p->rpc, &why);
+		r = run_setup(fs, p->addr, ecmds, venv, made, p->rpc, why,
+		              node);
 	if (r == 0 && cJSON_GetArraySize(cmds) > 0)
-		r = run_setup(fs, p->addr, cmds, NULL, 0, p->rpc, &why);
+		r = run_setup(fs, p->addr, cmds, NULL, 0, p->rpc, why, node);
 	cJSON_Delete(pl.args);
 	cJSON_Delete(pl.text);
+	*venvp = venv;
+	return r;
+}
+
+/* The work for one send on one connection, in its own thread: on each
+ * node of its cluster (the same virtualenv's name on each). */
+static void *
+prepare_job(void *arg)
+{
+	struct send_prepared *p = arg;
+	struct fs *fs = p->fs;
+	struct rh_err why = { "" };
+	char *venv = NULL, *nv, *name;
+	int r = 0, i, n = node_count(fs, p);
+
+	for (i = 0; i < n && r == 0; i++) {
+		name = n > 1 ? rh_node_name(i) : NULL;
+		nv = NULL;
+		r = prepare_node(p, i, name, &nv, &why);
+		free(name);
+		if (venv == NULL)
+			venv = nv;
+		else
+			free(nv);
+	}
 	pthread_mutex_lock(&fs->prep_lock);
 	free(p->venv);
 	p->venv = r == 0 ? venv : NULL;

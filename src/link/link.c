@@ -146,8 +146,8 @@ open_local(struct rh_links *ls, const char *addr, struct rh_rpc **out,
 }
 
 /* The node runs our rhagent, or gets it now. */
-static int
-bootstrap(struct rh_links *ls, struct rh_ssh *ssh, const char *addr,
+int
+rh_links_bootstrap(struct rh_links *ls, struct rh_ssh *ssh, const char *addr,
           struct rh_err *err)
 {
 	struct rh_buf out = { 0 };
@@ -251,7 +251,7 @@ open_ssh(struct rh_links *ls, const char *addr, const cJSON *cfg,
 
 	if ((r = connect_ssh(ls, addr, cfg, &ssh, err)) < 0)
 		return r;
-	if ((r = bootstrap(ls, ssh, addr, err)) < 0 ||
+	if ((r = rh_links_bootstrap(ls, ssh, addr, err)) < 0 ||
 	    (r = rh_ssh_chan_open(ssh, "exec " NODE_AGENT " bridge", &chan,
 	                          err)) < 0) {
 		rh_ssh_close(ssh);
@@ -341,6 +341,17 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	if (r == 0 && kind->linked != NULL &&
 	    (r = kind->linked(rpc, addr, cfg, ls->opts.timeout_ms, err)) < 0)
 		rh_rpc_stop(rpc);
+	/* a cluster of several ips: its other nodes' workers join the
+	 * head (nodes.c); a node that cannot is left out, and said so */
+	if (r == 0 && rh_nodes_is(cfg)) {
+		struct rh_err e;
+		cJSON *errors = NULL;
+
+		if (rh_nodes_start(ls, addr, cfg, rpc, ls->opts.timeout_ms,
+		                   &errors, &e) < 0)
+			rh_warn("%s", e.msg);
+		cJSON_Delete(errors);
+	}
 	if (r == 0) {
 		l = xcalloc(1, sizeof(*l));
 		l->addr = xstrdup(addr);

@@ -147,6 +147,24 @@ int rh_links_ssh(struct rh_links *ls, const char *addr,
                  const struct cJSON *cfg, struct rh_ssh **ssh,
                  struct rh_err *err);
 
+/* The node at the end of ssh runs this build's rhagent, or gets it now
+ * (in ~/.rh/bin). */
+int rh_links_bootstrap(struct rh_links *ls, struct rh_ssh *ssh,
+                       const char *addr, struct rh_err *err);
+
+/* nodes.c: a BYO cluster of several ips (rh_nodes_is): the head (ips[0])
+ * listens for workers, and every other node i, named "node<i>", runs
+ * `rhagent worker` joined to it. rh_nodes_start starts the workers not
+ * up (waiting a little for them to join); *errors, when not NULL, maps
+ * the name of each node that could not be started to why. */
+int rh_nodes_is(const struct cJSON *cfg);
+char *rh_node_name(int i);
+const struct cJSON *rh_node_find(const struct cJSON *reply, const char *name);
+int rh_nodes_start(struct rh_links *ls, const char *addr,
+                   const struct cJSON *cfg, struct rh_rpc *rpc,
+                   int timeout_ms, struct cJSON **errors,
+                   struct rh_err *err);
+
 /* An SSH session of its own to the cluster's head (cfg: its config;
  * an on-demand cluster as SkyPilot records it), host keys checked in
  * known_hosts, each wait bounded by timeout_ms. */

@@ -15,7 +15,8 @@
 /* What a call request may hold. */
 static const char *const call_fields[] = {
 	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
-	"send", "wait", "fn_pointers", "secret_env", "venv", "call", NULL
+	"send", "wait", "fn_pointers", "secret_env", "venv", "call", "node",
+	NULL
 };
 
 void
@@ -50,6 +51,7 @@ rh_call_spec_free(struct rh_call_spec *s)
 	cJSON_Delete(s->env);
 	wipe_delete(s->secret_env);
 	free(s->queue);
+	free(s->node);
 	free(s->send);
 	free(s->venv);
 	free(s->call);
@@ -162,6 +164,8 @@ rh_call_spec_encode(const struct rh_call_spec *s)
 		cJSON_AddStringToObject(req, "venv", s->venv);
 	if (s->call != NULL)
 		cJSON_AddStringToObject(req, "call", s->call);
+	if (s->node != NULL)
+		cJSON_AddStringToObject(req, "node", s->node);
 	cJSON_AddBoolToObject(req, "wait", s->wait);
 	return req;
 }
@@ -257,6 +261,7 @@ decode(const cJSON *req, struct rh_call_spec *s, struct rh_err *err)
 	    (r = env_field(req, "secret_env", &s->secret_env, err)) < 0 ||
 	    (r = nonempty(req, "cwd", "", &s->cwd, err)) < 0 ||
 	    (r = nonempty(req, "queue", "", &s->queue, err)) < 0 ||
+	    (r = nonempty(req, "node", "", &s->node, err)) < 0 ||
 	    (r = rh_json_get_string(req, "send", &str, err)) < 0)
 		return r;
 	if (str != NULL)

@@ -24,6 +24,8 @@ struct rh_call_spec {
 	char *send;
 	char *venv;
 	char *call;             /* the id proposed for the call, or NULL */
+	char *node;             /* the node it must run on (a head's), or
+	                         * NULL: any */
 	int wait;               /* "wait", 1 unless false */
 };
 

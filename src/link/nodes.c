@@ -1,0 +1,239 @@
+/* nodes.c - a BYO cluster of several ips: the first is the head, whose
+ * agent rhfs talks to; every other node runs `rhagent worker`, which
+ * joins the head and runs the calls it hands out. Here the head is asked
+ * to listen for workers (`workers`), its key file is copied over SFTP to
+ * each node whose worker is not up (mode 0600), and the worker is started
+ * there over SSH, detached (setsid), after the node got this build's
+ * rhagent. The node i of ips is named "node<i>" (the head "node0"): the
+ * name, not the host, identifies a node, since nodes may share a home. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base.h"
+#include "proto.h"
+#include "link.h"
+
+#define NODE_AGENT ".rh/bin/rhagent"
+/* How long a start waits for the workers it started to join. */
+#define JOIN_WAIT_MS 10000
+
+int
+rh_nodes_is(const cJSON *cfg)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+
+	return cJSON_GetArraySize(ips) > 1 && !rh_slurm_is(cfg) &&
+	       !rh_sky_is_ondemand(cfg);
+}
+
+char *
+rh_node_name(int i)
+{
+	return xasprintf("node%d", i);
+}
+
+/* The head's node entry named name in a status or workers reply. */
+const cJSON *
+rh_node_find(const cJSON *reply, const char *name)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(reply,
+	                                                       "nodes")) {
+		const char *nn = rh_json_str(n, "name");
+
+		if (nn != NULL && strcmp(nn, name) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+static int
+node_up(const cJSON *reply, const char *name)
+{
+	const char *st = rh_json_str(rh_node_find(reply, name), "state");
+
+	return st != NULL && strcmp(st, "up") == 0;
+}
+
+static int
+ask(struct rh_rpc *rpc, cJSON *req, int timeout_ms, cJSON **reply,
+    const char *addr, struct rh_err *err)
+{
+	int r = rh_rpc_call_wait(rpc, req, timeout_ms, reply);
+
+	cJSON_Delete(req);
+	if (r < 0)
+		return rh_err_set(err, -r, "%s: the head's agent: %s", addr,
+		                  strerror(-r));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(*reply, "ok"))) {
+		r = rh_err_set(err, EIO, "%s: the head refused to listen for "
+		               "workers: %s", addr, rh_json_str(*reply,
+		               "message") ? rh_json_str(*reply, "message") :
+		               "no reason given");
+		cJSON_Delete(*reply);
+		*reply = NULL;
+	}
+	return r;
+}
+
+/* Start the worker of node name at ip: its rhagent, the key, the
+ * worker. */
+static int
+start_one(struct rh_links *ls, const char *addr, const cJSON *cfg,
+          const char *ip, const char *name, const char *head, int port,
+          const struct rh_buf *key, struct rh_err *err)
+{
+	cJSON *one = cJSON_Duplicate(cfg, 1);
+	struct rh_sftp *sftp = NULL;
+	struct rh_ssh *ssh = NULL;
+	struct rh_buf out = { 0 }, errout = { 0 };
+	char *dir = xasprintf(".rh/nodes/%s", name), *kpath, *cmd, *where;
+	int r, made, status = -1;
+
+	kpath = xasprintf("%s/worker.key", dir);
+	where = xasprintf("%s#%s", addr, ip);
+	cJSON_ReplaceItemInObjectCaseSensitive(one, "ips",
+		cJSON_CreateStringArray(&ip, 1));
+	if ((r = rh_links_ssh(ls, where, one, &ssh, err)) < 0 ||
+	    (r = rh_links_bootstrap(ls, ssh, where, err)) < 0 ||
+	    (r = rh_sftp_open(ssh, &sftp, err)) < 0)
+		goto out;
+	if ((r = rh_sftp_mkdir(sftp, ".rh", &made, err)) < 0 ||
+	    (r = rh_sftp_mkdir(sftp, ".rh/nodes", &made, err)) < 0 ||
+	    (r = rh_sftp_mkdir(sftp, dir, &made, err)) < 0)
+		goto out;
+	rh_sftp_unlink(sftp, kpath, NULL);
+	if ((r = rh_sftp_put(sftp, kpath, key->data, key->len, 0600,
+	                     err)) < 0)
+		goto out;
+	/* detached: it outlives the channel; its log is in its directory */
+	cmd = xasprintf("setsid -f " NODE_AGENT " worker --head %s:%d "
+	                "--key-file %s --node %s </dev/null >/dev/null 2>&1",
+	                head, port, kpath, name);
+	r = rh_ssh_exec(ssh, cmd, NULL, 0, &out, &errout, &status, err);
+	free(cmd);
+	if (r == 0 && status != 0)
+		r = rh_err_set(err, EIO, "%s: cannot start its worker agent "
+		               "(exit %d)", where, status);
+out:
+	if (r < 0)
+		rh_warn("%s: node %s: %s", addr, name, err->msg);
+	else
+		rh_info("%s: node %s (%s): worker agent started", addr, name,
+		        ip);
+	rh_sftp_close(sftp);
+	if (ssh != NULL)
+		rh_ssh_close(ssh);
+	rh_buf_free(&out);
+	rh_buf_free(&errout);
+	cJSON_Delete(one);
+	free(where);
+	free(kpath);
+	free(dir);
+	return r;
+}
+
+int
+rh_nodes_start(struct rh_links *ls, const char *addr, const cJSON *cfg,
+               struct rh_rpc *rpc, int timeout_ms, cJSON **errors,
+               struct rh_err *err)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips"), *ip;
+	const char *head;
+	struct rh_sftp *sftp = NULL;
+	struct rh_ssh *ssh = NULL;
+	struct rh_buf key = { 0 };
+	struct rh_err e;
+	cJSON *req, *reply = NULL;
+	long waited = 0;
+	char *name;
+	int r, i, started = 0, port;
+
+	*errors = NULL;
+	if (!rh_nodes_is(cfg) || !cJSON_IsString(ips->child))
+		return 0;
+	head = ips->child->valuestring;
+	req = rh_proto_new(0, "workers");
+	cJSON_AddTrueToObject(req, "listen");
+	cJSON_AddStringToObject(req, "host", head);
+	cJSON_AddStringToObject(req, "name", "node0");
+	if ((r = ask(rpc, req, timeout_ms, &reply, addr, err)) < 0)
+		return r;
+	port = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+	                                 reply, "port"));
+	i = 0;
+	cJSON_ArrayForEach(ip, ips) {
+		if (i++ == 0 || !cJSON_IsString(ip))
+			continue;
+		name = rh_node_name(i - 1);
+		if (node_up(reply, name)) {
+			free(name);
+			continue;
+		}
+		/* the key, read from the head once */
+		if (key.len == 0 &&
+		    ((r = rh_links_ssh(ls, addr, cfg, &ssh, &e)) < 0 ||
+		     (r = rh_sftp_open(ssh, &sftp, &e)) < 0 ||
+		     (r = rh_sftp_get(sftp, rh_json_str(reply, "key_file"),
+		                      4096, &key, &e)) < 0)) {
+			rh_err_set(err, -r, "%s: cannot read the head's key "
+			           "for its workers: %s", addr, e.msg);
+			free(name);
+			break;
+		}
+		if (start_one(ls, addr, cfg, ip->valuestring, name, head,
+		              port, &key, &e) < 0) {
+			if (*errors == NULL)
+				*errors = cJSON_CreateObject();
+			cJSON_AddStringToObject(*errors, name, e.msg);
+		} else {
+			started++;
+		}
+		free(name);
+	}
+	if (key.data != NULL)
+		OPENSSL_cleanse(key.data, key.len);
+	rh_buf_free(&key);
+	rh_sftp_close(sftp);
+	if (ssh != NULL)
+		rh_ssh_close(ssh);
+	/* the workers started join within a second or so: wait for them,
+	 * so that what follows sees them (bounded) */
+	while (r == 0 && started > 0 && waited < JOIN_WAIT_MS) {
+		int all = 1;
+
+		cJSON_Delete(reply);
+		reply = NULL;
+		req = rh_proto_new(0, "status");
+		if (rh_rpc_call_wait(rpc, req, timeout_ms, &reply) < 0) {
+			cJSON_Delete(req);
+			break;
+		}
+		cJSON_Delete(req);
+		i = 0;
+		cJSON_ArrayForEach(ip, ips) {
+			if (i++ == 0)
+				continue;
+			name = rh_node_name(i - 1);
+			if (!node_up(reply, name) &&
+			    !cJSON_HasObjectItem(*errors, name))
+				all = 0;
+			free(name);
+		}
+		if (all)
+			break;
+		usleep(100000);
+		waited += 100;
+	}
+	cJSON_Delete(reply);
+	return r;
+}

@@ -1,0 +1,184 @@
+#!/bin/sh
+# multinode-byo.sh - a BYO cluster of two ips through rhfs: two real sshds
+# on loopback are the nodes (127.0.0.1 and 127.0.0.2; one test user, so
+# they share a home, as nodes on NFS do). rhfs installs rhagent on both,
+# the head listens, the second node gets the key over SFTP and runs
+# `rhagent worker`; a Python map of 200 calls written to one invoke runs
+# on both (each result once, both node names in the records); status
+# lists each node; the worker killed mid-map fails only its own calls,
+# with the reason, and status brings it back.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/sshd-lib.sh"
+SSHD2_PID=
+NH=/home/$SSH_USER
+
+start_sshd2() {
+	sed -e 's/^ListenAddress .*/ListenAddress 127.0.0.2/' \
+		-e "s|^PidFile .*|PidFile $SSH_DIR/sshd2.pid|" \
+		"$SSH_DIR/sshd_config" >"$SSH_DIR/sshd2_config"
+	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd2_config" \
+		2>>"$SSH_DIR/sshd2.log" &
+	SSHD2_PID=$!
+	i=0
+	until ssh-keyscan -T 1 -p "$SSH_PORT" 127.0.0.2 >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 "$SSHD2_PID" 2>/dev/null; then
+			echo "FAIL: the second sshd did not start" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+stop_sshd2() {
+	[ -n "$SSHD2_PID" ] || return 0
+	for p in $(pgrep -P "$SSHD2_PID"); do
+		kill "$p" 2>/dev/null
+	done
+	kill "$SSHD2_PID" 2>/dev/null
+	wait "$SSHD2_PID" 2>/dev/null
+	SSHD2_PID=
+}
+
+# the node's worker agents and its head's agent, by their pid files
+stop_agents() {
+	for pidf in "$NH"/.rh/nodes/*/pid; do
+		[ -f "$pidf" ] || continue
+		pid=$(cat "$pidf" 2>/dev/null)
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	done
+	stop_node_agent
+}
+trap 'stop_agents; stop_sshd2; stop_sshd; cleanup' EXIT
+
+start_sshd || finish
+start_sshd2 || { fail "a second sshd on 127.0.0.2"; finish; }
+stop_agents
+rm -rf "$NH/.rh" "$NH/mnpy"
+mkdir -p "$NH/mnpy"
+cat >"$NH/mnpy/mnfns.py" <<'PY'
+import time
+def double(x, pause=0.0):
+    time.sleep(pause)
+    return x * 2
+PY
+chown -R "$SSH_USER" "$NH/mnpy"
+
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"
+R=$MNT/~
+mkdir "$R/two" "$R/dbl"
+printf '{"resource_type": "cluster", "ips": ["127.0.0.1", "127.0.0.2"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}}' \
+	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" >"$R/two/config.json"
+printf '{"resource_type": "send", "hardware": "~/two", "fn_pointers": ["mnpy", "mnfns", "double"]}' \
+	>"$R/dbl/config.json"
+
+# map INVOKE N PAUSE: N lines written at once, N results read back
+cat >"$T/map.py" <<'PY'
+import json, os, sys
+n, pause = int(sys.argv[2]), float(sys.argv[3])
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, "".join(json.dumps([i, pause]) + "\n"
+                     for i in range(n)).encode())
+f = os.fdopen(fd, "r")
+for _ in range(n):
+    print(f.readline().rstrip("\n"))
+PY
+# nodes CALLSDIR: each call's "state node reason" (a line each)
+cat >"$T/recs.py" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for cid in sorted(os.listdir(d)):
+    if cid == "latest":
+        continue
+    r = json.load(open(os.path.join(d, cid, "status")))
+    print(r["state"], r.get("node"), r.get("reason"))
+PY
+# status FILE: each node as "NAME ROLE STATE AGENT-PID|-", then errors
+cat >"$T/nodes.py" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))
+for n in st.get("nodes", []):
+    print(n["name"], n["address"], n["role"], n["state"],
+          n.get("agent", {}).get("pid", "-"), "running=%s" % n.get("running"),
+          "load" if "load" in n else "noload")
+for n in st.get("nodes", []):
+    if "error" in n:
+        print("error: " + n["error"])
+PY
+
+check "a map of 200 Python calls on two nodes" \
+	timeout 300 "$PYTHON3" "$T/map.py" "$R/dbl/invoke" 200 0.02
+sort -n "$T/out" >"$T/got"
+seq 0 2 398 >"$T/want"
+same "  each result once" "$T/got" "$T/want"
+check "  their records" "$PYTHON3" "$T/recs.py" "$R/dbl/calls"
+cp "$T/out" "$T/recs"
+has "  some ran on the head (node0)" "$T/recs" "done node0 None"
+has "  some ran on the second node (node1)" "$T/recs" "done node1 None"
+lacks "  none failed" "$T/recs" "failed"
+check "  the worker keeps its records in its own directory" \
+	test -d "$NH/.rh/nodes/node1/calls"
+check "  the key was copied to the node, private" \
+	sh -c "[ \$(stat -c %a '$NH/.rh/nodes/node1/worker.key') = 600 ]"
+
+# a send's setup_cmds run on every node (here, twice in the one home)
+mkdir "$R/set"
+printf '{"resource_type": "send", "hardware": "~/two", "fn_pointers": ["mnpy", "mnfns", "double"], "setup_cmds": ["echo ran >>mnpy/setup-ran"]}' \
+	>"$R/set/config.json"
+check "a send with setup_cmds" sh -c "echo '[4]' >'$R/set/invoke'"
+check "  its result" cat "$R/set/calls/latest/result"
+if [ "$(grep -c '^ran$' "$NH/mnpy/setup-ran" 2>/dev/null)" = 2 ]; then
+	pass "  its setup_cmds ran once on each node"
+else
+	fail "  its setup_cmds ran once on each node ($(cat "$NH/mnpy/setup-ran" 2>&1))"
+fi
+
+check "status of the cluster" timeout 60 cat "$R/two/status"
+cp "$T/out" "$T/st"
+check "  lists each node" "$PYTHON3" "$T/nodes.py" "$T/st"
+cp "$T/out" "$T/n"
+hpid=$(sed -n 's/^node0 127\.0\.0\.1 head up \([0-9][0-9]*\) .*/\1/p' "$T/n")
+wpid=$(sed -n 's/^node1 127\.0\.0\.2 worker up \([0-9][0-9]*\) .*/\1/p' "$T/n")
+check "  the head, up, with its agent" test -n "$hpid"
+check "  node1, up, with its own worker agent" \
+	sh -c "[ -n '$wpid' ] && [ '$wpid' != '$hpid' ]"
+has "  with its running calls and load" "$T/n" "running=0 load"
+
+# the worker dies mid-map: its calls fail, naming it; the others run
+"$PYTHON3" "$T/map.py" "$R/dbl/invoke" 40 0.5 >"$T/map2" 2>&1 &
+mpid=$!
+i=0
+until timeout 30 cat "$R/two/status" >"$T/stw" 2>/dev/null &&
+	"$PYTHON3" "$T/nodes.py" "$T/stw" | grep -q "^node1 .* running=[1-9]"; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && break
+	sleep 0.1
+done
+kill -9 "$wpid"
+wait $mpid
+check "  the map's records" "$PYTHON3" "$T/recs.py" "$R/dbl/calls"
+cp "$T/out" "$T/recs2"
+has "  the worker's calls failed, naming it" "$T/recs2" \
+	"failed node1 node node1 lost: "
+if [ "$(grep -c '^done' "$T/recs2")" -gt 200 ]; then
+	pass "  the others went on"
+else
+	fail "  the others went on ($(grep -c '^done' "$T/recs2") done)"
+fi
+check "status with the worker gone, and back" timeout 60 cat "$R/two/status"
+cp "$T/out" "$T/st2"
+check "  lists each node" "$PYTHON3" "$T/nodes.py" "$T/st2"
+cp "$T/out" "$T/n2"
+npid=$(sed -n 's/^node1 127\.0\.0\.2 worker up \([0-9][0-9]*\) .*/\1/p' "$T/n2")
+check "  node1 rejoined with a new worker" \
+	sh -c "[ -n '$npid' ] && [ '$npid' != '$wpid' ]"
+check "a map after the rejoin" \
+	timeout 300 "$PYTHON3" "$T/map.py" "$R/dbl/invoke" 40 0.2
+check "  their records" "$PYTHON3" "$T/recs.py" "$R/dbl/calls"
+if [ "$(grep -c '^done node1' "$T/out")" -gt \
+	"$(grep -c '^done node1' "$T/recs2")" ]; then
+	pass "  node1 runs calls again"
+else
+	fail "  node1 runs calls again"
+fi
+finish
