@@ -387,6 +387,8 @@ void head_cancel(struct agent *a, struct call *c);
 int head_proxy(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
                const char *id, struct rh_err *err);
 void head_forget_conn(struct agent *a, struct conn *c);
+/* Whether call id runs or ran on a worker node (not here). */
+int head_elsewhere(struct agent *a, const char *id);
 /* status: the nodes */
 void head_status(struct agent *a, struct cJSON *into);
 size_t head_nfds(struct agent *a);

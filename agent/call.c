@@ -747,6 +747,7 @@ call_start_on(struct agent *a, struct call *c, struct node *n)
 	clock_gettime(CLOCK_REALTIME, &c->started_at);
 	head_send_call(a, n, c);
 	record_save(a, c);
+	outwait_wake(a, c->id);         /* who follows it: ask there */
 }
 
 /* Calls running here, not on a worker node. */

@@ -838,6 +838,23 @@ head_proxy(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	return 1;
 }
 
+int
+head_elsewhere(struct agent *a, const char *id)
+{
+	struct call *c;
+	char *node;
+	int r;
+
+	if (a->head == NULL)
+		return 0;
+	if ((c = call_find(a, id)) != NULL)
+		return c->on != NULL;
+	node = ran_on(id);
+	r = node != NULL && strcmp(node, a->head->name) != 0;
+	free(node);
+	return r;
+}
+
 void
 head_forget_conn(struct agent *a, struct conn *c)
 {

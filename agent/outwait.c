@@ -304,6 +304,9 @@ nothing_new(struct agent *a, struct out_waiter *w)
 
 	if (call_find(a, w->call) == NULL)
 		return 0;
+	/* handed to a worker node since: answered, to be asked there */
+	if (head_elsewhere(a, w->call))
+		return 0;
 	path = output_where(a, w->call, w->stream);
 	if (strcmp(path, w->path) != 0 || w->wd < 0) {
 		/* moved (the call started), or unwatched: watch there, then
@@ -328,6 +331,18 @@ answer(struct agent *a, struct out_waiter *w)
 	cJSON *r;
 	int rr;
 
+	if (head_elsewhere(a, w->call)) {
+		/* its output is on a worker node: nothing here; the client
+		 * asks again, and that request goes there (head.c) */
+		struct rh_buf none = { 0 };
+		struct rh_bytes_reply b = { &none, (long long)w->off,
+		                            (long long)w->off, 0, w->wait_ms };
+
+		r = rh_proto_reply(w->id);
+		rh_bytes_reply_encode(r, &b);
+		conn_send(a, w->conn, r);
+		return;
+	}
 	if ((rr = output_reply(a, w->id, w->call, w->stream, w->off, w->len,
 	                       w->wait_ms, &r, &err)) < 0)
 		r = rh_proto_error(w->id, -rr, "%s", err.msg);

@@ -200,6 +200,30 @@ def check_node():
         r = c.ok("get", call=cid, wait=True)
         expect(r["state"] == "cancelled" and r["node"] == "node1",
                "cancelled on node1: %s" % r)
+        # a call queued on the head (the node's 2 slots busy), followed
+        # from then on: its output comes once it runs on the node
+        busy = submit(c, "talk", [[100], [100]])
+        late, = submit(c, "talk", [[5]])
+        expect(c.ok("get", call=late)["state"] == "queued",
+               "queued behind the busy slots")
+        # the first request is held on the head while the call waits
+        # there; the call then goes to the node
+        rid = c.send("output", call=late, offset=0, wait_ms=20000)
+        time.sleep(0.3)
+        for b in busy:
+            c.ok("cancel", call=b)
+        o = c.wait(rid)
+        expect(o.get("ok") is True, "output: %s" % o)
+        seen = o["data"].encode()
+        off, eof = len(seen), o["eof"]
+        deadline = time.monotonic() + 60
+        while not eof and time.monotonic() < deadline:
+            o = c.ok("output", call=late, offset=off, wait_ms=1000)
+            seen += o["data"].encode()
+            off += len(o["data"].encode())
+            eof = o["eof"]
+        expect(eof and seen == b"".join(b"line %d\n" % i for i in range(5)),
+               "followed from the queue: %r" % seen)
         # a $ref to a result of a call on the node
         a, = submit(c, "double", [[21]], send="~/s")
         b = c.ok("call", fn_pointers=["", "mnmod", "add"],
