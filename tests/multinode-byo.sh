@@ -1,7 +1,7 @@
 #!/bin/sh
 # multinode-byo.sh - a BYO cluster of two ips through rhfs: two real sshds
-# on loopback are the nodes (127.0.0.1 and 127.0.0.2; one test user, so
-# they share a home, as nodes on NFS do). rhfs installs rhagent on both,
+# on loopback are the nodes (127.0.0.1 and 127.0.0.2; one test user of
+# this test's own, so they share a home, as nodes on NFS do). rhfs installs rhagent on both,
 # the head listens, the second node gets the key over SFTP and runs
 # `rhagent worker`; a Python map of 200 calls written to one invoke runs
 # on both (each result once, both node names in the records); status
@@ -9,6 +9,10 @@
 # with the reason, and status brings it back.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
+# a test user of its own: no other test uses its home, so this test does
+# not wait for the shared node's (NODE_LOCKED: no lock to take)
+SSH_USER=rhfs-multinode
+NODE_LOCKED=1
 SSHD2_PID=
 NH=/home/$SSH_USER
 
