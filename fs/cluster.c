@@ -104,7 +104,7 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	struct rh_links *ls;
 	struct rh_rpc *rpc;
 	struct rh_err err;
-	char *name, *msg;
+	char *name, *msg, *lost = NULL;
 	int i = 0, up = state != NULL && strcmp(state, "up") == 0;
 	int tmo = (int)(fs->opts.connect_timeout * 1000);
 
@@ -148,6 +148,10 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 				cJSON_AddItemToObject(node, "agent",
 				                      cJSON_Duplicate(v, 1));
 			why = rh_json_str(hn, "reason");
+			if (why != NULL) {
+				lost = xasprintf("node %s lost: %s", name, why);
+				why = lost;
+			}
 			if (why == NULL && state == NULL)
 				why = up ? "its worker agent has not joined the "
 				      "head" : "the head is not up";
@@ -163,6 +167,8 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 				cJSON_AddStringToObject(node, "error", msg);
 				free(msg);
 			}
+			free(lost);
+			lost = NULL;
 		}
 		for (f = copied; hn != NULL && *f != NULL; f++)
 			if ((v = cJSON_GetObjectItemCaseSensitive(hn, *f)))
