@@ -370,6 +370,8 @@ int head_op_workers(struct agent *a, struct conn *c,
 /* Whether the head runs calls itself (a head with no local slots does
  * not). */
 int head_local(const struct agent *a);
+/* Whether a call's node names this head: its name, or "head". */
+int head_is(const struct agent *a, const char *name);
 /* The name of the head's own node. */
 const char *head_name(const struct agent *a);
 /* A node with a free slot, or NULL. */

@@ -809,7 +809,7 @@ call_schedule(struct agent *a)
 			if (c->refspec != NULL && refs_resolve(a, c) != 0)
 				continue;       /* waits for a $ref, or failed */
 			if (c->pin != NULL && a->head != NULL &&
-			    strcmp(c->pin, head_name(a)) != 0) {
+			    !head_is(a, c->pin)) {
 				struct node *pn;
 				int up;
 

@@ -172,6 +172,13 @@ name_valid(const char *s)
 	return n >= 1 && n <= NODE_NAME_MAX && s[n] == '\0' && s[0] != '.';
 }
 
+int
+head_is(const struct agent *a, const char *name)
+{
+	return strcmp(name, "head") == 0 ||
+	       (a->head != NULL && strcmp(name, a->head->name) == 0);
+}
+
 const char *
 head_name(const struct agent *a)
 {
@@ -587,7 +594,9 @@ joined(struct agent *a, struct node *n, const cJSON *m)
 	struct node **pn, *o;
 	cJSON *w;
 
-	if (name == NULL || !name_valid(name) || proof == NULL ||
+	/* "head" always names the head (a call's node) */
+	if (name == NULL || !name_valid(name) || strcmp(name, "head") == 0 ||
+	    proof == NULL ||
 	    wnonce == NULL || strlen(wnonce) < 32 || strlen(wnonce) > 128 ||
 	    !cJSON_IsNumber(slots) || slots->valuedouble < 1 ||
 	    slots->valuedouble > 100000) {

@@ -413,9 +413,10 @@ parse(int argc, char **argv, struct wopts *o)
 		worker_usage();
 		return -1;
 	}
-	if (!node_name_valid(o->node)) {
+	if (!node_name_valid(o->node) || strcmp(o->node, "head") == 0) {
 		fprintf(stderr, "rhagent: --node %s: a node's name is 1 to 64 "
-		        "letters, digits, '.', '_' or '-'\n", o->node);
+		        "letters, digits, '.', '_' or '-', and not 'head'\n",
+		        o->node);
 		return -1;
 	}
 	/* HOST:PORT, or [HOST]:PORT for an IPv6 address */

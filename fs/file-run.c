@@ -80,6 +80,7 @@ run_request(struct invoke *inv, const cJSON *spec)
 	rh_call_spec_init(&cs);
 	rh_call_spec_set_shell(&cs, spec->valuestring);
 	cs.send = xstrdup(invoke_addr(inv));
+	cs.node = xstrdup("head");      /* of several nodes: on the head */
 	req = rh_call_spec_encode(&cs);
 	rh_call_spec_free(&cs);
 	return req;
@@ -105,6 +106,7 @@ python_request(struct invoke *inv, const cJSON *spec)
 	(void)rh_call_spec_set_command(&cs, argv, &err);  /* well-formed */
 	cJSON_Delete(argv);
 	cs.send = xstrdup(invoke_addr(inv));
+	cs.node = xstrdup("head");      /* of several nodes: on the head */
 	req = rh_call_spec_encode(&cs);
 	rh_call_spec_free(&cs);
 	return req;

@@ -224,6 +224,18 @@ def check_node():
             eof = o["eof"]
         expect(eof and seen == b"".join(b"line %d\n" % i for i in range(5)),
                "followed from the queue: %r" % seen)
+        # a call's node: "head" runs on the head though it runs no calls
+        # otherwise; a worker's name on that worker; another fails
+        hpid = c.ok("status")["pid"]
+        r = c.ok("call", command=["sh", "-c", "echo $PPID"], node="head")
+        expect(r["state"] == "done" and r["result"] == "%d\n" % hpid and
+               r["node"] == "node0", "node head: %s" % r)
+        r = c.ok("call", command=["true"], node="node1")
+        expect(r["state"] == "done" and r["node"] == "node1",
+               "node node1: %s" % r)
+        r = c.ok("call", command=["true"], node="node7")
+        expect(r["state"] == "failed" and r["reason"] ==
+               "node node7 is not connected to the head", "node7: %s" % r)
         # a $ref to a result of a call on the node
         a, = submit(c, "double", [[21]], send="~/s")
         b = c.ok("call", fn_pointers=["", "mnmod", "add"],
