@@ -87,6 +87,8 @@ struct node {
 	unsigned slots, inflight;
 	uint64_t ncalls;                /* calls handed to it */
 	cJSON *status;                  /* its last status reply */
+	long pid;                       /* its agent's, as it joined */
+	char version[32];
 	struct timespec status_sent;    /* 0: none pending */
 	struct timespec status_ok;      /* last answer */
 	struct timespec next_ping;
@@ -409,6 +411,12 @@ node_json(struct agent *a, const struct node *n)
 				                      cJSON_Duplicate(v, 1));
 		if ((v = cJSON_GetObjectItemCaseSensitive(n->status, "load")))
 			cJSON_AddItemToObject(o, "load", cJSON_Duplicate(v, 1));
+	} else if (n->pid > 0) {
+		/* not asked yet: what it said as it joined */
+		cJSON *agent = cJSON_AddObjectToObject(o, "agent");
+
+		cJSON_AddNumberToObject(agent, "pid", (double)n->pid);
+		cJSON_AddStringToObject(agent, "version", n->version);
 	}
 	(void)a;
 	return o;
@@ -589,7 +597,7 @@ joined(struct agent *a, struct node *n, const cJSON *m)
 	struct head *h = a->head;
 	const char *name = rh_json_str(m, "node"), *proof = rh_json_str(m,
 	      "proof"), *wnonce = rh_json_str(m, "nonce");
-	const cJSON *slots = cJSON_GetObjectItemCaseSensitive(m, "slots");
+	const cJSON *slots = cJSON_GetObjectItemCaseSensitive(m, "slots"), *v;
 	char want[2 * EVP_MAX_MD_SIZE + 1], mine[2 * EVP_MAX_MD_SIZE + 1];
 	struct node **pn, *o;
 	cJSON *w;
@@ -631,6 +639,11 @@ joined(struct agent *a, struct node *n, const cJSON *m)
 	}
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->slots = (unsigned)slots->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(m, "pid");
+	n->pid = cJSON_IsNumber(v) && v->valuedouble > 0 &&
+	         v->valuedouble < 1e9 ? (long)v->valuedouble : 0;
+	snprintf(n->version, sizeof(n->version), "%s",
+	         rh_json_str(m, "version") ? rh_json_str(m, "version") : "");
 	n->state = N_UP;
 	clock_gettime(CLOCK_REALTIME, &n->joined_at);
 	clock_gettime(CLOCK_MONOTONIC, &n->status_ok);

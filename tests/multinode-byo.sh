@@ -175,7 +175,8 @@ check "  lists each node" "$PYTHON3" "$T/nodes.py" "$T/st2"
 cp "$T/out" "$T/n2"
 # the worker started again by that status joins within seconds
 i=0
-while ! grep -q "^node1 127\.0\.0\.2 worker up " "$T/n2" && [ $i -lt 30 ]; do
+while ! grep -q "^node1 127\.0\.0\.2 worker up [0-9]" "$T/n2" &&
+	[ $i -lt 30 ]; do
 	sleep 1
 	i=$((i + 1))
 	timeout 60 cat "$R/two/status" >"$T/st2" 2>/dev/null

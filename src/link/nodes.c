@@ -168,8 +168,14 @@ rh_nodes_start(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	cJSON_AddStringToObject(req, "name", "node0");
 	if ((r = ask(rpc, req, timeout_ms, &reply, addr, err)) < 0)
 		return r;
-	port = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
-	                                 reply, "port"));
+	ip = cJSON_GetObjectItemCaseSensitive(reply, "port");
+	if (!cJSON_IsNumber(ip) || ip->valuedouble < 1 ||
+	    ip->valuedouble > 65535 || rh_json_str(reply, "key_file") == NULL) {
+		cJSON_Delete(reply);
+		return rh_err_set(err, EPROTO, "%s: the head's agent did not "
+		                  "say where it listens for workers", addr);
+	}
+	port = (int)ip->valuedouble;
 	i = 0;
 	cJSON_ArrayForEach(ip, ips) {
 		if (i++ == 0 || !cJSON_IsString(ip))
