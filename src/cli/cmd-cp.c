@@ -524,12 +524,15 @@ node_script(const struct side *s, const struct side *d)
 static int
 node_said(struct copy *c, const struct rh_buf *out)
 {
-	const char *p, *end = out->data + out->len;
+	const char *p, *end;
 	unsigned f, d;
 	unsigned long long b;
 	int rc = -1;
 
-	for (p = out->data; p != NULL && p < end;) {
+	if (out->data == NULL)
+		return rc;      /* nothing yet */
+	end = out->data + out->len;
+	for (p = out->data; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
 		if (nl == NULL)
