@@ -34,10 +34,12 @@ slurm_start || exit 1
 mount_rhfs -o "known_hosts=$T/known_hosts,launch_timeout=300"
 R=$MNT/~
 mkdir "$R/sl" "$R/py"
-printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2, "time": "60"}}' \
+printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2, "time": "60", "sbatch_args": ["--exclusive"]}}' \
 	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" >"$R/sl/config.json"
 NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-rm -rf "/home/$SSH_USER/.rh/slurm/$NAME"
+stop_node_agent
+rm -rf "/home/$SSH_USER/.rh/slurm/$NAME" "/home/$SSH_USER/.rh/agent" \
+	"/home/$SSH_USER/.rh/nodes"
 # the function: in the login node's home, which the nodes share
 mkdir -p "/home/$SSH_USER/rhbench"
 printf 'def double(x):\n    return 2 * x\n' >"/home/$SSH_USER/rhbench/benchfns.py"
