@@ -6,7 +6,7 @@
 # mounted again finds it); `down` cancels it; a job cancelled from
 # outside (scancel) is seen to end, with the reason; calls written while
 # the nodes are taken by another job wait (queued, Slurm's reason in
-# their status and the cluster's) and go on once it runs; the job's time
+# their status and the cluster's) and run once it runs; the job's time
 # limit and autostop end it, with the reason.
 . "$top_srcdir/tests/lib.sh"
 # the login node's user: Slurm's tests' own (their node lock too)
@@ -32,6 +32,9 @@ NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").h
 JOBFILE=/home/$SSH_USER/.rh/slurm/$NAME/job
 # a job id left by an earlier run names a job of another Slurm
 rm -rf "/home/$SSH_USER/.rh/slurm/$NAME"
+# and no agent or calls of an earlier run on the login node
+stop_node_agent
+rm -rf "/home/$SSH_USER/.rh/agent" "/home/$SSH_USER/.rh/nodes"
 
 # st: the cluster's status as lines "state S", "job ID STATE REASON
 # NODES", "error: ...", "last_job: ...".
@@ -140,7 +143,11 @@ hold=$(timeout 30 sbatch --parsable -N2 --exclusive -o /dev/null \
 wait_for 60 job_in RUNNING "$hold" ||
 	fail "a job holding both nodes runs (state $(job_state "$hold"))"
 mkdir "$R/py"
-printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["./", "m", "f"], "reqs": []}' \
+# its function, in the home the login node and the nodes share
+mkdir -p "/home/$SSH_USER/slalloc"
+printf 'def inc(x):\n    return x + 1\n' >"/home/$SSH_USER/slalloc/slallocfns.py"
+chown -R "$SSH_USER" "/home/$SSH_USER/slalloc"
+printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["slalloc", "slallocfns", "inc"]}' \
 	>"$R/py/config.json"
 check "a call while the nodes are taken: the write returns" \
 	sh -c "echo '[1]' > '$R/py/invoke'"
@@ -166,10 +173,12 @@ has "  the job and the reason" "$T/s4" "job $JOB PENDING Resources"
 check "  the filler cancelled" timeout 30 scancel "$hold"
 wait_for 60 job_in RUNNING "$JOB" ||
 	fail "  the allocation runs (state $(job_state "$JOB"))"
-# once the job runs, the held call goes to a worker agent the job
+# once the job runs, the held call runs on a worker agent the job
 # started on one of its nodes (named after the node and the job)
-wait_for 30 sh -c "cat '$R/py/calls/$CALL/status' | grep -q '\"state\": \"\(done\|failed\)\"'" ||
-	fail "  the held call ends once the job runs"
+wait_for 60 sh -c "grep -q '\"state\": \"done\"' '$R/py/calls/$CALL/status'" ||
+	fail "  the held call runs once the job runs"
+check "  its result" cat "$R/py/calls/$CALL/result"
+has "  as the function returns it" "$T/out" 2
 check "  its status" cat "$R/py/calls/$CALL/status"
 if grep -q "\"node\": \"node[0-9]*-$JOB\"" "$T/out"; then
 	pass "  it ran on a worker agent of the allocation"
@@ -211,5 +220,5 @@ refuse "stop in its ctl is refused" "Invalid argument" \
 	bash -c "echo stop > '$R/sl/ctl'"
 has "  the reason" "$MNT/.log" "~/sl: stop: a SlurmCluster has no instances"
 
-[ "$FAILED" = 0 ] || { mkdir -p /tmp/slurm-alloc-debug; cp "$T"/* /tmp/slurm-alloc-debug/ 2>/dev/null; cp "$MNT/.log" /tmp/slurm-alloc-debug/rhfs.log; }
+rm -rf "/home/$SSH_USER/slalloc"
 finish

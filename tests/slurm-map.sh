@@ -1,0 +1,171 @@
+#!/bin/sh
+# slurm-map.sh - calls in a SlurmCluster's allocation, against a real
+# Slurm (tests/slurm-lib.sh) whose login node is a loopback sshd: the
+# job starts one worker agent a node (srun), the agent on the login node
+# is their head and runs no call itself; a Python map of 1,000 calls
+# written to one invoke runs over both nodes (each result once, each
+# record naming its node); the cluster's status lists the nodes; a job
+# cancelled from outside ends every call it held or that waited for it,
+# each failed one with a reason, and the next call runs in a new job.
+. "$top_srcdir/tests/lib.sh"
+# the login node's user: Slurm's tests' own (their node lock too)
+SSH_USER=rhfs-slurm
+. "$top_srcdir/tests/sshd-lib.sh"
+. "$top_srcdir/tests/slurm-lib.sh"
+slurm_need
+
+start_sshd || { fail "the login node's sshd starts"; finish; }
+slurm_start || { fail "Slurm starts"; finish; }
+mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=120"
+R=$MNT/~
+HOMEDIR=/home/$SSH_USER
+NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
+# no agent, calls or workers of an earlier run on the login node
+stop_node_agent
+rm -rf "$HOMEDIR/.rh/slurm/$NAME" "$HOMEDIR/.rh/nodes" "$HOMEDIR/.rh/agent"
+mkdir "$R/sl"
+printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2}}' \
+	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" >"$R/sl/config.json"
+# the function, in the home the login node and both nodes share
+mkdir -p "$HOMEDIR/slmap"
+cat >"$HOMEDIR/slmap/slfns.py" <<'PY'
+import os, time
+def double(x):
+    return 2 * x
+def where(x):
+    return [x, os.environ.get("SLURMD_NODENAME")]
+def nap(s):
+    time.sleep(s)
+    return s
+PY
+chown -R "$SSH_USER" "$HOMEDIR/slmap"
+send() {
+	mkdir "$R/$1"
+	printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["slmap", "slfns", "%s"]}' \
+		"$2" >"$R/$1/config.json"
+}
+send double double
+send where where
+send nap nap
+
+# a map of 1,000 written to one invoke: the allocation is submitted, the
+# calls wait for it, then run on both nodes
+"$PYTHON3" - "$R/double/invoke" >"$T/map" 2>"$T/map.err" <<'PY'
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+n = 1000
+os.write(fd, b"".join(b"[%d]\n" % i for i in range(n)))
+buf, got = b"", []
+while len(got) < n:
+    chunk = os.read(fd, 65536)
+    if not chunk:
+        break
+    buf += chunk
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        got.append(json.loads(line))
+bad = [i for i, g in enumerate(got) if g != 2 * i]
+print("results", len(got), "wrong", len(bad))
+PY
+has "a map of 1,000: every result, in order" "$T/map" "results 1000 wrong 0"
+# the records: each call once, each on a node of the allocation
+"$PYTHON3" - "$R/double/calls" >"$T/nodes" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+ids = [c for c in os.listdir(d) if c != "latest"]
+nodes = {}
+for c in ids:
+    st = json.load(open(os.path.join(d, c, "status")))
+    if st.get("state") != "done":
+        print("not done", c, st.get("state"), st.get("reason"))
+    n = (st.get("node") or "").split("-")[0]
+    nodes[n] = nodes.get(n, 0) + 1
+print("calls", len(ids))
+for n in sorted(nodes):
+    print("node", n, "yes" if nodes[n] > 0 else "no")
+PY
+has "  1,000 calls" "$T/nodes" "calls 1000"
+has "  some on node1" "$T/nodes" "node node1 yes"
+has "  some on node2" "$T/nodes" "node node2 yes"
+lacks "  all done" "$T/nodes" "not done"
+lacks "  none on the login node" "$T/nodes" "node login"
+check "the cluster's status" cat "$R/sl/status"
+cp "$T/out" "$T/st"
+has "  up" "$T/st" '"state": "up"'
+has "  node1's worker" "$T/st" "\"name\": \"node1-"
+has "  node2's worker" "$T/st" "\"name\": \"node2-"
+JOB=$(cat "$HOMEDIR/.rh/slurm/$NAME/job" 2>/dev/null)
+has "  worker names carry the job id" "$T/st" "-$JOB\""
+
+# where a call runs: in the allocation, on a node Slurm gave it
+check "a call on the allocation" sh -c "echo '[7]' > '$R/where/invoke'"
+wait_for 30 sh -c "grep -q node '$R/where/calls/latest/result'"
+check "  its result" cat "$R/where/calls/latest/result"
+case $(cat "$T/out") in
+'[7, "node1"]'|'[7, "node2"]'|'[7,"node1"]'|'[7,"node2"]')
+	pass "  ran on a Slurm node" ;;
+*) fail "  ran on a Slurm node (got '$(cat "$T/out")')" ;;
+esac
+
+# the job cancelled from outside while calls fill every slot and more
+# wait on the head: every one of them ends (none is left running or
+# waiting for nodes that are gone), each failed one with its reason
+SLOTS=$("$PYTHON3" -c 'import json, sys
+st = json.load(open(sys.argv[1]))
+print(sum(n.get("slots", 0) for n in st.get("nodes", []) if n.get("role") == "worker"))' "$T/st")
+[ "$SLOTS" -gt 0 ] 2>/dev/null && pass "the workers' slots ($SLOTS)" ||
+	fail "the workers' slots (got '$SLOTS')"
+"$PYTHON3" - "$R/nap/invoke" "$((SLOTS + 2))" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, b"[15]\n" * int(sys.argv[2]))
+os.close(fd)
+PY
+# states: how many nap calls are in each state
+states() {
+	"$PYTHON3" - "$R/nap/calls" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+n = {}
+for c in os.listdir(d):
+    if c != "latest":
+        st = json.load(open(os.path.join(d, c, "status")))["state"]
+        n[st] = n.get(st, 0) + 1
+print(" ".join("%s=%d" % kv for kv in sorted(n.items())))
+PY
+}
+wait_for 60 sh -c "[ \"\$(ls '$R/nap/calls' | grep -vc latest)\" = $((SLOTS + 2)) ]" ||
+	fail "  each call has its calls/ID ($(ls "$R/nap/calls" | tr '\n' ' '))"
+i=0
+until states | grep -qx "queued=2 running=$SLOTS"; do
+	i=$((i + 1))
+	[ $i -gt 150 ] && break
+	sleep 0.2
+done
+states >"$T/before"
+check "  $SLOTS calls run (every slot), 2 wait" grep -qx "queued=2 running=$SLOTS" "$T/before"
+check "scancel from outside" timeout 30 scancel "$JOB"
+wait_for 30 sh -c "timeout 60 cat '$R/sl/status' | grep -q 'last_job.*was cancelled (scancel)'" ||
+	fail "  the cluster says the job was cancelled"
+i=0
+while states | grep -q "queued\|running"; do
+	i=$((i + 1))
+	[ $i -gt 150 ] && break
+	sleep 0.2
+done
+states >"$T/after"
+sed 's/^/# /' "$T/after"
+lacks "  no call is left running or waiting" "$T/after" "running"
+lacks "  (none waiting)" "$T/after" "queued"
+grep -h '"reason"' "$R"/nap/calls/*/status | sed 's/^ */# /' >"$T/reasons"
+cat "$T/reasons"
+lacks "  each call that failed has a reason" "$T/reasons" "null"
+check "the next call" sh -c "echo '[3]' > '$R/double/invoke'"
+wait_for 120 sh -c "grep -qx 6 '$R/double/calls/latest/result'" ||
+	fail "  runs, in a new job"
+NEW=$(cat "$HOMEDIR/.rh/slurm/$NAME/job" 2>/dev/null)
+[ -n "$NEW" ] && [ "$NEW" != "$JOB" ] && pass "  a new job ($NEW)" ||
+	fail "  a new job (was $JOB, now '$NEW')"
+printf 'down\n' >"$R/sl/ctl"
+rm -rf "$HOMEDIR/slmap"
+finish
