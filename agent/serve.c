@@ -255,6 +255,29 @@ client_ok(struct agent *a, int fd, struct ucred *cred)
  * descriptors (it sends them at once). */
 #define HANDOFF_WAIT_MS 1000
 
+/* The next client on the listening socket lfd that client_ok lets in
+ * (flags for accept4, besides SOCK_CLOEXEC), or -1 once none is
+ * waiting. */
+static int
+accept_client(struct agent *a, int lfd, int flags, struct ucred *cred)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, flags | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				rh_warn("accept: %s", strerror(errno));
+			return -1;
+		}
+		if (client_ok(a, fd, cred))
+			return fd;
+		close(fd);
+	}
+}
+
 /* Bridges handing over their stdin and stdout: each is a client that
  * the agent reads and writes directly, without the bridge copying. */
 static void
@@ -275,19 +298,7 @@ accept_handoffs(struct agent *a)
 	ssize_t n;
 	char byte;
 
-	for (;;) {
-		fd = accept4(a->hfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				rh_warn("accept: %s", strerror(errno));
-			return;
-		}
-		if (!client_ok(a, fd, &cred)) {
-			close(fd);
-			continue;
-		}
+	while ((fd = accept_client(a, a->hfd, 0, &cred)) >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		memset(&msg, 0, sizeof(msg));
 		iov.iov_base = &byte;
@@ -341,19 +352,7 @@ accept_all(struct agent *a)
 	struct conn *c;
 	int fd;
 
-	for (;;) {
-		fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				rh_warn("accept: %s", strerror(errno));
-			return;
-		}
-		if (!client_ok(a, fd, &cred)) {
-			close(fd);
-			continue;
-		}
+	while ((fd = accept_client(a, a->lfd, SOCK_NONBLOCK, &cred)) >= 0) {
 		c = conn_new(a, fd, fd, -1);
 		rh_debug("client %llu: connected (pid %ld)",
 		         (unsigned long long)c->serial, (long)cred.pid);

@@ -8,38 +8,6 @@
 # of its own there.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
-SSHD2_PID=
-
-# the second node: sshd's config with its own address and pid file
-start_sshd2() {
-	sed -e 's/^ListenAddress .*/ListenAddress 127.0.0.2/' \
-		-e "s|^PidFile .*|PidFile $SSH_DIR/sshd2.pid|" \
-		"$SSH_DIR/sshd_config" >"$SSH_DIR/sshd2_config"
-	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd2_config" \
-		2>>"$SSH_DIR/sshd2.log" &
-	SSHD2_PID=$!
-	i=0
-	until ssh-keyscan -T 1 -p "$SSH_PORT" 127.0.0.2 >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 50 ] || ! kill -0 "$SSHD2_PID" 2>/dev/null; then
-			echo "FAIL: the second sshd did not start" >&2
-			cat "$SSH_DIR/sshd2.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-# the second node gone: its sshd and every session it forked
-stop_sshd2() {
-	[ -n "$SSHD2_PID" ] || return 0
-	for p in $(pgrep -P "$SSHD2_PID"); do
-		kill "$p" 2>/dev/null
-	done
-	kill "$SSHD2_PID" 2>/dev/null
-	wait "$SSHD2_PID" 2>/dev/null
-	SSHD2_PID=
-}
 # the worker agents, by their pid files, and the head's
 stop_agents() {
 	for pidf in /home/"$SSH_USER"/.rh/nodes/*/pid; do

@@ -287,21 +287,10 @@ check "the virtualenvs are in the node user's ~/.rh/envs" \
 
 # A cluster's default_env: what its python and run files run in.
 # prog FILE SOURCE: SOURCE written to FILE, what it gave read back on the
-# same open file, into $T/out
-cat >"$T/prog.py" <<'PY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-os.write(fd, sys.argv[2].encode())
-out = b""
-while True:
-    b = os.read(fd, 65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
+# same open file (tests/write_read.py), into $T/out
 prog() {
-	timeout 180 "$PYTHON3" "$T/prog.py" "$1" "$2" >"$T/out" 2>"$T/errout"
+	timeout 180 "$PYTHON3" "$top_srcdir/tests/write_read.py" "$1" "$2" \
+		>"$T/out" 2>"$T/errout"
 }
 put n4 "{\"resource_type\": \"env\", \"reqs\": [\"rhpkg==2.0\"], \"env_vars\": {\"RH_E\": \"from-n4\"}, \"working_dir\": \"local:$T/wdir\"}"
 "$PYTHON3" - "$T/node.json" "$T/node-env.json" <<'PY'

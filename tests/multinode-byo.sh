@@ -13,36 +13,7 @@
 # not wait for the shared node's (NODE_LOCKED: no lock to take)
 SSH_USER=rhfs-multinode
 NODE_LOCKED=1
-SSHD2_PID=
 NH=/home/$SSH_USER
-
-start_sshd2() {
-	sed -e 's/^ListenAddress .*/ListenAddress 127.0.0.2/' \
-		-e "s|^PidFile .*|PidFile $SSH_DIR/sshd2.pid|" \
-		"$SSH_DIR/sshd_config" >"$SSH_DIR/sshd2_config"
-	/usr/sbin/sshd -D -e -f "$SSH_DIR/sshd2_config" \
-		2>>"$SSH_DIR/sshd2.log" &
-	SSHD2_PID=$!
-	i=0
-	until ssh-keyscan -T 1 -p "$SSH_PORT" 127.0.0.2 >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 50 ] || ! kill -0 "$SSHD2_PID" 2>/dev/null; then
-			echo "FAIL: the second sshd did not start" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-stop_sshd2() {
-	[ -n "$SSHD2_PID" ] || return 0
-	for p in $(pgrep -P "$SSHD2_PID"); do
-		kill "$p" 2>/dev/null
-	done
-	kill "$SSHD2_PID" 2>/dev/null
-	wait "$SSHD2_PID" 2>/dev/null
-	SSHD2_PID=
-}
 
 # the node's worker agents and its head's agent, by their pid files
 stop_agents() {

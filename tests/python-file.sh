@@ -10,21 +10,9 @@
 . "$top_srcdir/tests/sshd-lib.sh"
 node_up
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"
+# SOURCE written to a python file, its answer read on the same open file
+WR=$top_srcdir/tests/write_read.py
 
-# one.py PYFILE SOURCE: write SOURCE (os.write, one write), read to the
-# end on the same open file, print what was read.
-cat >"$T/one.py" <<'PY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-os.write(fd, sys.argv[2].encode())
-out = b""
-while True:
-    b = os.read(fd, 65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
 # pieces.py PYFILE: a program of 40 lines written one line per write(2),
 # then two programs in turn on the same open file, each read back.
 cat >"$T/pieces.py" <<'PY'
@@ -76,21 +64,21 @@ on() {
 	c=$1 P=$2/python who=$3 mark=$4
 	check "$c: python is listed" ls "$2"
 	has "$c: python is listed" "$T/out" "python"
-	check "$c: a program's output" "$PYTHON3" "$T/one.py" "$P" \
+	check "$c: a program's output" "$PYTHON3" "$WR" "$P" \
 		'import getpass; print("hi", getpass.getuser()); print(6 * 7)'
 	printf 'hi %s\n42\nexit 0\n' "$who" >"$T/want"
 	same "$c: its output, then exit 0" "$T/out" "$T/want"
-	check "$c: raise SystemExit(3)" "$PYTHON3" "$T/one.py" "$P" \
+	check "$c: raise SystemExit(3)" "$PYTHON3" "$WR" "$P" \
 		'print("leaving"); raise SystemExit(3)'
 	printf 'leaving\nexit 3\n' >"$T/want"
 	same "$c: exit 3" "$T/out" "$T/want"
-	check "$c: an exception" "$PYTHON3" "$T/one.py" "$P" \
+	check "$c: an exception" "$PYTHON3" "$WR" "$P" \
 		'import sys; print("to stderr", file=sys.stderr); 1 / 0'
 	has "$c: stderr is read back" "$T/out" "to stderr"
 	has "$c: its traceback" "$T/out" "Traceback (most recent call last)"
 	has "$c: names the error" "$T/out" "ZeroDivisionError: division by zero"
 	has "$c: exit 1" "$T/out" "exit 1"
-	check "$c: a syntax error" "$PYTHON3" "$T/one.py" "$P" 'def f(:'
+	check "$c: a syntax error" "$PYTHON3" "$WR" "$P" 'def f(:'
 	has "$c: SyntaxError" "$T/out" "SyntaxError"
 	has "$c: a syntax error exits 1" "$T/out" "exit 1"
 	check "$c: a program written a line per write, then two in turn" \
