@@ -344,7 +344,6 @@ held_record(struct fs *fs, const char *send, const char *id, int spec)
 	struct rh_call_record r;
 	struct held *h;
 	cJSON *rec = NULL;
-	char *last;
 
 	pthread_mutex_lock(&hs->lock);
 	if ((h = find(hs, send, id)) == NULL || h->state == H_SENT) {
@@ -367,19 +366,7 @@ held_record(struct fs *fs, const char *send, const char *id, int spec)
 	rh_call_record_encode(rec, &r);
 	if (!spec && (h->state == H_QUEUED || h->state == H_SENDING)) {
 		cJSON_AddStringToObject(rec, "waiting_for", h->cluster);
-		if (slurm_known(fs, h->cluster)) {
-			slurm_waiting(fs, h->cluster, rec);
-		} else {
-			last = ondemand_last_line(fs, h->cluster);
-			cJSON_AddStringToObject(rec, "waiting", "its cluster is "
-			                        "being launched through "
-			                        "SkyPilot; the call starts when "
-			                        "it is up");
-			if (last != NULL)
-				cJSON_AddStringToObject(rec, "sky_output",
-				                        last);
-			free(last);
-		}
+		cluster_waiting(fs, h->cluster, rec);
 	}
 	pthread_mutex_unlock(&hs->lock);
 	return rec;

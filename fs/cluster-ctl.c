@@ -172,7 +172,7 @@ static int
 need_node(struct fs *fs, const char *addr, const cJSON *cfg,
           const char *verb, struct rh_err *err)
 {
-	if (cluster_has_ips(cfg) || ondemand_is_up(fs, addr))
+	if (cluster_reachable(fs, addr, cfg))
 		return 0;
 	return rh_err_set(err, ENOTCONN, "%s: %s: the on-demand cluster is "
 	                  "not up ('up' launches it)", addr, verb);
@@ -321,18 +321,18 @@ do_autostop(struct fs *fs, struct node *dir, const char *addr,
             const cJSON *cfg, int mins, struct rh_buf *out,
             struct rh_err *err)
 {
+	const struct fs_cluster *kind = cluster_kind(addr, cfg);
 	struct rh_rpc *rpc;
 	int r;
 
 	/* a builtin on-demand cluster's autostop is SkyPilot's alone */
-	if (!(rh_sky_is_ondemand(cfg) && dir->store->readonly)) {
+	if (!(kind->autostop_builtin && dir->store->readonly)) {
 		if ((r = store_autostop(fs, dir, addr, mins, err)) < 0)
 			return r;
 		rh_info("%s: autostop_mins %d recorded", addr, mins);
 	}
-	/* a Slurm cluster's watcher took it (slurm_ctl) */
-	if (!rh_slurm_is(cfg) &&
-	    (cluster_has_ips(cfg) || ondemand_is_up(fs, addr))) {
+	/* a Slurm cluster's watcher took it (its ctl) */
+	if (!kind->autostop_own && cluster_reachable(fs, addr, cfg)) {
 		if ((r = res_agent(fs, addr, cfg, &rpc, err)) < 0 ||
 		    (r = tell_autostop(fs, addr, rpc, mins, err)) < 0) {
 			rh_warn("%s: autostop_mins %d is in its config, but the "
@@ -352,6 +352,7 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
           off_t off)
 {
 	struct ctl *c = h->priv;
+	const struct fs_cluster *kind;
 	struct rh_buf out = { 0 };
 	struct rh_err err;
 	struct cmd *cmds;
@@ -369,13 +370,11 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 		rh_warn("refused: %s", err.msg);
 		goto out;
 	}
+	kind = cluster_kind(addr, cfg);
 	for (i = 0; r == 0 && i < n; i++) {
-		r = slurm_ctl(h->fs, addr, cfg, verb_names[cmds[i].verb],
+		r = kind->ctl == NULL ? 0 :
+		    kind->ctl(h->fs, addr, cfg, verb_names[cmds[i].verb],
 		              cmds[i].mins, req, &out, &err);
-		if (r == 0 && !rh_slurm_is(cfg))
-			r = ondemand_ctl(h->fs, addr, cfg,
-			                 verb_names[cmds[i].verb], cmds[i].mins,
-			                 req, &out, &err);
 		if (r != 0) {
 			r = r > 0 ? 0 : r;      /* done by SkyPilot or Slurm */
 			continue;
@@ -395,7 +394,7 @@ ctl_write(fuse_req_t req, struct handle *h, const char *data, size_t size,
 			r = do_autostop(h->fs, h->node->parent, addr, cfg,
 			                cmds[i].mins, &out, &err);
 			break;
-		case V_STOP:    /* ondemand_ctl's alone */
+		case V_STOP:    /* the kind's alone */
 			break;
 		}
 	}

@@ -37,7 +37,7 @@ log_open(struct fs *fs, struct handle *h, struct rh_err *err)
 		free(lf);
 		return r;
 	}
-	if (!cluster_has_ips(lf->cfg) && !ondemand_is_up(fs, lf->addr)) {
+	if (!cluster_reachable(fs, lf->addr, lf->cfg)) {
 		r = rh_err_set(err, ENOTCONN, "%s/log: the on-demand cluster "
 		               "is not up, and has no agent (a call or 'up' in "
 		               "its ctl launches it)", lf->addr);

@@ -10,8 +10,8 @@
  * The first call on a cluster that is not up (or `up` in its ctl) starts
  * a ready job; calls and ctl writes made meanwhile join it, so two first
  * calls launch once. Calls do not wait in their write: they are held
- * (calls-held.c) by a thread that waits for the job (ondemand_begin,
- * ondemand_wait). Other writers wait for the job's end in slices: a
+ * (calls-held.c) by a thread that waits for the job (its row's begin and
+ * wait: cluster-kind.c). Other writers wait for the job's end in slices: a
  * Ctrl-C ends a writer's wait (EINTR) and not the job. A job is bounded
  * by launch_timeout: sky is then ended and the waiting calls fail. Once up,
  * the cluster is reached as a BYO cluster with the SSH details SkyPilot
@@ -70,13 +70,12 @@ struct ondemands {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;    /* a job ended */
 	int stop;               /* rhfs stops: jobs end */
-	int holders;            /* threads waiting for a launch */
 	int infra;              /* sky launch takes --infra: 1, 0, -1 unknown */
 	struct od *list;
 };
 
-void
-ondemand_init(struct fs *fs)
+static void
+od_init(struct fs *fs)
 {
 	struct ondemands *ods = xcalloc(1, sizeof(*ods));
 
@@ -84,29 +83,6 @@ ondemand_init(struct fs *fs)
 	pthread_cond_init(&ods->cond, NULL);
 	ods->infra = -1;
 	fs->ondemand = ods;
-	held_init(fs);
-	slurm_init(fs);
-}
-
-void
-ondemand_hold(struct fs *fs)
-{
-	struct ondemands *ods = fs->ondemand;
-
-	pthread_mutex_lock(&ods->lock);
-	ods->holders++;
-	pthread_mutex_unlock(&ods->lock);
-}
-
-void
-ondemand_release(struct fs *fs)
-{
-	struct ondemands *ods = fs->ondemand;
-
-	pthread_mutex_lock(&ods->lock);
-	ods->holders--;
-	pthread_cond_broadcast(&ods->cond);
-	pthread_mutex_unlock(&ods->lock);
 }
 
 static long
@@ -549,55 +525,21 @@ set_up(struct fs *fs, const char *addr, int up)
 	pthread_mutex_unlock(&ods->lock);
 }
 
-int
-ondemand_is_up(struct fs *fs, const char *addr)
-{
-	return is_up(fs, addr);
-}
-
-/* The cluster a resource runs on, if it is on-demand: 1, with its
- * address and config (both NULL otherwise, or when there is none, which
- * res_agent says). */
+/* The cluster is launched (or started) unless it is up: the calls are
+ * held until the launch started or joined ends. */
 static int
-ondemand_of(struct fs *fs, const char *addr, const cJSON *cfg, char **caddr,
-            cJSON **ccfg)
-{
-	struct rh_err e;
-
-	if (res_cluster_of(fs, addr, cfg, caddr, ccfg, &e) < 0) {
-		*caddr = NULL;
-		*ccfg = NULL;
-		return 0;
-	}
-	return rh_sky_is_ondemand(*ccfg);
-}
-
-int
-ondemand_begin(struct fs *fs, const char *addr, const cJSON *cfg,
-               char **cluster, unsigned *ticket, struct rh_err *err)
+od_begin(struct fs *fs, const char *caddr, const cJSON *ccfg,
+         unsigned *ticket, struct rh_err *err)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct rh_rpc *rpc;
 	struct rh_err e;
 	struct od *od;
-	char *caddr;
-	cJSON *ccfg;
 	int r = 0;
 
-	*cluster = NULL;
-	*ticket = 0;
-	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg)) {
-		/* a Slurm cluster's allocation: cluster-slurm.c */
-		if (ccfg != NULL && rh_slurm_is(ccfg) &&
-		    (r = slurm_begin(fs, caddr, ccfg, err)) == 1) {
-			*cluster = caddr;
-			caddr = NULL;
-		}
-		goto done;
-	}
 	if (is_up(fs, caddr)) {
 		if (res_agent(fs, caddr, ccfg, &rpc, &e) == 0)
-			goto done;
+			return 0;
 		/* stopped behind our back (autostop): SkyPilot knows */
 		rh_info("%s: not reached (%s); asking SkyPilot", caddr, e.msg);
 		set_up(fs, caddr, 0);
@@ -616,37 +558,21 @@ ondemand_begin(struct fs *fs, const char *addr, const cJSON *cfg,
 		r = 1;
 	}
 	pthread_mutex_unlock(&ods->lock);
-	if (r == 1) {
-		*cluster = caddr;
-		caddr = NULL;
-	}
-done:
-	cJSON_Delete(ccfg);
-	free(caddr);
 	return r;
 }
 
-int
-ondemand_wait(struct fs *fs, const char *addr, const cJSON *cfg,
-              unsigned ticket, struct rh_err *err)
+static int
+od_wait(struct fs *fs, const char *caddr, const cJSON *ccfg,
+        unsigned ticket, struct rh_err *err)
 {
 	struct ondemands *ods = fs->ondemand;
 	long bound = launch_timeout_ms(fs) + WAIT_GRACE_MS;
 	struct timespec t0;
 	struct od *od;
-	char *caddr;
-	cJSON *ccfg;
 	int r = 0;
 
-	if (!ondemand_of(fs, addr, cfg, &caddr, &ccfg)) {
-		if (ccfg != NULL && rh_slurm_is(ccfg))
-			r = slurm_wait(fs, caddr, ccfg, err);
-		goto done;
-	}
-	if (ticket == 0) {
-		r = run_job(fs, caddr, ccfg, J_READY, 0, NULL, NULL, err);
-		goto done;
-	}
+	if (ticket == 0)
+		return run_job(fs, caddr, ccfg, J_READY, 0, NULL, NULL, err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&ods->lock);
 	od = find(fs, caddr, 1);
@@ -667,43 +593,42 @@ ondemand_wait(struct fs *fs, const char *addr, const cJSON *cfg,
 		               "stopped or taken down before the calls that "
 		               "waited for it were sent", caddr);
 	pthread_mutex_unlock(&ods->lock);
-done:
-	cJSON_Delete(ccfg);
-	free(caddr);
 	return r;
 }
 
-char *
-ondemand_last_line(struct fs *fs, const char *addr)
+/* A held call waits for the launch, of which sky's last line says how
+ * far it got. */
+static int
+od_waiting(struct fs *fs, const char *caddr, cJSON *rec)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct od *od;
-	char *s = NULL;
 
 	pthread_mutex_lock(&ods->lock);
-	od = find(fs, addr, 0);
-	if (od != NULL && od->nlines > 0)
-		s = xstrdup(od->last[(od->nlines - 1) % LAST_LINES]);
+	if ((od = find(fs, caddr, 0)) == NULL) {
+		pthread_mutex_unlock(&ods->lock);
+		return 0;
+	}
+	cJSON_AddStringToObject(rec, "waiting", "its cluster is being "
+	                        "launched through SkyPilot; the call starts "
+	                        "when it is up");
+	if (od->nlines > 0)
+		cJSON_AddStringToObject(rec, "sky_output",
+		                        od->last[(od->nlines - 1) % LAST_LINES]);
 	pthread_mutex_unlock(&ods->lock);
-	return s;
+	return 1;
 }
 
-int
-ondemand_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
-             const char *verb, int mins, fuse_req_t req, struct rh_buf *out,
-             struct rh_err *err)
+/* up, stop, down and autostop MINS run through sky; restart is the
+ * agent's, as for any cluster. */
+static int
+od_ctl(struct fs *fs, const char *addr, const cJSON *cfg, const char *verb,
+       int mins, fuse_req_t req, struct rh_buf *out, struct rh_err *err)
 {
 	enum job job;
 	char *said = NULL;
 	int r;
 
-	if (!rh_sky_is_ondemand(cfg)) {
-		if (strcmp(verb, "stop") == 0)
-			return rh_err_set(err, EINVAL, "%s: stop: a BYO cluster "
-			                  "has no instances to stop ('down' stops "
-			                  "its agent)", addr);
-		return 0;
-	}
 	if (strcmp(verb, "up") == 0)
 		job = J_READY;
 	else if (strcmp(verb, "stop") == 0)
@@ -723,8 +648,9 @@ ondemand_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
 	return job == J_STOP || job == J_DOWN ? 1 : 0;
 }
 
-void
-ondemand_status(struct fs *fs, const char *addr, cJSON *out, int *probe)
+/* What SkyPilot says of it; its agent's state once it is UP. */
+static void
+od_status(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct rh_buf said = { 0 };
@@ -736,7 +662,6 @@ ondemand_status(struct fs *fs, const char *addr, cJSON *out, int *probe)
 	unsigned i;
 	int r, status;
 
-	*probe = 0;
 	sky = cJSON_AddObjectToObject(out, "sky");
 	pthread_mutex_lock(&ods->lock);
 	od = find(fs, addr, 1);
@@ -783,7 +708,7 @@ ondemand_status(struct fs *fs, const char *addr, cJSON *out, int *probe)
 		cJSON_AddStringToObject(sky, "status", state);
 	set_up(fs, addr, strcmp(state, "UP") == 0);
 	if (strcmp(state, "UP") == 0) {
-		*probe = 1;
+		cluster_probe_agent(fs, addr, cfg, out);
 	} else if (strcmp(state, "STOPPED") == 0) {
 		cJSON_AddStringToObject(out, "state", "stopped");
 		cJSON_AddStringToObject(out, "error", "stopped (its disks "
@@ -803,21 +728,18 @@ ondemand_status(struct fs *fs, const char *addr, cJSON *out, int *probe)
 	}
 }
 
-void
-ondemand_stop(struct fs *fs)
+/* The sky commands still running end; the waits for them too. */
+static void
+od_stop(struct fs *fs)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct od *od;
 
 	if (ods == NULL)
 		return;
-	slurm_stop(fs);
 	pthread_mutex_lock(&ods->lock);
 	__atomic_store_n(&ods->stop, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&ods->cond);
-	/* the threads of held calls: their waits end now */
-	while (ods->holders > 0)
-		pthread_cond_wait(&ods->cond, &ods->lock);
 	pthread_mutex_unlock(&ods->lock);
 	/* no job starts any more: the list stays as it is */
 	for (od = ods->list; od != NULL; od = od->next) {
@@ -827,15 +749,15 @@ ondemand_stop(struct fs *fs)
 	}
 }
 
-void
-ondemand_free(struct fs *fs)
+static void
+od_free(struct fs *fs)
 {
 	struct ondemands *ods = fs->ondemand;
 	struct od *od, *next;
 
 	if (ods == NULL)
 		return;
-	ondemand_stop(fs);
+	od_stop(fs);
 	for (od = ods->list; od != NULL; od = next) {
 		next = od->next;
 		clear_lines(od);
@@ -849,6 +771,18 @@ ondemand_free(struct fs *fs)
 	pthread_mutex_destroy(&ods->lock);
 	free(ods);
 	fs->ondemand = NULL;
-	held_free(fs);
-	slurm_free(fs);
 }
+
+const struct fs_cluster fs_cluster_ondemand = {
+	.link = &rh_cluster_ondemand,
+	.init = od_init,
+	.stop = od_stop,
+	.free = od_free,
+	.reachable = is_up,
+	.begin = od_begin,
+	.wait = od_wait,
+	.waiting = od_waiting,
+	.ctl = od_ctl,
+	.autostop_builtin = 1,
+	.status = od_status,
+};

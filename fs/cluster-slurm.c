@@ -66,7 +66,7 @@ struct slurms {
 	struct sl *list;
 };
 
-void
+static void
 slurm_init(struct fs *fs)
 {
 	struct slurms *sls = xcalloc(1, sizeof(*sls));
@@ -524,9 +524,11 @@ wait_running(struct sl *s, fuse_req_t req, struct rh_err *err)
 	return r;
 }
 
-int
+/* The calls go now when its job runs; else they are held, and a job is
+ * submitted if there is none. */
+static int
 slurm_begin(struct fs *fs, const char *addr, const cJSON *cfg,
-            struct rh_err *err)
+            unsigned *ticket, struct rh_err *err)
 {
 	struct slurms *sls = fs->slurm;
 	struct sl *s;
@@ -548,13 +550,15 @@ slurm_begin(struct fs *fs, const char *addr, const cJSON *cfg,
 	return r < 0 ? r : 1;
 }
 
-int
+static int
 slurm_wait(struct fs *fs, const char *addr, const cJSON *cfg,
-           struct rh_err *err)
+           unsigned ticket, struct rh_err *err)
 {
 	struct slurms *sls = fs->slurm;
 	struct sl *s;
 	int r;
+
+	(void)ticket;
 
 	pthread_mutex_lock(&sls->lock);
 	s = find(fs, addr, 1);
@@ -565,7 +569,7 @@ slurm_wait(struct fs *fs, const char *addr, const cJSON *cfg,
 	return r;
 }
 
-int
+static int
 slurm_stale(struct fs *fs, const char *addr, const cJSON *cfg)
 {
 	struct slurms *sls = fs->slurm;
@@ -586,19 +590,8 @@ slurm_stale(struct fs *fs, const char *addr, const cJSON *cfg)
 	return r;
 }
 
-int
-slurm_known(struct fs *fs, const char *addr)
-{
-	struct slurms *sls = fs->slurm;
-	int r;
-
-	pthread_mutex_lock(&sls->lock);
-	r = find(fs, addr, 0) != NULL;
-	pthread_mutex_unlock(&sls->lock);
-	return r;
-}
-
-void
+/* A held call waits for the job to run: Slurm's state and reason. */
+static int
 slurm_waiting(struct fs *fs, const char *addr, cJSON *rec)
 {
 	struct slurms *sls = fs->slurm;
@@ -606,9 +599,12 @@ slurm_waiting(struct fs *fs, const char *addr, cJSON *rec)
 	struct sl *s;
 
 	pthread_mutex_lock(&sls->lock);
-	s = find(fs, addr, 0);
+	if ((s = find(fs, addr, 0)) == NULL) {
+		pthread_mutex_unlock(&sls->lock);
+		return 0;
+	}
 	o = cJSON_AddObjectToObject(rec, "slurm");
-	if (s == NULL || s->job == NULL) {
+	if (s->job == NULL) {
 		cJSON_AddStringToObject(rec, "waiting", "its Slurm allocation "
 		                        "is being submitted; the call starts "
 		                        "when the job runs");
@@ -623,11 +619,12 @@ slurm_waiting(struct fs *fs, const char *addr, cJSON *rec)
 		free(w);
 		cJSON_AddStringToObject(o, "job", s->job);
 	}
-	if (s != NULL && s->job != NULL) {
+	if (s->job != NULL) {
 		cJSON_AddStringToObject(o, "state", s->info.state);
 		cJSON_AddStringToObject(o, "reason", s->info.reason);
 	}
 	pthread_mutex_unlock(&sls->lock);
+	return 1;
 }
 
 /* What the watcher knows of the job made fresh: Slurm asked now, so that
@@ -729,7 +726,7 @@ cancel_job(struct sl *s, const char *why, fuse_req_t req, char **said,
 	return r;
 }
 
-int
+static int
 slurm_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
           const char *verb, int mins, fuse_req_t req, struct rh_buf *out,
           struct rh_err *err)
@@ -740,9 +737,6 @@ slurm_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
 	char *said = NULL;
 	int r = 0;
 
-	(void)mins;
-	if (!rh_slurm_is(cfg))
-		return 0;
 	pthread_mutex_lock(&sls->lock);
 	if (sls->stop) {
 		pthread_mutex_unlock(&sls->lock);
@@ -838,8 +832,8 @@ head_status(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	cJSON_Delete(reply);
 }
 
-void
-slurm_status(struct fs *fs, const char *addr, const cJSON *cfg,
+static void
+job_status(struct fs *fs, const char *addr, const cJSON *cfg,
              struct rh_ssh *ssh, cJSON *out)
 {
 	struct slurms *sls = fs->slurm;
@@ -939,7 +933,66 @@ slurm_status(struct fs *fs, const char *addr, const cJSON *cfg,
 	free(id);
 }
 
-void
+/* The allocation the config asks for, as sbatch options, and Slurm's
+ * verdict on it (sbatch --test-only on the login node): "request", and
+ * "request_check" (when and where it would start) or "request_error". */
+static void
+check_request(struct rh_ssh *ssh, const char *addr, const cJSON *cfg,
+              cJSON *slurm)
+{
+	cJSON *args = rh_slurm_request(cfg);
+	struct rh_err err;
+	char *verdict;
+
+	cJSON_AddItemToObject(slurm, "request", args);
+	if (rh_slurm_test_only(ssh, addr, args, &verdict, &err) == 0) {
+		cJSON_AddStringToObject(slurm, "request_check", verdict);
+		free(verdict);
+	} else {
+		cJSON_AddStringToObject(slurm, "request_error", err.msg);
+	}
+}
+
+/* A Slurm cluster: what Slurm says of its partition, from the login node,
+ * in out's slurm object (nodes, or the error). */
+static void
+slurm_status(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+{
+	const char *part = rh_json_str(cfg, "partition");
+	struct rh_links *ls;
+	struct rh_ssh *ssh;
+	struct rh_err err;
+	cJSON *slurm, *nodes = NULL;
+	char *why;
+	int r;
+
+	slurm = cJSON_AddObjectToObject(out, "slurm");
+	if (part != NULL)
+		cJSON_AddStringToObject(slurm, "partition", part);
+	else
+		cJSON_AddNullToObject(slurm, "partition");
+	if ((r = res_links(fs, &ls, &err)) == 0) {
+		if ((r = rh_links_ssh(ls, addr, cfg, &ssh, &err)) < 0) {
+			why = xasprintf("%s: the login node: %s", addr,
+			                err.msg);
+			cJSON_AddStringToObject(out, "state", "unreachable");
+			cJSON_AddStringToObject(out, "error", why);
+			cJSON_AddStringToObject(slurm, "error", why);
+			free(why);
+			return;
+		}
+		job_status(fs, addr, cfg, ssh, out);
+		if ((r = rh_slurm_nodes(ssh, addr, cfg, &nodes, &err)) == 0) {
+			cJSON_AddItemToObject(slurm, "nodes", nodes);
+			check_request(ssh, addr, cfg, slurm);
+		}
+		rh_ssh_close(ssh);
+	}
+	if (r < 0)
+		cJSON_AddStringToObject(slurm, "error", err.msg);
+}
+
+static void
 slurm_stop(struct fs *fs)
 {
 	struct slurms *sls = fs->slurm;
@@ -959,7 +1012,7 @@ slurm_stop(struct fs *fs)
 	}
 }
 
-void
+static void
 slurm_free(struct fs *fs)
 {
 	struct slurms *sls = fs->slurm;
@@ -983,3 +1036,17 @@ slurm_free(struct fs *fs)
 	free(sls);
 	fs->slurm = NULL;
 }
+
+const struct fs_cluster fs_cluster_slurm = {
+	.link = &rh_cluster_slurm,
+	.init = slurm_init,
+	.stop = slurm_stop,
+	.free = slurm_free,
+	.begin = slurm_begin,
+	.wait = slurm_wait,
+	.stale = slurm_stale,
+	.waiting = slurm_waiting,
+	.ctl = slurm_ctl,
+	.autostop_own = 1,
+	.status = slurm_status,
+};

@@ -41,8 +41,8 @@ cluster_has_ips(const cJSON *cfg)
 
 /* Ask the agent of the cluster at addr (config cfg) for its status, into
  * out: state, and agent or error. */
-static void
-probe_agent(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+void
+cluster_probe_agent(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
 	const char *const *f;
 	struct rh_rpc *rpc;
@@ -90,8 +90,8 @@ probe_agent(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
  * worker agent joined, lost, or never joined), one entry of out's nodes
  * each; a worker not up is started again first (rh_nodes_start), so that
  * a node back from the dead rejoins. */
-static void
-probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+void
+cluster_probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
 	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
 	static const char *const copied[] = { "slots", "running", "calls",
@@ -181,83 +181,37 @@ probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	cJSON_Delete(reply);
 }
 
-/* The allocation the config asks for, as sbatch options, and Slurm's
- * verdict on it (sbatch --test-only on the login node): "request", and
- * "request_check" (when and where it would start) or "request_error". */
+/* A BYO cluster (or ^local): its agent, and each node's. */
 static void
-check_request(struct rh_ssh *ssh, const char *addr, const cJSON *cfg,
-              cJSON *slurm)
+byo_status(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 {
-	cJSON *args = rh_slurm_request(cfg);
-	struct rh_err err;
-	char *verdict;
-
-	cJSON_AddItemToObject(slurm, "request", args);
-	if (rh_slurm_test_only(ssh, addr, args, &verdict, &err) == 0) {
-		cJSON_AddStringToObject(slurm, "request_check", verdict);
-		free(verdict);
-	} else {
-		cJSON_AddStringToObject(slurm, "request_error", err.msg);
-	}
+	cluster_probe_agent(fs, addr, cfg, out);
+	cluster_probe_nodes(fs, addr, cfg, out);
 }
 
-/* A Slurm cluster: what Slurm says of its partition, from the login node,
- * in out's slurm object (nodes, or the error). */
-static void
-probe_slurm(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+/* ctl: up, down, restart and autostop are the agent's; there is nothing
+ * else to stop. */
+static int
+byo_ctl(struct fs *fs, const char *addr, const cJSON *cfg, const char *verb,
+        int mins, fuse_req_t req, struct rh_buf *out, struct rh_err *err)
 {
-	const char *part = rh_json_str(cfg, "partition");
-	struct rh_links *ls;
-	struct rh_ssh *ssh;
-	struct rh_err err;
-	cJSON *slurm, *nodes = NULL;
-	char *why;
-	int r;
-
-	slurm = cJSON_AddObjectToObject(out, "slurm");
-	if (part != NULL)
-		cJSON_AddStringToObject(slurm, "partition", part);
-	else
-		cJSON_AddNullToObject(slurm, "partition");
-	if ((r = res_links(fs, &ls, &err)) == 0) {
-		if ((r = rh_links_ssh(ls, addr, cfg, &ssh, &err)) < 0) {
-			why = xasprintf("%s: the login node: %s", addr,
-			                err.msg);
-			cJSON_AddStringToObject(out, "state", "unreachable");
-			cJSON_AddStringToObject(out, "error", why);
-			cJSON_AddStringToObject(slurm, "error", why);
-			free(why);
-			return;
-		}
-		slurm_status(fs, addr, cfg, ssh, out);
-		if ((r = rh_slurm_nodes(ssh, addr, cfg, &nodes, &err)) == 0) {
-			cJSON_AddItemToObject(slurm, "nodes", nodes);
-			check_request(ssh, addr, cfg, slurm);
-		}
-		rh_ssh_close(ssh);
-	}
-	if (r < 0)
-		cJSON_AddStringToObject(slurm, "error", err.msg);
+	(void)fs;
+	(void)cfg;
+	(void)mins;
+	(void)req;
+	(void)out;
+	if (strcmp(verb, "stop") == 0)
+		return rh_err_set(err, EINVAL, "%s: stop: a BYO cluster has no "
+		                  "instances to stop ('down' stops its agent)",
+		                  addr);
+	return 0;
 }
 
-static void
-probe(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
-{
-	int up;
-
-	if (rh_sky_is_ondemand(cfg)) {
-		ondemand_status(fs, addr, out, &up);
-		if (!up)
-			return;
-	}
-	if (rh_slurm_is(cfg)) {
-		probe_slurm(fs, addr, cfg, out);
-		return;
-	}
-	probe_agent(fs, addr, cfg, out);
-	if (!rh_sky_is_ondemand(cfg))
-		probe_nodes(fs, addr, cfg, out);
-}
+const struct fs_cluster fs_cluster_byo = {
+	.link = &rh_cluster_byo,
+	.ctl = byo_ctl,
+	.status = byo_status,
+};
 
 static int
 status_open(struct fs *fs, struct handle *h, struct rh_err *err)
@@ -270,7 +224,7 @@ status_open(struct fs *fs, struct handle *h, struct rh_err *err)
 		return r;
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "cluster", addr);
-	probe(fs, addr, cfg, out);
+	cluster_kind(addr, cfg)->status(fs, addr, cfg, out);
 	s = rh_json_pretty(out);
 	rh_buf_append(&h->buf, s, strlen(s));
 	free(s);

@@ -79,7 +79,7 @@ struct invoke {
 	struct slot **held;
 	size_t nheld, held_cap;
 	int holding;
-	unsigned ticket;        /* of the launch (ondemand_wait) */
+	unsigned ticket;        /* of the launch (cluster_wait) */
 };
 
 static void
@@ -1044,7 +1044,7 @@ held_main(void *arg)
 		ticket = inv->ticket;
 		inv->ticket = 0;        /* a next round: up, or launched anew */
 		pthread_mutex_unlock(&inv->lock);
-		r = ondemand_wait(fs, inv->addr, inv->cfg, ticket, &err);
+		r = cluster_wait(fs, inv->addr, inv->cfg, ticket, &err);
 		if (r == 0)
 			r = res_agent(fs, inv->addr, inv->cfg, &inv->rpc, &err);
 		if (r == 0 && inv->kind->prepare != NULL)
@@ -1099,7 +1099,7 @@ held_main(void *arg)
 		if (n == 0)
 			break;
 	}
-	ondemand_release(fs);
+	clusters_release(fs);
 	inv_put(inv);                   /* the thread's */
 	return NULL;
 }
@@ -1147,7 +1147,7 @@ hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
 	pthread_mutex_unlock(&inv->lock);
 	if (!start)
 		return 0;
-	ondemand_hold(inv->fs);
+	clusters_hold(inv->fs);
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	e = pthread_create(&t, &at, held_main, inv);
@@ -1158,7 +1158,7 @@ hold(struct invoke *inv, const cJSON *specs, const cJSON *senv,
 	rh_err_set(err, e, "%s: cannot start the thread that sends the calls "
 	           "held for the launch: %s", inv->addr, strerror(e));
 	rh_warn("%s", err->msg);
-	ondemand_release(inv->fs);
+	clusters_release(inv->fs);
 	pthread_mutex_lock(&inv->lock);
 	inv->holding = 0;
 	batch = inv->held;
@@ -1217,9 +1217,9 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	held = n > 0 && inv->holding;
 	pthread_mutex_unlock(&inv->lock);
 	if (n > 0 && !held && (inv->rpc == NULL || !rh_rpc_alive(inv->rpc) ||
-	                       slurm_stale(fs, inv->addr, inv->cfg))) {
-		prep = ondemand_begin(fs, inv->addr, inv->cfg, &cluster,
-		                      &ticket, err);
+	                       cluster_stale(fs, inv->addr, inv->cfg))) {
+		prep = cluster_begin(fs, inv->addr, inv->cfg, &cluster,
+		                     &ticket, err);
 		held = prep > 0;
 		if (held)
 			prep = 0;
@@ -1341,8 +1341,8 @@ whole_reach(struct invoke *inv, struct rh_err *err)
 
 	if (inv->rpc != NULL && rh_rpc_alive(inv->rpc))
 		return 0;
-	r = ondemand_begin(inv->fs, inv->addr, inv->cfg, &cluster, &ticket,
-	                   err);
+	r = cluster_begin(inv->fs, inv->addr, inv->cfg, &cluster, &ticket,
+	                  err);
 	free(cluster);
 	if (r == 0)
 		r = res_agent(inv->fs, inv->addr, inv->cfg, &inv->rpc, err);

@@ -348,7 +348,7 @@ main(int argc, char *argv[])
 	}
 	clock_gettime(CLOCK_REALTIME, &fs.started);
 	node_init(&fs);
-	ondemand_init(&fs);
+	clusters_init(&fs);
 
 	/* The kernel checks modes; names in df and mount say what this is. */
 	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=rhfs,subtype=rhfs");
@@ -380,7 +380,7 @@ main(int argc, char *argv[])
 	remote_close(&fs);      /* its watches notify: stopped first */
 	notify_stop(&fs);
 	send_prepare_stop(&fs); /* it uses the agents' connections */
-	ondemand_stop(&fs);
+	clusters_stop(&fs);
 	/* the agents' threads answer requests: stop them while the session
 	 * still exists */
 	rh_links_free(fs.links);
@@ -393,7 +393,7 @@ err_signals:
 err_session:
 	fuse_session_destroy(fs.se);
 err_nodes:
-	ondemand_free(&fs);
+	clusters_free(&fs);
 	node_destroy_all(&fs);
 	while (fs.scratches != NULL)
 		scratch_unlink(&fs, fs.scratches);

@@ -235,6 +235,7 @@ struct fs {
 	pthread_cond_t prep_cond;       /* a send's setup ended */
 	int prep_stop;                  /* rhfs stops: setups end */
 	struct send_prepared *prepared; /* what was done, per connection */
+	struct clusters *clusters;      /* cluster-kind.c: its own lock */
 	struct ondemands *ondemand;     /* cluster-ondemand.c: its own lock */
 	struct rh_data_opts data_opts;  /* what data stores are opened with */
 	struct helds *held;             /* calls-held.c */
@@ -588,72 +589,99 @@ extern const struct fs_kind kind_cluster_log;
 /* A BYO cluster: ips to reach (an on-demand one has none: SkyPilot
  * records where it is). */
 int cluster_has_ips(const struct cJSON *cfg);
+/* cluster.c: what status says of a cluster's agent (state, agent or
+ * error), and, for a cluster of several nodes, of each node (nodes). */
+void cluster_probe_agent(struct fs *fs, const char *addr,
+                         const struct cJSON *cfg, struct cJSON *out);
+void cluster_probe_nodes(struct fs *fs, const char *addr,
+                         const struct cJSON *cfg, struct cJSON *out);
+
+/* cluster-kind.c: what rhfs does for a cluster beyond reaching its agent,
+ * by kind: one row each, in the kind's own file (cluster.c: BYO and
+ * ^local; cluster-ondemand.c; cluster-slurm.c), matching the link layer's
+ * row (src/link/kind.c). A hook left NULL is a BYO cluster's way.
+ * Adding a kind: its row in its file, and in cluster-kind.c's table. */
+struct fs_cluster {
+	const struct rh_cluster_kind *link;     /* the link layer's row */
+	/* its state in fs, made at start; stop ends its waits (they return
+	 * an error) and joins its threads; free after stop */
+	void (*init)(struct fs *fs);
+	void (*stop)(struct fs *fs);
+	void (*free)(struct fs *fs);
+	/* whether its agent is there to reach now (NULL: it has ips) */
+	int (*reachable)(struct fs *fs, const char *addr);
+	/* calls on the cluster at caddr (config ccfg): 0 when they go to its
+	 * agent now; 1 when they are held until it is up (the bring-up is
+	 * started, or joined: *ticket for wait, 0 for none); or -errno.
+	 * wait waits (bounded by launch_timeout) for the bring-up: 0, or
+	 * -errno and the kind's reason. */
+	int (*begin)(struct fs *fs, const char *caddr, const struct cJSON *ccfg,
+	             unsigned *ticket, struct rh_err *err);
+	int (*wait)(struct fs *fs, const char *caddr, const struct cJSON *ccfg,
+	            unsigned ticket, struct rh_err *err);
+	/* whether calls on the resource at addr (a send, or a cluster) go
+	 * through begin again, although its agent is linked */
+	int (*stale)(struct fs *fs, const char *addr, const struct cJSON *cfg);
+	/* a held call's record (rec): what it waits for; 0 when the kind
+	 * has no cluster at caddr */
+	int (*waiting)(struct fs *fs, const char *caddr, struct cJSON *rec);
+	/* ctl's verb (up, down, restart, autostop MINS, stop): 1 when done
+	 * (a line for out); 0 when the agent's way goes on (up reaches the
+	 * agent, down stops it, autostop records the minutes in the config
+	 * and tells the agent) */
+	int (*ctl)(struct fs *fs, const char *addr, const struct cJSON *cfg,
+	           const char *verb, int mins, fuse_req_t req,
+	           struct rh_buf *out, struct rh_err *err);
+	/* autostop is the kind's own (ctl), not its agent's */
+	unsigned autostop_own : 1;
+	/* a builtin's autostop (its config read-only) is ctl's alone */
+	unsigned autostop_builtin : 1;
+	/* status's fields: state, and what the kind says */
+	void (*status)(struct fs *fs, const char *addr,
+	               const struct cJSON *cfg, struct cJSON *out);
+};
+extern const struct fs_cluster fs_cluster_byo;
+extern const struct fs_cluster fs_cluster_ondemand;
+extern const struct fs_cluster fs_cluster_slurm;
+/* The row of the cluster at addr, config cfg. */
+const struct fs_cluster *cluster_kind(const char *addr,
+                                      const struct cJSON *cfg);
+/* Every kind's state, made, stopped (before the agents' connections:
+ * waits end, and the threads holding calls with them) and freed. */
+void clusters_init(struct fs *fs);
+void clusters_stop(struct fs *fs);
+void clusters_free(struct fs *fs);
+/* The cluster a resource runs on (itself, or a send's hardware), by its
+ * row's begin and wait: begin's 1 gives its address in *cluster. */
+int cluster_begin(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                  char **cluster, unsigned *ticket, struct rh_err *err);
+int cluster_wait(struct fs *fs, const char *addr, const struct cJSON *cfg,
+                 unsigned ticket, struct rh_err *err);
+/* Whether calls on the resource at addr must go through cluster_begin
+ * although its agent is linked (a Slurm cluster whose job ended). */
+int cluster_stale(struct fs *fs, const char *addr, const struct cJSON *cfg);
+/* Whether the cluster's agent is there to reach now. */
+int cluster_reachable(struct fs *fs, const char *addr,
+                      const struct cJSON *cfg);
+/* A held call's record: what its cluster (caddr) is waiting for. */
+void cluster_waiting(struct fs *fs, const char *caddr, struct cJSON *rec);
+/* Threads that hold calls until their cluster is up count themselves in
+ * and out: clusters_stop waits for them. */
+void clusters_hold(struct fs *fs);
+void clusters_release(struct fs *fs);
+
 /* cluster-ondemand.c: on-demand clusters through SkyPilot, one sky
  * command at a time per cluster, in a thread; waits end with -EINTR when
- * req (if not NULL) is interrupted, and the command goes on. */
-void ondemand_init(struct fs *fs);
-/* The cluster a resource runs on (itself, or a send's hardware), if it is
- * on-demand and not up, is launched or started. begin: 0 when it is
- * there to use (or not on-demand); 1 when it is being launched (the
- * launch started now, or joined), with its address in *cluster and a
- * ticket for ondemand_wait, which waits (bounded by launch_timeout) for
- * that launch and returns its end: 0, or -errno and SkyPilot's reason. */
-int ondemand_begin(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                   char **cluster, unsigned *ticket, struct rh_err *err);
-int ondemand_wait(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                  unsigned ticket, struct rh_err *err);
-/* The last line sky printed for the cluster at addr (NULL: none). */
-char *ondemand_last_line(struct fs *fs, const char *addr);
-/* Threads that wait for a launch count themselves in and out: rhfs's
- * stop ends their waits and waits for them (ondemand_stop). */
-void ondemand_hold(struct fs *fs);
-void ondemand_release(struct fs *fs);
-/* Whether rhfs has it up (launched, or seen UP). */
-int ondemand_is_up(struct fs *fs, const char *addr);
-/* ctl's verb on an on-demand cluster: up, stop, down, autostop MINS run
- * through sky, a line for out. 1: done; 0: the caller goes on (a BYO
- * cluster; up then reaches the agent, autostop records the minutes). */
-int ondemand_ctl(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                 const char *verb, int mins, fuse_req_t req,
-                 struct rh_buf *out, struct rh_err *err);
-/* status's fields from SkyPilot; *probe: UP, the agent is probed. */
-void ondemand_status(struct fs *fs, const char *addr, struct cJSON *out,
-                     int *probe);
-/* Ends the sky commands still running; before the agents' connections. */
-void ondemand_stop(struct fs *fs);
-void ondemand_free(struct fs *fs);
+ * req (if not NULL) is interrupted, and the command goes on. Its row is
+ * fs_cluster_ondemand. */
 /* cluster-slurm.c: a Slurm cluster's allocation, one job watched by a
- * thread per cluster; made, stopped and freed with ondemand's state. */
-void slurm_init(struct fs *fs);
-/* Calls on it: 0 when its job runs; 1 when it is being submitted or is
- * pending (a job is submitted now if there is none): the calls are held
- * and slurm_wait waits, bounded by launch_timeout, until it runs (0) or
- * ends or cannot be had (-errno, with Slurm's reason). */
-int slurm_begin(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                struct rh_err *err);
-int slurm_wait(struct fs *fs, const char *addr, const struct cJSON *cfg,
-               struct rh_err *err);
-/* Whether the resource at addr (a send, or a cluster) runs on a Slurm
- * cluster whose job does not run now: its calls go through
- * slurm_begin again, even on a live connection to its login node. */
-int slurm_stale(struct fs *fs, const char *addr, const struct cJSON *cfg);
-/* Whether addr is a Slurm cluster rhfs has seen a call or ctl for. */
-int slurm_known(struct fs *fs, const char *addr);
-/* A held call's record: what it waits for (waiting, slurm). */
-void slurm_waiting(struct fs *fs, const char *addr, struct cJSON *rec);
-/* ctl's verb on a Slurm cluster: up submits (returns once submitted),
- * down cancels (returns once Slurm says it ended), restart is both, stop
- * is refused; 1: done; 0: the caller goes on (not a Slurm cluster, or
- * autostop, which the caller records in the config). */
-int slurm_ctl(struct fs *fs, const char *addr, const struct cJSON *cfg,
-              const char *verb, int mins, fuse_req_t req, struct rh_buf *out,
-              struct rh_err *err);
-/* status's fields (state, job, last_job, ...), asked over ssh (NULL:
- * the login node was not reached). */
-void slurm_status(struct fs *fs, const char *addr, const struct cJSON *cfg,
-                  struct rh_ssh *ssh, struct cJSON *out);
-void slurm_stop(struct fs *fs);
-void slurm_free(struct fs *fs);
+ * thread per cluster. Its row is fs_cluster_slurm: begin submits a job if
+ * there is none, and holds the calls while it is submitted or pending;
+ * wait waits, bounded by launch_timeout, until it runs (0) or ends or
+ * cannot be had (-errno, with Slurm's reason); stale: its job does not
+ * run now; ctl: up submits (returns once submitted), down cancels
+ * (returns once Slurm says it ended), restart is both, stop is refused,
+ * autostop is recorded in the config and kept by the job's watcher. */
 /* calls-held.c: calls written while their on-demand cluster is launched,
  * held with a calls/ID of their own until it is up (then sent to the
  * agent, which keeps the id), or failed. Made and freed with ondemand's

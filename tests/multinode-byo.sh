@@ -9,10 +9,9 @@
 # with the reason, and status brings it back.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
-# a test user of its own: no other test uses its home, so this test does
-# not wait for the shared node's (NODE_LOCKED: no lock to take)
+# a test user of its own: this test does not wait for the shared node's,
+# only for another run of itself (its user's own lock, sshd-lib.sh)
 SSH_USER=rhfs-multinode
-NODE_LOCKED=1
 NH=/home/$SSH_USER
 
 # the node's worker agents and its head's agent, by their pid files

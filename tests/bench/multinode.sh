@@ -15,9 +15,9 @@ N=${1:-2000}
 NWAIT=${2:-400}
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
-# the user of tests/multinode-byo.sh, not the shared test node's
+# the user of tests/multinode-byo.sh (and its lock), not the shared test
+# node's
 SSH_USER=rhfs-multinode
-NODE_LOCKED=1
 NH=/home/$SSH_USER
 SSHD2_PID=
 stop_all() {
