@@ -709,6 +709,8 @@ od_status(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
 	set_up(fs, addr, strcmp(state, "UP") == 0);
 	if (strcmp(state, "UP") == 0) {
 		cluster_probe_agent(fs, addr, cfg, out);
+		/* launched with several nodes: each, as for BYO */
+		cluster_probe_nodes(fs, addr, cfg, out);
 	} else if (strcmp(state, "STOPPED") == 0) {
 		cJSON_AddStringToObject(out, "state", "stopped");
 		cJSON_AddStringToObject(out, "error", "stopped (its disks "

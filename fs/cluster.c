@@ -86,14 +86,16 @@ cluster_probe_agent(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *ou
 	cJSON_Delete(reply);
 }
 
-/* A cluster of several ips: the head's agent says how each node is (its
+/* A cluster of several ips (or an on-demand one launched with several
+ * nodes, as reached): the head's agent says how each node is (its
  * worker agent joined, lost, or never joined), one entry of out's nodes
  * each; a worker not up is started again first (rh_nodes_start), so that
  * a node back from the dead rejoins. */
 void
-cluster_probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *out)
+cluster_probe_nodes(struct fs *fs, const char *addr, const cJSON *ocfg,
+                    cJSON *out)
 {
-	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+	const cJSON *ips;
 	static const char *const copied[] = { "slots", "running", "calls",
 	                                      "load", "joined_at", "lost_at",
 	                                      NULL };
@@ -107,11 +109,18 @@ cluster_probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *ou
 	char *name, *msg, *lost = NULL;
 	int i = 0, up = state != NULL && strcmp(state, "up") == 0;
 	int tmo = (int)(fs->opts.connect_timeout * 1000);
+	cJSON *cfg;
 
-	if (cJSON_GetArraySize(ips) < 2)
+	/* an on-demand cluster's nodes: as SkyPilot records them */
+	if (rh_cluster_reached(addr, ocfg, &cfg, &err) < 0)
 		return;
+	ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips");
+	if (cJSON_GetArraySize(ips) < 2) {
+		cJSON_Delete(cfg);
+		return;
+	}
 	if (up && res_links(fs, &ls, &err) == 0 &&
-	    res_agent(fs, addr, cfg, &rpc, &err) == 0) {
+	    res_agent(fs, addr, ocfg, &rpc, &err) == 0) {
 		if (rh_nodes_start(ls, addr, cfg, rpc, tmo, &errors, &err) < 0)
 			cJSON_AddStringToObject(out, "nodes_error", err.msg);
 		req = rh_proto_new(0, "status");
@@ -179,6 +188,7 @@ cluster_probe_nodes(struct fs *fs, const char *addr, const cJSON *cfg, cJSON *ou
 	}
 	cJSON_Delete(errors);
 	cJSON_Delete(reply);
+	cJSON_Delete(cfg);
 }
 
 /* A BYO cluster (or ^local): its agent, and each node's. */

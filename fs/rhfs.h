@@ -590,7 +590,8 @@ extern const struct fs_kind kind_cluster_log;
  * records where it is). */
 int cluster_has_ips(const struct cJSON *cfg);
 /* cluster.c: what status says of a cluster's agent (state, agent or
- * error), and, for a cluster of several nodes, of each node (nodes). */
+ * error), and, for a cluster of several nodes (its ips, or an on-demand
+ * one's as SkyPilot records them), of each node (nodes). */
 void cluster_probe_agent(struct fs *fs, const char *addr,
                          const struct cJSON *cfg, struct cJSON *out);
 void cluster_probe_nodes(struct fs *fs, const char *addr,

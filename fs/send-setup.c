@@ -233,17 +233,19 @@ sync_reqs(struct fs *fs, const char *addr, const cJSON *cfg,
 			free(dir);
 			break;
 		}
-		/* node i of several: reached at its own address */
+		/* node i of several: reached at its own address, with its
+		 * own SSH details (an on-demand cluster's, as reached) */
 		if (node > 0 && ssh == NULL) {
-			const cJSON *ip = cJSON_GetArrayItem(
-				cJSON_GetObjectItemCaseSensitive(ccfg, "ips"),
-				node);
+			cJSON *at;
 
-			if (cJSON_IsString(ip))
-				cJSON_ReplaceItemInObjectCaseSensitive(ccfg,
-					"ips", cJSON_CreateStringArray(
-					(const char *const *)&ip->valuestring,
-					1));
+			if ((r = rh_cluster_reached(caddr, ccfg, &at,
+			                            err)) < 0) {
+				free(dir);
+				break;
+			}
+			cJSON_Delete(ccfg);
+			ccfg = rh_node_cfg(at, node);
+			cJSON_Delete(at);
 		}
 		local = rh_links_is_local(caddr, ccfg);
 		if (!local && ssh == NULL &&
@@ -715,19 +717,22 @@ count(const cJSON *env, const char *key)
 }
 
 /* The number of nodes of the send's cluster: several for a BYO cluster of
- * several ips (each gets the reqs and setup_cmds), else 1. */
+ * several ips, or an on-demand one launched with several nodes (each gets
+ * the reqs and setup_cmds), else 1. */
 static int
 node_count(struct fs *fs, const struct send_prepared *p)
 {
 	struct rh_err err;
-	cJSON *ccfg = NULL;
+	cJSON *ccfg = NULL, *at = NULL;
 	char *caddr = NULL;
 	int n = 1;
 
 	if (res_cluster_of(fs, p->addr, p->cfg, &caddr, &ccfg, &err) == 0 &&
-	    rh_nodes_is(ccfg))
-		n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ccfg,
+	    rh_cluster_reached(caddr, ccfg, &at, &err) == 0 &&
+	    rh_nodes_is(at))
+		n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(at,
 		                                                        "ips"));
+	cJSON_Delete(at);
 	cJSON_Delete(ccfg);
 	free(caddr);
 	return n;

@@ -201,11 +201,11 @@ test_status(void)
 static void
 test_reach(void)
 {
-	char path[4096], *kh;
+	char path[4096], path2[4096], *kh;
 	const char *old = getenv("HOME");
 	char *home = old ? strdup(old) : NULL;
 	struct rh_err err;
-	cJSON *cfg;
+	cJSON *cfg, *one;
 	char *s;
 
 	setenv("HOME", dir, 1);
@@ -220,6 +220,7 @@ test_reach(void)
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/.sky/generated/ssh/rh-gpu-fb8f15a4",
 	         dir);
+	snprintf(path2, sizeof(path2), "%s", path);
 	CHECK_EQ_INT(unit_write(path,
 		"# Added by sky (use `sky stop/down rh-gpu-fb8f15a4` to remove)\n"
 		"Host rh-gpu-fb8f15a4\n"
@@ -235,18 +236,47 @@ test_reach(void)
 		"Host rh-gpu-fb8f15a4-worker1\n"
 		"  HostName 3.4.5.7\n"
 		"  User ubuntu\n"
-		"  Port 22\n", -1), 0);
+		"  Port 22\n"
+		"\n"
+		"Host rh-gpu-fb8f15a4-worker2\n"
+		"  HostName 3.4.5.8\n"
+		"  User admin\n"
+		"  IdentityFile ~/.ssh/other\n"
+		"  Port 2200\n", -1), 0);
 	CHECK_EQ_INT(rh_sky_reach("~/gpu", &cfg, &kh, &err), 0);
 	s = cJSON_PrintUnformatted(cfg);
+	/* each node's own details, the head's where a worker has none */
 	CHECK_STR(s, "{\"resource_type\":\"cluster\",\"ips\":[\"3.4.5.6\","
-	          "\"3.4.5.7\"],\"ssh_creds\":{\"ssh_user\":\"ubuntu\","
-	          "\"ssh_private_key\":\"~/.ssh/sky-key\",\"ssh_port\":2222}}");
+	          "\"3.4.5.7\",\"3.4.5.8\"],\"ssh_creds\":{\"ssh_user\":"
+	          "\"ubuntu\",\"ssh_private_key\":\"~/.ssh/sky-key\","
+	          "\"ssh_port\":2222},\"node_ssh_creds\":[{\"ssh_user\":"
+	          "\"ubuntu\",\"ssh_private_key\":\"~/.ssh/sky-key\","
+	          "\"ssh_port\":2222},{\"ssh_user\":\"ubuntu\","
+	          "\"ssh_private_key\":\"~/.ssh/sky-key\",\"ssh_port\":22},"
+	          "{\"ssh_user\":\"admin\",\"ssh_private_key\":"
+	          "\"~/.ssh/other\",\"ssh_port\":2200}]}");
 	snprintf(path, sizeof(path), "%s/.rh/sky/rh-gpu-fb8f15a4.known_hosts",
 	         dir);
 	CHECK_STR(kh, path);
 	free(s);
+	/* a worker node alone: its address and its own details */
+	one = rh_node_cfg(cfg, 2);
+	s = cJSON_PrintUnformatted(one);
+	CHECK_STR(s, "{\"resource_type\":\"cluster\",\"ips\":[\"3.4.5.8\"],"
+	          "\"ssh_creds\":{\"ssh_user\":\"admin\",\"ssh_private_key\":"
+	          "\"~/.ssh/other\",\"ssh_port\":2200}}");
+	free(s);
+	cJSON_Delete(one);
 	free(kh);
 	cJSON_Delete(cfg);
+
+	/* a worker reached through a ProxyCommand: refused, naming it */
+	CHECK_EQ_INT(unit_write(path2,
+		"Host rh-gpu-fb8f15a4\n  HostName h\n  User u\n"
+		"Host rh-gpu-fb8f15a4-worker1\n  HostName w1\n"
+		"  ProxyCommand ssh -W %h:%p h\n", -1), 0);
+	CHECK_EQ_INT(rh_sky_reach("~/gpu", &cfg, &kh, &err), -EOPNOTSUPP);
+	CHECK_HAS(err.msg, "worker node w1 through a ProxyCommand");
 
 	/* reached through a ProxyCommand: not something rhfs runs */
 	snprintf(path, sizeof(path), "%s/.sky/generated/ssh/rh-gpu-fb8f15a4",

@@ -4,6 +4,7 @@
  * slurm.c are those of the on-demand and Slurm kinds). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -89,6 +90,30 @@ static const struct rh_cluster_kind *const kinds[] = {
 	&rh_cluster_local,
 	&rh_cluster_byo,
 };
+
+/* The config a cluster is reached by: for a kind that says where its
+ * nodes are once up (reach), the BYO config it gives, with the known hosts
+ * file to check them in as "known_hosts"; for any other, a copy of cfg. */
+int
+rh_cluster_reached(const char *addr, const cJSON *cfg, cJSON **out,
+                   struct rh_err *err)
+{
+	const struct rh_cluster_kind *kind = rh_cluster_kind(addr, cfg);
+	char *kh = NULL;
+	int r;
+
+	*out = NULL;
+	if (kind->reach == NULL) {
+		*out = cJSON_Duplicate(cfg, 1);
+		return 0;
+	}
+	if ((r = kind->reach(addr, out, &kh, err)) < 0)
+		return r;
+	if (kh != NULL)
+		cJSON_AddStringToObject(*out, "known_hosts", kh);
+	free(kh);
+	return 0;
+}
 
 /* The local kind's test, which also holds for a cluster of another kind
  * (Slurm) whose head is this machine's loopback. */

@@ -177,46 +177,43 @@ done:
 
 /* An SSH session to the cluster's head node. A kind that says where its
  * head is once up (an on-demand cluster: as the BYO cluster SkyPilot
- * records it to be) is reached there. */
+ * records it to be) is reached there, checked in the known hosts file
+ * that config names. */
 int
 rh_link_ssh(const char *addr, const cJSON *cfg, const char *known_hosts,
             int timeout_ms, struct rh_ssh **ssh, struct rh_err *err)
 {
-	const struct rh_cluster_kind *kind = rh_cluster_kind(addr, cfg);
 	const cJSON *creds;
 	struct rh_ssh_opts o;
 	const char *key;
-	char *keypath, *user = NULL, *sky_hosts = NULL;
-	cJSON *sky = NULL;
+	char *keypath, *user = NULL;
+	cJSON *at;
 	int r;
 
-	if (kind->reach != NULL) {
-		if ((r = kind->reach(addr, &sky, &sky_hosts, err)) < 0)
-			return r;
-		cfg = sky;
-	}
-	creds = cJSON_GetObjectItemCaseSensitive(cfg, "ssh_creds");
+	if ((r = rh_cluster_reached(addr, cfg, &at, err)) < 0)
+		return r;
+	creds = cJSON_GetObjectItemCaseSensitive(at, "ssh_creds");
 	memset(&o, 0, sizeof(o));
-	o.host = head_of(cfg);
+	o.host = head_of(at);
 	if (o.host == NULL) {
-		cJSON_Delete(sky);
+		cJSON_Delete(at);
 		return rh_err_set(err, EINVAL, "%s: the cluster has no ips to "
 		                  "reach", addr);
 	}
-	o.port = int_field(creds, "ssh_port", int_field(cfg, "ssh_port", 22));
+	o.port = int_field(creds, "ssh_port", int_field(at, "ssh_port", 22));
 	o.user = rh_json_str(creds, "ssh_user");
 	if (o.user == NULL)
 		o.user = user = xstrdup(getenv("USER") ? getenv("USER") : "root");
 	key = rh_json_str(creds, "ssh_private_key");
 	keypath = expand_home(key ? key : "~/.ssh/id_ed25519");
 	o.private_key = keypath;
-	o.known_hosts = sky_hosts ? sky_hosts : known_hosts;
+	o.known_hosts = rh_json_str(at, "known_hosts") ?
+	                rh_json_str(at, "known_hosts") : known_hosts;
 	o.timeout_ms = timeout_ms;
 	r = rh_ssh_connect(&o, ssh, err);
 	free(keypath);
 	free(user);
-	free(sky_hosts);
-	cJSON_Delete(sky);
+	cJSON_Delete(at);
 	return r;
 }
 
@@ -316,6 +313,7 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	const struct rh_cluster_kind *kind = rh_cluster_kind(addr, cfg);
 	struct link *l, **pp;
 	struct rh_rpc *rpc;
+	cJSON *at = NULL;
 	int r;
 
 	pthread_mutex_lock(&ls->lock);
@@ -332,8 +330,12 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 		ls->dead = l;
 		break;
 	}
-	r = rh_cluster_here(addr, cfg) ? open_local(ls, addr, &rpc, err) :
-	                                 open_ssh(ls, addr, cfg, &rpc, err);
+	/* where its nodes are (an on-demand cluster's: as SkyPilot
+	 * records them), asked once for the link and its workers */
+	if ((r = rh_cluster_reached(addr, cfg, &at, err)) == 0)
+		r = rh_cluster_here(addr, cfg) ?
+		    open_local(ls, addr, &rpc, err) :
+		    open_ssh(ls, addr, at, &rpc, err);
 	if (r == 0 && (r = hello(rpc, addr, ls->opts.timeout_ms, err)) < 0)
 		rh_rpc_stop(rpc);
 	/* what the kind asks of its agent once linked (a SlurmCluster's:
@@ -341,13 +343,14 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	if (r == 0 && kind->linked != NULL &&
 	    (r = kind->linked(rpc, addr, cfg, ls->opts.timeout_ms, err)) < 0)
 		rh_rpc_stop(rpc);
-	/* a cluster of several ips: its other nodes' workers join the
-	 * head (nodes.c); a node that cannot is left out, and said so */
-	if (r == 0 && rh_nodes_is(cfg)) {
+	/* a cluster of several nodes (ips, or an on-demand cluster's as
+	 * reached): the others' workers join the head (nodes.c); a node
+	 * that cannot is left out, and said so */
+	if (r == 0 && rh_nodes_is(at)) {
 		struct rh_err e;
 		cJSON *errors = NULL;
 
-		if (rh_nodes_start(ls, addr, cfg, rpc, ls->opts.timeout_ms,
+		if (rh_nodes_start(ls, addr, at, rpc, ls->opts.timeout_ms,
 		                   &errors, &e) < 0)
 			rh_warn("%s", e.msg);
 		cJSON_Delete(errors);
@@ -361,6 +364,7 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 		*out = rpc;
 	}
 	pthread_mutex_unlock(&ls->lock);
+	cJSON_Delete(at);
 	return r;
 }
 

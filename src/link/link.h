@@ -152,13 +152,18 @@ int rh_links_ssh(struct rh_links *ls, const char *addr,
 int rh_links_bootstrap(struct rh_links *ls, struct rh_ssh *ssh,
                        const char *addr, struct rh_err *err);
 
-/* nodes.c: a BYO cluster of several ips (rh_nodes_is): the head (ips[0])
- * listens for workers, and every other node i, named "node<i>", runs
- * `rhagent worker` joined to it. rh_nodes_start starts the workers not
+/* nodes.c: a BYO cluster of several ips (rh_nodes_is), or the one an
+ * on-demand cluster of several nodes is reached by (rh_cluster_reached):
+ * the head (ips[0]) listens for workers, and every other node i, named
+ * "node<i>", runs `rhagent worker` joined to it. rh_nodes_start starts the workers not
  * up (waiting a little for them to join); *errors, when not NULL, maps
  * the name of each node that could not be started to why. */
 int rh_nodes_is(const struct cJSON *cfg);
 char *rh_node_name(int i);
+/* The config that reaches node i of cfg alone (new): its ip, and its own
+ * SSH details when cfg has them per node ("node_ssh_creds", aligned with
+ * ips, as an on-demand cluster's reach gives them). */
+struct cJSON *rh_node_cfg(const struct cJSON *cfg, int i);
 const struct cJSON *rh_node_find(const struct cJSON *reply, const char *name);
 int rh_nodes_start(struct rh_links *ls, const char *addr,
                    const struct cJSON *cfg, struct rh_rpc *rpc,
@@ -197,6 +202,12 @@ extern const struct rh_cluster_kind rh_cluster_slurm, rh_cluster_ondemand,
                                     rh_cluster_local, rh_cluster_byo;
 const struct rh_cluster_kind *rh_cluster_kind(const char *addr,
                                               const struct cJSON *cfg);
+/* The config the cluster at addr is reached by, new in *out: a kind's
+ * reach (an on-demand cluster: the BYO cluster SkyPilot records, its
+ * "known_hosts" file and each node's SSH details in "node_ssh_creds"), or
+ * a copy of cfg. */
+int rh_cluster_reached(const char *addr, const struct cJSON *cfg,
+                       struct cJSON **out, struct rh_err *err);
 /* Whether the cluster's agent runs on this machine, spawned without SSH:
  * the local kind's test (^local, or no server connection on the
  * loopback), which a cluster of another kind may also pass. */

@@ -5,7 +5,11 @@
  * each node whose worker is not up (mode 0600), and the worker is started
  * there over SSH, detached (setsid), after the node got this build's
  * rhagent. The node i of ips is named "node<i>" (the head "node0"): the
- * name, not the host, identifies a node, since nodes may share a home. */
+ * name, not the host, identifies a node, since nodes may share a home.
+ * An on-demand cluster of several nodes comes here as the BYO cluster
+ * SkyPilot records (kind.c's rh_cluster_reached): each node with the
+ * user, key and port SkyPilot has for it (node_ssh_creds), checked in the
+ * known hosts file rhfs keeps for the cluster. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -38,6 +42,28 @@ char *
 rh_node_name(int i)
 {
 	return xasprintf("node%d", i);
+}
+
+cJSON *
+rh_node_cfg(const cJSON *cfg, int i)
+{
+	const cJSON *ip = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(cfg, "ips"), i);
+	const cJSON *creds = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(cfg, "node_ssh_creds"), i);
+	cJSON *one = cJSON_Duplicate(cfg, 1);
+
+	if (cJSON_IsString(ip))
+		cJSON_ReplaceItemInObjectCaseSensitive(one, "ips",
+			cJSON_CreateStringArray(
+				(const char *const *)&ip->valuestring, 1));
+	if (cJSON_IsObject(creds)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(one, "ssh_creds");
+		cJSON_AddItemToObject(one, "ssh_creds",
+		                      cJSON_Duplicate(creds, 1));
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(one, "node_ssh_creds");
+	return one;
 }
 
 /* The head's node entry named name in a status or workers reply. */
@@ -85,14 +111,14 @@ ask(struct rh_rpc *rpc, cJSON *req, int timeout_ms, cJSON **reply,
 	return r;
 }
 
-/* Start the worker of node name at ip: its rhagent, the key, the
+/* Start the worker of node i (name, at ip): its rhagent, the key, the
  * worker. */
 static int
-start_one(struct rh_links *ls, const char *addr, const cJSON *cfg,
+start_one(struct rh_links *ls, const char *addr, const cJSON *cfg, int i,
           const char *ip, const char *name, const char *head, int port,
           const struct rh_buf *key, struct rh_err *err)
 {
-	cJSON *one = cJSON_Duplicate(cfg, 1);
+	cJSON *one = rh_node_cfg(cfg, i);
 	struct rh_sftp *sftp = NULL;
 	struct rh_ssh *ssh = NULL;
 	struct rh_buf out = { 0 }, errout = { 0 };
@@ -101,8 +127,6 @@ start_one(struct rh_links *ls, const char *addr, const cJSON *cfg,
 
 	kpath = xasprintf("%s/worker.key", dir);
 	where = xasprintf("%s#%s", addr, ip);
-	cJSON_ReplaceItemInObjectCaseSensitive(one, "ips",
-		cJSON_CreateStringArray(&ip, 1));
 	if ((r = rh_links_ssh(ls, where, one, &ssh, err)) < 0 ||
 	    (r = rh_links_bootstrap(ls, ssh, where, err)) < 0 ||
 	    (r = rh_sftp_open(ssh, &sftp, err)) < 0)
@@ -196,7 +220,7 @@ rh_nodes_start(struct rh_links *ls, const char *addr, const cJSON *cfg,
 			free(name);
 			break;
 		}
-		if (start_one(ls, addr, cfg, ip->valuestring, name, head,
+		if (start_one(ls, addr, cfg, i - 1, ip->valuestring, name, head,
 		              port, &key, &e) < 0) {
 			if (*errors == NULL)
 				*errors = cJSON_CreateObject();

@@ -601,6 +601,58 @@ host_free(struct host *h)
 	free(h->proxy);
 }
 
+/* A node's SSH details as ssh_creds: its own, or the head's where
+ * SkyPilot leaves one out. */
+static cJSON *
+node_creds(const char *user, const char *key, int port,
+           const struct host *head)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	if (user == NULL)
+		user = head->user;
+	if (key == NULL)
+		key = head->key;
+	if (user != NULL)
+		cJSON_AddStringToObject(c, "ssh_user", user);
+	if (key != NULL)
+		cJSON_AddStringToObject(c, "ssh_private_key", key);
+	cJSON_AddNumberToObject(c, "ssh_port", port > 0 ? port : 22);
+	return c;
+}
+
+/* A worker Host's entry ended: its HostName in ips and its details in
+ * workers (head's details filled in at the end). */
+static int
+worker_done(struct host *wk, cJSON *ips, cJSON *workers, const char *addr,
+            const char *path, struct rh_err *err)
+{
+	cJSON *w;
+	int r = 0;
+
+	if (wk->hostname == NULL)
+		goto out;
+	if (wk->proxy != NULL) {
+		r = rh_err_set(err, EOPNOTSUPP, "%s: SkyPilot reaches its "
+		               "worker node %s through a ProxyCommand (%s), "
+		               "which rhfs does not run", addr, wk->hostname,
+		               path);
+		goto out;
+	}
+	cJSON_AddItemToArray(ips, cJSON_CreateString(wk->hostname));
+	w = cJSON_CreateObject();
+	if (wk->user != NULL)
+		cJSON_AddStringToObject(w, "ssh_user", wk->user);
+	if (wk->key != NULL)
+		cJSON_AddStringToObject(w, "ssh_private_key", wk->key);
+	cJSON_AddNumberToObject(w, "ssh_port", wk->port);
+	cJSON_AddItemToArray(workers, w);
+out:
+	host_free(wk);
+	memset(wk, 0, sizeof(*wk));
+	return r;
+}
+
 int
 rh_sky_reach(const char *addr, cJSON **out, char **known_hosts,
              struct rh_err *err)
@@ -609,7 +661,7 @@ rh_sky_reach(const char *addr, cJSON **out, char **known_hosts,
 	char *name = rh_sky_name(addr), *path, *line = NULL, *k, *v, *dir;
 	char worker[128];
 	struct host head = { 0 }, *cur = NULL, wk = { 0 };
-	cJSON *cfg, *ips, *creds;
+	cJSON *cfg, *ips, *creds, *workers, *nodes, *w;
 	size_t cap = 0;
 	FILE *f;
 	int r = 0;
@@ -627,15 +679,14 @@ rh_sky_reach(const char *addr, cJSON **out, char **known_hosts,
 	}
 	snprintf(worker, sizeof(worker), "%s-worker", name);
 	ips = cJSON_CreateArray();
-	while (getline(&line, &cap, f) >= 0) {
+	workers = cJSON_CreateArray();
+	while (r == 0 && getline(&line, &cap, f) >= 0) {
 		if (!ssh_kv(line, &k, &v))
 			continue;
 		if (strcasecmp(k, "Host") == 0) {
-			if (cur == &wk && wk.hostname != NULL)
-				cJSON_AddItemToArray(ips, cJSON_CreateString(
-				                     wk.hostname));
-			host_free(&wk);
-			memset(&wk, 0, sizeof(wk));
+			if (cur == &wk)
+				r = worker_done(&wk, ips, workers, addr, path,
+				                err);
 			cur = strcmp(v, name) == 0 ? &head :
 			      strncmp(v, worker, strlen(worker)) == 0 ? &wk :
 			      NULL;
@@ -654,34 +705,46 @@ rh_sky_reach(const char *addr, cJSON **out, char **known_hosts,
 		else if (strcasecmp(k, "ProxyCommand") == 0 && cur->proxy == NULL)
 			cur->proxy = xstrdup(v);
 	}
-	if (cur == &wk && wk.hostname != NULL)
-		cJSON_AddItemToArray(ips, cJSON_CreateString(wk.hostname));
+	if (r == 0 && cur == &wk)
+		r = worker_done(&wk, ips, workers, addr, path, err);
 	host_free(&wk);
 	free(line);
 	fclose(f);
-	if (head.hostname == NULL || head.user == NULL) {
-		cJSON_Delete(ips);
+	if (r == 0 && (head.hostname == NULL || head.user == NULL))
 		r = rh_err_set(err, EIO, "%s: %s names no HostName and User "
 		               "for Host %s", addr, path, name);
-		goto done;
-	}
-	if (head.proxy != NULL) {
-		cJSON_Delete(ips);
+	if (r == 0 && head.proxy != NULL)
 		r = rh_err_set(err, EOPNOTSUPP, "%s: SkyPilot reaches %s "
 		               "through a ProxyCommand (%s), which rhfs does not "
 		               "run", addr, name, path);
+	if (r < 0) {
+		cJSON_Delete(ips);
+		cJSON_Delete(workers);
 		goto done;
 	}
 	cJSON_InsertItemInArray(ips, 0, cJSON_CreateString(head.hostname));
 	cfg = cJSON_CreateObject();
 	cJSON_AddStringToObject(cfg, "resource_type", "cluster");
 	cJSON_AddItemToObject(cfg, "ips", ips);
-	creds = cJSON_AddObjectToObject(cfg, "ssh_creds");
-	cJSON_AddStringToObject(creds, "ssh_user", head.user);
-	if (head.key != NULL)
-		cJSON_AddStringToObject(creds, "ssh_private_key", head.key);
-	cJSON_AddNumberToObject(creds, "ssh_port",
-	                        head.port > 0 ? head.port : 22);
+	creds = node_creds(head.user, head.key, head.port, &head);
+	cJSON_AddItemToObject(cfg, "ssh_creds", creds);
+	/* several nodes: each one's own user, key and port (a worker's
+	 * may differ from the head's) */
+	if (cJSON_GetArraySize(workers) > 0) {
+		nodes = cJSON_AddArrayToObject(cfg, "node_ssh_creds");
+		cJSON_AddItemToArray(nodes, cJSON_Duplicate(creds, 1));
+		cJSON_ArrayForEach(w, workers) {
+			const cJSON *p;
+
+			p = cJSON_GetObjectItemCaseSensitive(w, "ssh_port");
+
+			cJSON_AddItemToArray(nodes, node_creds(
+				rh_json_str(w, "ssh_user"),
+				rh_json_str(w, "ssh_private_key"),
+				cJSON_IsNumber(p) ? p->valueint : 0, &head));
+		}
+	}
+	cJSON_Delete(workers);
 	/* its own known hosts: a cluster launched anew has new host keys */
 	dir = xasprintf("%s/.rh", home ? home : "");
 	mkdir(dir, 0700);
