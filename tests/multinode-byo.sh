@@ -9,6 +9,7 @@
 # with the reason, and status brings it back.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
+. "$top_srcdir/tests/nodes-lib.sh"
 # a test user of its own: this test does not wait for the shared node's,
 # only for another run of itself (its user's own lock, sshd-lib.sh)
 SSH_USER=rhfs-multinode
@@ -28,15 +29,8 @@ trap 'stop_agents; stop_sshd2; stop_sshd; cleanup' EXIT
 start_sshd || finish
 start_sshd2 || { fail "a second sshd on 127.0.0.2"; finish; }
 stop_agents
-rm -rf "$NH/.rh" "$NH/mnpy"
-mkdir -p "$NH/mnpy"
-cat >"$NH/mnpy/mnfns.py" <<'PY'
-import time
-def double(x, pause=0.0):
-    time.sleep(pause)
-    return x * 2
-PY
-chown -R "$SSH_USER" "$NH/mnpy"
+rm -rf "$NH/.rh"
+nodes_module "$NH"
 
 mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=5"
 R=$MNT/~
@@ -45,40 +39,6 @@ printf '{"resource_type": "cluster", "ips": ["127.0.0.1", "127.0.0.2"], "ssh_cre
 	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" >"$R/two/config.json"
 printf '{"resource_type": "send", "hardware": "~/two", "fn_pointers": ["mnpy", "mnfns", "double"]}' \
 	>"$R/dbl/config.json"
-
-# map INVOKE N PAUSE: N lines written at once, N results read back
-cat >"$T/map.py" <<'PY'
-import json, os, sys
-n, pause = int(sys.argv[2]), float(sys.argv[3])
-fd = os.open(sys.argv[1], os.O_RDWR)
-os.write(fd, "".join(json.dumps([i, pause]) + "\n"
-                     for i in range(n)).encode())
-f = os.fdopen(fd, "r")
-for _ in range(n):
-    print(f.readline().rstrip("\n"))
-PY
-# nodes CALLSDIR: each call's "state node reason" (a line each)
-cat >"$T/recs.py" <<'PY'
-import json, os, sys
-d = sys.argv[1]
-for cid in sorted(os.listdir(d)):
-    if cid == "latest":
-        continue
-    r = json.load(open(os.path.join(d, cid, "status")))
-    print(r["state"], r.get("node"), r.get("reason"))
-PY
-# status FILE: each node as "NAME ROLE STATE AGENT-PID|-", then errors
-cat >"$T/nodes.py" <<'PY'
-import json, sys
-st = json.load(open(sys.argv[1]))
-for n in st.get("nodes", []):
-    print(n["name"], n["address"], n["role"], n["state"],
-          n.get("agent", {}).get("pid", "-"), "running=%s" % n.get("running"),
-          "load" if "load" in n else "noload")
-for n in st.get("nodes", []):
-    if "error" in n:
-        print("error: " + n["error"])
-PY
 
 check "a map of 200 Python calls on two nodes" \
 	timeout 300 "$PYTHON3" "$T/map.py" "$R/dbl/invoke" 200 0.02
@@ -119,17 +79,7 @@ check "  node1, up, with its own worker agent" \
 has "  with its running calls and load" "$T/n" "running=0 load"
 
 # the worker dies mid-map: its calls fail, naming it; the others run
-"$PYTHON3" "$T/map.py" "$R/dbl/invoke" 40 0.5 >"$T/map2" 2>&1 &
-mpid=$!
-i=0
-until timeout 30 cat "$R/two/status" >"$T/stw" 2>/dev/null &&
-	"$PYTHON3" "$T/nodes.py" "$T/stw" | grep -q "^node1 .* running=[1-9]"; do
-	i=$((i + 1))
-	[ $i -gt 200 ] && break
-	sleep 0.1
-done
-kill -9 "$wpid"
-wait $mpid
+map_kill_worker "$R/dbl/invoke" "$R/two/status" "$wpid"
 check "  the map's records" "$PYTHON3" "$T/recs.py" "$R/dbl/calls"
 cp "$T/out" "$T/recs2"
 has "  the worker's calls failed, naming it" "$T/recs2" \

@@ -20,33 +20,11 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 
-SKYDIR=$T/sky
-BIN=$T/bin
-
-# every "instance" the stand-in started, and the agent on the node
-stop_nodes() {
-	for pidfile in "$SKYDIR"/nodes/*/sshd.pid; do
-		[ -f "$pidfile" ] || continue
-		pid=$(cat "$pidfile")
-		for p in $(pgrep -P "$pid"); do
-			kill "$p" 2>/dev/null
-		done
-		kill "$pid" 2>/dev/null
-	done
-	if id -u "$SSH_USER" >/dev/null 2>&1; then
-		su -s /bin/sh "$SSH_USER" -c \
-			'[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop' \
-			>/dev/null 2>&1
-	fi
-}
+. "$top_srcdir/tests/sky-lib.sh"
 trap 'stop_nodes; cleanup' EXIT
 
 take_node
-ensure_ssh_user
-chmod 711 "$T"
-mkdir -p "$SKYDIR" "$BIN"
-chmod 755 "$SKYDIR"
-export SKY_STANDIN_DIR="$SKYDIR" SKY_STANDIN_USER="$SSH_USER"
+sky_setup
 
 # call SEND ARG: one call through an open invoke, its result line in $T/out
 call() {
@@ -56,15 +34,6 @@ fd = os.open(sys.argv[1], os.O_RDWR)
 os.write(fd, (json.dumps([sys.argv[2]]) + "\n").encode())
 print(os.fdopen(fd, "r").readline().rstrip("\n"))
 PY
-}
-
-# launches: the launch lines of the stand-in's argv log; helps: the
-# `sky launch --help` lines
-launches() {
-	grep -c '^\["launch", "-c"' "$SKYDIR/argv.log" 2>/dev/null
-}
-helps() {
-	grep -c '^\["launch", "--help"\]' "$SKYDIR/argv.log" 2>/dev/null
 }
 
 # --- without sky on PATH
@@ -85,9 +54,7 @@ has "the refusal is in .log" "$MNT/.log" '`sky` is not on PATH'
 unmount_rhfs
 
 # --- the stand-in on PATH
-ln -s "$top_srcdir/tests/sky-standin.py" "$BIN/sky"
-PATH=$BIN:$PATH
-export PATH
+sky_on_path
 cat >"$T/config.yaml" <<'YAML'
 default_autostop: 15
 use_spot: true

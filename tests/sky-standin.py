@@ -9,13 +9,17 @@ options SkyPilot's CLI documents for them (sky launch -c NAME --yes
 sky status [--refresh] [--ip] NAME; sky start/stop/down -y NAME; sky
 autostop -y -i N|--cancel NAME) and output shaped like
 SkyPilot's (its status table; its per-cluster SSH config written to
-~/.sky/generated/ssh/NAME). An "instance" is a loopback OpenSSH sshd with
-a host key made at launch, letting in $SKY_STANDIN_USER with the key
-$SKY_STANDIN_DIR/sky-key (SkyPilot's is ~/.ssh/sky-key).
+~/.sky/generated/ssh/NAME, a `Host NAME-workerI` entry for each worker
+node). An "instance" is a loopback OpenSSH sshd with a host key made at
+launch, letting in $SKY_STANDIN_USER with the key $SKY_STANDIN_DIR/sky-key
+(SkyPilot's is ~/.ssh/sky-key). With --num-nodes N, instance i (0 the
+head) listens on 127.0.0.(i+1), each on a port of its own; all share the
+user's home, as nodes on NFS do.
 
 State and knobs live in $SKY_STANDIN_DIR:
   argv.log    one JSON line per run: the arguments it was given
-  state.json  the clusters: status, port, autostop
+  state.json  the clusters: status, port (the head's), nodes (each
+              instance's host and port), autostop
   fail        if present: launch and start print its text and exit 1
   gate        if present: launch prints a line and waits until it is gone
   launch.pid  the pid of the launch running
@@ -76,9 +80,9 @@ def die(msg, code=1):
     sys.exit(code)
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((host, 0))
     port = s.getsockname()[1]
     s.close()
     return port
@@ -88,7 +92,14 @@ def node_dir(name):
     return os.path.join(DIR, "nodes", name)
 
 
-def start_sshd(name, port):
+def instances(name, c):
+    """Each instance of cluster c: (its directory's name, host, port)."""
+    nodes = c.get("nodes") or [{"host": "127.0.0.1", "port": c["port"]}]
+    return [(name if i == 0 else "%s-worker%d" % (name, i), n["host"],
+             n["port"]) for i, n in enumerate(nodes)]
+
+
+def start_sshd(name, port, host="127.0.0.1"):
     d = node_dir(name)
     os.makedirs(d, exist_ok=True)
     os.chmod(d, 0o755)
@@ -109,7 +120,7 @@ def start_sshd(name, port):
     cfg = os.path.join(d, "sshd_config")
     with open(cfg, "w") as f:
         f.write("\n".join([
-            "Port %d" % port, "ListenAddress 127.0.0.1",
+            "Port %d" % port, "ListenAddress %s" % host,
             "HostKey %s" % hostkey,
             "PidFile %s" % os.path.join(d, "sshd.pid"),
             "AuthorizedKeysFile %s" % auth, "StrictModes no",
@@ -121,15 +132,47 @@ def start_sshd(name, port):
                     os.path.join(d, "sshd.log")], check=True)
     for _ in range(100):
         try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
+            socket.create_connection((host, port), 1).close()
             return
         except OSError:
             time.sleep(0.1)
     die("sky.exceptions.ProvisionError: the instance's sshd did not start")
 
 
-def stop_node(name):
-    """As an instance stopping: sshd, its sessions and the agent end."""
+def stop_node(name, c):
+    """As the cluster's instances stopping: each sshd, its sessions and
+    the agents on it (the head's, and a worker node's) end."""
+    for i, (d, _, _) in enumerate(instances(name, c)):
+        stop_instance(d)
+        if i > 0:
+            stop_worker_agent(i)
+    subprocess.run(["su", "-s", "/bin/sh", USER, "-c",
+                    "[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        os.unlink(ssh_config_path(name))
+    except FileNotFoundError:
+        pass
+
+
+def stop_worker_agent(i):
+    """rhfs's worker agent on worker instance i (its node i), detached
+    from the session that started it."""
+    home = os.path.expanduser("~" + USER)
+    try:
+        with open(os.path.join(home, ".rh", "nodes", "node%d" % i,
+                               "pid")) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"rhagent" not in f.read():
+                return
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+def stop_instance(name):
+    """One instance's sshd and its sessions."""
     pidfile = os.path.join(node_dir(name), "sshd.pid")
     try:
         with open(pidfile) as f:
@@ -158,24 +201,25 @@ def stop_node(name):
             os.unlink(pidfile)
         except FileNotFoundError:
             pass        # sshd removes it as it ends
-    subprocess.run(["su", "-s", "/bin/sh", USER, "-c",
-                    "[ -x ~/.rh/bin/rhagent ] && ~/.rh/bin/rhagent stop"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        os.unlink(ssh_config_path(name))
-    except FileNotFoundError:
-        pass
 
 
-def write_ssh_config(name, port):
-    """As SkyPilot's SSHConfigHelper writes it for a cluster."""
+def start_all(name, c):
+    for d, host, port in instances(name, c):
+        start_sshd(d, port, host)
+    write_ssh_config(name, c)
+
+
+def write_ssh_config(name, c):
+    """As SkyPilot's SSHConfigHelper writes it for a cluster: the head
+    as Host NAME, worker i as Host NAME-workerI."""
     path = ssh_config_path(name)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    with open(path, "w") as f:
-        f.write("\n".join([
+    lines = []
+    for i, (_, host, port) in enumerate(instances(name, c)):
+        lines += [
             "# Added by sky (use `sky stop/down %s` to remove)" % name,
-            "Host %s" % name,
-            "  HostName 127.0.0.1",
+            "Host %s" % (name if i == 0 else "%s-worker%d" % (name, i)),
+            "  HostName %s" % host,
             "  User %s" % USER,
             "  IdentityFile %s" % KEY,
             "  IdentitiesOnly yes",
@@ -184,7 +228,9 @@ def write_ssh_config(name, port):
             "  UserKnownHostsFile=/dev/null",
             "  GlobalKnownHostsFile=/dev/null",
             "  Port %d" % port,
-            "", ""]))
+            "", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
 
 
 def where(a):
@@ -221,8 +267,13 @@ def launch(a):
     with Locked() as st:
         c = st.get(name)
         if c is None or c["status"] != "UP":
-            st[name] = c = {"status": "INIT", "port": free_port(),
-                            "autostop": -1, "resources": res}
+            # instance i on 127.0.0.(i+1), each on a port of its own
+            nodes = [{"host": "127.0.0.%d" % (i + 1),
+                      "port": free_port("127.0.0.%d" % (i + 1))}
+                     for i in range(a.num_nodes or 1)]
+            st[name] = c = {"status": "INIT", "port": nodes[0]["port"],
+                            "nodes": nodes, "autostop": -1,
+                            "resources": res}
     with open(os.path.join(DIR, "launch.pid"), "w") as f:
         f.write("%d\n" % os.getpid())
     if os.path.exists(os.path.join(DIR, "fail")):
@@ -232,8 +283,7 @@ def launch(a):
         say("Launching on Standin (a loopback sshd): %s" % name)
         while os.path.exists(os.path.join(DIR, "gate")):
             time.sleep(0.1)
-        start_sshd(name, c["port"])
-        write_ssh_config(name, c["port"])
+        start_all(name, c)
     with Locked() as st:
         st[name]["status"] = "UP"
         if a.idle_minutes_to_autostop is not None:
@@ -247,7 +297,8 @@ def table(st, names):
     for n in names:
         c = st[n]
         auto = "%dm" % c["autostop"] if c["autostop"] >= 0 else "-"
-        rows.append([n, "a few secs ago", "1x Standin(%s)" % c["resources"],
+        rows.append([n, "a few secs ago", "%dx Standin(%s)" %
+                     (len(c.get("nodes") or [0]), c["resources"]),
                      c["status"], auto, "sky launch -c %s" % n])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
@@ -261,7 +312,7 @@ def status(a):
             if len(names) != 1 or st[names[0]]["status"] != "UP":
                 die("sky.exceptions.ClusterNotUpError: Cluster %s is not "
                     "UP." % (a.clusters or ["?"])[0])
-            say("127.0.0.1")
+            say(instances(names[0], st[names[0]])[0][1])
             return
         if a.refresh:
             # as querying the cloud: an instance found gone is STOPPED
@@ -291,8 +342,7 @@ def start(a):
         with open(os.path.join(DIR, "fail")) as f:
             die(f.read().strip())
     say("Starting cluster %s..." % name)
-    start_sshd(name, c["port"])
-    write_ssh_config(name, c["port"])
+    start_all(name, c)
     with Locked() as st:
         st[name]["status"] = "UP"
     say("Cluster %s started." % name)
@@ -302,7 +352,7 @@ def stop(a):
     name = a.clusters[0]
     with Locked() as st:
         c = need(st, name)
-        stop_node(name)
+        stop_node(name, c)
         c["status"] = "STOPPED"
     say("Cluster %s stopped." % name)
 
@@ -310,10 +360,11 @@ def stop(a):
 def down(a):
     name = a.clusters[0]
     with Locked() as st:
-        need(st, name)
-        stop_node(name)
+        c = need(st, name)
+        stop_node(name, c)
         del st[name]
-    subprocess.run(["rm", "-rf", node_dir(name)])
+    for d, _, _ in instances(name, c):
+        subprocess.run(["rm", "-rf", node_dir(d)])
     say("Terminating cluster %s...done." % name)
 
 
