@@ -16,13 +16,14 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 . "$top_srcdir/tests/nodes-lib.sh"
-# a test user of its own (its home is both nodes'): no lock to take
+# a test user of its own (its home is both nodes'), with a lock of its
+# own: two runs of this test at once (from two build trees) take turns
 SSH_USER=rhfs-odnodes
-NODE_LOCKED=1
 NH=/home/$SSH_USER
 . "$top_srcdir/tests/sky-lib.sh"
 trap 'stop_nodes; cleanup' EXIT
 
+take_node
 sky_setup
 sky_on_path
 stop_nodes
