@@ -29,6 +29,7 @@ struct pollfd;
 #define AGENT_LOG "log"
 #define AGENT_CALLS "calls"     /* calls/ID/: one per call (record.c) */
 #define AGENT_ACTIVE "active"   /* active/ID: calls not yet ended */
+#define AGENT_RECLOG AGENT_CALLS "/records.log" /* ended calls' records */
 
 /* Most clients served at once; more are closed at accept. */
 #define AGENT_MAX_CONNS 1024
@@ -135,10 +136,46 @@ struct pool_set {
 	size_t npolled, polled_cap;     /* in the order of their pollfds */
 };
 
-/* record.c's state: the journal of calls not ended, and the spare call
- * directories that new calls take. */
+/* reclog.c: the ended calls' records, one line each in one log
+ * (calls/records.log), and an index of them, sorted by id. */
+struct reclog_ent {
+	uint64_t key;           /* the id's time (record_id_time) */
+	uint64_t pos;           /* its latest line: offset << 24 | length
+	                         * without the newline (2^24 - 1: at least
+	                         * that, read to the newline) */
+};
+struct reclog {
+	int fd;                 /* O_APPEND; -1: not open */
+	char *path;
+	struct reclog_ent *v;
+	size_t n, cap;
+	off_t size;             /* of the log */
+	off_t live, dead;       /* bytes of latest lines, and of the rest */
+};
+void reclog_init(struct reclog *l);
+/* Load path (made if missing): torn or unreadable lines are skipped with
+ * a warning, and the log compacted if it holds any, or superseded lines. */
+int reclog_open(struct reclog *l, const char *path, struct rh_err *err);
+void reclog_close(struct reclog *l);
+/* Append id's record: line is len bytes of one line, its newline last. */
+int reclog_append(struct reclog *l, const char *id, const char *line,
+                  size_t len);
+int reclog_has(const struct reclog *l, const char *id);
+/* id's latest record (no newline, NUL-terminated) into out; -ENOENT. */
+int reclog_get(const struct reclog *l, const char *id, struct rh_buf *out);
+/* Rewrite with the latest line of each id, in id order (new + rename). */
+int reclog_compact(struct reclog *l);
+/* Compact once dead bytes are many and outnumber live ones. */
+int reclog_tidy(struct reclog *l);
+/* The ids recorded, in order, appended to v (*n of them): v again. */
+char **reclog_ids(const struct reclog *l, char **v, size_t *n);
+uint64_t reclog_last_key(const struct reclog *l);
+
+/* record.c's state: the journal of calls not ended, the log of ended
+ * calls' records, and the spare call directories that new calls take. */
 #define RECORD_SPARES 2
 struct records {
+	struct reclog log;      /* AGENT_RECLOG */
 	int jfd;                /* the journal (O_APPEND); -1: not open */
 	off_t jsize, jbase;     /* its size, and the size it had when last
 	                         * rewritten */
@@ -228,6 +265,10 @@ const char *call_state_name(enum call_state s);
 
 /* record.c: call records on disk, and what clients read of them */
 uint64_t record_id_time(const char *id);
+void record_id_format(uint64_t us, char *out, size_t len);
+/* Load the log of ended calls' records (call_init, before anything
+ * reads a record). */
+int record_log_open(struct agent *a, struct rh_err *err);
 char *record_path(const char *id, const char *name);
 /* Give c its id and write its spec; then record_save its status. */
 int record_create(struct agent *a, struct call *c, const struct cJSON *req,
@@ -248,14 +289,14 @@ int record_spare_step(struct agent *a);
 int record_is_active(const struct cJSON *rec);
 int record_exists(const char *id);
 struct cJSON *record_read(const char *id, const char *name);
-/* A call's record from disk (calls/ID.json, or an older agent's
- * calls/ID/status.json) into rec, which points into *json: free both,
+/* A call's record from disk (its latest line in calls/records.log, or an
+ * older agent's calls/ID.json or calls/ID/status.json) into rec, which points into *json: free both,
  * also on failure. ENOENT when there is none; EIO (logged) when it does
  * not read as a record. */
 struct rh_call_record;
 int record_load(const char *id, struct cJSON **json,
                 struct rh_call_record *rec, struct rh_err *err);
-/* An ended call's record written as its calls/ID.json. */
+/* An ended call's record appended to calls/records.log. */
 int record_write_ended(const char *id, const struct rh_call_record *rec);
 /* Make the call's directory (a Python call has none until needed). */
 int record_dir(const char *id);

@@ -1043,7 +1043,7 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 	pid_t pid = 0;
 	int state = -1;
 
-	/* The journal's record, unless ID.json says the call ended (it is
+	/* The journal's record, unless the log says the call ended (it is
 	 * written before the journal hears of the end). */
 	record_load(id, &disk, &rec, NULL);
 	json = disk;
@@ -1125,11 +1125,14 @@ call_init(struct agent *a, struct rh_err *err)
 	char **ids;
 	size_t n, i;
 	uint64_t us;
+	int r;
 
 	if ((mkdir(AGENT_CALLS, 0700) < 0 && errno != EEXIST) ||
 	    (mkdir(AGENT_ACTIVE, 0700) < 0 && errno != EEXIST))
 		return rh_err_set(err, errno, "%s: cannot make its calls "
 		                  "directories: %s", a->dir, strerror(errno));
+	if ((r = record_log_open(a, err)) < 0)
+		return r;
 	/* New ids must sort after every id on disk, whatever the clock. */
 	ids = record_ids(AGENT_CALLS, &n);
 	if (n > 0 && (us = record_id_time(ids[n - 1])) > a->last_id)

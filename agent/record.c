@@ -1,16 +1,18 @@
 /*
  * record.c - call records on disk, under the agent's directory:
  *
- *   calls/ID.json         an ended call's record: state, exit, signal,
- *                         reason, times, its spec (the request as
- *                         received, without id and op) and a Python
- *                         call's result unless large
+ *   calls/records.log     the ended calls' records, a line each (a
+ *                         call's latest line is its record; reclog.c):
+ *                         state, exit, signal, reason, times, its spec
+ *                         (the request as received, without id and op)
+ *                         and a Python call's result unless large
  *   calls/ID/stdout, calls/ID/stderr   written by the call's process (a
  *                         Python call's only if it printed something)
  *   calls/ID/result       a Python call's return value as JSON when
  *                         large (pool.c)
- *   calls/ID/spec.json, calls/ID/status.json   the same as ID.json, as
- *                         agents before wrote them: still read
+ *   calls/ID.json, calls/ID/spec.json, calls/ID/status.json   the
+ *                         same record, as agents before wrote them:
+ *                         still read
  *   journal               one line per change of a call not yet ended
  *                         (its record as JSON; an id's last line wins):
  *                         what a restarted agent must look at, without
@@ -18,12 +20,12 @@
  *   active/ID             the same, left by agents before the journal
  *
  * and what clients read of them: records, results and output, as JSON.
- * ID.json is written once, when the call ends; until then the record and
- * spec are in memory and in the journal. A Python call that prints
- * nothing so costs one file, a command three (a directory taken from the
- * spares, ID.json): creating files is what costs most (on ext4, most of
- * all where many were deleted). No rename, no delete, no fsync: records
- * survive the agent and rhfs, not the machine.
+ * A call's line goes to records.log once, when the call ends; until then
+ * the record and spec are in memory and in the journal. A Python call
+ * that prints nothing so costs no new file, a command a directory taken
+ * from the spares: creating files is what costs most (on ext4, most of
+ * all where many were deleted). No fsync: records survive the agent and
+ * rhfs, not the machine.
  */
 #include "config.h"
 
@@ -52,7 +54,8 @@
 /* With no call active, the journal is emptied once that has lasted this
  * long (or at once when it holds JOURNAL_IDLE_EMPTY): not after each
  * call of a sequence, which cost a truncate per call. The lines it keeps
- * meanwhile are of ended calls, whose ID.json a restart reads first. */
+ * meanwhile are of ended calls, whose line in the log a restart reads
+ * first. */
 #define JOURNAL_IDLE_MS 100
 #define JOURNAL_IDLE_EMPTY (64u * 1024)
 
@@ -77,8 +80,8 @@ spare_complete(const struct records *rs, int i)
  * and never reused because each is above the newest one seen on disk.
  */
 
-static void
-id_format(uint64_t us, char *out, size_t len)
+void
+record_id_format(uint64_t us, char *out, size_t len)
 {
 	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
@@ -126,7 +129,75 @@ new_id(struct agent *a, struct call *c, const char *proposed)
 		us = a->last_id + 1;
 	if (us > a->last_id)
 		a->last_id = us;
-	id_format(us, c->id, sizeof(c->id));
+	record_id_format(us, c->id, sizeof(c->id));
+}
+
+/* The agent's log (one agent per process); NULL until call_init. */
+static struct reclog *the_log;
+
+int
+record_log_open(struct agent *a, struct rh_err *err)
+{
+	struct reclog *l = &a->records.log;
+	int r;
+
+	if (l->path == NULL)
+		reclog_init(l);
+	if ((r = reclog_open(l, AGENT_RECLOG, err)) < 0)
+		return r;
+	the_log = l;
+	/* new ids sort after every recorded one, whatever the clock */
+	if (reclog_last_key(l) > a->last_id)
+		a->last_id = reclog_last_key(l);
+	return 0;
+}
+
+/* An ended call's record appended to the log. */
+static int
+log_append(const char *id, const cJSON *json)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if (the_log == NULL)
+		return -EBADF;
+	if ((text = rh_json_print(json, 0)) == NULL)
+		return -ENOMEM;
+	len = strlen(text);
+	text[len++] = '\n';    /* over the NUL: cJSON's buffer holds it */
+	r = reclog_append(the_log, id, text, len);
+	free(text);
+	return r;
+}
+
+/* id's record from the log, or NULL. */
+static cJSON *
+log_read(const char *id)
+{
+	struct rh_buf b = { 0 };
+	cJSON *json = NULL;
+	int r;
+
+	if (the_log == NULL)
+		return NULL;
+	if ((r = reclog_get(the_log, id, &b)) == 0) {
+		json = rh_json_parse(b.data, b.len, AGENT_RECLOG, NULL);
+		if (json != NULL && (!cJSON_IsObject(json) ||
+		    rh_json_str(json, "call") == NULL ||
+		    strcmp(rh_json_str(json, "call"), id) != 0)) {
+			cJSON_Delete(json);
+			json = NULL;
+		}
+		if (json == NULL)
+			rh_warn("call %s: its record in %s does not read", id,
+			        AGENT_RECLOG);
+	} else if (r != -ENOENT) {
+		rh_warn("call %s: cannot read its record in %s: %s", id,
+		        AGENT_RECLOG, strerror(-r));
+	}
+	rh_buf_free(&b);
+	return json;
 }
 
 char *
@@ -146,55 +217,6 @@ static char *
 active_path(const char *id)
 {
 	return xasprintf(AGENT_ACTIVE "/%s", id);
-}
-
-static int
-write_json(const char *path, const cJSON *json)
-{
-	char *text = rh_json_print(json, 0);
-	int r;
-
-	if (text == NULL)
-		return -ENOMEM;
-	/* No fsync: records must survive the agent, not the machine, and a
-	 * call costs three of these. */
-	r = rh_file_replace(path, text, strlen(text), 0600, 0);
-	free(text);
-	return r;
-}
-
-/* A file written once, in a directory of its own call: no temporary and
- * rename. One torn by the agent's death reads as no record, which the
- * journal answers for (call_init). */
-static int
-write_new(const char *path, const cJSON *json)
-{
-	char *text = rh_json_print(json, 0);
-	size_t len, off = 0;
-	ssize_t n;
-	int fd, r = 0;
-
-	if (text == NULL)
-		return -ENOMEM;
-	len = strlen(text);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	               0600)) < 0) {
-		free(text);
-		return -errno;
-	}
-	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	free(text);
-	return r;
 }
 
 /* One line to the journal, whole: a single write, so that a dying agent
@@ -271,31 +293,28 @@ record_json(const struct rh_call_record *rec)
 }
 
 /* A call not ended goes to the journal, with its spec; an ended one to
- * its ID.json (with its spec and a Python call's result), and to the
- * journal only if that could not be written. */
+ * the log (with its spec and a Python call's result), and to the journal
+ * only if that could not be written. */
 void
 record_save(struct agent *a, const struct call *c)
 {
 	struct rh_call_record rec;
-	char *path;
 	cJSON *o;
 	int r;
 
 	record_of(c, &rec);
 	rec.spec = c->spec;
 	if (c->state >= CALL_DONE) {
-		path = status_path(c->id);
 		if (c->result != NULL) {
 			rec.result_is = RH_RESULT_BYTES;
 			rh_buf_append(&rec.result, c->result,
 			              strlen(c->result));
 		}
 		o = record_json(&rec);
-		r = write_new(path, o);
-		free(path);
+		r = log_append(c->id, o);
 		cJSON_Delete(o);
 		if (r == 0) {
-			/* A restarted agent looks at ID.json before the
+			/* A restarted agent looks at the log before the
 			 * journal's line: the journal need not hear of it. */
 			rh_call_record_free(&rec);
 			return;
@@ -620,6 +639,8 @@ record_journal_tidy(struct agent *a)
 	struct timespec now;
 	long ms;
 
+	if (the_log != NULL)    /* cheap when there is nothing to do */
+		reclog_tidy(the_log);
 	if (a->running.n > 0 || a->queued.n > 0)
 		rs->jidle.tv_sec = rs->jidle.tv_nsec = 0;
 	if (rs->jfd < 0 || rs->jsize == 0)
@@ -647,8 +668,13 @@ record_journal_tidy(struct agent *a)
 int
 record_exists(const char *id)
 {
-	char *path = status_path(id);
-	int r = access(path, F_OK);
+	char *path;
+	int r;
+
+	if (the_log != NULL && reclog_has(the_log, id))
+		return 1;
+	path = status_path(id);
+	r = access(path, F_OK);
 
 	free(path);
 	if (r < 0) {
@@ -663,13 +689,16 @@ int
 record_load(const char *id, cJSON **json, struct rh_call_record *rec,
             struct rh_err *err)
 {
-	char *path = status_path(id);
+	char *path;
 	struct rh_err e;
 
 	rh_call_record_init(rec);
-	*json = read_json(path);
-	free(path);
-	if (*json == NULL)      /* as agents before kept it */
+	if ((*json = log_read(id)) == NULL) {   /* as agents before kept it */
+		path = status_path(id);
+		*json = read_json(path);
+		free(path);
+	}
+	if (*json == NULL)
 		*json = record_read(id, "status.json");
 	if (*json == NULL)
 		return rh_err_set(err, ENOENT, "no call %s", id);
@@ -684,12 +713,10 @@ record_load(const char *id, cJSON **json, struct rh_call_record *rec,
 int
 record_write_ended(const char *id, const struct rh_call_record *rec)
 {
-	char *path = status_path(id);
 	cJSON *o = record_json(rec);
-	int r = write_json(path, o);
+	int r = log_append(id, o);
 
 	cJSON_Delete(o);
-	free(path);
 	return r;
 }
 
@@ -752,7 +779,7 @@ static void
 add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 {
 	/* A Python call's result is the JSON its worker sent (c->result,
-	 * then in ID.json) or, a large one, wrote to "result" (pool.c); a
+	 * then in its record) or, a large one, wrote to "result" (pool.c); a
 	 * command's is its stdout. */
 	char *path;
 	int r;
@@ -764,7 +791,7 @@ add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 	}
 	if (rec->result_is == RH_RESULT_BYTES ||
 	    rec->result_is == RH_RESULT_TRUNCATED)
-		return;         /* it came with ID.json (or stayed on the
+		return;         /* it came with the record (or stayed on the
 		                 * worker node that ran it) */
 	rec->result.len = 0;
 	path = record_path(id, "result");
@@ -921,7 +948,8 @@ ids_unique(char **v, size_t *n)
 }
 
 /* The valid call ids in a directory, sorted, once each: names ID (a
- * call's directory, an active/ mark) and ID.json (a call's record). */
+ * call's directory, an active/ mark) and ID.json (an older agent's
+ * record). */
 char **
 record_ids(const char *dir, size_t *count)
 {
@@ -974,6 +1002,10 @@ record_history(struct agent *a, const char *send, const char *before,
 	size_t n, i, got = 0, k;
 	char **ids = record_ids(AGENT_CALLS, &n);
 	const struct call *c;
+
+	/* the log's, beside calls/ID and an older agent's calls/ID.json */
+	if (the_log != NULL)
+		ids = reclog_ids(the_log, ids, &n);
 
 	/* active calls, of which a Python one has nothing on disk yet */
 	for (k = 0; k < 2; k++) {

@@ -189,9 +189,14 @@ def call_file(cid, name):
 
 
 def call_record(cid):
-    """An ended call's record, calls/ID.json."""
-    with open(os.path.join(agent_dir(), "calls", cid + ".json"), "rb") as f:
-        return f.read()
+    """An ended call's record: its latest line in calls/records.log."""
+    found = None
+    with open(os.path.join(agent_dir(), "calls", "records.log"), "rb") as f:
+        for line in f:
+            if json.loads(line).get("call") == cid:
+                found = line
+    expect(found is not None, "no record of %s in calls/records.log" % cid)
+    return found
 
 
 def run_call(c, command, **fields):
@@ -288,9 +293,9 @@ def check_echo(rhagent):
            "calls/%s/stdout holds %r" % (cid, call_file(cid, "stdout")))
     st = json.loads(call_record(cid))
     expect(st["state"] == "done" and st["exit"] == 0 and st["ended_at"],
-           "calls/%s.json: %s" % (cid, st))
+           "calls/records.log, %s: %s" % (cid, st))
     expect(st["spec"]["command"] == ["printf", "[%s]"],
-           "calls/%s.json's spec: %s" % (cid, st))
+           "calls/records.log, %s's spec: %s" % (cid, st))
     # env and cwd
     os.makedirs(os.path.join(os.environ["HOME"], "work"), exist_ok=True)
     _, rep = run_call(c, ["sh", "-c", 'printf "%s %s" "$RH_X" "$PWD"'],
@@ -534,7 +539,7 @@ def check_cancel(rhagent):
            rep["result"] == "", "cancelled call's reply: %s" % rep)
     wait_gone(pid)
     expect(json.loads(call_record(cid))["state"] == "cancelled",
-           "calls/%s.json not cancelled" % cid)
+           "%s not cancelled in calls/records.log" % cid)
     r = c.ok("cancel", call=cid)
     expect(r["cancelled"] is False and r["state"] == "cancelled",
            "cancel of an ended call: %s" % r)
