@@ -469,6 +469,31 @@ lock_up(struct sftp *s)
 	return lock_sess(s, NULL);
 }
 
+/* Lock the store with its session up for the entry at path; *np is its
+ * node path. -errno (unlocked, *np NULL) for a path no store holds or a
+ * session that cannot be had. */
+static int
+lock_path(struct sftp *s, const char *path, char **np)
+{
+	int r;
+
+	*np = NULL;
+	if (rh_data_path_ok(path) < 0)
+		return -EINVAL;
+	if ((r = lock_up(s)) < 0)
+		return r;
+	*np = node_path(s, path);
+	return 0;
+}
+
+/* Undo lock_path. */
+static void
+unlock_path(struct sftp *s, char *np)
+{
+	pthread_mutex_unlock(&s->lock);
+	free(np);
+}
+
 static int
 f_stat(struct rh_data *d, const char *path, struct stat *st)
 {
@@ -477,15 +502,11 @@ f_stat(struct rh_data *d, const char *path, struct stat *st)
 	char *np;
 	int r;
 
-	if (rh_data_path_ok(path) < 0)
-		return -EINVAL;
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	np = node_path(s, path);
 	if ((r = node_lstat(s, np, &a)) == 0)
 		to_stat(&a, st);
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	return r;
 }
 
@@ -506,11 +527,8 @@ f_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 	mode_t type;
 	int rc, r = 0;
 
-	if (rh_data_path_ok(path) < 0)
-		return -EINVAL;
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	np = node_path(s, path);
 	RUN_PTR(s, rc, h, libssh2_sftp_open_ex(s->sftp, np, (unsigned)strlen(np),
 	                                       0, 0, LIBSSH2_SFTP_OPENDIR));
 	if (h == NULL) {
@@ -542,8 +560,7 @@ f_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 	}
 	if (h != NULL && s->sftp != NULL)
 		RUN(s, rc, libssh2_sftp_close_handle(h));
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	/* told outside the lock: cb may use the store */
 	for (i = 0; i < n; i++) {
 		if (r == 0)
@@ -561,11 +578,10 @@ f_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
 	char *np;
 	int rc, r;
 
-	if (size == 0 || rh_data_path_ok(path) < 0)
+	if (size == 0)
 		return -EINVAL;
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	np = node_path(s, path);
 	RUN(s, rc, libssh2_sftp_symlink_ex(s->sftp, np, (unsigned)strlen(np),
 	                                   buf, (unsigned)(size - 1),
 	                                   LIBSSH2_SFTP_READLINK));
@@ -573,8 +589,7 @@ f_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
 		r = -ENAMETOOLONG;
 	else if (rc < 0)
 		r = fail(s, rc, "readlink", np);
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	if (r < 0)
 		return r == -EIO ? -EINVAL : r;    /* OpenSSH: not a link */
 	buf[rc] = '\0';
@@ -654,8 +669,6 @@ f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	mode_t type = 0;
 	int r;
 
-	if (rh_data_path_ok(path) < 0)
-		return -EINVAL;
 	switch (flags & O_ACCMODE) {
 	case O_RDONLY:
 		fl = LIBSSH2_FXF_READ;
@@ -678,11 +691,10 @@ f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 		fl |= LIBSSH2_FXF_EXCL;
 	if (flags & O_TRUNC)
 		fl |= LIBSSH2_FXF_TRUNC;
-	if ((r = lock_up(s)) < 0) {
+	if ((r = lock_path(s, path, &f->path)) < 0) {
 		free(f);
 		return r;
 	}
-	f->path = node_path(s, path);
 	/* the server would follow a link: look first */
 	if (!(flags & O_EXCL) && (r = node_type(s, f->path, &type)) == 0) {
 		if (S_ISLNK(type))
@@ -1048,18 +1060,14 @@ lock_attr(struct sftp *s, const char *path, struct rh_data_file *f,
 		RUN(s, rc, libssh2_sftp_fstat_ex(f->h, cur, 0));
 		r = rc < 0 ? fail(s, rc, "fstat", *np) : 0;
 	} else {
-		if (rh_data_path_ok(path) < 0)
-			return -EINVAL;
-		if ((r = lock_up(s)) < 0)
+		if ((r = lock_path(s, path, np)) < 0)
 			return r;
-		*np = node_path(s, path);
 		r = node_lstat(s, *np, cur);
 		if (r == 0 && LIBSSH2_SFTP_S_ISLNK(cur->permissions))
 			r = -EOPNOTSUPP;
 	}
 	if (r < 0) {
-		pthread_mutex_unlock(&s->lock);
-		free(*np);
+		unlock_path(s, *np);
 		*np = NULL;
 	}
 	return r;
@@ -1087,8 +1095,7 @@ f_truncate(struct rh_data *d, const char *path, struct rh_data_file *f,
 		r = set_attrs(s, f, np, &a);
 		ra_forget(s, np);
 	}
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	return r;
 }
 
@@ -1129,8 +1136,7 @@ f_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 		          secs_of(&at->mtime, cur.mtime) : cur.mtime;
 	}
 	r = a.flags ? set_attrs(s, f, np, &a) : 0;
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	return r;
 }
 
@@ -1227,19 +1233,15 @@ f_mkdir(struct rh_data *d, const char *path, mode_t mode)
 
 	if (*path == '\0')
 		return -EEXIST;
-	if (rh_data_path_ok(path) < 0)
-		return -EINVAL;
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	np = node_path(s, path);
 	RUN(s, rc, libssh2_sftp_mkdir_ex(s->sftp, np, (unsigned)strlen(np),
 	                                 (long)(mode & 07777)));
 	r = rc < 0 ? fail(s, rc, "mkdir", np) : 0;
 	/* OpenSSH answers a bare failure for EEXIST */
 	if (r == -EIO && node_type(s, np, &type) == 0 && type != 0)
 		r = -EEXIST;
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	return r;
 }
 
@@ -1253,17 +1255,13 @@ f_unlink(struct rh_data *d, const char *path)
 
 	if (*path == '\0')
 		return -EBUSY;
-	if (rh_data_path_ok(path) < 0)
-		return -EINVAL;
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	np = node_path(s, path);
 	RUN(s, rc, libssh2_sftp_unlink_ex(s->sftp, np, (unsigned)strlen(np)));
 	r = rc < 0 ? fail(s, rc, "unlink", np) : 0;
 	if (r == -EIO && node_type(s, np, &type) == 0 && S_ISDIR(type))
 		r = -EISDIR;
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	return r;
 }
 
@@ -1311,11 +1309,8 @@ f_rmdir(struct rh_data *d, const char *path)
 
 	if (*path == '\0')
 		return -EBUSY;
-	if (rh_data_path_ok(path) < 0)
-		return -EINVAL;
-	if ((r = lock_up(s)) < 0)
+	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	np = node_path(s, path);
 	RUN(s, rc, libssh2_sftp_rmdir_ex(s->sftp, np, (unsigned)strlen(np)));
 	r = rc < 0 ? fail(s, rc, "rmdir", np) : 0;
 	/* OpenSSH answers a bare failure for ENOTEMPTY, "no such file"
@@ -1324,8 +1319,7 @@ f_rmdir(struct rh_data *d, const char *path)
 	    type != 0)
 		r = !S_ISDIR(type) ? -ENOTDIR :
 		    dir_has_entries(s, np) == 1 ? -ENOTEMPTY : r;
-	pthread_mutex_unlock(&s->lock);
-	free(np);
+	unlock_path(s, np);
 	return r;
 }
 
