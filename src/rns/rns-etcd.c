@@ -212,6 +212,20 @@ mlive(const struct mnode *n)
 	return 0;
 }
 
+/* Empty as rmdir(2) asks: no config, no entry present below. */
+static int
+mempty(const struct mnode *n)
+{
+	const struct mnode *c;
+
+	if (n->has_res)
+		return 0;
+	for (c = n->child; c; c = c->sibling)
+		if (mlive(c))
+			return 0;
+	return 1;
+}
+
 /* "time" of a marker's value: when its directory or config last changed. */
 static void
 marker_time(const char *v, size_t len, struct timespec *ts)
@@ -896,6 +910,23 @@ tx_del(struct txn *x, const char *key, size_t key_len)
 	o->key_len = key_len;
 }
 
+/* key deleted, if its mod_revision is still rev. */
+static void
+tx_take(struct txn *x, const char *key, int64_t rev)
+{
+	tx_cmp(x, key, rev);
+	tx_del(x, key, strlen(key));
+}
+
+/* A fresh directory marker put at key. */
+static void
+tx_put_marker(struct top *t, struct txn *x, const char *key)
+{
+	char *marker = own(x, marker_value(t->rm));
+
+	tx_put(x, key, marker, strlen(marker));
+}
+
 static void
 tx_free(struct txn *x)
 {
@@ -1030,7 +1061,7 @@ etcd_put(struct rh_store *s, const char *path, const char *data, size_t len,
 	struct txn x = { 0 };
 	struct mnode *n;
 	int64_t rev, dir_rev, count;
-	char *marker, *hist;
+	char *hist;
 	int r, has_dir;
 
 	if (*path == '\0')
@@ -1054,8 +1085,7 @@ etcd_put(struct rh_store *s, const char *path, const char *data, size_t len,
 	if (has_dir)
 		tx_cmp(&x, own(&x, nkey(t, path, 1)), dir_rev);
 	tx_put(&x, own(&x, nkey(t, path, 0)), data, len);
-	marker = own(&x, marker_value(t->rm));
-	tx_put(&x, own(&x, nkey(t, path, 1)), marker, strlen(marker));
+	tx_put_marker(t, &x, own(&x, nkey(t, path, 1)));
 	hist = own(&x, history_value(t->rm, data, len, rev));
 	tx_put(&x, own(&x, xasprintf("%s%s/%0*lld", t->hkey, path,
 	                              HIST_DIGITS, (long long)count + 1)),
@@ -1071,7 +1101,6 @@ etcd_mkdir(struct rh_store *s, const char *path)
 	struct top *t = top_of(s);
 	struct txn x = { 0 };
 	struct mnode *n;
-	char *marker;
 	int r;
 
 	if (*path == '\0')
@@ -1089,8 +1118,7 @@ etcd_mkdir(struct rh_store *s, const char *path)
 	}
 	pthread_mutex_unlock(&t->rm->lock);
 	if (r == 0) {
-		marker = own(&x, marker_value(t->rm));
-		tx_put(&x, own(&x, nkey(t, path, 1)), marker, strlen(marker));
+		tx_put_marker(t, &x, own(&x, nkey(t, path, 1)));
 		r = tx_run(t, &x, "mkdir", path);
 	}
 	tx_free(&x);
@@ -1102,7 +1130,7 @@ etcd_rmdir(struct rh_store *s, const char *path)
 {
 	struct top *t = top_of(s);
 	struct txn x = { 0 };
-	struct mnode *n, *c;
+	struct mnode *n;
 	int r = 0;
 
 	if (*path == '\0')
@@ -1112,15 +1140,10 @@ etcd_rmdir(struct rh_store *s, const char *path)
 	n = mfind(t, path);
 	if (n == NULL || !mlive(n))
 		r = -ENOENT;
-	else if (n->has_res)
+	else if (!mempty(n))
 		r = -ENOTEMPTY;
-	for (c = n ? n->child : NULL; r == 0 && c; c = c->sibling)
-		if (mlive(c))
-			r = -ENOTEMPTY;
-	if (r == 0 && n->has_dir) {
-		tx_cmp(&x, own(&x, nkey(t, path, 1)), n->dir_rev);
-		tx_del(&x, x.cmp[0].key, x.cmp[0].key_len);
-	}
+	if (r == 0 && n->has_dir)
+		tx_take(&x, own(&x, nkey(t, path, 1)), n->dir_rev);
 	pthread_mutex_unlock(&t->rm->lock);
 	if (r == 0 && x.nops > 0)
 		r = tx_run(t, &x, "rmdir", path);
@@ -1134,7 +1157,6 @@ etcd_remove(struct rh_store *s, const char *path)
 	struct top *t = top_of(s);
 	struct txn x = { 0 };
 	struct mnode *n;
-	char *marker;
 	int r = 0;
 
 	if ((r = lock_path(t, path)) < 0)
@@ -1151,8 +1173,7 @@ etcd_remove(struct rh_store *s, const char *path)
 	pthread_mutex_unlock(&t->rm->lock);
 	if (r == 0) {
 		tx_del(&x, x.cmp[0].key, x.cmp[0].key_len);
-		marker = own(&x, marker_value(t->rm));
-		tx_put(&x, x.cmp[1].key, marker, strlen(marker));
+		tx_put_marker(t, &x, x.cmp[1].key);
 		r = tx_run(t, &x, "removing config.json", path);
 	}
 	tx_free(&x);
@@ -1186,13 +1207,11 @@ move_nodes(struct top *t, struct mnode *n, const char *from, const char *to,
 	size_t flen = strlen(from);
 	struct mnode *c;
 	char *npath = xasprintf("%s%s", to, n->path + flen);
-	char *key, *naddr, *out = NULL;
+	char *naddr, *out = NULL;
 	size_t outlen;
 
 	if (n->has_res) {
-		key = own(x, nkey(t, n->path, 0));
-		tx_cmp(x, key, n->res_rev);
-		tx_del(x, key, strlen(key));
+		tx_take(x, own(x, nkey(t, n->path, 0)), n->res_rev);
 		/* the name fields follow */
 		naddr = rh_address(t->addr, npath);
 		if (rh_config_readdress(n->cfg, n->len, naddr, &out,
@@ -1205,12 +1224,8 @@ move_nodes(struct top *t, struct mnode *n, const char *from, const char *to,
 		tx_cmp(x, x->ops[x->nops - 1].key, 0);
 	}
 	if (n->has_dir) {
-		char *marker = own(x, marker_value(t->rm));
-
-		key = own(x, nkey(t, n->path, 1));
-		tx_cmp(x, key, n->dir_rev);
-		tx_del(x, key, strlen(key));
-		tx_put(x, own(x, nkey(t, npath, 1)), marker, strlen(marker));
+		tx_take(x, own(x, nkey(t, n->path, 1)), n->dir_rev);
+		tx_put_marker(t, x, own(x, nkey(t, npath, 1)));
 		tx_cmp(x, x->ops[x->nops - 1].key, 0);
 	}
 	for (c = n->child; c; c = c->sibling)
@@ -1253,7 +1268,7 @@ etcd_rename(struct rh_store *s, const char *from, const char *to,
 {
 	struct top *t = top_of(s);
 	struct txn x = { 0 };
-	struct mnode *n, *d, *c;
+	struct mnode *n, *d;
 	size_t flen = strlen(from);
 	int r = 0;
 
@@ -1272,17 +1287,10 @@ etcd_rename(struct rh_store *s, const char *from, const char *to,
 		/* only an empty folder is replaced, as rename(2) does */
 		if (noreplace)
 			r = -EEXIST;
-		else if (d->has_res)
+		else if (!mempty(d))
 			r = -ENOTEMPTY;
-		for (c = d->child; r == 0 && c; c = c->sibling)
-			if (mlive(c))
-				r = -ENOTEMPTY;
-		if (r == 0 && d->has_dir) {
-			char *key = own(&x, nkey(t, to, 1));
-
-			tx_cmp(&x, key, d->dir_rev);
-			tx_del(&x, key, strlen(key));
-		}
+		if (r == 0 && d->has_dir)
+			tx_take(&x, own(&x, nkey(t, to, 1)), d->dir_rev);
 	}
 	if (r == 0)
 		r = parent_ok(t, to, &x);
