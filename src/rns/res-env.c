@@ -29,26 +29,6 @@ static const struct res_field fields[] = {
 	{ NULL, 0 },
 };
 
-/* The keys every resource may have (resource.c checks them). */
-static const char *const common[] = {
-	"name", "resource_type", "resource_subtype", "rns_address",
-	"visibility", "provenance", "dryrun", NULL,
-};
-
-static int
-known(const char *key)
-{
-	size_t i;
-
-	for (i = 0; fields[i].key != NULL; i++)
-		if (strcmp(fields[i].key, key) == 0)
-			return 1;
-	for (i = 0; common[i] != NULL; i++)
-		if (strcmp(common[i], key) == 0)
-			return 1;
-	return 0;
-}
-
 int
 rh_env_check(const cJSON *env, const char *what, struct rh_err *err)
 {
@@ -72,7 +52,7 @@ rh_env_check(const cJSON *env, const char *what, struct rh_err *err)
 		return rh_err_set(err, EINVAL, "%s: unknown resource_subtype "
 		                  "'%s' (an env's is \"Env\")", what, sub);
 	cJSON_ArrayForEach(v, env)
-		if (!known(v->string))
+		if (!res_known(fields, v->string))
 			return rh_err_set(err, EINVAL, "%s: unknown field '%s' "
 			                  "(an env has reqs, setup_cmds, env_vars, "
 			                  "working_dir, system_site_packages)",

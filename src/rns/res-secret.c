@@ -17,25 +17,6 @@ static const struct res_field fields[] = {
 	{ NULL, 0 },
 };
 
-/* A key of the config itself, not a place for a value. */
-static int
-config_key(const char *key)
-{
-	static const char *const common[] = {
-		"name", "resource_type", "resource_subtype", "rns_address",
-		"visibility", "provenance", "dryrun", NULL,
-	};
-	size_t i;
-
-	for (i = 0; fields[i].key != NULL; i++)
-		if (strcmp(fields[i].key, key) == 0)
-			return 1;
-	for (i = 0; common[i] != NULL; i++)
-		if (strcmp(common[i], key) == 0)
-			return 1;
-	return 0;
-}
-
 static int
 validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 {
@@ -56,7 +37,7 @@ validate(const cJSON *cfg, const char *addr, struct rh_err *err)
 			                  "not a usable file name", addr,
 			                  f->valuestring);
 		/* config.json is stored in plain text (and in git) */
-		if (!config_key(f->valuestring) &&
+		if (!res_known(fields, f->valuestring) &&
 		    cJSON_GetObjectItemCaseSensitive(cfg, f->valuestring))
 			return rh_err_set(err, EINVAL, "%s: config.json must not "
 			                  "hold the value of field '%s'; write it "

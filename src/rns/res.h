@@ -28,6 +28,8 @@ struct res_field {
 /* Check every listed field that is present; unknown fields are kept. */
 int res_check_fields(const cJSON *cfg, const char *addr,
                      const struct res_field *fields, struct rh_err *err);
+/* Whether key is one of fields or one every resource has. */
+int res_known(const struct res_field *fields, const char *key);
 /* The field if present and not null, else NULL. */
 const cJSON *res_get(const cJSON *cfg, const char *key);
 /* The resource_subtype, or "" when absent. */

@@ -39,6 +39,23 @@ rh_type_find(const char *name)
 	return NULL;
 }
 
+static int
+listed(const struct res_field *fields, const char *key)
+{
+	size_t i;
+
+	for (i = 0; fields[i].key != NULL; i++)
+		if (strcmp(fields[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+int
+res_known(const struct res_field *fields, const char *key)
+{
+	return listed(fields, key) || listed(common_fields, key);
+}
+
 const cJSON *
 res_get(const cJSON *cfg, const char *key)
 {
