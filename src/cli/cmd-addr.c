@@ -193,6 +193,17 @@ cmd_address_split(const char *addr, char **top, char **rel,
 	return 0;
 }
 
+/* The error of a get of addr that failed with r. */
+static int
+get_failed(const char *addr, int r, struct rh_err *err)
+{
+	if (r == -EISDIR)
+		return rh_err_set(err, EISDIR, "%s: a folder, not a resource",
+		                  addr);
+	return rh_err_set(err, -r, "%s: %s", addr, r == -ENOENT ?
+	                  "no such resource" : strerror(-r));
+}
+
 static int
 store_get(struct rh_store *s, const char *addr, const char *path,
           struct rh_buf *out, struct rh_err *err)
@@ -206,13 +217,7 @@ store_get(struct rh_store *s, const char *addr, const char *path,
 	if (r == 0)
 		r = s->ops->get(s, path, out, &ver);
 	rh_store_free(s);
-	if (r == -EISDIR)
-		return rh_err_set(err, EISDIR, "%s: a folder, not a resource",
-		                  addr);
-	if (r < 0)
-		return rh_err_set(err, -r, "%s: %s", addr, r == -ENOENT ?
-		                  "no such resource" : strerror(-r));
-	return 0;
+	return r < 0 ? get_failed(addr, r, err) : 0;
 }
 
 static int
@@ -252,12 +257,8 @@ mount_get(const char *addr, const char *dir, struct rh_buf *out,
 
 	free(path);
 	if (r == -ENOENT && access(dir, F_OK) == 0)
-		return rh_err_set(err, EISDIR, "%s: a folder, not a resource",
-		                  addr);
-	if (r < 0)
-		return rh_err_set(err, -r, "%s: %s", addr, r == -ENOENT ?
-		                  "no such resource" : strerror(-r));
-	return 0;
+		r = -EISDIR;
+	return r < 0 ? get_failed(addr, r, err) : 0;
 }
 
 int
