@@ -262,13 +262,8 @@ config_commit(struct fs *fs, struct handle *h)
 	char *path;
 	int r;
 
-	if (!h->dirty)
+	if (!handle_to_store(h))
 		return 0;
-	if (h->refused) {
-		/* the writer already heard why; nothing changes */
-		h->dirty = 0;
-		return 0;
-	}
 	path = node_dir_path(fs, n);
 	/* compare-and-swap: a config changed since this open read it (in
 	 * another mount, say) is not overwritten */

@@ -615,6 +615,14 @@ handle_free(struct fs *fs, struct handle *h)
 	free(h);
 }
 
+int
+handle_to_store(struct handle *h)
+{
+	if (h->refused)
+		h->dirty = 0;
+	return h->dirty;
+}
+
 /* Open n with a fresh handle in *out (created: by create(2), with
  * mode). */
 static int

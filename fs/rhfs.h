@@ -350,6 +350,9 @@ void reply_slice(fuse_req_t req, const struct rh_buf *b, size_t size,
 void read_open_buf(fuse_req_t req, struct handle *h, size_t size, off_t off);
 /* Ends a handle: its kind's release, then what it held. */
 void handle_free(struct fs *fs, struct handle *h);
+/* Whether h holds a change to store: not when clean, nor after a refused
+ * write (the writer heard why at that write; its change is dropped). */
+int handle_to_store(struct handle *h);
 /* The truncate of a stream (invoke, ctl...): to 0 is O_TRUNC's no-op
  * (dd does it), anything else refused. */
 int stream_truncate(struct fs *fs, struct node *n, struct handle *h,

@@ -397,13 +397,8 @@ commit(struct handle *h)
 	struct rh_err err;
 	int r;
 
-	if (!h->dirty)
+	if (!handle_to_store(h))
 		return 0;
-	if (h->refused) {
-		/* the writer heard why, at that write */
-		h->dirty = 0;
-		return 0;
-	}
 	r = value_put(h->fs, sc->store, sc->path, sc->field, h->buf.data ?
 	              h->buf.data : "", h->buf.len, &err);
 	if (r < 0) {
