@@ -23,15 +23,24 @@ refuse(const struct rh_err *err, int r)
 	return r;
 }
 
+/* The store's stat of n's resource. */
+static int
+config_stat(struct fs *fs, struct node *n, struct rh_stat *rs)
+{
+	char *path = node_dir_path(fs, n);
+	int r = n->store->ops->stat(n->store, path, rs);
+
+	free(path);
+	return r;
+}
+
 /* The stored config's version: what a commit expects to replace. */
 static uint64_t
 config_version(struct fs *fs, struct node *n)
 {
 	struct rh_stat rs;
-	char *path = node_dir_path(fs, n);
-	int r = n->store->ops->stat(n->store, path, &rs);
+	int r = config_stat(fs, n, &rs);
 
-	free(path);
 	return r == 0 && rs.kind == RH_RESOURCE ? rs.version : 0;
 }
 
@@ -40,11 +49,9 @@ config_getattr(struct fs *fs, struct node *n, struct handle *h,
                struct stat *st)
 {
 	struct rh_stat rs;
-	char *path = node_dir_path(fs, n);
 	unsigned writers;
-	int r = n->store->ops->stat(n->store, path, &rs);
+	int r = config_stat(fs, n, &rs);
 
-	free(path);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&fs->lock);
@@ -197,15 +204,13 @@ config_stored(struct fs *fs, struct handle *h, uint64_t from, uint64_t to)
 static int
 check(struct fs *fs, struct handle *h, struct rh_err *err)
 {
-	char *path = node_dir_path(fs, h->node), *addr, *canon;
+	char *addr = res_address(fs, h->node, NULL), *canon;
 	size_t clen;
 	int r;
 
-	addr = rh_address(h->node->store->prefix, path);
 	r = rh_config_check(addr, h->buf.data, h->buf.len, &canon, &clen, err);
 	free(canon);
 	free(addr);
-	free(path);
 	return r;
 }
 
@@ -222,13 +227,11 @@ config_write(struct fs *fs, struct handle *h, const char *data, size_t len,
 		off = (off_t)h->buf.len;
 	end = (size_t)off + len;
 	if (off < 0 || end > RH_CONFIG_MAX) {
-		char *path = node_dir_path(fs, h->node);
-		char *addr = rh_address(h->node->store->prefix, path);
+		char *addr = res_address(fs, h->node, NULL);
 
 		rh_err_set(&err, EFBIG, "%s: config.json larger than %d bytes",
 		           addr, RH_CONFIG_MAX);
 		free(addr);
-		free(path);
 		h->refused = 1;
 		return refuse(&err, -EFBIG);
 	}

@@ -417,8 +417,9 @@ void types_on_moved(struct fs *fs, struct rh_store *s, const char *from,
                     const char *to);
 void types_on_removed(struct fs *fs, struct rh_store *s, const char *path);
 void types_on_config(struct fs *fs, fuse_ino_t dir);
-/* The address of the store directory dir (~/a, ^local, /top/a), and its
- * store path in *path if path is not NULL. Takes fs->lock. */
+/* The address of the store directory dir, or of the one a file dir is
+ * in (~/a, ^local, /top/a), and its store path in *path if path is not
+ * NULL. Takes fs->lock. */
 char *res_address(struct fs *fs, struct node *dir, char **path);
 /* The resource at dir: its address and parsed config (or -ENOENT). */
 int res_load(struct fs *fs, struct node *dir, char **addr,
