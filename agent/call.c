@@ -738,16 +738,19 @@ queue_busy(struct agent *a, const struct call *c)
 	return 0;
 }
 
-/* Hand a ready call to a worker node (head.c). */
-static void
+/* Take a ready call from the queue to a worker node (head.c); the node
+ * for the next call. */
+static struct node *
 call_start_on(struct agent *a, struct call *c, struct node *n)
 {
+	list_remove(c);
 	list_append(&a->running, c);
 	c->state = CALL_RUNNING;
 	clock_gettime(CLOCK_REALTIME, &c->started_at);
 	head_send_call(a, n, c);
 	record_save(a, c);
 	outwait_wake(a, c->id);         /* who follows it: ask there */
+	return head_pick(a);
 }
 
 /* Calls running here, not on a worker node. */
@@ -797,9 +800,7 @@ call_schedule(struct agent *a)
 			      pool_ready(a, c, pass))) {
 				if (cn == NULL)
 					continue;
-				list_remove(c);
-				call_start_on(a, c, cn);
-				node = head_pick(a);
+				node = call_start_on(a, c, cn);
 				continue;
 			}
 		} else {
@@ -823,9 +824,7 @@ call_schedule(struct agent *a)
 				}
 				if (pn == NULL)
 					continue;
-				list_remove(c);
-				call_start_on(a, c, pn);
-				node = head_pick(a);
+				node = call_start_on(a, c, pn);
 				continue;
 			}
 			if (c->pin != NULL && a->head != NULL) {
@@ -837,9 +836,7 @@ call_schedule(struct agent *a)
 			    (c->py != NULL && !pool_ready(a, c, pass))) {
 				if (cn == NULL)
 					continue;
-				list_remove(c);
-				call_start_on(a, c, cn);
-				node = head_pick(a);
+				node = call_start_on(a, c, cn);
 				continue;
 			}
 		}
