@@ -10,6 +10,7 @@
 
 #include <spawn.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -458,5 +459,18 @@ int agent_stop_dir(const char *dir, const char *home);
 
 /* bridge.c */
 int bridge_main(const char *dir, int verbose);
+/* The message on AGENT_FDSOCK: one byte, and a bridge's stdin and stdout
+ * (SCM_RIGHTS) that the bridge sends and the agent takes (serve.c). */
+struct handoff_msg {
+	struct msghdr msg;
+	struct iovec iov;
+	char byte;
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+};
+/* m made ready to send byte, or to receive into. */
+void handoff_msg_init(struct handoff_msg *m, char byte);
 
 #endif

@@ -196,21 +196,28 @@ pipe_write(struct pipe *p)
 	return 0;
 }
 
+void
+handoff_msg_init(struct handoff_msg *m, char byte)
+{
+	memset(m, 0, sizeof(*m));
+	m->byte = byte;
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->u.buf;
+	m->msg.msg_controllen = sizeof(m->u.buf);
+}
+
 /* Hand stdin and stdout to the agent: the socket to wait on, or -1 when
  * it takes none (an older agent) and nothing was handed over. */
 static int
 handoff(void)
 {
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	struct handoff_msg m;
 	struct sockaddr_un sun;
-	struct msghdr msg;
 	struct cmsghdr *cm;
-	struct iovec iov;
 	int fd, fds[2] = { STDIN_FILENO, STDOUT_FILENO };
-	char byte = 'F';
 	ssize_t n;
 
 	memset(&sun, 0, sizeof(sun));
@@ -222,20 +229,13 @@ handoff(void)
 		close(fd);
 		return -1;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&msg);
+	handoff_msg_init(&m, 'F');
+	cm = CMSG_FIRSTHDR(&m.msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	while ((n = sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+	while ((n = sendmsg(fd, &m.msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
 	if (n != 1) {
 		close(fd);

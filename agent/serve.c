@@ -285,38 +285,26 @@ accept_handoffs(struct agent *a)
 {
 	struct timeval tv = { HANDOFF_WAIT_MS / 1000,
 	                      (HANDOFF_WAIT_MS % 1000) * 1000 };
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg;
+	struct handoff_msg m;
 	struct cmsghdr *cm;
 	struct ucred cred;
-	struct iovec iov;
 	struct conn *c;
 	int fd, fds[2], i;
 	ssize_t n;
-	char byte;
 
 	while ((fd = accept_client(a, a->hfd, 0, &cred)) >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = &byte;
-		iov.iov_len = 1;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0 &&
+		handoff_msg_init(&m, 0);
+		while ((n = recvmsg(fd, &m.msg, MSG_CMSG_CLOEXEC)) < 0 &&
 		       errno == EINTR)
 			;
-		cm = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+		cm = n == 1 ? CMSG_FIRSTHDR(&m.msg) : NULL;
 		if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
 		    cm->cmsg_type != SCM_RIGHTS ||
 		    cm->cmsg_len != CMSG_LEN(2 * sizeof(int)) ||
-		    (msg.msg_flags & MSG_CTRUNC)) {
+		    (m.msg.msg_flags & MSG_CTRUNC)) {
 			/* whatever came is closed with it */
-			for (; cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+			for (; cm != NULL; cm = CMSG_NXTHDR(&m.msg, cm))
 				if (cm->cmsg_level == SOL_SOCKET &&
 				    cm->cmsg_type == SCM_RIGHTS)
 					for (i = 0; (size_t)i < (cm->cmsg_len -
