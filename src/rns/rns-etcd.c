@@ -727,22 +727,26 @@ load_unit(struct top *t, const char *name)
 }
 
 /* lock_loaded, for path: in a top folder the user may not list, what is
- * shared below it. */
+ * shared below it. *n is path's node in the mirror (NULL: none). */
 static int
-lock_path(struct top *t, const char *path)
+lock_path(struct top *t, const char *path, struct mnode **n)
 {
 	const char *slash;
 	char *name;
 	int r = lock_loaded(t);
 
-	if (r != -EACCES || !t->denied || *path == '\0')
-		return r;
-	slash = strchr(path, '/');
-	name = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(path);
-	r = load_unit(t, name);
-	free(name);
+	*n = NULL;
+	if (r == -EACCES && t->denied && *path != '\0') {
+		slash = strchr(path, '/');
+		name = slash ? xstrndup(path, (size_t)(slash - path)) :
+		       xstrdup(path);
+		r = load_unit(t, name);
+		free(name);
+		if (r == 0)
+			pthread_mutex_lock(&t->rm->lock);
+	}
 	if (r == 0)
-		pthread_mutex_lock(&t->rm->lock);
+		*n = mfind(t, path);
 	return r;
 }
 
@@ -762,7 +766,7 @@ etcd_stat(struct rh_store *s, const char *path, struct rh_stat *st)
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	if ((r = lock_path(t, path)) < 0) {
+	if ((r = lock_path(t, path, &n)) < 0) {
 		if (r == -EACCES && *path == '\0') {
 			/* reachable, not listable: what is shared below */
 			st->kind = RH_FOLDER;
@@ -772,7 +776,6 @@ etcd_stat(struct rh_store *s, const char *path, struct rh_stat *st)
 		}
 		return r;
 	}
-	n = mfind(t, path);
 	if (n != NULL && (mlive(n) || *path == '\0')) {
 		st->kind = n->has_res ? RH_RESOURCE : RH_FOLDER;
 		st->config_size = n->len;
@@ -792,9 +795,8 @@ etcd_get(struct rh_store *s, const char *path, struct rh_buf *out,
 	struct mnode *n;
 	int r;
 
-	if ((r = lock_path(t, path)) < 0)
+	if ((r = lock_path(t, path, &n)) < 0)
 		return r;
-	n = mfind(t, path);
 	if (n == NULL || !n->has_res) {
 		r = -ENOENT;
 	} else {
@@ -821,9 +823,8 @@ etcd_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 	size_t nv = 0, i;
 	int r;
 
-	if ((r = lock_path(t, path)) < 0)
+	if ((r = lock_path(t, path, &n)) < 0)
 		return r;
-	n = mfind(t, path);
 	if (n == NULL || (!mlive(n) && *path != '\0')) {
 		pthread_mutex_unlock(&t->rm->lock);
 		return -ENOENT;
@@ -1066,9 +1067,8 @@ etcd_put(struct rh_store *s, const char *path, const char *data, size_t len,
 
 	if (*path == '\0')
 		return -EINVAL;
-	if ((r = lock_path(t, path)) < 0)
+	if ((r = lock_path(t, path, &n)) < 0)
 		return r;
-	n = mfind(t, path);
 	if (n == NULL || !mlive(n)) {
 		pthread_mutex_unlock(&t->rm->lock);
 		return -ENOENT;         /* its directory must exist */
@@ -1105,9 +1105,8 @@ etcd_mkdir(struct rh_store *s, const char *path)
 
 	if (*path == '\0')
 		return -EEXIST;
-	if ((r = lock_path(t, path)) < 0)
+	if ((r = lock_path(t, path, &n)) < 0)
 		return r;
-	n = mfind(t, path);
 	if (n != NULL && mlive(n))
 		r = -EEXIST;
 	else
@@ -1135,9 +1134,8 @@ etcd_rmdir(struct rh_store *s, const char *path)
 
 	if (*path == '\0')
 		return -EBUSY;
-	if ((r = lock_path(t, path)) < 0)
+	if ((r = lock_path(t, path, &n)) < 0)
 		return r;
-	n = mfind(t, path);
 	if (n == NULL || !mlive(n))
 		r = -ENOENT;
 	else if (!mempty(n))
@@ -1159,9 +1157,8 @@ etcd_remove(struct rh_store *s, const char *path)
 	struct mnode *n;
 	int r = 0;
 
-	if ((r = lock_path(t, path)) < 0)
+	if ((r = lock_path(t, path, &n)) < 0)
 		return r;
-	n = mfind(t, path);
 	if (n == NULL || !n->has_res) {
 		r = -ENOENT;
 	} else {
@@ -1277,9 +1274,8 @@ etcd_rename(struct rh_store *s, const char *from, const char *to,
 	if (strncmp(to, from, flen) == 0 && (to[flen] == '/' ||
 	                                     to[flen] == '\0'))
 		return strcmp(from, to) == 0 ? 0 : -EINVAL;
-	if ((r = lock_path(t, from)) < 0)
+	if ((r = lock_path(t, from, &n)) < 0)
 		return r;
-	n = mfind(t, from);
 	d = mfind(t, to);
 	if (n == NULL || !mlive(n)) {
 		r = -ENOENT;
