@@ -42,6 +42,15 @@ rh_b64_decode(const char *s, struct rh_buf *out)
 	return 0;
 }
 
+void
+rh_json_add_b64(cJSON *o, const char *key, const void *data, size_t len)
+{
+	char *enc = rh_b64_encode(data, len);
+
+	cJSON_AddStringToObject(o, key, enc);
+	free(enc);
+}
+
 /* Well-formed UTF-8 with no NUL: safe as a JSON string. Overlong forms,
  * surrogates and code points past U+10FFFF are not: strict decoders
  * (Python's json) refuse the whole frame. */
@@ -81,7 +90,7 @@ is_text(const unsigned char *p, size_t len)
 void
 rh_json_add_bytes(cJSON *o, const char *key, const void *data, size_t len)
 {
-	char *kb, *enc, *text;
+	char *kb, *text;
 
 	if (is_text(data, len)) {
 		/* (data may be NULL when len is 0) */
@@ -91,9 +100,7 @@ rh_json_add_bytes(cJSON *o, const char *key, const void *data, size_t len)
 		return;
 	}
 	kb = xasprintf("%s_b64", key);
-	enc = rh_b64_encode(data, len);
-	cJSON_AddStringToObject(o, kb, enc);
-	free(enc);
+	rh_json_add_b64(o, kb, data, len);
 	free(kb);
 }
 

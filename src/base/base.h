@@ -152,6 +152,9 @@ size_t rh_utf8_len(const unsigned char *p, size_t n);
  * text, else base64 under "<key>_b64". */
 char *rh_b64_encode(const void *data, size_t len);
 int rh_b64_decode(const char *s, struct rh_buf *out);
+/* A string member key of o: data in base64. */
+void rh_json_add_b64(struct cJSON *o, const char *key, const void *data,
+                     size_t len);
 void rh_json_add_bytes(struct cJSON *o, const char *key, const void *data,
                        size_t len);
 int rh_json_get_bytes(const struct cJSON *o, const char *key,

@@ -144,15 +144,6 @@ b64_decode(const char *s, char **out, size_t *outlen)
 	return 0;
 }
 
-static void
-json_add_b64(cJSON *o, const char *name, const void *data, size_t len)
-{
-	char *s = rh_b64_encode(data, len);
-
-	cJSON_AddStringToObject(o, name, s);
-	free(s);
-}
-
 /* The gateway sends int64 as strings (proto3 JSON); take numbers too. */
 static int64_t
 json_i64(const cJSON *o, const char *name)
@@ -194,14 +185,14 @@ json_add_range(cJSON *o, const char *key, size_t klen, const char *end,
 	size_t n;
 
 	if (!(flags & RH_ETCD_PREFIX)) {
-		json_add_b64(o, "key", key, klen);
+		rh_json_add_b64(o, "key", key, klen);
 		if (end != NULL)
-			json_add_b64(o, "range_end", end, elen);
+			rh_json_add_b64(o, "range_end", end, elen);
 		return;
 	}
 	if (klen == 0) {
-		json_add_b64(o, "key", "", 1);
-		json_add_b64(o, "range_end", "", 1);
+		rh_json_add_b64(o, "key", "", 1);
+		rh_json_add_b64(o, "range_end", "", 1);
 		return;
 	}
 	e = xmalloc(klen);
@@ -212,8 +203,8 @@ json_add_range(cJSON *o, const char *key, size_t klen, const char *end,
 		e[n++] = '\0';
 	else
 		e[n - 1] = (char)((unsigned char)e[n - 1] + 1);
-	json_add_b64(o, "key", key, klen);
-	json_add_b64(o, "range_end", e, n);
+	rh_json_add_b64(o, "key", key, klen);
+	rh_json_add_b64(o, "range_end", e, n);
 	free(e);
 }
 
@@ -1066,8 +1057,8 @@ put_json(const char *key, size_t klen, const char *value, size_t vlen)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	json_add_b64(o, "key", key, klen);
-	json_add_b64(o, "value", value ? value : "", value ? vlen : 0);
+	rh_json_add_b64(o, "key", key, klen);
+	rh_json_add_b64(o, "value", value ? value : "", value ? vlen : 0);
 	return o;
 }
 
@@ -1195,7 +1186,7 @@ cmp_json(const struct rh_etcd_cmp *cmp)
 	                                       "GREATER", "LESS" };
 	cJSON *o = cJSON_CreateObject();
 
-	json_add_b64(o, "key", cmp->key, cmp->key_len);
+	rh_json_add_b64(o, "key", cmp->key, cmp->key_len);
 	cJSON_AddStringToObject(o, "target", targets[cmp->target]);
 	cJSON_AddStringToObject(o, "result", results[cmp->result]);
 	switch (cmp->target) {
@@ -1209,7 +1200,7 @@ cmp_json(const struct rh_etcd_cmp *cmp)
 		json_add_i64(o, "mod_revision", cmp->number);
 		break;
 	case RH_ETCD_VALUE:
-		json_add_b64(o, "value", cmp->value ? cmp->value : "",
+		rh_json_add_b64(o, "value", cmp->value ? cmp->value : "",
 		             cmp->value ? cmp->value_len : 0);
 		break;
 	}

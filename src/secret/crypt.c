@@ -102,15 +102,6 @@ gcm(int enc, const unsigned char *key, const unsigned char *nonce,
 	return ok ? 0 : enc ? -EIO : -EACCES;
 }
 
-static void
-add_b64(cJSON *o, const char *name, const void *data, size_t len)
-{
-	char *s = rh_b64_encode(data, len);
-
-	cJSON_AddStringToObject(o, name, s);
-	free(s);
-}
-
 /* Seal into the fields of o: nonce, ct, tag. */
 static int
 seal_into(cJSON *o, const unsigned char *key, const void *ad, size_t adlen,
@@ -123,9 +114,9 @@ seal_into(cJSON *o, const unsigned char *key, const void *ad, size_t adlen,
 		return -EIO;
 	ct = xmalloc(len + 16);
 	if ((r = gcm(1, key, nonce, ad, adlen, pt, len, ct, tag)) == 0) {
-		add_b64(o, "nonce", nonce, sizeof(nonce));
-		add_b64(o, "ct", ct, len);
-		add_b64(o, "tag", tag, sizeof(tag));
+		rh_json_add_b64(o, "nonce", nonce, sizeof(nonce));
+		rh_json_add_b64(o, "ct", ct, len);
+		rh_json_add_b64(o, "tag", tag, sizeof(tag));
 	}
 	free(ct);
 	return r;
@@ -310,7 +301,7 @@ rh_key_wrap(const unsigned char *key, const char *password, const char *user,
 	cJSON_AddNumberToObject(o, "N", SCRYPT_N);
 	cJSON_AddNumberToObject(o, "r", SCRYPT_R);
 	cJSON_AddNumberToObject(o, "p", SCRYPT_P);
-	add_b64(o, "salt", salt, sizeof(salt));
+	rh_json_add_b64(o, "salt", salt, sizeof(salt));
 	ad = wrap_ad(user, &adlen);
 	if ((r = seal_into(o, kek, ad, adlen, key, RH_KEY_LEN)) == 0)
 		free(print_done(o, out));
