@@ -162,6 +162,8 @@ int rh_json_get_bytes(const struct cJSON *o, const char *key,
 
 /* clock.c: now on clock, plus ms (a deadline for a timed wait). */
 struct timespec rh_time_after(clockid_t clock, long ms);
+/* Milliseconds on the monotonic clock (for deadlines and intervals). */
+int64_t rh_now_ms(void);
 
 /* The SHA-256 of len bytes at data as lower-case hex, NUL-ended, into
  * hex (RH_SHA256_HEX bytes); 0 or -EIO. */

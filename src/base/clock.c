@@ -1,4 +1,4 @@
-/* clock.c - deadlines for timed waits. */
+/* clock.c - deadlines for timed waits, and the monotonic clock. */
 #include "config.h"
 
 #include <time.h>
@@ -18,4 +18,13 @@ rh_time_after(clockid_t clock, long ms)
 		t.tv_nsec -= 1000000000L;
 	}
 	return t;
+}
+
+int64_t
+rh_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

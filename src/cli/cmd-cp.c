@@ -469,15 +469,6 @@ node_word(const char *path)
 	return w;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* The script run on the node: it prints "total FILES DIRS BYTES", a
  * "tick" each second while cp -a runs (the reader's sign of life), then
  * "rc STATUS"; errors go to its stderr. A folder's entries go into
@@ -581,7 +572,7 @@ node_copy(struct copy *c, struct rh_err *err)
 	script = node_script(s, d);
 	r = rh_ssh_chan_open(ssh, script, &ch, err);
 	free(script);
-	deadline = mono_ms() + RH_DATA_IO_TIMEOUT * 1000;
+	deadline = rh_now_ms() + RH_DATA_IO_TIMEOUT * 1000;
 	while (r == 0) {
 		progress = 0;
 		while ((n = rh_ssh_chan_read(ch, buf, sizeof(buf))) > 0) {
@@ -602,7 +593,7 @@ node_copy(struct copy *c, struct rh_err *err)
 			break;
 		show(c, 0);
 		if (progress)
-			deadline = mono_ms() + RH_DATA_IO_TIMEOUT * 1000;
+			deadline = rh_now_ms() + RH_DATA_IO_TIMEOUT * 1000;
 		else if (rh_ssh_wait(ssh, deadline) == -ETIMEDOUT)
 			r = rh_err_set(err, ETIMEDOUT, "%s -> %s: the node of %s "
 			               "did not answer for %d s during the copy",

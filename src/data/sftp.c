@@ -117,20 +117,11 @@ struct rh_data_file {
 	struct rh_data_file *next;      /* in s->files */
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run a libssh2 call until it stops answering EAGAIN, at most
  * timeout_ms; TIMED_OUT past it. Called with s->lock held. */
 #define RUN(s, rc, call)                                                   \
 	do {                                                               \
-		int64_t dl_ = now_ms() + (s)->timeout_ms;                  \
+		int64_t dl_ = rh_now_ms() + (s)->timeout_ms;                  \
 		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {          \
 			if (rh_ssh_wait((s)->ssh, dl_) < 0) {              \
 				(rc) = TIMED_OUT;                          \
@@ -142,7 +133,7 @@ now_ms(void)
 /* The same for a call that returns a pointer (NULL and EAGAIN: again). */
 #define RUN_PTR(s, rc, p, call)                                            \
 	do {                                                               \
-		int64_t dl_ = now_ms() + (s)->timeout_ms;                  \
+		int64_t dl_ = rh_now_ms() + (s)->timeout_ms;                  \
 		(rc) = 0;                                                  \
 		while (((p) = (call)) == NULL) {                           \
 			(rc) = libssh2_session_last_errno((s)->session);   \
@@ -289,7 +280,7 @@ connect_up(struct sftp *s, struct rh_err *cause)
 		        "again", s->d.addr, s->cluster);
 		drop(s);
 	}
-	if (now_ms() < s->retry_at)
+	if (rh_now_ms() < s->retry_at)
 		return s->down_err;
 	if (s->inline_cfg != NULL)
 		r = 0;
@@ -318,7 +309,7 @@ connect_up(struct sftp *s, struct rh_err *cause)
 		        err.msg);
 		if (cause != NULL)
 			*cause = err;
-		s->retry_at = now_ms() + RETRY_MS;
+		s->retry_at = rh_now_ms() + RETRY_MS;
 		s->down_err = r == -ETIMEDOUT ? r : -EIO;
 		return cause != NULL ? r : s->down_err;
 	}
@@ -403,7 +394,7 @@ node_type(struct sftp *s, const char *np, mode_t *mode)
 static int
 wb_push(struct sftp *s, struct rh_data_file *f, size_t keep)
 {
-	int64_t dl = now_ms() + s->timeout_ms;
+	int64_t dl = rh_now_ms() + s->timeout_ms;
 	ssize_t n;
 
 	while (f->wb_head < f->wb_len) {
@@ -411,7 +402,7 @@ wb_push(struct sftp *s, struct rh_data_file *f, size_t keep)
 		                       f->wb_len - f->wb_head);
 		if (n > 0) {
 			f->wb_head += (size_t)n;
-			dl = now_ms() + s->timeout_ms;  /* it moves */
+			dl = rh_now_ms() + s->timeout_ms;  /* it moves */
 			continue;
 		}
 		if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {

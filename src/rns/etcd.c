@@ -208,15 +208,6 @@ json_add_range(cJSON *o, const char *key, size_t klen, const char *end,
 	free(e);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- one connection ---------------------------------------------------- */
 
 static size_t
@@ -597,7 +588,7 @@ conn_next(struct conn *c, int first)
 static int
 sleep_until(long ms, int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - rh_now_ms();
 	struct timespec ts;
 
 	if (left <= 0)
@@ -661,7 +652,7 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 {
 	char (*whys)[WHY_MAX] = xcalloc(c->nurls, sizeof(*whys));
 	unsigned char *gone = xcalloc(c->nurls, 1);     /* never reached */
-	int64_t deadline = now_ms() + c->timeout_ms, left, share;
+	int64_t deadline = rh_now_ms() + c->timeout_ms, left, share;
 	long wait = BACKOFF_MIN_MS;
 	size_t tried = 0, unreachable = 0, i;
 	int r, noleader = 0, rounds = 0;
@@ -669,7 +660,7 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 
 	*unsure = 0;
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - rh_now_ms();
 		share = c->nurls > 1 ? left / 2 : left;
 		if (share < 1)
 			share = 1;
@@ -687,7 +678,7 @@ conn_request(struct conn *c, const char *path, const char *body, int flags,
 			conn_next(c, tried == 0 && rounds == 0);
 		if (how == UNSURE && !(flags & REQ_REPEATABLE))
 			break;
-		if (now_ms() >= deadline)
+		if (rh_now_ms() >= deadline)
 			break;
 		if (++tried < c->nurls)
 			continue;
@@ -1959,7 +1950,7 @@ watch_stream(struct rh_etcd_watch *w)
 	struct conn *c = &w->conn;
 	cJSON *body = cJSON_CreateObject(), *req;
 	char *text, *url;
-	int64_t started = now_ms();
+	int64_t started = rh_now_ms();
 	int running = 1;
 	long status = 0;
 	CURLcode rc = CURLE_OK;
@@ -1998,7 +1989,7 @@ watch_stream(struct rh_etcd_watch *w)
 		if (!running || watch_stopped(w))
 			break;
 		/* A server that takes the connection and says nothing. */
-		if (!w->created && now_ms() - started > c->timeout_ms) {
+		if (!w->created && rh_now_ms() - started > c->timeout_ms) {
 			rc = CURLE_OPERATION_TIMEDOUT;
 			break;
 		}
