@@ -699,7 +699,7 @@ test_auth(struct rh_etcd *root, struct rh_etcd *alice)
 	check(r == 0 && n == 1 && strcmp(roles[0], "alice-rw") == 0,
 	      "alice may list her roles %s", err.msg);
 	if (r == 0)
-		rh_etcd_strv_free(roles, n);
+		rh_strs_free(roles, n);
 	r = rh_etcd_role_perms(alice, "alice-rw", &perms, &n, &err);
 	check(r == 0 && n == 1 && perms[0].perm == RH_ETCD_READWRITE &&
 	      perms[0].key_len == 7 && memcmp(perms[0].key, "/alice/", 7) ==
@@ -1115,7 +1115,7 @@ cluster_main(const char *list)
 	events_free(&ev);
 	test_unsure();
 	rh_etcd_free(c);
-	rh_etcd_strv_free(v, n);
+	rh_strs_free(v, n);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

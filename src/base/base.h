@@ -26,6 +26,8 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) RH_PRINTF(1, 2);
 /* A NULL-ended array of strings (NULL: nothing), each freed, then it. */
 void rh_strv_free(char **v);
+/* n strings at v, each freed, then v. */
+void rh_strs_free(char **v, size_t n);
 
 /* buf.c: a growable byte buffer, always NUL-terminated after len bytes. */
 struct rh_buf {

@@ -70,3 +70,13 @@ rh_strv_free(char **v)
 		free(*p);
 	free(v);
 }
+
+void
+rh_strs_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -135,7 +135,7 @@ user_exists(struct admin *a, const char *user)
 
 	r = rh_etcd_user_roles(a->c, user, &roles, &n, &a->err);
 	if (r == 0)
-		rh_etcd_strv_free(roles, n);
+		rh_strs_free(roles, n);
 	else if (r == -ENOENT)
 		rh_err_set(&a->err, ENOENT, "%s: no such user (rh admin "
 		           "useradd %s makes it)", user, user);

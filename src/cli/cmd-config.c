@@ -106,7 +106,7 @@ check_url(const char *v, struct rh_err *err)
 	int r;
 
 	if ((r = rh_etcd_members(v, &urls, &n, err)) == 0)
-		rh_etcd_strv_free(urls, n);
+		rh_strs_free(urls, n);
 	return r;
 }
 

@@ -265,11 +265,7 @@ entry_add(const char *name, const struct stat *st, void *arg)
 static void
 entries_free(struct entries *e)
 {
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->name[i]);
-	free(e->name);
+	rh_strs_free(e->name, e->n);
 	free(e->st);
 }
 

@@ -360,7 +360,7 @@ cmd_shares(int argc, char *argv[])
 			r = grant_list(c, rem.prefix, orgs[i], NULL, stdout,
 			               &err);
 	if (orgs != NULL)
-		rh_etcd_strv_free(orgs, n);
+		rh_strs_free(orgs, n);
 	rh_login_free(&l);
 fail:
 	if (r < 0)

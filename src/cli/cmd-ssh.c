@@ -178,11 +178,7 @@ run(const char *cmd, struct argv *a, int dry_run)
 static void
 argv_free(struct argv *a)
 {
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
+	rh_strs_free(a->v, a->n);
 }
 
 static int

@@ -197,7 +197,7 @@ has_role(struct rh_etcd *c, const char *user, const char *role, int *yes,
 	for (i = 0; i < n; i++)
 		if (strcmp(roles[i], role) == 0)
 			*yes = 1;
-	rh_etcd_strv_free(roles, n);
+	rh_strs_free(roles, n);
 	return 0;
 }
 

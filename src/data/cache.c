@@ -127,11 +127,7 @@ list_find(struct cache *c, const char *path)
 static void
 list_free(struct clist *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->names[i]);
-	free(l->names);
+	rh_strs_free(l->names, l->n);
 	free(l->path);
 	free(l);
 }
@@ -364,11 +360,7 @@ take(const char *name, const struct stat *st, void *arg)
 static void
 taking_free(struct taking *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->n; i++)
-		free(t->names[i]);
-	free(t->names);
+	rh_strs_free(t->names, t->n);
 	free(t->st);
 }
 
@@ -443,9 +435,7 @@ c_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 			l->next = c->l[i];
 			c->l[i] = l;
 		} else {
-			for (i = 0; i < l->n; i++)
-				free(l->names[i]);
-			free(l->names);
+			rh_strs_free(l->names, l->n);
 			l->names = NULL;
 			l->n = 0;
 		}

@@ -311,7 +311,7 @@ conn_close(struct conn *c)
 	curl_slist_free_all(c->headers);
 	curl_slist_free_all(c->headers_local);
 	rh_buf_free(&c->reply);
-	rh_etcd_strv_free(c->urls, c->nurls);
+	rh_strs_free(c->urls, c->nurls);
 	free(c->urls_text);
 	free(c->cafile);
 	free(c->certfile);
@@ -828,7 +828,7 @@ rh_etcd_members(const char *list, char ***urls, size_t *n, struct rh_err *err)
 			           : "has no host", *n > 0 || comma ? " (members "
 			           "are separated by commas, as URL,URL)" : "");
 			free(u);
-			rh_etcd_strv_free(*urls, *n);
+			rh_strs_free(*urls, *n);
 			*urls = NULL;
 			*n = 0;
 			return -EINVAL;
@@ -1673,16 +1673,6 @@ rh_etcd_user_revoke(struct rh_etcd *c, const char *user, const char *role,
 	snprintf(what, sizeof(what), "revoke role %s from %s", role, user);
 	return call_simple(c, "/v3/auth/user/revoke", names_json("name", user,
 	                   "role", role), what, err);
-}
-
-void
-rh_etcd_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 void

@@ -134,7 +134,7 @@ void rh_etcd_free(struct rh_etcd *c);
 /* The members, as URL,URL,... */
 const char *rh_etcd_url(const struct rh_etcd *c);
 /* Split a list of members (URL,URL,...), each checked; -EINVAL naming
- * the bad one. Free with rh_etcd_strv_free. */
+ * the bad one. Free with rh_strs_free. */
 int rh_etcd_members(const char *list, char ***urls, size_t *n,
                     struct rh_err *err);
 void rh_etcd_stats(struct rh_etcd *c, struct rh_etcd_stats *st);
@@ -210,13 +210,12 @@ int rh_etcd_user_grant(struct rh_etcd *c, const char *user, const char *role,
 int rh_etcd_user_revoke(struct rh_etcd *c, const char *user,
                         const char *role, struct rh_err *err);
 /* A user may ask these about itself and its own roles. Free the roles
- * with rh_etcd_strv_free, the ranges with rh_etcd_perms_free. */
+ * with rh_strs_free, the ranges with rh_etcd_perms_free. */
 int rh_etcd_user_roles(struct rh_etcd *c, const char *user, char ***roles,
                        size_t *n, struct rh_err *err);
 int rh_etcd_role_perms(struct rh_etcd *c, const char *role,
                        struct rh_etcd_perm_range **perms, size_t *n,
                        struct rh_err *err);
-void rh_etcd_strv_free(char **v, size_t n);
 void rh_etcd_perms_free(struct rh_etcd_perm_range *p, size_t n);
 
 /*

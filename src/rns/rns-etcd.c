@@ -931,11 +931,7 @@ tx_put_marker(struct top *t, struct txn *x, const char *key)
 static void
 tx_free(struct txn *x)
 {
-	size_t i;
-
-	for (i = 0; i < x->nowned; i++)
-		free(x->owned[i]);
-	free(x->owned);
+	rh_strs_free(x->owned, x->nowned);
 	free(x->cmp);
 	free(x->ops);
 }
