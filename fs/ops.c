@@ -567,16 +567,20 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		reply_entry(req, fs, n, &f);
 }
 
+/* rmdir (isdir) or unlink of name in parent, by the directory's kind. */
 static void
-rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int isdir)
 {
 	struct fs *fs = fs_of(req);
 	const struct fs_kind *k;
 	struct node *dir;
+	int (*op)(struct fs *, struct node *, const char *);
 	int r;
 
-	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
-		r = k->rmdir ? k->rmdir(fs, dir, name) : refused_change(fs, k);
+	if ((r = change_dir(fs, parent, &dir, &k)) == 0) {
+		op = isdir ? k->rmdir : k->unlink;
+		r = op ? op(fs, dir, name) : refused_change(fs, k);
+	}
 	if (r == 0) {
 		node_forget_name(fs, dir, name);
 		notify_inode(fs, dir->ino);
@@ -585,21 +589,15 @@ rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 static void
+rhfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, 1);
+}
+
+static void
 rhfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fs *fs = fs_of(req);
-	const struct fs_kind *k;
-	struct node *dir;
-	int r;
-
-	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
-		r = k->unlink ? k->unlink(fs, dir, name) :
-		    refused_change(fs, k);
-	if (r == 0) {
-		node_forget_name(fs, dir, name);
-		notify_inode(fs, dir->ino);
-	}
-	fuse_reply_err(req, -r);
+	remove_name(req, parent, name, 0);
 }
 
 void
