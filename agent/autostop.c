@@ -80,8 +80,7 @@ autostop_tick(struct agent *a)
 	if (a->autostop_mins < 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	idle = (now.tv_sec - a->last_active.tv_sec) * 1000 +
-	       (now.tv_nsec - a->last_active.tv_nsec) / 1000000;
+	idle = rh_ms_between(&a->last_active, &now);
 	limit = (long)a->autostop_mins * 60000;
 	if (limit < AUTOSTOP_GRACE_MS)
 		limit = AUTOSTOP_GRACE_MS;

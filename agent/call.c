@@ -884,13 +884,6 @@ call_reap(struct agent *a)
 	call_schedule(a);
 }
 
-static long
-ms_until(const struct timespec *when, const struct timespec *now)
-{
-	return (long)(when->tv_sec - now->tv_sec) * 1000 +
-	       (when->tv_nsec - now->tv_nsec) / 1000000;
-}
-
 int
 call_tick(struct agent *a)
 {
@@ -905,7 +898,7 @@ call_tick(struct agent *a)
 	for (c = a->running.head; c != NULL; c = c->next) {
 		if (c->kill_at.tv_sec == 0)
 			continue;
-		if ((ms = ms_until(&c->kill_at, &now)) <= 0) {
+		if ((ms = rh_ms_between(&now, &c->kill_at)) <= 0) {
 			rh_info("call %s: still running %d ms after SIGTERM, "
 			        "killing it", c->id, AGENT_KILL_GRACE_MS);
 			kill(-c->pid, SIGKILL);

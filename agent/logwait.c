@@ -72,13 +72,6 @@ answer(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
 	free(buf);
 }
 
-static long
-ms_until(const struct timespec *t, const struct timespec *now)
-{
-	return (t->tv_sec - now->tv_sec) * 1000 +
-	       (t->tv_nsec - now->tv_nsec) / 1000000;
-}
-
 int
 logwait_read(struct agent *a, struct conn *c, uint64_t id, uint64_t off,
              size_t len, unsigned wait_ms)
@@ -121,7 +114,7 @@ logwait_tick(struct agent *a)
 	size = log_size();
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (pw = &a->log_waiters; (w = *pw) != NULL;) {
-		ms = ms_until(&w->until, &now);
+		ms = rh_ms_between(&now, &w->until);
 		if (w->off < size || ms <= 0) {
 			*pw = w->next;
 			answer(a, w->conn, w->id, w->off, w->len);

@@ -286,13 +286,6 @@ outwait_polled(struct agent *a, short revents)
 		a->outwait->readable = 1;
 }
 
-static long
-ms_until(const struct timespec *t, const struct timespec *now)
-{
-	return (t->tv_sec - now->tv_sec) * 1000 +
-	       (t->tv_nsec - now->tv_nsec) / 1000000;
-}
-
 /* Whether a woken w has still nothing to be told; it follows its output
  * to where it is now. */
 static int
@@ -381,7 +374,7 @@ outwait_tick(struct agent *a)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (pw = &ow->list; (w = *pw) != NULL;) {
-		ms = ms_until(&w->until, &now);
+		ms = rh_ms_between(&now, &w->until);
 		if (ms <= 0 || w->conn->eof ||
 		    (w->woken && !nothing_new(a, w))) {
 			*pw = w->next;

@@ -749,13 +749,6 @@ pool_events(struct agent *a, const struct pollfd *pfd)
 		call_schedule(a);
 }
 
-static long
-ms_since(const struct timespec *then, const struct timespec *now)
-{
-	return (long)(now->tv_sec - then->tv_sec) * 1000 +
-	       (now->tv_nsec - then->tv_nsec) / 1000000;
-}
-
 int
 pool_tick(struct agent *a)
 {
@@ -769,7 +762,8 @@ pool_tick(struct agent *a)
 		for (w = p->workers; w != NULL; w = w->next) {
 			if (w->dead || w->retiring || w->call != NULL)
 				continue;
-			left = a->pools.idle_ms - ms_since(&w->idle_since, &now);
+			left = a->pools.idle_ms -
+			       rh_ms_between(&w->idle_since, &now);
 			if (left <= 0) {
 				retire(w, "idle");
 				continue;

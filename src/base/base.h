@@ -164,6 +164,8 @@ int rh_json_get_bytes(const struct cJSON *o, const char *key,
 
 /* clock.c: now on clock, plus ms (a deadline for a timed wait). */
 struct timespec rh_time_after(clockid_t clock, long ms);
+/* Milliseconds from from to to (negative when to is earlier). */
+long rh_ms_between(const struct timespec *from, const struct timespec *to);
 /* Milliseconds on the monotonic clock (for deadlines and intervals). */
 int64_t rh_now_ms(void);
 

@@ -20,6 +20,13 @@ rh_time_after(clockid_t clock, long ms)
 	return t;
 }
 
+long
+rh_ms_between(const struct timespec *from, const struct timespec *to)
+{
+	return (long)(to->tv_sec - from->tv_sec) * 1000 +
+	       (to->tv_nsec - from->tv_nsec) / 1000000;
+}
+
 int64_t
 rh_now_ms(void)
 {
