@@ -648,7 +648,8 @@ static int open_whole(struct sftp *s, struct rh_data_file *f,
                       unsigned long fl, mode_t mode, mode_t type);
 static int rename_over(struct sftp *s, const char *from, const char *to,
                        mode_t ft, mode_t tt);
-static int node_remove(struct sftp *s, const char *np, mode_t type);
+static int node_remove(struct sftp *s, const char *np, mode_t type,
+                       const char *what);
 
 static int
 f_open(struct rh_data *d, const char *path, int flags, mode_t mode,
@@ -828,7 +829,7 @@ whole_done(struct sftp *s, struct rh_data_file *f, int ok)
 			r = rename_over(s, f->path, f->final, S_IFREG, type);
 	}
 	if ((r < 0 || !ok || f->dropped) && s->sftp != NULL &&
-	    node_remove(s, f->path, S_IFREG) < 0)
+	    node_remove(s, f->path, S_IFREG, "remove") < 0)
 		rh_warn("%s: %s: what was written to %s is left at %s",
 		        s->d.addr, s->cluster, f->final, f->path);
 	free(f->path);
@@ -1242,14 +1243,13 @@ f_unlink(struct rh_data *d, const char *path)
 	struct sftp *s = store_of(d);
 	mode_t type;
 	char *np;
-	int rc, r;
+	int r;
 
 	if (*path == '\0')
 		return -EBUSY;
 	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	RUN(s, rc, libssh2_sftp_unlink_ex(s->sftp, np, (unsigned)strlen(np)));
-	r = rc < 0 ? fail(s, rc, "unlink", np) : 0;
+	r = node_remove(s, np, S_IFREG, "unlink");
 	if (r == -EIO && node_type(s, np, &type) == 0 && S_ISDIR(type))
 		r = -EISDIR;
 	unlock_path(s, np);
@@ -1296,14 +1296,13 @@ f_rmdir(struct rh_data *d, const char *path)
 	struct sftp *s = store_of(d);
 	mode_t type;
 	char *np;
-	int rc, r;
+	int r;
 
 	if (*path == '\0')
 		return -EBUSY;
 	if ((r = lock_path(s, path, &np)) < 0)
 		return r;
-	RUN(s, rc, libssh2_sftp_rmdir_ex(s->sftp, np, (unsigned)strlen(np)));
-	r = rc < 0 ? fail(s, rc, "rmdir", np) : 0;
+	r = node_remove(s, np, S_IFDIR, "rmdir");
 	/* OpenSSH answers a bare failure for ENOTEMPTY, "no such file"
 	 * for ENOTDIR */
 	if ((r == -EIO || r == -ENOENT) && node_type(s, np, &type) == 0 &&
@@ -1328,8 +1327,10 @@ node_rename(struct sftp *s, const char *from, const char *to)
 	return rc < 0 ? fail(s, rc, "rename", from) : 0;
 }
 
+/* The directory (S_ISDIR(type)) or other entry at np removed; what names
+ * the step in a failure's message. */
 static int
-node_remove(struct sftp *s, const char *np, mode_t type)
+node_remove(struct sftp *s, const char *np, mode_t type, const char *what)
 {
 	int rc;
 
@@ -1339,7 +1340,7 @@ node_remove(struct sftp *s, const char *np, mode_t type)
 	else
 		RUN(s, rc, libssh2_sftp_unlink_ex(s->sftp, np,
 		                                  (unsigned)strlen(np)));
-	return rc < 0 ? fail(s, rc, "remove", np) : 0;
+	return rc < 0 ? fail(s, rc, what, np) : 0;
 }
 
 /*
@@ -1377,7 +1378,7 @@ rename_over(struct sftp *s, const char *from, const char *to, mode_t ft,
 		free(aside);
 		return r;
 	}
-	if (node_remove(s, aside, tt) < 0)
+	if (node_remove(s, aside, tt, "remove") < 0)
 		rh_warn("%s: %s: %s (replaced by a rename) is left at %s",
 		        s->d.addr, s->cluster, to, aside);
 	free(aside);
