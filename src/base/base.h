@@ -10,6 +10,7 @@
 #ifndef RH_BASE_H
 #define RH_BASE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -164,6 +165,8 @@ int rh_json_get_bytes(const struct cJSON *o, const char *key,
 
 /* clock.c: now on clock, plus ms (a deadline for a timed wait). */
 struct timespec rh_time_after(clockid_t clock, long ms);
+/* cond made to time its waits on CLOCK_MONOTONIC. */
+void rh_cond_init_monotonic(pthread_cond_t *cond);
 /* Milliseconds from from to to (negative when to is earlier). */
 long rh_ms_between(const struct timespec *from, const struct timespec *to);
 /* Milliseconds on the monotonic clock (for deadlines and intervals). */

@@ -1,6 +1,7 @@
 /* clock.c - deadlines for timed waits, and the monotonic clock. */
 #include "config.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #include "base.h"
@@ -18,6 +19,17 @@ rh_time_after(clockid_t clock, long ms)
 		t.tv_nsec -= 1000000000L;
 	}
 	return t;
+}
+
+void
+rh_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
 }
 
 long

@@ -156,15 +156,11 @@ static int
 wait_answer(struct share *s, const char *key, int64_t rev, struct answer *a)
 {
 	struct rh_etcd_watch *w;
-	pthread_condattr_t attr;
 	struct timespec until;
 	int r = 0;
 
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	rh_cond_init_monotonic(&a->cond);
 	until = rh_time_after(CLOCK_MONOTONIC, ANSWER_MS);
 	if ((r = rh_etcd_watch_key(s->c, key, strlen(key), rev + 1, on_request,
 	                           a, &w, &s->err)) < 0)

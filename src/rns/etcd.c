@@ -2127,7 +2127,6 @@ watch_start(struct rh_etcd *c, const char *prefix, size_t prefix_len,
             void *arg, struct rh_etcd_watch **out, struct rh_err *err)
 {
 	struct rh_etcd_watch *w;
-	pthread_condattr_t attr;
 	struct timespec ts;
 	int r;
 
@@ -2144,10 +2143,7 @@ watch_start(struct rh_etcd *c, const char *prefix, size_t prefix_len,
 	w->next_rev = start_revision > 0 ? start_revision : 0;
 	w->up = 1;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	rh_cond_init_monotonic(&w->cond);
 
 	pthread_mutex_lock(&c->lock);
 	conn_copy(&w->conn, &c->conn);
