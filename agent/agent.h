@@ -70,6 +70,7 @@ struct call_list {
 	struct call *head, *tail;
 	unsigned n;
 	unsigned nother;        /* of them, not pool_only (call_schedule) */
+	unsigned nstep;         /* of them, a Slurm job step's (step.c) */
 };
 
 /* A call that has not ended (call.c); ended calls live only on disk. */
@@ -121,6 +122,8 @@ struct call {
 	struct cJSON *resolved; /* its spec with $refs resolved */
 	int result_truncated;   /* its result stayed on the node (large) */
 	char *pin;              /* the node it must run on, or NULL */
+	struct cJSON *slurm;    /* step.c: it runs as a Slurm job step of
+	                         * its own, of these resources; or NULL */
 	struct call *prev, *next;
 };
 
@@ -448,6 +451,21 @@ void node_record(const struct call *c, struct rh_call_record *rec);
 void head_proof(const unsigned char *key, size_t keylen, const char *what,
                 const char *n1, const char *n2, const char *node,
                 char *hex);
+
+/* step.c: a call with Slurm resources of its own runs as a job step of
+ * the allocation (srun --jobid), which runs `rhagent step` */
+/* Start a ready call (already listed as running) as its job step; it is
+ * running, or ended if srun cannot start. */
+void step_start(struct agent *a, struct call *c);
+/* Its srun ended with status (not cancelled): end the call as the step
+ * says it ended, or with Slurm's reason. */
+void step_reaped(struct agent *a, struct call *c, int status);
+/* Learn the node of steps that started; ms until the next look, or -1. */
+int step_tick(struct agent *a);
+/* Whether call id ran as a job step (its output is here). */
+int step_ran(const char *id);
+/* rhagent step --dir DIR: run the call of the spec on stdin, once. */
+int step_main(int argc, char **argv);
 
 /* worker.c: rhagent worker */
 int worker_main(int argc, char **argv, enum rh_log_level log_level);

@@ -48,8 +48,9 @@ list_append(struct call_list *l, struct call *c)
 {
 	c->list = l;
 	c->pool_only = c->pool != NULL && c->queue == NULL &&
-	               c->refspec == NULL && c->pin == NULL;
+	               c->refspec == NULL && c->pin == NULL && c->slurm == NULL;
 	l->nother += !c->pool_only;
+	l->nstep += c->slurm != NULL;
 	c->next = NULL;
 	c->prev = l->tail;
 	if (l->tail != NULL)
@@ -77,6 +78,7 @@ list_remove(struct call *c)
 	c->list = NULL;
 	l->n--;
 	l->nother -= !c->pool_only;
+	l->nstep -= c->slurm != NULL;
 }
 
 /* An environment that may hold secrets' values: wiped, then freed. */
@@ -115,6 +117,7 @@ call_free(struct call *c)
 	cJSON_Delete(c->resolved);
 	free(c->node);
 	free(c->pin);
+	cJSON_Delete(c->slurm);
 	cJSON_Delete(c->spec);
 	free(c->result);
 	free(c->cwd);
@@ -308,6 +311,8 @@ spec_parse(struct agent *a, const cJSON *req, struct call *c,
 	c->queue = s.queue;
 	c->send = s.send;
 	c->pin = s.node;
+	c->slurm = s.slurm;
+	s.slurm = NULL;
 	s.queue = s.send = s.node = NULL;
 	rh_call_spec_free(&s);
 	return 0;
@@ -573,7 +578,8 @@ refs_resolve(struct agent *a, struct call *c)
 	c->py = tmp->py;
 	tmp->py = spec;
 	call_free(tmp);
-	if (a->head != NULL)    /* what a worker node is sent (head.c) */
+	/* what a worker node (head.c) or a job step (step.c) is sent */
+	if (a->head != NULL || c->slurm != NULL)
 		c->resolved = c->refspec;
 	else
 		cJSON_Delete(c->refspec);
@@ -612,8 +618,9 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 		return r;
 	}
 	c->state = CALL_QUEUED;
-	/* its secrets' values, should it run on a worker node (head.c) */
-	if (a->head != NULL && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
+	/* its secrets' values, should it run on a worker node (head.c) or
+	 * as a job step (step.c) */
+	if ((a->head != NULL || c->slurm != NULL) && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
 	                                      req, "secret_env")))
 		c->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
 		                             req, "secret_env"), 1);
@@ -672,6 +679,10 @@ call_start(struct agent *a, struct call *c)
 
 	list_append(&a->running, c);
 	outwait_wake(a, c->id);         /* its output may move */
+	if (c->slurm != NULL) {         /* a job step of its own */
+		step_start(a, c);
+		return;
+	}
 	if (a->head != NULL)    /* the head ran it: its record says so */
 		c->node = xstrdup(head_name(a));
 	cJSON_Delete(c->secrets);       /* kept for a node only */
@@ -760,11 +771,34 @@ running_here(const struct agent *a)
 	const struct call *c;
 	unsigned n = 0;
 
+	/* (a job step's srun takes no slot here: step.c) */
 	if (a->head == NULL)
-		return a->running.n;
+		return a->running.n - a->running.nstep;
 	for (c = a->running.head; c != NULL; c = c->next)
-		n += c->on == NULL;
+		n += c->on == NULL && c->slurm == NULL;
 	return n;
+}
+
+/* Calls of a Slurm job step of their own (step.c) wait for no slot here
+ * or on a worker node, only for their queue and $refs: Slurm places the
+ * step. At most jobs of them run (each an srun here) at once. */
+static void
+schedule_steps(struct agent *a)
+{
+	struct call *c, *next;
+
+	for (c = a->queued.head; c != NULL && a->queued.nstep > 0 &&
+	     a->running.nstep < a->jobs; c = next) {
+		next = c->next;
+		if (c->slurm == NULL)
+			continue;
+		if (c->queue != NULL && queue_busy(a, c))
+			continue;
+		if (c->refspec != NULL && refs_resolve(a, c) != 0)
+			continue;       /* waits for a $ref, or failed */
+		list_remove(c);
+		call_start(a, c);
+	}
 }
 
 void
@@ -779,6 +813,10 @@ call_schedule(struct agent *a)
 	if (a->stopping)
 		return;
 	pass = ++a->sched_pass;
+	if (a->queued.nstep > 0) {
+		schedule_steps(a);
+		here = running_here(a);
+	}
 	node = head_pick(a);
 	for (c = a->queued.head; c != NULL &&
 	     ((local && here < a->jobs) || node != NULL); c = next) {
@@ -805,6 +843,8 @@ call_schedule(struct agent *a)
 			}
 		} else {
 			others++;
+			if (c->slurm != NULL)
+				continue;       /* schedule_steps' */
 			if (c->queue != NULL && queue_busy(a, c))
 				continue;
 			if (c->refspec != NULL && refs_resolve(a, c) != 0)
@@ -868,6 +908,10 @@ call_reap(struct agent *a)
 			c->exit_code = WEXITSTATUS(st);
 		else if (WIFSIGNALED(st))
 			c->signo = WTERMSIG(st);
+		if (c->slurm != NULL && !c->cancelled) {
+			step_reaped(a, c, st);  /* as its step says */
+			continue;
+		}
 		if (c->cancelled) {
 			/* What the call started goes with it. */
 			kill(-pid, SIGKILL);
@@ -908,6 +952,8 @@ call_tick(struct agent *a)
 		if (next < 0 || ms < next)
 			next = ms;
 	}
+	if ((ms = step_tick(a)) >= 0 && (next < 0 || ms < next))
+		next = ms;
 	if (spare)
 		return 0;       /* a look at the sockets, then the next step */
 	return next < 0 ? -1 : (int)(next + 1);
@@ -971,8 +1017,9 @@ call_stop_all(struct agent *a)
 	struct call *c;
 
 	while ((c = a->running.head) != NULL) {
+		/* a job step's srun cancels the step, then exits */
 		if (c->on == NULL && c->pid > 0)
-			kill(-c->pid, SIGKILL);
+			kill(-c->pid, c->slurm != NULL ? SIGTERM : SIGKILL);
 		call_end(a, c, CALL_FAILED, "the agent stopped while the call "
 		         "ran");
 	}

@@ -444,7 +444,7 @@ head_status(struct agent *a, cJSON *into)
 	cJSON_AddStringToObject(w, "name", h->name);
 	arr = cJSON_AddArrayToObject(into, "nodes");
 	for (c = a->running.head; c != NULL; c = c->next)
-		local += c->on == NULL;
+		local += c->on == NULL && c->slurm == NULL;
 	me = cJSON_CreateObject();
 	cJSON_AddStringToObject(me, "name", h->name);
 	cJSON_AddStringToObject(me, "role", "head");
@@ -812,6 +812,8 @@ ran_on(const char *id)
 	const char *node;
 	char *r = NULL;
 
+	if (step_ran(id))       /* a job step's output is here (step.c) */
+		return NULL;
 	if (record_load(id, &json, &rec, NULL) == 0 &&
 	    (node = rh_json_str(json, "node")) != NULL)
 		r = xstrdup(node);

@@ -43,6 +43,7 @@ usage(FILE *f)
 	        "       rhagent [-v] worker --head HOST:PORT --key-file PATH "
 	        "--node NAME\n"
 	        "               [--slots N] [--dir DIR]\n"
+	        "       rhagent step --dir DIR\n"
 	        "       rhagent stop\n"
 	        "       rhagent --version\n");
 }
@@ -529,6 +530,8 @@ main(int argc, char **argv)
 		return cmd_bridge(argc, argv, log_level);
 	if (strcmp(cmd, "worker") == 0)
 		return worker_main(argc, argv, log_level);
+	if (strcmp(cmd, "step") == 0)
+		return step_main(argc, argv);
 	if (strcmp(cmd, "stop") == 0 && argc == 1)
 		return cmd_stop();
 	usage(stderr);

@@ -2,6 +2,9 @@
 #
 # usage: python3 runner.py FD RELATIVE_PATH MODULE WORKDIR
 #
+# (WORKDIR "-": rhagent step runs one call with it, whose fd 1 and 2 stay
+# the step's own, which srun forwards; nothing is redirected or moved.)
+#
 # Imports MODULE once, with ~/RELATIVE_PATH first on sys.path, and runs
 # one call at a time for as long as the agent keeps it. The agent talks
 # to it over the socket FD, one JSON object a line, never over stdout:
@@ -88,6 +91,18 @@ class Output:
         return size, size > 0
 
 
+class Kept:
+    """fd 1 or 2 left as it is (WORKDIR "-")."""
+
+    fd = None
+
+    def begin(self):
+        pass
+
+    def end(self, call_dir):
+        return None, False
+
+
 def main():
     sock = int(sys.argv[1])
     rel, modname, workdir = sys.argv[2], sys.argv[3], sys.argv[4]
@@ -99,7 +114,10 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     shown = "~/" + rel if rel else "~"
-    out, err = Output(workdir, "stdout"), Output(workdir, "stderr")
+    if workdir == "-":
+        out, err = Kept(), Kept()
+    else:
+        out, err = Output(workdir, "stdout"), Output(workdir, "stderr")
 
     # The module is imported on the first call, so that what the import
     # prints, or its traceback, lands in that call's output.
@@ -110,7 +128,8 @@ def main():
         out.begin()
         err.begin()
         # each call: what the last one's code did to fd 1 and 2 is undone
-        redirect(out.fd, err.fd)
+        if out.fd is not None:
+            redirect(out.fd, err.fd)
         if mod is None and import_error is None:
             mod, import_error = load(sock, modname, shown)
         reply = {"call": req["call"], "ok": False}

@@ -590,6 +590,21 @@ slurm_stale(struct fs *fs, const char *addr, const cJSON *cfg)
 	return r;
 }
 
+char *
+slurm_job(struct fs *fs, const char *addr)
+{
+	struct slurms *sls = fs->slurm;
+	struct sl *s;
+	char *job = NULL;
+
+	pthread_mutex_lock(&sls->lock);
+	s = find(fs, addr, 0);
+	if (s != NULL && running(s))
+		job = xstrdup(s->job);
+	pthread_mutex_unlock(&sls->lock);
+	return job;
+}
+
 /* A held call waits for the job to run: Slurm's state and reason. */
 static int
 slurm_waiting(struct fs *fs, const char *addr, cJSON *rec)

@@ -27,6 +27,7 @@
 #include "base.h"
 #include "proto.h"
 #include "callrecord.h"
+#include "slurmres.h"
 #include "rns.h"
 #include "link.h"
 #include "rhfs.h"
@@ -662,21 +663,22 @@ invoke_parse_lines(const char *addr, const char *data, size_t size,
 					;
 				if (keys[i] == NULL &&
 				    strcmp(item->string, "slurm") == 0) {
-					/* each call runs in its cluster's one
-					 * allocation (cluster-slurm.c) */
-					rh_err_set(err, EINVAL, "%s/invoke: line %zu: "
-					           "a call cannot ask for Slurm "
-					           "resources of its own ('slurm'): it "
-					           "runs in its cluster's allocation, "
-					           "which the cluster's 'slurm' config "
-					           "sizes", addr, lineno);
+					/* a job step of its own in its Slurm
+					 * cluster's allocation (steps_check) */
+					if (rh_slurm_step_check(item, 0,
+					                        err) == 0)
+						continue;
+					what = xstrdup(err->msg);
+					rh_err_set(err, EINVAL, "%s/invoke: line "
+					           "%zu: %s", addr, lineno, what);
+					free(what);
 					goto bad;
 				}
 				if (keys[i] == NULL) {
 					rh_err_set(err, EINVAL, "%s/invoke: line %zu: "
 					           "unknown field '%s' (known: args, "
-					           "kwargs, queue)", addr, lineno,
-					           item->string);
+					           "kwargs, queue, slurm)", addr,
+					           lineno, item->string);
 					goto bad;
 				}
 			}
@@ -749,17 +751,86 @@ call_request(struct invoke *inv, const cJSON *spec)
 	cs.send = xstrdup(inv->addr);
 	if (cJSON_IsTrue(q))
 		cs.queue = xstrdup(inv->addr);
+	/* its own job step: the job is added as it is sent (step_job) */
+	if ((v = cJSON_GetObjectItemCaseSensitive(spec, "slurm")) != NULL)
+		cs.slurm = cJSON_Duplicate(v, 1);
 	req = rh_call_spec_encode(&cs);
 	rh_call_spec_free(&cs);
 	return req;
+}
+
+static void fail_unsent(struct invoke *inv, struct slot *s,
+                        const char *reason);
+
+/* A call with a job step of its own runs in its Slurm cluster's job as
+ * it is now: its id into the request's slurm object. */
+static int
+step_job(struct invoke *inv, cJSON *slurm, struct rh_err *err)
+{
+	char *caddr = NULL, *job = NULL;
+	cJSON *ccfg = NULL;
+	int r;
+
+	if ((r = res_cluster_of(inv->fs, inv->addr, inv->cfg, &caddr, &ccfg,
+	                        err)) < 0)
+		return r;
+	if (!rh_slurm_is(ccfg))
+		r = rh_err_set(err, EINVAL, "%s: a call with 'slurm' runs as a "
+		               "job step of a SlurmCluster's allocation, and "
+		               "cluster %s is not one", inv->addr, caddr);
+	else if ((job = slurm_job(inv->fs, caddr)) == NULL)
+		r = rh_err_set(err, EIO, "%s: the Slurm job of cluster %s no "
+		               "longer runs: the call's job step has no "
+		               "allocation to run in", inv->addr, caddr);
+	else {
+		cJSON_DeleteItemFromObjectCaseSensitive(slurm, "job");
+		cJSON_AddStringToObject(slurm, "job", job);
+	}
+	free(job);
+	free(caddr);
+	cJSON_Delete(ccfg);
+	return r;
+}
+
+/* Calls with 'slurm' are for a SlurmCluster's send: refused otherwise,
+ * before anything is submitted. */
+static int
+steps_check(struct invoke *inv, const cJSON *specs, struct rh_err *err)
+{
+	const cJSON *spec;
+	char *caddr = NULL;
+	cJSON *ccfg = NULL;
+	int r = 0;
+
+	cJSON_ArrayForEach(spec, specs)
+		if (cJSON_GetObjectItemCaseSensitive(spec, "slurm") != NULL)
+			break;
+	if (spec == NULL)
+		return 0;
+	if (res_cluster_of(inv->fs, inv->addr, inv->cfg, &caddr, &ccfg,
+	                   err) < 0 || !rh_slurm_is(ccfg))
+		r = rh_err_set(err, EINVAL, "%s/invoke: a call with 'slurm' "
+		               "runs as a job step of a SlurmCluster's "
+		               "allocation, and the send's cluster%s%s is not "
+		               "one", inv->addr, caddr ? " " : "",
+		               caddr ? caddr : "");
+	free(caddr);
+	cJSON_Delete(ccfg);
+	return r;
 }
 
 /* Send one slot's request; the slot holds a reference on inv. */
 static void
 submit(struct invoke *inv, struct slot *s)
 {
+	struct rh_err err;
+	cJSON *slurm = cJSON_GetObjectItemCaseSensitive(s->req, "slurm");
 	int r;
 
+	if (slurm != NULL && step_job(inv, slurm, &err) < 0) {
+		fail_unsent(inv, s, err.msg);
+		return;
+	}
 	pthread_mutex_lock(&inv->lock);
 	inv->refs++;
 	inv->write_left++;
@@ -1198,7 +1269,8 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	cJSON *ccfg, *extra = NULL;
 	int r, n, prep, held, later = 0;
 
-	if ((r = inv->kind->parse(inv->addr, data, len, &specs, err)) < 0)
+	if ((r = inv->kind->parse(inv->addr, data, len, &specs, err)) < 0 ||
+	    (r = steps_check(inv, specs, err)) < 0)
 		goto refuse;
 	if ((n = cJSON_GetArraySize(specs)) > 0 &&
 	    ((inv->kind->check && (r = inv->kind->check(inv, err)) < 0) ||

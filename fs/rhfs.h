@@ -687,6 +687,9 @@ void clusters_release(struct fs *fs);
  * run now; ctl: up submits (returns once submitted), down cancels
  * (returns once Slurm says it ended), restart is both, stop is refused,
  * autostop is recorded in the config and kept by the job's watcher. */
+/* The id of the Slurm cluster's job while it runs (free it), or NULL:
+ * the job a call's own job step runs in. */
+char *slurm_job(struct fs *fs, const char *addr);
 /* calls-held.c: calls written while their on-demand cluster is launched,
  * held with a calls/ID of their own until it is up (then sent to the
  * agent, which keeps the id), or failed. Made and freed with ondemand's

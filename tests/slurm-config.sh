@@ -3,7 +3,8 @@
 # is stored as written, each bad field is refused at write() naming the
 # field, the previous config stays; with its login node out of reach,
 # its calls, status and ctl fail with that reason, and nothing runs
-# elsewhere.
+# elsewhere; a call's own 'slurm' of a bad form, or on a cluster that is
+# not a SlurmCluster, is refused at write().
 . "$top_srcdir/tests/lib.sh"
 mount_rhfs -o connect_timeout=5
 R=$MNT/~
@@ -57,14 +58,26 @@ wait_for 30 sh -c "grep -q '\"state\": \"failed\"' '$R/job/calls/$CALL/status'" 
 check "  its status" cat "$R/job/calls/$CALL/status"
 has "  failed, with the reason" "$T/out" "$GONE"
 check "  the command ran nowhere" test ! -e "$T/ran"
-refuse "a call asking for Slurm resources of its own is refused" \
+refuse "a call asking for a Slurm step of a form Slurm refuses is refused" \
 	"Invalid argument" \
-	bash -c "echo '{\"args\": [], \"slurm\": {\"gpus\": 1}}' > '$R/job/invoke'"
+	bash -c "echo '{\"args\": [], \"slurm\": {\"gpus\": 0}}' > '$R/job/invoke'"
 has "  the reason in .log" "$MNT/.log" \
-	"~/job/invoke: line 1: a call cannot ask for Slurm resources of its own ('slurm'): it runs in its cluster's allocation"
+	"~/job/invoke: line 1: slurm: field 'gpus' must be a whole number, 1 or more"
 [ "$(ls "$R/job/calls" | grep -vc '^latest$')" = 1 ] &&
 	pass "  and no call was made" ||
 	fail "  and no call was made ($(ls "$R/job/calls" | tr '\n' ' '))"
+# a job step of its own is for a SlurmCluster's calls only
+mkdir "$R/byo" "$R/byojob"
+printf '{"resource_type": "cluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "me", "ssh_port": 1}}' >"$R/byo/config.json"
+printf '{"resource_type": "send", "hardware": "~/byo", "command": ["touch", "%s"]}' \
+	"$T/ran" >"$R/byojob/config.json"
+refuse "a call with 'slurm' on a BYO cluster is refused" "Invalid argument" \
+	bash -c "echo '{\"args\": [], \"slurm\": {\"cpus_per_task\": 1}}' > '$R/byojob/invoke'"
+has "  the reason in .log" "$MNT/.log" \
+	"~/byojob/invoke: a call with 'slurm' runs as a job step of a SlurmCluster's allocation, and the send's cluster ~/byo is not one"
+[ "$(ls "$R/byojob/calls" 2>/dev/null | grep -vc '^latest$')" = 0 ] &&
+	pass "  and no call was made" ||
+	fail "  and no call was made ($(ls "$R/byojob/calls" | tr '\n' ' '))"
 check "its status reads" cat "$R/sl/status"
 has "  state unreachable" "$T/out" '"state": "unreachable"'
 has "  with the reason" "$T/out" "$GONE"

@@ -18,7 +18,9 @@
 # SLURM_DIR is the temp dir, SLURM_NODES the node names, SLURM_PARTITION
 # the partition (both nodes), SLURM_CLUSTER the cluster name. Lines of
 # SLURM_CONF_EXTRA, set before slurm_start, go into slurm.conf (say
-# MaxArraySize=10001 for a large job array).
+# MaxArraySize=10001 for a large job array); SLURM_NODE_EXTRA is added to
+# each node's line (say Gres=gpu:2) and the lines of SLURM_GRES_CONF make
+# gres.conf.
 #
 # A login node: an sshd of tests/sshd-lib.sh started after this file is
 # sourced gives its sessions SLURM_CONF (SSHD_SETENV), and the cluster's
@@ -146,9 +148,12 @@ CONF
 		printf '%s\n' "$SLURM_CONF_EXTRA" >>"$SLURM_DIR/slurm.conf"
 	for n in $SLURM_NODES; do
 		echo "NodeName=$n NodeHostname=localhost NodeAddr=127.0.0.1" \
-			"Port=$1 CPUs=$cpus State=UNKNOWN" >>"$SLURM_DIR/slurm.conf"
+			"Port=$1 CPUs=$cpus ${SLURM_NODE_EXTRA:-}State=UNKNOWN" \
+			>>"$SLURM_DIR/slurm.conf"
 		shift
 	done
+	[ -z "${SLURM_GRES_CONF:-}" ] ||
+		printf '%s\n' "$SLURM_GRES_CONF" >"$SLURM_DIR/gres.conf"
 	nodes=$(echo "$SLURM_NODES" | tr ' ' ,)
 	echo "PartitionName=$SLURM_PARTITION Nodes=$nodes Default=YES" \
 		"MaxTime=INFINITE State=UP" >>"$SLURM_DIR/slurm.conf"

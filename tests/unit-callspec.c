@@ -11,6 +11,7 @@
 #include <cJSON.h>
 
 #include "callspec.h"
+#include "slurmres.h"
 #include "unit.h"
 
 /* The JSON text of v (compact), in a new allocation. */
@@ -227,7 +228,71 @@ static const struct {
 	  "unknown field 'colour'" },
 	{ "{\"command\": [\"echo\"], \"secret_names\": [\"X\"]}",
 	  "unknown field 'secret_names'" },
+	/* a job step of its own: its resources as srun takes them, and the
+	 * job rhfs adds */
+	{ "{\"command\": [\"echo\"], \"slurm\": 2}",
+	  "slurm: must be an object" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"cpus_per_task\": 2}}",
+	  "slurm: field 'job' (the allocation's job id) is missing" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1x\"}}",
+	  "slurm: field 'job' must be the allocation's job id" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"cpus\": 2}}", "slurm: unknown field 'cpus' (known: "
+	  "cpus_per_task, gpus, gres, mem, time)" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"nodes\": 2}}", "slurm: field 'nodes' is the allocation's" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"cpus_per_task\": 1.5}}",
+	  "slurm: field 'cpus_per_task' must be a whole number" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"gpus\": \"a100:\"}}", "slurm: field 'gpus' must be" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"gres\": \"gpu:1 --x\"}}", "slurm: field 'gres' must be" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"mem\": \"4 G\"}}", "slurm: field 'mem' must be" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"time\": \"1h\"}}", "slurm: field 'time' must be" },
+	{ "{\"command\": [\"echo\"], \"slurm\": {\"job\": \"1\", "
+	  "\"gpus\": 1, \"gres\": \"gpu:1\"}}",
+	  "slurm: fields 'gpus' and 'gres' both ask for GPUs" },
 };
+
+/* A job step's resources: through the encoder and back, and the srun
+ * options they make; the writer's side refuses the job. */
+static void
+step(void)
+{
+	struct rh_call_spec d;
+	struct rh_err err;
+	cJSON *req = parse("{\"command\": [\"echo\"], \"slurm\": "
+	                   "{\"cpus_per_task\": 2, \"gpus\": \"a100:1\", "
+	                   "\"mem\": \"4G\", \"time\": \"1:00:00\", "
+	                   "\"gres\": null, \"job\": \"12\"}}"), *again;
+	char **o;
+
+	CHECK_EQ_INT(rh_call_spec_decode(req, &d, &err), 0);
+	again = rh_call_spec_encode(&d);
+	CHECK_JSON(cJSON_GetObjectItemCaseSensitive(again, "slurm"),
+	           "{\"cpus_per_task\":2,\"gpus\":\"a100:1\",\"mem\":"
+	           "\"4G\",\"time\":\"1:00:00\",\"gres\":null,"
+	           "\"job\":\"12\"}");
+	o = rh_slurm_step_options(d.slurm);
+	CHECK_STR(o[0], "--cpus-per-task=2");
+	CHECK_STR(o[1], "--gpus=a100:1");
+	CHECK_STR(o[2], "--mem=4G");
+	CHECK_STR(o[3], "--time=1:00:00");
+	CHECK_STR(o[4], "--jobid=12");
+	CHECK(o[5] == NULL);
+	rh_strv_free(o);
+	/* as a call spec is written: the job is rhfs's to add */
+	CHECK_EQ_INT(rh_slurm_step_check(d.slurm, 0, &err), -EINVAL);
+	CHECK(strstr(err.msg, "unknown field 'job'") != NULL);
+	cJSON_DeleteItemFromObjectCaseSensitive(d.slurm, "job");
+	CHECK_EQ_INT(rh_slurm_step_check(d.slurm, 0, &err), 0);
+	cJSON_Delete(again);
+	rh_call_spec_free(&d);
+	cJSON_Delete(req);
+}
 
 static void
 refusals(void)
@@ -357,6 +422,7 @@ main(void)
 	round_trip_python();
 	nulls();
 	refusals();
+	step();
 	setters();
 	ids_and_refs();
 	getters();

@@ -84,6 +84,8 @@ main(void)
 	 * quoted for the shell, the node named after Slurm's node and job */
 	s = rh_slurm_script("~/sl", "10.0.0.1:4000", "/h/k y");
 	CHECK(strstr(s, "exec srun --ntasks-per-node=1 ") != NULL);
+	/* the workers overlap the steps of calls that ask for their own */
+	CHECK(strstr(s, " --overlap ") != NULL);
 	CHECK(strstr(s, "worker --head \"$0\" --key-file \"$1\" "
 	             "--node \"$SLURMD_NODENAME-$SLURM_JOB_ID\" "
 	             "--slots \"$SLURM_CPUS_ON_NODE\"' "

@@ -262,13 +262,16 @@ rh_slurm_script(const char *addr, const char *head, const char *key)
 	qh = rh_shell_quote(head);
 	qk = rh_shell_quote(key);
 	/* one task a node, each a worker agent named after its node and the
-	 * job (nodes may share the home directory, and a hostname) */
+	 * job (nodes may share the home directory, and a hostname); it
+	 * overlaps other steps, so that a call's own job step (srun
+	 * --exact, agent/step.c) can be given the CPUs and GPUs it asks */
 	s = xasprintf("#!/bin/sh\n"
 	              "# rhfs: the allocation of %s: one worker agent a "
 	              "node.\n"
 	              "echo \"rhfs: job $SLURM_JOB_ID of\" %s "
 	              "\"on $SLURM_JOB_NODELIST\"\n"
-	              "exec srun --ntasks-per-node=1 --kill-on-bad-exit=0 "
+	              "exec srun --ntasks-per-node=1 --overlap "
+	              "--kill-on-bad-exit=0 "
 	              "sh -c 'exec \"$HOME/.rh/bin/rhagent\" worker "
 	              "--head \"$0\" --key-file \"$1\" "
 	              "--node \"$SLURMD_NODENAME-$SLURM_JOB_ID\" "

@@ -11,12 +11,13 @@
 
 #include "callspec.h"
 #include "proto.h"
+#include "slurmres.h"
 
 /* What a call request may hold. */
 static const char *const call_fields[] = {
 	"id", "op", "command", "args", "kwargs", "cwd", "env", "queue",
 	"send", "wait", "fn_pointers", "secret_env", "venv", "call", "node",
-	NULL
+	"slurm", NULL
 };
 
 void
@@ -55,6 +56,7 @@ rh_call_spec_free(struct rh_call_spec *s)
 	free(s->send);
 	free(s->venv);
 	free(s->call);
+	cJSON_Delete(s->slurm);
 	rh_call_spec_init(s);
 }
 
@@ -166,6 +168,8 @@ rh_call_spec_encode(const struct rh_call_spec *s)
 		cJSON_AddStringToObject(req, "call", s->call);
 	if (s->node != NULL)
 		cJSON_AddStringToObject(req, "node", s->node);
+	if (s->slurm != NULL)
+		cJSON_AddItemToObject(req, "slurm", dup_json(s->slurm));
 	cJSON_AddBoolToObject(req, "wait", s->wait);
 	return req;
 }
@@ -266,6 +270,12 @@ decode(const cJSON *req, struct rh_call_spec *s, struct rh_err *err)
 		return r;
 	if (str != NULL)
 		s->send = xstrdup(str);
+	/* a job step of its own: what it asks of Slurm, in its job */
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "slurm")) != NULL) {
+		if ((r = rh_slurm_step_check(v, 1, err)) < 0)
+			return r;
+		s->slurm = dup_json(v);
+	}
 	return 0;
 }
 

@@ -26,6 +26,9 @@ struct rh_call_spec {
 	char *call;             /* the id proposed for the call, or NULL */
 	char *node;             /* the node it must run on (a head's), or
 	                         * NULL: any */
+	struct cJSON *slurm;    /* the call's own Slurm job step: its
+	                         * resources and the allocation's "job"
+	                         * (slurmres.h), or NULL */
 	int wait;               /* "wait", 1 unless false */
 };
 
