@@ -459,8 +459,8 @@ runner_talk(int fd, const cJSON *req)
 	if (n != 1)
 		return NULL;
 	for (;;) {
-		while ((nl = memchr(in.data + used, '\n', in.len - used)) !=
-		       NULL) {
+		while (in.len > used && (nl = memchr(in.data + used, '\n',
+		                                     in.len - used)) != NULL) {
 			m = cJSON_ParseWithLength(in.data + used,
 			                          (size_t)(nl - in.data) - used);
 			used = (size_t)(nl - in.data) + 1;
