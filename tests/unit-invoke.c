@@ -76,6 +76,21 @@ test_forms(void)
 	want(" \n\t\n", "[]");
 	/* numbers keep the text they were written as */
 	want("[1.0, 9007199254740993]", "[{\"args\":[1.0,9007199254740993]}]");
+	/* a job step of its own: its resources kept as written */
+	want("{\"args\": [1], \"slurm\": {\"cpus_per_task\": 2, \"gpus\": "
+	     "\"a100:1\", \"mem\": \"4G\", \"time\": \"30\"}}",
+	     "[{\"args\":[1],\"slurm\":{\"cpus_per_task\":2,\"gpus\":"
+	     "\"a100:1\",\"mem\":\"4G\",\"time\":\"30\"}}]");
+	refused("[1]\n{\"slurm\": {\"cpus\": 2}}", "~/add/invoke: line 2: "
+	        "slurm: unknown field 'cpus' (known: cpus_per_task, gpus, "
+	        "gres, mem, time)");
+	refused("{\"slurm\": {\"gres\": \"gpu:1;rm\"}}",
+	        "line 1: slurm: field 'gres' must be");
+	refused("{\"slurm\": {\"job\": \"12\"}}",
+	        "line 1: slurm: unknown field 'job'");
+	refused("{\"slurm\": {\"qos\": \"high\"}}",
+	        "line 1: slurm: field 'qos' is the allocation's");
+	refused("{\"slurm\": []}", "line 1: slurm: must be an object");
 }
 
 static void
@@ -146,7 +161,7 @@ static void
 test_refusals(void)
 {
 	refused("{\"arg\": []}", "~/add/invoke: line 1: unknown field 'arg' "
-	        "(known: args, kwargs, queue)");
+	        "(known: args, kwargs, queue, slurm)");
 	refused("{\"args\": {}}", "line 1: args must be an array, kwargs an "
 	        "object, queue true or false");
 	refused("{\"kwargs\": []}", "kwargs an object");
