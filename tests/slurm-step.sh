@@ -5,10 +5,12 @@
 # counts and hands them out; nothing here is a real GPU): such a call
 # runs as its own job step of the allocation (srun --exact, on one node,
 # with the CPUs or GPUs it asks), its record naming the node and the
-# step, while a call without runs on a warm worker; a step that asks for
-# more than any node has fails at once with Slurm's reason; a running
-# step is cancelled (srun ends it, Slurm lists it no more); bad 'slurm'
-# keys or values are refused at write(), and nothing runs.
+# step, while a call without runs on a warm worker; its result goes on
+# as a $ref, a large one too, a function's exception is its reason; a
+# step that asks for more than any node has fails at once with Slurm's
+# reason; a running step is cancelled (srun ends it, Slurm lists it no
+# more); bad 'slurm' keys or values are refused at write(), and nothing
+# runs.
 . "$top_srcdir/tests/lib.sh"
 # the login node's user: Slurm's tests' own (their node lock too)
 SSH_USER=rhfs-slurm
@@ -48,11 +50,20 @@ def where(x):
             "step": e.get("SLURM_STEP_ID"),
             "cpus": e.get("SLURM_CPUS_PER_TASK"),
             "gpus": e.get("SLURM_GPUS_ON_NODE")}
+def big(n):
+    return ["x" * 1000] * n
+def boom(x):
+    raise ValueError("no %s" % x)
 PY
 chown -R "$SSH_USER" "$HOMEDIR/slstep"
 mkdir "$R/where"
 printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["slstep", "stepfns", "where"]}' \
 	>"$R/where/config.json"
+for f in big boom; do
+	mkdir "$R/$f"
+	printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["slstep", "stepfns", "%s"]}' \
+		"$f" >"$R/$f/config.json"
+done
 mkdir "$R/cmd"
 printf '{"resource_type": "send", "hardware": "~/sl", "command": ["sh", "-c", "echo step $SLURM_STEP_ID on $SLURMD_NODENAME; exec sleep \\"$0\\""]}' \
 	>"$R/cmd/config.json"
@@ -86,6 +97,7 @@ print(v if isinstance(v, str) else json.dumps(v))' "$@"
 
 # a call with two CPUs of its own: a job step of the allocation
 call where '{"args": [1], "slurm": {"cpus_per_task": 2}}'
+STEPCALL=$CALL
 JOB=$(cat "$HOMEDIR/.rh/slurm/$NAME/job" 2>/dev/null)
 [ -n "$JOB" ] && pass "the allocation runs (job $JOB)" ||
 	fail "the allocation runs (no job id)"
@@ -119,6 +131,27 @@ case $(field "$T/st" node) in
 node[12]-"$JOB") pass "  ran on a worker agent ($(field "$T/st" node))" ;;
 *) fail "  ran on a worker agent (node $(field "$T/st" node))" ;;
 esac
+
+# a step's result as a later call's argument ($ref), and a result too
+# large for the record (over 64 KiB: the step writes it to the call's
+# directory on the login node)
+call where "{\"args\": [{\"\$ref\": \"~/where/calls/$STEPCALL\"}]}"
+[ "$(field "$T/res" x step)" = "$STEP" ] &&
+	pass "a step's result as a \$ref: the next call gets it" ||
+	fail "a step's result as a \$ref: the next call gets it (got $(cat "$T/res"))"
+call big '{"args": [100], "slurm": {"cpus_per_task": 1}}'
+"$PYTHON3" -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+print("big ok" if v == ["x" * 1000] * 100 else "big wrong")' "$T/res" >"$T/big" 2>&1
+has "a step's result of 100 KB" "$T/big" "big ok"
+has "  done" "$T/st" '"state": "done"'
+# a function that raises, in its step: failed with its reason, the
+# traceback in its stderr
+call boom '{"args": ["luck"], "slurm": {"cpus_per_task": 1}}'
+has "a step's function raises: failed" "$T/st" '"state": "failed"'
+has "  with its reason" "$T/st" "boom raised ValueError: no luck"
+check "  its stderr" cat "$R/boom/calls/$CALL/stderr"
+has "  the traceback" "$T/out" "ValueError: no luck"
 
 # more CPUs than any node has: Slurm refuses the step at once
 call where "{\"args\": [3], \"slurm\": {\"cpus_per_task\": $((CPUS + 1))}}"
