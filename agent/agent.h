@@ -141,37 +141,36 @@ struct pool_set {
 };
 
 /* reclog.c: the ended calls' records, one line each in one log
- * (calls/records.log), and an index of them, sorted by id. */
-struct reclog_ent {
-	uint64_t key;           /* the id's time (record_id_time) */
-	uint64_t pos;           /* its latest line: offset << 24 | length
-	                         * without the newline (2^24 - 1: at least
-	                         * that, read to the newline) */
+ * (calls/records.log), kept in memory as blocks of lines: where each
+ * starts and the ids it spans. */
+struct reclog_blk {
+	uint64_t min, max;      /* of the ids' times (record_id_time) */
+	uint64_t off;           /* its first line's; it ends at the next's */
+	unsigned lines;
 };
 struct reclog {
 	int fd;                 /* O_APPEND; -1: not open */
 	char *path;
-	struct reclog_ent *v;
-	size_t n, cap;
+	struct reclog_blk *b;   /* in the log's order */
+	size_t nb, cap;
+	size_t lines;           /* in the blocks */
 	off_t size;             /* of the log */
-	off_t live, dead;       /* bytes of latest lines, and of the rest */
+	uint64_t last_key;      /* the greatest id's time */
 };
 void reclog_init(struct reclog *l);
 /* Load path (made if missing): torn or unreadable lines are skipped with
- * a warning, and the log compacted if it holds any, or superseded lines. */
+ * a warning, and the log compacted (the latest line of each id, in id
+ * order: a new file renamed over it) if it holds any, or superseded
+ * lines. */
 int reclog_open(struct reclog *l, const char *path, struct rh_err *err);
 void reclog_close(struct reclog *l);
 /* Append id's record: line is len bytes of one line, its newline last. */
 int reclog_append(struct reclog *l, const char *id, const char *line,
                   size_t len);
 int reclog_has(const struct reclog *l, const char *id);
-/* id's latest record (no newline, NUL-terminated) into out; -ENOENT. */
+/* id's latest record (no newline, NUL-terminated) as out; -ENOENT. */
 int reclog_get(const struct reclog *l, const char *id, struct rh_buf *out);
-/* Rewrite with the latest line of each id, in id order (new + rename). */
-int reclog_compact(struct reclog *l);
-/* Compact once dead bytes are many and outnumber live ones. */
-int reclog_tidy(struct reclog *l);
-/* The ids recorded, in order, appended to v (*n of them): v again. */
+/* The ids recorded, appended to v (*n of them; repeats and all): v. */
 char **reclog_ids(const struct reclog *l, char **v, size_t *n);
 uint64_t reclog_last_key(const struct reclog *l);
 
@@ -273,6 +272,8 @@ void record_id_format(uint64_t us, char *out, size_t len);
 /* Load the log of ended calls' records (call_init, before anything
  * reads a record). */
 int record_log_open(struct agent *a, struct rh_err *err);
+/* Close it, once no call will end (the agent stops). */
+void record_close(struct agent *a);
 char *record_path(const char *id, const char *name);
 /* Give c its id and write its spec; then record_save its status. */
 int record_create(struct agent *a, struct call *c, const struct cJSON *req,

@@ -152,6 +152,14 @@ record_log_open(struct agent *a, struct rh_err *err)
 	return 0;
 }
 
+void
+record_close(struct agent *a)
+{
+	if (the_log == &a->records.log)
+		the_log = NULL;
+	reclog_close(&a->records.log);
+}
+
 /* An ended call's record appended to the log. */
 static int
 log_append(const char *id, const cJSON *json)
@@ -639,8 +647,6 @@ record_journal_tidy(struct agent *a)
 	struct timespec now;
 	long ms;
 
-	if (the_log != NULL)    /* cheap when there is nothing to do */
-		reclog_tidy(the_log);
 	if (a->running.n > 0 || a->queued.n > 0)
 		rs->jidle.tv_sec = rs->jidle.tv_nsec = 0;
 	if (rs->jfd < 0 || rs->jsize == 0)

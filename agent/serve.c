@@ -477,6 +477,7 @@ serve_stop(struct agent *a)
 	pool_stop_all(a);
 	call_stop_all(a);
 	head_stop(a);
+	record_close(a);        /* the calls' last records are written */
 	for (c = a->conns; c != NULL; c = c->next) {
 		send_bye(a, c, ESHUTDOWN, "the agent is stopping");
 		/* its socket is left for exit to close: a client that waits

@@ -1,8 +1,9 @@
 /* unit-reclog.c - the log of ended calls' records (agent/reclog.c): a
- * call's latest line is its record; loading skips a torn last line and
- * lines that are no record, and compacts; compaction keeps the latest
- * line of each call, in id order, and appends go on after it; a reopened
- * log finds what was appended. Runs in a temp directory. */
+ * call's latest line is its record, also across blocks; loading skips a
+ * torn last line and lines that are no record, and compacts; compaction
+ * keeps the latest line of each call, in id order, and appends go on
+ * after it; a reopened log finds what was appended; memory is blocks of
+ * lines, not a line each. Runs in a temp directory. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -68,9 +69,10 @@ test_load(void)
 	CHECK_STR(got(&l, ID2),
 	          "{\"call\":\"" ID2 "\",\"state\":\"cancelled\"}");
 	CHECK_EQ_INT(reclog_last_key(&l), record_id_time(ID2));
-	ids = reclog_ids(&l, ids, &n);
-	CHECK_EQ_INT(n, 2);
-	CHECK(n == 2 && strcmp(ids[0], ID1) == 0 && strcmp(ids[1], ID2) == 0);
+	ids = reclog_ids(&l, ids, &n);     /* as the lines lie */
+	CHECK_EQ_INT(n, 3);
+	CHECK(n == 3 && strcmp(ids[0], ID2) == 0 && strcmp(ids[1], ID1) == 0 &&
+	      strcmp(ids[2], ID2) == 0);
 	record_ids_free(ids, n);
 	reclog_close(&l);
 
@@ -82,7 +84,8 @@ test_load(void)
 	text = unit_read("records.log", NULL);
 	CHECK_STR(text, LINE(ID1, "failed") LINE(ID2, "cancelled"));
 	free(text);
-	CHECK_EQ_INT(l.dead, 0);
+	CHECK_EQ_INT(l.lines, 2);
+	CHECK_EQ_INT(l.size, strlen(LINE(ID1, "failed") LINE(ID2, "cancelled")));
 	/* appends go on after the compacted log, and are found */
 	append(&l, ID3, LINE(ID3, "done"));
 	CHECK_STR(got(&l, ID3), "{\"call\":\"" ID3 "\",\"state\":\"done\"}");
@@ -135,24 +138,24 @@ test_load(void)
 	reclog_close(&l);
 }
 
-/* Many calls, each ended and some rewritten: tidy compacts only once the
- * dead bytes are many and outnumber the live, and keeps the latest. */
+/* Many calls, ended out of order as a map's are, over many blocks: each
+ * found; memory is a block per 64 lines; a line appended for an early
+ * call wins over its first; loading compacts to the latest of each. */
 static void
-test_compact(void)
+test_many(void)
 {
 	struct reclog l;
 	struct rh_err err;
 	char id[32], line[256];
 	struct stat st;
-	int i, ok = 1;
+	int i, k, ok = 1;
+	off_t live = 0;
 
 	unlink("records.log");
 	reclog_init(&l);
 	CHECK_EQ_INT(reclog_open(&l, "records.log", &err), 0);
-	/* ended out of order, as calls of a map do */
 	for (i = 0; i < 20000; i++) {
-		int k = i % 2 ? i - 1 : i + 1;
-
+		k = i % 2 ? i - 1 : i + 1;
 		snprintf(id, sizeof(id), "20240501-120000-%06d", k);
 		snprintf(line, sizeof(line), "{\"call\":\"%s\",\"state\":"
 		         "\"failed\",\"reason\":\"the first line\","
@@ -160,52 +163,75 @@ test_compact(void)
 		ok &= reclog_append(&l, id, line, strlen(line)) == 0;
 	}
 	CHECK(ok);
-	CHECK_EQ_INT(l.n, 20000);
-	CHECK_EQ_INT(l.dead, 0);
-	/* a few rewritten: too few dead bytes to compact */
-	for (i = 0; i < 100 && ok; i++) {
-		snprintf(id, sizeof(id), "20240501-120000-%06d", i);
+	CHECK_EQ_INT(l.lines, 20000);
+	CHECK(l.nb >= 20000 / 64 && l.nb <= 20000 / 64 + 1);
+	CHECK_EQ_INT(reclog_last_key(&l),
+	             record_id_time("20240501-120000-019999"));
+	for (i = 0; i < 20000 && ok; i += 7) {
+		k = i % 2 ? i - 1 : i + 1;
+		snprintf(id, sizeof(id), "20240501-120000-%06d", k);
 		snprintf(line, sizeof(line), "{\"call\":\"%s\",\"state\":"
-		         "\"failed\",\"n\":%d}\n", id, 100000 + i);
-		ok &= reclog_append(&l, id, line, strlen(line)) == 0;
-	}
-	CHECK(ok);
-	CHECK(l.dead > 0);
-	CHECK_EQ_INT(reclog_tidy(&l), 0);
-	CHECK(l.dead > 0 && l.size == l.live + l.dead);
-	/* all rewritten: more dead bytes than live, and over 1 MiB */
-	for (i = 100; i < 20000 && ok; i++) {
-		snprintf(id, sizeof(id), "20240501-120000-%06d", i);
-		snprintf(line, sizeof(line), "{\"call\":\"%s\",\"state\":"
-		         "\"failed\",\"n\":%d}\n", id, 100000 + i);
-		ok &= reclog_append(&l, id, line, strlen(line)) == 0;
-	}
-	CHECK(ok);
-	CHECK(l.dead > 1024 * 1024 && l.dead > l.live);
-	CHECK(stat("records.log", &st) == 0 && st.st_size == l.size);
-	CHECK_EQ_INT(reclog_tidy(&l), 0);
-	CHECK_EQ_INT(l.dead, 0);
-	CHECK(stat("records.log", &st) == 0 && st.st_size == l.live);
-	for (i = 0; i < 20000 && ok; i++) {
-		snprintf(id, sizeof(id), "20240501-120000-%06d", i);
-		snprintf(line, sizeof(line), "{\"call\":\"%s\",\"state\":"
-		         "\"failed\",\"n\":%d}", id, 100000 + i);
+		         "\"failed\",\"reason\":\"the first line\","
+		         "\"n\":%d}", id, i);
 		ok &= strcmp(got(&l, id), line) == 0;
 	}
 	CHECK(ok);
+	CHECK(!reclog_has(&l, "20240501-120000-020000"));
+	/* the first 100 again, later: the later lines win */
+	for (i = 0; i < 100 && ok; i++) {
+		snprintf(id, sizeof(id), "20240501-120000-%06d", i);
+		snprintf(line, sizeof(line), "{\"call\":\"%s\",\"state\":"
+		         "\"done\",\"n\":%d}\n", id, 100000 + i);
+		ok &= reclog_append(&l, id, line, strlen(line)) == 0;
+		live += (off_t)strlen(line);
+	}
+	for (i = 0; i < 100 && ok; i++) {
+		snprintf(id, sizeof(id), "20240501-120000-%06d", i);
+		snprintf(line, sizeof(line), "{\"call\":\"%s\",\"state\":"
+		         "\"done\",\"n\":%d}", id, 100000 + i);
+		ok &= strcmp(got(&l, id), line) == 0;
+	}
+	CHECK(ok);
+	CHECK(stat("records.log", &st) == 0 && st.st_size == l.size);
 	reclog_close(&l);
-	/* and as loaded again */
+	/* loaded again: compacted, the latest of each in id order */
 	CHECK_EQ_INT(reclog_open(&l, "records.log", &err), 0);
-	CHECK_EQ_INT(l.n, 20000);
-	CHECK_EQ_INT(l.dead, 0);
+	CHECK_EQ_INT(l.lines, 20000);
+	for (i = 0; i < 20000; i++)
+		live += (off_t)strlen("{\"call\":\"20240501-120000-000000\","
+		                      "\"state\":\"failed\",\"reason\":"
+		                      "\"the first line\",\"n\":}\n") +
+		        (i < 10 ? 1 : i < 100 ? 2 : i < 1000 ? 3 :
+		         i < 10000 ? 4 : 5);
+	for (i = 0; i < 100; i++)       /* the first lines of those 100 */
+		live -= (off_t)strlen("{\"call\":\"20240501-120000-000000\","
+		                      "\"state\":\"failed\",\"reason\":"
+		                      "\"the first line\",\"n\":}\n") +
+		        ((i % 2 ? i - 1 : i + 1) < 10 ? 1 : 2);
+	CHECK_EQ_INT(l.size, live);
+	CHECK(stat("records.log", &st) == 0 && st.st_size == live);
+	CHECK_STR(got(&l, "20240501-120000-000042"),
+	          "{\"call\":\"20240501-120000-000042\",\"state\":\"done\","
+	          "\"n\":100042}");
 	CHECK_STR(got(&l, "20240501-120000-019999"),
 	          "{\"call\":\"20240501-120000-019999\",\"state\":\"failed\","
-	          "\"n\":119999}");
+	          "\"reason\":\"the first line\",\"n\":19998}");
+	{
+		char **ids = NULL;
+		size_t n = 0;
+
+		ids = reclog_ids(&l, ids, &n);
+		CHECK_EQ_INT(n, 20000);
+		CHECK(n == 20000 &&
+		      strcmp(ids[0], "20240501-120000-000000") == 0 &&
+		      strcmp(ids[19999], "20240501-120000-019999") == 0);
+		record_ids_free(ids, n);
+	}
 	reclog_close(&l);
 }
 
-/* A line over what an index entry's length holds (16 MiB): read to its
- * newline, also after compaction and as loaded again. */
+/* A line of 17 MiB, over a block's bytes: read whole,
+ * also after compaction and as loaded again. */
 static void
 test_long(void)
 {
@@ -232,11 +258,10 @@ test_long(void)
 	CHECK(strcmp(got(&l, ID2), line) == 0);
 	CHECK_STR(got(&l, ID3), "{\"call\":\"" ID3 "\",\"state\":\"done\"}");
 	append(&l, ID1, LINE(ID1, "failed"));
-	CHECK_EQ_INT(reclog_compact(&l), 0);
-	CHECK(strcmp(got(&l, ID2), line) == 0);
-	CHECK_STR(got(&l, ID3), "{\"call\":\"" ID3 "\",\"state\":\"done\"}");
 	reclog_close(&l);
+	/* loaded again: compacted */
 	CHECK_EQ_INT(reclog_open(&l, "records.log", &err), 0);
+	CHECK_STR(got(&l, ID3), "{\"call\":\"" ID3 "\",\"state\":\"done\"}");
 	CHECK(strcmp(got(&l, ID2), line) == 0);
 	CHECK_STR(got(&l, ID1), "{\"call\":\"" ID1 "\",\"state\":\"failed\"}");
 	CHECK_EQ_INT(l.size, (off_t)len + 2 * (off_t)strlen(LINE(ID1, "done")) + 2);
@@ -255,7 +280,7 @@ main(void)
 	}
 	rh_log_init("unit-reclog", 1, RH_LOG_ERR);
 	test_load();
-	test_compact();
+	test_many();
 	test_long();
 	rh_buf_free(&gotbuf);
 	if (chdir("/") == 0)
