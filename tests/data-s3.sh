@@ -13,8 +13,9 @@
 MOTO_PID=
 AUTH_PID=
 FAULTS_PID=
+WRITER=
 s3_cleanup() {
-	for p in $MOTO_PID $AUTH_PID $FAULTS_PID; do
+	for p in $MOTO_PID $AUTH_PID $FAULTS_PID $WRITER; do
 		kill -CONT "$p" 2>/dev/null
 		kill "$p" 2>/dev/null
 	done
@@ -74,6 +75,71 @@ AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET mount_rhfs -o io_timeout=5
 D=$MNT/~/ckpts/data
 s3get() {
 	awsc s3 cp "s3://bkt/ckpts/$1" "$2" >/dev/null 2>&1
+}
+# mpu WHAT BUCKET KEY OP N: of KEY's multipart uploads in progress
+# (boto3), how many there are (WHAT "uploads") or how many parts they
+# hold ("parts"), until it is N (OP "is") or N or more ("least"), at
+# most 120 s; fails with the last count if it never was.
+mpu() {
+	"$PYTHON3" - "$URL" "$@" <<'EOF'
+import boto3, sys, time
+url, what, bucket, key, op, n = sys.argv[1:7]
+s3 = boto3.client("s3", endpoint_url=url)
+end = time.time() + 120
+while True:
+    ups = [u for u in s3.list_multipart_uploads(Bucket=bucket, Prefix=key)
+           .get("Uploads", []) if u["Key"] == key]
+    c = len(ups) if what == "uploads" else sum(
+        len(s3.list_parts(Bucket=bucket, Key=key, UploadId=u["UploadId"])
+            .get("Parts", [])) for u in ups)
+    if c == int(n) or (op == "least" and c > int(n)):
+        break
+    if time.time() > end:
+        sys.exit("%s of %s: %d" % (what, key, c))
+    time.sleep(0.2)
+EOF
+}
+# writer SRC DST OUT [BACK]: SRC copied to DST (O_TRUNC) in 1 MiB
+# writes in order by a Python script, which keeps DST open after them
+# ("written" in OUT) until $T/go-NAME exists (NAME: DST's name), then
+# closes it ("closed" in OUT, or the errno's name). With BACK it stops
+# halfway ("half") until $T/go-NAME.back exists, then, if BACK is not
+# -1, writes 1 MiB of 0xAA at offset BACK (back into the first half)
+# before the rest. In the background; its pid in WRITER.
+writer() {
+	"$PYTHON3" - "$@" "$T/go-$(basename "$2")" <<'EOF' >"$3" 2>&1 &
+import errno, os, sys, time
+src, dst, out = sys.argv[1:4]
+back = int(sys.argv[4]) if len(sys.argv) > 5 else None
+go = sys.argv[-1]
+end = time.time() + 900
+def wait():
+    if time.time() > end:
+        sys.exit("writer: no word to go on")
+    time.sleep(0.1)
+data = open(src, "rb").read()
+fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+half = len(data) if back is None else len(data) // 2
+for i in range(0, half, 1 << 20):
+    os.pwrite(fd, data[i:min(i + (1 << 20), half)], i)
+if back is not None:
+    print("half", flush=True)
+    while not os.path.exists(go + ".back"):
+        wait()
+    if back >= 0:
+        os.pwrite(fd, b"\xaa" * (1 << 20), back)
+    for i in range(half, len(data), 1 << 20):
+        os.pwrite(fd, data[i:i + (1 << 20)], i)
+print("written", flush=True)
+while not os.path.exists(go):
+    wait()
+try:
+    os.close(fd)
+    print("closed", flush=True)
+except OSError as e:
+    print(errno.errorcode[e.errno], flush=True)
+EOF
+	WRITER=$!
 }
 s3has() {
 	awsc s3api head-object --bucket bkt --key "ckpts/$1" >/dev/null 2>&1
@@ -300,6 +366,51 @@ for i in 1 2 3 4; do
 done
 rm -f "$D/large"
 
+# --- a file written in order from offset 0: its full parts go up
+# while it is written, the rest at close; one written back into a part
+# already sent is stored whole at close ---
+head -c $((257 * 1024 * 1024)) /dev/urandom >"$T/seq"
+writer "$T/seq" "$D/seq.bin" "$T/seq.out"
+check "a 257 MiB file written in order" wait_for 300 grep -q written "$T/seq.out"
+check "its 32 full parts go up while it is open" \
+	mpu parts bkt ckpts/seq.bin is 32
+awsc s3api head-object --bucket bkt --key ckpts/seq.bin >"$T/head" 2>&1
+has "the object stays as it was meanwhile (made empty at open)" "$T/head" \
+	'"ContentLength": 0,'
+touch "$T/go-seq.bin"
+wait "$WRITER"
+WRITER=
+has "its close stores it" "$T/seq.out" closed
+check "no multipart upload left" mpu uploads bkt ckpts/seq.bin is 0
+awsc s3api head-object --bucket bkt --key ckpts/seq.bin >"$T/head" 2>&1
+has "the object is 33 parts (32 sent while written, the tail at close)" \
+	"$T/head" '-33\"'
+s3get seq.bin "$T/got"
+check "the AWS CLI's copy: its checksum" \
+	test "$(sha256sum <"$T/got" | cut -c1-64)" = "$(sha256sum <"$T/seq" | cut -c1-64)"
+rm -f "$D/seq.bin" "$T/seq" "$T/got"
+
+head -c $((48 * 1024 * 1024)) /dev/urandom >"$T/bk"
+writer "$T/bk" "$D/back.bin" "$T/back.out" $((4 * 1024 * 1024))
+check "a file written in order, half of it" wait_for 120 grep -q half "$T/back.out"
+check "its first parts go up" mpu parts bkt ckpts/back.bin least 2
+touch "$T/go-back.bin.back"
+check "a write back into a part sent: that upload is aborted" \
+	mpu uploads bkt ckpts/back.bin is 0
+touch "$T/go-back.bin"
+wait "$WRITER"
+WRITER=
+has "its close stores it" "$T/back.out" closed
+"$PYTHON3" -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[4 << 20:5 << 20] = b"\xaa" * (1 << 20)
+open(sys.argv[2], "wb").write(d)' "$T/bk" "$T/bk.want"
+s3get back.bin "$T/got"
+same "the object holds every write, the one back too" "$T/bk.want" "$T/got"
+awsc s3api head-object --bucket bkt --key ckpts/back.bin >"$T/head" 2>&1
+has "stored whole at close: 6 parts" "$T/head" '-6\"'
+rm -f "$D/back.bin" "$T/bk" "$T/bk.want" "$T/got"
+
 # --- changes made elsewhere show within the cache time; ours at once ---
 echo one >"$T/one"
 echo two >"$T/two"
@@ -388,22 +499,21 @@ check "the same mount works again after the restart" \
 s3get back.txt "$T/got"
 check "what it wrote is there" test "$(cat "$T/got")" = back
 
-# --- kill -9 of rhfs during a write: the old object, whole ---
+# --- kill -9 of rhfs during a write: the old object, whole (the parts
+# sent while it was written are no object) ---
 head -c $((24 * 1024 * 1024)) /dev/urandom >"$T/old"
 head -c $((48 * 1024 * 1024)) /dev/urandom >"$T/new"
 awsc s3 cp "$T/old" s3://bkt/ckpts/k.bin >/dev/null
-(dd if="$T/new" bs=1M 2>/dev/null | sh -c "cat >'$D/k.bin'") &
-WRITER=$!
-sleep 2
+writer "$T/new" "$D/k.bin" "$T/k.out"
+check "a file being written over an object: its parts go up" \
+	mpu parts bkt ckpts/k.bin is 6
 kill -9 "$RHFS_PID"
+touch "$T/go-k.bin"
 wait "$WRITER" 2>/dev/null
+WRITER=
 unmount_rhfs
 awsc s3 cp s3://bkt/ckpts/k.bin "$T/got" >/dev/null 2>&1
-if cmp -s "$T/got" "$T/old" || cmp -s "$T/got" "$T/new"; then
-	pass "after kill -9 mid-write the object is the old or the new file, whole"
-else
-	fail "after kill -9 mid-write the object is neither the old nor the new file"
-fi
+same "after kill -9 mid-write the object is the old file, whole" "$T/old" "$T/got"
 AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET mount_rhfs -o io_timeout=5
 check "a new mount reads it" cmp -s "$T/got" "$D/k.bin"
 
@@ -469,6 +579,30 @@ has "the store's words are in .log" "$MNT/.log" "SlowDown"
 kill -USR2 "$FAULTS_PID"
 check "trouble over: the same read works" \
 	wait_for 10 sh -c "test \"\$(cat '$F/later.txt')\" = calm"
+
+# a part that fails while the file is written (503 on every try) fails
+# its close with EIO: the object stays the old one, and the multipart
+# upload is aborted
+echo "the old one" >"$T/old"
+awsc s3 cp "$T/old" s3://bkt/flaky/fail.bin >/dev/null
+head -c $((48 * 1024 * 1024)) /dev/urandom >"$T/new"
+writer "$T/new" "$F/fail.bin" "$T/fail.out" -1
+check "a file written in order through the relay, half of it" \
+	wait_for 120 grep -q half "$T/fail.out"
+check "its first parts go up" mpu parts bkt flaky/fail.bin least 2
+kill -USR2 "$FAULTS_PID"
+touch "$T/go-fail.bin.back"
+check "the next parts meet 503s and fail" \
+	wait_for 60 grep -q "fail.bin: PUT: .*SlowDown" "$MNT/.log"
+sleep 1
+kill -USR2 "$FAULTS_PID"
+touch "$T/go-fail.bin"
+wait "$WRITER"
+WRITER=
+has "the close fails with EIO" "$T/fail.out" EIO
+check "no multipart upload left" mpu uploads bkt flaky/fail.bin is 0
+awsc s3 cp s3://bkt/flaky/fail.bin "$T/got" >/dev/null 2>&1
+same "the object is the old one, whole" "$T/old" "$T/got"
 kill "$FAULTS_PID"
 
 finish

@@ -17,7 +17,8 @@
  * when it changed, in one PUT up to PART bytes and as a multipart upload
  * above (PARALLEL parts at once): at each close(2) (flush) and fsync, so
  * a failed upload fails that close or fsync and leaves the old object
- * whole. Rename copies then deletes, object by object for a directory
+ * whole. A file written in order from offset 0 sends its full parts while
+ * it is written (struct stream), the rest at flush. Rename copies then deletes, object by object for a directory
  * (not atomic). Modes and modification times set by chmod and
  * utimens are kept as s3fs does (x-amz-meta-mode, x-amz-meta-mtime: a
  * copy of the object onto itself), and so is the mode a file is created
@@ -64,7 +65,8 @@
 #define RA_MAX (64 * 1024 * 1024)       /* largest read window */
 #define LIST_MAX 1000                   /* keys per ListObjectsV2 */
 #define ERRBODY_MAX 16384
-#define RETRIES 4                       /* more tries of a request */               /* error answer kept for its text */
+#define RETRIES 4                       /* more tries of a request */
+#define STREAM_PARALLEL 4               /* parts in flight while written */
 
 struct s3 {
 	struct rh_data d;
@@ -99,6 +101,12 @@ struct rh_data_file {
 	/* staged (open for writing) */
 	int fd;                 /* -1 when not staged */
 	int dirty;
+	int failed;             /* the last flush failed, nothing written since */
+	/* a file written from 0 on: its full parts go up as written */
+	int seq;                /* so far it may be (else: all at close) */
+	off_t wend;             /* written from 0 up to here, no hole */
+	off_t sent;             /* the parts queued hold [0, sent) */
+	struct stream *st;      /* the multipart upload going on, or NULL */
 };
 
 /* ---- requests ---- */
@@ -129,6 +137,7 @@ struct req {
 	long long meta_mtime;           /* -1: none */
 	struct rh_buf err;
 	int fail;                       /* a sink's failure, -errno */
+	const int *cancel;              /* not 0 there: the body stops */
 	CURL *curl;
 };
 
@@ -272,6 +281,10 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 	size_t want = size * n;
 	ssize_t r;
 
+	if (q->cancel != NULL && __atomic_load_n(q->cancel, __ATOMIC_ACQUIRE)) {
+		q->fail = -ECANCELED;
+		return CURL_READFUNC_ABORT;
+	}
 	if (q->in_fd < 0) {
 		want = want < q->body_len - (size_t)q->in_done ?
 		       want : q->body_len - (size_t)q->in_done;
@@ -522,7 +535,7 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 		r = 0;
 	} else if (q->fail < 0) {
 		r = q->fail;
-		if (!quiet)
+		if (!quiet && r != -ECANCELED)
 			rh_warn("%s: s3://%s/%s: %s: %s", s->d.addr, s->bucket,
 			        shown_key(q), q->method, strerror(-r));
 	} else if (rc != CURLE_OK) {
@@ -1117,15 +1130,16 @@ send_parts(struct rh_data_file *f, const char *id, off_t size, int n,
 	return p.r;
 }
 
+/* A multipart upload of f's object begun: its id in *id. */
 static int
-upload_multipart(struct rh_data_file *f, off_t size, struct curl_slist *meta)
+create_multipart(struct rh_data_file *f, struct curl_slist *meta, char **id)
 {
 	struct s3 *s = f->s;
-	struct rh_buf qs = { 0 }, body = { 0 };
-	char *id = NULL, **etags;
+	struct rh_buf body = { 0 };
 	struct req q;
-	int i, n = (int)((size + PART - 1) / PART), r;
+	int r;
 
+	*id = NULL;
 	req_init(&q, "POST", f->key);
 	q.query = "uploads=";
 	q.body = "";
@@ -1134,33 +1148,53 @@ upload_multipart(struct rh_data_file *f, off_t size, struct curl_slist *meta)
 	r = s3_do(s, &q, 0);
 	q.hdrs = NULL;
 	req_done(&q);
-	if (r == 0 && (id = xml_text(body.data, body.len, "UploadId",
-	                             NULL)) == NULL) {
+	if (r == 0 && (*id = xml_text(body.data, body.len, "UploadId",
+	                              NULL)) == NULL) {
 		rh_warn("%s: s3://%s/%s: no UploadId in the answer", s->d.addr,
 		        s->bucket, f->key);
 		r = -EIO;
 	}
 	rh_buf_free(&body);
-	if (r < 0)
+	return r;
+}
+
+/* The upload id dropped with its parts (AbortMultipartUpload). */
+static int
+abort_multipart(struct s3 *s, const char *key, const char *id, int quiet)
+{
+	struct rh_buf qs = { 0 };
+	struct req q;
+	int r;
+
+	rh_buf_printf(&qs, "uploadId=");
+	uri_encode(&qs, id, 0);
+	req_init(&q, "DELETE", key);
+	q.query = qs.data;
+	r = s3_do(s, &q, quiet);
+	req_done(&q);
+	rh_buf_free(&qs);
+	return r;
+}
+
+static int
+upload_multipart(struct rh_data_file *f, off_t size, struct curl_slist *meta)
+{
+	struct s3 *s = f->s;
+	char *id, **etags;
+	int i, n = (int)((size + PART - 1) / PART), r;
+
+	if ((r = create_multipart(f, meta, &id)) < 0)
 		return r;
 	etags = xcalloc((size_t)n, sizeof(*etags));
 	r = send_parts(f, id, size, n, etags);
 	if (r == 0)
 		r = complete_multipart(s, f->key, id, etags, n);
-	if (r < 0) {
-		rh_buf_truncate(&qs, 0);
-		rh_buf_printf(&qs, "uploadId=");
-		uri_encode(&qs, id, 0);
-		req_init(&q, "DELETE", f->key);
-		q.query = qs.data;
-		s3_do(s, &q, 1);
-		req_done(&q);
-	}
+	if (r < 0)
+		abort_multipart(s, f->key, id, 1);
 	for (i = 0; i < n; i++)
 		free(etags[i]);
 	free(etags);
 	free(id);
-	rh_buf_free(&qs);
 	return r;
 }
 
@@ -1183,6 +1217,220 @@ meta_headers(long mode, long long mtime)
 	return h;
 }
 
+/* ---- parts sent while a file is written ---- */
+
+/* A file written from offset 0 on, once past PART bytes: a multipart
+ * upload begun, each full part queued as the writer passes its end and
+ * sent by STREAM_PARALLEL threads of its own (pread on the staged file,
+ * whose bytes below f->sent no write changes while this lasts); at
+ * flush or fsync the rest is queued, the parts waited for and the upload
+ * completed. A write below f->sent, a hole, or a truncate below it drops
+ * the upload (aborted) and the file goes up whole at flush, as others. */
+struct stream {
+	struct rh_data_file *f;
+	char *id;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t t[STREAM_PARALLEL];
+	int nt;
+	off_t limit;            /* the queued parts hold [0, limit) */
+	int queued, next, done; /* parts queued, taken, sent */
+	char **etags;           /* each sent part's ETag */
+	int cap;
+	int r;                  /* the first failure, -errno */
+	int end;                /* nothing more comes: leave when idle */
+	int cancel;             /* stop now: the bodies being sent too */
+};
+
+static void *
+stream_sender(void *arg)
+{
+	struct stream *st = arg;
+	struct rh_data_file *f = st->f;
+	struct rh_buf qs = { 0 };
+	struct req q;
+	off_t limit;
+	int i, r;
+
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		if (st->cancel || st->r < 0)
+			break;
+		if (st->next >= st->queued) {
+			if (st->end)
+				break;
+			pthread_cond_wait(&st->cv, &st->mu);
+			continue;
+		}
+		i = st->next++;
+		limit = st->limit;
+		pthread_mutex_unlock(&st->mu);
+		rh_buf_truncate(&qs, 0);
+		rh_buf_printf(&qs, "partNumber=%d&uploadId=", i + 1);
+		uri_encode(&qs, st->id, 0);
+		req_init(&q, "PUT", f->key);
+		q.query = qs.data;
+		q.in_fd = f->fd;
+		q.in_off = (off_t)i * PART;
+		q.in_len = limit - q.in_off < PART ? limit - q.in_off : PART;
+		q.big = 1;
+		q.cancel = &st->cancel;
+		r = s3_do(f->s, &q, 0);
+		pthread_mutex_lock(&st->mu);
+		if (r == 0 && q.etag[0] == '\0') {
+			rh_warn("%s: s3://%s/%s: part %d: no ETag in the answer",
+			        f->s->d.addr, f->s->bucket, f->key, i + 1);
+			r = -EIO;
+		}
+		if (r == 0) {
+			st->etags[i] = xstrdup(q.etag);
+			st->done++;
+		} else if (st->r == 0) {
+			st->r = r == -ECANCELED ? -EIO : r;
+		}
+		req_done(&q);
+		pthread_cond_broadcast(&st->cv);
+	}
+	pthread_mutex_unlock(&st->mu);
+	rh_buf_free(&qs);
+	return NULL;
+}
+
+/* Queue the parts of [st->limit, to): full ones, and a short last one
+ * when to ends the file. Under st->mu. */
+static void
+stream_queue(struct stream *st, off_t to)
+{
+	while (st->limit < to) {
+		if (st->queued == st->cap) {
+			st->cap = st->cap ? st->cap * 2 : 64;
+			st->etags = xrealloc(st->etags, (size_t)st->cap *
+			                     sizeof(*st->etags));
+			memset(st->etags + st->queued, 0,
+			       (size_t)(st->cap - st->queued) *
+			       sizeof(*st->etags));
+		}
+		st->queued++;
+		st->limit = to - st->limit < PART ? to : st->limit + PART;
+	}
+	pthread_cond_broadcast(&st->cv);
+}
+
+/* The senders stopped (cancel: at once) and st freed; its upload, if
+ * not completed (done: 0), aborted. */
+static void
+stream_free(struct stream *st, int cancel, int done)
+{
+	struct rh_data_file *f = st->f;
+	int i;
+
+	pthread_mutex_lock(&st->mu);
+	st->end = 1;
+	if (cancel)
+		__atomic_store_n(&st->cancel, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	for (i = 0; i < st->nt; i++)
+		pthread_join(st->t[i], NULL);
+	if (!done && abort_multipart(f->s, f->key, st->id, 0) < 0)
+		rh_warn("%s: s3://%s/%s: the incomplete multipart upload %s "
+		        "stays (S3's lifecycle rules can remove it)",
+		        f->s->d.addr, f->s->bucket, f->key, st->id);
+	for (i = 0; i < st->queued; i++)
+		free(st->etags[i]);
+	free(st->etags);
+	free(st->id);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+/* f stops sending parts as written: the upload dropped, the file stored
+ * whole at flush. Under f->lock. */
+static void
+stream_drop(struct rh_data_file *f)
+{
+	if (f->st != NULL) {
+		rh_debug("%s: s3://%s/%s: not written in order: stored whole "
+		         "at close", f->s->d.addr, f->s->bucket, f->key);
+		stream_free(f->st, 1, 0);
+		f->st = NULL;
+	}
+	f->seq = 0;
+	f->sent = 0;
+}
+
+/* After a write or truncate of f (under f->lock): the parts the writer
+ * has passed queued, the upload begun once the file is past PART. */
+static void
+stream_feed(struct rh_data_file *f)
+{
+	struct stream *st = f->st;
+	struct curl_slist *meta;
+	int i;
+
+	if (!f->seq || f->wend < f->sent + PART ||
+	    (st == NULL && f->wend <= PART))
+		return;
+	if (st == NULL) {
+		st = xcalloc(1, sizeof(*st));
+		st->f = f;
+		meta = f->mode != 0 ?
+		       meta_headers((long)(S_IFREG | f->mode), -1) : NULL;
+		i = create_multipart(f, meta, &st->id);
+		curl_slist_free_all(meta);
+		if (i < 0) {            /* close tries it all again */
+			free(st);
+			f->seq = 0;
+			return;
+		}
+		pthread_mutex_init(&st->mu, NULL);
+		pthread_cond_init(&st->cv, NULL);
+		for (i = 0; i < STREAM_PARALLEL; i++)
+			if (pthread_create(&st->t[st->nt], NULL, stream_sender,
+			                   st) == 0)
+				st->nt++;
+		if (st->nt == 0) {
+			stream_free(st, 1, 0);
+			f->seq = 0;
+			return;
+		}
+		f->st = st;
+	}
+	pthread_mutex_lock(&st->mu);
+	stream_queue(st, f->wend - f->wend % PART);
+	f->sent = st->limit;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* The rest of f (size bytes) queued, every part waited for, the upload
+ * completed; aborted when a part failed (that failure returned). */
+static int
+stream_finish(struct rh_data_file *f, off_t size)
+{
+	struct stream *st = f->st;
+	int r;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->r == 0)
+		stream_queue(st, size);
+	st->end = 1;
+	pthread_cond_broadcast(&st->cv);
+	while (st->r == 0 && st->done < st->queued)
+		pthread_cond_wait(&st->cv, &st->mu);
+	r = st->r;
+	pthread_mutex_unlock(&st->mu);
+	if (r == 0)
+		r = complete_multipart(f->s, f->key, st->id, st->etags,
+		                       st->queued);
+	stream_free(st, r < 0, r == 0);
+	f->st = NULL;
+	f->sent = 0;
+	if (r < 0)
+		f->seq = 0;
+	return r;
+}
+
 /* The staged file as the object, when it changed. */
 static int
 upload(struct rh_data_file *f)
@@ -1195,7 +1443,9 @@ upload(struct rh_data_file *f)
 		return 0;
 	if (fstat(f->fd, &st) < 0)
 		return -errno;
-	if (st.st_size > PART) {
+	if (f->st != NULL) {
+		r = stream_finish(f, st.st_size);
+	} else if (st.st_size > PART) {
 		struct curl_slist *meta = f->mode != 0 ?
 		        meta_headers((long)(S_IFREG | f->mode), -1) : NULL;
 
@@ -1239,6 +1489,8 @@ staging_file(void)
 static void
 file_free(struct rh_data_file *f)
 {
+	if (f->st != NULL)
+		stream_free(f->st, 1, 0);
 	if (f->fd >= 0)
 		close(f->fd);
 	pthread_mutex_destroy(&f->lock);
@@ -1300,6 +1552,9 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 			f->dirty = st.st_size > 0;
 		else if (r >= 0 && k == S_IFREG && st.st_size > 0)
 			r = download(f);
+		/* staged empty: its parts may go up as written */
+		f->seq = wr && (k != S_IFREG || (flags & O_TRUNC) ||
+		                st.st_size == 0);
 		r = r < 0 ? r : 0;
 	}
 	if (r < 0) {
@@ -1396,11 +1651,20 @@ s_write(struct rh_data_file *f, const void *buf, size_t size, off_t off)
 	pthread_mutex_lock(&f->lock);
 	if ((f->flags & O_APPEND) && fstat(f->fd, &st) == 0)
 		off = st.st_size;
+	/* into a part queued, or past a hole: stored whole at close */
+	if (f->seq && size > 0 && (off < f->sent || off > f->wend))
+		stream_drop(f);
 	n = pwrite(f->fd, buf, size, off);
-	if (n < 0)
+	if (n < 0) {
 		n = -errno;
-	else
+	} else {
 		f->dirty = 1;
+		f->failed = 0;
+		if (f->seq && off + n > f->wend) {
+			f->wend = off + n;
+			stream_feed(f);
+		}
+	}
 	pthread_mutex_unlock(&f->lock);
 	return n;
 }
@@ -1421,9 +1685,17 @@ s_truncate(struct rh_data *d, const char *path, struct rh_data_file *f,
 		if (f->fd < 0)
 			return -EBADF;
 		pthread_mutex_lock(&f->lock);
+		if (f->seq && size < f->sent)
+			stream_drop(f);
 		r = ftruncate(f->fd, size) < 0 ? -errno : 0;
-		if (r == 0)
+		if (r == 0) {
 			f->dirty = 1;
+			f->failed = 0;
+			if (f->seq) {
+				f->wend = size;
+				stream_feed(f);
+			}
+		}
 		pthread_mutex_unlock(&f->lock);
 		return r;
 	}
@@ -1545,7 +1817,13 @@ s_fsync(struct rh_data_file *f, int datasync)
 static int
 s_flush(struct rh_data_file *f)
 {
-	return s_fsync(f, 0);
+	int r;
+
+	pthread_mutex_lock(&f->lock);
+	r = upload(f);
+	f->failed = r < 0;
+	pthread_mutex_unlock(&f->lock);
+	return r;
 }
 
 static int
@@ -1569,7 +1847,9 @@ s_fstat(struct rh_data_file *f, struct stat *st)
 static int
 s_close(struct rh_data_file *f)
 {
-	int r = upload(f);
+	/* a close that failed said so: what it failed to store is not
+	 * stored behind its back */
+	int r = f->failed ? 0 : upload(f);
 
 	file_free(f);
 	return r;
