@@ -45,19 +45,40 @@ cold() {
 RESULTS=$T/results
 : >"$RESULTS"
 
+# SERVER_PID: a server the rows use (moto), whose CPU time in each
+# phase each row prints, to show when the server is the bound.
+SERVER_PID=
+# cpu_s PID: the user and system CPU seconds PID has used so far.
+cpu_s() {
+	awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' \
+		"/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # row NAME DIR [PEER]: the three figures for DIR, kept as NAME's.
 row() {
 	name=$1 dir=$2 peer=${3:-}
 	mkdir -p "$dir/bench-seq" "$dir/bench-ls" || { echo "$name: $dir: cannot write"; return 1; }
+	[ -n "$SERVER_PID" ] && c0=$(cpu_s "$SERVER_PID")
 	t0=$(now)
 	dd if=/dev/zero of="$dir/bench-seq/big" bs=1M count="$SIZE_MIB" \
 		conv=fsync 2>/dev/null || { echo "$name: write failed"; return 1; }
 	t1=$(now)
+	[ -n "$SERVER_PID" ] && c1=$(cpu_s "$SERVER_PID")
 	cold
+	[ -n "$SERVER_PID" ] && c2=$(cpu_s "$SERVER_PID")
 	t2=$(now)
 	dd if="$dir/bench-seq/big" of=/dev/null bs=1M 2>/dev/null ||
 		{ echo "$name: read failed"; return 1; }
 	t3=$(now)
+	server=
+	if [ -n "$SERVER_PID" ]; then
+		c3=$(cpu_s "$SERVER_PID")
+		server=$(awk -v a="$c0" -v b="$c1" -v c="$c2" -v d="$c3" \
+			-v w="$(secs "$t0" "$t1")" -v r="$(secs "$t2" "$t3")" \
+			-v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+			printf "  (the server: %.1f s CPU in the %.1f s write, %.1f s in the %.1f s read; load %s)",
+			       b - a, w, d - c, r, l }')
+	fi
 	rm -f "$dir/bench-seq/big"
 	# FILES files of 100 bytes, 100 to a directory
 	"$PYTHON3" - "$dir/bench-ls" "$FILES" <<'PY'
@@ -82,6 +103,7 @@ PY
 		-v f="$n" -v c="$COLD" 'BEGIN {
 		printf "%-22s write %7.1f MiB/s  read (%s) %7.1f MiB/s  ls -lR %d files %6.3f s\n",
 		       n, s / w, c, s / r, f, l }'
+	[ -z "$server" ] || echo "$server"
 }
 
 # The ratios of each row to its peer: above 1 is faster than the peer.
@@ -201,6 +223,7 @@ elif "$PYTHON3" -c 'import moto.server, boto3' 2>/dev/null &&
 	S3URL=http://127.0.0.1:$S3PORT
 	moto_start "$S3PORT" "$T/moto.log"
 	S3PID=$STARTED
+	SERVER_PID=$S3PID
 	s3_bench_cleanup() {
 		grep -q " $T/s3fs fuse" /proc/mounts && fusermount3 -u "$T/s3fs"
 		kill "$S3PID" 2>/dev/null
@@ -228,6 +251,7 @@ EOF
 	row s3fs "$T/s3fs"
 	row rhfs-s3 "$MNT/~/bench-s3/data" s3fs
 	FILES=$FILES_ALL
+	SERVER_PID=
 	fusermount3 -u "$T/s3fs"
 	# the AWS CLI: the same file up and down (no listing figure)
 	dd if=/dev/zero of="$T/aws-big" bs=1M count="$SIZE_MIB" 2>/dev/null
