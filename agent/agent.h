@@ -468,6 +468,29 @@ int step_ran(const char *id);
 /* rhagent step --dir DIR: run the call of the spec on stdin, once. */
 int step_main(int argc, char **argv);
 
+/* head-slurm.c: what Slurm says of the job of a lost or leaving worker
+ * node (its end state), asked in a child of the head's. */
+struct slurm_ask;
+/* Whether s is a Slurm job id (digits). */
+int slurm_job_valid(const char *s);
+/* Start asking about job (patient: while it still runs too, for a
+ * while); NULL when it cannot be (logged). */
+struct slurm_ask *slurm_ask_start(const char *job, int patient);
+/* Its descriptor to poll for reading; -1 once done. */
+int slurm_ask_fd(const struct slurm_ask *q);
+/* Read what is there: 1 once done (the answer is in). */
+int slurm_ask_read(struct slurm_ask *q);
+/* Its deadline: ms until it, or 0 when done (killed at the deadline). */
+int slurm_ask_tick(struct slurm_ask *q);
+/* Once done: 1 and Slurm's end of the job in buf ("Slurm job 12 ended:
+ * TIMEOUT (time limit reached) on node1"), or 0 while Slurm says it runs
+ * or said nothing. */
+int slurm_ask_reason(const struct slurm_ask *q, const char *node, char *buf,
+                     size_t len);
+void slurm_ask_free(struct slurm_ask *q);
+/* call.c, for head.c: a call handed to a worker node that did not take
+ * it (the node is leaving) waits in the queue again, first. */
+void call_requeue(struct agent *a, struct call *c);
 /* worker.c: rhagent worker */
 int worker_main(int argc, char **argv, enum rh_log_level log_level);
 /* rhagent.c, for worker.c */

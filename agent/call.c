@@ -81,6 +81,21 @@ list_remove(struct call *c)
 	l->nstep -= c->slurm != NULL;
 }
 
+static void
+list_prepend(struct call_list *l, struct call *c)
+{
+	list_append(l, c);
+	if (l->head == c)
+		return;
+	/* from the tail to the head */
+	l->tail = c->prev;
+	l->tail->next = NULL;
+	c->prev = NULL;
+	c->next = l->head;
+	l->head->prev = c;
+	l->head = c;
+}
+
 /* An environment that may hold secrets' values: wiped, then freed. */
 static void
 envp_free(char **v)
@@ -1007,6 +1022,21 @@ call_cancel(struct agent *a, const char *id, int *was_active,
 		}
 	}
 	return 0;
+}
+
+void
+call_requeue(struct agent *a, struct call *c)
+{
+	list_remove(c);
+	c->state = CALL_QUEUED;
+	c->on = NULL;
+	free(c->node);
+	c->node = NULL;
+	memset(&c->started_at, 0, sizeof(c->started_at));
+	list_prepend(&a->queued, c);
+	record_save(a, c);
+	outwait_wake(a, c->id);
+	rh_info("call %s: queued again", c->id);
 }
 
 /* The agent is going away: what runs is killed and fails; what waits

@@ -96,6 +96,18 @@ struct node {
 	char lost[256];
 	uint64_t next_id;
 	struct pend *pend;
+	/* a worker that said it leaves (a signal): no new calls */
+	int leaving;
+	char left[128];
+	/* a worker in a Slurm job: the job and the Slurm node */
+	char sjob[24];
+	char snode[NODE_NAME_MAX + 1];
+	struct slurm_ask *ask;  /* Slurm asked how the job ends */
+	int ask_patient;        /* the ask waits for a running job too */
+	int want_patient;       /* a patient one is due after this one */
+	char sreason[300];      /* Slurm's end of the job, once known */
+	char (*parked)[32];     /* calls that failed there, ending once */
+	size_t nparked, parked_cap;     /* Slurm has said why */
 	struct node *next;
 };
 
@@ -111,6 +123,8 @@ struct head {
 	struct node *nodes;     /* joining, up and lost */
 	struct node **polled;
 	size_t npolled, polled_cap;
+	struct node **asked;    /* nodes whose Slurm ask is polled */
+	size_t nasked, asked_cap;
 };
 
 static long
@@ -233,6 +247,156 @@ relay_error(struct agent *a, struct pend *p, int errnum, const char *msg)
 	                                       msg));
 }
 
+/* ---- Slurm's word on the calls a Slurm worker failed ---- */
+
+static int
+is_parked(const struct node *n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n->nparked; i++)
+		if (strcmp(n->parked[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* A parked call ends: cancelled, or failed with Slurm's word (said), or
+ * else with the reason it was parked with. */
+static void
+parked_end(struct agent *a, struct call *c, const char *said)
+{
+	char fallback[sizeof(c->reason)];
+
+	snprintf(fallback, sizeof(fallback), "%s", c->reason);
+	c->on = NULL;
+	if (c->cancelled)
+		call_finish(a, c, CALL_CANCELLED, "cancelled");
+	else
+		call_finish(a, c, CALL_FAILED, said != NULL ? said : fallback);
+}
+
+/*
+ * Call c, on the Slurm worker n, failed (why): it ends once Slurm has said
+ * whether the job ends (with Slurm's reason then: the job's end, not the
+ * worker's, is why it failed), or at once when Slurm has said so already.
+ * patient: the worker is lost, and slurmctld may see its node fail only
+ * later. 0: taken care of; -1: not a Slurm worker, or Slurm cannot be
+ * asked: the caller ends it.
+ */
+static int
+park(struct agent *a, struct node *n, struct call *c, const char *why,
+     int patient)
+{
+	if (n->sjob[0] == '\0')
+		return -1;
+	if (n->sreason[0] != '\0') {
+		snprintf(c->reason, sizeof(c->reason), "%s", why);
+		parked_end(a, c, n->sreason);
+		return 0;
+	}
+	if (n->ask == NULL) {
+		if ((n->ask = slurm_ask_start(n->sjob, patient)) == NULL)
+			return -1;
+		n->ask_patient = patient;
+	} else if (patient && !n->ask_patient) {
+		n->want_patient = 1;
+	}
+	snprintf(c->reason, sizeof(c->reason), "%s", why);
+	if (n->nparked == n->parked_cap) {
+		n->parked_cap = n->parked_cap ? n->parked_cap * 2 : 8;
+		n->parked = xrealloc(n->parked, n->parked_cap *
+		                     sizeof(*n->parked));
+	}
+	snprintf(n->parked[n->nparked++], sizeof(n->parked[0]), "%s", c->id);
+	rh_debug("call %s: failed on node %s (%s); asking Slurm why", c->id,
+	         n->name, why);
+	return 0;
+}
+
+/* Slurm's answer is in (or none will come): the parked calls end. */
+static void
+node_settle(struct agent *a, struct node *n)
+{
+	char said[300];
+	struct call *c;
+	int ended = 0;
+	size_t i;
+
+	if (n->ask != NULL) {
+		ended = slurm_ask_reason(n->ask, n->snode, said, sizeof(said));
+		slurm_ask_free(n->ask);
+		n->ask = NULL;
+	}
+	if (!ended && n->want_patient && n->nparked > 0) {
+		/* the node was lost while a quick ask ran: wait longer */
+		n->want_patient = 0;
+		if ((n->ask = slurm_ask_start(n->sjob, 1)) != NULL) {
+			n->ask_patient = 1;
+			return;
+		}
+	}
+	n->want_patient = 0;
+	if (ended) {
+		snprintf(n->sreason, sizeof(n->sreason), "%s", said);
+		rh_info("node %s: %s", n->name, said);
+		/* its job ends: no more calls there */
+		if (!n->leaving) {
+			n->leaving = 1;
+			snprintf(n->left, sizeof(n->left), "%.127s", said);
+		}
+	}
+	for (i = 0; i < n->nparked; i++)
+		if ((c = call_find(a, n->parked[i])) != NULL && c->on == n)
+			parked_end(a, c, ended ? said : NULL);
+	n->nparked = 0;
+	call_schedule(a);
+}
+
+/* The worker said it leaves (it got a signal): the calls it runs stay
+ * (they fail as it stops, with Slurm's reason when its job ends); those
+ * handed to it that it did not take go back to the queue, first. */
+static void
+node_leaving(struct agent *a, struct node *n, const cJSON *m)
+{
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(m, "calls"), *v;
+	struct pend **pp, *p;
+	struct call *c;
+	int kept;
+
+	n->leaving = 1;
+	snprintf(n->left, sizeof(n->left), "%.127s", rh_json_str(m,
+	         "message") ? rh_json_str(m, "message") : "it is stopping");
+	rh_info("node %s leaves: %s", n->name, n->left);
+	for (pp = &n->pend; (p = *pp) != NULL;) {
+		kept = p->kind != P_CALL;
+		cJSON_ArrayForEach(v, ids)
+			if (cJSON_IsString(v) &&
+			    strcmp(v->valuestring, p->call) == 0)
+				kept = 1;
+		if (kept) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		c = call_find(a, p->call);
+		free(p);
+		if (c == NULL || c->on != n)
+			continue;
+		n->inflight--;
+		if (c->cancelled) {
+			c->on = NULL;
+			call_finish(a, c, CALL_CANCELLED, "cancelled");
+		} else {
+			call_requeue(a, c);
+		}
+	}
+	/* its job may be ending: Slurm's word, for the calls it runs */
+	if (n->sjob[0] != '\0' && n->ask == NULL && n->sreason[0] == '\0' &&
+	    (n->ask = slurm_ask_start(n->sjob, 0)) != NULL)
+		n->ask_patient = 0;
+	call_schedule(a);
+}
+
 /* The node is gone: close it, fail the calls it held, answer what was
  * relayed to it. */
 static void
@@ -270,7 +434,8 @@ node_lose(struct agent *a, struct node *n, const char *fmt, ...)
 	}
 	for (c = a->running.head; c != NULL; c = next) {
 		next = c->next;
-		if (c->on == n) {
+		if (c->on == n && !is_parked(n, c->id) &&
+		    park(a, n, c, reason, 1) < 0) {
 			c->on = NULL;
 			call_finish(a, c, CALL_FAILED, reason);
 		}
@@ -294,6 +459,8 @@ node_free(struct node *n)
 		free(p);
 	}
 	cJSON_Delete(n->status);
+	slurm_ask_free(n->ask);
+	free(n->parked);
 	free(n);
 }
 
@@ -390,8 +557,19 @@ node_json(struct agent *a, const struct node *n)
 
 	cJSON_AddStringToObject(o, "name", n->name);
 	cJSON_AddStringToObject(o, "role", "worker");
-	cJSON_AddStringToObject(o, "state", n->state == N_UP ? "up" :
-	                        n->state == N_LOST ? "lost" : "joining");
+	cJSON_AddStringToObject(o, "state", n->state == N_UP ? (n->leaving ?
+	                        "leaving" : "up") : n->state == N_LOST ?
+	                        "lost" : "joining");
+	if (n->leaving)
+		cJSON_AddStringToObject(o, "left", n->left);
+	if (n->sjob[0] != '\0') {
+		cJSON *sl = cJSON_AddObjectToObject(o, "slurm");
+
+		cJSON_AddStringToObject(sl, "job", n->sjob);
+		cJSON_AddStringToObject(sl, "node", n->snode);
+		if (n->sreason[0] != '\0')
+			cJSON_AddStringToObject(sl, "ended", n->sreason);
+	}
 	cJSON_AddStringToObject(o, "address", n->addr);
 	cJSON_AddNumberToObject(o, "slots", n->slots);
 	cJSON_AddNumberToObject(o, "running", n->inflight);
@@ -632,6 +810,11 @@ joined(struct agent *a, struct node *n, const cJSON *m)
 			continue;
 		if (o->state == N_UP)
 			node_lose(a, o, "a worker of that name joined again");
+		/* its parked calls end without Slurm's word */
+		slurm_ask_free(o->ask);
+		o->ask = NULL;
+		o->want_patient = 0;
+		node_settle(a, o);
 		n->ncalls = o->ncalls;
 		/* freed by head_tick: it may be polled this turn */
 		o->name[0] = '\0';
@@ -644,6 +827,16 @@ joined(struct agent *a, struct node *n, const cJSON *m)
 	         v->valuedouble < 1e9 ? (long)v->valuedouble : 0;
 	snprintf(n->version, sizeof(n->version), "%s",
 	         rh_json_str(m, "version") ? rh_json_str(m, "version") : "");
+	/* a worker in a Slurm job: which, and on which Slurm node */
+	if (rh_json_str(m, "slurm_job") != NULL &&
+	    slurm_job_valid(rh_json_str(m, "slurm_job"))) {
+		snprintf(n->sjob, sizeof(n->sjob), "%s",
+		         rh_json_str(m, "slurm_job"));
+		if (rh_json_str(m, "slurm_node") != NULL &&
+		    name_valid(rh_json_str(m, "slurm_node")))
+			snprintf(n->snode, sizeof(n->snode), "%s",
+			         rh_json_str(m, "slurm_node"));
+	}
 	n->state = N_UP;
 	clock_gettime(CLOCK_REALTIME, &n->joined_at);
 	clock_gettime(CLOCK_MONOTONIC, &n->status_ok);
@@ -672,7 +865,8 @@ head_pick(struct agent *a)
 		return NULL;
 	/* the most free slots, as a share of the node's */
 	for (n = a->head->nodes; n != NULL; n = n->next) {
-		if (n->state != N_UP || n->inflight >= n->slots)
+		if (n->state != N_UP || n->inflight >= n->slots ||
+		    n->leaving || n->ask != NULL)
 			continue;
 		if (best == NULL || (double)n->inflight / n->slots <
 		    (double)best->inflight / best->slots)
@@ -691,7 +885,8 @@ head_node_named(struct agent *a, const char *name, int *up)
 	     n = n->next)
 		if (n->state == N_UP && strcmp(n->name, name) == 0) {
 			*up = 1;
-			return n->inflight < n->slots ? n : NULL;
+			return n->inflight < n->slots && !n->leaving &&
+			       n->ask == NULL ? n : NULL;
 		}
 	return NULL;
 }
@@ -710,10 +905,11 @@ head_send_call(struct agent *a, struct node *n, struct call *c)
 	cJSON_AddStringToObject(req, "op", "call");
 	cJSON_AddStringToObject(req, "call", c->id);
 	cJSON_AddBoolToObject(req, "wait", 1);
-	if (c->secrets != NULL) {
-		cJSON_AddItemToObject(req, "secret_env", c->secrets);
-		c->secrets = NULL;
-	}
+	/* kept until the call ends: a node that leaves before it takes
+	 * the call gives it back to the queue */
+	if (c->secrets != NULL)
+		cJSON_AddItemToObject(req, "secret_env",
+		                      cJSON_Duplicate(c->secrets, 1));
 	c->on = n;
 	free(c->node);
 	c->node = xstrdup(n->name);
@@ -787,6 +983,17 @@ call_ended(struct agent *a, struct node *n, const char *id, const cJSON *m)
 		free(path);
 	}
 	rh_buf_free(&out);
+	/* a Slurm worker's call killed by a signal, or failing as the
+	 * worker leaves: its job may be ending, whose reason it is */
+	if (st == CALL_FAILED && n->sjob[0] != '\0' &&
+	    (n->leaving || n->ask != NULL || c->signo != 0)) {
+		snprintf(reason, sizeof(reason), "%s", rh_json_str(m,
+		         "reason") ? rh_json_str(m, "reason") : "failed");
+		c->on = n;
+		if (park(a, n, c, reason, 0) == 0)
+			return;
+		c->on = NULL;
+	}
 	call_finish(a, c, st, rh_json_str(m, "reason"));
 }
 
@@ -908,6 +1115,10 @@ node_message(struct agent *a, struct node *n, const struct rh_proto_msg *m)
 		          "no reason given");
 		return;
 	}
+	if (strcmp(m->op, "leaving") == 0) {
+		node_leaving(a, n, m->json);
+		return;
+	}
 	if (strcmp(m->op, "reply") != 0)
 		return;         /* accepted: the reply follows */
 	for (pp = &n->pend; (p = *pp) != NULL; pp = &p->next)
@@ -997,7 +1208,7 @@ head_nfds(struct agent *a)
 	if (a->head == NULL)
 		return 0;
 	for (n = a->head->nodes; n != NULL; n = n->next)
-		k += n->fd >= 0;
+		k += (n->fd >= 0) + (n->ask != NULL);
 	return k;
 }
 
@@ -1027,6 +1238,21 @@ head_pollfds(struct agent *a, struct pollfd *pfd)
 		                          0);
 		k++;
 	}
+	/* then the Slurm asks' pipes */
+	h->nasked = 0;
+	for (n = h->nodes; n != NULL; n = n->next) {
+		if (n->ask == NULL || slurm_ask_fd(n->ask) < 0)
+			continue;
+		if (h->nasked == h->asked_cap) {
+			h->asked_cap = h->asked_cap ? h->asked_cap * 2 : 4;
+			h->asked = xrealloc(h->asked, h->asked_cap *
+			                    sizeof(*h->asked));
+		}
+		h->asked[h->nasked++] = n;
+		pfd[k].fd = slurm_ask_fd(n->ask);
+		pfd[k].events = POLLIN;
+		k++;
+	}
 	return k;
 }
 
@@ -1048,7 +1274,16 @@ head_events(struct agent *a, const struct pollfd *pfd)
 		if (n->fd >= 0)
 			node_flush(a, n);
 	}
-	h->npolled = 0;
+	for (i = 0; i < h->nasked; i++) {
+		n = h->asked[i];
+		/* its ask may have ended, and another begun, this turn */
+		if (pfd[1 + h->npolled + i].revents == 0 || n->ask == NULL ||
+		    slurm_ask_fd(n->ask) != pfd[1 + h->npolled + i].fd)
+			continue;
+		if (slurm_ask_read(n->ask))
+			node_settle(a, n);
+	}
+	h->npolled = h->nasked = 0;
 	if (pfd[0].revents)
 		accept_all(a);
 }
@@ -1073,6 +1308,10 @@ head_tick(struct agent *a)
 			node_lose(a, n, "no proof of the key within %d s: "
 			          "closed", HANDSHAKE_MS / 1000);
 		else if (n->state == N_JOINING && (next < 0 || ms < next))
+			next = ms;
+		if (n->ask != NULL && (ms = slurm_ask_tick(n->ask)) == 0)
+			node_settle(a, n);
+		else if (n->ask != NULL && (next < 0 || ms < next))
 			next = ms;
 		if (n->state == N_LOST && n->name[0] == '\0') {
 			/* a connection that never joined */
@@ -1125,6 +1364,7 @@ head_stop(struct agent *a)
 	OPENSSL_cleanse(h->key, sizeof(h->key));
 	free(h->key_path);
 	free(h->polled);
+	free(h->asked);
 	free(h);
 	a->head = NULL;
 }

@@ -379,6 +379,35 @@ sweep(struct agent *a)
 	}
 }
 
+/* A worker agent stopping on a signal tells its head it leaves, and which
+ * calls it runs. */
+static void
+worker_leaving(struct agent *a, int signo)
+{
+	struct conn *c;
+	struct call *call;
+	cJSON *m, *ids;
+	char why[128];
+
+	for (c = a->conns; c != NULL; c = c->next)
+		if (c->to_head && !c->dead)
+			break;
+	if (c == NULL)
+		return;
+	/* the calls it runs fail as it stops; those it has not started, and
+	 * those on their way to it (it reads no more), the head hands to
+	 * others */
+	snprintf(why, sizeof(why), "node %s is stopping on signal %d (%s)",
+	         a->worker_name, signo, strsignal(signo));
+	m = rh_proto_new(0, "leaving");
+	cJSON_AddStringToObject(m, "message", why);
+	ids = cJSON_AddArrayToObject(m, "calls");
+	for (call = a->running.head; call != NULL; call = call->next)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(call->id));
+	conn_send(a, c, m);
+	rh_info("%s: the head is told", why);
+}
+
 static void
 read_signals(struct agent *a)
 {
@@ -397,6 +426,8 @@ read_signals(struct agent *a)
 			break;
 		default:
 			rh_info("stopping on signal %u", si.ssi_signo);
+			if (a->worker_name != NULL && !a->stopping)
+				worker_leaving(a, (int)si.ssi_signo);
 			a->stopping = 1;
 			break;
 		}

@@ -270,6 +270,13 @@ handshake(int fd, const struct wopts *o, const struct rh_buf *key,
 	cJSON_AddStringToObject(j, "proof", proof);
 	cJSON_AddStringToObject(j, "version", VERSION);
 	cJSON_AddNumberToObject(j, "pid", getpid());
+	/* started in a Slurm job (srun): the head asks Slurm how it ends
+	 * when this node leaves or is lost */
+	if ((s = getenv("SLURM_JOB_ID")) != NULL && *s != '\0') {
+		cJSON_AddStringToObject(j, "slurm_job", s);
+		if ((s = getenv("SLURMD_NODENAME")) != NULL)
+			cJSON_AddStringToObject(j, "slurm_node", s);
+	}
 	if (send_frame(fd, j) < 0) {
 		snprintf(why, len, "cannot send: %s", strerror(errno));
 		goto out;
