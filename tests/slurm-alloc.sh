@@ -145,7 +145,7 @@ wait_for 60 job_in RUNNING "$hold" ||
 mkdir "$R/py"
 # its function, in the home the login node and the nodes share
 mkdir -p "/home/$SSH_USER/slalloc"
-printf 'def inc(x):\n    return x + 1\n' >"/home/$SSH_USER/slalloc/slallocfns.py"
+printf 'import time\ndef inc(x):\n    return x + 1\ndef nap(s):\n    time.sleep(s)\n    return s\n' >"/home/$SSH_USER/slalloc/slallocfns.py"
 chown -R "$SSH_USER" "/home/$SSH_USER/slalloc"
 printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["slalloc", "slallocfns", "inc"]}' \
 	>"$R/py/config.json"
@@ -193,11 +193,48 @@ check "up with a time limit of 1 minute" ctl up
 JOB=$(sed -n 's/^up: Slurm job \([0-9]*\) .*/\1/p' "$T/ctl")
 wait_for 60 job_in RUNNING "$JOB" ||
 	fail "  the job runs (state $(job_state "$JOB"))"
+# its one slot (one CPU) taken by a call longer than the time left, and
+# two calls waiting on the head behind it
+mkdir "$R/nap"
+printf '{"resource_type": "send", "hardware": "~/sl", "fn_pointers": ["slalloc", "slallocfns", "nap"]}' \
+	>"$R/nap/config.json"
+check "a call longer than the time limit" sh -c "echo '[600]' > '$R/nap/invoke'"
+NAP=$(ls "$R/nap/calls" | grep -v '^latest$' | tail -n 1)
+wait_for 60 sh -c "grep -q '\"state\": \"running\"' '$R/nap/calls/$NAP/status'" ||
+	fail "  it runs"
+check "two calls behind it" sh -c "echo '[10]' > '$R/py/invoke' && echo '[20]' > '$R/py/invoke'"
+ls "$R/py/calls" | grep -v '^latest$' | tail -n 2 >"$T/behind"
+B1=$(sed -n 1p "$T/behind")
+B2=$(sed -n 2p "$T/behind")
+check "  they wait" sh -c "grep -q '\"state\": \"queued\"' '$R/py/calls/$B1/status' && grep -q '\"state\": \"queued\"' '$R/py/calls/$B2/status'"
 wait_for 180 sh -c "timeout 60 cat '$R/sl/status' | grep -q 'last_job.*reached its time limit'" ||
 	fail "  the cluster's status says the job reached its time limit"
 check "status after the time limit" st
 has "  why, from Slurm" "$T/out" "last_job: Slurm job $JOB reached its time limit (TIMEOUT"
 check "  Slurm ended it" job_in TIMEOUT "$JOB"
+wait_for 60 sh -c "grep -q '\"state\": \"failed\"' '$R/nap/calls/$NAP/status'" ||
+	fail "  the running call fails"
+check "  the running call's status" cat "$R/nap/calls/$NAP/status"
+if grep -q "\"reason\": \"Slurm job $JOB ended: TIMEOUT (time limit reached) on node[12]\"" "$T/out"; then
+	pass "  with Slurm's reason (TIMEOUT, time limit reached)"
+else
+	fail "  with Slurm's reason ($(grep reason "$T/out"))"
+fi
+wait_for 120 sh -c "grep -q '\"state\": \"done\"' '$R/py/calls/$B2/status'" ||
+	fail "  the two that waited run in the next job"
+NEXT=$(cat "$JOBFILE" 2>/dev/null)
+[ -n "$NEXT" ] && [ "$NEXT" != "$JOB" ] && pass "  a new job ($NEXT)" ||
+	fail "  a new job (was $JOB, now '$NEXT')"
+for b in "$B1" "$B2"; do
+	check "  call $b" cat "$R/py/calls/$b/status"
+	grep -q '"state": "done"' "$T/out" &&
+		grep -q "\"node\": \"node[12]-$NEXT\"" "$T/out" &&
+		pass "    done in job $NEXT" || fail "    done in job $NEXT"
+done
+check "  their results" sh -c "cat '$R/py/calls/$B1/result' '$R/py/calls/$B2/result'"
+has "  11" "$T/out" 11
+has "  21" "$T/out" 21
+check "down" ctl down
 
 # autostop: 0 minutes, as soon as it is idle
 config '{"nodes": 1}'
