@@ -6,7 +6,8 @@
 # `rhagent worker`; a Python map of 200 calls written to one invoke runs
 # on both (each result once, both node names in the records); status
 # lists each node; the worker killed mid-map fails only its own calls,
-# with the reason, and status brings it back.
+# with the reason, and status brings it back; a node down (worker killed,
+# sshd stopped) and back rejoins on rhfs's timer, with no status read.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/sshd-lib.sh"
 . "$top_srcdir/tests/nodes-lib.sh"
@@ -111,6 +112,34 @@ check "a map after the rejoin" \
 check "  their records" "$PYTHON3" "$T/recs.py" "$R/dbl/calls"
 if [ "$(grep -c '^done node1' "$T/out")" -gt \
 	"$(grep -c '^done node1' "$T/recs2")" ]; then
+	pass "  node1 runs calls again"
+else
+	fail "  node1 runs calls again"
+fi
+
+# node1 down (its worker killed, its sshd stopped), then back: rhfs
+# starts its worker again on a timer, with no status read; calls go to
+# it again within a bounded wait
+opid=$(cat "$NH/.rh/nodes/node1/pid")
+joins=$(grep -c 'joined the head' "$NH/.rh/nodes/node1/log")
+stop_sshd2
+kill -9 "$opid"
+check "a map while node1 is down" \
+	timeout 300 "$PYTHON3" "$T/map.py" "$R/dbl/invoke" 20 0
+"$PYTHON3" "$T/recs.py" "$R/dbl/calls" >"$T/recs3"
+start_sshd2 || fail "  the second sshd again"
+wait_for 120 sh -c "[ \$(grep -c 'joined the head' '$NH/.rh/nodes/node1/log') -gt $joins ]" ||
+	fail "  node1 rejoins by itself within 120 s"
+npid2=$(cat "$NH/.rh/nodes/node1/pid")
+check "  with a new worker, unasked" \
+	sh -c "[ -n '$npid2' ] && [ '$npid2' != '$opid' ] && kill -0 '$npid2'"
+grep 'not up: starting' "$MNT/.log" | tail -n 2 | sed 's/^/# /'
+has "  rhfs's timer started it" "$MNT/.log" "1 node not up: starting its worker again"
+check "a map after that" \
+	timeout 300 "$PYTHON3" "$T/map.py" "$R/dbl/invoke" 40 0.2
+"$PYTHON3" "$T/recs.py" "$R/dbl/calls" >"$T/recs4"
+if [ "$(grep -c '^done node1' "$T/recs4")" -gt \
+	"$(grep -c '^done node1' "$T/recs3")" ]; then
 	pass "  node1 runs calls again"
 else
 	fail "  node1 runs calls again"

@@ -38,6 +38,7 @@ struct rh_links {
 	char *version;          /* our rhagent --version, for the node's */
 	struct link *live;
 	struct link *dead;      /* replaced; freed at the end */
+	struct rh_rejoin *rejoin;       /* nodes.c: several ips' nodes */
 };
 
 static int
@@ -354,6 +355,11 @@ rh_links_get(struct rh_links *ls, const char *addr, const cJSON *cfg,
 		                   &errors, &e) < 0)
 			rh_warn("%s", e.msg);
 		cJSON_Delete(errors);
+		/* and while the link lives, a node not up is started again
+		 * on a timer */
+		if (ls->rejoin == NULL)
+			ls->rejoin = rh_rejoin_new(ls, ls->opts.timeout_ms);
+		rh_rejoin_watch(ls->rejoin, addr, at, rpc);
 	}
 	if (r == 0) {
 		l = xcalloc(1, sizeof(*l));
@@ -386,6 +392,8 @@ rh_links_free(struct rh_links *ls)
 {
 	if (ls == NULL)
 		return;
+	/* first: its thread uses the links */
+	rh_rejoin_free(ls->rejoin);
 	free_list(ls->live);
 	free_list(ls->dead);
 	free(ls->rhagent);

@@ -169,6 +169,17 @@ int rh_nodes_start(struct rh_links *ls, const char *addr,
                    const struct cJSON *cfg, struct rh_rpc *rpc,
                    int timeout_ms, struct cJSON **errors,
                    struct rh_err *err);
+/* The nodes of live links, looked after by a thread of their own: while
+ * a link lives, a node that is not up is started again (rh_nodes_start)
+ * on a timer with backoff, so that it rejoins without anyone asking.
+ * rh_rejoin_watch (re)places the cluster addr's link; rh_rejoin_free
+ * stops the thread (after the start it may be in, bounded) before the
+ * links go. */
+struct rh_rejoin;
+struct rh_rejoin *rh_rejoin_new(struct rh_links *ls, int timeout_ms);
+void rh_rejoin_watch(struct rh_rejoin *rj, const char *addr,
+                     const struct cJSON *cfg, struct rh_rpc *rpc);
+void rh_rejoin_free(struct rh_rejoin *rj);
 
 /* An SSH session of its own to the cluster's head (cfg: its config;
  * an on-demand cluster as SkyPilot records it), host keys checked in

@@ -9,7 +9,9 @@
  * An on-demand cluster of several nodes comes here as the BYO cluster
  * SkyPilot records (kind.c's rh_cluster_reached): each node with the
  * user, key and port SkyPilot has for it (node_ssh_creds), checked in the
- * known hosts file rhfs keeps for the cluster. */
+ * known hosts file rhfs keeps for the cluster.
+ * While a link lives, a thread looks at its nodes (the head's status)
+ * and starts again those not up, with backoff (rh_rejoin_*). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -18,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pthread.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -266,4 +271,238 @@ rh_nodes_start(struct rh_links *ls, const char *addr, const cJSON *cfg,
 	}
 	cJSON_Delete(reply);
 	return r;
+}
+
+/* ---- the nodes of live links, on a timer ---- */
+
+/* How often the nodes of a link are looked at while all are up; a node
+ * not up is tried again after REJOIN_MIN_MS, then twice as long each
+ * time it still is not, up to REJOIN_MAX_MS. */
+#define REJOIN_CHECK_MS 5000
+#define REJOIN_MIN_MS 2000
+#define REJOIN_MAX_MS 60000
+
+struct rejoin_link {
+	char *addr;
+	cJSON *cfg;
+	struct rh_rpc *rpc;     /* valid until rh_links_free */
+	long wait_ms;           /* the backoff */
+	struct timespec due;    /* CLOCK_MONOTONIC */
+	int busy;               /* the thread looks at it now */
+	struct rejoin_link *next;
+};
+
+struct rh_rejoin {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;    /* CLOCK_MONOTONIC */
+	pthread_t thread;
+	int started, stop;
+	struct rh_links *ls;
+	int timeout_ms;
+	struct rejoin_link *links;
+};
+
+static void
+due_in(struct timespec *t, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void
+rejoin_link_free(struct rejoin_link *l)
+{
+	free(l->addr);
+	cJSON_Delete(l->cfg);
+	free(l);
+}
+
+/* One look at a link's nodes: 1 all up (or started now), 0 some could
+ * not be started, -1 the link is gone. */
+static int
+rejoin_one(struct rh_rejoin *rj, const char *addr, const cJSON *cfg,
+           struct rh_rpc *rpc)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(cfg, "ips"), *ip;
+	cJSON *req, *reply = NULL, *errors = NULL;
+	struct rh_err err;
+	char *name;
+	int i = 0, down = 0, r;
+
+	if (!rh_rpc_alive(rpc))
+		return -1;
+	req = rh_proto_new(0, "status");
+	r = rh_rpc_call_wait(rpc, req, rj->timeout_ms, &reply);
+	cJSON_Delete(req);
+	if (r < 0) {
+		cJSON_Delete(reply);
+		return rh_rpc_alive(rpc) ? 0 : -1;
+	}
+	cJSON_ArrayForEach(ip, ips) {
+		if (i++ == 0)
+			continue;
+		name = rh_node_name(i - 1);
+		down += !node_up(reply, name);
+		free(name);
+	}
+	cJSON_Delete(reply);
+	if (down == 0)
+		return 1;
+	rh_info("%s: %d node%s not up: starting %s again", addr, down,
+	        down > 1 ? "s" : "", down > 1 ? "their workers" :
+	        "its worker");
+	if (rh_nodes_start(rj->ls, addr, cfg, rpc, rj->timeout_ms, &errors,
+	                   &err) < 0) {
+		rh_warn("%s", err.msg);
+		r = 0;
+	} else {
+		r = errors == NULL;
+	}
+	cJSON_Delete(errors);
+	return r;
+}
+
+static void *
+rejoin_main(void *arg)
+{
+	struct rh_rejoin *rj = arg;
+	struct rejoin_link *l, *next, **pl;
+	struct timespec now;
+	struct rh_rpc *rpc;
+	cJSON *cfg;
+	char *addr;
+	int r;
+
+	pthread_mutex_lock(&rj->lock);
+	while (!rj->stop) {
+		next = NULL;
+		for (l = rj->links; l != NULL; l = l->next)
+			if (!l->busy && (next == NULL || before(&l->due,
+			                                         &next->due)))
+				next = l;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (next == NULL) {
+			pthread_cond_wait(&rj->cond, &rj->lock);
+			continue;
+		}
+		if (before(&now, &next->due)) {
+			pthread_cond_timedwait(&rj->cond, &rj->lock,
+			                       &next->due);
+			continue;
+		}
+		/* the look, without the lock: a start takes seconds */
+		next->busy = 1;
+		addr = xstrdup(next->addr);
+		cfg = cJSON_Duplicate(next->cfg, 1);
+		rpc = next->rpc;
+		pthread_mutex_unlock(&rj->lock);
+		r = rejoin_one(rj, addr, cfg, rpc);
+		pthread_mutex_lock(&rj->lock);
+		for (pl = &rj->links; (l = *pl) != NULL; pl = &l->next)
+			if (strcmp(l->addr, addr) == 0)
+				break;
+		if (l != NULL) {
+			l->busy = 0;
+			if (l->rpc != rpc) {
+				/* replaced meanwhile: its own timer */
+			} else if (r < 0) {
+				/* the link is gone: a new one watches again */
+				*pl = l->next;
+				rejoin_link_free(l);
+			} else if (r > 0) {
+				l->wait_ms = REJOIN_MIN_MS;
+				due_in(&l->due, REJOIN_CHECK_MS);
+			} else {
+				due_in(&l->due, l->wait_ms);
+				l->wait_ms = l->wait_ms * 2 > REJOIN_MAX_MS ?
+				             REJOIN_MAX_MS : l->wait_ms * 2;
+			}
+		}
+		free(addr);
+		cJSON_Delete(cfg);
+	}
+	pthread_mutex_unlock(&rj->lock);
+	return NULL;
+}
+
+struct rh_rejoin *
+rh_rejoin_new(struct rh_links *ls, int timeout_ms)
+{
+	struct rh_rejoin *rj = xcalloc(1, sizeof(*rj));
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&rj->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rj->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rj->ls = ls;
+	rj->timeout_ms = timeout_ms;
+	return rj;
+}
+
+void
+rh_rejoin_watch(struct rh_rejoin *rj, const char *addr, const cJSON *cfg,
+                struct rh_rpc *rpc)
+{
+	struct rejoin_link *l;
+
+	pthread_mutex_lock(&rj->lock);
+	for (l = rj->links; l != NULL; l = l->next)
+		if (strcmp(l->addr, addr) == 0)
+			break;
+	if (l == NULL) {
+		l = xcalloc(1, sizeof(*l));
+		l->addr = xstrdup(addr);
+		l->next = rj->links;
+		rj->links = l;
+	}
+	cJSON_Delete(l->cfg);
+	l->cfg = cJSON_Duplicate(cfg, 1);
+	l->rpc = rpc;
+	l->wait_ms = REJOIN_MIN_MS;
+	due_in(&l->due, REJOIN_CHECK_MS);
+	if (!rj->started) {
+		if (pthread_create(&rj->thread, NULL, rejoin_main, rj) == 0)
+			rj->started = 1;
+		else
+			rh_warn("%s: cannot start the thread that restarts "
+			        "nodes", addr);
+	}
+	pthread_cond_signal(&rj->cond);
+	pthread_mutex_unlock(&rj->lock);
+}
+
+void
+rh_rejoin_free(struct rh_rejoin *rj)
+{
+	struct rejoin_link *l;
+
+	if (rj == NULL)
+		return;
+	pthread_mutex_lock(&rj->lock);
+	rj->stop = 1;
+	pthread_cond_signal(&rj->cond);
+	pthread_mutex_unlock(&rj->lock);
+	if (rj->started)
+		pthread_join(rj->thread, NULL);
+	while ((l = rj->links) != NULL) {
+		rj->links = l->next;
+		rejoin_link_free(l);
+	}
+	pthread_cond_destroy(&rj->cond);
+	pthread_mutex_destroy(&rj->lock);
+	free(rj);
 }
