@@ -249,6 +249,16 @@ slurm_ask_reason(const struct slurm_ask *q, const char *node, char *buf,
 	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
 		if (strcmp(state, ends[i].state) == 0)
 			words = ends[i].words;
+	if (strcmp(state, "PENDING") == 0 ||
+	    strncmp(state, "REQUEUE", 7) == 0) {
+		/* it ran, and waits again: Slurm requeued it (a node failed,
+		 * or preemption by requeue); it starts again later */
+		snprintf(buf, len, "Slurm job %s was requeued (%s%s%s)%s%s",
+		         q->job, state, reason[0] ? ": " : "", reason,
+		         node != NULL && *node ? " on " : "",
+		         node != NULL ? node : "");
+		return 1;
+	}
 	if (words == NULL)
 		return 0;       /* it runs (or Slurm said nothing) */
 	snprintf(buf, len, "Slurm job %s ended: %s (%s)%s%s", q->job, state,

@@ -15,6 +15,14 @@
 #                       they left running
 #   slurm_log           the daemons' logs, to stderr
 #
+#   slurm_kill_node N   kill -9 node N's slurmd and every process of a job
+#                       step there (slurmstepd, tasks): the node fails
+#   slurm_start_node N  start node N's slurmd again
+#
+# SLURMD_TIMEOUT, set before slurm_start, is slurm.conf's SlurmdTimeout
+# (default 30 s): how long slurmctld waits before it declares a node
+# that does not answer down.
+#
 # SLURM_DIR is the temp dir, SLURM_NODES the node names, SLURM_PARTITION
 # the partition (both nodes), SLURM_CLUSTER the cluster name. Lines of
 # SLURM_CONF_EXTRA, set before slurm_start, go into slurm.conf (say
@@ -139,7 +147,7 @@ MailProg=/bin/true
 ReturnToService=2
 SlurmdParameters=config_overrides
 SlurmctldTimeout=30
-SlurmdTimeout=30
+SlurmdTimeout=${SLURMD_TIMEOUT:-30}
 InactiveLimit=0
 KillWait=5
 MinJobAge=300
@@ -198,6 +206,34 @@ slurm_start() {
 		fi
 		sleep 0.5
 	done
+}
+
+# slurmd_pid N: the pid of node N's slurmd (of its pid file).
+slurmd_pid() {
+	cat "$SLURM_DIR/slurmd-$1.pid" 2>/dev/null
+}
+
+slurm_kill_node() {
+	kill -9 "$(slurmd_pid "$1")" 2>/dev/null
+	# the steps' tasks there, and their slurmstepd (their parent)
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}
+		p=${p%/environ}
+		{ tr '\0' '\n' <"$e"; } 2>/dev/null |
+			grep -qxF "SLURMD_NODENAME=$1" || continue
+		{ tr '\0' '\n' <"$e"; } 2>/dev/null |
+			grep -qxF "SLURM_CONF=$SLURM_DIR/slurm.conf" || continue
+		pp=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null)
+		case $(cat "/proc/$pp/comm" 2>/dev/null) in
+		slurmstepd) kill -9 "$pp" 2>/dev/null ;;
+		esac
+		kill -9 "$p" 2>/dev/null
+	done
+}
+
+slurm_start_node() {
+	slurm_daemon "slurmd-$1" /usr/sbin/slurmd -D -N "$1" -f "$SLURM_CONF"
+	SLURMD_PIDS="$SLURMD_PIDS $!"
 }
 
 # The pids of processes that run with our SLURM_CONF in their
