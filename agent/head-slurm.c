@@ -58,8 +58,9 @@ slurm_ask_start(const char *job, int patient)
 
 	if (!slurm_job_valid(job))
 		return NULL;
-	/* while scontrol says the job ends (COMPLETING), or runs and we are
-	 * patient, again; a job scontrol no longer knows may be in the
+	/* while scontrol says the job ends (COMPLETING), or runs (for about
+	 * two seconds: its worker may be dying too; for the whole time when
+	 * patient), again; a job scontrol no longer knows may be in the
 	 * accounting */
 	script = xasprintf(
 	        "j=%s; p=%d; i=0; s=\n"
@@ -72,7 +73,7 @@ slurm_ask_start(const char *job, int patient)
 	        "JobState=\\1 Reason=\\2 NodeList=\\3/p')\n"
 	        "  case \"$s\" in\n"
 	        "  *JobState=RUNNING*|*JobState=CONFIGURING*) "
-	        "[ $p = 1 ] || break ;;\n"
+	        "[ $p = 1 ] || [ $i -lt 4 ] || break ;;\n"
 	        "  *JobState=COMPLETING*|'') ;;\n"
 	        "  *) break ;;\n"
 	        "  esac\n"

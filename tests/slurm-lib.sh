@@ -214,8 +214,9 @@ slurmd_pid() {
 }
 
 slurm_kill_node() {
-	kill -9 "$(slurmd_pid "$1")" 2>/dev/null
-	# the steps' tasks there, and their slurmstepd (their parent)
+	# the steps' tasks there, and their slurmstepd (their parent), then
+	# all at once
+	pids=$(slurmd_pid "$1")
 	for e in /proc/[0-9]*/environ; do
 		p=${e#/proc/}
 		p=${p%/environ}
@@ -225,10 +226,12 @@ slurm_kill_node() {
 			grep -qxF "SLURM_CONF=$SLURM_DIR/slurm.conf" || continue
 		pp=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null)
 		case $(cat "/proc/$pp/comm" 2>/dev/null) in
-		slurmstepd) kill -9 "$pp" 2>/dev/null ;;
+		slurmstepd) pids="$pids $pp" ;;
 		esac
-		kill -9 "$p" 2>/dev/null
+		pids="$pids $p"
 	done
+	# shellcheck disable=SC2086
+	kill -9 $pids 2>/dev/null
 }
 
 slurm_start_node() {
