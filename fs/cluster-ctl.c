@@ -237,7 +237,7 @@ static int
 do_down(struct fs *fs, const char *addr, const cJSON *cfg,
         struct rh_buf *out, struct rh_err *err)
 {
-	struct timespec t0, now;
+	struct timespec t0;
 	struct rh_rpc *rpc;
 	cJSON *req, *reply = NULL;
 	int r;
@@ -254,9 +254,7 @@ do_down(struct fs *fs, const char *addr, const cJSON *cfg,
 		                  "'stop': %s", addr, strerror(-r));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (rh_rpc_alive(rpc)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 +
-		    (now.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms(fs))
+		if (rh_ms_since(&t0) > timeout_ms(fs))
 			return rh_err_set(err, ETIMEDOUT, "%s: the agent took "
 			                  "'stop' but did not end within %d ms",
 			                  addr, timeout_ms(fs));

@@ -145,15 +145,11 @@ static int
 sky(struct od *od, const cJSON *args, const struct timespec *t0,
     struct rh_buf *out, struct rh_err *err)
 {
-	struct timespec now;
 	long left;
 	char *cmd, *why;
 	int r, status;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left = launch_timeout_ms(od->fs) -
-	       ((now.tv_sec - t0->tv_sec) * 1000 +
-	        (now.tv_nsec - t0->tv_nsec) / 1000000);
+	left = launch_timeout_ms(od->fs) - rh_ms_since(t0);
 	cmd = rh_sky_command(args);
 	rh_info("%s: running %s", od->addr, cmd);
 	if (left <= 0) {
@@ -429,14 +425,12 @@ wait_slice(struct fs *fs, fuse_req_t req, const struct timespec *t0,
            long bound_ms)
 {
 	struct ondemands *ods = fs->ondemand;
-	struct timespec now, until;
+	struct timespec until;
 
 	if ((req != NULL && fuse_req_interrupted(req)) || ods->stop ||
 	    fuse_session_exited(fs->se))
 		return -EINTR;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - t0->tv_sec) * 1000 +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000 > bound_ms)
+	if (rh_ms_since(t0) > bound_ms)
 		return -ETIMEDOUT;
 	until = rh_time_after(CLOCK_REALTIME, SLICE_MS);
 	pthread_cond_timedwait(&ods->cond, &ods->lock, &until);

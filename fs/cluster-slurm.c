@@ -76,16 +76,6 @@ slurm_init(struct fs *fs)
 	fs->slurm = sls;
 }
 
-static long
-elapsed_ms(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* With sls->lock held. */
 static struct sl *
 find(struct fs *fs, const char *addr, int create)
@@ -394,7 +384,7 @@ watch_main(void *arg)
 		}
 		/* autostop: idle for its minutes once running */
 		mins = autostop_mins(s->cfg);
-		idle = elapsed_ms(&s->active);
+		idle = rh_ms_since(&s->active);
 		if (mins >= 0 && s->cancel == NULL && s->waiting == 0 &&
 		    strcmp(info.state, "RUNNING") == 0 &&
 		    idle >= (long)mins * 60000 && !head_busy(s, 1)) {
@@ -507,7 +497,7 @@ wait_running(struct sl *s, fuse_req_t req, struct rh_err *err)
 				               "(ended, or cancelled)", s->addr);
 			break;
 		}
-		if (elapsed_ms(&t0) > (long)(bound_s * 1000)) {
+		if (rh_ms_since(&t0) > (long)(bound_s * 1000)) {
 			r = rh_err_set(err, ETIMEDOUT, "%s: Slurm job %s still "
 			               "%s (%s) after launch_timeout (%.0f s); "
 			               "the job stays ('down' in ctl cancels "
@@ -658,7 +648,7 @@ fresh(struct sl *s)
 	pthread_cond_broadcast(&sls->cond);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (s->watching && s->job != NULL && s->polls == polls &&
-	       !sls->stop && elapsed_ms(&t0) < DOWN_WAIT_MS) {
+	       !sls->stop && rh_ms_since(&t0) < DOWN_WAIT_MS) {
 		until = rh_time_after(CLOCK_REALTIME, SLICE_MS);
 		pthread_cond_timedwait(&sls->cond, &sls->lock, &until);
 	}
@@ -697,7 +687,7 @@ cancel_job(struct sl *s, const char *why, fuse_req_t req, char **said,
 	/* the job file read first: an rhfs started again cancels it too */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!s->recalled && s->watching && !sls->stop &&
-	       elapsed_ms(&t0) < DOWN_WAIT_MS) {
+	       rh_ms_since(&t0) < DOWN_WAIT_MS) {
 		until = rh_time_after(CLOCK_REALTIME, SLICE_MS);
 		pthread_cond_timedwait(&sls->cond, &sls->lock, &until);
 	}
@@ -720,7 +710,7 @@ cancel_job(struct sl *s, const char *why, fuse_req_t req, char **said,
 			                  "cancelling its Slurm job (the cancel "
 			                  "goes on)", s->addr);
 		}
-		if (elapsed_ms(&t0) > DOWN_WAIT_MS) {
+		if (rh_ms_since(&t0) > DOWN_WAIT_MS) {
 			r = rh_err_set(err, ETIMEDOUT, "%s: Slurm job %s was "
 			               "cancelled but is not yet over after "
 			               "%d s (%s)", s->addr, job,
@@ -781,7 +771,7 @@ slurm_ctl(struct fs *fs, const char *addr, const cJSON *cfg,
 				               addr);
 				break;
 			}
-			if (sls->stop || elapsed_ms(&t0) > DOWN_WAIT_MS) {
+			if (sls->stop || rh_ms_since(&t0) > DOWN_WAIT_MS) {
 				r = rh_err_set(err, ETIMEDOUT, "%s: sbatch on "
 				               "the login node did not answer "
 				               "within %d s", addr,

@@ -169,6 +169,8 @@ struct timespec rh_time_after(clockid_t clock, long ms);
 void rh_cond_init_monotonic(pthread_cond_t *cond);
 /* Milliseconds from from to to (negative when to is earlier). */
 long rh_ms_between(const struct timespec *from, const struct timespec *to);
+/* Milliseconds since t0, taken on CLOCK_MONOTONIC. */
+long rh_ms_since(const struct timespec *t0);
 /* Milliseconds on the monotonic clock (for deadlines and intervals). */
 int64_t rh_now_ms(void);
 

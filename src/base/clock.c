@@ -39,6 +39,15 @@ rh_ms_between(const struct timespec *from, const struct timespec *to)
 	       (to->tv_nsec - from->tv_nsec) / 1000000;
 }
 
+long
+rh_ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return rh_ms_between(t0, &now);
+}
+
 int64_t
 rh_now_ms(void)
 {

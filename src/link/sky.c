@@ -297,16 +297,6 @@ rh_sky_path(char **path, struct rh_err *err)
 	                  "(ips) or a Slurm cluster instead");
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* One line of output: terminal escapes dropped (sky colours its tables
  * and draws spinners), then given to the caller. */
 static void
@@ -368,7 +358,7 @@ kill_wait(pid_t pid)
 	kill(-pid, SIGTERM);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (ms_since(&t0) > KILL_GRACE_MS) {
+		if (rh_ms_since(&t0) > KILL_GRACE_MS) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			break;
@@ -456,7 +446,7 @@ rh_sky_run(const cJSON *args, long timeout_ms, int (*stop)(void *),
 			r = -ECANCELED;
 			break;
 		}
-		if (ms_since(&t0) > timeout_ms) {
+		if (rh_ms_since(&t0) > timeout_ms) {
 			r = -ETIMEDOUT;
 			break;
 		}

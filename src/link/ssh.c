@@ -47,15 +47,6 @@ init_libssh2(void)
 	init_result = libssh2_init(0);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until the socket is ready in the direction libssh2 is blocked on,
  * or the deadline passes. */
 static int
@@ -71,7 +62,7 @@ wait_io(struct rh_ssh *s, int64_t deadline)
 	if (p.events == 0)
 		p.events = POLLIN;
 	for (;;) {
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - rh_now_ms());
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&p, 1, left);
@@ -293,7 +284,7 @@ rh_ssh_connect(const struct rh_ssh_opts *o, struct rh_ssh **out,
 	s->fd = fd;
 	s->timeout_ms = o->timeout_ms;
 	s->where = xasprintf("%s@%s:%d", o->user, o->host, o->port);
-	deadline = now_ms() + o->timeout_ms;
+	deadline = rh_now_ms() + o->timeout_ms;
 	if ((s->session = libssh2_session_init()) == NULL) {
 		rc = rh_err_set(err, ENOMEM, "%s: no SSH session", s->where);
 		goto fail;
@@ -435,7 +426,7 @@ rh_ssh_exec(struct rh_ssh *s, const char *cmd, const void *in, size_t inlen,
             struct rh_buf *out, struct rh_buf *errout, int *status,
             struct rh_err *err)
 {
-	int64_t deadline = now_ms() + s->timeout_ms;
+	int64_t deadline = rh_now_ms() + s->timeout_ms;
 	LIBSSH2_CHANNEL *ch;
 	char buf[16384];
 	size_t off = 0;
@@ -497,7 +488,7 @@ rh_ssh_chan_open(struct rh_ssh *s, const char *cmd, struct rh_ssh_chan **out,
 	int rc;
 
 	*out = NULL;
-	if ((rc = open_exec(s, cmd, now_ms() + s->timeout_ms, &ch, err)) < 0)
+	if ((rc = open_exec(s, cmd, rh_now_ms() + s->timeout_ms, &ch, err)) < 0)
 		return rc;
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->ssh = s;
@@ -512,7 +503,7 @@ int
 rh_ssh_chan_direct(struct rh_ssh *s, const char *host, int port,
                    struct rh_ssh_chan **out, struct rh_err *err)
 {
-	int64_t deadline = now_ms() + s->timeout_ms;
+	int64_t deadline = rh_now_ms() + s->timeout_ms;
 	LIBSSH2_CHANNEL *ch;
 	char *what;
 	int rc;
@@ -595,7 +586,7 @@ rh_ssh_chan_close(struct rh_ssh_chan *c)
 
 	if (c == NULL)
 		return;
-	deadline = now_ms() + c->ssh->timeout_ms;
+	deadline = rh_now_ms() + c->ssh->timeout_ms;
 	UNTIL_DONE(c->ssh, deadline, rc, libssh2_channel_close(c->channel));
 	libssh2_channel_free(c->channel);
 	free(c);
@@ -614,11 +605,11 @@ rh_ssh_chan_close_now(struct rh_ssh_chan *c, int grace_ms)
 
 	if (c == NULL)
 		return;
-	deadline = now_ms() + grace_ms;
+	deadline = rh_now_ms() + grace_ms;
 	UNTIL_DONE(c->ssh, deadline, rc, libssh2_channel_close(c->channel));
 	if (rc == -ETIMEDOUT || rc == LIBSSH2_ERROR_EAGAIN) {
 		shutdown(c->ssh->fd, SHUT_RDWR);
-		deadline = now_ms() + grace_ms;
+		deadline = rh_now_ms() + grace_ms;
 		UNTIL_DONE(c->ssh, deadline, rc,
 		           libssh2_channel_close(c->channel));
 	}
@@ -632,7 +623,7 @@ int
 rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
               unsigned mode, struct rh_err *err)
 {
-	int64_t deadline = now_ms() + s->timeout_ms;
+	int64_t deadline = rh_now_ms() + s->timeout_ms;
 	LIBSSH2_SFTP *sftp = NULL;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	char buf[128 * 1024], *tmp = xasprintf("%s.rhfs-upload", path);
@@ -672,7 +663,7 @@ rh_ssh_upload(struct rh_ssh *s, const char *local, const char *path,
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		for (off = 0; off < (size_t)n; off += (size_t)w) {
 			/* a long upload moves its deadline on while it moves */
-			deadline = now_ms() + s->timeout_ms;
+			deadline = rh_now_ms() + s->timeout_ms;
 			UNTIL_DONE(s, deadline, w,
 			           libssh2_sftp_write(h, buf + off, (size_t)n - off));
 			if (w < 0) {
@@ -714,7 +705,7 @@ out:
 	if (h != NULL)
 		libssh2_sftp_close_handle(h);
 	if (sftp != NULL) {
-		deadline = now_ms() + s->timeout_ms;
+		deadline = rh_now_ms() + s->timeout_ms;
 		UNTIL_DONE(s, deadline, n, libssh2_sftp_shutdown(sftp));
 	}
 	if (fd >= 0)
@@ -765,7 +756,7 @@ sftp_fail(struct rh_sftp *f, int rc, const char *what, const char *path,
 int
 rh_sftp_open(struct rh_ssh *s, struct rh_sftp **out, struct rh_err *err)
 {
-	int64_t deadline = now_ms() + s->timeout_ms;
+	int64_t deadline = rh_now_ms() + s->timeout_ms;
 	LIBSSH2_SFTP *sftp;
 	int rc;
 
@@ -789,7 +780,7 @@ rh_sftp_close(struct rh_sftp *f)
 
 	if (f == NULL)
 		return;
-	deadline = now_ms() + f->ssh->timeout_ms;
+	deadline = rh_now_ms() + f->ssh->timeout_ms;
 	UNTIL_DONE(f->ssh, deadline, rc, libssh2_sftp_shutdown(f->sftp));
 	free(f);
 }
@@ -800,7 +791,7 @@ int
 rh_sftp_mkdir(struct rh_sftp *f, const char *path, int *made,
               struct rh_err *err)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	int rc;
 
@@ -833,7 +824,7 @@ static int
 sftp_open_file(struct rh_sftp *f, const char *path, unsigned long flags,
                unsigned mode, LIBSSH2_SFTP_HANDLE **out, struct rh_err *err)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	int rc;
 
 	for (;;) {
@@ -852,7 +843,7 @@ sftp_open_file(struct rh_sftp *f, const char *path, unsigned long flags,
 static void
 sftp_close_file(struct rh_sftp *f, LIBSSH2_SFTP_HANDLE *h)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	int rc;
 
 	UNTIL_DONE(f->ssh, deadline, rc, libssh2_sftp_close_handle(h));
@@ -873,7 +864,7 @@ rh_sftp_get(struct rh_sftp *f, const char *path, size_t max,
 	if ((r = sftp_open_file(f, path, LIBSSH2_FXF_READ, 0, &h, err)) < 0)
 		return r;
 	for (;;) {
-		deadline = now_ms() + f->ssh->timeout_ms;
+		deadline = rh_now_ms() + f->ssh->timeout_ms;
 		UNTIL_DONE(f->ssh, deadline, n,
 		           libssh2_sftp_read(h, buf, sizeof(buf)));
 		if (n < 0) {
@@ -904,7 +895,7 @@ sftp_write_all(struct rh_sftp *f, LIBSSH2_SFTP_HANDLE *h, const char *path,
 
 	for (off = 0; off < len; off += (size_t)w) {
 		/* a long transfer moves its deadline on while it moves */
-		deadline = now_ms() + f->ssh->timeout_ms;
+		deadline = rh_now_ms() + f->ssh->timeout_ms;
 		UNTIL_DONE(f->ssh, deadline, w,
 		           libssh2_sftp_write(h, data + off, len - off));
 		if (w < 0)
@@ -964,7 +955,7 @@ int
 rh_sftp_lstat(struct rh_sftp *f, const char *path, unsigned *mode,
               struct rh_err *err)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	int rc;
 
@@ -984,7 +975,7 @@ rh_sftp_lstat(struct rh_sftp *f, const char *path, unsigned *mode,
 int
 rh_sftp_unlink(struct rh_sftp *f, const char *path, struct rh_err *err)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	int rc;
 
 	UNTIL_DONE(f->ssh, deadline, rc,
@@ -998,7 +989,7 @@ rh_sftp_unlink(struct rh_sftp *f, const char *path, struct rh_err *err)
 int
 rh_sftp_rmdir(struct rh_sftp *f, const char *path, struct rh_err *err)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	int rc;
 
 	UNTIL_DONE(f->ssh, deadline, rc,
@@ -1013,7 +1004,7 @@ int
 rh_sftp_rename(struct rh_sftp *f, const char *from, const char *to,
                struct rh_err *err)
 {
-	int64_t deadline = now_ms() + f->ssh->timeout_ms;
+	int64_t deadline = rh_now_ms() + f->ssh->timeout_ms;
 	int rc;
 
 	if ((rc = rh_sftp_unlink(f, to, err)) < 0 && rc != -ENOENT)
