@@ -465,6 +465,9 @@ void step_reaped(struct agent *a, struct call *c, int status);
 int step_tick(struct agent *a);
 /* Whether call id ran as a job step (its output is here). */
 int step_ran(const char *id);
+/* A call whose agent died while its step ran: scancel the step, if it
+ * started and did not end. */
+void step_orphan(const char *id);
 /* rhagent step --dir DIR: run the call of the spec on stdin, once. */
 int step_main(int argc, char **argv);
 

@@ -1150,8 +1150,11 @@ recover(struct agent *a, const char *id, const cJSON *jrec)
 			    proc_start(pid) != (unsigned long long)rec.pid_start)
 				pid = 0;
 		}
+		/* a job step's srun is asked to end it; the step too
+		 * (step.c) */
 		if (pid > 0)
-			kill(-pid, SIGKILL);
+			kill(-pid, step_ran(id) ? SIGTERM : SIGKILL);
+		step_orphan(id);
 		/* its secrets were in the dead agent's memory only */
 		why = a->worker_name != NULL ? "the worker agent stopped "
 		      "before the call ended (its head was lost)" :

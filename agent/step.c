@@ -367,6 +367,44 @@ step_ran(const char *id)
 	return r;
 }
 
+void
+step_orphan(const char *id)
+{
+	posix_spawn_file_actions_t fa;
+	cJSON *st = step_read(id);
+	const char *job = rh_json_str(st, "job"), *step = rh_json_str(st,
+	      "step");
+	char *argv[4];
+	pid_t pid;
+	int r;
+
+	if (job == NULL || step == NULL ||
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "ended"))) {
+		cJSON_Delete(st);
+		return;
+	}
+	argv[0] = xstrdup("scancel");
+	argv[1] = xstrdup("--quiet");
+	argv[2] = xasprintf("%s.%s", job, step);
+	argv[3] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	/* (its end is reaped with the calls': call_reap) */
+	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r == 0)
+		rh_info("call %s: its Slurm job step %s cancelled (scancel): "
+		        "the agent died while it ran", id, argv[2]);
+	else
+		rh_warn("call %s: cannot run scancel for its Slurm job step "
+		        "%s: %s", id, argv[2], strerror(r));
+	free(argv[0]);
+	free(argv[1]);
+	free(argv[2]);
+	cJSON_Delete(st);
+}
+
 /* ---- in the step, on a node ---- */
 
 /* What the step tells the head: started, then ended. */

@@ -10,7 +10,7 @@
 # step that asks for more than any node has fails at once with Slurm's
 # reason; a running step is cancelled (srun ends it, Slurm lists it no
 # more); bad 'slurm' keys or values are refused at write(), and nothing
-# runs.
+# runs; a step whose agent was killed is ended when it starts again.
 . "$top_srcdir/tests/lib.sh"
 # the login node's user: Slurm's tests' own (their node lock too)
 SSH_USER=rhfs-slurm
@@ -215,4 +215,25 @@ refuse "slurm not an object: refused at write()" "Invalid argument" \
 [ "$(ls "$R/where/calls" | grep -vc '^latest$')" = "$N0" ] &&
 	pass "  and no call was made" ||
 	fail "  and no call was made ($(ls "$R/where/calls" | tr '\n' ' '))"
+
+# the agent on the login node killed while a step runs: started again,
+# it fails the call and ends the step (SIGTERM to srun, and scancel)
+echo '{"args": ["300"], "slurm": {"cpus_per_task": 1}}' >"$R/cmd/invoke"
+CALL=$(ls "$R/cmd/calls" | grep -v '^latest$' | tail -n 1)
+wait_for 60 sh -c "grep -q '^step' '$R/cmd/calls/$CALL/stdout'" ||
+	fail "a step runs when its agent is killed"
+APID=$(cat "$HOMEDIR/.rh/agent/pid" 2>/dev/null)
+check "the login node's agent killed (SIGKILL) mid-step" kill -9 "$APID"
+# (unless rhfs, which lost its link, has started it again already)
+su -s /bin/sh "$SSH_USER" -c \
+	"cd && SLURM_CONF='$SLURM_CONF' timeout 60 ~/.rh/bin/rhagent serve" \
+	>/dev/null 2>&1
+wait_for 30 sh -c "p=\$(cat '$HOMEDIR/.rh/agent/pid') && [ \"\$p\" != '$APID' ] && kill -0 \"\$p\"" &&
+	pass "  and started again" || fail "  and started again"
+wait_for 30 sh -c "! timeout 10 squeue -h -s -j $JOB -o '%j' | grep -q 'rh-$CALL'" &&
+	pass "  Slurm lists the step no more" ||
+	fail "  Slurm lists the step no more ($(timeout 10 squeue -h -s -j "$JOB"))"
+check "  the call's status" timeout 60 cat "$R/cmd/calls/$CALL/status"
+has "  failed" "$T/out" '"state": "failed"'
+has "  with the reason" "$T/out" "the agent died while the call ran"
 finish
