@@ -106,9 +106,12 @@ check "a call with cpus_per_task 2: its result" cat "$T/res"
 	fail "  the function's result (got $(cat "$T/res"))"
 STEP=$(field "$T/res" step)
 NODE=$(field "$T/res" node)
+# (its step may be the job's first, 0, when it starts before the
+# workers' step: its record names it, and the worker agents' step is
+# another)
 case $STEP in
-''|null|0) fail "  ran in a job step of its own (SLURM_STEP_ID $STEP)" ;;
-*) pass "  ran in a job step of its own (step $JOB.$STEP)" ;;
+''|null|*[!0-9]*) fail "  ran in a job step (SLURM_STEP_ID $STEP)" ;;
+*) pass "  ran in a job step (step $JOB.$STEP)" ;;
 esac
 [ "$(field "$T/res" cpus)" = 2 ] && pass "  with its two CPUs" ||
 	fail "  with its two CPUs (SLURM_CPUS_PER_TASK $(field "$T/res" cpus))"
@@ -131,6 +134,9 @@ case $(field "$T/st" node) in
 node[12]-"$JOB") pass "  ran on a worker agent ($(field "$T/st" node))" ;;
 *) fail "  ran on a worker agent (node $(field "$T/st" node))" ;;
 esac
+[ "$(field "$T/res" step)" != "$STEP" ] &&
+	pass "  in the workers' step, not the call's" ||
+	fail "  in the workers' step, not the call's (step $STEP)"
 
 # a step's result as a later call's argument ($ref), and a result too
 # large for the record (over 64 KiB: the step writes it to the call's
