@@ -127,38 +127,6 @@ struct head {
 	size_t nasked, asked_cap;
 };
 
-static long
-ms_since(const struct timespec *t, const struct timespec *now)
-{
-	return (long)(now->tv_sec - t->tv_sec) * 1000 +
-	       (now->tv_nsec - t->tv_nsec) / 1000000;
-}
-
-static void
-add_ms(struct timespec *t, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
-static void
-to_hex(const unsigned char *b, size_t n, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		hex[2 * i] = digits[b[i] >> 4];
-		hex[2 * i + 1] = digits[b[i] & 15];
-	}
-	hex[2 * n] = '\0';
-}
-
 void
 head_proof(const unsigned char *key, size_t keylen, const char *what,
            const char *n1, const char *n2, const char *node, char *hex)
@@ -175,7 +143,7 @@ head_proof(const unsigned char *key, size_t keylen, const char *what,
 	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)b.data,
 	         b.len, md, &mdlen) == NULL)
 		mdlen = 0;
-	to_hex(md, mdlen, hex);
+	rh_hex(md, mdlen, hex);
 	rh_buf_free(&b);
 }
 
@@ -497,7 +465,7 @@ write_key(struct head *h, struct rh_err *err)
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return rh_err_set(err, EIO, "cannot make a key: RAND_bytes "
 		                  "failed");
-	to_hex(raw, sizeof(raw), hex);
+	rh_hex(raw, sizeof(raw), hex);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	memcpy(h->key, hex, 2 * KEY_BYTES);
 	h->keylen = 2 * KEY_BYTES;
@@ -753,8 +721,8 @@ accept_all(struct agent *a)
 		n->fd = fd;
 		n->state = N_JOINING;
 		snprintf(n->addr, sizeof(n->addr), "%s", host);
-		to_hex(raw, sizeof(raw), n->nonce);
-		add_ms(&n->deadline, HANDSHAKE_MS);
+		rh_hex(raw, sizeof(raw), n->nonce);
+		n->deadline = rh_time_after(CLOCK_MONOTONIC, HANDSHAKE_MS);
 		rh_proto_dec_init(&n->dec, HANDSHAKE_FRAME_MAX);
 		m = rh_proto_new(0, "challenge");
 		cJSON_AddStringToObject(m, "nonce", n->nonce);
@@ -840,7 +808,7 @@ joined(struct agent *a, struct node *n, const cJSON *m)
 	n->state = N_UP;
 	clock_gettime(CLOCK_REALTIME, &n->joined_at);
 	clock_gettime(CLOCK_MONOTONIC, &n->status_ok);
-	add_ms(&n->next_ping, 0);
+	n->next_ping = rh_time_after(CLOCK_MONOTONIC, 0);
 	head_proof(h->key, h->keylen, "rhagent head", wnonce, n->nonce, name,
 	           mine);
 	w = rh_proto_new(0, "welcome");
@@ -1304,7 +1272,7 @@ head_tick(struct agent *a)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (pn = &h->nodes; (n = *pn) != NULL;) {
 		if (n->state == N_JOINING &&
-		    (ms = -ms_since(&n->deadline, &now)) <= 0)
+		    (ms = rh_ms_between(&now, &n->deadline)) <= 0)
 			node_lose(a, n, "no proof of the key within %d s: "
 			          "closed", HANDSHAKE_MS / 1000);
 		else if (n->state == N_JOINING && (next < 0 || ms < next))
@@ -1321,21 +1289,24 @@ head_tick(struct agent *a)
 		}
 		if (n->state == N_UP) {
 			if (n->status_sent.tv_sec != 0 &&
-			    ms_since(&n->status_ok, &now) > LOST_MS) {
+			    rh_ms_between(&n->status_ok, &now) > LOST_MS) {
 				node_lose(a, n, "no answer for %d s",
 				          LOST_MS / 1000);
 			} else if (n->status_sent.tv_sec == 0 &&
-			           (ms = -ms_since(&n->next_ping, &now)) <= 0) {
+			           (ms = rh_ms_between(&now,
+			                               &n->next_ping)) <= 0) {
 				req = rh_proto_new(0, "status");
 				node_request(n, req, P_STATUS);
 				n->status_sent = now;
-				add_ms(&n->next_ping, PING_MS);
+				n->next_ping = rh_time_after(CLOCK_MONOTONIC,
+				                             PING_MS);
 				node_flush(a, n);
 				ms = PING_MS;
 			} else if (n->status_sent.tv_sec != 0)
-				ms = LOST_MS - ms_since(&n->status_ok, &now);
+				ms = LOST_MS - rh_ms_between(&n->status_ok,
+				                             &now);
 			else
-				ms = -ms_since(&n->next_ping, &now);
+				ms = rh_ms_between(&now, &n->next_ping);
 			if (n->state == N_UP && (next < 0 || ms < next))
 				next = ms;
 		}

@@ -58,15 +58,6 @@ struct wopts {
 	const char *dir;
 };
 
-static long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -202,8 +193,8 @@ recv_frame(int fd, struct rh_proto_dec *dec, long deadline,
 			snprintf(why, len, "%.200s", err.msg);
 			return -1;
 		}
-		if (poll(&pfd, 1, (int)(deadline - now_ms() > 0 ?
-		                        deadline - now_ms() : 0)) != 1) {
+		if (poll(&pfd, 1, (int)(deadline - rh_now_ms() > 0 ?
+		                        deadline - rh_now_ms() : 0)) != 1) {
 			snprintf(why, len, "the head did not answer within "
 			         "%d s", HANDSHAKE_MS / 1000);
 			return -1;
@@ -237,7 +228,7 @@ handshake(int fd, const struct wopts *o, const struct rh_buf *key,
 	char mine[65], proof[2 * EVP_MAX_MD_SIZE + 1];
 	char want[2 * EVP_MAX_MD_SIZE + 1], hnonce[200];
 	const char *s;
-	long deadline = now_ms() + HANDSHAKE_MS;
+	long deadline = rh_now_ms() + HANDSHAKE_MS;
 	cJSON *j;
 	size_t i;
 	int r = -1;
@@ -316,7 +307,7 @@ out:
 static int
 join(const struct wopts *o, const struct rh_buf *key, struct rh_buf *rest)
 {
-	long start = now_ms(), backoff = JOIN_BACKOFF_MIN_MS;
+	long start = rh_now_ms(), backoff = JOIN_BACKOFF_MIN_MS;
 	char why[300];
 	int fd, fatal, tries = 0;
 
@@ -337,7 +328,7 @@ join(const struct wopts *o, const struct rh_buf *key, struct rh_buf *rest)
 				return -1;
 			}
 		}
-		if (now_ms() - start >= JOIN_WAIT_MS) {
+		if (rh_now_ms() - start >= JOIN_WAIT_MS) {
 			rh_error("node %s: cannot join the head after %d "
 			         "tries in %d s: %s", o->node, tries,
 			         JOIN_WAIT_MS / 1000, why);

@@ -178,5 +178,7 @@ int64_t rh_now_ms(void);
  * hex (RH_SHA256_HEX bytes); 0 or -EIO. */
 #define RH_SHA256_HEX 65
 int rh_sha256_hex(const void *data, size_t len, char *hex);
+/* n bytes at b as lower-case hex, NUL-ended, into hex (2 n + 1 bytes). */
+void rh_hex(const void *b, size_t n, char *hex);
 
 #endif

@@ -12,13 +12,26 @@ int
 rh_sha256_hex(const void *data, size_t len, char *hex)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL)) {
 		*hex = '\0';
 		return -EIO;
 	}
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	rh_hex(md, n, hex);
 	return 0;
+}
+
+void
+rh_hex(const void *b, size_t n, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		hex[2 * i] = digits[p[i] >> 4];
+		hex[2 * i + 1] = digits[p[i] & 15];
+	}
+	hex[2 * n] = '\0';
 }
