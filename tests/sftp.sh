@@ -291,9 +291,14 @@ check "answering again: the store reconnects ($ANSWER)" \
 	test "${ANSWER#ok reg}" != "$ANSWER"
 # the node closes the idle session (its sshd stays): the next operation
 # connects again instead of failing
-# shellcheck disable=SC2046
-kill $(sshd_tree | grep -vx "$SSHD_PID" | tac) 2>/dev/null
-sleep 0.5
+SESSION=$(sshd_tree | grep -vx "$SSHD_PID" | tac)
+# shellcheck disable=SC2086
+kill $SESSION 2>/dev/null
+# closed once its processes are gone (a loaded machine may take a while)
+for p in $SESSION; do
+	wait_for 10 sh -c "! kill -0 $p 2>/dev/null" ||
+		echo "# the session's sshd $p did not end within 10 s"
+done
 ask stat new.txt
 check "a session the node closed while idle: made anew ($ANSWER)" \
 	test "${ANSWER#ok reg}" != "$ANSWER"

@@ -177,6 +177,9 @@ slurm_idle() {
 
 slurm_start() {
 	mkdir -p "$SLURM_DIR/log" "$SLURM_DIR/state" "$SLURM_DIR/spool"
+	# the job ids an earlier test's Slurm left on the login node: this
+	# Slurm is new and knows none of them (it numbers its jobs from 1)
+	rm -rf "/home/$SSH_USER/.rh/slurm"
 	munge_start || { slurm_log; return 1; }
 	slurm_conf
 	SLURM_CONF=$SLURM_DIR/slurm.conf
