@@ -401,6 +401,9 @@ int pool_tick(struct agent *a);
 void pool_stop_all(struct agent *a);
 /* call.c, for pool.c: the spawn attributes of a call's program. */
 void call_spawnattr_init(posix_spawnattr_t *at);
+/* A call's stdout or stderr file (name), made empty, for its program to
+ * write: the descriptor, or -1 and errno. */
+int call_open_output(const char *id, const char *name);
 /* call.c, for pool.c: end a running call; reason may be NULL. */
 void call_finish(struct agent *a, struct call *c, enum call_state state,
                  const char *reason);

@@ -623,6 +623,8 @@ int
 call_submit(struct agent *a, const cJSON *req, struct call **out,
             struct rh_err *err)
 {
+	const cJSON *senv = cJSON_GetObjectItemCaseSensitive(req,
+	                                                     "secret_env");
 	struct call *c;
 	int r;
 
@@ -635,10 +637,8 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 	c->state = CALL_QUEUED;
 	/* its secrets' values, should it run on a worker node (head.c) or
 	 * as a job step (step.c) */
-	if ((a->head != NULL || c->slurm != NULL) && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
-	                                      req, "secret_env")))
-		c->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-		                             req, "secret_env"), 1);
+	if ((a->head != NULL || c->slurm != NULL) && cJSON_IsObject(senv))
+		c->secrets = cJSON_Duplicate(senv, 1);
 	record_save(a, c);
 	list_append(&a->queued, c);
 	a->ncalls++;
@@ -648,8 +648,8 @@ call_submit(struct agent *a, const cJSON *req, struct call **out,
 	return 0;
 }
 
-static int
-open_output(const char *id, const char *name)
+int
+call_open_output(const char *id, const char *name)
 {
 	char *path = record_path(id, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -712,8 +712,8 @@ call_start(struct agent *a, struct call *c)
 		pool_start(a, c);
 		return;
 	}
-	if ((out = open_output(c->id, "stdout")) < 0 ||
-	    (errfd = open_output(c->id, "stderr")) < 0) {
+	if ((out = call_open_output(c->id, "stdout")) < 0 ||
+	    (errfd = call_open_output(c->id, "stderr")) < 0) {
 		r = errno;
 		if (out >= 0)
 			close(out);

@@ -130,16 +130,6 @@ spec_fd(struct call *c)
 	return fd;
 }
 
-static int
-open_output(const char *id, const char *name)
-{
-	char *path = record_path(id, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	free(path);
-	return fd;
-}
-
 void
 step_start(struct agent *a, struct call *c)
 {
@@ -152,8 +142,8 @@ step_start(struct agent *a, struct call *c)
 	pid_t pid;
 
 	if (record_dir(c->id) < 0 ||
-	    (out = open_output(c->id, "stdout")) < 0 ||
-	    (errfd = open_output(c->id, "stderr")) < 0)
+	    (out = call_open_output(c->id, "stdout")) < 0 ||
+	    (errfd = call_open_output(c->id, "stderr")) < 0)
 		r = errno;
 	else if ((in = spec_fd(c)) < 0)
 		r = errno;
