@@ -23,18 +23,12 @@ R=$MNT/~
 mkdir "$R/sl"
 # config [SLURM-OBJECT] [MORE-FIELDS]
 config() {
-	printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": %s%s}' \
-		"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" \
-		"${1:-{\"nodes\": 2\}}" "${2:+, $2}" >"$R/sl/config.json"
+	slurm_config "$R/sl" "$@"
 }
 config
 NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
 JOBFILE=/home/$SSH_USER/.rh/slurm/$NAME/job
-# a job id left by an earlier run names a job of another Slurm
-rm -rf "/home/$SSH_USER/.rh/slurm/$NAME"
-# and no agent or calls of an earlier run on the login node
-stop_node_agent
-rm -rf "/home/$SSH_USER/.rh/agent" "/home/$SSH_USER/.rh/nodes"
+slurm_login_clean
 
 # st: the cluster's status as lines "state S", "job ID STATE REASON
 # NODES", "error: ...", "last_job: ...".

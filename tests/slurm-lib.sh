@@ -175,6 +175,22 @@ slurm_idle() {
 	done
 }
 
+# slurm_config DIR [SLURM-OBJECT] [MORE-FIELDS]: DIR/config.json, a
+# SlurmCluster whose login node is the test's sshd, in the test Slurm's
+# partition; its slurm object {"nodes": 2} unless given.
+slurm_config() {
+	printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": %s%s}' \
+		"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" \
+		"${2:-{\"nodes\": 2\}}" "${3:+, $3}" >"$1/config.json"
+}
+
+# slurm_login_clean: no agent, calls or worker agents of an earlier run
+# on the login node (the test user's home, which the nodes share).
+slurm_login_clean() {
+	stop_node_agent
+	rm -rf "/home/$SSH_USER/.rh/agent" "/home/$SSH_USER/.rh/nodes"
+}
+
 slurm_start() {
 	mkdir -p "$SLURM_DIR/log" "$SLURM_DIR/state" "$SLURM_DIR/spool"
 	# the job ids an earlier test's Slurm left on the login node: this

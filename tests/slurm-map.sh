@@ -20,12 +20,9 @@ mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=120"
 R=$MNT/~
 HOMEDIR=/home/$SSH_USER
 NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-# no agent, calls or workers of an earlier run on the login node
-stop_node_agent
-rm -rf "$HOMEDIR/.rh/slurm/$NAME" "$HOMEDIR/.rh/nodes" "$HOMEDIR/.rh/agent"
+slurm_login_clean
 mkdir "$R/sl"
-printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2}}' \
-	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" >"$R/sl/config.json"
+slurm_config "$R/sl"
 # the function, in the home the login node and both nodes share
 mkdir -p "$HOMEDIR/slmap"
 cat >"$HOMEDIR/slmap/slfns.py" <<'PY'

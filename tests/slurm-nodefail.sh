@@ -21,12 +21,10 @@ mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=300"
 R=$MNT/~
 HOMEDIR=/home/$SSH_USER
 NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-stop_node_agent
-rm -rf "$HOMEDIR/.rh/slurm/$NAME" "$HOMEDIR/.rh/nodes" "$HOMEDIR/.rh/agent"
+slurm_login_clean
 mkdir "$R/sl"
 # one slot a node (one CPU each)
-printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2}}' \
-	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" >"$R/sl/config.json"
+slurm_config "$R/sl"
 mkdir -p "$HOMEDIR/slfail"
 # hold: until the file appears (at most 300 s), in the shared home
 cat >"$HOMEDIR/slfail/slfailfns.py" <<'PY'

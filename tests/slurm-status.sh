@@ -19,9 +19,10 @@ R=$MNT/~
 mkdir "$R/sl"
 # config PARTITION [SLURM-OBJECT]
 config() {
-	printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": %s}' \
-		"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$1" "${2:-{\"nodes\": 2\}}" \
-		>"$R/sl/config.json"
+	part=$SLURM_PARTITION
+	SLURM_PARTITION=$1
+	slurm_config "$R/sl" "${2:-}"
+	SLURM_PARTITION=$part
 }
 config "$SLURM_PARTITION"
 

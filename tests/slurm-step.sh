@@ -33,13 +33,10 @@ mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=120"
 R=$MNT/~
 HOMEDIR=/home/$SSH_USER
 NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-# no agent, calls or workers of an earlier run on the login node
-stop_node_agent
-rm -rf "$HOMEDIR/.rh/slurm/$NAME" "$HOMEDIR/.rh/nodes" "$HOMEDIR/.rh/agent"
+slurm_login_clean
 mkdir "$R/sl"
 # whole nodes: every CPU of each, and its GPUs
-printf '{"resource_type": "cluster", "resource_subtype": "SlurmCluster", "ips": ["127.0.0.1"], "ssh_creds": {"ssh_user": "%s", "ssh_private_key": "%s", "ssh_port": %s}, "partition": "%s", "slurm": {"nodes": 2, "sbatch_args": ["--exclusive"]}}' \
-	"$SSH_USER" "$SSH_KEY" "$SSH_PORT" "$SLURM_PARTITION" >"$R/sl/config.json"
+slurm_config "$R/sl" '{"nodes": 2, "sbatch_args": ["--exclusive"]}'
 mkdir -p "$HOMEDIR/slstep"
 cat >"$HOMEDIR/slstep/stepfns.py" <<'PY'
 import os
