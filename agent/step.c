@@ -49,7 +49,7 @@
 #include "proto.h"
 #include "slurmres.h"
 #include "agent.h"
-#include "runner-py.h"
+#include "agent/runner-py.h"   /* RUNNER_PY, made from agent/runner.py */
 
 extern char **environ;
 
