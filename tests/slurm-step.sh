@@ -186,7 +186,7 @@ check "  its status names the step" grep -q "\"node\": \"node[12]-$JOB.$STEPID\"
 check "cancel it" sh -c "echo cancel > '$R/cmd/calls/$CALL/ctl'"
 wait_for 30 sh -c "grep -q '\"state\": \"cancelled\"' '$R/cmd/calls/$CALL/status'" &&
 	pass "  cancelled" || fail "  cancelled ($(cat "$R/cmd/calls/$CALL/status"))"
-wait_for 30 sh -c "! timeout 10 squeue -h -s -j $JOB -o '%j' | grep -q 'rh-$CALL'" &&
+wait_for 60 sh -c "! timeout 10 squeue -h -s -j $JOB -o '%j' | grep -q 'rh-$CALL'" &&
 	pass "  Slurm lists its step no more" ||
 	fail "  Slurm lists its step no more ($(timeout 10 squeue -h -s -j "$JOB"))"
 
@@ -231,9 +231,10 @@ check "the login node's agent killed (SIGKILL) mid-step" kill -9 "$APID"
 su -s /bin/sh "$SSH_USER" -c \
 	"cd && SLURM_CONF='$SLURM_CONF' timeout 60 ~/.rh/bin/rhagent serve" \
 	>/dev/null 2>&1
-wait_for 30 sh -c "p=\$(cat '$HOMEDIR/.rh/agent/pid') && [ \"\$p\" != '$APID' ] && kill -0 \"\$p\"" &&
+# (bounds for a loaded machine and a sanitizer build's slower agent)
+wait_for 90 sh -c "p=\$(cat '$HOMEDIR/.rh/agent/pid') && [ \"\$p\" != '$APID' ] && kill -0 \"\$p\"" &&
 	pass "  and started again" || fail "  and started again"
-wait_for 30 sh -c "! timeout 10 squeue -h -s -j $JOB -o '%j' | grep -q 'rh-$CALL'" &&
+wait_for 60 sh -c "! timeout 10 squeue -h -s -j $JOB -o '%j' | grep -q 'rh-$CALL'" &&
 	pass "  Slurm lists the step no more" ||
 	fail "  Slurm lists the step no more ($(timeout 10 squeue -h -s -j "$JOB"))"
 check "  the call's status" timeout 60 cat "$R/cmd/calls/$CALL/status"
