@@ -404,6 +404,10 @@ void call_spawnattr_init(posix_spawnattr_t *at);
 /* A call's stdout or stderr file (name), made empty, for its program to
  * write: the descriptor, or -1 and errno. */
 int call_open_output(const char *id, const char *name);
+/* call.c, for pool.c and step.c: c runs as process pid (started at
+ * start_ticks, as proc_start says), from now; its record says so. */
+void call_running(struct agent *a, struct call *c, pid_t pid,
+                  unsigned long long start_ticks);
 /* call.c, for pool.c: end a running call; reason may be NULL. */
 void call_finish(struct agent *a, struct call *c, enum call_state state,
                  const char *reason);

@@ -741,12 +741,19 @@ call_start(struct agent *a, struct call *c)
 		         strerror(r));
 		return;
 	}
+	call_running(a, c, pid, proc_start(pid));
+	rh_debug("call %s: running as pid %ld", c->id, (long)pid);
+}
+
+void
+call_running(struct agent *a, struct call *c, pid_t pid,
+             unsigned long long start_ticks)
+{
 	c->pid = pid;
-	c->start_ticks = proc_start(pid);
+	c->start_ticks = start_ticks;
 	c->state = CALL_RUNNING;
 	clock_gettime(CLOCK_REALTIME, &c->started_at);
 	record_save(a, c);
-	rh_debug("call %s: running as pid %ld", c->id, (long)pid);
 }
 
 /* Whether an earlier call of c's queue is running or waiting. */

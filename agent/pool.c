@@ -474,11 +474,7 @@ pool_start(struct agent *a, struct call *c)
 		return;
 	}
 	w->call = c;
-	c->pid = w->pid;
-	c->start_ticks = w->start_ticks;
-	c->state = CALL_RUNNING;
-	clock_gettime(CLOCK_REALTIME, &c->started_at);
-	record_save(a, c);
+	call_running(a, c, w->pid, w->start_ticks);
 
 	/* References: the call keeps its arguments. */
 	dir = xasprintf("%s/" AGENT_CALLS "/%s", a->dir, c->id);

@@ -201,11 +201,7 @@ step_start(struct agent *a, struct call *c)
 		call_finish(a, c, CALL_FAILED, why);
 		return;
 	}
-	c->pid = pid;
-	c->start_ticks = proc_start(pid);
-	c->state = CALL_RUNNING;
-	clock_gettime(CLOCK_REALTIME, &c->started_at);
-	record_save(a, c);
+	call_running(a, c, pid, proc_start(pid));
 	rh_debug("call %s: srun (pid %ld) starts its job step in job %s",
 	         c->id, (long)pid, rh_json_str(c->slurm, "job"));
 }
