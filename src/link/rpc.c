@@ -44,6 +44,10 @@ struct rh_rpc {
 	void *event_arg;
 };
 
+/* Buckets kept when no request is pending: a larger table (grown by a
+ * map of many calls) is freed. */
+#define PENDING_KEEP 64
+
 /* The bucket of id. Called with r->lock held. */
 static struct pending **
 bucket(struct rh_rpc *r, uint64_t id)
@@ -135,6 +139,12 @@ deliver(struct rh_rpc *r, struct rh_proto_msg *m)
 			}
 			break;
 		}
+	}
+	/* the table a map grew is given back once it has ended */
+	if (r->npending == 0 && r->nbuckets > PENDING_KEEP) {
+		free(r->pending);
+		r->pending = NULL;
+		r->nbuckets = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (p == NULL) {
