@@ -3,7 +3,9 @@
 # then after N (100,000) Python calls through one send's invoke on ^local
 # (in maps of 10,000 lines, each on a new open of invoke), then after as
 # many again, against the targets: idle <= 10 MiB, at most 1 MiB of
-# growth over N calls after a warm-up of 1,000; rhagent's (the agent
+# growth over N calls after a warm-up of 1,000; the floor under the idle
+# figure, rhfs's shared libraries loaded by a program that does nothing
+# else (tests/bench/lib-floor); rhagent's (the agent
 # that ran the calls, not its workers) growth measured the same way.
 # Prints figures and the load average; asserts nothing. With
 # BENCH_OUT=FILE every figure is also written there, a "name value" line
@@ -40,6 +42,14 @@ anon=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RHFS_PID/statu
 echo "rhfs idle after mount: $idle KiB (target <= 10240 KiB), of it $anon KiB its own (RssAnon; the rest is the shared libraries' pages)"
 out rhfs_idle_kib "$idle"
 out rhfs_idle_anon_kib "$anon"
+# the floor: the same libraries loaded by a program that does nothing
+floor=$top_builddir/tests/bench/lib-floor
+[ -x "$floor" ] || make -C "$top_builddir" tests/bench/lib-floor >/dev/null 2>&1
+if f=$("$floor" 2>/dev/null); then
+	set -- $f
+	echo "floor: rhfs's libraries loaded by a program that does nothing else (tests/bench/lib-floor): $1 KiB, of it $2 KiB anonymous and $3 KiB the libraries' pages; rhfs above it: $((idle - $1)) KiB"
+	out lib_floor_kib "$1"
+fi
 
 calls() {
 	"$PYTHON3" - "$S/echo/invoke" "$1" <<'PY'
