@@ -111,23 +111,35 @@ line_key(const char *line, size_t len, char *why, size_t whylen)
 	return key;
 }
 
-/* The same for a line that loading took as a record: its id is read from
- * the start of the line as the agent writes it, else parsed. */
+/* The same, read from the start of the line as the agent writes it
+ * ({"call":"ID",...} ending in "}"), else parsed whole: loading a log of
+ * many records parses none of them. A line that starts and ends so but
+ * does not read in between is found when its record is read (which says
+ * so and finds no record). */
 static uint64_t
-line_key_fast(const char *line, size_t len)
+line_key_start(const char *line, size_t len, char *why, size_t whylen)
 {
 	static const char head[] = "{\"call\":\"";
-	char id[ID_LEN + 1], why[200];
+	char id[ID_LEN + 1];
 	size_t h = sizeof(head) - 1;
 
 	if (len > h + ID_LEN && memcmp(line, head, h) == 0 &&
-	    line[h + ID_LEN] == '"') {
+	    line[h + ID_LEN] == '"' && line[len - 1] == '}') {
 		memcpy(id, line + h, ID_LEN);
 		id[ID_LEN] = '\0';
 		if (rh_call_id_valid(id))
 			return record_id_time(id);
 	}
-	return line_key(line, len, why, sizeof(why));
+	return line_key(line, len, why, whylen);
+}
+
+/* The same for a line that loading took as a record. */
+static uint64_t
+line_key_fast(const char *line, size_t len)
+{
+	char why[200];
+
+	return line_key_start(line, len, why, sizeof(why));
 }
 
 void
@@ -316,8 +328,8 @@ reclog_open(struct reclog *l, const char *path, struct rh_err *err)
 			        (size_t)(p - b.data));
 			break;
 		}
-		key = nl > p ? line_key(p, (size_t)(nl - p), why,
-		                        sizeof(why)) : 0;
+		key = nl > p ? line_key_start(p, (size_t)(nl - p), why,
+		                              sizeof(why)) : 0;
 		if (nl == p)
 			snprintf(why, sizeof(why), "an empty line");
 		if (key == 0) {

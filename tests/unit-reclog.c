@@ -113,6 +113,21 @@ test_load(void)
 	append(&l, ID2, LINE(ID2, "done"));
 	reclog_close(&l);
 
+	/* loading reads each line's id from its start and parses none: a
+	 * line that starts and ends as a record is one (its reader finds
+	 * whether it reads); one that does not start so is parsed, and
+	 * skipped when it is no record */
+	CHECK_EQ_INT(unit_write("records.log",
+	                        "{\"call\":\"" ID1 "\",broken}\n"
+	                        "{\"state\":\"done\",\"call\":\"" ID2 "\"}\n"
+	                        "{\"call\":\"" ID3 "\",\"state\":\"done\"\n",
+	                        -1), 0);
+	CHECK_EQ_INT(reclog_open(&l, "records.log", &err), 0);
+	CHECK_STR(got(&l, ID1), "{\"call\":\"" ID1 "\",broken}");
+	CHECK_STR(got(&l, ID2), "{\"state\":\"done\",\"call\":\"" ID2 "\"}");
+	CHECK(!reclog_has(&l, ID3));
+	reclog_close(&l);
+
 	/* a torn tail alone is cut, and the next append is a whole line */
 	CHECK_EQ_INT(unit_write("records.log", LINE(ID1, "done") "{\"ca", -1),
 	             0);
