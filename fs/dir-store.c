@@ -26,6 +26,17 @@ set_times(struct stat *st, const struct rh_stat *rs)
 	st->st_ctim = rs->ctime;
 }
 
+/* A folder's or resource's mode and times, from the store's stat. */
+static void
+dir_attr(const struct rh_store *s, const struct rh_stat *rs,
+         struct stat *st)
+{
+	st->st_mode = S_IFDIR | (s->readonly ? 0555 : 0755);
+	if (rs->denied)
+		st->st_mode = S_IFDIR | 0111;   /* reach, not list */
+	set_times(st, rs);
+}
+
 static int
 dir_getattr(struct fs *fs, struct node *n, struct handle *h,
             struct stat *st)
@@ -39,10 +50,7 @@ dir_getattr(struct fs *fs, struct node *n, struct handle *h,
 		return r;
 	if (rs.kind == RH_ABSENT)
 		return -ENOENT;
-	st->st_mode = S_IFDIR | (n->store->readonly ? 0555 : 0755);
-	if (rs.denied)
-		st->st_mode = S_IFDIR | 0111;   /* reach, not list */
-	set_times(st, &rs);
+	dir_attr(n->store, &rs, st);
 	return 0;
 }
 
@@ -229,9 +237,51 @@ list_scratch(struct fs *fs, struct node *dir, const char *path,
 	return tmp.n;
 }
 
+/* A folder's listing with the attributes of each name in it. */
+struct listing {
+	struct fs *fs;
+	struct node *dir;
+	struct dirsnap *d;
+	const char *path;
+	size_t scratches;       /* editors' temp files in it */
+};
+
+/* An rh_list_stat_cb: a folder or resource with the attributes its
+ * lookup gives, which readdirplus hands to the kernel (so that `ls -l`
+ * looks no name up). A name that is also an editor's temp file (which
+ * the lookup finds first) goes without. */
+static int
+list_found(void *arg, const char *name, const struct rh_stat *rs)
+{
+	struct listing *l = arg;
+	struct found f;
+	char *child;
+	int sc = 0;
+
+	if (l->scratches > 0) {
+		child = rh_path_join(l->path, name);
+		pthread_mutex_lock(&l->fs->lock);
+		sc = scratch_find(l->fs, l->dir->store, child) != NULL;
+		pthread_mutex_unlock(&l->fs->lock);
+		free(child);
+	}
+	if (sc || rs->kind == RH_ABSENT) {
+		dirsnap_add(l->d, name, S_IFDIR);
+		return 0;
+	}
+	memset(&f, 0, sizeof(f));
+	f.kind = &kind_store_dir;
+	f.has_attr = 1;
+	kind_attr(l->fs, &kind_store_dir, &f.st);
+	dir_attr(l->dir->store, rs, &f.st);
+	dirsnap_add_found(l->d, name, &f);
+	return 0;
+}
+
 static int
 dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 {
+	struct listing l = { fs, n, d, NULL, 0 };
 	const char *names[33];
 	struct rh_stat rs;
 	char *path, *type;
@@ -257,8 +307,15 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 			            S_IFDIR : S_IFREG);
 		free(type);
 	}
-	if (r == 0)
+	/* in a folder, what each name is the store says in its listing;
+	 * in a resource, its own names come first (a lookup's order) */
+	if (r == 0 && rs.kind == RH_FOLDER && n->store->ops->list_stat) {
+		l.path = path;
+		l.scratches = list_scratch(fs, n, path, NULL, NULL);
+		r = n->store->ops->list_stat(n->store, path, list_found, &l);
+	} else if (r == 0) {
 		r = n->store->ops->list(n->store, path, dirsnap_cb, d);
+	}
 	if (r == 0)
 		list_scratch(fs, n, path, dirsnap_cb, d);
 	free(path);

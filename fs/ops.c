@@ -44,20 +44,25 @@ file_of(struct fuse_file_info *fi)
 	return h != NULL && !h->dir ? h : NULL;
 }
 
-/* What every node's attributes start as: its ino, the mounter's, the
- * mount's start time, its kind's format and mode. */
-static void
-attr_base(struct fs *fs, const struct node *n, const struct fs_kind *k,
-          struct stat *st)
+void
+kind_attr(struct fs *fs, const struct fs_kind *k, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
 	st->st_nlink = k->fmt == S_IFDIR ? 2 : 1;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->started;
 	st->st_mode = (k->fmt ? k->fmt : S_IFREG) | k->mode;
+}
+
+/* What every node's attributes start as: its ino, and its kind's. */
+static void
+attr_base(struct fs *fs, const struct node *n, const struct fs_kind *k,
+          struct stat *st)
+{
+	kind_attr(fs, k, st);
+	st->st_ino = n->ino;
 }
 
 int

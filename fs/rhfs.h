@@ -363,6 +363,9 @@ void dirsnap_add(struct dirsnap *d, const char *name, unsigned fmt);
  * made when readdirplus gives it. */
 void dirsnap_add_found(struct dirsnap *d, const char *name,
                        const struct found *f);
+/* What a node of kind k starts as, but its ino: the mounter's, the
+ * mount's start time, k's format and mode. */
+void kind_attr(struct fs *fs, const struct fs_kind *k, struct stat *st);
 /* Attributes as the kernel is given them: ino, a kind's base mode and
  * times, then the kind's getattr. */
 int node_attr(struct fs *fs, struct node *n, struct handle *h,

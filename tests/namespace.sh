@@ -87,6 +87,19 @@ same "mount and disk agree" "$R/team/gen/config.json" \
 	"$WORK/rh/team/gen/config.json"
 ls -l "$R/team" >"$T/ls"
 has "ls -l shows the resource as a directory" "$T/ls" "drwxr-xr-x"
+# a listing hands the kernel each name's attributes (readdirplus): what a
+# lookup gives, a resource's times its config.json's, a folder's its own
+mkdir "$WORK/rh/team/plain"
+ls -l "$R/team" >/dev/null
+test "$(stat -c '%.9Y %.9Z %a' "$R/team/gen")" = \
+	"$(stat -c '%.9Y %.9Z 755' "$WORK/rh/team/gen/config.json")" &&
+	pass "a listed resource's times are its config.json's" ||
+	fail "a listed resource's times are its config.json's"
+test "$(stat -c '%.9Y %.9Z %a' "$R/team/plain")" = \
+	"$(stat -c '%.9Y %.9Z 755' "$WORK/rh/team/plain")" &&
+	pass "a listed folder's times are its own" ||
+	fail "a listed folder's times are its own"
+rmdir "$WORK/rh/team/plain"
 
 # mv: names follow the move.
 check "mv a resource" mv "$R/team/gen" "$R/team/generate"

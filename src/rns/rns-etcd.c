@@ -811,11 +811,14 @@ etcd_get(struct rh_store *s, const char *path, struct rh_buf *out,
 
 struct name_kind {
 	char *name;
-	enum rh_kind kind;
+	struct rh_stat st;
 };
 
+/* path's names to cb with their kind, or to scb with their stat (what
+ * etcd_stat gives for each). */
 static int
-etcd_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
+etcd_walk(struct rh_store *s, const char *path, rh_list_cb cb,
+          rh_list_stat_cb scb, void *arg)
 {
 	struct top *t = top_of(s);
 	struct name_kind *v = NULL;
@@ -835,17 +838,36 @@ etcd_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 			continue;
 		v = xrealloc(v, (nv + 1) * sizeof(*v));
 		v[nv].name = xstrdup(c->name);
-		v[nv].kind = c->has_res ? RH_RESOURCE : RH_FOLDER;
+		memset(&v[nv].st, 0, sizeof(v[nv].st));
+		v[nv].st.kind = c->has_res ? RH_RESOURCE : RH_FOLDER;
+		v[nv].st.config_size = c->len;
+		v[nv].st.version = (uint64_t)c->res_rev;
+		v[nv].st.mtime = c->mtime.tv_sec ? c->mtime : t->rm->started;
+		v[nv].st.ctime = v[nv].st.mtime;
 		nv++;
 	}
 	pthread_mutex_unlock(&t->rm->lock);
 	for (i = 0; i < nv; i++) {
 		if (r == 0)
-			r = cb(arg, v[i].name, v[i].kind);
+			r = scb ? scb(arg, v[i].name, &v[i].st) :
+			    cb(arg, v[i].name, v[i].st.kind);
 		free(v[i].name);
 	}
 	free(v);
 	return r;
+}
+
+static int
+etcd_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
+{
+	return etcd_walk(s, path, cb, NULL, arg);
+}
+
+static int
+etcd_list_stat(struct rh_store *s, const char *path, rh_list_stat_cb cb,
+               void *arg)
+{
+	return etcd_walk(s, path, NULL, cb, arg);
 }
 
 /* ---- writes: one transaction each ---- */
@@ -1321,6 +1343,7 @@ static const struct rh_store_ops etcd_ops = {
 	.get = etcd_get,
 	.put = etcd_put,
 	.list = etcd_list,
+	.list_stat = etcd_list_stat,
 	.mkdir = etcd_mkdir,
 	.rmdir = etcd_rmdir,
 	.remove = etcd_remove,

@@ -61,16 +61,6 @@ local_stat(struct rh_store *s, const char *path, struct rh_stat *out)
 	out->kind = RH_FOLDER;
 	out->mtime = st.st_mtim;
 	out->ctime = st.st_ctim;
-	p = config_of(l, path);
-	r = stat(p, &st);
-	free(p);
-	if (r == 0 && S_ISREG(st.st_mode)) {
-		out->kind = RH_RESOURCE;
-		out->config_size = (size_t)st.st_size;
-		out->mtime = st.st_mtim;
-		out->ctime = st.st_ctim;
-		out->version = version_of(&st);
-	}
 	return 0;
 }
 
@@ -107,15 +97,19 @@ local_put(struct rh_store *s, const char *path, const char *data, size_t len,
 	return r;
 }
 
+/* The folders and resources in path, to cb with their kind, or to scb
+ * with their stat (what local_stat gives for each). */
 static int
-local_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
+local_walk(struct rh_store *s, const char *path, rh_list_cb cb,
+           rh_list_stat_cb scb, void *arg)
 {
 	struct local *l = s->priv;
 	struct dirent *de;
-	struct stat st;
+	struct rh_stat rs;
+	struct stat st, cst;
 	char *p = dir_of(l, path);
 	DIR *d = opendir(p);
-	int dfd, r = 0;
+	int dfd, r = 0, res;
 
 	free(p);
 	if (d == NULL)
@@ -136,13 +130,41 @@ local_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 		     !S_ISDIR(st.st_mode)))
 			continue;
 		cfg = xasprintf("%s/config.json", de->d_name);
-		r = cb(arg, de->d_name,
-		       fstatat(dfd, cfg, &st, 0) == 0 && S_ISREG(st.st_mode) ?
-		       RH_RESOURCE : RH_FOLDER);
+		res = fstatat(dfd, cfg, &cst, 0) == 0 && S_ISREG(cst.st_mode);
 		free(cfg);
+		if (scb == NULL) {
+			r = cb(arg, de->d_name, res ? RH_RESOURCE : RH_FOLDER);
+			continue;
+		}
+		/* a folder's times are its directory's */
+		if (!res && de->d_type == DT_DIR &&
+		    fstatat(dfd, de->d_name, &st, 0) < 0)
+			continue;
+		memset(&rs, 0, sizeof(rs));
+		rs.kind = res ? RH_RESOURCE : RH_FOLDER;
+		rs.mtime = res ? cst.st_mtim : st.st_mtim;
+		rs.ctime = res ? cst.st_ctim : st.st_ctim;
+		if (res) {
+			rs.config_size = (size_t)cst.st_size;
+			rs.version = version_of(&cst);
+		}
+		r = scb(arg, de->d_name, &rs);
 	}
 	closedir(d);
 	return r;
+}
+
+static int
+local_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
+{
+	return local_walk(s, path, cb, NULL, arg);
+}
+
+static int
+local_list_stat(struct rh_store *s, const char *path, rh_list_stat_cb cb,
+                void *arg)
+{
+	return local_walk(s, path, NULL, cb, arg);
 }
 
 static int
@@ -267,6 +289,7 @@ static const struct rh_store_ops local_ops = {
 	.get = local_get,
 	.put = local_put,
 	.list = local_list,
+	.list_stat = local_list_stat,
 	.mkdir = local_mkdir,
 	.rmdir = local_rmdir,
 	.remove = local_remove,

@@ -94,6 +94,9 @@ struct rh_stat {
 
 struct rh_store;
 typedef int (*rh_list_cb)(void *arg, const char *name, enum rh_kind kind);
+/* A listed name with what stat gives for it. */
+typedef int (*rh_list_stat_cb)(void *arg, const char *name,
+                               const struct rh_stat *st);
 
 struct rh_store_ops {
 	int (*stat)(struct rh_store *s, const char *path, struct rh_stat *st);
@@ -105,6 +108,10 @@ struct rh_store_ops {
 	           size_t len, uint64_t expect);
 	int (*list)(struct rh_store *s, const char *path, rh_list_cb cb,
 	            void *arg);
+	/* The same listing with each name's stat, where the store has it
+	 * at little more cost (NULL: stat each name). */
+	int (*list_stat)(struct rh_store *s, const char *path,
+	                 rh_list_stat_cb cb, void *arg);
 	int (*mkdir)(struct rh_store *s, const char *path);
 	int (*rmdir)(struct rh_store *s, const char *path);
 	/* Drop the config: the resource becomes a folder. */
