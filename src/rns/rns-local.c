@@ -47,11 +47,24 @@ local_stat(struct rh_store *s, const char *path, struct rh_stat *out)
 {
 	struct local *l = s->priv;
 	struct stat st;
-	char *p = dir_of(l, path);
+	char *p = config_of(l, path);
 	int r = stat(p, &st);
 
 	free(p);
 	memset(out, 0, sizeof(*out));
+	/* a config.json reached through path: path is a directory, and a
+	 * resource (one stat(2), for every open of a config) */
+	if (r == 0 && S_ISREG(st.st_mode)) {
+		out->kind = RH_RESOURCE;
+		out->config_size = (size_t)st.st_size;
+		out->mtime = st.st_mtim;
+		out->ctime = st.st_ctim;
+		out->version = version_of(&st);
+		return 0;
+	}
+	p = dir_of(l, path);
+	r = stat(p, &st);
+	free(p);
 	if (r < 0 && errno == ENOENT && *path == '\0')
 		r = stat(l->workdir, &st);      /* rh/ not made yet */
 	if (r < 0 || !S_ISDIR(st.st_mode)) {
