@@ -1,14 +1,17 @@
 #!/bin/sh
-# summary.sh - benchmark: runs tests/bench/invoke.sh and
-# tests/bench/memory.sh and prints one table of the call path's figures:
-# each figure, its peer measured in the same run, their ratio, the target,
-# and whether it is met, with the load average at the start and end of
-# each run (the machine is shared: read the figures with it). Asserts
-# nothing. Run as root from the build tree after make:
+# summary.sh - benchmark: runs tests/bench/invoke.sh, tests/bench/memory.sh,
+# tests/bench/meta.sh and tests/bench/ls-etcd.sh and prints one table of
+# their figures: each figure, its peer measured in the same run, their
+# ratio, the target, and whether it is met; for the metadata figures also
+# the floor (tests/bench/fuse-floor: the kernel's FUSE path with rhfs's
+# options and a daemon that does no work) and whether the floor itself is
+# above the target. With the load average at the start and end of each
+# run (the machine is shared: read the figures with it). Asserts nothing.
+# Run as root from the build tree after make:
 #   sh tests/bench/summary.sh [N] [MAP] [PYTHON_MAP] [MEMORY_N]
-# With SUMMARY_FROM=DIR, reads DIR/invoke.out and DIR/memory.out (written
-# by an earlier run, or by the benchmarks run with BENCH_OUT=FILE) and
-# runs nothing.
+# With SUMMARY_FROM=DIR, reads DIR/invoke.out, DIR/memory.out,
+# DIR/meta.out and DIR/ls-etcd.out (written by an earlier run, or by the
+# benchmarks run with BENCH_OUT=FILE) and runs nothing.
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_builddir:=$top_srcdir}"
 : "${PYTHON3:=python3}"
@@ -29,9 +32,14 @@ else
 	BENCH_OUT=$D/memory.out sh "$top_srcdir/tests/bench/memory.sh" \
 		"$MEMN" >"$D/memory.log" 2>&1 ||
 		echo "memory.sh failed: $D/memory.log"
+	BENCH_OUT=$D/meta.out sh "$top_srcdir/tests/bench/meta.sh" \
+		>"$D/meta.log" 2>&1 || echo "meta.sh failed: $D/meta.log"
+	BENCH_OUT=$D/ls-etcd.out sh "$top_srcdir/tests/bench/ls-etcd.sh" \
+		>"$D/ls-etcd.log" 2>&1 || echo "ls-etcd.sh failed: $D/ls-etcd.log"
 fi
 
-"$PYTHON3" - "$D/invoke.out" "$D/memory.out" <<'PY'
+"$PYTHON3" - "$D/invoke.out" "$D/memory.out" "$D/meta.out" \
+	"$D/ls-etcd.out" <<'PY'
 import sys
 v = {}
 for f in sys.argv[1:]:
@@ -59,12 +67,40 @@ def row(what, key, unit, peer, peer_val, target, ok, faster=False):
     ratio = None
     if peer_val and val:
         ratio = peer_val / val if faster else val / peer_val
-    rows.append((what, ("%.3f %s" if unit == "ms" else "%.0f %s") %
-                 (val, unit), peer,
-                 "-" if peer_val is None else
-                 ("%.3f" if unit == "ms" else "%.0f") % peer_val,
-                 "-" if ratio is None else "%.2fx" % ratio, target,
-                 "-" if ok is None else "met" if ok(val) else "NOT met"))
+    fmt = {"ms": "%.3f", "us": "%.2f"}.get(unit, "%.0f")
+    verdict = "-" if ok is None else ok(val)
+    if verdict is True or verdict is False:
+        verdict = "met" if verdict else "NOT met"
+    rows.append((what, (fmt + " %s") % (val, unit), peer,
+                 "-" if peer_val is None else fmt % peer_val,
+                 "-" if ratio is None else "%.2fx" % ratio, target, verdict))
+
+
+def meta_rows(what, base, unit, peer, target):
+    """A metadata figure (base_unit) against its native peer
+    (base_native_unit) with the floor (base_floor_unit, the FUSE path
+    alone) in the row below it: whether the floor itself is above the
+    target says whether rhfs can meet it."""
+    key = "%s_%s" % (base, unit)
+    nat = v.get("%s_native_%s" % (base, unit))
+    fl = v.get("%s_floor_%s" % (base, unit))
+    def ok(x):
+        if nat is None:
+            return "-"
+        if x <= target * nat:
+            return "met"
+        if fl is not None and fl > target * nat:
+            return "NOT met: floor %.2fx native" % (fl / nat)
+        return "NOT met"
+    row(what, key, unit, peer, nat, "<= %gx" % target, ok)
+    row("  floor: FUSE path alone", "%s_floor_%s" % (base, unit), unit,
+        peer, nat, "-",
+        lambda x: "-" if nat is None else
+        "above target" if x > target * nat else "below target")
+    val = v.get(key)
+    if val is not None and fl:
+        rows.append(("  rhfs / floor", "%.2fx" % (val / fl), "", "", "",
+                     "", ""))
 
 
 g = v.get
@@ -112,6 +148,16 @@ row("rhagent growth, %d calls" % n, "rhagent_growth_kib", "KiB",
     "rhagent RSS after warm-up", g("rhagent_kib"), "<= 1024 KiB",
     lambda x: x <= 1024)
 
+n = int(g("ls_n") or 0)
+meta_rows("config.json open+read+close", "orc", "us",
+          "native file", 3)
+meta_rows("ls -l of %d resources in ~" % n, "ls", "ms",
+          "native ls -l of as many dirs", 1.2)
+meta_rows("  the same after 1.2 s", "ls_stale", "ms",
+          "native ls -l of as many dirs", 1.2)
+meta_rows("ls -l of %d resources in @, warm" % int(g("etcd_ls_n") or 0),
+          "etcd_ls_warm", "ms", "native ls -l of as many dirs", 1.2)
+
 w = [max(len(str(r[i])) for r in rows + [("figure", "value", "peer",
      "peer value", "ratio", "target", "")]) for i in range(7)]
 head = ("figure", "value", "peer", "peer value", "ratio", "target", "")
@@ -120,6 +166,9 @@ for r in [head] + rows:
 print("load average (1 min): invoke.sh %s -> %s, memory.sh %s -> %s; %d cores"
       % (g("load_start"), g("load_end"), g("mem_load_start"),
          g("mem_load_end"), cores))
+print("load average (1 min): meta.sh %s -> %s, ls-etcd.sh %s -> %s"
+      % (g("meta_load_start"), g("meta_load_end"), g("etcd_load_start"),
+         g("etcd_load_end")))
 print("floors this run: FUSE round trip %s ms, Python JSON round trip %s ms,"
       " program start %s ms, a new file in the node's calls directory %s ms"
       " (%s records there)" % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"),
