@@ -205,6 +205,9 @@ struct agent {
 	struct call_list queued, running;
 	uint64_t last_id;       /* microseconds of the newest call id */
 	uint64_t ncalls;        /* accepted since start */
+	/* a call just queued whose journal line waits for the end of its
+	 * request: one that starts at once then writes one line, not two */
+	const struct call *unsaved;
 	int trim;               /* many calls were active: give memory back
 	                         * once none is (serve.c) */
 	struct timespec started;        /* CLOCK_MONOTONIC */
@@ -249,7 +252,10 @@ int call_init(struct agent *a, struct rh_err *err);
 int call_parse(struct agent *a, const struct cJSON *req, struct call **out,
                struct rh_err *err);
 void call_free(struct call *c);
-/* Validate a call request, record it on disk and queue it. */
+/* Validate a call request, record it on disk and queue it; its journal
+ * line is written by call_submitted (after call_schedule) unless it has
+ * started or ended by then. */
+void call_submitted(struct agent *a);
 int call_submit(struct agent *a, const struct cJSON *req, struct call **out,
                 struct rh_err *err);
 void call_schedule(struct agent *a);

@@ -121,6 +121,7 @@ op_call(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 		cJSON_AddStringToObject(r, "call", call->id);
 		conn_send(a, c, r);
 		call_schedule(a);
+		call_submitted(a);
 		return 0;
 	}
 	/* The id now, so that the client can find the call again if the
@@ -131,6 +132,7 @@ op_call(struct agent *a, struct conn *c, const struct rh_proto_msg *m,
 	conn_send(a, c, r);
 	call_wait(call, c, m->id);
 	call_schedule(a);
+	call_submitted(a);
 	return 0;
 }
 

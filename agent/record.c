@@ -310,6 +310,8 @@ record_save(struct agent *a, const struct call *c)
 	cJSON *o;
 	int r;
 
+	if (a->unsaved == c)    /* this line is the first it gets */
+		a->unsaved = NULL;
 	record_of(c, &rec);
 	rec.spec = c->spec;
 	if (c->state >= CALL_DONE) {
@@ -800,9 +802,11 @@ add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 		return;         /* it came with the record (or stayed on the
 		                 * worker node that ran it) */
 	rec->result.len = 0;
-	path = record_path(id, "result");
+	/* a command run here has no "result" file: its stdout at once */
+	path = record_path(id, c != NULL && c->py == NULL && c->on == NULL &&
+	                   c->slurm == NULL ? "stdout" : "result");
 	r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result, NULL);
-	if (r == -ENOENT) {
+	if (r == -ENOENT && strcmp(path + strlen(path) - 6, "result") == 0) {
 		free(path);
 		path = record_path(id, "stdout");
 		r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result,

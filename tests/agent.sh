@@ -101,6 +101,15 @@ if id=$(client run echo persisted) && [ -n "$id" ]; then
 else
 	fail "a call to keep across a restart"
 fi
+# ... and so do the output of a call that printed nothing and of one
+# that wrote both streams.
+quiet=$(client run true)
+loud=$(client run sh -c 'echo out; echo err >&2')
+if [ -n "$quiet" ] && [ -n "$loud" ]; then
+	pass "a call with no output and one with output ran"
+else
+	fail "calls with and without output: '$quiet' '$loud'"
+fi
 check "rhagent stop" "$RHAGENT" stop
 check "the agent is gone" "$PYTHON3" "$CLIENT" pid-gone "$first"
 if ! [ -e "$AGENT/sock" ]; then
@@ -113,6 +122,13 @@ has "... and says so, naming the HOME it looked in" "$T/errout" \
 	"not running for HOME=$HOME"
 check "after a restart, the call is still done with its result" \
 	client get --wait "$id" 'state="done"' 'result="persisted\n"' 'exit=0'
+check "after a restart, a call's empty stdout reads back" \
+	client output "$quiet" stdout ""
+check "... and its empty stderr" client output "$quiet" stderr ""
+check "... and another's stdout" client output "$loud" stdout 'out\n'
+check "... and its stderr" client output "$loud" stderr 'err\n'
+check "... and its result is its stdout" \
+	client get --wait "$loud" 'state="done"' 'result="out\n"'
 if alive "$(agent_pid)" && [ "$(agent_pid)" != "$first" ]; then
 	pass "the bridge restarted the agent"
 else

@@ -784,6 +784,22 @@ def check_get(rhagent, *argv):
     c.close()
 
 
+def check_output(rhagent, cid, stream, text):
+    """ID STREAM TEXT: the ended call's whole STREAM is TEXT (\n: a
+    newline), with the size its record gives."""
+    text = text.replace("\\n", "\n")
+    c = Conn(rhagent)
+    c.hello()
+    rec = c.ok("get", call=cid)
+    r = c.ok("output", call=cid, stream=stream, length=1 << 20)
+    expect(r["data"] == text and r["size"] == len(text) and r["eof"],
+           "%s %s: %r (size %s, eof %s), want %r" %
+           (cid, stream, r["data"], r["size"], r["eof"], text))
+    expect(rec["%s_size" % stream] == len(text), "%s: %s_size %s, want %d"
+           % (cid, stream, rec.get("%s_size" % stream), len(text)))
+    c.close()
+
+
 def check_pid_gone(pid):
     wait_gone(int(pid))
 
@@ -804,6 +820,7 @@ CHECKS = {
     "submit": check_submit,
     "run": check_run,
     "get": check_get,
+    "output": check_output,
 }
 
 
