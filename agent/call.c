@@ -783,12 +783,33 @@ fail:
 	_exit(127);
 }
 
-/* 0 and the child's pid, or an errno. */
+/* CLOCK_BOOTTIME in clock ticks, as /proc/PID/stat gives a process's
+ * start (field 22: the kernel's boot-time clock at its clone, in ns,
+ * divided down to ticks). */
+static unsigned long long
+boot_ticks(void)
+{
+	static long hz;
+	struct timespec ts;
+
+	if (hz <= 0 && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ((unsigned long long)ts.tv_sec * 1000000000ULL +
+	        (unsigned long long)ts.tv_nsec) / (1000000000ULL /
+	        (unsigned long long)hz);
+}
+
+/* 0 and the child's pid and start (as proc_start gives it), or an errno.
+ * The child's start lies between the clock read before and after the
+ * clone: when both are the same tick, that is its start, without reading
+ * /proc/PID/stat (which costs the kernel more than the clone). */
 static int
-spawn_command(struct cmd_spawn *s, pid_t *pid)
+spawn_command(struct cmd_spawn *s, pid_t *pid, unsigned long long *start)
 {
 	static char *stack;
 	static int devnull = -1;
+	unsigned long long t0, t1;
 	sigset_t all, old;
 	pid_t p;
 	int r;
@@ -805,14 +826,17 @@ spawn_command(struct cmd_spawn *s, pid_t *pid)
 	/* nothing may run a handler on the child's side meanwhile */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	t0 = boot_ticks();
 	p = clone(spawn_child, stack + SPAWN_STACK,
 	          CLONE_VM | CLONE_VFORK | SIGCHLD, s);
 	r = p < 0 ? errno : s->error;
+	t1 = boot_ticks();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (p > 0 && r != 0)
 		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
 			;
 	*pid = p;
+	*start = r == 0 ? (t0 == t1 ? t0 : proc_start(p)) : 0;
 	return r;
 }
 
@@ -835,6 +859,7 @@ call_start(struct agent *a, struct call *c)
 {
 	struct cmd_spawn sp;
 	struct stat st;
+	unsigned long long start = 0;
 	int out = -1, errfd = -1, r;
 	pid_t pid = 0;
 
@@ -874,7 +899,7 @@ call_start(struct agent *a, struct call *c)
 	sp.cwd = c->cwd;
 	sp.out = out;
 	sp.err = errfd;
-	r = spawn_command(&sp, &pid);
+	r = spawn_command(&sp, &pid, &start);
 	/* the child has its environment: secrets leave the agent's memory */
 	envp_free(c->envp);
 	c->envp = NULL;
@@ -885,7 +910,7 @@ call_start(struct agent *a, struct call *c)
 		         strerror(r));
 		return;
 	}
-	call_running(a, c, pid, proc_start(pid));
+	call_running(a, c, pid, start);
 	rh_debug("call %s: running as pid %ld", c->id, (long)pid);
 }
 
