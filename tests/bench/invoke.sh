@@ -38,12 +38,19 @@ printf '{"resource_type": "send", "hardware": "~/node", "command": ["echo", "hi"
 mkdir "$R/lecho"
 printf '{"resource_type": "send", "hardware": "^local", "command": ["echo", "hi"]}' \
 	>"$R/lecho/config.json"
+# Who shares the cores during a command map (their CPU time per call is
+# printed): rhfs, the agent (and the programs it starts), and over SSH the
+# node user's other processes (sshd's session and the bridge).
 echo "rhfs invoke on ^local, command send, $N sequential warm calls, map of $MAP:"
+BENCH_PIDS_CMD="echo rhfs $RHFS_PID; echo agent \$(cat '$HOME/.rh/agent/pid')" \
 "$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/lecho/invoke" \
 	"$N" "$MAP" | sed 's/^invoke_/local_/; s/^map_/local_map_/' |
 	tee "$T/local.txt"
 
 echo "rhfs invoke, command send, $N sequential warm calls, map of $MAP:"
+apid=/home/$SSH_USER/.rh/agent/pid
+BENCH_PIDS_CMD="echo rhfs $RHFS_PID; echo agent \$(cat $apid);
+for p in \$(pgrep -u $SSH_USER); do [ \$p = \$(cat $apid) ] || echo ssh \$p; done" \
 "$PYTHON3" "$top_srcdir/tests/bench/invoke_bench.py" "$R/echo/invoke" \
 	"$N" "$MAP" | tee "$T/rhfs.txt"
 
@@ -83,6 +90,22 @@ for i in range(220):
         lat.append((time.perf_counter() - t0) * 1000)
 lat.sort()
 print("spawn_p50_ms %.3f" % lat[len(lat) // 2])
+# what program start allows on all the node's cores: one spawner per
+# core, each starting and waiting for the program in turn
+n, k = 1000, os.cpu_count() or 1
+t0 = time.perf_counter()
+kids = []
+for j in range(k):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(n):
+            os.waitpid(os.posix_spawn(exe, ["echo", "hi", str(i)], os.environ,
+                                      file_actions=fa), 0)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+print("spawn_all_cores_per_s %.0f" % (n * k / (time.perf_counter() - t0)))
 PY
 "$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" "$T/local.txt" "$T/spawn.txt" <<'PY'
 import sys

@@ -129,7 +129,8 @@ row("command call p50, SSH", "invoke_p50_ms", "ms", "node's program start",
 row("command call p50, ^local", "local_p50_ms", "ms", "node's program start",
     spawn, "<= program start + 0.3 ms",
     lambda x: spawn is not None and x <= spawn + 0.3)
-cap = cores * 1000 / spawn if spawn else None
+# measured (a spawner per core), else from the sequential start
+cap = g("spawn_all_cores_per_s") or (cores * 1000 / spawn if spawn else None)
 row("command map, SSH", "map_calls_per_s", "/s",
     "program starts/s on all cores", cap, ">= 80% of that",
     lambda x: cap is not None and x >= 0.8 * cap)
@@ -169,6 +170,17 @@ print("load average (1 min): invoke.sh %s -> %s, memory.sh %s -> %s; %d cores"
 print("load average (1 min): meta.sh %s -> %s, ls-etcd.sh %s -> %s"
       % (g("meta_load_start"), g("meta_load_end"), g("etcd_load_start"),
          g("etcd_load_end")))
+# The floor under a command map: the CPU time each process sharing the
+# cores spent per call during it, and the rate those cores allow at most.
+for what, m in (("SSH", "map"), ("^local", "local_map")):
+    parts = [(k[len(m) + 5:-3], v[k]) for k in sorted(v)
+             if k.startswith(m + "_cpu_") and k.endswith("_ms")]
+    total = sum(x for _, x in parts)
+    if parts and total > 0:
+        print("command map, %s: CPU per call %s = %.3f ms: at most %.0f "
+              "calls/s on %d cores" % (what, ", ".join(
+                  "%s %.3f" % p for p in parts), total,
+                  cores * 1000 / total, cores))
 print("floors this run: FUSE round trip %s ms, Python JSON round trip %s ms,"
       " program start %s ms, a new file in the node's calls directory %s ms"
       " (%s records there)" % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"),
