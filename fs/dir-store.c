@@ -244,7 +244,26 @@ struct listing {
 	struct dirsnap *d;
 	const char *path;
 	size_t scratches;       /* editors' temp files in it */
+	int64_t held_after;     /* what the kernel holds past then */
 };
+
+/* An rh_list_want_cb: a folder or resource whose entry and attributes
+ * the kernel still holds (given less than -o timeout ago, not
+ * invalidated since) needs none: the kernel keeps what it has. */
+static int
+list_want(void *arg, const char *name)
+{
+	struct listing *l = arg;
+	struct node *c;
+	int held;
+
+	pthread_mutex_lock(&l->fs->lock);
+	c = node_lookup(l->fs, l->dir, name);
+	held = c != NULL && c->kind == &kind_store_dir &&
+	       c->held_until > l->held_after;
+	pthread_mutex_unlock(&l->fs->lock);
+	return !held;
+}
 
 /* An rh_list_stat_cb: a folder or resource with the attributes its
  * lookup gives, which readdirplus hands to the kernel (so that `ls -l`
@@ -265,7 +284,7 @@ list_found(void *arg, const char *name, const struct rh_stat *rs)
 		pthread_mutex_unlock(&l->fs->lock);
 		free(child);
 	}
-	if (sc || rs->kind == RH_ABSENT) {
+	if (rs == NULL || sc || rs->kind == RH_ABSENT) {
 		dirsnap_add(l->d, name, S_IFDIR);
 		return 0;
 	}
@@ -281,7 +300,7 @@ list_found(void *arg, const char *name, const struct rh_stat *rs)
 static int
 dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 {
-	struct listing l = { fs, n, d, NULL, 0 };
+	struct listing l = { fs, n, d, NULL, 0, 0 };
 	const char *names[33];
 	struct rh_stat rs;
 	char *path, *type;
@@ -312,7 +331,10 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 	if (r == 0 && rs.kind == RH_FOLDER && n->store->ops->list_stat) {
 		l.path = path;
 		l.scratches = list_scratch(fs, n, path, NULL, NULL);
-		r = n->store->ops->list_stat(n->store, path, list_found, &l);
+		/* the listing reaches the kernel a little later */
+		l.held_after = rh_now_ms() + 200;
+		r = n->store->ops->list_stat(n->store, path, list_want,
+		                             list_found, &l);
 	} else if (r == 0) {
 		r = n->store->ops->list(n->store, path, dirsnap_cb, d);
 	}

@@ -122,6 +122,7 @@ open_reader(struct fs *fs, struct handle *h)
 			rh_buf_truncate(&n->cfg, 0);
 			rh_buf_append(&n->cfg, h->buf.data, h->buf.len);
 			n->cfg_ver = h->version;
+			n->held_until = 0;
 			pthread_mutex_unlock(&fs->lock);
 			/* attributes only (offset -1): no page is locked */
 			fuse_lowlevel_notify_inval_inode(fs->se, n->ino, -1, 0);

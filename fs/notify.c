@@ -24,6 +24,22 @@ struct notifier {
 	int stop;
 };
 
+/* The kernel is told to drop what it holds of the item's node: so is
+ * held_until, first. */
+static void
+node_dropped(struct fs *fs, const struct item *it)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, it->ino);
+	if (n != NULL && it->name != NULL)
+		n = node_lookup(fs, n, it->name);
+	if (n != NULL)
+		n->held_until = 0;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static void *
 run(void *arg)
 {
@@ -43,6 +59,7 @@ run(void *arg)
 		if (nt->head == NULL)
 			nt->tail = &nt->head;
 		pthread_mutex_unlock(&nt->lock);
+		node_dropped(fs, it);
 		if (it->name != NULL)
 			r = fuse_lowlevel_notify_inval_entry(fs->se, it->ino,
 			                                     it->name,

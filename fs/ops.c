@@ -88,6 +88,14 @@ timeout_of(struct fs *fs, const struct node *n)
 	return fs->opts.timeout;
 }
 
+/* n's entry and attributes go to the kernel for ttl seconds (counted
+ * from now: the kernel counts from later); with fs->lock held. */
+static void
+node_held(struct node *n, double ttl)
+{
+	n->held_until = ttl > 0 ? rh_now_ms() + (int64_t)(ttl * 1000) : 0;
+}
+
 void
 reply_node(fuse_req_t req, struct fs *fs, struct node *n,
            const struct stat *st, double ttl)
@@ -100,6 +108,7 @@ reply_node(fuse_req_t req, struct fs *fs, struct node *n,
 	e.attr_timeout = e.entry_timeout = ttl;
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
+	node_held(n, ttl);
 	pthread_mutex_unlock(&fs->lock);
 	if (fuse_reply_entry(req, &e) != 0) {
 		pthread_mutex_lock(&fs->lock);
@@ -509,6 +518,7 @@ read_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
 		if (node != NULL) {
 			pthread_mutex_lock(&d->fs->lock);
 			node->nlookup++;
+			node_held(node, e.entry_timeout);
 			pthread_mutex_unlock(&d->fs->lock);
 		}
 	}
@@ -711,6 +721,7 @@ reply_create(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
 	fi->keep_cache = 0;
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
+	node_held(n, e.entry_timeout);
 	pthread_mutex_unlock(&fs->lock);
 	notify_inode(fs, dir->ino);
 	if (fuse_reply_create(req, &e, fi) != 0) {

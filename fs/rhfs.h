@@ -176,6 +176,10 @@ struct node {
 	off_t seen_size;
 	struct timespec seen_mtime;
 	ino_t seen_ver;         /* and its version (st_ino; 0: none) */
+	int64_t held_until;     /* the kernel holds its entry and attributes
+	                         * until then at least (rh_now_ms; 0: it may
+	                         * not): set by the replies that give both,
+	                         * cleared by an invalidation (fs->lock) */
 	struct node *ino_next, *name_next;
 };
 

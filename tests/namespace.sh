@@ -100,6 +100,16 @@ test "$(stat -c '%.9Y %.9Z %a' "$R/team/plain")" = \
 	pass "a listed folder's times are its own" ||
 	fail "a listed folder's times are its own"
 rmdir "$WORK/rh/team/plain"
+# listed again at once, a name the kernel still holds goes without its
+# attributes: a config stored through the mount in between is seen
+ls -l "$R/team" >/dev/null
+sleep 0.01
+cat "$WORK/rh/team/gen/config.json" >"$R/team/gen/config.json"
+ls -l "$R/team" >/dev/null
+test "$(stat -c '%.9Y' "$R/team/gen")" = \
+	"$(stat -c '%.9Y' "$WORK/rh/team/gen/config.json")" &&
+	pass "listed again after a store: the resource's new time" ||
+	fail "listed again after a store: the resource's new time"
 
 # mv: names follow the move.
 check "mv a resource" mv "$R/team/gen" "$R/team/generate"

@@ -815,10 +815,10 @@ struct name_kind {
 };
 
 /* path's names to cb with their kind, or to scb with their stat (what
- * etcd_stat gives for each). */
+ * etcd_stat gives for each; NULL where want says it is not wanted). */
 static int
 etcd_walk(struct rh_store *s, const char *path, rh_list_cb cb,
-          rh_list_stat_cb scb, void *arg)
+          rh_list_want_cb want, rh_list_stat_cb scb, void *arg)
 {
 	struct top *t = top_of(s);
 	struct name_kind *v = NULL;
@@ -849,8 +849,10 @@ etcd_walk(struct rh_store *s, const char *path, rh_list_cb cb,
 	pthread_mutex_unlock(&t->rm->lock);
 	for (i = 0; i < nv; i++) {
 		if (r == 0)
-			r = scb ? scb(arg, v[i].name, &v[i].st) :
-			    cb(arg, v[i].name, v[i].st.kind);
+			r = scb == NULL ? cb(arg, v[i].name, v[i].st.kind) :
+			    want != NULL && !want(arg, v[i].name) ?
+			    scb(arg, v[i].name, NULL) :
+			    scb(arg, v[i].name, &v[i].st);
 		free(v[i].name);
 	}
 	free(v);
@@ -860,14 +862,14 @@ etcd_walk(struct rh_store *s, const char *path, rh_list_cb cb,
 static int
 etcd_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 {
-	return etcd_walk(s, path, cb, NULL, arg);
+	return etcd_walk(s, path, cb, NULL, NULL, arg);
 }
 
 static int
-etcd_list_stat(struct rh_store *s, const char *path, rh_list_stat_cb cb,
-               void *arg)
+etcd_list_stat(struct rh_store *s, const char *path, rh_list_want_cb want,
+               rh_list_stat_cb cb, void *arg)
 {
-	return etcd_walk(s, path, NULL, cb, arg);
+	return etcd_walk(s, path, NULL, want, cb, arg);
 }
 
 /* ---- writes: one transaction each ---- */

@@ -111,10 +111,11 @@ local_put(struct rh_store *s, const char *path, const char *data, size_t len,
 }
 
 /* The folders and resources in path, to cb with their kind, or to scb
- * with their stat (what local_stat gives for each). */
+ * with their stat (what local_stat gives for each; NULL where want says
+ * it is not wanted). */
 static int
 local_walk(struct rh_store *s, const char *path, rh_list_cb cb,
-           rh_list_stat_cb scb, void *arg)
+           rh_list_want_cb want, rh_list_stat_cb scb, void *arg)
 {
 	struct local *l = s->priv;
 	struct dirent *de;
@@ -142,6 +143,10 @@ local_walk(struct rh_store *s, const char *path, rh_list_cb cb,
 		    (fstatat(dfd, de->d_name, &st, 0) < 0 ||
 		     !S_ISDIR(st.st_mode)))
 			continue;
+		if (scb != NULL && want != NULL && !want(arg, de->d_name)) {
+			r = scb(arg, de->d_name, NULL);
+			continue;
+		}
 		cfg = xasprintf("%s/config.json", de->d_name);
 		res = fstatat(dfd, cfg, &cst, 0) == 0 && S_ISREG(cst.st_mode);
 		free(cfg);
@@ -170,14 +175,14 @@ local_walk(struct rh_store *s, const char *path, rh_list_cb cb,
 static int
 local_list(struct rh_store *s, const char *path, rh_list_cb cb, void *arg)
 {
-	return local_walk(s, path, cb, NULL, arg);
+	return local_walk(s, path, cb, NULL, NULL, arg);
 }
 
 static int
-local_list_stat(struct rh_store *s, const char *path, rh_list_stat_cb cb,
-                void *arg)
+local_list_stat(struct rh_store *s, const char *path, rh_list_want_cb want,
+                rh_list_stat_cb cb, void *arg)
 {
-	return local_walk(s, path, NULL, cb, arg);
+	return local_walk(s, path, NULL, want, cb, arg);
 }
 
 static int

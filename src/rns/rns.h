@@ -94,9 +94,11 @@ struct rh_stat {
 
 struct rh_store;
 typedef int (*rh_list_cb)(void *arg, const char *name, enum rh_kind kind);
-/* A listed name with what stat gives for it. */
+/* A listed name with what stat gives for it (NULL: not wanted). */
 typedef int (*rh_list_stat_cb)(void *arg, const char *name,
                                const struct rh_stat *st);
+/* Whether a listed name's stat is wanted. */
+typedef int (*rh_list_want_cb)(void *arg, const char *name);
 
 struct rh_store_ops {
 	int (*stat)(struct rh_store *s, const char *path, struct rh_stat *st);
@@ -109,9 +111,10 @@ struct rh_store_ops {
 	int (*list)(struct rh_store *s, const char *path, rh_list_cb cb,
 	            void *arg);
 	/* The same listing with each name's stat, where the store has it
-	 * at little more cost (NULL: stat each name). */
+	 * at little more cost (NULL: stat each name), but where want (if
+	 * not NULL) says it is not wanted. */
 	int (*list_stat)(struct rh_store *s, const char *path,
-	                 rh_list_stat_cb cb, void *arg);
+	                 rh_list_want_cb want, rh_list_stat_cb cb, void *arg);
 	int (*mkdir)(struct rh_store *s, const char *path);
 	int (*rmdir)(struct rh_store *s, const char *path);
 	/* Drop the config: the resource becomes a folder. */
