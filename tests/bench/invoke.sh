@@ -144,8 +144,10 @@ echo "rhfs invoke on ^local, Python send, $N sequential warm calls, map of $PYMA
 
 # The floors under a warm Python call, measured here and now.
 echo "floors: a FUSE round trip (statfs), a JSON line to a Python process and back,"
-echo "a new file (open O_CREAT, write, close) in the node's calls directory:"
-"$PYTHON3" - "$MNT" "/home/$SSH_USER/.rh/agent/calls" <<'PY' | tee "$T/floor.txt"
+echo "a new file (open O_CREAT, write, close) in the node's calls directory"
+echo "and in the ^local agent's (where each command call makes three inodes):"
+"$PYTHON3" - "$MNT" "/home/$SSH_USER/.rh/agent/calls" "$HOME/.rh/agent/calls" \
+	<<'PY' | tee "$T/floor.txt"
 import json, os, socket, subprocess, sys, time
 def p50(f, n):
     for _ in range(50):
@@ -178,18 +180,21 @@ a.close()
 p.wait()
 # what a call's record file costs there at the least (a new inode in a
 # directory that holds every call's): the files go at once
-d, i = sys.argv[2], [0]
-def create():
-    i[0] += 1
-    fd = os.open(os.path.join(d, ".bench-%d" % i[0]),
-                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, b"{}" * 150)
-    os.close(fd)
-if os.path.isdir(d):
-    print("floor_create_ms %.3f" % p50(create, 2000))
-    for k in range(1, i[0] + 1):
-        os.unlink(os.path.join(d, ".bench-%d" % k))
-    print("node_calls_files %d" % len(os.listdir(d)))
+for d, name in ((sys.argv[2], "floor_create_ms"),
+                (sys.argv[3], "floor_create_local_ms")):
+    i = [0]
+    def create():
+        i[0] += 1
+        fd = os.open(os.path.join(d, ".bench-%d" % i[0]),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"{}" * 150)
+        os.close(fd)
+    if os.path.isdir(d):
+        print("%s %.3f" % (name, p50(create, 2000)))
+        for k in range(1, i[0] + 1):
+            os.unlink(os.path.join(d, ".bench-%d" % k))
+        if name == "floor_create_ms":
+            print("node_calls_files %d" % len(os.listdir(d)))
 PY
 echo "load_end $(load)" | tee -a "$T/load.txt"
 "$PYTHON3" - "$T/py.txt" "$T/ssh.txt" "$T/lpy.txt" "$T/floor.txt" <<'PY'

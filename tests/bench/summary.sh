@@ -183,7 +183,8 @@ for what, m in (("SSH", "map"), ("^local", "local_map")):
                   cores * 1000 / total, cores))
 print("floors this run: FUSE round trip %s ms, Python JSON round trip %s ms,"
       " program start %s ms, a new file in the node's calls directory %s ms"
-      " (%s records there)" % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"),
-                               spawn, g("floor_create_ms"),
-                               g("node_calls_files")))
+      " (%s records there), in the ^local agent's %s ms"
+      % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"), spawn,
+         g("floor_create_ms"), g("node_calls_files"),
+         g("floor_create_local_ms")))
 PY
