@@ -7,8 +7,10 @@
 DC=$top_builddir/tests/data-client
 
 DC_PID=
+WEAK_PID=
 sftp_cleanup() {
 	[ -n "$DC_PID" ] && kill "$DC_PID" 2>/dev/null
+	[ -n "$WEAK_PID" ] && kill "$WEAK_PID" 2>/dev/null
 	for p in $(sshd_tree); do
 		kill -CONT "$p" 2>/dev/null
 	done
@@ -340,5 +342,26 @@ kill -CONT $STOPPED 2>/dev/null
 exec 7>&-
 exits_within 10 "$DC_PID" && DC_PID=
 check "the live store ends at the end of its input" test -z "$DC_PID"
+
+# a node whose sshd offers only a MAC rhfs does not take (hmac-sha1):
+# refused, naming the cause
+WEAK_PORT=$(free_port)
+sed -e "s/^Port .*/Port $WEAK_PORT/" \
+	-e "s|^PidFile .*|PidFile $SSH_DIR/weak.pid|" \
+	"$SSH_DIR/sshd_config" >"$SSH_DIR/weak_config"
+echo "MACs hmac-sha1" >>"$SSH_DIR/weak_config"
+/usr/sbin/sshd -D -e -f "$SSH_DIR/weak_config" 2>>"$SSH_DIR/weak.log" &
+WEAK_PID=$!
+wait_for 10 ssh-keyscan -T 1 -p "$WEAK_PORT" 127.0.0.1 >/dev/null 2>&1
+sed "s/\"ssh_port\": $SSH_PORT/\"ssh_port\": $WEAK_PORT/" "$T/box.json" \
+	>"$T/weak.json"
+"$DC" -t 10 -k "$KNOWN_HOSTS" -c "$T/weak.json" "$CFG" stat f.txt \
+	>"$T/weak.out" 2>"$T/weak.err"
+WEAK=$(head -n 1 "$T/weak.out")
+check "a node offering only hmac-sha1: refused" test "${WEAK#error EIO }" != "$WEAK"
+has "the cause named" "$T/weak.out" "may offer no cipher or MAC rhfs takes"
+kill "$WEAK_PID" 2>/dev/null
+wait "$WEAK_PID" 2>/dev/null
+WEAK_PID=
 
 finish

@@ -47,6 +47,42 @@ init_libssh2(void)
 	init_result = libssh2_init(0);
 }
 
+#define SSH_CIPHERS "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
+                    "aes128-ctr,aes192-ctr,aes256-ctr"
+#define SSH_MACS "hmac-sha2-256-etm@openssh.com," \
+                 "hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
+
+/* The methods of want (a list, in order) that this libssh2 has, as the
+ * session's preference for type: libssh2 1.10 strips the names it lacks
+ * from a preference with an overlapping memcpy, so it is given none. */
+static void
+method_pref(LIBSSH2_SESSION *ss, int type, const char *want)
+{
+	const char **algs = NULL;
+	char *list = xcalloc(1, strlen(want) + 1), *w = xstrdup(want), *save;
+	const char *name;
+	int n, i;
+
+	n = libssh2_session_supported_algs(ss, type, &algs);
+	for (name = strtok_r(w, ",", &save); name != NULL;
+	     name = strtok_r(NULL, ",", &save))
+		for (i = 0; i < n; i++)
+			if (strcmp(algs[i], name) == 0) {
+				if (*list != '\0')
+					strcat(list, ",");
+				strcat(list, name);
+				break;
+			}
+	if (n > 0)
+		libssh2_free(ss, algs);
+	if (*list != '\0')
+		libssh2_session_method_pref(ss, type, list);
+	else
+		rh_warn("libssh2 has none of %s", want);
+	free(list);
+	free(w);
+}
+
 /* Wait until the socket is ready in the direction libssh2 is blocked on,
  * or the deadline passes. */
 static int
@@ -294,7 +330,26 @@ rh_ssh_connect(const struct rh_ssh_opts *o, struct rh_ssh **out,
 	libssh2_session_method_pref(s->session, LIBSSH2_METHOD_HOSTKEY,
 	                            "ssh-ed25519,ecdsa-sha2-nistp256,"
 	                            "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521");
+	/* ciphers and MACs: secure ones only, the cheapest first. With
+	 * libssh2 1.10 (no GCM, no encrypt-then-MAC) that is aes128-ctr and hmac-sha2-256, the ones
+	 * that cost libssh2 the least CPU on x86-64 with AES-NI and SHA-NI
+	 * (SHA-512 and AES-256 cost more): the bound of a cluster's data
+	 * throughput (tests/bench/data.sh) */
+	method_pref(s->session, LIBSSH2_METHOD_CRYPT_CS, SSH_CIPHERS);
+	method_pref(s->session, LIBSSH2_METHOD_CRYPT_SC, SSH_CIPHERS);
+	method_pref(s->session, LIBSSH2_METHOD_MAC_CS, SSH_MACS);
+	method_pref(s->session, LIBSSH2_METHOD_MAC_SC, SSH_MACS);
 	UNTIL_DONE(s, deadline, rc, libssh2_session_handshake(s->session, fd));
+	if (rc == LIBSSH2_ERROR_KEX_FAILURE) {
+		char *msg = NULL;
+
+		libssh2_session_last_error(s->session, &msg, NULL, 0);
+		rc = rh_err_set(err, EIO, "%s: SSH handshake: %s: the node "
+		                "may offer no cipher or MAC rhfs takes (AES-CTR "
+		                "or AES-GCM, HMAC-SHA2)", s->where,
+		                msg && *msg ? msg : "failed");
+		goto fail;
+	}
 	if (rc != 0) {
 		rc = ssh_fail(s, rc, "SSH handshake", err);
 		goto fail;
