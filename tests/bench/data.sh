@@ -48,28 +48,69 @@ RESULTS=$T/results
 # SERVER_PID: a server the rows use (moto), whose CPU time in each
 # phase each row prints, to show when the server is the bound.
 SERVER_PID=
+# CLIENT_PIDS and NODE_PIDS: commands that print the pids of a row's
+# client (rhfs; sshfs and its ssh) and of the node's side (sshd and its
+# SFTP server): each row then prints the CPU seconds of both, and how
+# busy the machine was, in its write and its read (on a machine of few
+# cores, what bounds the cluster rows).
+CLIENT_PIDS=
+NODE_PIDS=
 # cpu_s PID: the user and system CPU seconds PID has used so far.
 cpu_s() {
 	awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' \
 		"/proc/$1/stat" 2>/dev/null || echo 0
 }
+# mark FILE: each party's pids and their CPU ticks so far, and the
+# machine's busy and total ticks, in FILE (nothing without parties)
+mark() {
+	: >"$1"
+	[ -n "$CLIENT_PIDS" ] || return 0
+	for p in $($CLIENT_PIDS); do echo "c $p $(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f12,13)"; done >>"$1"
+	for p in $($NODE_PIDS); do echo "n $p $(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f12,13)"; done >>"$1"
+	awk '$1 == "cpu" { print "b 0", $2 + $3 + $4 + $7 + $8, 0
+		print "t 0", $2 + $3 + $4 + $5 + $6 + $7 + $8, 0 }' /proc/stat >>"$1"
+}
+# cpu_line WHAT MARK0 MARK1: what the parties used between two marks
+# (a process started between them counted whole: the store connects
+# again after the cold cache dropped its data/ directory), and the most
+# MiB/s the machine's CPUs allow at that cost (all of them given to the
+# row: a bound of the row however many threads or sessions it would
+# spread its work over); after a "|", the CPU seconds of both parties.
+cpu_line() {
+	[ -s "$2" ] || return 0
+	awk -v w="$1" -v n="$(nproc)" -v s="$SIZE_MIB" -v t="$(getconf CLK_TCK)" '
+		NR == FNR { if (NF == 4) a[$1 " " $2] = $3 + $4; next }
+		NF == 4 { d[$1] += $3 + $4 - a[$1 " " $2] }
+		END {
+			c = d["c"] / t; q = d["n"] / t
+			printf "%s %.1f s CPU rhfs/sshfs+ssh, %.1f s sshd+sftp-server (at most %.0f MiB/s on %d CPUs), machine %.0f%% busy|%.2f",
+			       w, c, q, (c + q > 0 ? s * n / (c + q) : 0), n,
+			       (d["t"] > 0 ? 100 * d["b"] / d["t"] : 0), c + q
+		}' "$2" "$3"
+}
+CPU_ROWS=$T/cpu-rows
+: >"$CPU_ROWS"
 
 # row NAME DIR [PEER]: the three figures for DIR, kept as NAME's.
 row() {
 	name=$1 dir=$2 peer=${3:-}
 	mkdir -p "$dir/bench-seq" "$dir/bench-ls" || { echo "$name: $dir: cannot write"; return 1; }
 	[ -n "$SERVER_PID" ] && c0=$(cpu_s "$SERVER_PID")
+	mark "$T/m0"
 	t0=$(now)
 	dd if=/dev/zero of="$dir/bench-seq/big" bs=1M count="$SIZE_MIB" \
 		conv=fsync 2>/dev/null || { echo "$name: write failed"; return 1; }
 	t1=$(now)
+	mark "$T/m1"
 	[ -n "$SERVER_PID" ] && c1=$(cpu_s "$SERVER_PID")
 	cold
 	[ -n "$SERVER_PID" ] && c2=$(cpu_s "$SERVER_PID")
+	mark "$T/m2"
 	t2=$(now)
 	dd if="$dir/bench-seq/big" of=/dev/null bs=1M 2>/dev/null ||
 		{ echo "$name: read failed"; return 1; }
 	t3=$(now)
+	mark "$T/m3"
 	server=
 	if [ -n "$SERVER_PID" ]; then
 		c3=$(cpu_s "$SERVER_PID")
@@ -104,6 +145,12 @@ PY
 		printf "%-22s write %7.1f MiB/s  read (%s) %7.1f MiB/s  ls -lR %d files %6.3f s\n",
 		       n, s / w, c, s / r, f, l }'
 	[ -z "$server" ] || echo "$server"
+	[ -s "$T/m0" ] || return 0
+	cw=$(cpu_line write "$T/m0" "$T/m1")
+	cr=$(cpu_line read "$T/m2" "$T/m3")
+	echo "  (${cw%|*};"
+	echo "   ${cr%|*}; load $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "$name ${cw##*|} ${cr##*|} ${peer:--}" >>"$CPU_ROWS"
 }
 
 # The ratios of each row to its peer: above 1 is faster than the peer.
@@ -155,15 +202,27 @@ sftp_floor() {
 		>/dev/null 2>&1 || { echo "sftp-floor: cannot build"; return; }
 	set -- 127.0.0.1 "$SSH_PORT" "$SSH_USER" "$SSH_KEY" "$KNOWN_HOSTS" \
 		rhfs-bench/floor "$SIZE_MIB"
-	"$floor" "$@" write >"$T/floor-w" && cold &&
-		"$floor" "$@" read >"$T/floor-r" ||
-		{ echo "sftp-floor: failed"; return; }
-	read -r cipher mac fw <"$T/floor-w"
-	read -r _ _ fr <"$T/floor-r"
-	awk -v w="$fw" -v r="$fr" -v c="$COLD" -v m="$cipher $mac" 'BEGIN {
-		printf "%-22s write %7.1f MiB/s  read (%s) %7.1f MiB/s  (%s)\n",
-		       "libssh2 (no FUSE)", w, c, r, m }'
-	echo "$fw $fr" >"$T/floor-row"
+	: >"$T/floor-rows"
+	# one session, then the file cut in a part per CPU, a session (and
+	# thread) each: what spreading a file over sessions could give
+	for ns in 1 $(nproc); do
+		[ "$ns" = 1 ] && fname="libssh2 (no FUSE)" ||
+			fname="libssh2 x$ns (no FUSE)"
+		[ "$ns" = 1 ] || [ "$(nproc)" -gt 1 ] || break
+		"$floor" "$@" write "$ns" >"$T/floor-w" && cold &&
+			"$floor" "$@" read "$ns" >"$T/floor-r" ||
+			{ echo "sftp-floor: failed"; return; }
+		read -r cipher mac fw cw <"$T/floor-w"
+		read -r _ _ fr cr <"$T/floor-r"
+		awk -v w="$fw" -v r="$fr" -v c="$COLD" -v m="$cipher $mac" \
+			-v cw="$cw" -v cr="$cr" -v n="$fname" -v s="$SIZE_MIB" \
+			-v p="$(nproc)" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+			printf "%-22s write %7.1f MiB/s  read (%s) %7.1f MiB/s  (%s)\n",
+			       n, w, c, r, m
+			printf "  (write %.1f s CPU, read %.1f s CPU in the client alone: at most %.0f and %.0f MiB/s on %d CPUs; load %s)\n",
+			       cw, cr, (cw > 0 ? s * p / cw : 0), (cr > 0 ? s * p / cr : 0), p, l }'
+		echo "$fname|$fw|$fr" >>"$T/floor-rows"
+	done
 	command -v openssl >/dev/null || return 0
 	# SSH's aes128-ctr is OpenSSL's aes-128-ctr; hmac-sha2-256 its
 	# HMAC of sha256
@@ -185,6 +244,16 @@ speed() {
 		             v * 1000 / 1048576 }'
 }
 
+# the parties of the cluster rows, for their CPU time (the node's user
+# runs nothing else while the bench holds its node)
+sshfs_pids() {
+	# its ssh: started before sshfs went to the background, not its child
+	pgrep -f -- " $SSHFS_MNT\$"
+	pgrep -f -- "-oport=$SSH_PORT .* sftp\$"
+}
+rhfs_pid() { echo "$RHFS_PID"; }
+node_pids() { pgrep -u "$SSH_USER"; }
+
 if ! wants sftp; then
 	:
 elif ! command -v sshfs >/dev/null 2>&1; then
@@ -201,11 +270,16 @@ EOF
 	cat >"$WORK/rh/cbench/config.json" <<EOF
 {"resource_type": "folder", "name": "cbench", "system": "~/box", "path": "rhfs-bench"}
 EOF
-	sshfs -o "IdentityFile=$SSH_KEY,UserKnownHostsFile=$KNOWN_HOSTS" \
+	NODE_PIDS=node_pids
+	if sshfs -o "IdentityFile=$SSH_KEY,UserKnownHostsFile=$KNOWN_HOSTS" \
 		-o "StrictHostKeyChecking=accept-new,port=$SSH_PORT" \
-		"$SSH_USER@127.0.0.1:sshfs-bench" "$SSHFS_MNT" &&
+		"$SSH_USER@127.0.0.1:sshfs-bench" "$SSHFS_MNT"; then
+		CLIENT_PIDS=sshfs_pids
 		row sshfs "$SSHFS_MNT"
+	fi
+	CLIENT_PIDS=rhfs_pid
 	row rhfs-sftp "$MNT/~/cbench/data" sshfs
+	CLIENT_PIDS= NODE_PIDS=
 	sftp_floor
 fi
 
@@ -273,12 +347,24 @@ else
 fi
 
 ratios
-if [ -f "$T/floor-row" ]; then
-	read -r fw fr <"$T/floor-row"
-	awk -v fw="$fw" -v fr="$fr" '$1 == "sshfs" || $1 == "rhfs-sftp" {
-		printf "%-22s vs %-16s write %5.2fx  read %5.2fx\n", "libssh2 (no FUSE)",
-		       $1, fw * $2 / '"$SIZE_MIB"', fr * $3 / '"$SIZE_MIB"' }' "$RESULTS"
+if [ -f "$T/floor-rows" ]; then
+	while IFS='|' read -r fname fw fr; do
+		awk -v fw="$fw" -v fr="$fr" -v n="$fname" '$1 == "sshfs" || $1 == "rhfs-sftp" {
+			printf "%-22s vs %-16s write %5.2fx  read %5.2fx\n", n,
+			       $1, fw * $2 / '"$SIZE_MIB"', fr * $3 / '"$SIZE_MIB"' }' "$RESULTS"
+	done <"$T/floor-rows"
 fi
+# on a machine whose CPUs are all busy, throughput goes as the inverse
+# of the CPU a byte costs (client and node together)
+awk '{ w[$1] = $2; r[$1] = $3; p[$1] = $4; o[NR] = $1 }
+END {
+	for (i = 1; i <= NR; i++) {
+		n = o[i]; q = p[n]
+		if (q == "-" || !(q in w) || w[n] <= 0 || r[n] <= 0) continue
+		printf "%-22s vs %-16s write %5.2fx  read %5.2fx  (CPU bound: the peer'"'"'s CPU seconds over this one'"'"'s)\n",
+		       n, q, w[q] / w[n], r[q] / r[n]
+	}
+}' "$CPU_ROWS"
 if [ -f "$T/aws-row" ]; then
 	read -r _ aw ar <"$T/aws-row"
 	awk -v aw="$aw" -v ar="$ar" '$1 == "rhfs-s3" {
