@@ -95,6 +95,19 @@ on_node "the node's sha256 of it" "$T/big" big.bin
 check "copied out" cp "$D/big.bin" "$T/big.out"
 same "read back whole" "$T/big" "$T/big.out"
 rm -f "$T/big.out"
+# writes of 999,999 bytes: the write-behind's unanswered bytes (up to
+# 8 MiB) end, and move to the front of its buffer, at odd places
+check "48 MiB in odd-sized writes" dd if="$T/big" of="$D/odd.bin" \
+	bs=999999 count=50 conv=fsync status=none
+head -c 49999950 "$T/big" >"$T/odd"
+on_node "the node's sha256 of it" "$T/odd" odd.bin
+check "other bytes written over it at an offset (in place, odd-sized)" \
+	dd if="$T/big" of="$D/odd.bin" bs=999999 skip=100 seek=3 count=20 \
+	conv=notrunc,fsync status=none
+dd if="$T/big" of="$T/odd" bs=999999 skip=100 seek=3 count=20 \
+	conv=notrunc status=none
+on_node "the node's sha256 after it" "$T/odd" odd.bin
+rm -f "$T/odd" "$D/odd.bin"
 
 # --- cp -a, rsync -a, tar: contents, sizes, modes, mtimes ---
 mkdir -p "$T/tree/a/b" "$T/tree/empty"
