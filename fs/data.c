@@ -586,12 +586,18 @@ d_setattr(struct fs *fs, struct node *n, struct handle *hd,
 	gone = h == NULL && !staged && r == -ENOENT;
 	if (gone)
 		r = by_open(fs, n, H_STAT, cur, 0, NULL);
-	/* owners stay: asking for the present ones is fine */
-	if (r == 0 && (((to_set & FUSE_SET_ATTR_UID) &&
-	                attr->st_uid != cur->st_uid) ||
-	               ((to_set & FUSE_SET_ATTR_GID) &&
-	                attr->st_gid != cur->st_gid)))
-		r = -EPERM;
+	/* an owner asked for that is the present one changes nothing (a
+	 * store that keeps no owners takes it) */
+	a.uid = (uid_t)-1;
+	a.gid = (gid_t)-1;
+	if (r == 0 && (to_set & FUSE_SET_ATTR_UID) &&
+	    attr->st_uid != cur->st_uid)
+		a.uid = attr->st_uid;
+	if (r == 0 && (to_set & FUSE_SET_ATTR_GID) &&
+	    attr->st_gid != cur->st_gid)
+		a.gid = attr->st_gid;
+	if (a.uid != (uid_t)-1 || a.gid != (gid_t)-1)
+		a.what |= RH_DATA_OWNER;
 	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
 		r = h ? by_handle(h, H_TRUNCATE, NULL, attr->st_size, NULL) :
 		    staged ? by_written(fs, n, H_TRUNCATE, NULL,
@@ -683,6 +689,71 @@ d_mkdir(struct fs *fs, struct node *dir, const char *name, mode_t mode,
 	f->kind = &kind_data;
 	f->has_attr = r == 0;
 	return r;
+}
+
+/* The attributes of what a change made at o's path, for the entry of
+ * name (r: what the change returned). */
+static int
+d_made(struct dop *o, struct found *f, int r)
+{
+	if (r == 0)
+		r = ops_of(o)->stat(o->s->d, o->path, &f->st);
+	dop_end(o);
+	f->kind = &kind_data;
+	f->has_attr = r == 0;
+	return r;
+}
+
+static int
+d_symlink(struct fs *fs, struct node *dir, const char *name,
+          const char *target, struct found *f)
+{
+	struct dop o;
+	int r;
+
+	if ((r = dop_begin(fs, dir, name, &o)) < 0)
+		return r;
+	r = ops_of(&o)->symlink == NULL ? -EPERM :
+	    ops_of(&o)->symlink(o.s->d, target, o.path);
+	return d_made(&o, f, r);
+}
+
+static int
+d_mknod(struct fs *fs, struct node *dir, const char *name, mode_t mode,
+        dev_t rdev, struct found *f)
+{
+	struct dop o;
+	int r;
+
+	if ((r = dop_begin(fs, dir, name, &o)) < 0)
+		return r;
+	r = rh_data_mknod(o.s->d, o.path, mode, rdev);
+	return d_made(&o, f, r);
+}
+
+static int
+d_link(struct fs *fs, struct node *n, struct node *dir, const char *name,
+       struct found *f)
+{
+	struct dop from, to;
+	int r, same;
+
+	/* from another tree, or what is no data: another store */
+	pthread_mutex_lock(&fs->lock);
+	same = n->kind == &kind_data && n->droot == dir->droot;
+	pthread_mutex_unlock(&fs->lock);
+	if (!same)
+		return -EXDEV;
+	if ((r = dop_begin(fs, n, NULL, &from)) < 0)
+		return r;
+	if ((r = dop_begin(fs, dir, name, &to)) < 0) {
+		dop_end(&from);
+		return r;
+	}
+	r = from.s != to.s ? -EXDEV : ops_of(&to)->link == NULL ? -EPERM :
+	    ops_of(&to)->link(to.s->d, from.path, to.path);
+	dop_end(&from);
+	return d_made(&to, f, r);
 }
 
 static int
@@ -1061,7 +1132,10 @@ root_recheck(struct fs *fs, fuse_ino_t ino)
 	.mkdir = d_mkdir, \
 	.rmdir = d_rmdir, \
 	.unlink = d_unlink, \
-	.rename = d_rename
+	.rename = d_rename, \
+	.symlink = d_symlink, \
+	.mknod = d_mknod, \
+	.link = d_link
 
 /* What the rows' kinds add: the tree's root, and the name "data" in
  * its resource's directory. */

@@ -96,6 +96,16 @@ node_held(struct node *n, double ttl)
 	n->held_until = ttl > 0 ? rh_now_ms() + (int64_t)(ttl * 1000) : 0;
 }
 
+/* The time the kernel may keep attributes st of a node whose entries it
+ * keeps ttl seconds: none for a file with several names (a hard link),
+ * which the kernel sees as a file per name, so that a write through one
+ * name shows at once through the others. */
+static double
+attr_ttl(const struct stat *st, double ttl)
+{
+	return S_ISREG(st->st_mode) && st->st_nlink > 1 ? 0.0 : ttl;
+}
+
 void
 reply_node(fuse_req_t req, struct fs *fs, struct node *n,
            const struct stat *st, double ttl)
@@ -105,10 +115,11 @@ reply_node(fuse_req_t req, struct fs *fs, struct node *n,
 	memset(&e, 0, sizeof(e));
 	e.attr = *st;
 	e.ino = n->ino;
-	e.attr_timeout = e.entry_timeout = ttl;
+	e.entry_timeout = ttl;
+	e.attr_timeout = attr_ttl(st, ttl);
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
-	node_held(n, ttl);
+	node_held(n, e.attr_timeout);
 	pthread_mutex_unlock(&fs->lock);
 	if (fuse_reply_entry(req, &e) != 0) {
 		pthread_mutex_lock(&fs->lock);
@@ -301,7 +312,7 @@ rhfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((r = node_attr(fs, n, h, &st)) < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, timeout_of(fs, n));
+		fuse_reply_attr(req, &st, attr_ttl(&st, timeout_of(fs, n)));
 }
 
 int
@@ -360,7 +371,7 @@ rhfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	if ((r = set_attr(fs, n, file_of(fi), attr, to_set, &st)) < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, timeout_of(fs, n));
+		fuse_reply_attr(req, &st, attr_ttl(&st, timeout_of(fs, n)));
 }
 
 /* Directory listings are taken whole at opendir, so that offsets stay
@@ -482,7 +493,8 @@ plus_entry(struct dirsnap *d, struct dirent_snap *de,
 		return NULL;
 	}
 	e->ino = n->ino;
-	e->attr_timeout = e->entry_timeout = timeout_of(d->fs, n);
+	e->entry_timeout = timeout_of(d->fs, n);
+	e->attr_timeout = attr_ttl(&e->attr, e->entry_timeout);
 	return n;
 }
 
@@ -518,7 +530,7 @@ read_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
 		if (node != NULL) {
 			pthread_mutex_lock(&d->fs->lock);
 			node->nlookup++;
-			node_held(node, e.entry_timeout);
+			node_held(node, e.attr_timeout);
 			pthread_mutex_unlock(&d->fs->lock);
 		}
 	}
@@ -558,12 +570,31 @@ change_dir(struct fs *fs, fuse_ino_t ino, struct node **dir,
 	return 0;
 }
 
+/* The reply to a change that made name in dir (r: what it returned) and
+ * what it found there in f. */
+static void
+reply_made(fuse_req_t req, struct fs *fs, struct node *dir,
+           const char *name, struct found *f, int r)
+{
+	struct node *n;
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	notify_inode(fs, dir->ino);
+	if ((r = add_found(fs, dir, name, f, 1, &n)) < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_entry(req, fs, n, f);
+}
+
 static void
 rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = fs_of(req);
 	const struct fs_kind *k;
-	struct node *dir, *n;
+	struct node *dir;
 	struct found f;
 	int r;
 
@@ -571,15 +602,7 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
 		r = k->mkdir ? k->mkdir(fs, dir, name, mode, &f) :
 		    refused_change(fs, k);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
-	notify_inode(fs, dir->ino);
-	if ((r = add_found(fs, dir, name, &f, 1, &n)) < 0)
-		fuse_reply_err(req, -r);
-	else
-		reply_entry(req, fs, n, &f);
+	reply_made(req, fs, dir, name, &f, r);
 }
 
 /* rmdir (isdir) or unlink of name in parent, by the directory's kind. */
@@ -715,13 +738,14 @@ reply_create(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
 		return;
 	}
 	e.ino = n->ino;
-	e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
+	e.entry_timeout = timeout_of(fs, n);
+	e.attr_timeout = attr_ttl(&e.attr, e.entry_timeout);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = h->direct_io;
 	fi->keep_cache = 0;
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
-	node_held(n, e.entry_timeout);
+	node_held(n, e.attr_timeout);
 	pthread_mutex_unlock(&fs->lock);
 	notify_inode(fs, dir->ino);
 	if (fuse_reply_create(req, &e, fi) != 0) {
@@ -901,24 +925,56 @@ rhfs_readlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 static void
-rhfs_refuse(fuse_req_t req, fuse_ino_t parent, const char *name,
-            mode_t mode, dev_t rdev)
+rhfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+           mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, EPERM);
+	struct fs *fs = fs_of(req);
+	const struct fs_kind *k;
+	struct node *dir;
+	struct found f;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
+		r = k->mknod ? k->mknod(fs, dir, name, mode, rdev, &f) :
+		    -EPERM;
+	reply_made(req, fs, dir, name, &f, r);
 }
 
 static void
 rhfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
              const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	struct fs *fs = fs_of(req);
+	const struct fs_kind *k;
+	struct node *dir;
+	struct found f;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
+		r = k->symlink ? k->symlink(fs, dir, name, link, &f) : -EPERM;
+	reply_made(req, fs, dir, name, &f, r);
 }
 
 static void
 rhfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
           const char *newname)
 {
-	fuse_reply_err(req, EPERM);
+	struct fs *fs = fs_of(req);
+	const struct fs_kind *k;
+	struct node *dir = NULL, *n = node_get(fs, ino);
+	struct found f;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	if (n == NULL)
+		r = -ESTALE;
+	else if ((r = change_dir(fs, newparent, &dir, &k)) == 0)
+		r = k->link ? k->link(fs, n, dir, newname, &f) : -EPERM;
+	if (r == 0)
+		notify_inode(fs, n->ino);       /* its link count */
+	reply_made(req, fs, dir, newname, &f, r);
 }
 
 const struct fuse_lowlevel_ops ns_ops = {
@@ -936,7 +992,7 @@ const struct fuse_lowlevel_ops ns_ops = {
 	.rmdir = rhfs_rmdir,
 	.unlink = rhfs_unlink,
 	.rename = rhfs_rename,
-	.mknod = rhfs_refuse,
+	.mknod = rhfs_mknod,
 	.symlink = rhfs_symlink,
 	.readlink = rhfs_readlink,
 	.link = rhfs_link,

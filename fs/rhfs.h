@@ -118,6 +118,14 @@ struct fs_kind {
 	int (*unlink)(struct fs *fs, struct node *dir, const char *name);
 	int (*rename)(struct fs *fs, struct node *sdir, const char *name,
 	              struct node *ddir, const char *newname, unsigned flags);
+	/* symlink(2), mknod(2) and link(2) (of the file at n) in it; NULL:
+	 * EPERM */
+	int (*symlink)(struct fs *fs, struct node *dir, const char *name,
+	               const char *target, struct found *f);
+	int (*mknod)(struct fs *fs, struct node *dir, const char *name,
+	             mode_t mode, dev_t rdev, struct found *f);
+	int (*link)(struct fs *fs, struct node *n, struct node *dir,
+	            const char *name, struct found *f);
 	int (*refuse)(const struct fs *fs);
 
 	/* A row's: whether name in the resource at dir is its (a row with

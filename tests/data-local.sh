@@ -125,6 +125,61 @@ print("ok")
 EOF
 check "an open file outlives its unlink" "$PYTHON3" "$T/unlinked.py" "$D/u.bin"
 
+# --- links, special files and owners, as on the disk ---
+check "ln -s with a target outside the folder" \
+	ln -s /etc/hostname "$D/host-link"
+check "... which readlink gives as it is" \
+	sh -c "[ \"\$(readlink '$D/host-link')\" = /etc/hostname ]"
+check "... and the disk holds" \
+	sh -c "[ \"\$(readlink '$STORE/host-link')\" = /etc/hostname ]"
+check "... which the kernel follows for the reader" \
+	cmp "$D/host-link" /etc/hostname
+check "ln -s relative" ln -s outside.txt "$D/rel-link"
+check "... read through" cmp "$D/rel-link" "$STORE/outside.txt"
+refuse "ln -s over a name that exists" "File exists" \
+	ln -s x "$D/outside.txt"
+echo "one" >"$D/hard-a"
+check "ln (a hard link)" ln "$D/hard-a" "$D/hard-b"
+check "... two names, one file: link count 2 in the mount" \
+	sh -c "[ \"\$(stat -c %h '$D/hard-a')\" = 2 ] &&
+	       [ \"\$(stat -c %h '$D/hard-b')\" = 2 ]"
+check "... and on the disk" \
+	sh -c "[ \"\$(stat -c %i '$STORE/hard-a')\" = \"\$(stat -c %i '$STORE/hard-b')\" ]"
+echo "two" >>"$D/hard-b"
+check "... a write through one is read through the other" \
+	sh -c "[ \"\$(cat '$D/hard-a')\" = \"\$(printf 'one\ntwo')\" ]"
+check "... unlinking one leaves the other" rm "$D/hard-a"
+check "... with link count 1" \
+	sh -c "[ \"\$(stat -c %h '$D/hard-b')\" = 1 ] && [ -f '$STORE/hard-b' ]"
+refuse "ln to another folder's data is EXDEV" "cross-device" \
+	ln "$D/hard-b" "$MNT/~/other/data/hard-c"
+refuse "ln of a resource's config into data/ is EXDEV" "cross-device" \
+	ln "$MNT/~/ckpts/config.json" "$D/cfg-link"
+check "mkfifo" mkfifo "$D/fifo"
+check "... a FIFO in the mount and on the disk" \
+	sh -c "[ -p '$D/fifo' ] && [ -p '$STORE/fifo' ]"
+check "mknod of a regular file (os.mknod)" "$PYTHON3" -c \
+	"import os, stat, sys; os.mknod(sys.argv[1], stat.S_IFREG | 0o640)" \
+	"$D/made"
+check "... an empty file, mode 0640" \
+	sh -c "[ -f '$STORE/made' ] && [ ! -s '$STORE/made' ] &&
+	       [ \"\$(stat -c %a '$D/made')\" = 640 ]"
+if [ "$(id -u)" = 0 ]; then
+	check "chown (as root)" chown 65534:65534 "$D/made"
+	check "... the owner in the mount and on the disk" \
+		sh -c "[ \"\$(stat -c %u:%g '$D/made')\" = 65534:65534 ] &&
+		       [ \"\$(stat -c %u:%g '$STORE/made')\" = 65534:65534 ]"
+	check "chown -h of a symbolic link changes the link" \
+		chown -h 65534 "$D/rel-link"
+	check "... not its target" \
+		sh -c "[ \"\$(stat -c %u '$STORE/rel-link')\" = 65534 ] &&
+		       [ \"\$(stat -c %u '$STORE/outside.txt')\" != 65534 ]"
+	check "chgrp alone" chgrp 0 "$D/made"
+	check "... leaves the user" \
+		sh -c "[ \"\$(stat -c %u:%g '$STORE/made')\" = 65534:0 ]"
+fi
+rm -f "$D/host-link" "$D/rel-link" "$D/hard-b" "$D/fifo" "$D/made"
+
 # --- a Python program using only open() and os.* ---
 cat >"$T/plain.py" <<'EOF'
 import os, sys

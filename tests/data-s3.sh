@@ -197,8 +197,20 @@ check "rmdir" rmdir "$D/z/y" "$D/z"
 awsc s3 ls --recursive s3://bkt/ckpts/ >"$T/ls"
 lacks "gone from the bucket" "$T/ls" "ckpts/z/"
 refuse "mkdir of what exists" "File exists" mkdir "$D/outside.txt"
-refuse "no hard links in S3" "" ln "$D/outside.txt" "$D/hard"
-refuse "no symbolic links in S3" "" ln -s outside.txt "$D/sym"
+refuse "no hard links in S3" "not permitted" ln "$D/outside.txt" "$D/hard"
+refuse "no symbolic links in S3" "not permitted" ln -s outside.txt "$D/sym"
+refuse "no FIFOs in S3" "not permitted" mkfifo "$D/fifo"
+check "mknod of a regular file is an empty object" "$PYTHON3" -c \
+	"import os, stat, sys; os.mknod(sys.argv[1], stat.S_IFREG | 0o600)" \
+	"$D/made"
+check "... in the bucket" s3has made
+if [ "$(id -u)" = 0 ]; then
+	refuse "S3 keeps no owners: chown to another is refused" \
+		"not permitted" chown 65534 "$D/made"
+	check "... chown to the owner shown changes nothing" \
+		chown "$(stat -c %u:%g "$D/made")" "$D/made"
+fi
+check "rm of it" rm "$D/made"
 
 # --- a Python program using only open() and os.* ---
 cat >"$T/plain.py" <<'EOF'

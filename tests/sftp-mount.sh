@@ -87,6 +87,19 @@ check "the node's mtime" test "$(stat -c %Y "$STORE/node.txt")" = 1500000000
 check "the mount's mtime" test "$(stat -c %Y "$D/node.txt")" = 1500000000
 check "the node user's files are the mounting user's" \
 	test "$(stat -c %u:%g "$D/node.txt")" = "$(id -u):$(id -g)"
+refuse "chown to another owner is refused" "not permitted" \
+	chown 65534 "$D/node.txt"
+check "... chown to the owner shown changes nothing" \
+	chown "$(id -u):$(id -g)" "$D/node.txt"
+refuse "no symbolic links made on a cluster" "not permitted" \
+	ln -s node.txt "$D/sym"
+refuse "no hard links" "not permitted" ln "$D/node.txt" "$D/hard"
+refuse "no FIFOs" "not permitted" mkfifo "$D/fifo"
+check "mknod of a regular file is an empty file on the node" "$PYTHON3" -c \
+	"import os, stat, sys; os.mknod(sys.argv[1], stat.S_IFREG | 0o600)" \
+	"$D/made"
+check "... there" test -f "$STORE/made" -a ! -s "$STORE/made"
+check "rm of it" rm "$D/made"
 
 # --- a large file, round-tripped ---
 head -c 268435456 /dev/urandom >"$T/big"

@@ -139,13 +139,36 @@ test_escapes(struct rh_data *d)
 	CHECK_EQ_INT(o->list(d, "out", count, &(int){ 0 }), -ELOOP);
 	CHECK_EQ_INT(o->mkdir(d, "out/x", 0755), -ELOOP);
 	CHECK_EQ_INT(o->rename(d, "sub", "out/sub", 0), -ELOOP);
-	CHECK_EQ_INT(o->readlink(d, "out", buf, sizeof(buf)), -EACCES);
-	CHECK_EQ_INT(o->readlink(d, "outfile", buf, sizeof(buf)), -EACCES);
+	/* their targets are as they are: the kernel follows them for the
+	 * caller, as it would on the disk */
+	CHECK_EQ_INT(o->readlink(d, "out", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, outside);
+	CHECK_EQ_INT(o->readlink(d, "outfile", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "../outside/secret");
 	CHECK_EQ_INT(o->readlink(d, "in", buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "sub/../sub");
+	/* links made through the store: a symbolic link's target is not
+	 * checked, a hard link never follows one, nothing lands outside */
+	CHECK_EQ_INT(o->symlink(d, "/etc/passwd", "sub/abs"), 0);
+	CHECK_EQ_INT(o->readlink(d, "sub/abs", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "/etc/passwd");
+	CHECK_EQ_INT(o->symlink(d, "x", "sub/abs"), -EEXIST);
+	CHECK_EQ_INT(o->symlink(d, "x", "out/x"), -ELOOP);
+	CHECK_EQ_INT(o->link(d, "outfile", "sub/hard"), 0);
+	CHECK_EQ_INT(o->stat(d, "sub/hard", &st), 0);
+	CHECK(S_ISLNK(st.st_mode));
+	CHECK_EQ_INT(o->link(d, "outfile", "out/hard"), -ELOOP);
+	CHECK_EQ_INT(o->link(d, "", "sub/root"), -EPERM);
+	CHECK_EQ_INT(o->mknod(d, "sub/fifo", S_IFIFO | 0600, 0), 0);
+	CHECK_EQ_INT(o->stat(d, "sub/fifo", &st), 0);
+	CHECK(S_ISFIFO(st.st_mode));
+	CHECK_EQ_INT(o->mknod(d, "out/fifo", S_IFIFO | 0600, 0), -ELOOP);
+	CHECK_EQ_INT(o->unlink(d, "sub/abs"), 0);
+	CHECK_EQ_INT(o->unlink(d, "sub/hard"), 0);
+	CHECK_EQ_INT(o->unlink(d, "sub/fifo"), 0);
 	/* chmod of a link changes nothing outside */
 	{
-		struct rh_data_attr a = { RH_DATA_MODE, 0777, { 0 }, { 0 } };
+		struct rh_data_attr a = { RH_DATA_MODE, 0777, { 0 }, { 0 }, 0, 0 };
 
 		CHECK_EQ_INT(o->setattr(d, "outfile", NULL, &a), -EOPNOTSUPP);
 	}

@@ -627,6 +627,39 @@ c_rename(struct rh_data *d, const char *from, const char *to,
 	return r;
 }
 
+static int
+c_symlink(struct rh_data *d, const char *target, const char *path)
+{
+	struct cache *c = (struct cache *)d;
+	int r = c->inner->ops->symlink == NULL ? -EPERM :
+	        c->inner->ops->symlink(c->inner, target, path);
+
+	invalidate(c, path, 0);
+	return r;
+}
+
+static int
+c_link(struct rh_data *d, const char *from, const char *to)
+{
+	struct cache *c = (struct cache *)d;
+	int r = c->inner->ops->link == NULL ? -EPERM :
+	        c->inner->ops->link(c->inner, from, to);
+
+	invalidate(c, from, 0);         /* its link count */
+	invalidate(c, to, 0);
+	return r;
+}
+
+static int
+c_mknod(struct rh_data *d, const char *path, mode_t mode, dev_t rdev)
+{
+	struct cache *c = (struct cache *)d;
+	int r = rh_data_mknod(c->inner, path, mode, rdev);
+
+	invalidate(c, path, 0);
+	return r;
+}
+
 static void
 c_free(struct rh_data *d)
 {
@@ -656,6 +689,9 @@ static const struct rh_data_ops cache_ops = {
 	.unlink = c_unlink,
 	.rmdir = c_rmdir,
 	.rename = c_rename,
+	.symlink = c_symlink,
+	.link = c_link,
+	.mknod = c_mknod,
 	.free = c_free,
 };
 

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,26 @@ rh_data_link_inside(const char *path, const char *target)
 		p = *e == '/' ? e + 1 : e;
 	}
 	return 0;
+}
+
+int
+rh_data_mknod(struct rh_data *d, const char *path, mode_t mode, dev_t rdev)
+{
+	struct rh_data_file *f;
+	int r, c;
+
+	if (d->ops->mknod != NULL)
+		return d->ops->mknod(d, path, mode, rdev);
+	if (!S_ISREG(mode))
+		return -EPERM;
+	/* an empty file, made and stored as a write would be */
+	if ((r = d->ops->open(d, path, O_WRONLY | O_CREAT | O_EXCL,
+	                      mode & 07777, &f)) < 0)
+		return r;
+	if (d->ops->flush != NULL)
+		r = d->ops->flush(f);
+	c = d->ops->close(f);
+	return r < 0 ? r : c;
 }
 
 int

@@ -31,11 +31,14 @@ enum {
 	RH_DATA_MODE = 1 << 0,
 	RH_DATA_ATIME = 1 << 1,
 	RH_DATA_MTIME = 1 << 2,
+	RH_DATA_OWNER = 1 << 3,
 };
 struct rh_data_attr {
 	unsigned what;
 	mode_t mode;                    /* permission bits */
 	struct timespec atime, mtime;   /* UTIME_NOW allowed */
+	uid_t uid;                      /* RH_DATA_OWNER: (uid_t)-1 and */
+	gid_t gid;                      /* (gid_t)-1 leave that one */
 };
 
 struct rh_data_ops {
@@ -46,8 +49,9 @@ struct rh_data_ops {
 	 * non-zero stops the listing with that value. */
 	int (*list)(struct rh_data *d, const char *path, rh_data_list_cb cb,
 	            void *arg);
-	/* A symbolic link's target, refused (-EACCES) when it would lead
-	 * out of the root. */
+	/* A symbolic link's target. A store whose links others make (a
+	 * cluster's) refuses one that would lead out of the root (-EACCES);
+	 * the local store gives every target, as the disk does. */
 	int (*readlink)(struct rh_data *d, const char *path, char *buf,
 	                size_t size);
 	/* open(2)'s flags (O_CREAT, O_EXCL, O_TRUNC, O_APPEND, access
@@ -79,6 +83,15 @@ struct rh_data_ops {
 	 * RENAME_EXCHANGE where the store can. */
 	int (*rename)(struct rh_data *d, const char *from, const char *to,
 	              unsigned flags);
+	/* Optional (NULL: -EPERM): a symbolic link at path to target (as
+	 * given, not checked: readlink checks it), a hard link at to of the
+	 * file at from, and a special file or empty regular file (mknod(2)'s
+	 * mode and rdev; without it, rh_data_mknod makes regular files). */
+	int (*symlink)(struct rh_data *d, const char *target,
+	               const char *path);
+	int (*link)(struct rh_data *d, const char *from, const char *to);
+	int (*mknod)(struct rh_data *d, const char *path, mode_t mode,
+	             dev_t rdev);
 	void (*free)(struct rh_data *d);
 };
 
@@ -162,6 +175,11 @@ int rh_data_sftp_open(const struct rh_data_loc *loc, const char *addr,
  * store) and st_ino (0, or a version of its content) for it to compare. */
 struct rh_data *rh_data_cache_wrap(struct rh_data *inner, double ttl);
 void rh_data_free(struct rh_data *d);
+/* mknod(2) in d: its mknod, or for a store without one an empty regular
+ * file (opened with O_CREAT and O_EXCL, flushed and closed); -EPERM for
+ * any other file type there. */
+int rh_data_mknod(struct rh_data *d, const char *path, mode_t mode,
+                  dev_t rdev);
 /* 0 if path is a store path (see above), else -EINVAL. */
 int rh_data_path_ok(const char *path);
 /* 0 if target, read from a symbolic link at store path, leads to a place

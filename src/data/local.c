@@ -3,8 +3,10 @@
  * is held as a directory descriptor; each path is walked beneath it one
  * component at a time with O_NOFOLLOW, so that neither ".." nor a
  * symbolic link leads out of it. Symbolic links inside are shown as
- * symbolic links (stat, list, readlink) and never followed by the store;
- * a link whose target would lead out of the root is refused at readlink.
+ * symbolic links (stat, list, readlink, with their targets as they are)
+ * and never followed by the store; the kernel follows them for the
+ * caller, as it would on the disk. Symbolic and hard links, FIFOs and
+ * other special files are made, and owners changed, as on the disk.
  */
 #include "config.h"
 
@@ -182,7 +184,7 @@ l_readlink(struct rh_data *d, const char *path, char *buf, size_t size)
 	if (r < 0)
 		return r;
 	buf[n] = '\0';
-	return rh_data_link_inside(path, buf);
+	return 0;
 }
 
 static int
@@ -285,6 +287,8 @@ l_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 
 	times_of(a, ts);
 	if (f != NULL) {
+		if ((a->what & RH_DATA_OWNER) && fchown(f->fd, a->uid, a->gid))
+			return -errno;
 		if ((a->what & RH_DATA_MODE) && fchmod(f->fd, a->mode & 07777))
 			return -errno;
 		if ((a->what & (RH_DATA_ATIME | RH_DATA_MTIME)) &&
@@ -294,7 +298,12 @@ l_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	}
 	if ((r = walk(d, path, &dfd, &name)) < 0)
 		return r;
-	if (a->what & RH_DATA_MODE)
+	/* the owner first: a chown clears set-user-ID and set-group-ID,
+	 * which a mode given with it sets again */
+	if ((a->what & RH_DATA_OWNER) &&
+	    fchownat(dfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r == 0 && (a->what & RH_DATA_MODE))
 		r = chmod_at(dfd, name, a->mode);
 	if (r == 0 && (a->what & (RH_DATA_ATIME | RH_DATA_MTIME)) &&
 	    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -383,6 +392,59 @@ l_rename(struct rh_data *d, const char *from, const char *to,
 	return r;
 }
 
+static int
+l_symlink(struct rh_data *d, const char *target, const char *path)
+{
+	const char *name;
+	int dfd, r;
+
+	if (*path == '\0')
+		return -EEXIST;
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	r = symlinkat(target, dfd, name) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
+static int
+l_link(struct rh_data *d, const char *from, const char *to)
+{
+	const char *fname, *tname;
+	int fdfd, tdfd, r;
+
+	if (*from == '\0')
+		return -EPERM;          /* the root is a directory */
+	if (*to == '\0')
+		return -EEXIST;
+	if ((r = walk(d, from, &fdfd, &fname)) < 0)
+		return r;
+	if ((r = walk(d, to, &tdfd, &tname)) < 0) {
+		close(fdfd);
+		return r;
+	}
+	/* a symbolic link is linked itself, not followed */
+	r = linkat(fdfd, fname, tdfd, tname, 0) < 0 ? -errno : 0;
+	close(fdfd);
+	close(tdfd);
+	return r;
+}
+
+static int
+l_mknod(struct rh_data *d, const char *path, mode_t mode, dev_t rdev)
+{
+	const char *name;
+	int dfd, r;
+
+	if (*path == '\0')
+		return -EEXIST;
+	if ((r = walk(d, path, &dfd, &name)) < 0)
+		return r;
+	r = mknodat(dfd, name, mode, rdev) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
 static void
 l_free(struct rh_data *d)
 {
@@ -408,6 +470,9 @@ static const struct rh_data_ops local_ops = {
 	.unlink = l_unlink,
 	.rmdir = l_rmdir,
 	.rename = l_rename,
+	.symlink = l_symlink,
+	.link = l_link,
+	.mknod = l_mknod,
 	.free = l_free,
 };
 

@@ -1768,6 +1768,8 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	}
 	if (rh_data_path_ok(path) < 0)
 		return -EINVAL;
+	if (a->what & RH_DATA_OWNER)
+		return -EPERM;          /* S3 keeps no owners */
 	if (!(a->what & (RH_DATA_MODE | RH_DATA_MTIME)))
 		return 0;               /* S3 keeps no access time */
 	if ((k = kind_of(s, path, &st)) < 0)

@@ -1110,6 +1110,9 @@ f_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	char *np;
 	int r;
 
+	/* the owners shown are the mounting user's, not the node's */
+	if (at->what & RH_DATA_OWNER)
+		return -EPERM;
 	if ((r = lock_attr(s, path, f, &np, &cur)) < 0)
 		return r;
 	if (f != NULL)
