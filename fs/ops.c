@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "rns.h"
@@ -570,6 +571,33 @@ change_dir(struct fs *fs, fuse_ino_t ino, struct node **dir,
 	return 0;
 }
 
+/*
+ * What a caller other than rhfs's user makes in data (through a mount
+ * with allow_other) is the caller's, as on a disk: rhfs running as root
+ * gives the entry n it just made in dir (h: the file it made, open) the
+ * caller's user, and group unless dir passes its own on (set-group-ID).
+ * 0 with st the attributes after, 1 when there was nothing to do, or
+ * -errno (a store that keeps no owners: n stays the mount user's).
+ */
+static int
+own_made(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
+         struct handle *h, struct stat *st)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct stat want, d;
+	int to_set = FUSE_SET_ATTR_UID;
+
+	if (n->droot == NULL || geteuid() != 0 ||
+	    (c->uid == geteuid() && c->gid == getegid()))
+		return 1;
+	memset(&want, 0, sizeof(want));
+	want.st_uid = c->uid;
+	want.st_gid = c->gid;
+	if (node_attr(fs, dir, NULL, &d) == 0 && !(d.st_mode & S_ISGID))
+		to_set |= FUSE_SET_ATTR_GID;
+	return set_attr(fs, n, h, &want, to_set, st);
+}
+
 /* The reply to a change that made name in dir (r: what it returned) and
  * what it found there in f. */
 static void
@@ -577,16 +605,20 @@ reply_made(fuse_req_t req, struct fs *fs, struct node *dir,
            const char *name, struct found *f, int r)
 {
 	struct node *n;
+	struct stat st;
 
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	notify_inode(fs, dir->ino);
-	if ((r = add_found(fs, dir, name, f, 1, &n)) < 0)
+	if ((r = add_found(fs, dir, name, f, 1, &n)) < 0) {
 		fuse_reply_err(req, -r);
-	else
-		reply_entry(req, fs, n, f);
+		return;
+	}
+	if (own_made(req, fs, dir, n, NULL, &st) == 0 && f->has_attr)
+		f->st = st;
+	reply_entry(req, fs, n, f);
 }
 
 static void
@@ -780,6 +812,8 @@ rhfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -r);
 		return;
 	}
+	if (created)
+		own_made(req, fs, dir, n, h, &f.st);
 	reply_create(req, fs, dir, n, h, fi);
 }
 

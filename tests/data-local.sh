@@ -32,7 +32,8 @@ cat >"$WORK/rh/tmpf/config.json" <<EOF
 EOF
 echo "made outside" >"$STORE/outside.txt"
 
-mount_rhfs
+# allow_other: another user's changes through it are checked below
+mount_rhfs -o allow_other
 D=$MNT/~/ckpts/data
 
 # --- the tree ---
@@ -179,6 +180,41 @@ if [ "$(id -u)" = 0 ]; then
 		sh -c "[ \"\$(stat -c %u:%g '$STORE/made')\" = 65534:0 ]"
 fi
 rm -f "$D/host-link" "$D/rel-link" "$D/hard-b" "$D/fifo" "$D/made"
+
+# --- modes and owners as the caller gives them ---
+check "made with umask 0: the modes asked for, not less" sh -c \
+	"umask 0 && mkdir -m 0777 '$D/m777' && : >'$D/m666' &&
+	 mkfifo -m 0666 '$D/p666'"
+check "... on the disk" sh -c \
+	"[ \"\$(stat -c %a '$STORE/m777' '$STORE/m666' '$STORE/p666' | tr '\n' ' ')\" = '777 666 666 ' ]"
+check "with umask 022: 0755 and 0644" sh -c \
+	"umask 022 && mkdir '$D/m755' && : >'$D/m644' &&
+	 [ \"\$(stat -c %a '$STORE/m755' '$STORE/m644' | tr '\n' ' ')\" = '755 644 ' ]"
+check "O_CREAT of a file that exists keeps its mode" sh -c \
+	"chmod 600 '$D/m644' && umask 0 && : >>'$D/m644' &&
+	 [ \"\$(stat -c %a '$STORE/m644')\" = 600 ]"
+rm -rf "$D/m777" "$D/m666" "$D/p666" "$D/m755" "$D/m644"
+if [ "$(id -u)" = 0 ]; then
+	# another user, through this mount (allow_other): what they make
+	# is theirs, as on a disk; a set-group-ID directory passes its group
+	chmod 0755 "$T"
+	mkdir -m 0777 "$D/pub"
+	mkdir "$D/sg" && chgrp 0 "$D/sg" && chmod 2777 "$D/sg"
+	check "another user makes a file, a directory, a link and a FIFO" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+		"echo x >'$D/pub/f' && mkdir '$D/pub/d' && ln -s f '$D/pub/l' &&
+		 mkfifo '$D/pub/p' && echo y >'$D/sg/f'"
+	check "... all theirs on the disk" sh -c \
+		"[ \"\$(stat -c %u:%g '$STORE/pub/f' '$STORE/pub/d' '$STORE/pub/l' '$STORE/pub/p' | sort -u)\" = 65534:65534 ]"
+	check "... and in the mount" sh -c \
+		"[ \"\$(stat -c %u:%g '$D/pub/f' '$D/pub/d' '$D/pub/l' | sort -u)\" = 65534:65534 ]"
+	check "... in a set-group-ID directory, its group" sh -c \
+		"[ \"\$(stat -c %u:%g '$STORE/sg/f')\" = 65534:0 ]"
+	refuse "... who cannot give it away" "not permitted" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		chown 0 "$D/pub/f"
+	rm -rf "$D/pub" "$D/sg"
+fi
 
 # --- a Python program using only open() and os.* ---
 cat >"$T/plain.py" <<'EOF'

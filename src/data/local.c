@@ -26,6 +26,7 @@
 struct local {
 	struct rh_data d;
 	int root;               /* O_PATH directory */
+	mode_t umask;           /* rhfs's own, which the disk applies */
 };
 
 struct rh_data_file {
@@ -36,6 +37,24 @@ static int
 root_of(struct rh_data *d)
 {
 	return ((struct local *)d)->root;
+}
+
+/* The process's umask as /proc says it (umask(2) would change it for
+ * every thread a moment); 022 if it cannot be read. */
+static mode_t
+own_umask(void)
+{
+	char line[128];
+	unsigned long m = 022;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (f == NULL)
+		return 022;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Umask:", 6) == 0)
+			m = strtoul(line + 6, NULL, 8);
+	fclose(f);
+	return (mode_t)(m & 0777);
 }
 
 int
@@ -192,17 +211,42 @@ l_open(struct rh_data *d, const char *path, int flags, mode_t mode,
        struct rh_data_file **f)
 {
 	const char *name;
-	int dfd, fd, r;
+	int dfd, fd, r, made = 0;
 
 	flags &= O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
 	         O_NONBLOCK | O_DIRECTORY | O_NOATIME | O_SYNC | O_DSYNC;
 	if ((r = walk(d, path, &dfd, &name)) < 0)
 		return r;
-	fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	/* made here, or there already: tried in that order, so that a file
+	 * made gets its mode (below) and one that was there keeps its own */
+	for (;;) {
+		if (!(flags & O_CREAT)) {
+			fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+			break;
+		}
+		fd = openat(dfd, name, flags | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            mode);
+		if (fd >= 0 || errno != EEXIST || (flags & O_EXCL)) {
+			made = fd >= 0;
+			break;
+		}
+		fd = openat(dfd, name, (flags & ~O_CREAT) | O_NOFOLLOW |
+		            O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;          /* else removed meanwhile: again */
+	}
 	r = fd < 0 ? -errno : 0;
 	close(dfd);
 	if (r < 0)
 		return r;
+	/* the caller's mode, not less: rhfs's umask is not the caller's
+	 * (the kernel applied the caller's before) */
+	if (made && (mode & 07777 & ((struct local *)d)->umask) &&
+	    fchmod(fd, mode & 07777) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	*f = xmalloc(sizeof(**f));
 	(*f)->fd = fd;
 	return 0;
@@ -333,6 +377,16 @@ l_close(struct rh_data_file *f)
 	return r;
 }
 
+/* What was just made at name gets the caller's mode, where rhfs's own
+ * umask took bits from it. */
+static int
+caller_mode(struct rh_data *d, int dfd, const char *name, mode_t mode)
+{
+	if (!(mode & 07777 & ((struct local *)d)->umask))
+		return 0;
+	return chmod_at(dfd, name, mode);
+}
+
 enum { MKDIR, UNLINK, RMDIR };
 
 /* mkdir, unlink or rmdir of path's last component. */
@@ -349,6 +403,8 @@ change_at(struct rh_data *d, const char *path, int what, mode_t mode)
 	r = what == MKDIR ? mkdirat(dfd, name, mode) :
 	    unlinkat(dfd, name, what == RMDIR ? AT_REMOVEDIR : 0);
 	r = r < 0 ? -errno : 0;
+	if (r == 0 && what == MKDIR)
+		r = caller_mode(d, dfd, name, mode);
 	close(dfd);
 	return r;
 }
@@ -441,6 +497,8 @@ l_mknod(struct rh_data *d, const char *path, mode_t mode, dev_t rdev)
 	if ((r = walk(d, path, &dfd, &name)) < 0)
 		return r;
 	r = mknodat(dfd, name, mode, rdev) < 0 ? -errno : 0;
+	if (r == 0)
+		r = caller_mode(d, dfd, name, mode);
 	close(dfd);
 	return r;
 }
@@ -494,6 +552,7 @@ rh_data_local_open(const char *root, const char *addr, struct rh_data **out,
 	l->d.ops = &local_ops;
 	l->d.addr = xstrdup(addr);
 	l->root = fd;
+	l->umask = own_umask();
 	*out = &l->d;
 	return 0;
 }

@@ -1758,6 +1758,8 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	char *key;
 	int k, r;
 
+	if (a->what & RH_DATA_OWNER)
+		return -EPERM;          /* S3 keeps no owners */
 	if (f != NULL) {
 		pthread_mutex_lock(&f->lock);
 		r = upload(f);
@@ -1768,8 +1770,6 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	}
 	if (rh_data_path_ok(path) < 0)
 		return -EINVAL;
-	if (a->what & RH_DATA_OWNER)
-		return -EPERM;          /* S3 keeps no owners */
 	if (!(a->what & (RH_DATA_MODE | RH_DATA_MTIME)))
 		return 0;               /* S3 keeps no access time */
 	if ((k = kind_of(s, path, &st)) < 0)
