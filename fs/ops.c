@@ -621,8 +621,11 @@ reply_made(fuse_req_t req, struct fs *fs, struct node *dir,
 	reply_entry(req, fs, n, f);
 }
 
+/* mkdir (S_IFDIR in fmt), mknod (fmt: the file type) or symlink (target
+ * not NULL) of name in parent, by the directory's kind. */
 static void
-rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+          mode_t fmt, mode_t mode, dev_t rdev, const char *target)
 {
 	struct fs *fs = fs_of(req);
 	const struct fs_kind *k;
@@ -631,10 +634,24 @@ rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	int r;
 
 	memset(&f, 0, sizeof(f));
-	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
-		r = k->mkdir ? k->mkdir(fs, dir, name, mode, &f) :
-		    refused_change(fs, k);
+	if ((r = change_dir(fs, parent, &dir, &k)) == 0) {
+		if (target != NULL)
+			r = k->symlink ? k->symlink(fs, dir, name, target, &f) :
+			    -EPERM;
+		else if (fmt == S_IFDIR)
+			r = k->mkdir ? k->mkdir(fs, dir, name, mode, &f) :
+			    refused_change(fs, k);
+		else
+			r = k->mknod ? k->mknod(fs, dir, name, fmt | mode, rdev,
+			                        &f) : -EPERM;
+	}
 	reply_made(req, fs, dir, name, &f, r);
+}
+
+static void
+rhfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_name(req, parent, name, S_IFDIR, mode, 0, NULL);
 }
 
 /* rmdir (isdir) or unlink of name in parent, by the directory's kind. */
@@ -962,33 +979,15 @@ static void
 rhfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
            mode_t mode, dev_t rdev)
 {
-	struct fs *fs = fs_of(req);
-	const struct fs_kind *k;
-	struct node *dir;
-	struct found f;
-	int r;
-
-	memset(&f, 0, sizeof(f));
-	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
-		r = k->mknod ? k->mknod(fs, dir, name, mode, rdev, &f) :
-		    -EPERM;
-	reply_made(req, fs, dir, name, &f, r);
+	make_name(req, parent, name, mode & S_IFMT, mode & ~S_IFMT, rdev,
+	          NULL);
 }
 
 static void
 rhfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
              const char *name)
 {
-	struct fs *fs = fs_of(req);
-	const struct fs_kind *k;
-	struct node *dir;
-	struct found f;
-	int r;
-
-	memset(&f, 0, sizeof(f));
-	if ((r = change_dir(fs, parent, &dir, &k)) == 0)
-		r = k->symlink ? k->symlink(fs, dir, name, link, &f) : -EPERM;
-	reply_made(req, fs, dir, name, &f, r);
+	make_name(req, parent, name, S_IFLNK, 0777, 0, link);
 }
 
 static void

@@ -387,23 +387,36 @@ caller_mode(struct rh_data *d, int dfd, const char *name, mode_t mode)
 	return chmod_at(dfd, name, mode);
 }
 
-enum { MKDIR, UNLINK, RMDIR };
+enum { MKDIR, UNLINK, RMDIR, SYMLINK, MKNOD };
 
-/* mkdir, unlink or rmdir of path's last component. */
+/* mkdir, unlink, rmdir, symlink (to target) or mknod (mode and rdev) of
+ * path's last component. */
 static int
-change_at(struct rh_data *d, const char *path, int what, mode_t mode)
+change_at(struct rh_data *d, const char *path, int what, mode_t mode,
+          dev_t rdev, const char *target)
 {
 	const char *name;
 	int dfd, r;
 
-	if (*path == '\0')
-		return what == MKDIR ? -EEXIST : -EBUSY;  /* the root stays */
+	if (*path == '\0')     /* the root stays */
+		return what == UNLINK || what == RMDIR ? -EBUSY : -EEXIST;
 	if ((r = walk(d, path, &dfd, &name)) < 0)
 		return r;
-	r = what == MKDIR ? mkdirat(dfd, name, mode) :
-	    unlinkat(dfd, name, what == RMDIR ? AT_REMOVEDIR : 0);
+	switch (what) {
+	case MKDIR:
+		r = mkdirat(dfd, name, mode);
+		break;
+	case SYMLINK:
+		r = symlinkat(target, dfd, name);
+		break;
+	case MKNOD:
+		r = mknodat(dfd, name, mode, rdev);
+		break;
+	default:
+		r = unlinkat(dfd, name, what == RMDIR ? AT_REMOVEDIR : 0);
+	}
 	r = r < 0 ? -errno : 0;
-	if (r == 0 && what == MKDIR)
+	if (r == 0 && (what == MKDIR || what == MKNOD))
 		r = caller_mode(d, dfd, name, mode);
 	close(dfd);
 	return r;
@@ -412,19 +425,19 @@ change_at(struct rh_data *d, const char *path, int what, mode_t mode)
 static int
 l_mkdir(struct rh_data *d, const char *path, mode_t mode)
 {
-	return change_at(d, path, MKDIR, mode);
+	return change_at(d, path, MKDIR, mode, 0, NULL);
 }
 
 static int
 l_unlink(struct rh_data *d, const char *path)
 {
-	return change_at(d, path, UNLINK, 0);
+	return change_at(d, path, UNLINK, 0, 0, NULL);
 }
 
 static int
 l_rmdir(struct rh_data *d, const char *path)
 {
-	return change_at(d, path, RMDIR, 0);
+	return change_at(d, path, RMDIR, 0, 0, NULL);
 }
 
 static int
@@ -451,16 +464,7 @@ l_rename(struct rh_data *d, const char *from, const char *to,
 static int
 l_symlink(struct rh_data *d, const char *target, const char *path)
 {
-	const char *name;
-	int dfd, r;
-
-	if (*path == '\0')
-		return -EEXIST;
-	if ((r = walk(d, path, &dfd, &name)) < 0)
-		return r;
-	r = symlinkat(target, dfd, name) < 0 ? -errno : 0;
-	close(dfd);
-	return r;
+	return change_at(d, path, SYMLINK, 0, 0, target);
 }
 
 static int
@@ -489,18 +493,7 @@ l_link(struct rh_data *d, const char *from, const char *to)
 static int
 l_mknod(struct rh_data *d, const char *path, mode_t mode, dev_t rdev)
 {
-	const char *name;
-	int dfd, r;
-
-	if (*path == '\0')
-		return -EEXIST;
-	if ((r = walk(d, path, &dfd, &name)) < 0)
-		return r;
-	r = mknodat(dfd, name, mode, rdev) < 0 ? -errno : 0;
-	if (r == 0)
-		r = caller_mode(d, dfd, name, mode);
-	close(dfd);
-	return r;
+	return change_at(d, path, MKNOD, mode, rdev, NULL);
 }
 
 static void
