@@ -550,14 +550,55 @@ d_getattr(struct fs *fs, struct node *n, struct handle *hd, struct stat *st)
 	return r;
 }
 
+/* How a setattr reaches n's file: the handle the kernel gives, else a
+ * handle here that wrote (its store keeps what it is given with what it
+ * stores at close), else the path, else (the path is gone) any handle
+ * open here. */
+struct attr_way {
+	struct fs *fs;
+	struct node *n;
+	struct dhandle *h;
+	struct dop *o;
+	int staged, gone;
+};
+
+static int
+attr_op(struct attr_way *w, enum by_handle what, struct stat *st,
+        off_t size, const struct rh_data_attr *a)
+{
+	const struct rh_data_ops *ops = ops_of(w->o);
+	int r;
+
+	if (w->h != NULL)
+		return by_handle(w->h, what, st, size, a);
+	if (w->staged) {
+		r = by_written(w->fs, w->n, what, st, size, a);
+		/* the handle that wrote was released meanwhile (its close(2)
+		 * came before, and stored what it wrote): by path now */
+		if (r != -ENOENT || has_written(w->fs, w->n))
+			return r;
+		w->staged = 0;
+	}
+	if (!w->gone) {
+		r = what == H_STAT ? ops->stat(w->o->s->d, w->o->path, st) :
+		    what == H_TRUNCATE ?
+		    ops->truncate(w->o->s->d, w->o->path, NULL, size) :
+		    ops->setattr(w->o->s->d, w->o->path, NULL, a);
+		if (r != -ENOENT)
+			return r;
+		w->gone = 1;
+	}
+	return by_open(w->fs, w->n, what, st, size, a);
+}
+
 static int
 d_setattr(struct fs *fs, struct node *n, struct handle *hd,
           const struct stat *attr, int to_set, struct stat *cur)
 {
-	struct dhandle *h = dhandle_of(hd);
 	struct rh_data_attr a = { 0 };
 	struct dop o;
-	int r, gone, staged;
+	struct attr_way w = { fs, n, dhandle_of(hd), &o, 0, 0 };
+	int r;
 
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		a.what |= RH_DATA_MODE;
@@ -577,15 +618,8 @@ d_setattr(struct fs *fs, struct node *n, struct handle *hd,
 	}
 	if ((r = dop_begin(fs, n, NULL, &o)) < 0)
 		return r;
-	/* by the handle the kernel gives, else by path, else (the path is
-	 * gone) by a handle open here */
-	staged = h == NULL && has_written(fs, n);
-	r = h ? by_handle(h, H_STAT, cur, 0, NULL) :
-	    staged ? by_written(fs, n, H_STAT, cur, 0, NULL) :
-	    ops_of(&o)->stat(o.s->d, o.path, cur);
-	gone = h == NULL && !staged && r == -ENOENT;
-	if (gone)
-		r = by_open(fs, n, H_STAT, cur, 0, NULL);
+	w.staged = w.h == NULL && has_written(fs, n);
+	r = attr_op(&w, H_STAT, cur, 0, NULL);
 	/* an owner asked for that is the present one changes nothing (a
 	 * store that keeps no owners takes it) */
 	a.uid = (uid_t)-1;
@@ -599,22 +633,11 @@ d_setattr(struct fs *fs, struct node *n, struct handle *hd,
 	if (a.uid != (uid_t)-1 || a.gid != (gid_t)-1)
 		a.what |= RH_DATA_OWNER;
 	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
-		r = h ? by_handle(h, H_TRUNCATE, NULL, attr->st_size, NULL) :
-		    staged ? by_written(fs, n, H_TRUNCATE, NULL,
-		                        attr->st_size, NULL) :
-		    gone ? by_open(fs, n, H_TRUNCATE, NULL, attr->st_size,
-		                   NULL) :
-		    ops_of(&o)->truncate(o.s->d, o.path, NULL, attr->st_size);
+		r = attr_op(&w, H_TRUNCATE, NULL, attr->st_size, NULL);
 	if (r == 0 && a.what != 0)
-		r = h ? by_handle(h, H_SETATTR, NULL, 0, &a) :
-		    staged ? by_written(fs, n, H_SETATTR, NULL, 0, &a) :
-		    gone ? by_open(fs, n, H_SETATTR, NULL, 0, &a) :
-		    ops_of(&o)->setattr(o.s->d, o.path, NULL, &a);
+		r = attr_op(&w, H_SETATTR, NULL, 0, &a);
 	if (r == 0)
-		r = h ? by_handle(h, H_STAT, cur, 0, NULL) :
-		    staged ? by_written(fs, n, H_STAT, cur, 0, NULL) :
-		    gone ? by_open(fs, n, H_STAT, cur, 0, NULL) :
-		    ops_of(&o)->stat(o.s->d, o.path, cur);
+		r = attr_op(&w, H_STAT, cur, 0, NULL);
 	dop_end(&o);
 	if (r < 0)
 		return r;

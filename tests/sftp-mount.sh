@@ -168,6 +168,19 @@ check "rsync -a --inplace again after a change" sh -c \
 listing "$T/tree" >"$T/want"
 as_node "$STORE/rs"
 same "rsync --inplace: the node has the change" "$T/want" "$T/node-listing"
+# rsync sets the times by path right after its close(2), while the file's
+# release may still be under way here: never "No such file"
+check "rsync -a --inplace of a changed file, 30 times in a row" sh -c "
+	i=0
+	while [ \$i -lt 30 ]; do
+		printf 'change %d' \$i >'$T/tree/one.txt'
+		touch -d @\$((1400000000 + i)) '$T/tree/one.txt'
+		rsync -a --inplace '$T/tree/' '$D/rs/' || exit 1
+		i=\$((i + 1))
+	done"
+listing "$T/tree" >"$T/want"
+as_node "$STORE/rs"
+same "... the node has the last" "$T/want" "$T/node-listing"
 mkdir "$D/tar"
 check "tar into data/" sh -c "tar -C '$T/tree' -cf - . | tar -C '$D/tar' -xpf -"
 as_node "$STORE/tar"
