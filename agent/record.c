@@ -789,6 +789,9 @@ add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 	/* A Python call's result is the JSON its worker sent (c->result,
 	 * then in its record) or, a large one, wrote to "result" (pool.c); a
 	 * command's is its stdout. */
+	/* a command run here has no "result" file: its stdout at once */
+	int cmd = c != NULL && c->py == NULL && c->on == NULL &&
+	          c->slurm == NULL;
 	char *path;
 	int r;
 
@@ -802,11 +805,9 @@ add_result(const char *id, const struct call *c, struct rh_call_record *rec)
 		return;         /* it came with the record (or stayed on the
 		                 * worker node that ran it) */
 	rec->result.len = 0;
-	/* a command run here has no "result" file: its stdout at once */
-	path = record_path(id, c != NULL && c->py == NULL && c->on == NULL &&
-	                   c->slurm == NULL ? "stdout" : "result");
+	path = record_path(id, cmd ? "stdout" : "result");
 	r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result, NULL);
-	if (r == -ENOENT && strcmp(path + strlen(path) - 6, "result") == 0) {
+	if (r == -ENOENT && !cmd) {
 		free(path);
 		path = record_path(id, "stdout");
 		r = rh_file_read(path, AGENT_RESULT_INLINE, &rec->result,

@@ -697,23 +697,6 @@ d_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 	return r;
 }
 
-static int
-d_mkdir(struct fs *fs, struct node *dir, const char *name, mode_t mode,
-        struct found *f)
-{
-	struct dop o;
-	int r;
-
-	if ((r = dop_begin(fs, dir, name, &o)) == 0) {
-		if ((r = ops_of(&o)->mkdir(o.s->d, o.path, mode)) == 0)
-			r = ops_of(&o)->stat(o.s->d, o.path, &f->st);
-		dop_end(&o);
-	}
-	f->kind = &kind_data;
-	f->has_attr = r == 0;
-	return r;
-}
-
 /* The attributes of what a change made at o's path, for the entry of
  * name (r: what the change returned). */
 static int
@@ -725,6 +708,18 @@ d_made(struct dop *o, struct found *f, int r)
 	f->kind = &kind_data;
 	f->has_attr = r == 0;
 	return r;
+}
+
+static int
+d_mkdir(struct fs *fs, struct node *dir, const char *name, mode_t mode,
+        struct found *f)
+{
+	struct dop o;
+	int r;
+
+	if ((r = dop_begin(fs, dir, name, &o)) < 0)
+		return r;
+	return d_made(&o, f, ops_of(&o)->mkdir(o.s->d, o.path, mode));
 }
 
 static int

@@ -42,6 +42,17 @@ version_of(const struct stat *st)
 	return v ? v : 1;
 }
 
+/* A resource's stat, from its config.json's (out zeroed). */
+static void
+resource_stat(const struct stat *cfg, struct rh_stat *out)
+{
+	out->kind = RH_RESOURCE;
+	out->config_size = (size_t)cfg->st_size;
+	out->mtime = cfg->st_mtim;
+	out->ctime = cfg->st_ctim;
+	out->version = version_of(cfg);
+}
+
 static int
 local_stat(struct rh_store *s, const char *path, struct rh_stat *out)
 {
@@ -55,11 +66,7 @@ local_stat(struct rh_store *s, const char *path, struct rh_stat *out)
 	/* a config.json reached through path: path is a directory, and a
 	 * resource (one stat(2), for every open of a config) */
 	if (r == 0 && S_ISREG(st.st_mode)) {
-		out->kind = RH_RESOURCE;
-		out->config_size = (size_t)st.st_size;
-		out->mtime = st.st_mtim;
-		out->ctime = st.st_ctim;
-		out->version = version_of(&st);
+		resource_stat(&st, out);
 		return 0;
 	}
 	p = dir_of(l, path);
@@ -159,12 +166,12 @@ local_walk(struct rh_store *s, const char *path, rh_list_cb cb,
 		    fstatat(dfd, de->d_name, &st, 0) < 0)
 			continue;
 		memset(&rs, 0, sizeof(rs));
-		rs.kind = res ? RH_RESOURCE : RH_FOLDER;
-		rs.mtime = res ? cst.st_mtim : st.st_mtim;
-		rs.ctime = res ? cst.st_ctim : st.st_ctim;
 		if (res) {
-			rs.config_size = (size_t)cst.st_size;
-			rs.version = version_of(&cst);
+			resource_stat(&cst, &rs);
+		} else {
+			rs.kind = RH_FOLDER;
+			rs.mtime = st.st_mtim;
+			rs.ctime = st.st_ctim;
 		}
 		r = scb(arg, de->d_name, &rs);
 	}
