@@ -150,3 +150,22 @@ notify_entry(struct fs *fs, fuse_ino_t parent, const char *name)
 {
 	queue(fs, parent, name);
 }
+
+/* Attributes only, before the handler replies: the kernel then asks for
+ * them again on the next stat. An attribute-only invalidation takes no
+ * lock a request may hold (no page, no inode lock), so it is safe from
+ * inside a handler, and sent first it cannot lose a race with the reply. */
+void
+notify_attrs_now(struct fs *fs, fuse_ino_t ino)
+{
+	struct item it = { .ino = ino };
+	int r;
+
+	if (fs->se == NULL)
+		return;
+	node_dropped(fs, &it);
+	r = fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	if (r < 0 && r != -ENOENT)
+		rh_debug("attribute invalidation of inode %lu: %s",
+		         (unsigned long)ino, strerror(-r));
+}

@@ -1006,7 +1006,7 @@ rhfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	else if ((r = change_dir(fs, newparent, &dir, &k)) == 0)
 		r = k->link ? k->link(fs, n, dir, newname, &f) : -EPERM;
 	if (r == 0)
-		notify_inode(fs, n->ino);       /* its link count */
+		notify_attrs_now(fs, n->ino);   /* its link count */
 	reply_made(req, fs, dir, newname, &f, r);
 }
 

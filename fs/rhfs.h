@@ -334,11 +334,14 @@ int scratch_list(struct fs *fs, struct rh_store *s, const char *dir,
 extern const struct fs_kind kind_scratch;
 
 /* notify.c: kernel cache invalidations, sent from a thread of their own
- * (never from inside a request handler, where they could deadlock). */
+ * (never from inside a request handler, where they could deadlock);
+ * notify_attrs_now drops only an inode's attributes, which is safe from a
+ * handler and done before it replies. */
 int notify_start(struct fs *fs);
 void notify_stop(struct fs *fs);
 void notify_inode(struct fs *fs, fuse_ino_t ino);
 void notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
+void notify_attrs_now(struct fs *fs, fuse_ino_t ino);
 
 /* ops.c: the FUSE operations, and what kinds share of them */
 extern const struct fuse_lowlevel_ops ns_ops;
