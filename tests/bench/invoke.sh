@@ -75,8 +75,10 @@ print("ssh_p99_ms %.3f" % lat[min(len(lat) - 1, len(lat) * 99 // 100)])
 PY
 # The floor under any command send: starting the program at all
 # (posix_spawn and wait of the same command, as the node's user, no rhfs).
-echo "posix_spawn + wait of the same command on the node, no rhfs:"
-su -s /bin/sh "$SSH_USER" -c "'$PYTHON3' -" <<'PY' | tee "$T/spawn.txt"
+# On ^local the node is this machine as this user, and the program gets
+# the environment rhfs has (its locale and PATH change what a start
+# costs): measured again so.
+cat >"$T/spawn.py" <<'PY'
 import os, shutil, time
 exe = shutil.which("echo")
 null = os.open(os.devnull, os.O_WRONLY)
@@ -107,6 +109,11 @@ for pid in kids:
     os.waitpid(pid, 0)
 print("spawn_all_cores_per_s %.0f" % (n * k / (time.perf_counter() - t0)))
 PY
+echo "posix_spawn + wait of the same command on the node, no rhfs:"
+su -s /bin/sh "$SSH_USER" -c "'$PYTHON3' -" <"$T/spawn.py" | tee "$T/spawn.txt"
+echo "the same here, in rhfs's environment (what ^local starts):"
+"$PYTHON3" - <"$T/spawn.py" | sed 's/^spawn_/spawn_local_/' |
+	tee -a "$T/spawn.txt"
 "$PYTHON3" - "$T/rhfs.txt" "$T/ssh.txt" "$T/local.txt" "$T/spawn.txt" <<'PY'
 import sys
 v = {}
