@@ -223,6 +223,12 @@ check "and what it did is on disk" \
 	test "$(cat "$STORE/py/first.txt")" = "liXe 0" -a \
 	"$(ls "$STORE/py/a/b" | wc -l)" = 18
 
+# --- the same operations on the disk and in data/: the same results ---
+mkdir "$T/posix" "$D/posix"
+check "what POSIX says: data/ gives what the disk gives" \
+	"$PYTHON3" "$top_srcdir/tests/data-posix.py" "$T/posix" "$D/posix"
+rm -rf "$D/posix"
+
 # --- cp -a, rsync, tar: contents, sizes, mtimes, modes ---
 SRC=$T/src
 mkdir -p "$SRC/d1/d2" "$SRC/empty"
