@@ -212,6 +212,52 @@ if [ "$(id -u)" = 0 ]; then
 fi
 check "rm of it" rm "$D/made"
 
+# --- a file open for writing whose name changes here follows a rename;
+# removed (unlinked, or renamed over), its close stores nothing ---
+"$PYTHON3" - "$D" >"$T/openmv" 2>&1 <<'EOF'
+import os, sys
+d = sys.argv[1]
+def w(name, data):
+    fd = os.open(os.path.join(d, name), os.O_CREAT | os.O_WRONLY | os.O_TRUNC,
+                 0o644)
+    os.write(fd, data)
+    return fd
+fd = w("gone.txt", b"one")
+os.unlink(os.path.join(d, "gone.txt"))
+os.write(fd, b"two")
+os.close(fd)
+fd = w("old.txt", b"one")
+os.rename(os.path.join(d, "old.txt"), os.path.join(d, "new.txt"))
+os.write(fd, b"two")
+os.close(fd)
+fd = w("over.txt", b"mine")
+with open(os.path.join(d, "other.txt"), "w") as f:
+    f.write("theirs")
+os.rename(os.path.join(d, "other.txt"), os.path.join(d, "over.txt"))
+os.write(fd, b" more")
+os.close(fd)
+os.mkdir(os.path.join(d, "dm"))
+fd = w("dm/f.txt", b"one")
+os.rename(os.path.join(d, "dm"), os.path.join(d, "dm2"))
+os.write(fd, b"two")
+os.close(fd)
+print("done")
+EOF
+has "files renamed and removed while open for writing" "$T/openmv" done
+refuse "one unlinked while open is not stored at its close" "" s3has gone.txt
+s3get new.txt "$T/got"
+check "one renamed while open is stored under its new name" \
+	test "$(cat "$T/got")" = onetwo
+refuse "... and not under its old one" "" s3has old.txt
+s3get over.txt "$T/got"
+check "one renamed over while open: what took its name stays" \
+	test "$(cat "$T/got")" = theirs
+s3get dm2/f.txt "$T/got"
+check "one in a directory renamed while open follows it" \
+	test "$(cat "$T/got")" = onetwo
+refuse "... and is not under the old directory" "" s3has dm/f.txt
+rm -rf "$D/new.txt" "$D/over.txt" "$D/dm2" "$T/got"
+
 # --- a Python program using only open() and os.* ---
 check "a plain-IO Python script works in data/" \
 	"$PYTHON3" "$top_srcdir/tests/data-plain.py" "$D"

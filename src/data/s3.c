@@ -80,6 +80,11 @@ struct s3 {
 	long timeout_ms;
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	/* the files open for writing (staged), which a rename or unlink
+	 * here moves or removes: files_lock, for the list and for each
+	 * file's moved and gone */
+	pthread_mutex_t files_lock;
+	struct rh_data_file *files;
 };
 
 struct rh_data_file {
@@ -107,6 +112,13 @@ struct rh_data_file {
 	off_t wend;             /* written from 0 up to here, no hole */
 	off_t sent;             /* the parts queued hold [0, sent) */
 	struct stream *st;      /* the multipart upload going on, or NULL */
+	/* its name changed here since (under s->files_lock; taken by the
+	 * next upload): renamed to moved, or removed (gone: its close
+	 * stores nothing, as a file unlinked while open is gone once
+	 * closed) */
+	char *moved;
+	int gone;
+	struct rh_data_file *fnext;     /* in s->files */
 };
 
 /* ---- requests ---- */
@@ -1431,6 +1443,55 @@ stream_finish(struct rh_data_file *f, off_t size)
 	return r;
 }
 
+/* The staged files at path, or below it when dir, renamed to to (NULL:
+ * removed). */
+static void
+files_moved(struct s3 *s, const char *path, int dir, const char *to)
+{
+	struct rh_data_file *f;
+	const char *name;
+	size_t len = strlen(path);
+	char *n;
+
+	pthread_mutex_lock(&s->files_lock);
+	for (f = s->files; f != NULL; f = f->fnext) {
+		name = f->moved != NULL ? f->moved : f->path;
+		if (f->gone || strncmp(name, path, len) != 0 ||
+		    (dir ? name[len] != '/' : name[len] != '\0'))
+			continue;
+		n = to != NULL ? xasprintf("%s%s", to, name + len) : NULL;
+		free(f->moved);
+		f->moved = n;
+		f->gone = to == NULL;
+	}
+	pthread_mutex_unlock(&s->files_lock);
+}
+
+/* What a rename or unlink here did to f's name, taken (under f->lock):
+ * 1 when f is gone, else 0 (its key the new one if it moved). A part
+ * upload under the old name is dropped: f is stored whole. */
+static int
+take_moves(struct rh_data_file *f)
+{
+	char *moved;
+	int gone;
+
+	pthread_mutex_lock(&f->s->files_lock);
+	moved = f->moved;
+	f->moved = NULL;
+	gone = f->gone;
+	pthread_mutex_unlock(&f->s->files_lock);
+	if ((moved != NULL || gone) && f->st != NULL)
+		stream_drop(f);
+	if (moved != NULL) {
+		free(f->path);
+		free(f->key);
+		f->path = moved;
+		f->key = key_of(f->s, moved, 0);
+	}
+	return gone;
+}
+
 /* The staged file as the object, when it changed. */
 static int
 upload(struct rh_data_file *f)
@@ -1439,6 +1500,8 @@ upload(struct rh_data_file *f)
 	struct req q;
 	int r;
 
+	if (f->fd >= 0 && take_moves(f))
+		f->dirty = 0;   /* removed while open: nothing to store */
 	if (f->fd < 0 || !f->dirty)
 		return 0;
 	if (fstat(f->fd, &st) < 0)
@@ -1489,6 +1552,16 @@ staging_file(void)
 static void
 file_free(struct rh_data_file *f)
 {
+	struct rh_data_file **p;
+
+	pthread_mutex_lock(&f->s->files_lock);
+	for (p = &f->s->files; *p != NULL; p = &(*p)->fnext)
+		if (*p == f) {
+			*p = f->fnext;
+			break;
+		}
+	pthread_mutex_unlock(&f->s->files_lock);
+	free(f->moved);
 	if (f->st != NULL)
 		stream_free(f->st, 1, 0);
 	if (f->fd >= 0)
@@ -1560,6 +1633,12 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	if (r < 0) {
 		file_free(f);
 		return r;
+	}
+	if (f->fd >= 0) {
+		pthread_mutex_lock(&s->files_lock);
+		f->fnext = s->files;
+		s->files = f;
+		pthread_mutex_unlock(&s->files_lock);
 	}
 	*out = f;
 	return 0;
@@ -1901,6 +1980,8 @@ s_unlink(struct rh_data *d, const char *path)
 	key = key_of(s, path, 0);
 	r = delete_key(s, key);
 	free(key);
+	if (r == 0)
+		files_moved(s, path, 0, NULL);
 	return r;
 }
 
@@ -2049,8 +2130,11 @@ s_rename(struct rh_data *d, const char *from, const char *to, unsigned flags)
 		if (r != 0)
 			return r > 0 ? -ENOTEMPTY : r;
 	}
-	if (kf == S_IFDIR)
-		return rename_dir(s, from, to);
+	if (kf == S_IFDIR) {
+		if ((r = rename_dir(s, from, to)) == 0)
+			files_moved(s, from, 1, to);
+		return r;
+	}
 	fk = key_of(s, from, 0);
 	tk = key_of(s, to, 0);
 	r = copy_object(s, fk, tk, NULL);
@@ -2060,6 +2144,10 @@ s_rename(struct rh_data *d, const char *from, const char *to, unsigned flags)
 		r = delete_key(s, fk);
 	free(fk);
 	free(tk);
+	if (r == 0) {
+		files_moved(s, to, 0, NULL);    /* what was there is gone */
+		files_moved(s, from, 0, to);
+	}
 	return r;
 }
 
@@ -2072,6 +2160,7 @@ s_free(struct rh_data *d)
 	curl_share_cleanup(s->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&s->locks[i]);
+	pthread_mutex_destroy(&s->files_lock);
 	if (s->secret != NULL)
 		OPENSSL_cleanse(s->secret, strlen(s->secret));
 	if (s->token != NULL)
@@ -2267,6 +2356,7 @@ rh_data_s3_open(const struct rh_data_loc *loc, const char *addr, int is_blob,
 	s->d.addr = xstrdup(addr);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&s->locks[i], NULL);
+	pthread_mutex_init(&s->files_lock, NULL);
 	slash = strchr(p, '/');
 	s->bucket = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(p);
 	pre = xstrdup(slash ? slash + 1 : "");
