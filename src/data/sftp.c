@@ -248,16 +248,18 @@ fail(struct sftp *s, int rc, const char *what, const char *path)
 
 /* Whether the node closed the connection while the session was idle
  * (sshd's ClientAlive, a restart): then it is made anew before the
- * operation rather than failing it. */
+ * operation rather than failing it. The end of the stream counts even
+ * behind bytes not read (a server may say why before it closes). */
 static int
 closed_by_peer(struct sftp *s)
 {
-	struct pollfd p = { .fd = rh_ssh_fd(s->ssh), .events = POLLIN };
+	struct pollfd p = { .fd = rh_ssh_fd(s->ssh),
+	                    .events = POLLIN | POLLRDHUP };
 	char c;
 
 	if (poll(&p, 1, 0) <= 0)
 		return 0;
-	if (p.revents & (POLLHUP | POLLERR))
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP))
 		return 1;
 	return recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
