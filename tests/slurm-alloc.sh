@@ -15,20 +15,13 @@ SSH_USER=rhfs-slurm
 . "$top_srcdir/tests/slurm-lib.sh"
 slurm_need
 
-start_sshd || { fail "the login node's sshd starts"; finish; }
-slurm_start || { fail "Slurm starts"; finish; }
-OPTS="known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=120"
-mount_rhfs -o "$OPTS"
-R=$MNT/~
-mkdir "$R/sl"
+slurm_mount_sl 120
 # config [SLURM-OBJECT] [MORE-FIELDS]
 config() {
 	slurm_config "$R/sl" "$@"
 }
 config
-NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-JOBFILE=/home/$SSH_USER/.rh/slurm/$NAME/job
-slurm_login_clean
+JOBFILE=$HOMEDIR/.rh/slurm/$NAME/job
 
 # st: the cluster's status as lines "state S", "job ID STATE REASON
 # NODES", "error: ...", "last_job: ...".

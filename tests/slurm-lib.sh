@@ -191,6 +191,24 @@ slurm_login_clean() {
 	rm -rf "/home/$SSH_USER/.rh/agent" "/home/$SSH_USER/.rh/nodes"
 }
 
+# slurm_mount_sl LAUNCH_TIMEOUT: the login node's sshd and Slurm started
+# (the test ends if either does not), no agent of an earlier run there,
+# rhfs mounted with OPTS (its known hosts, connect_timeout 10 and
+# launch_timeout LAUNCH_TIMEOUT) and the cluster's directory $R/sl made
+# (R=$MNT/~); HOMEDIR is the login user's home, NAME the name rhfs gives
+# ~/sl's Slurm job.
+slurm_mount_sl() {
+	start_sshd || { fail "the login node's sshd starts"; finish; }
+	slurm_start || { fail "Slurm starts"; finish; }
+	OPTS="known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=$1"
+	mount_rhfs -o "$OPTS"
+	R=$MNT/~
+	HOMEDIR=/home/$SSH_USER
+	NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
+	slurm_login_clean
+	mkdir "$R/sl"
+}
+
 slurm_start() {
 	mkdir -p "$SLURM_DIR/log" "$SLURM_DIR/state" "$SLURM_DIR/spool"
 	# the job ids an earlier test's Slurm left on the login node: this

@@ -15,14 +15,7 @@ SLURMD_TIMEOUT=10
 . "$top_srcdir/tests/slurm-lib.sh"
 slurm_need
 
-start_sshd || { fail "the login node's sshd starts"; finish; }
-slurm_start || { fail "Slurm starts"; finish; }
-mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=300"
-R=$MNT/~
-HOMEDIR=/home/$SSH_USER
-NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-slurm_login_clean
-mkdir "$R/sl"
+slurm_mount_sl 300
 # one slot a node (one CPU each)
 slurm_config "$R/sl"
 mkdir -p "$HOMEDIR/slfail"

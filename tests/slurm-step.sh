@@ -25,16 +25,9 @@ touch "$SLURM_DIR/dev/gpu0" "$SLURM_DIR/dev/gpu1"
 SLURM_CONF_EXTRA="GresTypes=gpu"
 SLURM_NODE_EXTRA="Gres=gpu:2 "
 SLURM_GRES_CONF="NodeName=node[1-2] Name=gpu File=$SLURM_DIR/dev/gpu[0-1]"
-start_sshd || { fail "the login node's sshd starts"; finish; }
-slurm_start || { fail "Slurm starts"; finish; }
 CPUS=$(nproc)
 [ "$CPUS" -ge 2 ] || { echo "SKIP: a node of one CPU has no room for a step of two"; exit 77; }
-mount_rhfs -o "known_hosts=$T/known_hosts,connect_timeout=10,launch_timeout=120"
-R=$MNT/~
-HOMEDIR=/home/$SSH_USER
-NAME=$("$PYTHON3" -c 'import hashlib; print("rh-sl-" + hashlib.sha256(b"~/sl").hexdigest()[:8])')
-slurm_login_clean
-mkdir "$R/sl"
+slurm_mount_sl 120
 # whole nodes: every CPU of each, and its GPUs
 slurm_config "$R/sl" '{"nodes": 2, "sbatch_args": ["--exclusive"]}'
 mkdir -p "$HOMEDIR/slstep"
