@@ -225,6 +225,11 @@ def w(name, data):
 fd = w("gone.txt", b"one")
 os.unlink(os.path.join(d, "gone.txt"))
 os.write(fd, b"two")
+os.fchmod(fd, 0o600)
+os.utime(fd, (1000000000, 1000000000))
+st = os.fstat(fd)
+assert (st.st_mode & 0o7777, st.st_mtime, st.st_size) == \
+    (0o600, 1000000000, 6), st
 os.close(fd)
 fd = w("old.txt", b"one")
 os.rename(os.path.join(d, "old.txt"), os.path.join(d, "new.txt"))
@@ -243,7 +248,8 @@ os.write(fd, b"two")
 os.close(fd)
 print("done")
 EOF
-has "files renamed and removed while open for writing" "$T/openmv" done
+has "files renamed and removed while open for writing (fchmod and futimens of one removed work)" \
+	"$T/openmv" done
 refuse "one unlinked while open is not stored at its close" "" s3has gone.txt
 s3get new.txt "$T/got"
 check "one renamed while open is stored under its new name" \

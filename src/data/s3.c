@@ -1467,6 +1467,17 @@ files_moved(struct s3 *s, const char *path, int dir, const char *to)
 	pthread_mutex_unlock(&s->files_lock);
 }
 
+static int
+file_gone(struct rh_data_file *f)
+{
+	int gone;
+
+	pthread_mutex_lock(&f->s->files_lock);
+	gone = f->gone;
+	pthread_mutex_unlock(&f->s->files_lock);
+	return gone;
+}
+
 /* What a rename or unlink here did to f's name, taken (under f->lock):
  * 1 when f is gone, else 0 (its key the new one if it moved). A part
  * upload under the old name is dropped: f is stored whole. */
@@ -1842,6 +1853,18 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	if (f != NULL) {
 		pthread_mutex_lock(&f->lock);
 		r = upload(f);
+		if (r == 0 && f->fd >= 0 && file_gone(f)) {
+			/* removed while open: what fstat says, no more */
+			struct timespec ts[2] = { { 0, UTIME_OMIT },
+			                          a->mtime };
+
+			if (a->what & RH_DATA_MODE)
+				f->mode = a->mode & 07777;
+			if (a->what & RH_DATA_MTIME)
+				futimens(f->fd, ts);
+			pthread_mutex_unlock(&f->lock);
+			return 0;
+		}
 		pthread_mutex_unlock(&f->lock);
 		if (r < 0)
 			return r;
