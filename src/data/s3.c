@@ -19,10 +19,16 @@
  * a failed upload fails that close or fsync and leaves the old object
  * whole. A file written in order from offset 0 sends its full parts while
  * it is written (struct stream), the rest at flush. Rename copies then deletes, object by object for a directory
- * (not atomic). Modes and modification times set by chmod and
- * utimens are kept as s3fs does (x-amz-meta-mode, x-amz-meta-mtime: a
- * copy of the object onto itself), and so is the mode a file is created
- * with; stat shows them, a listing cannot (its entries come with st_nlink
+ * (not atomic). Modes, modification times and owners set by chmod,
+ * utimens and chown are kept as s3fs keeps them (x-amz-meta-mode,
+ * x-amz-meta-mtime, x-amz-meta-uid, x-amz-meta-gid: a copy of the object
+ * onto itself, or the directory's marker made again), and so is the mode
+ * a file is created with; an object without them is 0644 (a directory
+ * 0755), with its LastModified. Owners are shown and changed only when
+ * rhfs runs as root, where other users reach the mount (allow_other):
+ * another user's mount shows every object as theirs, an object without
+ * owners is the mounting user's, and a chown to another owner is EPERM.
+ * Stat shows all this, a listing cannot (its entries come with st_nlink
  * 0: stat them for all). No symbolic or hard links.
  *
  * Credentials: the user's secret "aws" (access_key, secret_key,
@@ -68,6 +74,15 @@
 #define RETRIES 4                       /* more tries of a request */
 #define STREAM_PARALLEL 4               /* parts in flight while written */
 
+/* What an object's x-amz-meta-* headers say; -1 where one is missing. */
+struct meta {
+	long mode;              /* st_mode, the type bits too (as s3fs) */
+	long long mtime;        /* seconds */
+	long long uid, gid;
+};
+
+#define META_NONE { -1, -1, -1, -1 }
+
 struct s3 {
 	struct rh_data d;
 	char *base;             /* scheme://host[:port] */
@@ -96,7 +111,8 @@ struct rh_data_file {
 	/* reading (not staged): the object as it was at open */
 	off_t size;
 	time_t mtime;
-	mode_t mode;
+	mode_t mode;            /* 0: the default, kept in no metadata */
+	long long uid, gid;     /* its owner's metadata (-1: none) */
 	ino_t ver;              /* the version opened (etag_version) */
 	char etag[128];
 	char *ra;               /* the window: ra_len bytes from ra_off */
@@ -145,8 +161,7 @@ struct req {
 	off_t length;
 	time_t mtime;
 	char etag[128];
-	long meta_mode;                 /* -1: none */
-	long long meta_mtime;           /* -1: none */
+	struct meta meta;
 	struct rh_buf err;
 	int fail;                       /* a sink's failure, -errno */
 	const int *cancel;              /* not 0 there: the body stops */
@@ -203,6 +218,22 @@ uri_encode(struct rh_buf *b, const char *s, int keep_slash)
 	}
 }
 
+/* An owner's id as x-amz-meta-uid or -gid gives it: -1 unless it is a
+ * whole number that is a uid_t. */
+static long long
+meta_id(const char *val)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(val, &end, 10);
+	if (errno != 0 || end == val || *end != '\0' || v < 0 ||
+	    v >= (long long)(uid_t)-1)
+		return -1;
+	return v;
+}
+
 static size_t
 on_header(char *line, size_t size, size_t n, void *arg)
 {
@@ -216,8 +247,7 @@ on_header(char *line, size_t size, size_t n, void *arg)
 		q->status = 0;
 		q->length = -1;
 		q->etag[0] = '\0';
-		q->meta_mode = -1;
-		q->meta_mtime = -1;
+		q->meta = (struct meta)META_NONE;
 		return len;
 	}
 	if (colon == NULL)
@@ -241,9 +271,13 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	else if (IS("ETag"))
 		snprintf(q->etag, sizeof(q->etag), "%s", val);
 	else if (IS("x-amz-meta-mode"))
-		q->meta_mode = strtol(val, NULL, 10);
+		q->meta.mode = strtol(val, NULL, 10);
 	else if (IS("x-amz-meta-mtime"))
-		q->meta_mtime = strtoll(val, NULL, 10);
+		q->meta.mtime = strtoll(val, NULL, 10);
+	else if (IS("x-amz-meta-uid"))
+		q->meta.uid = meta_id(val);
+	else if (IS("x-amz-meta-gid"))
+		q->meta.gid = meta_id(val);
 #undef IS
 	return len;
 }
@@ -412,8 +446,7 @@ s3_once(struct s3 *s, struct req *q, long timeout_ms, char *cerr)
 	q->length = -1;
 	q->mtime = 0;
 	q->etag[0] = '\0';
-	q->meta_mode = -1;
-	q->meta_mtime = -1;
+	q->meta = (struct meta)META_NONE;
 	q->in_done = 0;
 	q->fail = 0;
 	rh_buf_truncate(&q->err, 0);
@@ -614,23 +647,38 @@ etag_version(const char *etag)
 	return (ino_t)h;
 }
 
-/* st_ctim is when the object last changed (LastModified), st_ino the
- * version of its content: what the cache compares (cache.c). */
+/* Whether owners are shown and changed: only in root's mount, the one
+ * that others reach (the rest of the metadata is kept all the same). */
+static int
+keeps_owners(void)
+{
+	return geteuid() == 0;
+}
+
+/* The attributes of an entry that m says (NULL: nothing) and its
+ * LastModified, changed, says where m does not. st_ctim is when the
+ * object last changed, st_ino the version of its content: what the
+ * cache compares (cache.c). */
 static void
-fill_stat(struct stat *st, int dir, off_t size, time_t mtime, long mode,
+fill_stat(struct stat *st, int dir, off_t size, const struct meta *m,
           time_t changed, const char *etag)
 {
+	static const struct meta none = META_NONE;
+
+	if (m == NULL)
+		m = &none;
 	memset(st, 0, sizeof(*st));
 	st->st_mode = dir ? S_IFDIR | 0755 : S_IFREG | 0644;
-	if (mode >= 0)
-		st->st_mode = (st->st_mode & S_IFMT) | ((mode_t)mode & 07777);
+	if (m->mode >= 0)
+		st->st_mode = (st->st_mode & S_IFMT) |
+		              ((mode_t)m->mode & 07777);
 	st->st_nlink = dir ? 2 : 1;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = m->uid >= 0 && keeps_owners() ? (uid_t)m->uid : getuid();
+	st->st_gid = m->gid >= 0 && keeps_owners() ? (gid_t)m->gid : getgid();
 	st->st_size = dir ? 0 : size;
 	st->st_blksize = 128 * 1024;
 	st->st_blocks = (st->st_size + 511) / 512;
-	st->st_mtim.tv_sec = mtime;
+	st->st_mtim.tv_sec = m->mtime >= 0 ? (time_t)m->mtime : changed;
 	st->st_atim = st->st_mtim;
 	st->st_ctim.tv_sec = changed;
 	st->st_ino = etag_version(etag);
@@ -818,25 +866,29 @@ has_below(struct s3 *s, const char *dirkey)
 	return r < 0 ? r : n > 0;
 }
 
-/* What path is: S_IFREG, S_IFDIR, or -errno (-ENOENT). */
+/* What path is: S_IFREG, S_IFDIR, or -errno (-ENOENT); its attributes
+ * in st and its metadata in m where they are not NULL (a directory
+ * without a marker has none). */
 static int
-kind_of(struct s3 *s, const char *path, struct stat *st)
+kind_meta(struct s3 *s, const char *path, struct stat *st, struct meta *m)
 {
 	struct req q;
 	char *key;
 	int r;
 
+	if (m != NULL)
+		*m = (struct meta)META_NONE;
 	if (*path == '\0') {
 		if (st != NULL)
-			fill_stat(st, 1, 0, 0, -1, 0, NULL);
+			fill_stat(st, 1, 0, NULL, 0, NULL);
 		return S_IFDIR;
 	}
 	key = key_of(s, path, 0);
 	r = head(s, key, &q);
 	if (r == 0 && st != NULL)
-		fill_stat(st, 0, q.length, q.meta_mtime >= 0 ?
-		          (time_t)q.meta_mtime : q.mtime, q.meta_mode,
-		          q.mtime, q.etag);
+		fill_stat(st, 0, q.length, &q.meta, q.mtime, q.etag);
+	if (r == 0 && m != NULL)
+		*m = q.meta;
 	req_done(&q);
 	free(key);
 	if (r == 0)
@@ -844,20 +896,26 @@ kind_of(struct s3 *s, const char *path, struct stat *st)
 	if (r != -ENOENT)
 		return r;
 	key = key_of(s, path, 1);
-	r = head(s, key, &q);           /* a marker: its mode and time */
+	r = head(s, key, &q);   /* a marker: its mode, time and owner */
 	if (r == 0 && st != NULL)
-		fill_stat(st, 1, 0, q.meta_mtime >= 0 ?
-		          (time_t)q.meta_mtime : q.mtime, q.meta_mode,
-		          q.mtime, q.etag);
+		fill_stat(st, 1, 0, &q.meta, q.mtime, q.etag);
+	if (r == 0 && m != NULL)
+		*m = q.meta;
 	req_done(&q);
 	if (r == -ENOENT) {
 		r = has_below(s, key);
 		if (r > 0 && st != NULL)
-			fill_stat(st, 1, 0, 0, -1, 0, NULL);
+			fill_stat(st, 1, 0, NULL, 0, NULL);
 		r = r > 0 ? 0 : r == 0 ? -ENOENT : r;
 	}
 	free(key);
 	return r == 0 ? S_IFDIR : r;
+}
+
+static int
+kind_of(struct s3 *s, const char *path, struct stat *st)
+{
+	return kind_meta(s, path, st, NULL);
 }
 
 /* The directory holding path's last component must exist. */
@@ -969,7 +1027,7 @@ list_entry(const char *key, int is_file, off_t size, time_t mtime,
 		free(name);             /* no name a path can give */
 		return 0;
 	}
-	fill_stat(&st, !is_file, size, mtime, -1, mtime, etag);
+	fill_stat(&st, !is_file, size, NULL, mtime, etag);
 	st.st_nlink = 0;        /* not all: the metadata is not listed */
 	r = la->cb(name, &st, la->arg);
 	free(name);
@@ -1210,23 +1268,45 @@ upload_multipart(struct rh_data_file *f, off_t size, struct curl_slist *meta)
 	return r;
 }
 
-/* x-amz-meta-* headers for a mode (st_mode, type bits too, as s3fs) and
- * a time in seconds (-1: none). */
+/* The x-amz-meta-* headers that say m (NULL when it says nothing). */
 static struct curl_slist *
-meta_headers(long mode, long long mtime)
+meta_headers(const struct meta *m)
 {
 	struct curl_slist *h = NULL;
 	char line[64];
 
-	if (mode >= 0) {
-		snprintf(line, sizeof(line), "x-amz-meta-mode: %ld", mode);
+	if (m->mode >= 0) {
+		snprintf(line, sizeof(line), "x-amz-meta-mode: %ld", m->mode);
 		h = curl_slist_append(h, line);
 	}
-	if (mtime >= 0) {
-		snprintf(line, sizeof(line), "x-amz-meta-mtime: %lld", mtime);
+	if (m->mtime >= 0) {
+		snprintf(line, sizeof(line), "x-amz-meta-mtime: %lld",
+		         m->mtime);
+		h = curl_slist_append(h, line);
+	}
+	if (m->uid >= 0) {
+		snprintf(line, sizeof(line), "x-amz-meta-uid: %lld", m->uid);
+		h = curl_slist_append(h, line);
+	}
+	if (m->gid >= 0) {
+		snprintf(line, sizeof(line), "x-amz-meta-gid: %lld", m->gid);
 		h = curl_slist_append(h, line);
 	}
 	return h;
+}
+
+/* The headers an upload of f carries: its mode unless the default, its
+ * owner where it has one. */
+static struct curl_slist *
+file_meta(const struct rh_data_file *f)
+{
+	struct meta m = META_NONE;
+
+	if (f->mode != 0)
+		m.mode = (long)(S_IFREG | f->mode);
+	m.uid = f->uid;
+	m.gid = f->gid;
+	return meta_headers(&m);
 }
 
 /* ---- parts sent while a file is written ---- */
@@ -1387,8 +1467,7 @@ stream_feed(struct rh_data_file *f)
 	if (st == NULL) {
 		st = xcalloc(1, sizeof(*st));
 		st->f = f;
-		meta = f->mode != 0 ?
-		       meta_headers((long)(S_IFREG | f->mode), -1) : NULL;
+		meta = file_meta(f);
 		i = create_multipart(f, meta, &st->id);
 		curl_slist_free_all(meta);
 		if (i < 0) {            /* close tries it all again */
@@ -1520,8 +1599,7 @@ upload(struct rh_data_file *f)
 	if (f->st != NULL) {
 		r = stream_finish(f, st.st_size);
 	} else if (st.st_size > PART) {
-		struct curl_slist *meta = f->mode != 0 ?
-		        meta_headers((long)(S_IFREG | f->mode), -1) : NULL;
+		struct curl_slist *meta = file_meta(f);
 
 		r = upload_multipart(f, st.st_size, meta);
 		curl_slist_free_all(meta);
@@ -1530,8 +1608,7 @@ upload(struct rh_data_file *f)
 		q.in_fd = f->fd;
 		q.in_len = st.st_size;
 		q.big = 1;
-		if (f->mode != 0)
-			q.hdrs = meta_headers((long)(S_IFREG | f->mode), -1);
+		q.hdrs = file_meta(f);
 		r = s3_do(f->s, &q, 0);
 		req_done(&q);
 	}
@@ -1591,6 +1668,7 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	struct s3 *s = (struct s3 *)d;
 	struct rh_data_file *f;
 	struct stat st;
+	struct meta m;
 	int k, r = 0, wr = (flags & O_ACCMODE) != O_RDONLY;
 
 	*out = NULL;
@@ -1598,7 +1676,7 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 		return -EINVAL;
 	if (*path == '\0')
 		return wr ? -EISDIR : -EINVAL;
-	k = kind_of(s, path, &st);
+	k = kind_meta(s, path, &st, &m);
 	if (k == S_IFDIR)
 		return wr ? -EISDIR : -EINVAL;
 	if (k == S_IFREG && (flags & O_CREAT) && (flags & O_EXCL))
@@ -1615,6 +1693,8 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	f->key = key_of(s, path, 0);
 	f->flags = flags;
 	f->fd = -1;
+	f->uid = m.uid;
+	f->gid = m.gid;
 	pthread_mutex_init(&f->lock, NULL);
 	if (k == S_IFREG) {
 		f->size = st.st_size;
@@ -1627,8 +1707,7 @@ s_open(struct rh_data *d, const char *path, int flags, mode_t mode,
 	if (k == -ENOENT) {     /* it exists from now on, empty */
 		if ((mode & 07777) != 0644 && (flags & O_CREAT))
 			f->mode = mode & 07777;
-		r = put_empty(s, f->key, f->mode == 0 ? NULL :
-		              meta_headers((long)(S_IFREG | f->mode), -1));
+		r = put_empty(s, f->key, file_meta(f));
 	}
 	if (r == 0 && (wr || (flags & O_TRUNC))) {
 		r = f->fd = staging_file();
@@ -1843,13 +1922,12 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	struct s3 *s = (struct s3 *)d;
 	struct curl_slist *meta;
 	struct stat st;
-	long mode;
-	long long mtime;
+	struct meta m;
 	char *key;
 	int k, r;
 
-	if (a->what & RH_DATA_OWNER)
-		return -EPERM;          /* S3 keeps no owners */
+	if ((a->what & RH_DATA_OWNER) && !keeps_owners())
+		return -EPERM;  /* the mounting user's, all of it */
 	if (f != NULL) {
 		pthread_mutex_lock(&f->lock);
 		r = upload(f);
@@ -1862,6 +1940,10 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 				f->mode = a->mode & 07777;
 			if (a->what & RH_DATA_MTIME)
 				futimens(f->fd, ts);
+			if ((a->what & RH_DATA_OWNER) && a->uid != (uid_t)-1)
+				f->uid = a->uid;
+			if ((a->what & RH_DATA_OWNER) && a->gid != (gid_t)-1)
+				f->gid = a->gid;
 			pthread_mutex_unlock(&f->lock);
 			return 0;
 		}
@@ -1872,19 +1954,25 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	}
 	if (rh_data_path_ok(path) < 0)
 		return -EINVAL;
-	if (!(a->what & (RH_DATA_MODE | RH_DATA_MTIME)))
+	if (!(a->what & (RH_DATA_MODE | RH_DATA_MTIME | RH_DATA_OWNER)))
 		return 0;               /* S3 keeps no access time */
-	if ((k = kind_of(s, path, &st)) < 0)
+	if ((k = kind_meta(s, path, &st, &m)) < 0)
 		return k;
 	if (*path == '\0')
 		return -EPERM;          /* the root is no object */
-	mode = (long)(st.st_mode & S_IFMT) | ((long)(a->what & RH_DATA_MODE ?
-	       a->mode : st.st_mode) & 07777);
-	mtime = st.st_mtime;
+	/* all of it again (the copy replaces the metadata), the time too:
+	 * the copy's LastModified is now */
+	m.mode = (long)(st.st_mode & S_IFMT) | ((long)(a->what & RH_DATA_MODE ?
+	         a->mode : st.st_mode) & 07777);
+	m.mtime = st.st_mtime;
 	if (a->what & RH_DATA_MTIME)
-		mtime = a->mtime.tv_nsec == UTIME_NOW ? (long long)time(NULL) :
-		        (long long)a->mtime.tv_sec;
-	meta = meta_headers(mode, mtime);
+		m.mtime = a->mtime.tv_nsec == UTIME_NOW ?
+		          (long long)time(NULL) : (long long)a->mtime.tv_sec;
+	if ((a->what & RH_DATA_OWNER) && a->uid != (uid_t)-1)
+		m.uid = a->uid;
+	if ((a->what & RH_DATA_OWNER) && a->gid != (gid_t)-1)
+		m.gid = a->gid;
+	meta = meta_headers(&m);
 	key = key_of(s, path, k == S_IFDIR);
 	if (k == S_IFDIR)
 		r = put_empty(s, key, meta);    /* a marker holds no bytes */
@@ -1893,10 +1981,12 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	if (f != NULL && r == 0) {
 		/* what fstat says from now on */
 		struct timespec ts[2] = { { 0, UTIME_OMIT },
-		                          { (time_t)mtime, 0 } };
+		                          { (time_t)m.mtime, 0 } };
 
-		f->mode = (mode_t)mode & 07777;
-		f->mtime = (time_t)mtime;
+		f->mode = (mode_t)m.mode & 07777;
+		f->mtime = (time_t)m.mtime;
+		f->uid = m.uid;
+		f->gid = m.gid;
 		if (f->fd >= 0)
 			futimens(f->fd, ts);
 	}
@@ -1933,16 +2023,15 @@ s_flush(struct rh_data_file *f)
 static int
 s_fstat(struct rh_data_file *f, struct stat *st)
 {
+	struct meta m = { f->mode ? (long)f->mode : -1, -1, f->uid, f->gid };
 	struct stat fs;
 
 	if (f->fd >= 0) {
 		if (fstat(f->fd, &fs) < 0)
 			return -errno;
-		fill_stat(st, 0, fs.st_size, fs.st_mtime,
-		          f->mode ? (long)f->mode : -1, fs.st_mtime, NULL);
+		fill_stat(st, 0, fs.st_size, &m, fs.st_mtime, NULL);
 	} else {
-		fill_stat(st, 0, f->size, f->mtime,
-		          f->mode ? (long)f->mode : -1, f->mtime, NULL);
+		fill_stat(st, 0, f->size, &m, f->mtime, NULL);
 		st->st_ino = f->ver;
 	}
 	return 0;
@@ -1976,8 +2065,12 @@ s_mkdir(struct rh_data *d, const char *path, mode_t mode)
 		return k;
 	if ((r = parent_ok(s, path)) < 0)
 		return r;
-	if ((mode & 07777) != 0755)
-		meta = meta_headers((long)(S_IFDIR | (mode & 07777)), -1);
+	if ((mode & 07777) != 0755) {
+		struct meta m = META_NONE;
+
+		m.mode = (long)(S_IFDIR | (mode & 07777));
+		meta = meta_headers(&m);
+	}
 	key = key_of(s, path, 1);
 	r = put_empty(s, key, meta);    /* the request frees meta */
 	free(key);
