@@ -37,15 +37,48 @@ dir_attr(const struct rh_store *s, const struct rh_stat *rs,
 	set_times(st, rs);
 }
 
+/* n's directory watched from now on, if it is not (in t, for watch_set
+ * after the stat). */
+static void
+watch_self(struct fs *fs, struct node *n, const char *path,
+           struct watch_tok *t)
+{
+	int watched, have;
+
+	pthread_mutex_lock(&fs->lock);
+	watched = n->watched;
+	have = !watched && watch_have(fs, n, t);
+	pthread_mutex_unlock(&fs->lock);
+	if (watched)
+		t->wd = 0;      /* nothing to do after */
+	else if (!have)
+		watch_begin(fs, n->store, path, t);
+}
+
+static void
+watch_self_end(struct fs *fs, struct node *n, const struct watch_tok *t)
+{
+	if (t->wd <= 0)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	watch_set(fs, n, t);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static int
 dir_getattr(struct fs *fs, struct node *n, struct handle *h,
             struct stat *st)
 {
 	struct rh_stat rs;
+	struct watch_tok t;
 	char *path = node_dir_path(fs, n);
-	int r = n->store->ops->stat(n->store, path, &rs);
+	int r;
 
+	watch_self(fs, n, path, &t);
+	r = n->store->ops->stat(n->store, path, &rs);
 	free(path);
+	if (r == 0 && rs.kind != RH_ABSENT)
+		watch_self_end(fs, n, &t);
 	if (r < 0)
 		return r;
 	if (rs.kind == RH_ABSENT)
@@ -189,8 +222,21 @@ dir_lookup(struct fs *fs, struct node *dir, const char *name,
 		free(child);
 		return 0;
 	}
-	r = rh_name_check(name, NULL) < 0 ? -ENOENT :
-	    dir->store->ops->stat(dir->store, child, &rs);
+	if (rh_name_check(name, NULL) < 0) {
+		r = -ENOENT;
+	} else {
+		struct node *c;
+		int have;
+
+		pthread_mutex_lock(&fs->lock);
+		c = node_lookup(fs, dir, name);
+		have = c != NULL && c->kind == &kind_store_dir &&
+		       watch_have(fs, c, &f->wt);
+		pthread_mutex_unlock(&fs->lock);
+		if (!have)
+			watch_begin(fs, dir->store, child, &f->wt);
+		r = dir->store->ops->stat(dir->store, child, &rs);
+	}
 	free(child);
 	if (r < 0)
 		return r;
@@ -245,6 +291,8 @@ struct listing {
 	const char *path;
 	size_t scratches;       /* editors' temp files in it */
 	int64_t held_after;     /* what the kernel holds past then */
+	char *watched;          /* the name wt watches (list_want) */
+	struct watch_tok wt;
 };
 
 /* An rh_list_want_cb: a folder or resource whose entry and attributes
@@ -257,12 +305,28 @@ list_want(void *arg, const char *name)
 	struct node *c;
 	int held;
 
+	char *child;
+
+	int have;
+
 	pthread_mutex_lock(&l->fs->lock);
 	c = node_lookup(l->fs, l->dir, name);
 	held = c != NULL && c->kind == &kind_store_dir &&
 	       c->held_until > l->held_after;
+	have = !held && c != NULL && c->kind == &kind_store_dir &&
+	       watch_have(l->fs, c, &l->wt);
 	pthread_mutex_unlock(&l->fs->lock);
-	return !held;
+	if (held)
+		return 0;
+	/* watched before its stat */
+	if (!have) {
+		child = rh_path_join(l->path, name);
+		watch_begin(l->fs, l->dir->store, child, &l->wt);
+		free(child);
+	}
+	free(l->watched);
+	l->watched = xstrdup(name);
+	return 1;
 }
 
 /* An rh_list_stat_cb: a folder or resource with the attributes its
@@ -291,6 +355,8 @@ list_found(void *arg, const char *name, const struct rh_stat *rs)
 	memset(&f, 0, sizeof(f));
 	f.kind = &kind_store_dir;
 	f.has_attr = 1;
+	if (l->watched != NULL && strcmp(l->watched, name) == 0)
+		f.wt = l->wt;
 	kind_attr(l->fs, &kind_store_dir, &f.st);
 	dir_attr(l->dir->store, rs, &f.st);
 	dirsnap_add_found(l->d, name, &f);
@@ -300,8 +366,9 @@ list_found(void *arg, const char *name, const struct rh_stat *rs)
 static int
 dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 {
-	struct listing l = { fs, n, d, NULL, 0, 0 };
+	struct listing l = { fs, n, d, NULL, 0, 0, NULL, { 0, 0 } };
 	const char *names[33];
+	struct watch_tok t;
 	struct rh_stat rs;
 	char *path, *type;
 	size_t i, count;
@@ -309,9 +376,13 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 
 	gone_clear(fs, n);
 	path = node_dir_path(fs, n);
+	/* watched before it is listed: what is added after shows */
+	watch_self(fs, n, path, &t);
 	if ((r = n->store->ops->stat(n->store, path, &rs)) == 0 &&
 	    rs.kind == RH_ABSENT)
 		r = -ENOENT;
+	if (r == 0)
+		watch_self_end(fs, n, &t);
 	if (r == 0 && rs.kind == RH_RESOURCE) {
 		type = res_type(fs, n);
 		/* a secret's fields and a resource's data before the
@@ -340,6 +411,7 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 	}
 	if (r == 0)
 		list_scratch(fs, n, path, dirsnap_cb, d);
+	free(l.watched);
 	free(path);
 	return r;
 }

@@ -157,6 +157,7 @@ maybe_free(struct fs *fs, struct node *n)
 		node_unhash(fs, n);
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);
+		watch_node_gone(fs, n);
 		data_node_drop(n);
 		rh_buf_free(&n->cfg);
 		free(n->gone_type);

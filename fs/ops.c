@@ -86,6 +86,8 @@ timeout_of(struct fs *fs, const struct node *n)
 		return 0.0;
 	if (rh_store_is_remote(n->store) && fs->opts.timeout > 0)
 		return REMOTE_CACHE_SECS;
+	if (watch_holds(fs, n))
+		return WATCHED_CACHE_SECS;
 	return fs->opts.timeout;
 }
 
@@ -191,6 +193,8 @@ add_found(struct fs *fs, struct node *dir, const char *name,
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_add(fs, dir, name, f->kind, f->store ? f->store : dir->store);
+	if (f->kind == &kind_store_dir)
+		watch_set(fs, n, &f->wt);
 	if (sc != NULL && n->scratch != sc) {
 		if (n->scratch != NULL)
 			scratch_put(n->scratch);

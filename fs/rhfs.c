@@ -369,6 +369,7 @@ main(int argc, char *argv[])
 		goto err_unmount;
 	if (notify_start(&fs) < 0)
 		goto err_unmount;
+	watch_start(&fs);
 	rh_info("mounted %s (local RNS %s)", opts.mountpoint,
 	        rh_store_local_root(fs.local));
 
@@ -384,6 +385,7 @@ main(int argc, char *argv[])
 	/* a signal (SIGTERM, SIGINT, SIGHUP) is a requested stop */
 	ret = ret < 0;
 	remote_close(&fs);      /* its watches notify: stopped first */
+	watch_stop(&fs);
 	notify_stop(&fs);
 	send_prepare_stop(&fs); /* it uses the agents' connections */
 	clusters_stop(&fs);

@@ -33,6 +33,12 @@ struct droot;
 #define FUSE_UNKNOWN_INO 0xffffffff
 
 /* What a name in a directory is, as the directory's kind found it. */
+/* A watch on a directory of ~ added before its stat (watch.c). */
+struct watch_tok {
+	int wd;                 /* 0: none */
+	uint64_t seq;           /* fs->watch_seq then */
+};
+
 struct found {
 	const struct fs_kind *kind;
 	struct rh_store *store; /* NULL: the directory's */
@@ -40,6 +46,7 @@ struct found {
 	int has_attr;           /* st is what the kernel is given (a data
 	                         * store's own attributes), but st_ino */
 	struct stat st;
+	struct watch_tok wt;    /* a store directory of ~: its watch */
 };
 
 /*
@@ -184,6 +191,9 @@ struct node {
 	off_t seen_size;
 	struct timespec seen_mtime;
 	ino_t seen_ver;         /* and its version (st_ino; 0: none) */
+	int wd;                 /* watch.c: its directory's watch (0: none) */
+	int watched;            /* ... in place since before what the
+	                         * kernel holds was read */
 	int64_t held_until;     /* the kernel holds its entry and attributes
 	                         * until then at least (rh_now_ms; 0: it may
 	                         * not): set by the replies that give both,
@@ -237,6 +247,8 @@ struct fs {
 	fuse_ino_t next_ino;
 	struct scratch *scratches;
 	struct notifier *notifier;      /* notify.c: its own lock */
+	struct watcher *watcher;        /* watch.c: lock; NULL: not watched */
+	uint64_t watch_seq;             /* changes taken (atomic) */
 	pthread_mutex_t links_lock;
 	struct rh_links *links; /* links_lock; made on first use */
 	pthread_mutex_t secrets_lock;
@@ -342,6 +354,31 @@ void notify_stop(struct fs *fs);
 void notify_inode(struct fs *fs, fuse_ino_t ino);
 void notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
 void notify_attrs_now(struct fs *fs, fuse_ino_t ino);
+
+/* watch.c: ~'s folders and resources watched on the disk (nothing is
+ * when ~ is on a network file system or -o timeout is 0). */
+int watch_start(struct fs *fs);
+void watch_stop(struct fs *fs);
+/* Before the stat of the directory at store path of s (~ only): its
+ * watch, in t. */
+void watch_begin(struct fs *fs, const struct rh_store *s, const char *path,
+                 struct watch_tok *t);
+/* fs->lock held: whether n's directory is watched already (it stays so
+ * while it exists), with t what watch_begin would give (the change count
+ * and n's watch read together: so is a directory gone since). */
+int watch_have(struct fs *fs, const struct node *n, struct watch_tok *t);
+/* fs->lock held: n, the node of what t watches, is watched if nothing
+ * changed since t was taken. */
+void watch_set(struct fs *fs, struct node *n, const struct watch_tok *t);
+/* fs->lock held: n is forgotten. */
+void watch_node_gone(struct fs *fs, struct node *n);
+/* Whether the kernel may keep n's entry and attributes for
+ * WATCHED_CACHE_SECS: what it holds is dropped when the disk changes. */
+int watch_holds(const struct fs *fs, const struct node *n);
+/* Cache time of what watch_holds: long, as REMOTE_CACHE_SECS, which
+ * bounds what a change the watch cannot see (through a hard link from
+ * outside rh/) leaves stale. */
+#define WATCHED_CACHE_SECS 30.0
 
 /* ops.c: the FUSE operations, and what kinds share of them */
 extern const struct fuse_lowlevel_ops ns_ops;

@@ -158,6 +158,8 @@ meta_rows("ls -l of %d resources in ~" % n, "ls", "ms",
           "native ls -l of as many dirs", 1.2)
 meta_rows("  the same after 1.2 s", "ls_stale", "ms",
           "native ls -l of as many dirs", 1.2)
+meta_rows("  the same after 31 s", "ls_expired", "ms",
+          "native ls -l of as many dirs", 1.2)
 meta_rows("ls -l of %d resources in @, warm" % int(g("etcd_ls_n") or 0),
           "etcd_ls_warm", "ms", "native ls -l of as many dirs", 1.2)
 
