@@ -239,6 +239,24 @@ check_mountpoint(const char *mnt, int replace)
 	return -1;
 }
 
+/* The mount id of the mount at mnt (0: unknown), asked without a request
+ * to it: this process answers those, and has not started to. Data on
+ * this machine never enters it. */
+static uint64_t
+own_mount(const char *mnt)
+{
+	struct statx sx;
+	int r = statx(AT_FDCWD, mnt, AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx);
+
+	if (r < 0 || !(sx.stx_mask & STATX_MNT_ID)) {
+		rh_warn("%s: its mount id: %s: data on this machine below "
+		        "it may reach this mount", mnt,
+		        r < 0 ? strerror(errno) : "not given");
+		return 0;
+	}
+	return sx.stx_mnt_id;
+}
+
 static int
 open_stores(struct fs *fs)
 {
@@ -370,6 +388,7 @@ main(int argc, char *argv[])
 	if (notify_start(&fs) < 0)
 		goto err_unmount;
 	watch_start(&fs);
+	fs.data_opts.own_mount = own_mount(opts.mountpoint);
 	rh_info("mounted %s (local RNS %s)", opts.mountpoint,
 	        rh_store_local_root(fs.local));
 

@@ -405,4 +405,30 @@ check "and its data with it (the directory itself stays)" \
 refuse "mkdir data in a folder: it is there" "File exists" \
 	mkdir "$MNT/~/ckpts/data"
 
+# --- a folder whose data holds this mount's mountpoint ($T/mnt): the
+# mount is not entered (each level through it would hold one of rhfs's
+# threads until none is left) ---
+mkdir "$MNT/~/holds"
+printf '{"resource_type": "folder", "name": "holds", "path": "%s"}' "$T" \
+	>"$MNT/~/holds/config.json"
+check "its listing ends, without the mountpoint" sh -c \
+	"timeout 30 ls -A '$MNT/~/holds/data' >'$T/holds' &&
+	 grep -qx work '$T/holds' && ! grep -qx mnt '$T/holds'"
+refuse "... which is not entered" "Too many levels" \
+	timeout 30 stat "$MNT/~/holds/data/mnt"
+refuse "... nor a path through it" "Too many levels" \
+	timeout 30 ls "$MNT/~/holds/data/mnt/~"
+check "ls -R of it ends" sh -c \
+	"timeout 60 ls -R '$MNT/~/holds/data' >/dev/null"
+mkdir "$MNT/~/inside"
+printf '{"resource_type": "folder", "name": "inside", "path": "%s"}' \
+	"$MNT/~/ckpts/data" >"$MNT/~/inside/config.json"
+refuse "a folder whose data is in this mount: refused" "" \
+	timeout 30 ls "$MNT/~/inside/data"
+has "... saying why" "$MNT/.log" "is in this rhfs mount"
+# (not rm -r: that would empty $T, the data of ~/holds)
+rm "$MNT/~/holds/config.json" "$MNT/~/inside/config.json"
+rmdir "$MNT/~/holds" "$MNT/~/inside"
+check "rhfs still answers" timeout 10 ls "$MNT/~/ckpts/data"
+
 finish

@@ -260,7 +260,7 @@ main(void)
 	outside = at(work, "outside");
 	if (mkdir(root, 0755) < 0 || mkdir(outside, 0755) < 0)
 		return 99;
-	CHECK_EQ_INT(rh_data_local_open(root, "~/d", &d, &err), 0);
+	CHECK_EQ_INT(rh_data_local_open(root, "~/d", 0, &d, &err), 0);
 	test_ops(d);
 	test_escapes(d);
 	rh_data_free(d);

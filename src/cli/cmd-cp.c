@@ -197,7 +197,7 @@ side_open(const char *arg, struct side *s, struct rh_err *err)
 		} else {
 			root = xasprintf("%s/data", mnt);
 		}
-		r = rh_data_local_open(root, s->addr, &s->d, err);
+		r = rh_data_local_open(root, s->addr, 0, &s->d, err);
 		free(root);
 		s->local = 1;
 		goto out;

@@ -34,13 +34,13 @@ blob_split(char *root, const char *addr, char **blob, struct rh_err *err)
 
 /* The directory root of this machine (a blob's: its directory). */
 static int
-open_local(char *root, const char *addr, int is_blob, struct rh_data **out,
-           char **blob, struct rh_err *err)
+open_local(char *root, const char *addr, int is_blob, uint64_t own_mount,
+           struct rh_data **out, char **blob, struct rh_err *err)
 {
 	int r = is_blob ? blob_split(root, addr, blob, err) : 0;
 
 	if (r == 0)
-		r = rh_data_local_open(root, addr, out, err);
+		r = rh_data_local_open(root, addr, own_mount, out, err);
 	if (r < 0 && blob != NULL) {
 		free(*blob);
 		*blob = NULL;
@@ -157,7 +157,8 @@ rh_data_open(const cJSON *cfg, const char *addr, const char *workdir,
 		root = loc.path[0] == '/' ? xstrdup(loc.path) :
 		       xasprintf("%s/%s", workdir, loc.path);
 	}
-	r = open_local(root, addr, is_blob, out, blob, err);
+	r = open_local(root, addr, is_blob, opts ? opts->own_mount : 0, out,
+	               blob, err);
 	free(root);
 	return r;
 }

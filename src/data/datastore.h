@@ -124,6 +124,11 @@ typedef int (*rh_data_cluster_fn)(void *arg, const char *addr,
 
 /* What the caller gives a store; NULL (or zeroed fields) for defaults. */
 struct rh_data_opts {
+	/* the mount a store on this machine never enters (statx's
+	 * stx_mnt_id; 0: none): the rhfs mount that serves it, whose
+	 * requests would come back to the same rhfs, each deeper level
+	 * holding one of its threads */
+	uint64_t own_mount;
 	/* seconds each request to a remote store may take before it fails
 	 * with -ETIMEDOUT (0: RH_DATA_IO_TIMEOUT) */
 	double io_timeout;
@@ -155,9 +160,12 @@ struct rh_data_opts {
 int rh_data_open(const struct cJSON *cfg, const char *addr,
                  const char *workdir, const struct rh_data_opts *opts,
                  struct rh_data **out, char **blob, struct rh_err *err);
-/* data-local.c: the directory root on this machine. */
+/* data-local.c: the directory root on this machine; the mount
+ * own_mount (0: none) is not entered: a directory on it is not listed,
+ * and a path through it is ELOOP. */
 int rh_data_local_open(const char *root, const char *addr,
-                       struct rh_data **out, struct rh_err *err);
+                       uint64_t own_mount, struct rh_data **out,
+                       struct rh_err *err);
 /* data/s3.c: the S3 store at loc (bucket/prefix; for a blob, bucket/key:
  * the blob is the entry *blob of its prefix). */
 int rh_data_s3_open(const struct rh_data_loc *loc, const char *addr,

@@ -7,6 +7,14 @@
  * and never followed by the store; the kernel follows them for the
  * caller, as it would on the disk. Symbolic and hard links, FIFOs and
  * other special files are made, and owners changed, as on the disk.
+ *
+ * The rhfs mount that serves the store (own_mount) is never entered: a
+ * directory under the root may be its mountpoint (a folder of /tmp, the
+ * mount in /tmp), and each request through it would come back to the
+ * same rhfs, one of its threads held per level, until none is left. It
+ * is found by statx's mount id, asked without a request to the file
+ * system (AT_STATX_DONT_SYNC): such a directory is not listed, and a
+ * path through it is ELOOP.
  */
 #include "config.h"
 
@@ -18,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -27,6 +36,8 @@ struct local {
 	struct rh_data d;
 	int root;               /* O_PATH directory */
 	mode_t umask;           /* rhfs's own, which the disk applies */
+	uint64_t own_mount;     /* not entered (0: none) */
+	uint64_t root_mount;    /* the root's */
 };
 
 struct rh_data_file {
@@ -75,6 +86,60 @@ rh_data_path_ok(const char *path)
 	}
 }
 
+/* The attributes of name in dfd (AT_EMPTY_PATH: "" is dfd itself), not
+ * following a link: -ELOOP for what is on the mount not entered. One
+ * statx, which asks no file system: the disk's attributes are current
+ * anyway; what is on another mount below the root (say NFS) is asked
+ * again for current ones. */
+static int
+stat_at(const struct local *l, int dfd, const char *name, struct stat *st)
+{
+	int flags = AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH);
+	struct statx sx;
+
+	if (l->own_mount == 0)
+		return fstatat(dfd, name, st, flags) < 0 ? -errno : 0;
+	if (statx(dfd, name, flags | AT_STATX_DONT_SYNC,
+	          STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if (!(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != l->root_mount) {
+		if ((sx.stx_mask & STATX_MNT_ID) &&
+		    sx.stx_mnt_id == l->own_mount)
+			return -ELOOP;
+		return fstatat(dfd, name, st, flags) < 0 ? -errno : 0;
+	}
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_nlink = sx.stx_nlink;
+	st->st_uid = sx.stx_uid;
+	st->st_gid = sx.stx_gid;
+	st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+	st->st_size = (off_t)sx.stx_size;
+	st->st_blksize = (blksize_t)sx.stx_blksize;
+	st->st_blocks = (blkcnt_t)sx.stx_blocks;
+	st->st_atim.tv_sec = sx.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = sx.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = sx.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = sx.stx_ctime.tv_nsec;
+	return 0;
+}
+
+/* Whether the directory fd is on the mount not entered. */
+static int
+own_mount_at(const struct local *l, int fd)
+{
+	struct statx sx;
+
+	return l->own_mount != 0 &&
+	       statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID,
+	             &sx) == 0 && (sx.stx_mask & STATX_MNT_ID) &&
+	       sx.stx_mnt_id == l->own_mount;
+}
+
 /* openat never following name; -ELOOP when it is a symbolic link. */
 static int
 open_nofollow(int dfd, const char *name, int flags)
@@ -120,6 +185,10 @@ walk(struct rh_data *d, const char *path, int *dirfd, const char **name)
 		memcpy(comp, p, (size_t)(e - p));
 		comp[e - p] = '\0';
 		next = open_nofollow(fd, comp, O_PATH | O_DIRECTORY);
+		if (next >= 0 && own_mount_at((struct local *)d, next)) {
+			close(next);
+			next = -ELOOP;
+		}
 		if (next < 0) {
 			close(fd);
 			return next;
@@ -145,7 +214,7 @@ l_stat(struct rh_data *d, const char *path, struct stat *st)
 
 	if ((r = walk(d, path, &dfd, &name)) < 0)
 		return r;
-	r = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	r = stat_at((struct local *)d, dfd, strcmp(name, ".") ? name : "", st);
 	close(dfd);
 	return r;
 }
@@ -163,6 +232,10 @@ l_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 		return r;
 	fd = open_nofollow(dfd, name, O_RDONLY | O_DIRECTORY);
 	close(dfd);
+	if (fd >= 0 && own_mount_at((struct local *)d, fd)) {
+		close(fd);
+		fd = -ELOOP;
+	}
 	if (fd < 0)
 		return fd;
 	if ((dir = fdopendir(fd)) == NULL) {
@@ -174,8 +247,9 @@ l_list(struct rh_data *d, const char *path, rh_data_list_cb cb, void *arg)
 	while (r == 0 && (e = readdir(dir)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		/* gone since it was listed: not listed */
-		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		/* gone since it was listed, or the mount not entered: not
+		 * listed */
+		if (stat_at((struct local *)d, fd, e->d_name, &st) < 0)
 			continue;
 		r = cb(e->d_name, &st, arg);
 		errno = 0;
@@ -528,10 +602,11 @@ static const struct rh_data_ops local_ops = {
 };
 
 int
-rh_data_local_open(const char *root, const char *addr, struct rh_data **out,
-                   struct rh_err *err)
+rh_data_local_open(const char *root, const char *addr, uint64_t own_mount,
+                   struct rh_data **out, struct rh_err *err)
 {
 	struct local *l;
+	struct statx sx;
 	int fd;
 
 	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -541,10 +616,21 @@ rh_data_local_open(const char *root, const char *addr, struct rh_data **out,
 		return rh_err_set(err, -r, "%s: its data directory %s: %s",
 		                  addr, root, strerror(-r));
 	}
-	l = xmalloc(sizeof(*l));
+	l = xcalloc(1, sizeof(*l));
 	l->d.ops = &local_ops;
-	l->d.addr = xstrdup(addr);
 	l->root = fd;
+	l->own_mount = own_mount;
+	if (own_mount_at(l, fd)) {
+		close(fd);
+		free(l);
+		return rh_err_set(err, ELOOP, "%s: its data directory %s is "
+		                  "in this rhfs mount: a path on the disk "
+		                  "outside it is needed", addr, root);
+	}
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID,
+	          &sx) == 0 && (sx.stx_mask & STATX_MNT_ID))
+		l->root_mount = sx.stx_mnt_id;
+	l->d.addr = xstrdup(addr);
 	l->umask = own_umask();
 	*out = &l->d;
 	return 0;
