@@ -301,7 +301,8 @@ run(void *arg)
 	struct fs *fs = arg;
 	struct watcher *w = fs->watcher;
 	struct pollfd p[2];
-	char buf[65536] __attribute__((aligned(8)));
+	/* a few hundred events a read (a name has at most NAME_MAX) */
+	char buf[16384] __attribute__((aligned(8)));
 	ssize_t got;
 
 	p[0].fd = w->fd;
