@@ -1005,13 +1005,16 @@ root_dop(struct fs *fs, struct node *dir, mode_t kind, struct dop *o)
 	struct node *n;
 	int r;
 
+	/* held by a reference of its own meanwhile: a forget of the
+	 * kernel's may come */
 	pthread_mutex_lock(&fs->lock);
 	n = node_add(fs, dir, DATA_NAME, root_kind(kind), dir->store);
+	n->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
 	if ((r = root_attach(fs, n, NULL)) == 0)
 		r = dop_begin(fs, n, NULL, o);
 	pthread_mutex_lock(&fs->lock);
-	node_forget(fs, n, 0);          /* unless the kernel has it */
+	node_forget(fs, n, 1);          /* unless the kernel has it */
 	pthread_mutex_unlock(&fs->lock);
 	return r;
 }

@@ -92,7 +92,8 @@ timeout_of(struct fs *fs, const struct node *n)
 }
 
 /* n's entry and attributes go to the kernel for ttl seconds (counted
- * from now: the kernel counts from later); with fs->lock held. */
+ * from now: the kernel counts from later); with fs->lock held. The
+ * kernel's reference that the reply gives was taken by add_found. */
 static void
 node_held(struct node *n, double ttl)
 {
@@ -121,7 +122,6 @@ reply_node(fuse_req_t req, struct fs *fs, struct node *n,
 	e.entry_timeout = ttl;
 	e.attr_timeout = attr_ttl(st, ttl);
 	pthread_mutex_lock(&fs->lock);
-	n->nlookup++;
 	node_held(n, e.attr_timeout);
 	pthread_mutex_unlock(&fs->lock);
 	if (fuse_reply_entry(req, &e) != 0) {
@@ -130,6 +130,8 @@ reply_node(fuse_req_t req, struct fs *fs, struct node *n,
 		pthread_mutex_unlock(&fs->lock);
 	}
 }
+
+static void drop_unused(struct fs *fs, struct node *n);
 
 /* The attributes of n that f found, or else its kind's. */
 static int
@@ -153,19 +155,22 @@ reply_entry(fuse_req_t req, struct fs *fs, struct node *n,
 	struct stat st;
 	int r;
 
-	if ((r = found_attr(fs, n, f, NULL, &st)) < 0)
+	if ((r = found_attr(fs, n, f, NULL, &st)) < 0) {
+		drop_unused(fs, n);
 		fuse_reply_err(req, -r);
-	else
+	} else {
 		reply_node(req, fs, n, &st, timeout_of(fs, n));
+	}
 }
 
-/* A node made for what a lookup found, which the kernel has no
- * reference to yet: the kernel will not forget it, so it goes now. */
+/* A node found or made for a reply (add_found) that is not given to the
+ * kernel after all: the reference taken for it goes (and the node with
+ * it, if that was its last). */
 static void
 drop_unused(struct fs *fs, struct node *n)
 {
 	pthread_mutex_lock(&fs->lock);
-	node_forget(fs, n, 0);
+	node_forget(fs, n, 1);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -182,7 +187,10 @@ check_name(const struct node *parent, const char *name)
 
 /* Make (or find) the node for what f found (made: by a create or
  * mkdir), attach its scratch, and let its kind take what it needs (*out
- * NULL on a failure: -errno). */
+ * NULL on a failure: -errno). The kernel's reference that the reply
+ * gives is taken here, with the node: a forget of its earlier ones may
+ * come before the reply, and must not free it meanwhile (a node not
+ * given after all: drop_unused). */
 static int
 add_found(struct fs *fs, struct node *dir, const char *name,
           struct found *f, int made, struct node **out)
@@ -193,6 +201,7 @@ add_found(struct fs *fs, struct node *dir, const char *name,
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_add(fs, dir, name, f->kind, f->store ? f->store : dir->store);
+	n->nlookup++;
 	if (f->kind == &kind_store_dir)
 		watch_set(fs, n, &f->wt);
 	if (sc != NULL && n->scratch != sc) {
@@ -534,7 +543,6 @@ read_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
 		used += n;
 		if (node != NULL) {
 			pthread_mutex_lock(&d->fs->lock);
-			node->nlookup++;
 			node_held(node, e.attr_timeout);
 			pthread_mutex_unlock(&d->fs->lock);
 		}
@@ -787,6 +795,7 @@ reply_create(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
 	memset(&e, 0, sizeof(e));
 	if ((r = node_attr(fs, n, h, &e.attr)) < 0) {
 		handle_free(fs, h);
+		drop_unused(fs, n);
 		fuse_reply_err(req, -r);
 		return;
 	}
@@ -797,7 +806,6 @@ reply_create(fuse_req_t req, struct fs *fs, struct node *dir, struct node *n,
 	fi->direct_io = h->direct_io;
 	fi->keep_cache = 0;
 	pthread_mutex_lock(&fs->lock);
-	n->nlookup++;
 	node_held(n, e.attr_timeout);
 	pthread_mutex_unlock(&fs->lock);
 	notify_inode(fs, dir->ino);
