@@ -303,11 +303,8 @@ list_want(void *arg, const char *name)
 {
 	struct listing *l = arg;
 	struct node *c;
-	int held;
-
 	char *child;
-
-	int have;
+	int held, have;
 
 	pthread_mutex_lock(&l->fs->lock);
 	c = node_lookup(l->fs, l->dir, name);

@@ -357,7 +357,7 @@ void notify_attrs_now(struct fs *fs, fuse_ino_t ino);
 
 /* watch.c: ~'s folders and resources watched on the disk (nothing is
  * when ~ is on a network file system or -o timeout is 0). */
-int watch_start(struct fs *fs);
+void watch_start(struct fs *fs);
 void watch_stop(struct fs *fs);
 /* Before the stat of the directory at store path of s (~ only): its
  * watch, in t. */

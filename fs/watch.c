@@ -204,8 +204,7 @@ watch_set(struct fs *fs, struct node *n, const struct watch_tok *t)
 int
 watch_holds(const struct fs *fs, const struct node *n)
 {
-	if (fs->watcher == NULL || n->store != fs->local ||
-	    fs->opts.timeout <= 0)
+	if (fs->watcher == NULL || n->store != fs->local)
 		return 0;
 	if (n->kind == &kind_config)
 		return n->parent->watched;
@@ -279,18 +278,18 @@ take(struct fs *fs, const char *buf, size_t len)
 		}
 		if ((e = entry_of(w, ev->wd, 0)) == NULL)
 			continue;
-		for (i = 0; i < e->n; i++)
-			if ((n = node_find(fs, e->inos[i])) != NULL)
-				changed(fs, n, ev);
-		if (ev->mask & IN_IGNORED) {
-			/* the directory went: its nodes are not watched */
-			for (i = 0; i < e->n; i++)
-				if ((n = node_find(fs, e->inos[i])) != NULL) {
-					n->watched = 0;
-					n->wd = 0;
-				}
-			entry_free(w, ev->wd);
+		for (i = 0; i < e->n; i++) {
+			if ((n = node_find(fs, e->inos[i])) == NULL)
+				continue;
+			changed(fs, n, ev);
+			if (ev->mask & IN_IGNORED) {
+				/* the directory went: not watched */
+				n->watched = 0;
+				n->wd = 0;
+			}
 		}
+		if (ev->mask & IN_IGNORED)
+			entry_free(w, ev->wd);
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -328,7 +327,7 @@ run(void *arg)
 	return NULL;
 }
 
-int
+void
 watch_start(struct fs *fs)
 {
 	const char *root = rh_store_local_root(fs->local);
@@ -339,7 +338,7 @@ watch_start(struct fs *fs)
 	    !watchable(access(root, F_OK) == 0 ? root : fs->opts.local)) {
 		rh_debug("~: %s is not watched: kept %g s", root,
 		         fs->opts.timeout);
-		return 0;
+		return;
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -349,7 +348,7 @@ watch_start(struct fs *fs)
 		if (w->fd >= 0)
 			close(w->fd);
 		free(w);
-		return 0;
+		return;
 	}
 	w->root = xstrdup(root);
 	fs->watcher = w;
@@ -363,7 +362,6 @@ watch_start(struct fs *fs)
 		rh_warn("~: cannot watch %s (%s): kept %g s", root,
 		        strerror(r), fs->opts.timeout);
 	}
-	return 0;
 }
 
 /* Stopped before the notifier (it queues there); the nodes' watch

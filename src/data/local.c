@@ -86,15 +86,15 @@ rh_data_path_ok(const char *path)
 	}
 }
 
-/* The attributes of name in dfd (AT_EMPTY_PATH: "" is dfd itself), not
- * following a link: -ELOOP for what is on the mount not entered. One
+/* The attributes of name in dfd, not following a link: -ELOOP for what
+ * is on the mount not entered. One
  * statx, which asks no file system: the disk's attributes are current
  * anyway; what is on another mount below the root (say NFS) is asked
  * again for current ones. */
 static int
 stat_at(const struct local *l, int dfd, const char *name, struct stat *st)
 {
-	int flags = AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH);
+	int flags = AT_SYMLINK_NOFOLLOW;
 	struct statx sx;
 
 	if (l->own_mount == 0)
@@ -214,7 +214,7 @@ l_stat(struct rh_data *d, const char *path, struct stat *st)
 
 	if ((r = walk(d, path, &dfd, &name)) < 0)
 		return r;
-	r = stat_at((struct local *)d, dfd, strcmp(name, ".") ? name : "", st);
+	r = stat_at((struct local *)d, dfd, name, st);
 	close(dfd);
 	return r;
 }

@@ -1915,6 +1915,18 @@ copy_object(struct s3 *s, const char *from, const char *to,
 	return r;
 }
 
+/* The owner a sets, into uid and gid: each only where a sets it. */
+static void
+owner_of(const struct rh_data_attr *a, long long *uid, long long *gid)
+{
+	if (!(a->what & RH_DATA_OWNER))
+		return;
+	if (a->uid != (uid_t)-1)
+		*uid = a->uid;
+	if (a->gid != (gid_t)-1)
+		*gid = a->gid;
+}
+
 static int
 s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
           const struct rh_data_attr *a)
@@ -1940,10 +1952,7 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 				f->mode = a->mode & 07777;
 			if (a->what & RH_DATA_MTIME)
 				futimens(f->fd, ts);
-			if ((a->what & RH_DATA_OWNER) && a->uid != (uid_t)-1)
-				f->uid = a->uid;
-			if ((a->what & RH_DATA_OWNER) && a->gid != (gid_t)-1)
-				f->gid = a->gid;
+			owner_of(a, &f->uid, &f->gid);
 			pthread_mutex_unlock(&f->lock);
 			return 0;
 		}
@@ -1968,10 +1977,7 @@ s_setattr(struct rh_data *d, const char *path, struct rh_data_file *f,
 	if (a->what & RH_DATA_MTIME)
 		m.mtime = a->mtime.tv_nsec == UTIME_NOW ?
 		          (long long)time(NULL) : (long long)a->mtime.tv_sec;
-	if ((a->what & RH_DATA_OWNER) && a->uid != (uid_t)-1)
-		m.uid = a->uid;
-	if ((a->what & RH_DATA_OWNER) && a->gid != (gid_t)-1)
-		m.gid = a->gid;
+	owner_of(a, &m.uid, &m.gid);
 	meta = meta_headers(&m);
 	key = key_of(s, path, k == S_IFDIR);
 	if (k == S_IFDIR)
