@@ -193,6 +193,9 @@ refuse "a login.json without a user" 'login.json: no "user" string' \
 printf '{"url": "%s", "user": "alice", "password": 5}' "$ETCD_URL" >"$L"
 refuse "a password that is not a string" '"password" is not a string' \
 	"$RH" config download
+printf '{"url": "%s", "user": "alice"}' "$ETCD_URL" >"$L"
+refuse "a login.json without a password" 'login.json: no "password" string' \
+	"$RH" config download
 check "logout removes a damaged login" "$RH" logout
 check "and it is gone" test ! -e "$L"
 

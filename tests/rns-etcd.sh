@@ -268,5 +268,18 @@ check "etcd restarted again" etcd_restart
 check "the mount made while it was down now reads it" wait_for 10 \
 	grep -q /data/down "$B/acme/m/config.json"
 
+# --- a login.json without a password: the mount goes on without @ ---
+unmount_b
+printf '{"url": "%s", "user": "alice"}\n' "$ETCD_URL" \
+	>"$HOME_B/.rh/login.json"
+HOME=$HOME_B "$RHFS" -f -o "local=$WORK_B,builtins=$BUILTINS" \
+	-o "rhagent=$top_builddir/rhagent,connect_timeout=2" "$MNT_B" \
+	2>>"$T/rhfs-b.err" &
+RHFS_B_PID=$!
+check "mounts with a login.json that has no password" wait_mounted "$MNT_B"
+has "its log says why @ is not there" "$B/.log" \
+	'@ not available: '"$HOME_B"'/.rh/login.json: no "password" string'
+check "and ~ is there" test -d "$B/~"
+
 unmount_b
 finish

@@ -90,6 +90,8 @@ rh_login_load(struct rh_login *out, struct rh_err *err)
 		bad = "no \"user\" string";
 	else if (str_field(j, "password", &out->password) < 0)
 		bad = "\"password\" is not a string";
+	else if (out->password == NULL)
+		bad = "no \"password\" string";
 	else if (str_field(j, "ca_file", &out->ca_file) < 0)
 		bad = "\"ca_file\" is not a string or null";
 	else if (str_field(j, "prefix", &out->prefix) < 0)
