@@ -41,6 +41,10 @@ check "df reports the mount" df "$MNT"
 has "the mount's type is fuse.rhfs" /proc/mounts "rhfs $MNT fuse.rhfs"
 refuse "nothing may be made at the root" "Operation not permitted" \
 	mkdir "$MNT/x"
+ls -l "$MNT/~" "$MNT/^" >/dev/null
+lacks "a mount without etcd or S3 has not loaded libcurl" \
+	"/proc/$RHFS_PID/maps" libcurl
+lacks "nor libxml2" "/proc/$RHFS_PID/maps" libxml2
 pid=$RHFS_PID
 check "fusermount3 -u unmounts" fusermount3 -u "$MNT"
 if ! exits_within 5 "$pid"; then

@@ -42,11 +42,8 @@
  */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -62,6 +59,7 @@
 #include <cjson/cJSON.h>
 
 #include "datastore.h"
+#include "dl.h"
 #include "rns.h"
 #include "secret.h"
 
@@ -168,15 +166,6 @@ struct req {
 	CURL *curl;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	xmlInitParser();
-}
-
 static void
 share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *arg)
 {
@@ -267,7 +256,7 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	if (IS("Content-Length"))
 		q->length = strtoll(val, NULL, 10);
 	else if (IS("Last-Modified"))
-		q->mtime = curl_getdate(val, NULL);
+		q->mtime = sym_curl_getdate(val, NULL);
 	else if (IS("ETag"))
 		snprintf(q->etag, sizeof(q->etag), "%s", val);
 	else if (IS("x-amz-meta-mode"))
@@ -291,7 +280,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	size_t done;
 
 	if (q->status == 0)
-		curl_easy_getinfo(q->curl, CURLINFO_RESPONSE_CODE, &q->status);
+		sym_curl_easy_getinfo(q->curl, CURLINFO_RESPONSE_CODE, &q->status);
 	if (q->status / 100 != 2) {
 		if (q->err.len < ERRBODY_MAX)
 			rh_buf_append(&q->err, data, len);
@@ -361,18 +350,18 @@ xml_text(const char *data, size_t len, const char *name, xmlDoc **keep)
 	char *t = NULL;
 	xmlChar *c;
 
-	if (len == 0 || (doc = xmlReadMemory(data, (int)len, NULL, NULL,
+	if (len == 0 || (doc = sym_xmlReadMemory(data, (int)len, NULL, NULL,
 	                                     XML_PARSE_NONET |
 	                                     XML_PARSE_NOERROR |
 	                                     XML_PARSE_NOWARNING)) == NULL)
 		return NULL;
-	n = xmlDocGetRootElement(doc);
+	n = sym_xmlDocGetRootElement(doc);
 	while (n != NULL && t == NULL) {
 		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, (const xmlChar *)name) == 0) {
-			c = xmlNodeGetContent(n);
+		    sym_xmlStrcmp(n->name, (const xmlChar *)name) == 0) {
+			c = sym_xmlNodeGetContent(n);
 			t = xstrdup(c ? (const char *)c : "");
-			xmlFree(c);
+			sym_xmlFree(c);
 			break;
 		}
 		if (n->children != NULL && depth < 64) {
@@ -388,7 +377,7 @@ xml_text(const char *data, size_t len, const char *name, xmlDoc **keep)
 	if (keep != NULL)
 		*keep = doc;
 	else
-		xmlFreeDoc(doc);
+		sym_xmlFreeDoc(doc);
 	return t;
 }
 
@@ -451,7 +440,7 @@ s3_once(struct s3 *s, struct req *q, long timeout_ms, char *cerr)
 	q->fail = 0;
 	rh_buf_truncate(&q->err, 0);
 	cerr[0] = '\0';
-	if ((c = q->curl = curl_easy_init()) == NULL)
+	if ((c = q->curl = sym_curl_easy_init()) == NULL)
 		return CURLE_OUT_OF_MEMORY;
 	rh_buf_printf(&url, "%s%s", s->base, s->bpath);
 	if (q->key != NULL || s->bpath[0] == '\0')
@@ -461,63 +450,63 @@ s3_once(struct s3 *s, struct req *q, long timeout_ms, char *cerr)
 	if (q->query != NULL)
 		rh_buf_printf(&url, "?%s", q->query);
 	/* curl 7.x signs no payload hash: S3 wants the header */
-	extra = curl_slist_append(extra, "x-amz-content-sha256: "
+	extra = sym_curl_slist_append(extra, "x-amz-content-sha256: "
 	                          "UNSIGNED-PAYLOAD");
 
 	if (s->token != NULL) {
 		tok = xasprintf("x-amz-security-token: %s", s->token);
-		extra = curl_slist_append(extra, tok);
+		extra = sym_curl_slist_append(extra, tok);
 		OPENSSL_cleanse(tok, strlen(tok));
 		free(tok);
 	}
 	for (l = h; l != NULL; l = l->next)
-		extra = curl_slist_append(extra, l->data);
-	curl_easy_setopt(c, CURLOPT_URL, url.data);
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c, CURLOPT_SHARE, s->share);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, extra);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
+		extra = sym_curl_slist_append(extra, l->data);
+	sym_curl_easy_setopt(c, CURLOPT_URL, url.data);
+	sym_curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_SHARE, s->share);
+	sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, extra);
+	sym_curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	sym_curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
+	sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
 	/* no wait for "100 Continue" (an "Expect:" header to drop it
 	 * would be signed by curl, and the signature would not match) */
-	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	sym_curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
+	sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	if (q->big) {
 		/* a long transfer: bounded by its progress, not its length */
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+		sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
 		                 (s->timeout_ms + 999) / 1000);
 	} else {
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+		sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	}
 	if (s->akid != NULL) {
-		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-		curl_easy_setopt(c, CURLOPT_USERNAME, s->akid);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret);
+		sym_curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+		sym_curl_easy_setopt(c, CURLOPT_USERNAME, s->akid);
+		sym_curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret);
 	}
 	if (strcmp(q->method, "HEAD") == 0) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		sym_curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(q->method, "PUT") == 0 ||
 	           (strcmp(q->method, "POST") == 0 && q->body != NULL)) {
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, q);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+		sym_curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		sym_curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		sym_curl_easy_setopt(c, CURLOPT_READDATA, q);
+		sym_curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
 		                 (curl_off_t)(q->in_fd >= 0 ? q->in_len :
 		                              (off_t)q->body_len));
 		if (strcmp(q->method, "POST") == 0)
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+			sym_curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
 	} else if (strcmp(q->method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		sym_curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	}
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(extra);
+	rc = sym_curl_easy_perform(c);
+	sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
+	sym_curl_easy_cleanup(c);
+	sym_curl_slist_free_all(extra);
 	rh_buf_free(&url);
 	return rc;
 }
@@ -568,7 +557,7 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 			break;
 		rh_debug("%s: s3://%s/%s: %s: %s: trying again", s->d.addr,
 		         s->bucket, shown_key(q), q->method,
-		         rc != CURLE_OK ? curl_easy_strerror(rc) : "5xx");
+		         rc != CURLE_OK ? sym_curl_easy_strerror(rc) : "5xx");
 		usleep((useconds_t)wait * 1000);
 		wait *= 2;
 		if (q->out != NULL)
@@ -588,7 +577,7 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 		if (!quiet || r == -ETIMEDOUT)
 			rh_warn("%s: s3://%s/%s: %s: %s", s->d.addr, s->bucket,
 			        shown_key(q), q->method,
-			        cerr[0] ? cerr : curl_easy_strerror(rc));
+			        cerr[0] ? cerr : sym_curl_easy_strerror(rc));
 	} else {
 		store_says(q, says, sizeof(says));
 		r = status_errno(q->status, says);
@@ -612,7 +601,7 @@ req_init(struct req *q, const char *method, const char *key)
 static void
 req_done(struct req *q)
 {
-	curl_slist_free_all(q->hdrs);
+	sym_curl_slist_free_all(q->hdrs);
 	rh_buf_free(&q->err);
 }
 
@@ -701,10 +690,10 @@ node_text(xmlNode *n, const char *name)
 
 	for (n = n->children; n != NULL; n = n->next)
 		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, (const xmlChar *)name) == 0) {
-			c = xmlNodeGetContent(n);
+		    sym_xmlStrcmp(n->name, (const xmlChar *)name) == 0) {
+			c = sym_xmlNodeGetContent(n);
 			t = xstrdup(c ? (const char *)c : "");
-			xmlFree(c);
+			sym_xmlFree(c);
 			return t;
 		}
 	return NULL;
@@ -714,10 +703,10 @@ static char *
 unescape(const char *s)
 {
 	int len;
-	char *u = curl_easy_unescape(NULL, s, 0, &len), *t;
+	char *u = sym_curl_easy_unescape(NULL, s, 0, &len), *t;
 
 	t = xstrdup(u != NULL ? u : s);
-	curl_free(u);
+	sym_curl_free(u);
 	return t;
 }
 
@@ -779,20 +768,20 @@ list_page(struct s3 *s, const char *prefix, int delim, int max,
 		goto out;
 	}
 	free(t);
-	for (n = xmlDocGetRootElement(doc)->children; n != NULL && r == 0;
+	for (n = sym_xmlDocGetRootElement(doc)->children; n != NULL && r == 0;
 	     n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		if (xmlStrcmp(n->name, (const xmlChar *)"NextContinuationToken")
+		if (sym_xmlStrcmp(n->name, (const xmlChar *)"NextContinuationToken")
 		    == 0) {
-			xmlChar *c = xmlNodeGetContent(n);
+			xmlChar *c = sym_xmlNodeGetContent(n);
 
 			pg->next = xstrdup((const char *)c);
-			xmlFree(c);
+			sym_xmlFree(c);
 			continue;
 		}
-		if (xmlStrcmp(n->name, (const xmlChar *)"Contents") != 0 &&
-		    xmlStrcmp(n->name, (const xmlChar *)"CommonPrefixes") != 0)
+		if (sym_xmlStrcmp(n->name, (const xmlChar *)"Contents") != 0 &&
+		    sym_xmlStrcmp(n->name, (const xmlChar *)"CommonPrefixes") != 0)
 			continue;
 		if ((t = node_text(n, "Key")) == NULL &&
 		    (t = node_text(n, "Prefix")) == NULL)
@@ -803,7 +792,7 @@ list_page(struct s3 *s, const char *prefix, int delim, int max,
 		lm = node_text(n, "LastModified");
 		et = node_text(n, "ETag");
 		pg->n++;
-		r = cb(key, xmlStrcmp(n->name, (const xmlChar *)"Contents") == 0,
+		r = cb(key, sym_xmlStrcmp(n->name, (const xmlChar *)"Contents") == 0,
 		       sz ? strtoll(sz, NULL, 10) : 0,
 		       iso_time(lm), et, arg);
 		free(et);
@@ -811,7 +800,7 @@ list_page(struct s3 *s, const char *prefix, int delim, int max,
 		free(lm);
 		free(key);
 	}
-	xmlFreeDoc(doc);
+	sym_xmlFreeDoc(doc);
 	if (r != 0) {
 		free(pg->next);
 		pg->next = NULL;
@@ -1086,25 +1075,25 @@ complete_multipart(struct s3 *s, const char *key, const char *id,
                    char **etags, int n)
 {
 	struct rh_buf qs = { 0 };
-	xmlDoc *doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlDoc *doc = sym_xmlNewDoc((const xmlChar *)"1.0");
 	xmlNode *root, *part;
 	xmlChar *text;
 	char num[16];
 	struct req q;
 	int i, len, r;
 
-	root = xmlNewNode(NULL, (const xmlChar *)"CompleteMultipartUpload");
-	xmlDocSetRootElement(doc, root);
+	root = sym_xmlNewNode(NULL, (const xmlChar *)"CompleteMultipartUpload");
+	sym_xmlDocSetRootElement(doc, root);
 	for (i = 0; i < n; i++) {
-		part = xmlNewChild(root, NULL, (const xmlChar *)"Part", NULL);
+		part = sym_xmlNewChild(root, NULL, (const xmlChar *)"Part", NULL);
 		snprintf(num, sizeof(num), "%d", i + 1);
-		xmlNewTextChild(part, NULL, (const xmlChar *)"PartNumber",
+		sym_xmlNewTextChild(part, NULL, (const xmlChar *)"PartNumber",
 		                (const xmlChar *)num);
-		xmlNewTextChild(part, NULL, (const xmlChar *)"ETag",
+		sym_xmlNewTextChild(part, NULL, (const xmlChar *)"ETag",
 		                (const xmlChar *)etags[i]);
 	}
-	xmlDocDumpMemory(doc, &text, &len);
-	xmlFreeDoc(doc);
+	sym_xmlDocDumpMemory(doc, &text, &len);
+	sym_xmlFreeDoc(doc);
 	rh_buf_printf(&qs, "uploadId=");
 	uri_encode(&qs, id, 0);
 	req_init(&q, "POST", key);
@@ -1126,7 +1115,7 @@ complete_multipart(struct s3 *s, const char *key, const char *id,
 	}
 	rh_buf_free(q.out);
 	req_done(&q);
-	xmlFree(text);
+	sym_xmlFree(text);
 	rh_buf_free(&qs);
 	return r;
 }
@@ -1277,20 +1266,20 @@ meta_headers(const struct meta *m)
 
 	if (m->mode >= 0) {
 		snprintf(line, sizeof(line), "x-amz-meta-mode: %ld", m->mode);
-		h = curl_slist_append(h, line);
+		h = sym_curl_slist_append(h, line);
 	}
 	if (m->mtime >= 0) {
 		snprintf(line, sizeof(line), "x-amz-meta-mtime: %lld",
 		         m->mtime);
-		h = curl_slist_append(h, line);
+		h = sym_curl_slist_append(h, line);
 	}
 	if (m->uid >= 0) {
 		snprintf(line, sizeof(line), "x-amz-meta-uid: %lld", m->uid);
-		h = curl_slist_append(h, line);
+		h = sym_curl_slist_append(h, line);
 	}
 	if (m->gid >= 0) {
 		snprintf(line, sizeof(line), "x-amz-meta-gid: %lld", m->gid);
-		h = curl_slist_append(h, line);
+		h = sym_curl_slist_append(h, line);
 	}
 	return h;
 }
@@ -1469,7 +1458,7 @@ stream_feed(struct rh_data_file *f)
 		st->f = f;
 		meta = file_meta(f);
 		i = create_multipart(f, meta, &st->id);
-		curl_slist_free_all(meta);
+		sym_curl_slist_free_all(meta);
 		if (i < 0) {            /* close tries it all again */
 			free(st);
 			f->seq = 0;
@@ -1602,7 +1591,7 @@ upload(struct rh_data_file *f)
 		struct curl_slist *meta = file_meta(f);
 
 		r = upload_multipart(f, st.st_size, meta);
-		curl_slist_free_all(meta);
+		sym_curl_slist_free_all(meta);
 	} else {
 		req_init(&q, "PUT", f->key);
 		q.in_fd = f->fd;
@@ -1765,12 +1754,12 @@ read_object(struct rh_data_file *f, char *buf, size_t size, off_t off)
 	f->ra_len = 0;
 	snprintf(range, sizeof(range), "Range: bytes=%lld-%lld",
 	         (long long)off, (long long)(off + (off_t)want - 1));
-	h = curl_slist_append(h, range);
+	h = sym_curl_slist_append(h, range);
 	if (f->etag[0] != '\0') {
 		char im[160];
 
 		snprintf(im, sizeof(im), "If-Match: %s", f->etag);
-		h = curl_slist_append(h, im);
+		h = sym_curl_slist_append(h, im);
 	}
 	req_init(&q, "GET", f->key);
 	q.hdrs = h;
@@ -1897,9 +1886,9 @@ copy_object(struct s3 *s, const char *from, const char *to,
 	q.body = "";
 	q.out = &body;
 	q.hdrs = meta;
-	q.hdrs = curl_slist_append(q.hdrs, src.data);
+	q.hdrs = sym_curl_slist_append(q.hdrs, src.data);
 	if (meta != NULL)
-		q.hdrs = curl_slist_append(q.hdrs,
+		q.hdrs = sym_curl_slist_append(q.hdrs,
 		                           "x-amz-metadata-directive: REPLACE");
 	r = s3_do(s, &q, 0);
 	if (r == 0 && (code = xml_text(body.data, body.len, "Code",
@@ -2279,7 +2268,7 @@ s_free(struct rh_data *d)
 	struct s3 *s = (struct s3 *)d;
 	int i;
 
-	curl_share_cleanup(s->share);
+	sym_curl_share_cleanup(s->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&s->locks[i]);
 	pthread_mutex_destroy(&s->files_lock);
@@ -2468,8 +2457,9 @@ rh_data_s3_open(const struct rh_data_loc *loc, const char *addr, int is_blob,
 	size_t n;
 	int i, r;
 
-	pthread_once(&curl_once, curl_init);
 	*out = NULL;
+	if (rh_curl_load(addr, err) < 0 || rh_xml_load(addr, err) < 0)
+		return -1;
 	if (strncmp(p, "s3://", 5) == 0)
 		p += 5;
 	p += strspn(p, "/");
@@ -2547,12 +2537,12 @@ rh_data_s3_open(const struct rh_data_loc *loc, const char *addr, int is_blob,
 	s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 	s->timeout_ms = (long)((opts && opts->io_timeout > 0 ?
 	                        opts->io_timeout : RH_DATA_IO_TIMEOUT) * 1000);
-	s->share = curl_share_init();
-	curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(s->share, CURLSHOPT_USERDATA, s);
-	curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	s->share = sym_curl_share_init();
+	sym_curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock);
+	sym_curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	sym_curl_share_setopt(s->share, CURLSHOPT_USERDATA, s);
+	sym_curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	sym_curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	/* the bucket must be there, and the keys good for it */
 	r = list_page(s, s->prefix, 0, 1, NULL, count_cb, &i, &pg);
 	free(pg.next);

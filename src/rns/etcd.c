@@ -15,10 +15,10 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "base.h"
+#include "dl.h"
 #include "etcd.h"
 
 #define DEFAULT_TIMEOUT_MS      10000
@@ -91,15 +91,6 @@ struct rh_etcd_watch {
 	int fail;               /* why the stream was ended, -errno */
 	struct rh_err err;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_result;
-
-static void
-curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Keys may be any bytes: show them printable, and short, in messages. */
 static const char *
@@ -238,7 +229,7 @@ sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 static struct curl_slist *
 header_add(struct curl_slist *l, const char *h)
 {
-	struct curl_slist *n = curl_slist_append(l, h);
+	struct curl_slist *n = sym_curl_slist_append(l, h);
 
 	if (n == NULL)
 		abort();
@@ -251,7 +242,7 @@ conn_headers(struct conn *c)
 	char *auth = c->token ? xasprintf("Authorization: %s", c->token) :
 	             NULL;
 
-	curl_slist_free_all(c->headers_local);
+	sym_curl_slist_free_all(c->headers_local);
 	c->headers_local = header_add(NULL, "Content-Type: application/json");
 	/* Without this libcurl waits for "100 Continue" on large bodies. */
 	c->headers_local = header_add(c->headers_local, "Expect:");
@@ -261,7 +252,7 @@ conn_headers(struct conn *c)
 	 * a member that has lost its leader answers "no leader" at once and
 	 * ends such a watch, instead of holding the request until its own
 	 * timeout; then another member is asked. */
-	curl_slist_free_all(c->headers);
+	sym_curl_slist_free_all(c->headers);
 	c->headers = header_add(NULL, "Content-Type: application/json");
 	c->headers = header_add(c->headers, "Expect:");
 	if (auth != NULL)
@@ -281,24 +272,20 @@ conn_set_token(struct conn *c, const char *token)
 static int
 conn_open(struct conn *c, struct rh_err *err)
 {
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return rh_err_set(err, EIO, "etcd: libcurl: %s",
-		                  curl_easy_strerror(curl_init_result));
-	if ((c->easy = curl_easy_init()) == NULL)
+	if ((c->easy = sym_curl_easy_init()) == NULL)
 		return rh_err_set(err, ENOMEM, "etcd: libcurl: no handle");
-	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_SOCKOPTFUNCTION, sockopt);
-	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_err);
+	sym_curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
+	sym_curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	sym_curl_easy_setopt(c->easy, CURLOPT_SOCKOPTFUNCTION, sockopt);
+	sym_curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+	sym_curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_err);
 	if (c->cafile != NULL)
-		curl_easy_setopt(c->easy, CURLOPT_CAINFO, c->cafile);
+		sym_curl_easy_setopt(c->easy, CURLOPT_CAINFO, c->cafile);
 	if (c->certfile != NULL)
-		curl_easy_setopt(c->easy, CURLOPT_SSLCERT, c->certfile);
+		sym_curl_easy_setopt(c->easy, CURLOPT_SSLCERT, c->certfile);
 	if (c->keyfile != NULL)
-		curl_easy_setopt(c->easy, CURLOPT_SSLKEY, c->keyfile);
+		sym_curl_easy_setopt(c->easy, CURLOPT_SSLKEY, c->keyfile);
 	conn_headers(c);
 	return 0;
 }
@@ -307,9 +294,9 @@ static void
 conn_close(struct conn *c)
 {
 	if (c->easy != NULL)
-		curl_easy_cleanup(c->easy);
-	curl_slist_free_all(c->headers);
-	curl_slist_free_all(c->headers_local);
+		sym_curl_easy_cleanup(c->easy);
+	sym_curl_slist_free_all(c->headers);
+	sym_curl_slist_free_all(c->headers_local);
 	rh_buf_free(&c->reply);
 	rh_strs_free(c->urls, c->nurls);
 	free(c->urls_text);
@@ -383,11 +370,11 @@ static int
 curl_errno(struct conn *c, CURLcode rc, enum outcome *how)
 {
 	const char *why = c->curl_err[0] ? c->curl_err :
-	                  curl_easy_strerror(rc);
+	                  sym_curl_easy_strerror(rc);
 	long sent = 0;
 	int e;
 
-	curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &sent);
+	sym_curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &sent);
 	*how = sent > 0 ? UNSURE : NOT_TAKEN;
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -538,24 +525,24 @@ conn_post(struct conn *c, const char *path, const char *body, int flags,
 	c->reply_overflow = 0;
 	c->curl_err[0] = '\0';
 	c->why[0] = '\0';
-	curl_easy_setopt(c->easy, CURLOPT_URL, url);
-	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, flags & REQ_LOCAL ?
+	sym_curl_easy_setopt(c->easy, CURLOPT_URL, url);
+	sym_curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
+	sym_curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	sym_curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, flags & REQ_LOCAL ?
 	                 c->headers_local : c->headers);
-	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, reply_write);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
-	rc = curl_easy_perform(c->easy);
+	sym_curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	sym_curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	sym_curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, reply_write);
+	sym_curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	rc = sym_curl_easy_perform(c->easy);
 	free(url);
 	c->stats.requests++;
-	if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects) ==
+	if (sym_curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects) ==
 	    CURLE_OK && connects > 0)
 		c->stats.connects += (uint64_t)connects;
 	if (rc != CURLE_OK)
 		return curl_errno(c, rc, how);
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	sym_curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	j = rh_json_parse(c->reply.data ? c->reply.data : "", c->reply.len,
 	                  "an etcd answer", NULL);
 	if (c->reply.cap > (1u << 20))
@@ -853,6 +840,8 @@ rh_etcd_new(const struct rh_etcd_opts *o, struct rh_etcd **out,
 	int r;
 
 	*out = NULL;
+	if (rh_curl_load("etcd", err) < 0)
+		return -1;
 	c = xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 	if ((r = rh_etcd_members(o->url, &c->conn.urls, &c->conn.nurls,
@@ -1961,20 +1950,20 @@ watch_stream(struct rh_etcd_watch *w)
 	rh_buf_truncate(&w->line, 0);
 	w->created = w->stale = w->fail = 0;
 	c->curl_err[0] = '\0';
-	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+	sym_curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	/* The size first: COPYPOSTFIELDS copies as many bytes as the last
 	 * size set says. */
-	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	curl_easy_setopt(c->easy, CURLOPT_COPYPOSTFIELDS, text);
-	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 0L);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, watch_write);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, w);
+	sym_curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	sym_curl_easy_setopt(c->easy, CURLOPT_COPYPOSTFIELDS, text);
+	sym_curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+	sym_curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 0L);
+	sym_curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, watch_write);
+	sym_curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, w);
 	free(url);
 	cJSON_free(text);
-	curl_multi_add_handle(w->multi, c->easy);
+	sym_curl_multi_add_handle(w->multi, c->easy);
 	while (running) {
-		if (curl_multi_perform(w->multi, &running) != CURLM_OK)
+		if (sym_curl_multi_perform(w->multi, &running) != CURLM_OK)
 			break;
 		if (!running || watch_stopped(w))
 			break;
@@ -1983,13 +1972,13 @@ watch_stream(struct rh_etcd_watch *w)
 			rc = CURLE_OPERATION_TIMEDOUT;
 			break;
 		}
-		curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
+		sym_curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
 	}
-	while ((m = curl_multi_info_read(w->multi, &left)) != NULL)
+	while ((m = sym_curl_multi_info_read(w->multi, &left)) != NULL)
 		if (m->msg == CURLMSG_DONE)
 			rc = m->data.result;
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_multi_remove_handle(w->multi, c->easy);
+	sym_curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	sym_curl_multi_remove_handle(w->multi, c->easy);
 	c->stats.requests++;
 
 	if (w->fail)
@@ -2089,7 +2078,7 @@ static void
 watch_free(struct rh_etcd_watch *w)
 {
 	if (w->multi != NULL)
-		curl_multi_cleanup(w->multi);
+		sym_curl_multi_cleanup(w->multi);
 	conn_close(&w->conn);
 	rh_buf_free(&w->line);
 	pthread_cond_destroy(&w->cond);
@@ -2152,7 +2141,7 @@ watch_start(struct rh_etcd *c, const char *prefix, size_t prefix_len,
 		watch_free(w);
 		return r;
 	}
-	if ((w->multi = curl_multi_init()) == NULL) {
+	if ((w->multi = sym_curl_multi_init()) == NULL) {
 		watch_free(w);
 		return rh_err_set(err, ENOMEM, "etcd: libcurl: no handle");
 	}
@@ -2191,7 +2180,7 @@ rh_etcd_watch_stop(struct rh_etcd_watch *w)
 	w->stop = 1;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	curl_multi_wakeup(w->multi);
+	sym_curl_multi_wakeup(w->multi);
 	pthread_join(w->thread, NULL);
 	watch_free(w);
 }

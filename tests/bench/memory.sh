@@ -6,7 +6,10 @@
 # growth over N calls after a warm-up of 1,000; the floor under the idle
 # figure, rhfs's shared libraries loaded by a program that does nothing
 # else (tests/bench/lib-floor); rhagent's (the agent
-# that ran the calls, not its workers) growth measured the same way.
+# that ran the calls, not its workers) growth measured the same way;
+# then rhfs idle again with its shared namespace on a real etcd, which
+# loads libcurl (not loaded until then), against the floor with libcurl
+# and libxml2 loaded too.
 # Prints figures and the load average; asserts nothing. With
 # BENCH_OUT=FILE every figure is also written there, a "name value" line
 # each (tests/bench/summary.sh reads them). Run as root from the build
@@ -49,6 +52,8 @@ if f=$("$floor" 2>/dev/null); then
 	set -- $f
 	echo "floor: rhfs's libraries loaded by a program that does nothing else (tests/bench/lib-floor): $1 KiB, of it $2 KiB anonymous and $3 KiB the libraries' pages; rhfs above it: $((idle - $1)) KiB"
 	out lib_floor_kib "$1"
+	echo "the same with libcurl and libxml2 loaded, as the etcd client and the S3 store load them at first use: $4 KiB (+$(($4 - $1)) KiB)"
+	out lib_floor_dl_kib "$4"
 fi
 
 calls() {
@@ -107,6 +112,41 @@ out rhfs_growth2_kib $((two - one))
 out rhagent_kib "$abase"
 out rhagent_growth_kib $((aone - abase))
 out rhagent_growth2_kib $((atwo - aone))
+
+# idle with the shared namespace on etcd (alice's folder, auth on), a
+# second mount
+. "$top_srcdir/tests/etcd-lib.sh"
+if etcd_have && etcd_start >/dev/null && {
+	ETCDCTL put /rh/t/alice '{"kind":"user"}' &&
+	ETCDCTL put /rh/n/alice/ '' &&
+	ETCDCTL user add root --new-user-password=rootpw &&
+	ETCDCTL user grant-role root root &&
+	ETCDCTL user add alice --new-user-password=pw &&
+	ETCDCTL role add rh-u-alice &&
+	ETCDCTL role grant-permission rh-u-alice --prefix=true readwrite \
+		/rh/n/alice/ &&
+	ETCDCTL role grant-permission rh-u-alice --prefix=true read /rh/t/ &&
+	ETCDCTL user grant-role alice rh-u-alice &&
+	ETCDCTL auth enable
+} >"$T/etcd-setup.log" 2>&1; then
+	mkdir -p "$HOME2/.rh"
+	printf '{"url": "%s", "user": "alice", "password": "pw"}\n' \
+		"$ETCD_URL" >"$HOME2/.rh/login.json"
+	chmod 600 "$HOME2/.rh/login.json"
+	mount_rhfs_2
+	if ls -l "$MNT2/@/" >/dev/null; then
+		idle2=$(rss "$RHFS2_PID")
+		anon2=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' \
+			"/proc/$RHFS2_PID/status")
+		echo "rhfs idle with @ on etcd (libcurl loaded): $idle2 KiB, of it $anon2 KiB its own (RssAnon)"
+		[ -n "${MEM_SMAPS:-}" ] && cp "/proc/$RHFS2_PID/smaps" "$MEM_SMAPS"
+		out rhfs_idle_etcd_kib "$idle2"
+	else
+		echo "rhfs with @ on etcd: ls of @ failed"
+	fi
+else
+	echo "etcd not started: no idle figure with @ on etcd"
+fi
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average at the end: $load"
 out mem_load_end "$load"

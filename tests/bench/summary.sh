@@ -144,6 +144,9 @@ row("rhfs idle RSS", "rhfs_idle_kib", "KiB",
     "<= 10240 KiB", lambda x: x <= 10240)
 row("rhfs idle, its own (RssAnon)", "rhfs_idle_anon_kib", "KiB", "-", None,
     "-", None)
+row("rhfs idle RSS, @ on etcd", "rhfs_idle_etcd_kib", "KiB",
+    "floor with libcurl and libxml2 loaded", g("lib_floor_dl_kib"),
+    "<= 10240 KiB", lambda x: x <= 10240)
 n = int(g("mem_calls") or 0)
 row("rhfs growth, %d calls" % n, "rhfs_growth_kib", "KiB", "-", None,
     "<= 1024 KiB", lambda x: x <= 1024)
