@@ -55,13 +55,19 @@ watch_self(struct fs *fs, struct node *n, const char *path,
 		watch_begin(fs, n->store, path, t);
 }
 
+/* after n's stat rs: n watched from now on, if t may say so */
 static void
-watch_self_end(struct fs *fs, struct node *n, const struct watch_tok *t)
+watch_self_end(struct fs *fs, struct node *n, struct watch_tok *t,
+               const struct rh_stat *rs)
 {
-	if (t->wd <= 0)
+	if (t->wd <= 0 && !rs->linked)
 		return;
 	pthread_mutex_lock(&fs->lock);
-	watch_set(fs, n, t);
+	t->blind = rs->linked;
+	if (t->wd > 0)
+		watch_set(fs, n, t);
+	else
+		n->watched = 0;
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -78,7 +84,7 @@ dir_getattr(struct fs *fs, struct node *n, struct handle *h,
 	r = n->store->ops->stat(n->store, path, &rs);
 	free(path);
 	if (r == 0 && rs.kind != RH_ABSENT)
-		watch_self_end(fs, n, &t);
+		watch_self_end(fs, n, &t, &rs);
 	if (r < 0)
 		return r;
 	if (rs.kind == RH_ABSENT)
@@ -236,6 +242,7 @@ dir_lookup(struct fs *fs, struct node *dir, const char *name,
 		if (!have)
 			watch_begin(fs, dir->store, child, &f->wt);
 		r = dir->store->ops->stat(dir->store, child, &rs);
+		f->wt.blind = r == 0 && rs.linked;
 	}
 	free(child);
 	if (r < 0)
@@ -352,8 +359,10 @@ list_found(void *arg, const char *name, const struct rh_stat *rs)
 	memset(&f, 0, sizeof(f));
 	f.kind = &kind_store_dir;
 	f.has_attr = 1;
-	if (l->watched != NULL && strcmp(l->watched, name) == 0)
+	if (l->watched != NULL && strcmp(l->watched, name) == 0) {
 		f.wt = l->wt;
+		f.wt.blind = rs->linked;
+	}
 	kind_attr(l->fs, &kind_store_dir, &f.st);
 	dir_attr(l->dir->store, rs, &f.st);
 	dirsnap_add_found(l->d, name, &f);
@@ -363,7 +372,7 @@ list_found(void *arg, const char *name, const struct rh_stat *rs)
 static int
 dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 {
-	struct listing l = { fs, n, d, NULL, 0, 0, NULL, { 0, 0 } };
+	struct listing l = { fs, n, d, NULL, 0, 0, NULL, { 0, 0, 0 } };
 	const char *names[33];
 	struct watch_tok t;
 	struct rh_stat rs;
@@ -379,7 +388,7 @@ dir_readdir(struct fs *fs, struct node *n, struct dirsnap *d)
 	    rs.kind == RH_ABSENT)
 		r = -ENOENT;
 	if (r == 0)
-		watch_self_end(fs, n, &t);
+		watch_self_end(fs, n, &t, &rs);
 	if (r == 0 && rs.kind == RH_RESOURCE) {
 		type = res_type(fs, n);
 		/* a secret's fields and a resource's data before the

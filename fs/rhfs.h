@@ -37,6 +37,8 @@ struct droot;
 struct watch_tok {
 	int wd;                 /* 0: none */
 	uint64_t seq;           /* fs->watch_seq then */
+	int blind;              /* the stat found a change it cannot see
+	                         * (config.json has other hard links) */
 };
 
 struct found {
@@ -368,17 +370,20 @@ void watch_begin(struct fs *fs, const struct rh_store *s, const char *path,
  * and n's watch read together: so is a directory gone since). */
 int watch_have(struct fs *fs, const struct node *n, struct watch_tok *t);
 /* fs->lock held: n, the node of what t watches, is watched if nothing
- * changed since t was taken. */
+ * changed since t was taken and t is not blind (its events still drop
+ * what the kernel holds of n). */
 void watch_set(struct fs *fs, struct node *n, const struct watch_tok *t);
 /* fs->lock held: n is forgotten. */
 void watch_node_gone(struct fs *fs, struct node *n);
 /* Whether the kernel may keep n's entry and attributes for
  * WATCHED_CACHE_SECS: what it holds is dropped when the disk changes. */
 int watch_holds(const struct fs *fs, const struct node *n);
-/* Cache time of what watch_holds: long, as REMOTE_CACHE_SECS, which
- * bounds what a change the watch cannot see (through a hard link from
- * outside rh/) leaves stale. */
-#define WATCHED_CACHE_SECS 30.0
+/* Cache time of what watch_holds: until the disk changes. The watch
+ * sees every change of a directory, and of a config.json without other
+ * hard links (one with them is not held: a write through another link
+ * is not an event of its directory); a day bounds what a change it
+ * could still miss leaves stale. */
+#define WATCHED_CACHE_SECS 86400.0
 
 /* ops.c: the FUSE operations, and what kinds share of them */
 extern const struct fuse_lowlevel_ops ns_ops;

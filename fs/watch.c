@@ -1,8 +1,11 @@
 /* watch.c - `~`'s folders and resources changed on the disk beside the
  * mount (an editor, git, a script in rh/): an inotify watch on the
  * directory of each one the kernel holds, so that the kernel may keep
- * their entries and attributes for long (WATCHED_CACHE_SECS) and is told
- * to drop them as soon as the disk changes.
+ * their entries and attributes until the disk changes
+ * (WATCHED_CACHE_SECS) and is told to drop them as soon as it does. A
+ * resource whose config.json has other hard links is not held so: a
+ * write through another link is no event of this directory (the stat
+ * that finds the links makes its token blind).
  *
  * A directory's watch is added before the stat whose attributes the
  * kernel is given (watch_begin), and tied to the node once it exists
@@ -149,6 +152,7 @@ int
 watch_have(struct fs *fs, const struct node *n, struct watch_tok *t)
 {
 	t->seq = fs->watch_seq;
+	t->blind = 0;
 	t->wd = n != NULL && fs->watcher != NULL ? n->wd : 0;
 	return t->wd > 0;
 }
@@ -161,6 +165,7 @@ watch_begin(struct fs *fs, const struct rh_store *s, const char *path,
 	char *p;
 
 	t->wd = 0;
+	t->blind = 0;
 	t->seq = __atomic_load_n(&fs->watch_seq, __ATOMIC_ACQUIRE);
 	if (w == NULL || s != fs->local)
 		return;
@@ -198,7 +203,7 @@ watch_set(struct fs *fs, struct node *n, const struct watch_tok *t)
 		}
 		n->wd = t->wd;
 	}
-	n->watched = t->seq == fs->watch_seq;
+	n->watched = !t->blind && t->seq == fs->watch_seq;
 }
 
 int

@@ -1,6 +1,6 @@
 # watch.sh - ~ changed on the disk beside the mount (an editor, git, a
-# script in rh/): the kernel keeps ~'s entries and attributes for long,
-# and each change shows at once all the same. The mount's -o timeout is
+# script in rh/): the kernel keeps ~'s entries and attributes until the
+# disk changes, and each change shows at once. The mount's -o timeout is
 # 30 s here: a change that was not watched would stay unseen for that
 # long, past every bound below.
 . "$top_srcdir/tests/lib.sh"
@@ -80,6 +80,24 @@ check "made through the mount: on the disk" test -f "$WORK/rh/made/config.json"
 rm -rf "$WORK/rh/made"
 check "... and removed on the disk: gone at once" \
 	wait_for 3 sh -c "! stat '$R/made'"
+
+# a config.json with another hard link: a write through that link is no
+# event of its directory, so the kernel holds it for -o timeout (1 s on
+# this mount) only, not until the disk changes
+mount_rhfs_2 -o timeout=1
+H=$T/work-2/rh/hl
+mkdir -p "$H"
+printf '{"resource_type": "folder", "name": "hl", "system": "file", "path": "/srv"}' \
+	>"$H/config.json"
+ln "$H/config.json" "$T/hl-link"
+ls -l "$MNT2/~" "$MNT2/~/hl" >/dev/null
+printf '{"resource_type": "folder", "name": "hl", "system": "file", "path": "/srv/other"}' \
+	>"$T/hl-link"
+check "a config written through another hard link: its size within -o timeout" \
+	wait_for 5 sh -c "[ \"\$(stat -c %s '$MNT2/~/hl/config.json')\" = \
+	\"\$(stat -c %s '$H/config.json')\" ]"
+check "... and its text" grep -q /srv/other "$MNT2/~/hl/config.json"
+unmount_rhfs_2
 
 # more changes at once than inotify's queue holds: all of ~ is asked
 # again (a mount whose queue holds 16 events)

@@ -51,6 +51,7 @@ resource_stat(const struct stat *cfg, struct rh_stat *out)
 	out->mtime = cfg->st_mtim;
 	out->ctime = cfg->st_ctim;
 	out->version = version_of(cfg);
+	out->linked = cfg->st_nlink > 1;
 }
 
 static int

@@ -88,6 +88,7 @@ struct rh_stat {
 	struct timespec mtime;  /* of config.json, or of the folder */
 	struct timespec ctime;
 	uint64_t version;       /* changes whenever the config changes */
+	int linked;             /* config.json has other hard links */
 	int denied;             /* a folder that exists but may not be
 	                         * listed: what is shared below is reachable */
 };
