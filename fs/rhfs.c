@@ -309,6 +309,7 @@ main(int argc, char *argv[])
 	fs.opts.launch_timeout = 1200.0;
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.links_lock, NULL);
+	pthread_mutex_init(&fs.kept_lock, NULL);
 	pthread_mutex_init(&fs.secrets_lock, NULL);
 	pthread_mutex_init(&fs.prep_lock, NULL);
 	pthread_cond_init(&fs.prep_cond, NULL);
@@ -427,6 +428,7 @@ err_nodes:
 err_stores:
 	remote_close(&fs);
 	secret_values_free(&fs);
+	res_kept_free(&fs);
 	rh_store_free(fs.local);
 	rh_store_free(fs.builtin);
 	rh_config_free(fs.config);
@@ -442,6 +444,7 @@ err_args:
 	fuse_opt_free_args(&args);
 	pthread_mutex_destroy(&fs.lock);
 	pthread_mutex_destroy(&fs.links_lock);
+	pthread_mutex_destroy(&fs.kept_lock);
 	pthread_mutex_destroy(&fs.secrets_lock);
 	pthread_mutex_destroy(&fs.prep_lock);
 	pthread_cond_destroy(&fs.prep_cond);

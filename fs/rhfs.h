@@ -253,6 +253,8 @@ struct fs {
 	uint64_t watch_seq;             /* changes taken (atomic) */
 	pthread_mutex_t links_lock;
 	struct rh_links *links; /* links_lock; made on first use */
+	pthread_mutex_t kept_lock;
+	struct kept_cfg *kept;  /* kept_lock: res_at's parsed configs */
 	pthread_mutex_t secrets_lock;
 	struct rh_secret_remote *secrets;       /* secrets_lock: the shared
 	                         * namespace's secret values (secret.c), a
@@ -487,6 +489,8 @@ int res_load(struct fs *fs, struct node *dir, char **addr,
 /* The resource_type of the resource at dir, or NULL. */
 char *res_type(struct fs *fs, struct node *dir);
 /* The config of the resource at an address (~/..., ^...). */
+/* res_at's configs kept, freed (at unmount). */
+void res_kept_free(struct fs *fs);
 int res_at(struct fs *fs, const char *addr, struct cJSON **cfg,
            struct rh_err *err);
 /* Which link res_agent uses for it: equal keys, same node (NULL: none). */

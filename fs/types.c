@@ -323,13 +323,99 @@ res_type(struct fs *fs, struct node *dir)
 	return type;
 }
 
+/*
+ * The configs res_at parsed, by store, path and the store's version of
+ * them: each call looks up the cluster its send runs on, and a stat that
+ * finds the version unchanged replaces reading and parsing the config.
+ * A few are kept, the least recently used replaced.
+ */
+#define KEPT_CFGS 16
+
+struct kept_cfg {
+	struct rh_store *s;     /* NULL: free */
+	char *path;
+	uint64_t version;
+	cJSON *cfg;
+	uint64_t used;
+};
+
+static uint64_t kept_tick;      /* fs->kept_lock */
+
+/* A copy of the config kept for (s, path) at version, or NULL. */
+static cJSON *
+kept_get(struct fs *fs, struct rh_store *s, const char *path,
+         uint64_t version)
+{
+	struct kept_cfg *k;
+	cJSON *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&fs->kept_lock);
+	for (i = 0; fs->kept != NULL && i < KEPT_CFGS && c == NULL; i++) {
+		k = &fs->kept[i];
+		if (k->s == s && k->version == version &&
+		    strcmp(k->path, path) == 0) {
+			c = cJSON_Duplicate(k->cfg, 1);
+			k->used = ++kept_tick;
+		}
+	}
+	pthread_mutex_unlock(&fs->kept_lock);
+	return c;
+}
+
+/* Keep a copy of cfg, (s, path)'s config at version. */
+static void
+kept_put(struct fs *fs, struct rh_store *s, const char *path,
+         uint64_t version, const cJSON *cfg)
+{
+	struct kept_cfg *k, *old;
+	size_t i;
+
+	pthread_mutex_lock(&fs->kept_lock);
+	if (fs->kept == NULL)
+		fs->kept = xcalloc(KEPT_CFGS, sizeof(*fs->kept));
+	old = &fs->kept[0];
+	for (i = 0; i < KEPT_CFGS; i++) {
+		k = &fs->kept[i];
+		if (k->s == s && strcmp(k->path, path) == 0) {
+			old = k;        /* an older version of it */
+			break;
+		}
+		if (k->used < old->used)
+			old = k;
+	}
+	free(old->path);
+	cJSON_Delete(old->cfg);
+	old->s = s;
+	old->path = xstrdup(path);
+	old->version = version;
+	old->cfg = cJSON_Duplicate(cfg, 1);
+	old->used = ++kept_tick;
+	pthread_mutex_unlock(&fs->kept_lock);
+}
+
+void
+res_kept_free(struct fs *fs)
+{
+	size_t i;
+
+	for (i = 0; fs->kept != NULL && i < KEPT_CFGS; i++) {
+		free(fs->kept[i].path);
+		cJSON_Delete(fs->kept[i].cfg);
+	}
+	free(fs->kept);
+	fs->kept = NULL;
+}
+
 /* A resource named by address: its config from the store holding it. */
 int
 res_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 {
 	struct rh_store *s;
 	struct rh_buf b = { 0 };
+	struct rh_stat st;
 	const char *path;
+	uint64_t version = 0;
 	int r;
 
 	if (addr[0] == '^') {
@@ -341,15 +427,24 @@ res_at(struct fs *fs, const char *addr, cJSON **cfg, struct rh_err *err)
 	} else if ((r = remote_addr(fs, addr, &s, &path, err)) < 0) {
 		return r;       /* /top/..., @/...: the shared namespace */
 	}
-	if ((r = rh_path_check(path, err)) < 0 ||
-	    (r = s->ops->get(s, path, &b, NULL)) < 0) {
+	if ((r = rh_path_check(path, err)) < 0)
+		return r;
+	if (s->ops->stat(s, path, &st) == 0 && st.kind == RH_RESOURCE &&
+	    st.version != 0 &&
+	    (*cfg = kept_get(fs, s, path, st.version)) != NULL)
+		return 0;
+	if ((r = s->ops->get(s, path, &b, &version)) < 0) {
 		rh_buf_free(&b);
 		return rh_err_set(err, r == -EISDIR ? ENOENT : -r,
 		                  "%s: no such resource", addr);
 	}
 	*cfg = rh_json_parse(b.data, b.len, addr, NULL);
 	rh_buf_free(&b);
-	return *cfg ? 0 : rh_err_set(err, EIO, "%s: unreadable config", addr);
+	if (*cfg == NULL)
+		return rh_err_set(err, EIO, "%s: unreadable config", addr);
+	if (version != 0)
+		kept_put(fs, s, path, version, *cfg);
+	return 0;
 }
 
 static int

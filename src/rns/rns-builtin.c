@@ -44,7 +44,7 @@ builtin_stat(struct rh_store *s, const char *path, struct rh_stat *out)
 		out->config_size = (size_t)st.st_size;
 		out->mtime = st.st_mtim;
 		out->ctime = st.st_ctim;
-		out->version = (uint64_t)st.st_mtim.tv_sec;
+		out->version = rh_store_file_version(&st);
 	}
 	return 0;
 }
@@ -62,7 +62,7 @@ builtin_get(struct rh_store *s, const char *path, struct rh_buf *out,
 	r = rh_file_read(p, RH_CONFIG_MAX, out, &st);
 	free(p);
 	if (r == 0 && version != NULL)
-		*version = (uint64_t)st.st_mtim.tv_sec;
+		*version = rh_store_file_version(&st);
 	return r;
 }
 

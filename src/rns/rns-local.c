@@ -32,8 +32,8 @@ config_of(const struct local *l, const char *path)
 	               xasprintf("%s/config.json", l->root);
 }
 
-static uint64_t
-version_of(const struct stat *st)
+uint64_t
+rh_store_file_version(const struct stat *st)
 {
 	uint64_t v = (uint64_t)st->st_mtim.tv_sec * 1000000000u +
 	             (uint64_t)st->st_mtim.tv_nsec;
@@ -50,7 +50,7 @@ resource_stat(const struct stat *cfg, struct rh_stat *out)
 	out->config_size = (size_t)cfg->st_size;
 	out->mtime = cfg->st_mtim;
 	out->ctime = cfg->st_ctim;
-	out->version = version_of(cfg);
+	out->version = rh_store_file_version(cfg);
 	out->linked = cfg->st_nlink > 1;
 }
 
@@ -95,7 +95,7 @@ local_get(struct rh_store *s, const char *path, struct rh_buf *out,
 
 	free(p);
 	if (r == 0 && version != NULL)
-		*version = version_of(&st);
+		*version = rh_store_file_version(&st);
 	return r == -EISDIR ? -ENOENT : r;
 }
 
@@ -108,7 +108,7 @@ local_put(struct rh_store *s, const char *path, const char *data, size_t len,
 	int r;
 
 	if (expect != 0) {
-		if (stat(p, &st) < 0 || version_of(&st) != expect) {
+		if (stat(p, &st) < 0 || rh_store_file_version(&st) != expect) {
 			free(p);
 			return -EAGAIN;
 		}

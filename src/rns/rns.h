@@ -135,6 +135,9 @@ struct rh_store {
 };
 
 struct rh_store *rh_store_local_new(const char *workdir);
+/* The version of a config file with attributes st: its modification
+ * time, inode and size together (never 0). */
+uint64_t rh_store_file_version(const struct stat *st);
 const char *rh_store_local_root(const struct rh_store *s);
 struct rh_store *rh_store_builtin_new(const char *dir);
 void rh_store_free(struct rh_store *s);
