@@ -224,15 +224,44 @@ line_of(const char *data, size_t len, size_t off, char *buf, size_t size)
 struct walk {
 	struct scan *s;
 	const char *what;
-	struct rh_buf path;
+	const cJSON **at;       /* the values from the top to the one met */
+	size_t depth, cap;
+	struct rh_buf path;     /* path_of's text */
 	long nstr;
 	size_t nnum;
 	struct rh_err *err;
 };
 
+static void
+walk_push(struct walk *w, const cJSON *v)
+{
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->at = xrealloc(w->at, w->cap * sizeof(*w->at));
+	}
+	w->at[w->depth++] = v;
+}
+
+/* The path of the value met (a.b[2].c), written for a message only. */
 static const char *
 path_of(struct walk *w)
 {
+	const cJSON *c;
+	size_t d, i;
+
+	rh_buf_truncate(&w->path, 0);
+	for (d = 1; d < w->depth; d++) {
+		if (cJSON_IsArray(w->at[d - 1])) {
+			i = 0;
+			for (c = w->at[d - 1]->child; c != w->at[d];
+			     c = c->next)
+				i++;
+			rh_buf_printf(&w->path, "[%zu]", i);
+		} else {
+			rh_buf_printf(&w->path, "%s%s", w->path.len ? "." : "",
+			              w->at[d]->string);
+		}
+	}
 	return w->path.len ? w->path.data : "(top level)";
 }
 
@@ -328,10 +357,10 @@ walk_number(struct walk *w, cJSON *v)
 	return 0;
 }
 
+/* v, the value last pushed: each value below it is pushed while met */
 static int
 walk_value(struct walk *w, cJSON *v)
 {
-	size_t mark = w->path.len, i = 0;
 	cJSON *c;
 	int r;
 
@@ -341,19 +370,18 @@ walk_value(struct walk *w, cJSON *v)
 		return walk_number(w, v);
 	if (cJSON_IsArray(v)) {
 		cJSON_ArrayForEach(c, v) {
-			rh_buf_printf(&w->path, "[%zu]", i++);
+			walk_push(w, c);
 			if ((r = walk_value(w, c)) < 0)
 				return r;
-			rh_buf_truncate(&w->path, mark);
+			w->depth--;
 		}
 	} else if (cJSON_IsObject(v)) {
 		cJSON_ArrayForEach(c, v) {
-			rh_buf_printf(&w->path, "%s%s", mark ? "." : "",
-			              c->string);
+			walk_push(w, c);
 			if ((r = walk_string(w)) < 0 ||
 			    (r = walk_value(w, c)) < 0)
 				return r;
-			rh_buf_truncate(&w->path, mark);
+			w->depth--;
 		}
 		if ((r = check_dups(w, v)) < 0)
 			return r;
@@ -385,7 +413,7 @@ rh_json_parse(const char *data, size_t len, const char *what,
 {
 	struct scan s = { data, len, NULL, NULL, 0, 0, 0, { 0 }, { 0 },
 	                  { 0 } };
-	struct walk w = { &s, what, { 0 }, 0, 0, err };
+	struct walk w = { &s, what, NULL, 0, 0, { 0 }, 0, 0, err };
 	const char *end = NULL;
 	cJSON *v = NULL;
 	char line[32];
@@ -421,11 +449,13 @@ rh_json_parse(const char *data, size_t len, const char *what,
 			goto out;
 		}
 	}
+	walk_push(&w, v);
 	if (walk_value(&w, v) < 0) {
 		cJSON_Delete(v);
 		v = NULL;
 	}
 out:
+	free(w.at);
 	rh_buf_free(&w.path);
 	free(s.num_off);
 	free(s.num_len);
