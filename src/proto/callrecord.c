@@ -109,35 +109,62 @@ rh_call_record_encode(cJSON *o, const struct rh_call_record *rec)
 		cJSON_AddTrueToObject(o, "result_truncated");
 }
 
-/* A time as rh_json_add_time writes it, "2024-05-01T12:00:00.000001Z":
- * read, then written again and compared, so that nothing else passes. */
+/* The number the n digits at s spell, or -1 (not all digits). */
+static long
+digits(const char *s, int n)
+{
+	long v = 0;
+
+	for (; n > 0; n--, s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* A time as rh_json_add_time writes it, "2024-05-01T12:00:00.000001Z",
+ * and nothing else: each field where it writes it, a date and time that
+ * exist (they read back from the time they make), and not the time 0,
+ * which it writes as null. */
 static int
 get_time(const cJSON *o, const char *key, struct timespec *ts,
          struct rh_err *err)
 {
+	static const int at[] = { 0, 5, 8, 11, 14, 17 }, len[] = { 4, 2, 2,
+	                                                            2, 2, 2 };
 	const char *s = NULL;
-	struct tm tm;
-	cJSON *again;
-	unsigned us;
-	int r, n = 0;
+	struct tm tm, back;
+	long f[6], us;
+	int r, i;
 
 	if ((r = rh_json_get_string(o, key, &s, err)) <= 0)
 		return r;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%6uZ%n", &tm.tm_year,
-	           &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-	           &tm.tm_sec, &us, &n) != 7 || s[n] != '\0' || us > 999999)
+	if (strlen(s) != 27 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z' ||
+	    (us = digits(s + 20, 6)) < 0)
 		goto bad;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
+	for (i = 0; i < 6; i++)
+		if ((f[i] = digits(s + at[i], len[i])) < 0)
+			goto bad;
+	if (f[0] < 1000)
+		goto bad;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (int)f[0] - 1900;
+	tm.tm_mon = (int)f[1] - 1;
+	tm.tm_mday = (int)f[2];
+	tm.tm_hour = (int)f[3];
+	tm.tm_min = (int)f[4];
+	tm.tm_sec = (int)f[5];
 	ts->tv_sec = timegm(&tm);
-	ts->tv_nsec = (long)us * 1000;
-	again = cJSON_CreateObject();
-	rh_json_add_time(again, key, ts);
-	r = strcmp(rh_json_str(again, key) ? rh_json_str(again, key) : "", s);
-	cJSON_Delete(again);
-	if (r == 0)
-		return 1;
+	ts->tv_nsec = us * 1000;
+	if (gmtime_r(&ts->tv_sec, &back) == NULL ||
+	    back.tm_year != (int)f[0] - 1900 || back.tm_mon != (int)f[1] - 1 ||
+	    back.tm_mday != f[2] || back.tm_hour != f[3] ||
+	    back.tm_min != f[4] || back.tm_sec != f[5] ||
+	    (ts->tv_sec == 0 && us == 0))
+		goto bad;
+	return 1;
 bad:
 	ts->tv_sec = ts->tv_nsec = 0;
 	return rh_err_set(err, EINVAL, "'%s' must be a UTC time like "
