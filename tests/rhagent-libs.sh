@@ -1,13 +1,15 @@
 # rhagent-libs.sh - rhagent, which is uploaded to every node, is linked
 # with the base library alone: neither the binary nor its link line
-# brings in libcurl, libssh2 or libyaml, which only rhfs and rh use.
+# brings in libcurl, libssh2 or libyaml, which only rhfs and rh use (and
+# libcurl not even they: they open it when first needed).
 . "$top_srcdir/tests/lib.sh"
 
-# The control: rh links all three, and ldd shows them by these names.
+# The control: rh links two of them, and ldd shows them by these names.
 ldd "$top_builddir/rh" >"$T/rh.ldd"
-for lib in libcurl libssh2 libyaml; do
+for lib in libssh2 libyaml; do
 	has "ldd shows $lib in rh" "$T/rh.ldd" "$lib"
 done
+lacks "nor does rh link libcurl" "$T/rh.ldd" libcurl
 
 ldd "$top_builddir/rhagent" >"$T/rhagent.ldd"
 check "ldd reads rhagent" grep -q libcjson "$T/rhagent.ldd"
