@@ -3,8 +3,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <pthread.h>
+#include <stdio.h>
 
 #include "dl.h"
 
@@ -14,26 +13,22 @@ RH_CURL_SYMS(DEFINE)
 #define ENTRY(f) { #f, (void **)&sym_##f },
 static const struct rh_dl_sym syms[] = { RH_CURL_SYMS(ENTRY) };
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char why[256];           /* empty: loaded */
-
 static void
-load(void)
+init(char *why, size_t size)
 {
-	CURLcode rc;
+	CURLcode rc = sym_curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	if (rh_dl_open(RH_CURL_SONAME, syms, sizeof(syms) / sizeof(syms[0]),
-	               why, sizeof(why)) < 0)
-		return;
-	if ((rc = sym_curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
-		snprintf(why, sizeof(why), "%s", sym_curl_easy_strerror(rc));
+	if (rc != CURLE_OK)
+		snprintf(why, size, "%s", sym_curl_easy_strerror(rc));
 }
+
+static struct rh_dl_lib lib = {
+	RH_CURL_SONAME, "libcurl", syms, sizeof(syms) / sizeof(syms[0]), init,
+	0, ""
+};
 
 int
 rh_curl_load(const char *what, struct rh_err *err)
 {
-	pthread_once(&once, load);
-	if (why[0] != '\0')
-		return rh_err_set(err, EIO, "%s: libcurl: %s", what, why);
-	return 0;
+	return rh_dl_load(&lib, what, err);
 }

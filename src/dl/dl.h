@@ -19,14 +19,23 @@
 
 #include "base.h"
 
-/* dl.c: load lib (a soname) and fill each of syms from it. 0, or -1
- * with why (size bytes) saying what was missing. */
+/* dl.c: a library opened once, at its first rh_dl_load: by soname, each
+ * of syms filled from it, then init (NULL: none) run, which writes why
+ * it failed in why (size bytes). 0, or -1 with err saying why, named
+ * after what (the resource that needed it) and the library's label. */
 struct rh_dl_sym {
 	const char *name;
 	void **ptr;
 };
-int rh_dl_open(const char *lib, const struct rh_dl_sym *syms, size_t n,
-               char *why, size_t size);
+struct rh_dl_lib {
+	const char *soname, *label;
+	const struct rh_dl_sym *syms;
+	size_t nsyms;
+	void (*init)(char *why, size_t size);
+	int tried;              /* dl.c's lock */
+	char why[256];          /* empty: loaded */
+};
+int rh_dl_load(struct rh_dl_lib *lib, const char *what, struct rh_err *err);
 
 /* curl.c: load libcurl (once; curl_global_init too). 0, or -1 with err
  * saying why, named after what (the resource that needed it). */

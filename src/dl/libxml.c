@@ -3,9 +3,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <pthread.h>
-
 #include "dl.h"
 
 #define DEFINE(f) __typeof__(f) *sym_##f;
@@ -18,24 +15,21 @@ static const struct rh_dl_sym syms[] = {
 	{ "xmlFree", (void **)&free_var },
 };
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char why[256];           /* empty: loaded */
-
 static void
-load(void)
+init(char *why, size_t size)
 {
-	if (rh_dl_open(RH_XML_SONAME, syms, sizeof(syms) / sizeof(syms[0]),
-	               why, sizeof(why)) == 0)
-		sym_xmlInitParser();
+	sym_xmlInitParser();
 }
+
+static struct rh_dl_lib lib = {
+	RH_XML_SONAME, "libxml2", syms, sizeof(syms) / sizeof(syms[0]), init,
+	0, ""
+};
 
 int
 rh_xml_load(const char *what, struct rh_err *err)
 {
-	pthread_once(&once, load);
-	if (why[0] != '\0')
-		return rh_err_set(err, EIO, "%s: libxml2: %s", what, why);
-	return 0;
+	return rh_dl_load(&lib, what, err);
 }
 
 void

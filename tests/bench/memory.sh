@@ -20,8 +20,12 @@ export top_srcdir top_builddir
 N=${1:-100000}
 . "$top_srcdir/tests/lib.sh"
 
+# status PID FIELD: a kB figure of /proc/PID/status
+status() {
+	sed -n "s/^$2:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$1/status"
+}
 rss() {
-	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
+	status "$1" VmRSS
 }
 
 out() {
@@ -41,7 +45,7 @@ printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": ["bench",
 	>"$S/echo/config.json"
 ls -l "$S" >/dev/null
 idle=$(rss "$RHFS_PID")
-anon=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RHFS_PID/status")
+anon=$(status "$RHFS_PID" RssAnon)
 echo "rhfs idle after mount: $idle KiB (target <= 10240 KiB), of it $anon KiB its own (RssAnon; the rest is the shared libraries' pages)"
 out rhfs_idle_kib "$idle"
 out rhfs_idle_anon_kib "$anon"
@@ -136,10 +140,8 @@ if etcd_have && etcd_start >/dev/null && {
 	mount_rhfs_2
 	if ls -l "$MNT2/@/" >/dev/null; then
 		idle2=$(rss "$RHFS2_PID")
-		anon2=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' \
-			"/proc/$RHFS2_PID/status")
+		anon2=$(status "$RHFS2_PID" RssAnon)
 		echo "rhfs idle with @ on etcd (libcurl loaded): $idle2 KiB, of it $anon2 KiB its own (RssAnon)"
-		[ -n "${MEM_SMAPS:-}" ] && cp "/proc/$RHFS2_PID/smaps" "$MEM_SMAPS"
 		out rhfs_idle_etcd_kib "$idle2"
 	else
 		echo "rhfs with @ on etcd: ls of @ failed"
