@@ -50,6 +50,7 @@ ssize_t rh_ssh_chan_read(struct rh_ssh_chan *c, void *buf, size_t len);
 ssize_t rh_ssh_chan_read_stderr(struct rh_ssh_chan *c, void *buf,
                                 size_t len);
 int rh_ssh_chan_eof(struct rh_ssh_chan *c);
+int rh_ssh_chan_taken_in(struct rh_ssh_chan *c);
 /* A connection the node makes to host:port, through the session. */
 int rh_ssh_chan_direct(struct rh_ssh *s, const char *host, int port,
                        struct rh_ssh_chan **out, struct rh_err *err);
@@ -88,6 +89,10 @@ struct rh_transport {
 	ssize_t (*read)(struct rh_transport *t, void *buf, size_t len);
 	ssize_t (*write)(struct rh_transport *t, const void *buf, size_t len);
 	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */
+	/* Whether a write took in data (or the stream's end) that is not
+	 * read yet, which the fd no longer shows to poll: libssh2 reads the
+	 * socket as it writes. May be NULL (it never does). */
+	int (*taken_in)(struct rh_transport *t);
 	void (*close)(struct rh_transport *t);
 };
 /* A running agent's unix socket, reached directly (^local). */

@@ -1,7 +1,9 @@
 /* rpc.c - requests to an agent over one byte stream, multiplexed by id.
- * One I/O thread per connection owns the stream (a libssh2 session is not
- * thread-safe); callers queue frames and are answered through callbacks.
- * A lost stream fails every pending request with -ENOTCONN at once. */
+ * Every use of the stream is under the rpc's lock (a libssh2 session is
+ * not thread-safe). The thread that makes a request writes it at once;
+ * one I/O thread per connection reads, and writes what could not be
+ * written then. Callers are answered through callbacks. A lost stream
+ * fails every pending request with -ENOTCONN at once. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -30,7 +32,8 @@ struct rh_rpc {
 	char *name;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	int wake;               /* eventfd: frames queued or stop asked */
+	int wake;               /* eventfd: frames left, data taken in, or
+	                         * stop asked */
 	struct rh_buf out;      /* frames not yet written */
 	size_t out_off;
 	/* Requests waiting for their reply, by id: a hash table, so that a
@@ -181,6 +184,25 @@ out_drained(struct rh_rpc *r)
 	r->out_off = r->out.len = 0;
 }
 
+/* Write what is queued, as far as the stream takes it: bytes written, 0,
+ * -EAGAIN or -errno (nothing of it taken). With the lock held. */
+static ssize_t
+out_write(struct rh_rpc *r)
+{
+	ssize_t n;
+
+	if (r->out.len == r->out_off)
+		return 0;
+	n = r->t->write(r->t, r->out.data + r->out_off,
+	                r->out.len - r->out_off);
+	if (n > 0) {
+		r->out_off += (size_t)n;
+		if (r->out_off == r->out.len)
+			out_drained(r);
+	}
+	return n;
+}
+
 static void *
 io_thread(void *arg)
 {
@@ -192,7 +214,7 @@ io_thread(void *arg)
 	char *space;
 	size_t avail;
 	ssize_t n;
-	int np, rc, want_out, fatal = 0;
+	int np, rc, want_out, keep, fatal = 0;
 	uint64_t junk;
 
 	rh_proto_dec_init(&dec, 0);
@@ -209,13 +231,7 @@ io_thread(void *arg)
 		/* write what is queued */
 		while (want_out) {
 			pthread_mutex_lock(&r->lock);
-			n = r->t->write(r->t, r->out.data + r->out_off,
-			                r->out.len - r->out_off);
-			if (n > 0) {
-				r->out_off += (size_t)n;
-				if (r->out_off == r->out.len)
-					out_drained(r);
-			}
+			n = out_write(r);
 			want_out = r->out.len > r->out_off;
 			pthread_mutex_unlock(&r->lock);
 			if (n == -EAGAIN || n == 0)
@@ -228,7 +244,9 @@ io_thread(void *arg)
 		/* read what arrived */
 		for (;;) {
 			space = rh_proto_dec_space(&dec, 65536, &avail);
+			pthread_mutex_lock(&r->lock);
 			n = r->t->read(r->t, space, avail);
+			pthread_mutex_unlock(&r->lock);
 			if (n == -EAGAIN)
 				break;
 			if (n <= 0) {
@@ -250,11 +268,14 @@ io_thread(void *arg)
 		}
 		if (fatal)
 			break;
+		pthread_mutex_lock(&r->lock);
+		want_out = r->out.len > r->out_off;
 		np = r->t->pollfds(r->t, pfd + 1, 7, want_out);
+		keep = r->t->keepalive ? r->t->keepalive(r->t) * 1000 : -1;
+		pthread_mutex_unlock(&r->lock);
 		pfd[0].fd = r->wake;
 		pfd[0].events = POLLIN;
-		rc = poll(pfd, (nfds_t)np + 1, r->t->keepalive ?
-		          r->t->keepalive(r->t) * 1000 : -1);
+		rc = poll(pfd, (nfds_t)np + 1, keep);
 		if (rc < 0 && errno != EINTR) {
 			fatal = -errno;
 			break;
@@ -312,7 +333,8 @@ rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 {
 	struct pending *p;
 	uint64_t id;
-	int e;
+	ssize_t n;
+	int e, woken;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->dead) {
@@ -332,8 +354,17 @@ rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 	p->cb = cb;
 	p->arg = arg;
 	pending_add(r, p);
+	/* Written now, from this thread: the I/O thread is woken only for
+	 * what the stream did not take (or an error, which it meets too),
+	 * or for what the transport read in while it wrote, which the
+	 * stream's fd no longer shows. Its wake and switch are off a
+	 * call's path. */
+	n = out_write(r);
+	woken = r->out.len > r->out_off || (n < 0 && n != -EAGAIN) ||
+	        (r->t->taken_in != NULL && r->t->taken_in(r->t));
 	pthread_mutex_unlock(&r->lock);
-	wake(r);
+	if (woken)
+		wake(r);
 	return 0;
 }
 

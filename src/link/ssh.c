@@ -633,6 +633,16 @@ rh_ssh_chan_eof(struct rh_ssh_chan *c)
 	return libssh2_channel_eof(c->channel);
 }
 
+/* Whether libssh2 holds the channel's data (on stdout or stderr) or its
+ * end, read in from the socket (as it does while writing) and not yet
+ * read by the caller. */
+int
+rh_ssh_chan_taken_in(struct rh_ssh_chan *c)
+{
+	return libssh2_poll_channel_read(c->channel, 1) > 0 ||
+	       libssh2_channel_eof(c->channel);
+}
+
 void
 rh_ssh_chan_close(struct rh_ssh_chan *c)
 {

@@ -189,6 +189,12 @@ ssh_write(struct rh_transport *t, const void *buf, size_t len)
 }
 
 static int
+ssh_taken_in(struct rh_transport *t)
+{
+	return rh_ssh_chan_taken_in(((struct ssh_transport *)t)->chan);
+}
+
+static int
 ssh_keepalive(struct rh_transport *t)
 {
 	return rh_ssh_keepalive(((struct ssh_transport *)t)->ssh);
@@ -215,6 +221,7 @@ rh_transport_ssh(struct rh_ssh *ssh, struct rh_ssh_chan *chan)
 	s->t.read = ssh_read;
 	s->t.write = ssh_write;
 	s->t.keepalive = ssh_keepalive;
+	s->t.taken_in = ssh_taken_in;
 	s->t.close = ssh_close;
 	s->ssh = ssh;
 	s->chan = chan;
