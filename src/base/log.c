@@ -87,6 +87,10 @@ rh_log(enum rh_log_level level, const char *fmt, ...)
 	time_t now;
 	va_list ap;
 
+	/* a line neither kept nor shown is not made (debug lines are on
+	 * every call's path) */
+	if (level > RH_LOG_INFO && level > lg.level)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
