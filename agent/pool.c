@@ -490,7 +490,7 @@ pool_start(struct agent *a, struct call *c)
 		                               cJSON_GetObjectItem(c->py, "env"));
 	cJSON_AddStringToObject(frame, "cwd", c->cwd);
 	cJSON_AddStringToObject(frame, "dir", dir);
-	text = rh_json_print(frame, 0);
+	text = rh_json_print_owned(frame, 0);
 	cJSON_Delete(frame);
 	free(dir);
 	rh_buf_append(&w->out, text, strlen(text));

@@ -162,7 +162,7 @@ record_close(struct agent *a)
 
 /* An ended call's record appended to the log. */
 static int
-log_append(const char *id, const cJSON *json)
+log_append(const char *id, cJSON *json)
 {
 	char *text;
 	size_t len;
@@ -170,7 +170,7 @@ log_append(const char *id, const cJSON *json)
 
 	if (the_log == NULL)
 		return -EBADF;
-	if ((text = rh_json_print(json, 0)) == NULL)
+	if ((text = rh_json_print_owned(json, 0)) == NULL)
 		return -ENOMEM;
 	len = strlen(text);
 	text[len++] = '\n';    /* over the NUL: cJSON's buffer holds it */
@@ -230,7 +230,7 @@ active_path(const char *id)
 /* One line to the journal, whole: a single write, so that a dying agent
  * leaves lines or none. */
 static void
-journal_append(struct agent *a, const cJSON *rec)
+journal_append(struct agent *a, cJSON *rec)
 {
 	struct records *rs = &a->records;
 	char *text;
@@ -239,7 +239,7 @@ journal_append(struct agent *a, const cJSON *rec)
 
 	if (rs->jfd < 0)
 		return;
-	if ((text = rh_json_print(rec, 0)) == NULL)
+	if ((text = rh_json_print_owned(rec, 0)) == NULL)
 		return;
 	len = strlen(text);
 	text[len++] = '\n';    /* over the NUL: cJSON's buffer holds it */
@@ -313,7 +313,8 @@ record_save(struct agent *a, const struct call *c)
 	if (a->unsaved == c)    /* this line is the first it gets */
 		a->unsaved = NULL;
 	record_of(c, &rec);
-	rec.spec = c->spec;
+	/* not copied: the record is written and gone before c changes */
+	rec.spec_ref = c->spec;
 	if (c->state >= CALL_DONE) {
 		if (c->result != NULL) {
 			rec.result_is = RH_RESULT_BYTES;
@@ -602,9 +603,9 @@ journal_rewrite(struct agent *a)
 		for (c = lists[i]->head; c != NULL; c = c->next) {
 			record_of(c, &rec);
 			/* a restarted agent runs a queued call from this */
-			rec.spec = c->spec;
+			rec.spec_ref = c->spec;
 			o = record_json(&rec);
-			text = rh_json_print(o, 0);
+			text = rh_json_print_owned(o, 0);
 			cJSON_Delete(o);
 			if (text == NULL)
 				continue;

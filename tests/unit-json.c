@@ -5,8 +5,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base.h"
 #include "unit.h"
@@ -144,6 +146,95 @@ test_pretty(void)
 	cJSON_Delete(v);
 }
 
+/* Printing a tree from itself writes what the copying print writes,
+ * and leaves the tree as it was: each number a number again, the ones
+ * made here without text, parsed ones with theirs. */
+static void
+test_owned(void)
+{
+	static const double made[] = { 0, 7, -12, 2147483648.0, -2147483649.0,
+	                               999999999999999.0, -999999999999999.0,
+	                               1e15, -1e15, 9007199254740993.0, 2.5,
+	                               -0.5, 1e300, 0.1 };
+	const char *text = "{\"p\": [1.0, 9007199254740993, -0, 1e2, 17],"
+	                   " \"o\": {\"x\": 3}}";
+	struct rh_err err;
+	cJSON *v, *a, *ref, *c, *neg0;
+	char *want, *got, *again;
+	size_t i;
+	int pretty;
+
+	v = rh_json_parse(text, strlen(text), "t", &err);
+	CHECK(v != NULL);
+	a = cJSON_AddArrayToObject(v, "made");
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(made[i]));
+	neg0 = cJSON_CreateNumber(0.0);
+	neg0->valuedouble = -0.0;
+	cJSON_AddItemToArray(a, neg0);
+	ref = cJSON_CreateObject();
+	cJSON_AddNumberToObject(ref, "r", 41);
+	cJSON_AddItemReferenceToObject(v, "ref", ref);
+	/* a parsed number changed later prints its value, not its text */
+	cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "o"),
+	                                         "x"), 4);
+	for (pretty = 0; pretty < 2; pretty++) {
+		want = rh_json_print(v, pretty);
+		got = rh_json_print_owned(v, pretty);
+		CHECK_STR(got, want);
+		again = rh_json_print(v, pretty);
+		CHECK_STR(again, want);
+		cJSON_free(want);
+		cJSON_free(got);
+		cJSON_free(again);
+	}
+	cJSON_ArrayForEach(c, a) {
+		CHECK(cJSON_IsNumber(c));
+		CHECK(c->valuestring == NULL);
+	}
+	CHECK(cJSON_IsNumber(cJSON_GetObjectItem(ref, "r")));
+	CHECK(cJSON_GetObjectItem(ref, "r")->valuestring == NULL);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "p"))
+		CHECK(cJSON_IsNumber(c) && c->valuestring != NULL);
+	got = rh_json_print_owned(v, 0);
+	CHECK_HAS(got, "\"p\":[1.0,9007199254740993,-0,1e2,17]");
+	CHECK_HAS(got, "\"o\":{\"x\":4}");
+	CHECK_HAS(got, "\"ref\":{\"r\":41}");
+	cJSON_free(got);
+	cJSON_Delete(v);
+	cJSON_Delete(ref);
+}
+
+/* A time is written as strftime and printf would write it. */
+static void
+test_times(void)
+{
+	static const struct timespec ts[] = {
+		{ 1, 0 }, { 951782400, 999999999 }, { 1733600000, 123456789 },
+		{ 253402300799, 1000 }, { 253402300800, 5000 },
+		{ -1, 500000000 },
+	};
+	char want[64];
+	struct tm tm;
+	cJSON *o;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		gmtime_r(&ts[i].tv_sec, &tm);
+		n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + n, sizeof(want) - n, ".%06ldZ",
+		         ts[i].tv_nsec / 1000);
+		o = cJSON_CreateObject();
+		rh_json_add_time(o, "t", &ts[i]);
+		CHECK_STR(rh_json_str(o, "t"), want);
+		cJSON_Delete(o);
+	}
+	o = cJSON_CreateObject();
+	rh_json_add_time(o, "t", &(struct timespec){ 0, 0 });
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "t")));
+	cJSON_Delete(o);
+}
+
 static void
 test_utf8_len(void)
 {
@@ -168,6 +259,8 @@ main(void)
 	test_numbers();
 	test_between_tokens();
 	test_pretty();
+	test_owned();
+	test_times();
 	test_utf8_len();
 	return unit_done();
 }

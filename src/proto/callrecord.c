@@ -100,7 +100,9 @@ rh_call_record_encode(cJSON *o, const struct rh_call_record *rec)
 	if (rec->stderr_size >= 0)
 		cJSON_AddNumberToObject(o, "stderr_size",
 		                        (double)rec->stderr_size);
-	if (rec->spec != NULL)
+	if (rec->spec_ref != NULL)
+		cJSON_AddItemReferenceToObject(o, "spec", rec->spec_ref);
+	else if (rec->spec != NULL)
 		cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(rec->spec, 1));
 	if (rec->result_is == RH_RESULT_BYTES)
 		rh_json_add_bytes(o, "result", rec->result.data,

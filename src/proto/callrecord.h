@@ -59,6 +59,9 @@ struct rh_call_record {
 	long long stdout_size, stderr_size;     /* -1: not in this form */
 	const struct cJSON *spec;       /* the request as the agent got it
 	                                 * (an object), or NULL: absent */
+	struct cJSON *spec_ref; /* or this spec, referred to and not copied:
+	                         * the encoded object is printed and deleted
+	                         * while it stays as it is */
 	enum rh_call_result result_is;
 	struct rh_buf result;   /* its bytes, when RH_RESULT_BYTES */
 };
@@ -68,7 +71,8 @@ void rh_call_record_init(struct rh_call_record *rec);
 void rh_call_record_free(struct rh_call_record *rec);
 
 /* rec's fields added to the object o (a reply message, or an empty
- * object for disk), in the order of docs/protocol.md; spec copied. */
+ * object for disk), in the order of docs/protocol.md; spec copied, or
+ * referred to (spec_ref). */
 void rh_call_record_encode(struct cJSON *o, const struct rh_call_record *rec);
 
 /*

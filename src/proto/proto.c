@@ -188,7 +188,7 @@ rh_proto_msg_free(struct rh_proto_msg *m)
 }
 
 int
-rh_proto_encode(const cJSON *msg, size_t max, struct rh_buf *out)
+rh_proto_encode(cJSON *msg, size_t max, struct rh_buf *out)
 {
 	unsigned char hdr[RH_PROTO_HDR];
 	size_t len;
@@ -196,7 +196,7 @@ rh_proto_encode(const cJSON *msg, size_t max, struct rh_buf *out)
 
 	if (rh_proto_check(msg, NULL, NULL, NULL) < 0)
 		return -EINVAL;
-	if ((body = rh_json_print(msg, 0)) == NULL)
+	if ((body = rh_json_print_owned(msg, 0)) == NULL)
 		return -ENOMEM;
 	len = strlen(body);
 	if (len > (max ? max : RH_PROTO_FRAME_MAX)) {

@@ -59,8 +59,10 @@ void rh_proto_msg_free(struct rh_proto_msg *m);
 int rh_proto_check(const struct cJSON *json, uint64_t *id, const char **op,
                    struct rh_err *err);
 /* Append msg as one frame to out; -EMSGSIZE when its body is over max
- * (0: RH_PROTO_FRAME_MAX), -EINVAL when it is not a valid message. */
-int rh_proto_encode(const struct cJSON *msg, size_t max, struct rh_buf *out);
+ * (0: RH_PROTO_FRAME_MAX), -EINVAL when it is not a valid message.
+ * Printed with rh_json_print_owned: no other thread may read msg
+ * meanwhile. */
+int rh_proto_encode(struct cJSON *msg, size_t max, struct rh_buf *out);
 /* {"id": id, "op": op} */
 struct cJSON *rh_proto_new(uint64_t id, const char *op);
 /* A successful reply: {"id": id, "op": "reply", "ok": true}. */
