@@ -2,8 +2,10 @@
 # calls that never overlap and run in order (an append-only log of their
 # starts and ends), calls that are not queued overlapping, output read
 # while the call still runs, a queued call cancelled before it started,
-# and 16 shells writing 50 calls each to one send (every call in calls/
-# exactly once, every result read back exactly once, in order).
+# 16 shells writing 50 calls each to one send (every call in calls/
+# exactly once, every result read back exactly once, in order), 400
+# writes each closed at once after it is answered, and 200 writes one
+# after another on one open.
 . "$top_srcdir/tests/lib.sh"
 mount_rhfs
 R=$MNT/~
@@ -128,4 +130,52 @@ print("calls=%d lost=%d dup=%d extra=%d done=%d" % (
 PY
 has "calls/ holds each of the 800 calls exactly once" "$T/calls" \
 	"calls=800 lost=0 dup=0 extra=0 done=800"
+
+# Each open closed at once after its write is answered, 4 shells x 100
+# opens: every call is in calls/ once, and rhfs lives on.
+mkdir "$R/c"
+printf '{"resource_type": "send", "hardware": "^local", "command": ["echo"]}' \
+	>"$R/c/config.json"
+"$PYTHON3" - "$R/c" >"$T/closes" 2>&1 <<'PY'
+import collections, json, os, sys, threading
+d = sys.argv[1]
+def shell(w):
+    for i in range(100):
+        fd = os.open(d + "/invoke", os.O_WRONLY)
+        os.write(fd, (json.dumps(["c%d-%d" % (w, i)]) + "\n").encode())
+        os.close(fd)
+ts = [threading.Thread(target=shell, args=(w,)) for w in range(4)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+ids = [n for n in os.listdir(d + "/calls") if n != "latest"]
+seen = collections.Counter(
+    tuple(json.load(open("%s/calls/%s/spec" % (d, i)))["args"]) for i in ids)
+want = {("c%d-%d" % (w, i),) for w in range(4) for i in range(100)}
+print("calls=%d lost=%d dup=%d" % (len(ids), len(want - set(seen)),
+                                   len([k for k, n in seen.items() if n > 1])))
+PY
+has "400 writes each closed at once: each call in calls/ once" "$T/closes" \
+	"calls=400 lost=0 dup=0"
+check "rhfs is still up after them" ls "$R/c"
+
+# One process writing call after call on one open: no write waits out
+# connect_timeout (10 s) for an acceptance that came.
+"$PYTHON3" - "$R/c/invoke" >"$T/overlap" 2>&1 <<'PY' &
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(200):
+    os.write(fd, b'["o%d"]\n' % i)
+os.close(fd)
+print("200 written")
+PY
+writer=$!
+if exits_within 9 "$writer"; then
+	pass "200 writes on one open, one after another, within 9 s"
+else
+	fail "200 writes on one open: not done after 9 s"
+	kill "$writer" 2>/dev/null
+fi
+wait "$writer" 2>/dev/null
 finish
