@@ -120,8 +120,8 @@ struct cJSON *rh_json_parse(const char *data, size_t len, const char *what,
 /* cJSON_Print or cJSON_PrintUnformatted (free with cJSON_free). */
 char *rh_json_print(const struct cJSON *v, int pretty);
 /* The same text, printed from v itself: while it prints, v's numbers
- * are raw text (an integer's digits made here, without cJSON's sprintf
- * and sscanf), then numbers again. For a tree no other thread reads
+ * are raw text (an integer's digits printed here, without cJSON's
+ * "%1.15g" and sscanf), then numbers again. For a tree no other thread reads
  * meanwhile: a message being encoded, a record being written. */
 char *rh_json_print_owned(struct cJSON *v, int pretty);
 /* JSON printed as Runhouse prints it (4-space indent), newline-ended;

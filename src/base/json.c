@@ -485,17 +485,6 @@ has_texts(const cJSON *v)
 	return 0;
 }
 
-static void
-texts_to_raw(cJSON *v)
-{
-	cJSON *c;
-
-	if (cJSON_IsNumber(v) && text_is_value(v))
-		v->type = cJSON_Raw | (v->type & ~0xff);
-	cJSON_ArrayForEach(c, v)
-		texts_to_raw(c);
-}
-
 /* An integer that cJSON would write with "%1.15g" and the same digits:
  * below 10^15 in magnitude, and not -0. */
 static int
@@ -526,15 +515,13 @@ raws_push(struct raws *r, cJSON *v, int made)
 }
 
 /* v's numbers as raw text: the text a parsed one was written as, or an
- * integer's digits (what cJSON would write, without its sprintf and the
+ * integer's digits (what cJSON would write, without its "%1.15g" and the
  * sscanf that checks it) */
 static void
 to_raw(cJSON *v, struct raws *r)
 {
-	char digits[24], *p;
-	long long n;
+	char digits[24];
 	cJSON *c;
-	int neg;
 
 	if (cJSON_IsNumber(v)) {
 		if (v->valuestring != NULL) {
@@ -544,17 +531,9 @@ to_raw(cJSON *v, struct raws *r)
 		} else {
 			if (!plain_int(v->valuedouble))
 				return;
-			n = (long long)v->valuedouble;
-			neg = n < 0;
-			p = digits + sizeof(digits);
-			*--p = '\0';
-			do {
-				*--p = (char)('0' + (neg ? -(n % 10) : n % 10));
-				n /= 10;
-			} while (n != 0);
-			if (neg)
-				*--p = '-';
-			v->valuestring = xstrdup(p);
+			snprintf(digits, sizeof(digits), "%lld",
+			         (long long)v->valuedouble);
+			v->valuestring = xstrdup(digits);
 			raws_push(r, v, 1);
 		}
 		v->type = cJSON_Raw | (v->type & ~0xff);
@@ -592,20 +571,20 @@ rh_json_print_owned(cJSON *v, int pretty)
 char *
 rh_json_print(const cJSON *v, int pretty)
 {
-	cJSON *copy = NULL;
+	cJSON *copy;
 	char *s;
 
-	if (has_texts(v)) {
-		copy = cJSON_Duplicate(v, 1);
-		if (copy == NULL)
+	if (!has_texts(v)) {
+		if ((s = pretty ? cJSON_Print(v) : cJSON_PrintUnformatted(v)) ==
+		    NULL)
 			abort();
-		texts_to_raw(copy);
-		v = copy;
+		return s;
 	}
-	s = pretty ? cJSON_Print(v) : cJSON_PrintUnformatted(v);
-	cJSON_Delete(copy);
-	if (s == NULL)
+	/* a parsed number's text is written from a copy */
+	if ((copy = cJSON_Duplicate(v, 1)) == NULL)
 		abort();
+	s = rh_json_print_owned(copy, pretty);
+	cJSON_Delete(copy);
 	return s;
 }
 
