@@ -49,6 +49,32 @@ check "ssh: 200 calls over one channel" env LINK_REPEAT=200 \
 has "ssh: the last result" "$T/out" "many"
 has "ssh: the host key was recorded" "$KH" "[127.0.0.1]:$SSH_PORT"
 
+# The bridge's stderr is read and logged, also when it says more than the
+# channel's window (2 MiB) before it starts the agent: unread, it would
+# stop the bridge, and no call would run.
+A=/home/$SSH_USER/.rh/bin/rhagent
+su -s /bin/sh "$SSH_USER" -c '~/.rh/bin/rhagent stop' >/dev/null 2>&1
+cp "$A" "$A.real"
+rm -f "$A"
+cat >"$A" <<'SH'
+#!/bin/sh
+if [ "$1" = bridge ]; then
+	yes "a note from the bridge $(printf '%0900d' 0 | tr 0 Q)" |
+		head -n 4000 >&2
+fi
+exec ~/.rh/bin/rhagent.real "$@"
+SH
+chmod 755 "$A"
+chown "$SSH_USER" "$A" "$A.real"
+check "ssh: a bridge that writes 3.6 MB to stderr first still serves calls" \
+	env LINK_REPEAT=20 "$CLIENT" "$RHAGENT" "$KH" "~/node" "$node" echo noted
+has "ssh: their result" "$T/out" "noted"
+lacks "ssh: no install (the wrapper gives the same version)" "$T/errout" \
+	"installing"
+has "ssh: the bridge's stderr was logged" "$T/errout" \
+	"agent bridge: a note from the bridge"
+rm -f "$A.real"
+
 # A stale rhagent on the node (another version) is replaced.
 rm -f "/home/$SSH_USER/.rh/bin/rhagent"
 printf '#!/bin/sh\necho rhagent 0.0.1\n' >"/home/$SSH_USER/.rh/bin/rhagent"

@@ -49,6 +49,7 @@ ssize_t rh_ssh_chan_write(struct rh_ssh_chan *c, const void *buf,
 ssize_t rh_ssh_chan_read(struct rh_ssh_chan *c, void *buf, size_t len);
 ssize_t rh_ssh_chan_read_stderr(struct rh_ssh_chan *c, void *buf,
                                 size_t len);
+int rh_ssh_chan_held(struct rh_ssh_chan *c);
 int rh_ssh_chan_eof(struct rh_ssh_chan *c);
 int rh_ssh_chan_taken_in(struct rh_ssh_chan *c);
 /* A connection the node makes to host:port, through the session. */
@@ -86,6 +87,8 @@ struct pollfd;
 struct rh_transport {
 	int (*pollfds)(struct rh_transport *t, struct pollfd *p, int max,
 	               int want_out);
+	/* Bytes read, -EAGAIN when none are there, 0 at the end. Fewer
+	 * than len: nothing more is there until poll says so. */
 	ssize_t (*read)(struct rh_transport *t, void *buf, size_t len);
 	ssize_t (*write)(struct rh_transport *t, const void *buf, size_t len);
 	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */

@@ -265,6 +265,10 @@ io_thread(void *arg)
 				fatal = -EPROTO;
 				break;
 			}
+			/* a short read took all there was: poll, rather
+			 * than a read that would only say EAGAIN */
+			if ((size_t)n < avail)
+				break;
 		}
 		if (fatal)
 			break;

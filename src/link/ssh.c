@@ -368,7 +368,9 @@ rh_ssh_connect(const struct rh_ssh_opts *o, struct rh_ssh **out,
 			                "key %s failed", s->where, o->private_key);
 		goto fail;
 	}
-	libssh2_keepalive_config(s->session, 1, 15);
+	/* no reply wanted: libssh2 would keep each one queued, unread, for
+	 * the session's life */
+	libssh2_keepalive_config(s->session, 0, 15);
 	*out = s;
 	return 0;
 fail:
@@ -633,14 +635,26 @@ rh_ssh_chan_eof(struct rh_ssh_chan *c)
 	return libssh2_channel_eof(c->channel);
 }
 
-/* Whether libssh2 holds the channel's data (on stdout or stderr) or its
- * end, read in from the socket (as it does while writing) and not yet
- * read by the caller. */
+/* Whether libssh2 holds data of the channel (stdout or stderr), read in
+ * from the socket and not yet read by the caller. Counted by
+ * libssh2_channel_window_read_ex: libssh2_poll_channel_read fails on any
+ * packet of under five bytes in the session's queue (a global request's
+ * reply is one byte). */
+int
+rh_ssh_chan_held(struct rh_ssh_chan *c)
+{
+	unsigned long avail = 0;
+
+	libssh2_channel_window_read_ex(c->channel, &avail, NULL);
+	return avail > 0;
+}
+
+/* Whether libssh2 holds the channel's data or its end, read in from the
+ * socket (as it does while writing) and not yet read by the caller. */
 int
 rh_ssh_chan_taken_in(struct rh_ssh_chan *c)
 {
-	return libssh2_poll_channel_read(c->channel, 1) > 0 ||
-	       libssh2_channel_eof(c->channel);
+	return rh_ssh_chan_held(c) || libssh2_channel_eof(c->channel) > 0;
 }
 
 void

@@ -170,16 +170,36 @@ static ssize_t
 ssh_read(struct rh_transport *t, void *buf, size_t len)
 {
 	struct ssh_transport *s = (struct ssh_transport *)t;
-	char errbuf[1024];
-	ssize_t n;
+	char errbuf[1024], *p = buf;
+	size_t got = 0;
+	ssize_t n, e;
+	int drained;
 
-	/* the bridge's stderr must not fill up and stall the channel */
-	while ((n = rh_ssh_chan_read_stderr(s->chan, errbuf,
-	                                    sizeof(errbuf) - 1)) > 0) {
-		errbuf[n] = '\0';
-		rh_warn("%s: agent bridge: %s", rh_ssh_where(s->ssh), errbuf);
+	for (;;) {
+		n = rh_ssh_chan_read(s->chan, p + got, len - got);
+		if (n > 0)
+			got += (size_t)n;
+		/* A short read took in all that the socket had and left no
+		 * stdout: whatever libssh2 still holds is stderr, known so
+		 * without reading the socket again. */
+		if (got == len || !rh_ssh_chan_held(s->chan))
+			break;
+		/* The bridge's stderr must not fill up and stall the
+		 * channel. */
+		drained = 0;
+		while ((e = rh_ssh_chan_read_stderr(s->chan, errbuf,
+		                                    sizeof(errbuf) - 1)) > 0) {
+			errbuf[e] = '\0';
+			rh_warn("%s: agent bridge: %s", rh_ssh_where(s->ssh),
+			        errbuf);
+			drained = 1;
+		}
+		/* Reading it took in whatever followed, stdout too: read
+		 * that now, as poll no longer shows it. */
+		if (!drained || n == 0 || (n < 0 && n != -EAGAIN))
+			break;
 	}
-	return rh_ssh_chan_read(s->chan, buf, len);
+	return got > 0 ? (ssize_t)got : n;
 }
 
 static ssize_t
