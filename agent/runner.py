@@ -27,9 +27,10 @@
 # and the output of child processes land there, and what is there at a
 # call's end moves to CALL_DIR/stdout and CALL_DIR/stderr (none: the call
 # printed nothing). Between calls they stay there (what lands there then
-# is dropped when the next call begins), not /dev/null: a call costs two
-# dup2s, not four. Before the first call fd 2 is the agent's log. Standard
-# library only: the node has nothing else.
+# is dropped when the next call begins), not /dev/null. A call that prints
+# nothing and leaves fd 1 and 2 alone costs an fstat of each before and
+# after, and no dup2. Before the first call fd 2 is the agent's log.
+# Standard library only: the node has nothing else.
 import importlib
 import json
 import os
@@ -48,11 +49,6 @@ def send(sock, obj):
         data = data[n:]
 
 
-def redirect(stdout, stderr):
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
-
-
 def describe(exc):
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text.splitlines()[-1] if text else type(exc).__name__
@@ -66,19 +62,29 @@ class Output:
 
     FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
-    def __init__(self, workdir, name):
+    def __init__(self, workdir, name, target):
         self.name = name
+        self.target = target        # the fd it is: 1 or 2
         self.path = os.path.join(workdir, "%d.%s" % (os.getpid(), name))
-        self.fd = os.open(self.path, self.FLAGS, 0o600)
+        self.fd = None
+        self.fresh()
 
     def fresh(self):
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
         self.fd = os.open(self.path, self.FLAGS, 0o600)
+        st = os.fstat(self.fd)
+        self.ino = (st.st_dev, st.st_ino)
 
     def begin(self):
-        # what a process left from an earlier call wrote since: dropped
-        if os.fstat(self.fd).st_size > 0:
-            self.fresh()
+        """Makes fd 1 or 2 this file again, if the last call's code
+        made it another, and empty: what a process left from an earlier
+        call wrote since is dropped. One fstat when nothing changed."""
+        st = os.fstat(self.target)
+        if (st.st_dev, st.st_ino) != self.ino or st.st_size > 0:
+            if os.fstat(self.fd).st_size > 0:
+                self.fresh()
+            os.dup2(self.fd, self.target)
 
     def end(self, call_dir):
         """Moves the output to the call: its size, and whether the file
@@ -88,13 +94,12 @@ class Output:
             os.makedirs(call_dir, 0o700, exist_ok=True)
             os.rename(self.path, os.path.join(call_dir, self.name))
             self.fresh()
+            os.dup2(self.fd, self.target)     # not the moved file
         return size, size > 0
 
 
 class Kept:
     """fd 1 or 2 left as it is (WORKDIR "-")."""
-
-    fd = None
 
     def begin(self):
         pass
@@ -117,7 +122,7 @@ def main():
     if workdir == "-":
         out, err = Kept(), Kept()
     else:
-        out, err = Output(workdir, "stdout"), Output(workdir, "stderr")
+        out, err = Output(workdir, "stdout", 1), Output(workdir, "stderr", 2)
 
     # The module is imported on the first call, so that what the import
     # prints, or its traceback, lands in that call's output.
@@ -125,11 +130,9 @@ def main():
     inbox = os.fdopen(sock, "rb", closefd=False)
     for line in inbox:
         req = json.loads(line)
+        # each call: what the last one's code did to fd 1 and 2 is undone
         out.begin()
         err.begin()
-        # each call: what the last one's code did to fd 1 and 2 is undone
-        if out.fd is not None:
-            redirect(out.fd, err.fd)
         if mod is None and import_error is None:
             mod, import_error = load(sock, modname, shown)
         reply = {"call": req["call"], "ok": False}
@@ -141,10 +144,8 @@ def main():
             run(mod, modname, shown, req, reply, home)
         sys.stdout.flush()
         sys.stderr.flush()
-        reply["stdout"], moved_out = out.end(req["dir"])
-        reply["stderr"], moved_err = err.end(req["dir"])
-        if moved_out or moved_err:     # not the moved files
-            redirect(out.fd, err.fd)
+        reply["stdout"], _ = out.end(req["dir"])
+        reply["stderr"], _ = err.end(req["dir"])
         send(sock, reply)
         if reply.get("retire"):
             return

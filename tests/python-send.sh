@@ -1,7 +1,8 @@
 # python-send.sh - Python sends (fn_pointers) on ^local through a real
 # mount: args and kwargs in, the JSON of the return value out; an
 # exception fails the call with its traceback in stderr; print() lands in
-# stdout; a map; the agent's warm worker pool (one interpreter serves many
+# stdout, also after a call moved fd 1 and 2, and nothing printed between
+# calls does; a map; the agent's warm worker pool (one interpreter serves many
 # calls, module state persists); cancel; a killed worker is replaced; a
 # changed module is picked up; bad fn_pointers fail clearly.
 . "$top_srcdir/tests/lib.sh"
@@ -64,13 +65,26 @@ def gated(path):
         time.sleep(0.1)
     print("after")
     return "opened"
+
+
+def hijack():
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    print("to /dev/null", flush=True)
+    return "moved"
+
+
+def later():
+    import subprocess
+    subprocess.Popen(["sh", "-c", "sleep 0.5; echo late; echo late >&2"])
+    return "started"
 PY
 send() {
 	mkdir "$S/$1"
 	printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": %s}' \
 		"$2" >"$S/$1/config.json"
 }
-for f in add echo info boom nap version notjson big gated; do
+for f in add echo info boom nap version notjson big gated hijack later; do
 	send "$f" "[\"proj/mod\", \"fns\", \"$f\"]"
 done
 send nomod '["proj/mod", "nosuchmod", "f"]'
@@ -93,6 +107,24 @@ check "its stdout" cat "$S/add/calls/latest/stdout"
 has "print() went to the call's stdout" "$T/out" "adding 2 3"
 check "its spec" cat "$S/add/calls/latest/spec"
 has "spec holds fn_pointers" "$T/out" '"fns"'
+
+# What a call's code does to fd 1 and 2 is undone for the next call (the
+# same warm worker), and what lands there between calls is dropped.
+check "a call that moves its fd 1 and 2 elsewhere" \
+	sh -c "echo '[]' > '$S/hijack/invoke'"
+check "the next call's print() still lands in its stdout" \
+	sh -c "echo '[4, 5]' > '$S/add/invoke' &&
+	       cat '$S/add/calls/latest/stdout'"
+has "that is, its own output" "$T/out" "adding 4 5"
+check "a call that leaves a process writing after it ended" \
+	sh -c "echo '[]' > '$S/later/invoke'"
+sleep 1.5
+check "a call after that" sh -c "echo '[6, 7]' > '$S/add/invoke'"
+check "its stdout" cat "$S/add/calls/latest/stdout"
+has "holds its own output" "$T/out" "adding 6 7"
+lacks "not what came between the calls" "$T/out" "late"
+check "nor does its stderr" cat "$S/add/calls/latest/stderr"
+lacks "hold it" "$T/out" "late"
 
 # A Python call's output is followed as it is printed: the call prints,
 # then waits (at most 30 s) for its followers to say they have it. Two
