@@ -193,8 +193,9 @@ for what, m in (("SSH", "map"), ("^local", "local_map")):
                   cores * 1000 / total, cores))
 print("floors this run: FUSE round trip %s ms, Python JSON round trip %s ms,"
       " program start %s ms, a new file in the node's calls directory %s ms"
-      " (%s records there), in the ^local agent's %s ms"
+      " (%s records there), in the ^local agent's %s ms (%s ms before"
+      " its command calls)"
       % (g("floor_fuse_rt_ms"), g("floor_py_rt_ms"), spawn,
          g("floor_create_ms"), g("node_calls_files"),
-         g("floor_create_local_ms")))
+         g("floor_create_local_ms"), g("floor_create_local_start_ms")))
 PY
