@@ -80,8 +80,12 @@ class Output:
         """Makes fd 1 or 2 this file again, if the last call's code
         made it another, and empty: what a process left from an earlier
         call wrote since is dropped. One fstat when nothing changed."""
-        st = os.fstat(self.target)
-        if (st.st_dev, st.st_ino) != self.ino or st.st_size > 0:
+        try:
+            st = os.fstat(self.target)
+            same = (st.st_dev, st.st_ino) == self.ino and st.st_size == 0
+        except OSError:         # the code closed it
+            same = False
+        if not same:
             if os.fstat(self.fd).st_size > 0:
                 self.fresh()
             os.dup2(self.fd, self.target)

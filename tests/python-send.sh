@@ -74,6 +74,12 @@ def hijack():
     return "moved"
 
 
+def closer():
+    os.close(1)
+    os.close(2)
+    return "closed"
+
+
 def later():
     import subprocess
     subprocess.Popen(["sh", "-c", "sleep 0.5; echo late; echo late >&2"])
@@ -84,7 +90,7 @@ send() {
 	printf '{"resource_type": "send", "hardware": "^local", "fn_pointers": %s}' \
 		"$2" >"$S/$1/config.json"
 }
-for f in add echo info boom nap version notjson big gated hijack later; do
+for f in add echo info boom nap version notjson big gated hijack closer later; do
 	send "$f" "[\"proj/mod\", \"fns\", \"$f\"]"
 done
 send nomod '["proj/mod", "nosuchmod", "f"]'
@@ -116,6 +122,14 @@ check "the next call's print() still lands in its stdout" \
 	sh -c "echo '[4, 5]' > '$S/add/invoke' &&
 	       cat '$S/add/calls/latest/stdout'"
 has "that is, its own output" "$T/out" "adding 4 5"
+check "a call that closes its fd 1 and 2" \
+	sh -c "echo '[]' > '$S/closer/invoke' &&
+	       cat '$S/closer/calls/latest/result'"
+has "ends done" "$T/out" "closed"
+check "the next call's print() lands in its stdout" \
+	sh -c "echo '[5, 6]' > '$S/add/invoke' &&
+	       cat '$S/add/calls/latest/stdout'"
+has "its own output" "$T/out" "adding 5 6"
 check "a call that leaves a process writing after it ended" \
 	sh -c "echo '[]' > '$S/later/invoke'"
 sleep 1.5
