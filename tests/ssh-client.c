@@ -169,6 +169,38 @@ test_taken_in(struct rh_ssh *s)
 	rh_ssh_chan_close(c);
 }
 
+/* A stream whose last bytes and end come in together: the rpc over it
+ * sees the end at once, not at the next packet (libssh2 holds the end,
+ * and poll no longer shows it). */
+static void
+test_rpc_end(void)
+{
+	struct rh_ssh *s;
+	struct rh_ssh_chan *c;
+	struct rh_rpc *r;
+	struct rh_err err;
+	double deadline;
+
+	if (rh_ssh_connect(&opts, &s, &err) < 0) {
+		CHECK(!"connect");
+		return;
+	}
+	/* two bytes of a frame's length, then the end */
+	if (rh_ssh_chan_open(s, "printf '\\0\\0'", &c, &err) < 0) {
+		CHECK(!"channel");
+		rh_ssh_close(s);
+		return;
+	}
+	usleep(500000);         /* both are at the socket, or in libssh2 */
+	CHECK(rh_rpc_start(rh_transport_ssh(s, c), "end", NULL, NULL,
+	                   &r) == 0);
+	deadline = now() + 3;   /* the keepalive would wake it at 15 s */
+	while (rh_rpc_alive(r) && now() < deadline)
+		usleep(10000);
+	CHECK(!rh_rpc_alive(r));
+	rh_rpc_stop(r);
+}
+
 static void
 test_upload(struct rh_ssh *s, const char *self)
 {
@@ -291,6 +323,7 @@ main(int argc, char **argv)
 		test_upload(s, "/proc/self/exe");
 		rh_ssh_close(s);
 	}
+	test_rpc_end();
 	test_failures(argv[7], atoi(argv[8]));
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -88,7 +88,8 @@ struct rh_transport {
 	int (*pollfds)(struct rh_transport *t, struct pollfd *p, int max,
 	               int want_out);
 	/* Bytes read, -EAGAIN when none are there, 0 at the end. Fewer
-	 * than len: nothing more is there until poll says so. */
+	 * than len: nothing more is there until poll says so, unless
+	 * taken_in says the transport holds it. */
 	ssize_t (*read)(struct rh_transport *t, void *buf, size_t len);
 	ssize_t (*write)(struct rh_transport *t, const void *buf, size_t len);
 	int (*keepalive)(struct rh_transport *t);   /* s to next; may be NULL */

@@ -214,7 +214,7 @@ io_thread(void *arg)
 	char *space;
 	size_t avail;
 	ssize_t n;
-	int np, rc, want_out, keep, fatal = 0;
+	int np, rc, want_out, keep, drained, fatal = 0;
 	uint64_t junk;
 
 	rh_proto_dec_init(&dec, 0);
@@ -246,6 +246,11 @@ io_thread(void *arg)
 			space = rh_proto_dec_space(&dec, 65536, &avail);
 			pthread_mutex_lock(&r->lock);
 			n = r->t->read(r->t, space, avail);
+			/* a short read took all that the socket had, but the
+			 * transport may hold more that poll cannot show (the
+			 * stream's end, read in with the last bytes) */
+			drained = n > 0 && (size_t)n < avail &&
+			          (r->t->taken_in == NULL || !r->t->taken_in(r->t));
 			pthread_mutex_unlock(&r->lock);
 			if (n == -EAGAIN)
 				break;
@@ -265,9 +270,9 @@ io_thread(void *arg)
 				fatal = -EPROTO;
 				break;
 			}
-			/* a short read took all there was: poll, rather
-			 * than a read that would only say EAGAIN */
-			if ((size_t)n < avail)
+			/* poll, rather than a read that would only say
+			 * EAGAIN */
+			if (drained)
 				break;
 		}
 		if (fatal)
