@@ -18,6 +18,9 @@ slurm_need
 slurm_mount_sl 300
 # one slot a node (one CPU each)
 slurm_config "$R/sl"
+# what a run stopped half-way left (its release file) must not let this
+# one's calls end at once
+rm -rf "$HOMEDIR/slfail"
 mkdir -p "$HOMEDIR/slfail"
 # hold: until the file appears (at most 300 s), in the shared home
 cat >"$HOMEDIR/slfail/slfailfns.py" <<'PY'
