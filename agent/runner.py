@@ -91,15 +91,14 @@ class Output:
             os.dup2(self.fd, self.target)
 
     def end(self, call_dir):
-        """Moves the output to the call: its size, and whether the file
-        is a new one."""
+        """Moves the output to the call; its size."""
         size = os.fstat(self.fd).st_size
         if size > 0:
             os.makedirs(call_dir, 0o700, exist_ok=True)
             os.rename(self.path, os.path.join(call_dir, self.name))
             self.fresh()
             os.dup2(self.fd, self.target)     # not the moved file
-        return size, size > 0
+        return size
 
 
 class Kept:
@@ -109,7 +108,7 @@ class Kept:
         pass
 
     def end(self, call_dir):
-        return None, False
+        return None
 
 
 def main():
@@ -148,8 +147,8 @@ def main():
             run(mod, modname, shown, req, reply, home)
         sys.stdout.flush()
         sys.stderr.flush()
-        reply["stdout"], _ = out.end(req["dir"])
-        reply["stderr"], _ = err.end(req["dir"])
+        reply["stdout"] = out.end(req["dir"])
+        reply["stderr"] = err.end(req["dir"])
         send(sock, reply)
         if reply.get("retire"):
             return
