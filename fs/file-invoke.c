@@ -1105,6 +1105,7 @@ held_main(void *arg)
 	struct timespec deadline;
 	struct rh_err err = { "" }, why;
 	struct slot **batch, *s;
+	struct rh_rpc *rpc;
 	size_t n, i;
 	cJSON *extra = NULL;
 	unsigned ticket;
@@ -1131,6 +1132,8 @@ held_main(void *arg)
 		pthread_mutex_unlock(&inv->lock);
 		deadline = rh_time_after(CLOCK_REALTIME, (long)(
 		                         fs->opts.connect_timeout * 1000));
+		if ((rpc = r < 0 ? NULL : inv->rpc) != NULL)
+			rh_rpc_cork(rpc);
 		for (i = 0; i < n; i++) {
 			s = batch[i];
 			if (held_take(fs, s->held) < 0) {
@@ -1148,6 +1151,8 @@ held_main(void *arg)
 			}
 			inv_put(inv);   /* the hold's reference */
 		}
+		if (rpc != NULL)
+			rh_rpc_uncork(rpc);
 		if (r == 0) {
 			r = wait_accepted(inv, &deadline);
 			if ((r = resend_lost(inv, batch, n, &deadline, r,
@@ -1261,6 +1266,7 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	struct fs *fs = inv->fs;
 	struct timespec deadline;
 	struct slot *s, **mine = NULL;
+	struct rh_rpc *rpc;
 	cJSON *specs = NULL, *spec, *senv = NULL;
 	size_t i;
 	char *cluster = NULL;
@@ -1347,6 +1353,9 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 	pthread_mutex_unlock(&inv->lock);
 	mine = xcalloc((size_t)n, sizeof(*mine));
 	i = 0;
+	/* the lines of a write go out together */
+	if ((rpc = prep < 0 ? NULL : inv->rpc) != NULL)
+		rh_rpc_cork(rpc);
 	cJSON_ArrayForEach(spec, specs) {
 		s = slot_new(inv, spec, senv, extra);
 		mine[i++] = s;
@@ -1355,6 +1364,8 @@ stream_submit(struct invoke *inv, fuse_req_t req, const char *data,
 		else
 			submit(inv, s);
 	}
+	if (rpc != NULL)
+		rh_rpc_uncork(rpc);
 	cJSON_Delete(specs);
 	secret_env_free(senv);
 	cJSON_Delete(extra);

@@ -119,6 +119,11 @@ int rh_rpc_start(struct rh_transport *t, const char *name,
                  struct rh_rpc **out);
 /* Send req (its id is set here); cb runs once with the reply. */
 int rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg);
+/* Between rh_rpc_cork and rh_rpc_uncork, requests are queued and written
+ * together (every 32 KiB, and the rest at the uncork); corks
+ * nest, and every thread's requests wait for the last uncork. */
+void rh_rpc_cork(struct rh_rpc *r);
+void rh_rpc_uncork(struct rh_rpc *r);
 /* Wait for the reply at most timeout_ms (<= 0: no limit); *reply is the
  * caller's to cJSON_Delete. A refused request gives its -errno and no
  * reply (*reply NULL), as a failed one does. */

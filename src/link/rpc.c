@@ -43,6 +43,7 @@ struct rh_rpc {
 	uint64_t next_id;
 	int dead;               /* -errno once the stream is gone */
 	int stop;
+	int corked;             /* rh_rpc_cork()s not yet undone */
 	rh_rpc_event_cb on_event;
 	void *event_arg;
 };
@@ -337,12 +338,30 @@ wake(struct rh_rpc *r)
 	(void)!write(r->wake, &one, sizeof(one));
 }
 
+/* Requests of one burst (the lines of one write to an invoke file) are
+ * written together up to this many bytes: one SSH packet, one write to
+ * the agent's socket, rather than one each. */
+#define RPC_CORK_MAX (32u * 1024)
+
+/* Write what is queued now, from this thread: whether the I/O thread must
+ * be woken, for what the stream did not take (or an error, which it
+ * meets too), or for what the transport read in while it wrote, which
+ * the stream's fd no longer shows. Its wake and switch are off a call's
+ * path. With the lock held. */
+static int
+write_now(struct rh_rpc *r)
+{
+	ssize_t n = out_write(r);
+
+	return r->out.len > r->out_off || (n < 0 && n != -EAGAIN) ||
+	       (r->t->taken_in != NULL && r->t->taken_in(r->t));
+}
+
 int
 rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 {
 	struct pending *p;
 	uint64_t id;
-	ssize_t n;
 	int e, woken;
 
 	pthread_mutex_lock(&r->lock);
@@ -363,18 +382,37 @@ rh_rpc_call(struct rh_rpc *r, struct cJSON *req, rh_rpc_cb cb, void *arg)
 	p->cb = cb;
 	p->arg = arg;
 	pending_add(r, p);
-	/* Written now, from this thread: the I/O thread is woken only for
-	 * what the stream did not take (or an error, which it meets too),
-	 * or for what the transport read in while it wrote, which the
-	 * stream's fd no longer shows. Its wake and switch are off a
-	 * call's path. */
-	n = out_write(r);
-	woken = r->out.len > r->out_off || (n < 0 && n != -EAGAIN) ||
-	        (r->t->taken_in != NULL && r->t->taken_in(r->t));
+	/* corked: written with the others, or once this many wait */
+	if (r->corked && r->out.len - r->out_off < RPC_CORK_MAX) {
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	woken = write_now(r);
 	pthread_mutex_unlock(&r->lock);
 	if (woken)
 		wake(r);
 	return 0;
+}
+
+void
+rh_rpc_cork(struct rh_rpc *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->corked++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+rh_rpc_uncork(struct rh_rpc *r)
+{
+	int woken = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (--r->corked == 0 && !r->dead)
+		woken = write_now(r);
+	pthread_mutex_unlock(&r->lock);
+	if (woken)
+		wake(r);
 }
 
 int
