@@ -76,6 +76,38 @@ test_strings(void)
 	     "[\"caf\xc3\xa9 \xf0\x9f\x9a\x80 \xc3\xa9\"]");
 }
 
+/* An object of n keys k0..k(n-1), the last one k0 again if twin. */
+static void
+many_keys(int n, int twin)
+{
+	struct rh_buf b = { 0 }, want = { 0 };
+	char key[32];
+	int i;
+
+	rh_buf_append(&b, "{", 1);
+	rh_buf_append(&want, "{", 1);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "\"k%d\": %d",
+		         twin && i == n - 1 ? 0 : i, i);
+		if (i > 0) {
+			rh_buf_append(&b, ", ", 2);
+			rh_buf_append(&want, ",", 1);
+		}
+		rh_buf_append(&b, key, strlen(key));
+		rh_buf_append(&want, key, strchr(key, ' ') - key);
+		rh_buf_append(&want, strchr(key, ' ') + 1,
+		              strlen(strchr(key, ' ') + 1));
+	}
+	rh_buf_append(&b, "}", 2);      /* with the NUL */
+	rh_buf_append(&want, "}", 2);
+	if (twin)
+		BAD(b.data, "'(top level)': key 'k0' appears twice");
+	else
+		GOOD(b.data, want.data);
+	rh_buf_free(&b);
+	rh_buf_free(&want);
+}
+
 static void
 test_keys(void)
 {
@@ -86,6 +118,15 @@ test_keys(void)
 	BAD("[{}, {\"k\": 1, \"k\": 1}]", "'[1]': key 'k' appears twice");
 	GOOD("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}}",
 	     "{\"a\":{\"x\":1},\"b\":{\"x\":1}}");
+	/* keys sharing a first letter, the twice-seen one last; and an
+	 * object of many keys (looked at another way) with its twin far
+	 * from it */
+	BAD("{\"sa\": 1, \"sb\": 2, \"s\": 3, \"sb\": 4}",
+	    "'(top level)': key 'sb' appears twice");
+	GOOD("{\"sa\": 1, \"sb\": 2, \"s\": 3}",
+	     "{\"sa\":1,\"sb\":2,\"s\":3}");
+	many_keys(30, 0);
+	many_keys(30, 1);
 }
 
 static void

@@ -271,10 +271,13 @@ key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Up to this many keys, an object's keys are compared pair by pair. */
+#define DUPS_PAIRWISE 24
+
 static int
 check_dups(struct walk *w, const cJSON *o)
 {
-	const cJSON *c;
+	const cJSON *c, *d;
 	const char **keys;
 	size_t n = 0, i;
 	int r = 0;
@@ -283,6 +286,19 @@ check_dups(struct walk *w, const cJSON *o)
 		n++;
 	if (n < 2)
 		return 0;
+	/* a small object, as most are (a call's record, a request): each
+	 * pair, with no allocation and no sort */
+	if (n <= DUPS_PAIRWISE) {
+		for (c = o->child; c != NULL; c = c->next)
+			for (d = c->next; d != NULL; d = d->next)
+				if (c->string[0] == d->string[0] &&
+				    strcmp(c->string, d->string) == 0)
+					return rh_err_set(w->err, EINVAL,
+					                  "%s: '%s': key '%s' "
+					                  "appears twice", w->what,
+					                  path_of(w), c->string);
+		return 0;
+	}
 	keys = xmalloc(n * sizeof(*keys));
 	n = 0;
 	cJSON_ArrayForEach(c, o)
