@@ -131,7 +131,8 @@ char *rh_json_pretty(const struct cJSON *v);
  * be NULL). */
 const char *rh_json_str(const struct cJSON *o, const char *key);
 /* o's member key: the time ts in UTC, "2024-05-01T12:00:00.000001Z", or
- * null for a zero ts. */
+ * null for a zero ts. key is held, not copied: a literal, or a string
+ * that outlives o. */
 void rh_json_add_time(struct cJSON *o, const char *key,
                       const struct timespec *ts);
 /* Typed access for decoders: 1 and *out set when o has member key of

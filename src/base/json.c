@@ -653,7 +653,8 @@ rh_json_add_time(cJSON *o, const char *key, const struct timespec *ts)
 	size_t n;
 
 	if (ts->tv_sec == 0 && ts->tv_nsec == 0) {
-		cJSON_AddNullToObject(o, key);
+		if (!cJSON_AddItemToObjectCS(o, key, cJSON_CreateNull()))
+			abort();
 		return;
 	}
 	/* digit by digit: strftime and printf were a tenth of the
@@ -679,7 +680,8 @@ rh_json_add_time(cJSON *o, const char *key, const struct timespec *ts)
 		s[26] = 'Z';
 		s[27] = '\0';
 	}
-	cJSON_AddStringToObject(o, key, s);
+	if (!cJSON_AddItemToObjectCS(o, key, cJSON_CreateString(s)))
+		abort();
 }
 
 /* The typed getters below: a member that is absent or null is absent. */

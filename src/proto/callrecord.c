@@ -58,29 +58,37 @@ rh_call_record_free(struct rh_call_record *rec)
 	rh_call_record_init(rec);
 }
 
+/* A record's keys are literals: held by reference (no copy to make and
+ * free; a record is made for each change of a call, and each reply). */
+static void
+add(cJSON *o, const char *key, cJSON *v)
+{
+	if (v == NULL || !cJSON_AddItemToObjectCS(o, key, v)) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+}
+
 static void
 add_string_or_null(cJSON *o, const char *key, const char *s)
 {
-	if (s != NULL && *s != '\0')
-		cJSON_AddStringToObject(o, key, s);
-	else
-		cJSON_AddNullToObject(o, key);
+	add(o, key, s != NULL && *s != '\0' ? cJSON_CreateString(s) :
+	    cJSON_CreateNull());
 }
 
 static void
 add_int_or_null(cJSON *o, const char *key, long long v, int null)
 {
-	if (null)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, (double)v);
+	add(o, key, null ? cJSON_CreateNull() : cJSON_CreateNumber((double)v));
 }
 
 void
 rh_call_record_encode(cJSON *o, const struct rh_call_record *rec)
 {
 	add_string_or_null(o, "call", rec->call);
-	cJSON_AddStringToObject(o, "state", rh_call_state_name(rec->state));
+	/* a state's name is a literal too */
+	add(o, "state", cJSON_CreateStringReference(
+	    rh_call_state_name(rec->state)));
 	add_string_or_null(o, "send", rec->send);
 	add_string_or_null(o, "queue", rec->queue);
 	add_int_or_null(o, "pid", rec->pid, rec->pid <= 0);
@@ -93,13 +101,13 @@ rh_call_record_encode(cJSON *o, const struct rh_call_record *rec)
 	rh_json_add_time(o, "started_at", &rec->started_at);
 	rh_json_add_time(o, "ended_at", &rec->ended_at);
 	if (rec->node != NULL && *rec->node != '\0')    /* several nodes */
-		cJSON_AddStringToObject(o, "node", rec->node);
+		add(o, "node", cJSON_CreateString(rec->node));
 	if (rec->stdout_size >= 0)
-		cJSON_AddNumberToObject(o, "stdout_size",
-		                        (double)rec->stdout_size);
+		add(o, "stdout_size", cJSON_CreateNumber(
+		    (double)rec->stdout_size));
 	if (rec->stderr_size >= 0)
-		cJSON_AddNumberToObject(o, "stderr_size",
-		                        (double)rec->stderr_size);
+		add(o, "stderr_size", cJSON_CreateNumber(
+		    (double)rec->stderr_size));
 	if (rec->spec_ref != NULL)
 		cJSON_AddItemReferenceToObject(o, "spec", rec->spec_ref);
 	else if (rec->spec != NULL)

@@ -219,8 +219,10 @@ rh_proto_new(uint64_t id, const char *op)
 {
 	cJSON *m = cJSON_CreateObject();
 
-	if (m == NULL || cJSON_AddNumberToObject(m, "id", (double)id) == NULL ||
-	    cJSON_AddStringToObject(m, "op", op) == NULL) {
+	/* keys held, not copied: each message has them */
+	if (m == NULL ||
+	    !cJSON_AddItemToObjectCS(m, "id", cJSON_CreateNumber((double)id)) ||
+	    !cJSON_AddItemToObjectCS(m, "op", cJSON_CreateString(op))) {
 		fputs("rhfs: out of memory\n", stderr);
 		abort();
 	}
@@ -232,7 +234,8 @@ rh_proto_reply(uint64_t id)
 {
 	cJSON *m = rh_proto_new(id, "reply");
 
-	cJSON_AddTrueToObject(m, "ok");
+	if (!cJSON_AddItemToObjectCS(m, "ok", cJSON_CreateTrue()))
+		abort();
 	return m;
 }
 
