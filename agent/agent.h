@@ -241,6 +241,9 @@ int serve_loop(struct agent *a);
 struct conn *conn_new(struct agent *a, int fd, int ofd, int hold);
 /* Queue msg (consumed) for c; it goes out at the end of the turn. */
 void conn_send(struct agent *a, struct conn *c, struct cJSON *msg);
+/* Write c's queued replies now, as far as it takes them (the rest at the
+ * end of the turn). */
+void conn_flush(struct agent *a, struct conn *c);
 
 /* op.c */
 void op_handle(struct agent *a, struct conn *c, struct rh_proto_msg *m);

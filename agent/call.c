@@ -345,8 +345,9 @@ call_new(void)
 	return c;
 }
 
+/* now: the replies are written at once, not at the end of the turn. */
 static void
-answer_waiters(struct agent *a, struct call *c)
+answer_waiters(struct agent *a, struct call *c, int now)
 {
 	struct waiter *w;
 	cJSON *m;
@@ -357,6 +358,8 @@ answer_waiters(struct agent *a, struct call *c)
 		record_describe(a, c->id, c, m, RECORD_RESULT, NULL);
 		w->conn->waiting--;
 		conn_send(a, w->conn, m);
+		if (now)
+			conn_flush(a, w->conn);
 		free(w);
 	}
 }
@@ -380,11 +383,15 @@ call_end(struct agent *a, struct call *c, enum call_state state,
 		vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 		va_end(ap);
 	}
+	list_remove(c);
+	/* The last call running: its reply goes out before its record is
+	 * written (a call on its own waits for nothing else; the replies
+	 * of many calls ending together still go out together, at the end
+	 * of the turn). */
+	answer_waiters(a, c, a->running.n == 0 && a->queued.n == 0);
 	record_end(a, c);
 	rh_debug("call %s: %s%s%s", c->id, call_state_name(state),
 	         *c->reason ? ": " : "", c->reason);
-	list_remove(c);
-	answer_waiters(a, c);
 	outwait_wake(a, c->id);         /* who follows its output */
 	call_free(c);
 }

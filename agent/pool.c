@@ -474,13 +474,14 @@ pool_start(struct agent *a, struct call *c)
 		return;
 	}
 	w->call = c;
-	call_running(a, c, w->pid, w->start_ticks);
 
 	/* References: the call keeps its arguments. */
 	dir = xasprintf("%s/" AGENT_CALLS "/%s", a->dir, c->id);
 	frame = cJSON_CreateObject();
-	cJSON_AddStringToObject(frame, "call", c->id);
-	cJSON_AddStringToObject(frame, "function", py_str(c, "function"));
+	/* keys held, not copied */
+	cJSON_AddItemToObjectCS(frame, "call", cJSON_CreateString(c->id));
+	cJSON_AddItemToObjectCS(frame, "function", cJSON_CreateString(
+	                        py_str(c, "function")));
 	cJSON_AddItemReferenceToObject(frame, "args", cJSON_GetObjectItem(
 	                               c->py, "args"));
 	cJSON_AddItemReferenceToObject(frame, "kwargs", cJSON_GetObjectItem(
@@ -488,8 +489,8 @@ pool_start(struct agent *a, struct call *c)
 	if (cJSON_GetObjectItem(c->py, "env") != NULL)
 		cJSON_AddItemReferenceToObject(frame, "env",
 		                               cJSON_GetObjectItem(c->py, "env"));
-	cJSON_AddStringToObject(frame, "cwd", c->cwd);
-	cJSON_AddStringToObject(frame, "dir", dir);
+	cJSON_AddItemToObjectCS(frame, "cwd", cJSON_CreateString(c->cwd));
+	cJSON_AddItemToObjectCS(frame, "dir", cJSON_CreateString(dir));
 	text = rh_json_print_owned(frame, 0);
 	cJSON_Delete(frame);
 	free(dir);
@@ -497,6 +498,9 @@ pool_start(struct agent *a, struct call *c)
 	rh_buf_append(&w->out, "\n", 1);
 	cJSON_free(text);
 	flush(w);
+	/* its record's line while the worker runs it, not before: the
+	 * client hears of the call at the end of this turn, after it */
+	call_running(a, c, w->pid, w->start_ticks);
 	rh_debug("call %s: running on python worker %ld", c->id, (long)w->pid);
 }
 

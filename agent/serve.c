@@ -84,7 +84,7 @@ conn_close(struct agent *a, struct conn *c)
 
 /* Write what is pending without blocking; a client that went away is
  * closed. */
-static void
+void
 conn_flush(struct agent *a, struct conn *c)
 {
 	ssize_t n;
