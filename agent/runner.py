@@ -182,9 +182,10 @@ def run(mod, modname, shown, req, reply, home):
             modname, shown, name)
         print("rhagent: " + reply["reason"], file=sys.stderr)
         return
-    env = req.get("env") or {}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    env = req.get("env")
+    saved = {k: os.environ.get(k) for k in env} if env else None
+    if env:
+        os.environ.update(env)
     cwd = req.get("cwd") or home
     try:
         if cwd != home:
@@ -196,7 +197,7 @@ def run(mod, modname, shown, req, reply, home):
         reply["reason"] = "%s raised %s" % (name, describe(e))
         return
     finally:
-        for k, v in saved.items():
+        for k, v in (saved or {}).items():
             if v is None:
                 os.environ.pop(k, None)
             else:
