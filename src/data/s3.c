@@ -64,6 +64,9 @@
 #include "secret.h"
 
 #define PART (8 * 1024 * 1024)          /* multipart above, part size */
+/* Completing a multipart upload may take io_timeout once more for each
+ * this many parts. */
+#define COMPLETE_PARTS 16
 #define PARALLEL 10                     /* parts sent at once */
 #define RA_MIN (256 * 1024)             /* first read window */
 #define RA_MAX (64 * 1024 * 1024)       /* largest read window */
@@ -154,6 +157,7 @@ struct req {
 	int out_fd;
 	off_t out_off;
 	int big;                        /* a transfer of many bytes */
+	long timeout_ms;                /* its bound; 0: io_timeout */
 	/* what came back */
 	long status;
 	off_t length;
@@ -538,7 +542,8 @@ static int
 s3_do(struct s3 *s, struct req *q, int quiet)
 {
 	char cerr[CURL_ERROR_SIZE], says[400];
-	double end = mono_ms() + (double)s->timeout_ms, left;
+	long bound = q->timeout_ms > 0 ? q->timeout_ms : s->timeout_ms;
+	double end = mono_ms() + (double)bound, left;
 	size_t out0 = q->out != NULL ? q->out->len : 0, dst0 = q->dst_len;
 	off_t off0 = q->out_off;
 	long wait = 100;
@@ -547,7 +552,7 @@ s3_do(struct s3 *s, struct req *q, int quiet)
 
 	for (;;) {
 		left = end - mono_ms();
-		rc = s3_once(s, q, tries == 0 || left < 1 ? s->timeout_ms :
+		rc = s3_once(s, q, tries == 0 || left < 1 ? bound :
 		             (long)left, cerr);
 		if (rc == CURLE_OUT_OF_MEMORY && q->curl == NULL)
 			return -ENOMEM;
@@ -1101,6 +1106,9 @@ complete_multipart(struct s3 *s, const char *key, const char *id,
 	q.body = (const char *)text;
 	q.body_len = (size_t)len;
 	q.out = &(struct rh_buf){ 0 };
+	/* the store joins the parts before it answers, which takes longer
+	 * the more there are (S3 says it may take minutes) */
+	q.timeout_ms = s->timeout_ms * (1 + n / COMPLETE_PARTS);
 	r = s3_do(s, &q, 0);
 	if (r == 0) {
 		/* S3 may fail it after the 200 has begun */
