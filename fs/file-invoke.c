@@ -155,26 +155,14 @@ invoke_open(struct fs *fs, struct handle *h, struct rh_err *err)
 	return call_stream_open(fs, h, &send_stream, err);
 }
 
-/* Contiguous finished lines from the read position, at most size bytes,
- * in *out (NULL when none; free it): allocated to their size, not the
- * read's, since a large allocation makes glibc merge every small chunk
- * freed before it, and a map's reads are many. Called with inv->lock
- * held. */
+/* Contiguous finished lines from the read position, at most size bytes.
+ * Called with inv->lock held. */
 static size_t
-take(struct invoke *inv, char **data, size_t size)
+take(struct invoke *inv, char *out, size_t size)
 {
-	size_t n = 0, k, off = inv->off, i;
+	size_t n = 0, k;
 	struct slot *s;
-	char *out;
 
-	for (i = inv->next; n < size && i < inv->nslots &&
-	     (s = inv->slots[i])->done; i++, off = 0)
-		n += s->line.len - off;
-	if (n > size)
-		n = size;
-	*data = out = n > 0 ? xmalloc(n) : NULL;
-	size = n;
-	n = 0;
 	while (n < size && inv->next < inv->nslots &&
 	       (s = inv->slots[inv->next])->done) {
 		k = s->line.len - inv->off;
@@ -210,9 +198,13 @@ ready_read(struct invoke *inv, char **data, size_t *len)
 	*len = 0;
 	if (req == NULL)
 		return NULL;
-	*len = take(inv, data, inv->read_size);
-	if (*len == 0 && inv->next < inv->nslots)
+	*data = xmalloc(inv->read_size);
+	*len = take(inv, *data, inv->read_size);
+	if (*len == 0 && inv->next < inv->nslots) {
+		free(*data);
+		*data = NULL;
 		return NULL;    /* still waiting */
+	}
 	inv->read_req = NULL;
 	return req;
 }
@@ -246,15 +238,17 @@ call_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		fuse_reply_err(req, -r);
 		return;
 	}
+	data = xmalloc(size ? size : 1);
 	fuse_req_interrupt_func(req, read_interrupted, inv);
 	pthread_mutex_lock(&inv->lock);
-	n = take(inv, &data, size);
+	n = take(inv, data, size);
 	if (n > 0 || inv->next >= inv->nslots) {
 		pthread_mutex_unlock(&inv->lock);
 		fuse_reply_buf(req, data, n);   /* n == 0: all read */
 		free(data);
 		return;
 	}
+	free(data);
 	if (inv->nonblock || inv->read_req != NULL) {
 		pthread_mutex_unlock(&inv->lock);
 		fuse_reply_err(req, inv->nonblock ? EAGAIN : EBUSY);
