@@ -301,6 +301,12 @@ main(int argc, char *argv[])
 	 * up to more than rhfs holds otherwise. Small blocks come from each
 	 * thread's cache without the arena's lock. */
 	mallopt(M_ARENA_MAX, 1);
+	/* Blocks of 256 KiB or more (a map's requests waiting to be
+	 * written) are mapped, and unmapped when freed, always. Left to
+	 * itself glibc raises that bound to the size of each such block
+	 * freed (up to 32 MiB), so that the next ones come from the heap,
+	 * and the pages they leave there stay resident. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	memset(&fs, 0, sizeof(fs));
 	memset(&opts, 0, sizeof(opts));
 	fs.opts.timeout = 1.0;
