@@ -383,15 +383,15 @@ call_end(struct agent *a, struct call *c, enum call_state state,
 		vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 		va_end(ap);
 	}
-	list_remove(c);
-	/* The last call running: its reply goes out before its record is
-	 * written (a call on its own waits for nothing else; the replies
-	 * of many calls ending together still go out together, at the end
-	 * of the turn). */
-	answer_waiters(a, c, a->running.n == 0 && a->queued.n == 0);
+	/* its record first: a call answered is a call recorded */
 	record_end(a, c);
 	rh_debug("call %s: %s%s%s", c->id, call_state_name(state),
 	         *c->reason ? ": " : "", c->reason);
+	list_remove(c);
+	/* The last call running is answered at once (it waits for nothing
+	 * else); the replies of many calls ending together still go out
+	 * together, at the end of the turn. */
+	answer_waiters(a, c, a->running.n == 0 && a->queued.n == 0);
 	outwait_wake(a, c->id);         /* who follows its output */
 	call_free(c);
 }
